@@ -1,0 +1,5 @@
+import sys
+
+from emsync.cli import main
+
+sys.exit(main())

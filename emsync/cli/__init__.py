@@ -1,0 +1,59 @@
+"""`emsync` command line. Each domain adds its subcommands in emsync/cli/<domain>.py via
+`register(subparsers)`; handlers take the parsed args and return an exit code (or None)."""
+import argparse
+import importlib
+import sys
+
+from emsync import __version__, env
+
+# Subcommand modules, in `emsync --help` order.
+DOMAINS = ["params", "store", "run", "demo", "midi", "tokens", "train", "generate", "video", "features", "bench"]
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="emsync",
+        description="Turn a video into an emotion-matched, cut-synchronised MIDI soundtrack; "
+        "reproduce the thesis pipeline (Sulun 2025).",
+    )
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    parser.add_argument("--version", action="version", version=f"emsync {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in DOMAINS:
+        try:
+            mod = importlib.import_module(f"emsync.cli.{name}")
+        except ModuleNotFoundError as e:
+            if e.name == f"emsync.cli.{name}":
+                continue
+            raise
+        mod.register(sub)
+    return parser
+
+
+def main(argv=None):
+    env.apply_defaults()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        rc = args.func(args)
+    except KeyboardInterrupt:
+        print("emsync: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # one clear line unless --debug
+        if args.debug:
+            raise
+        from emsync.errors import EmsyncError
+
+        msg = str(e) if isinstance(e, EmsyncError) else f"{type(e).__name__}: {e}"
+        print(f"emsync: error: {msg}", file=sys.stderr)
+        if not isinstance(e, EmsyncError):
+            print("emsync: (run with --debug for the traceback)", file=sys.stderr)
+        return 1
+    return rc or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,270 @@
+"""Pipeline parameters: params.yaml -> validated, frozen dataclasses, one per stage.
+
+params.yaml is the active set (the small *demo* set on main). `params/thesis.yaml` holds the
+thesis's real sizes, model ids and data paths; `emsync params use thesis` makes it active.
+Thesis sections are cited beside each constant (S. Sulun, Video-based Music Generation, 2025).
+
+Unknown keys and wrong types fail loudly with the key's dotted path, so a typo can never silently
+fall back to a default.
+"""
+import dataclasses
+import difflib
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from emsync.errors import ParamsError
+
+ROOT = Path(__file__).resolve().parent.parent  # the repository root
+
+
+def shared_data_dir() -> Path:
+    """The read-only real-data folder (the one setting: EMSYNC_SHARED_DATA, default ../shared/data)."""
+    return Path(os.environ.get("EMSYNC_SHARED_DATA", ROOT.parent / "shared" / "data")).resolve()
+
+
+# --------------------------------------------------------------------------------------------
+# one dataclass per params.yaml section
+
+
+@dataclass(frozen=True)
+class PathsParams:
+    data_dir: str = "data"  # every stage's outputs live under here (relative to the repo root)
+    reports_dir: str = "reports"
+    store: str = "data/emsync.duckdb"  # DuckDB file with one view per Parquet table
+
+
+@dataclass(frozen=True)
+class DemoDataParams:
+    seed: int = 1234
+    n_midi: int = 200  # LMD-like corpus size (excluding planted duplicates and broken files)
+    n_duplicates: int = 12  # planted content duplicates (same notes, other bytes/metadata/track order)
+    n_videos: int = 12
+    video_min_s: float = 10.0
+    video_max_s: float = 60.0
+    n_audio: int = 4  # full-band 44.1 kHz stereo renders (bandwidth-extension study, ch. 7)
+    audio_sr: int = 44100
+    n_text: int = 300  # GoEmotions-format labelled sentences
+
+
+@dataclass(frozen=True)
+class LabelingParams:
+    # §3.1, §4.3
+    midi_dir: str = "data/demo/midi"
+    match_scores: str = "data/demo/lmd/match_scores.json"
+    msd_metadata: str = "data/demo/lmd/msd_metadata.parquet"
+    spotify_map: str = "data/demo/lmd/echonest_to_spotify.csv"
+    audio_features_source: str = "archive"  # archive | api (Spotify deprecated audio-features in Nov 2024)
+    audio_features_archive: str = "data/demo/lmd/spotify_features.csv"
+    max_tempo_bpm: float = 1000.0  # validation: absurd tempo -> reject
+    max_duration_s: float = 3600.0  # validation: absurd length -> reject
+    valence_zero_is_missing: bool = True  # §4.3: the peak at 0.0 marks missing values
+    arousal_feature: str = "tempo"  # tempo | note_density (§4.3: tempo, drums only)
+    arousal_tempo_min: float = 50.0  # §4.3 empirical bounds
+    arousal_tempo_max: float = 150.0
+    test_fraction: float = 0.05  # §4.3: last 5 % of matched files sorted by name
+
+
+@dataclass(frozen=True)
+class TokensParams:
+    # §2.1, §4.1, §4.3, §4.4
+    time_step_ms: int = 8
+    max_shift_ms: int = 1000
+    pitch_min: int = 21
+    pitch_max: int = 108
+    chord_min_notes: int = 3  # §4.1 strong chord: guitar or piano, >= 3 simultaneous notes
+    chord_min_beats: float = 2.0  # ... lasting >= 2 beats
+    max_boundary_offset_s: float = 10.0  # cap on time-to-next-boundary (§4.1)
+    chunk_len: int = 1216  # §4.4 input length
+    start_prob: float = 0.05  # §4.4 chunk from song start with this probability
+    transpose_min: int = -3  # §4.4 augmentation (drums never transposed)
+    transpose_max: int = 3
+    chord_dropout: float = 0.2  # §4.1 randomly remove 20 % of CHORD tokens in training
+    n_condition_bins: int = 5  # §4.2 discrete-token mode
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    # §4.4, §6.2
+    config: str = "tiny"  # tiny | 37m (§6.2) | 145m (§4.4)
+    conditioning: str = "continuous_token"  # vanilla | discrete_token | continuous_token | continuous_concat
+    use_boundaries: bool = True
+    steps: int = 200
+    batch_size: int = 8
+    lr: float = 2e-4  # §6.2: 2e-4 for 300k steps ...
+    lr_after: float = 5e-5  # ... then 5e-5
+    lr_switch_step: int = 300000
+    grad_clip: float = 1.0
+    chord_loss_weight: float = 10.0  # §4.1
+    dropout: float = 0.0  # §6.2: no regularisation
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda
+    checkpoint_every: int = 100
+
+
+@dataclass(frozen=True)
+class GenerateParams:
+    # §4.1 Algorithm 1, §4.4, §6.2
+    top_p: float = 0.7
+    temperature: float = 1.2
+    min_nucleus: int = 3  # raise the temperature when the nucleus holds fewer tokens
+    window: int = 1216
+    boundary_sensitivity_s: float = 1.0  # ξ in Algorithm 1
+    chord_velocity_boost: int = 20
+    fade_out_s: float = 3.0  # §6.2 fade-out of the rendered audio
+
+
+@dataclass(frozen=True)
+class EvaluateParams:
+    # §4.5
+    regressor_layers: int = 8
+    regressor_steps: int = 200
+    condition_values: list = field(default_factory=lambda: [-0.8, -0.4, 0.0, 0.4, 0.8])
+    samples_per_condition: int = 8
+    sample_tokens: int = 4096
+    hit_tolerance_s: float = 1.0
+
+
+@dataclass(frozen=True)
+class VideoParams:
+    # §5.1, §6.2
+    scene_threshold: float = 0.27  # ffmpeg scene score: average pixel difference > 27 %
+    min_boundary_gap_s: float = 4.0  # drop cuts < 4 s after the previous kept one
+    n_frames: int = 16  # §5.2.2.1 frames per video for emotion
+    audio_sr: int = 16000
+    audio_chunk_s: float = 3.0
+    music_chunk_s: float = 22.0  # music tagger input length (§5.2.3.1)
+
+
+@dataclass(frozen=True)
+class FeaturesParams:
+    # §5.2.1: one extractor per pretrained model; demo ids are small local models
+    videos_dir: str = "data/demo/videos"
+    extractors: list = field(default_factory=lambda: ["clip", "audio", "faces", "asr", "ocr", "text"])
+    task_runner: str = "default"  # default | dask
+    device: str = "cpu"
+    models: dict = field(default_factory=dict)  # extractor -> hub id or local dir
+
+
+@dataclass(frozen=True)
+class EmotionParams:
+    # §6.1: scale so the largest |mean| over emotion categories is 0.8
+    max_abs_mean: float = 0.8
+
+
+@dataclass(frozen=True)
+class BandwidthParams:
+    # §7.3
+    cutoff_hz: int = 11025  # low-pass cut-off: half the bandwidth of 44.1 kHz audio
+    sample_rate: int = 44100
+
+
+@dataclass(frozen=True)
+class Params:
+    paths: PathsParams = field(default_factory=PathsParams)
+    demo_data: DemoDataParams = field(default_factory=DemoDataParams)
+    labeling: LabelingParams = field(default_factory=LabelingParams)
+    tokens: TokensParams = field(default_factory=TokensParams)
+    train: TrainParams = field(default_factory=TrainParams)
+    generate: GenerateParams = field(default_factory=GenerateParams)
+    evaluate: EvaluateParams = field(default_factory=EvaluateParams)
+    video: VideoParams = field(default_factory=VideoParams)
+    features: FeaturesParams = field(default_factory=FeaturesParams)
+    emotion: EmotionParams = field(default_factory=EmotionParams)
+    bandwidth: BandwidthParams = field(default_factory=BandwidthParams)
+
+    def path(self, rel) -> Path:
+        """A params path resolved against the repository root (absolute paths pass through)."""
+        p = Path(rel)
+        return p if p.is_absolute() else ROOT / p
+
+
+# --------------------------------------------------------------------------------------------
+# strict loading
+
+
+def _check_type(value, tp, where):
+    origin = typing.get_origin(tp)
+    if tp is typing.Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(tp):
+            try:
+                return _check_type(value, arg, where)
+            except ParamsError:
+                pass
+        raise ParamsError(f"{where}: {value!r} is not of type {tp}")
+    if tp is type(None):
+        if value is None:
+            return None
+        raise ParamsError(f"{where}: expected null, got {value!r}")
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        raise ParamsError(f"{where}: expected true/false, got {value!r}")
+    if tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ParamsError(f"{where}: expected an integer, got {value!r}")
+    if tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise ParamsError(f"{where}: expected a number, got {value!r}")
+    if tp is str:
+        if isinstance(value, str):
+            return value
+        raise ParamsError(f"{where}: expected a string, got {value!r}")
+    if tp is list or origin is list:
+        if isinstance(value, list):
+            return value
+        raise ParamsError(f"{where}: expected a list, got {value!r}")
+    if tp is dict or origin is dict:
+        if isinstance(value, dict):
+            return value
+        raise ParamsError(f"{where}: expected a mapping, got {value!r}")
+    if dataclasses.is_dataclass(tp):
+        return _build(tp, value, where)
+    return value
+
+
+def _build(cls, raw, where):
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{where}: expected a mapping, got {raw!r}")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    for key in raw:
+        if key not in names:
+            near = difflib.get_close_matches(str(key), names, n=1)
+            hint = f" (did you mean '{near[0]}'?)" if near else f" (known: {', '.join(names)})"
+            raise ParamsError(f"unknown key '{where}.{key}'{hint}".replace("'.", "'"))
+    kwargs = {k: _check_type(v, hints[k], f"{where}.{k}".lstrip(".")) for k, v in raw.items()}
+    return cls(**kwargs)
+
+
+def params_from_dict(raw: dict, source="params") -> Params:
+    try:
+        return _build(Params, raw, "")
+    except ParamsError as e:
+        raise ParamsError(f"{source}: {e}") from None
+
+
+def load_params(path=None) -> Params:
+    """Load and validate params (default: EMSYNC_PARAMS or <repo>/params.yaml)."""
+    path = Path(path or os.environ.get("EMSYNC_PARAMS") or ROOT / "params.yaml")
+    if not path.exists():
+        raise ParamsError(f"{path}: params file not found")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        raise ParamsError(f"{path}: not valid YAML ({e})") from None
+    return params_from_dict(raw or {}, source=str(path))
+
+
+def to_dict(p) -> dict:
+    return dataclasses.asdict(p)

@@ -1,0 +1,43 @@
+"""Offline-first environment defaults, applied before Prefect/HF/Ultralytics are imported.
+
+Each entry keeps a library from reaching for the network (../shared/FEASIBILITY.md) or keeps
+its state inside the project. Values already set by the user win.
+"""
+import os
+import tempfile
+from pathlib import Path
+
+from emsync.config import ROOT
+
+OFFLINE_DEFAULTS = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "YOLO_OFFLINE": "1",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true",
+    "DVC_NO_ANALYTICS": "1",
+    "GX_ANALYTICS_ENABLED": "false",
+    "PADDLE_PDX_DISABLE_MODEL_SOURCE_CHECK": "True",
+    "TOKENIZERS_PARALLELISM": "false",
+}
+
+
+def apply_defaults():
+    for k, v in OFFLINE_DEFAULTS.items():
+        os.environ.setdefault(k, v)
+    # Prefect task results (the cache) live inside the project's data folder.
+    os.environ.setdefault("PREFECT_LOCAL_STORAGE_PATH", str(ROOT / "data" / "prefect_results"))
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    # Ultralytics writes settings and wants Arial.ttf; keep both off the network and out of $HOME.
+    yolo_dir = Path(os.environ.setdefault("YOLO_CONFIG_DIR", str(Path(tempfile.gettempdir()) / "emsync-yolo")))
+    font = yolo_dir / "Ultralytics" / "Arial.ttf"
+    if not font.exists():
+        try:
+            import matplotlib
+
+            src = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
+            font.parent.mkdir(parents=True, exist_ok=True)
+            font.write_bytes(src.read_bytes())
+        except Exception:  # font only matters for ultralytics plots
+            pass

@@ -1,0 +1,87 @@
+"""Prefect conventions shared by every flow.
+
+- `cached_task`: a Prefect task whose cache key is its inputs + its source code, with results
+  persisted under data/prefect_results, so re-running an unchanged flow is all cache hits and a
+  killed run resumes with only the unfinished items recomputed. Pass *content digests* of input
+  files as arguments (a path alone says nothing about the bytes behind it) and return the data
+  itself (DataFrames, arrays, dicts): output files are written from returned values, so a cache
+  hit can always rebuild them.
+- `map_items`: submit one task per item with a progress bar; a failing item becomes a recorded
+  skip instead of stopping the flow.
+- `RunReport`: per-flow counts (tasks, cache hits, skips) written to reports/runs/<flow>.json.
+"""
+from emsync import env
+
+env.apply_defaults()
+
+import dataclasses  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from prefect import task  # noqa: E402
+from prefect.cache_policies import INPUTS, TASK_SOURCE  # noqa: E402
+from tqdm.auto import tqdm  # noqa: E402
+
+from emsync.config import ROOT  # noqa: E402
+from emsync.io import write_json  # noqa: E402
+
+CACHE_POLICY = INPUTS + TASK_SOURCE
+
+
+def cached_task(fn=None, **kwargs):
+    """@cached_task or @cached_task(name=..., retries=...)."""
+    opts = dict(cache_policy=CACHE_POLICY, persist_result=True, result_serializer="pickle")
+    opts.update(kwargs)
+    if fn is None:
+        return lambda f: task(f, **opts)
+    return task(fn, **opts)
+
+
+@dataclasses.dataclass
+class RunReport:
+    flow: str
+    tasks: int = 0
+    cache_hits: int = 0
+    skipped: list = dataclasses.field(default_factory=list)  # [{"item": ..., "reason": ...}]
+    started: float = dataclasses.field(default_factory=time.time)
+
+    def add_state(self, state):
+        self.tasks += 1
+        if state.name == "Cached":
+            self.cache_hits += 1
+
+    def skip(self, item, reason):
+        self.skipped.append({"item": str(item), "reason": str(reason)})
+
+    def write(self, reports_dir=None):
+        out = Path(reports_dir or ROOT / "reports") / "runs" / f"{self.flow}.json"
+        d = dataclasses.asdict(self)
+        d["seconds"] = round(time.time() - d.pop("started"), 2)
+        d["all_cached"] = self.tasks > 0 and self.cache_hits == self.tasks
+        write_json(out, d)
+        return out
+
+
+def map_items(task_fn, items, report: RunReport, desc=None, key=str, **shared):
+    """Run `task_fn(item, **shared)` for every item; return {key(item): result} of those that
+    finished. Failures are recorded in `report.skipped` and never stop the flow."""
+    futures = [(item, task_fn.submit(item, **shared)) for item in items]
+    results = {}
+    for item, fut in tqdm(futures, desc=desc or task_fn.name, unit="item", leave=False):
+        state = fut.wait() or fut.state
+        report.add_state(fut.state)
+        if fut.state.is_completed():
+            results[key(item)] = fut.result()
+        else:
+            try:
+                fut.result(raise_on_failure=True)
+            except Exception as e:  # the item's own error message, recorded as a skip
+                report.skip(key(item), f"{type(e).__name__}: {e}")
+    return results
+
+
+def run_task(task_fn, report: RunReport, *args, **kwargs):
+    """Run one task (no progress bar), counting its cache state in the report."""
+    state = task_fn(*args, return_state=True, **kwargs)
+    report.add_state(state)
+    return state.result()

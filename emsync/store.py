@@ -1,0 +1,97 @@
+"""The DuckDB feature store: one view per Parquet table under data/.
+
+A table is either one file `data/<stage>/<table>.parquet` (view `<stage>_<table>`) or a folder
+of parts `data/<stage>/<table>/*.parquet` (view `<stage>_<table>`, parts unioned by name).
+Views use paths relative to the repository root, so the .duckdb file stays valid in any clone;
+`emsync sql` runs from the root, and so should a bare `duckdb data/emsync.duckdb`.
+"""
+import os
+import re
+from pathlib import Path
+
+from emsync.config import ROOT
+from emsync.errors import InputError
+
+SKIP_DIRS = {"prefect_results", ".dvc", "demo"}  # demo: raw inputs, not pipeline tables
+
+
+def _view_name(rel: Path) -> str:
+    parts = list(rel.with_suffix("").parts) if rel.suffix == ".parquet" else list(rel.parts)
+    return re.sub(r"[^0-9a-zA-Z_]", "_", "_".join(parts)).lower()
+
+
+def discover_tables(data_dir=None) -> dict:
+    """{view name: glob relative to the repo root} for every Parquet table under data/."""
+    data_dir = Path(data_dir or ROOT / "data")
+    tables = {}
+    for dirpath, dirnames, filenames in os.walk(data_dir):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
+        here = Path(dirpath)
+        parquet = sorted(f for f in filenames if f.endswith(".parquet") and not f.startswith("."))
+        if not parquet:
+            continue
+        rel = here.relative_to(data_dir)
+        if here != data_dir and not any(d for d in dirnames) and len(parquet) > 1 and _is_partset(parquet):
+            tables[_view_name(rel)] = _rel_to_root(here) + "/*.parquet"
+            continue
+        for f in parquet:
+            tables[_view_name(rel / f)] = _rel_to_root(here / f)
+    return dict(sorted(tables.items()))
+
+
+def _is_partset(names) -> bool:
+    # a folder of many same-schema parts (per-item outputs), e.g. features/clip/<video_id>.parquet
+    return len(names) > 1
+
+
+def _rel_to_root(p: Path) -> str:
+    try:
+        return str(p.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(p.resolve())
+
+
+def refresh(db_path=None, data_dir=None) -> dict:
+    """(Re)create one view per table in the DuckDB file; drop views whose table is gone."""
+    import duckdb
+
+    from emsync.io import atomic_path
+
+    db_path = Path(db_path or ROOT / "data" / "emsync.duckdb")
+    tables = discover_tables(data_dir)
+    # build into a temp file and rename: readers never see a half-written catalogue
+    with atomic_path(db_path, suffix=".duckdb") as tmp:
+        tmp.unlink()
+        cwd = os.getcwd()
+        os.chdir(ROOT)
+        try:
+            con = duckdb.connect(str(tmp))
+            for name, glob in tables.items():
+                con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet('{glob}', union_by_name=true)")
+            con.close()
+        finally:
+            os.chdir(cwd)
+    return tables
+
+
+def connect(db_path=None, read_only=True):
+    import duckdb
+
+    db_path = Path(db_path or ROOT / "data" / "emsync.duckdb")
+    if not db_path.exists():
+        raise InputError(f"{db_path}: feature store not found; run `dvc repro` (or `emsync store refresh`) first")
+    os.chdir(ROOT)  # views hold root-relative paths
+    return duckdb.connect(str(db_path), read_only=read_only)
+
+
+def query(sql, db_path=None):
+    """Run SQL against the store; return a pandas DataFrame."""
+    import duckdb
+
+    con = connect(db_path)
+    try:
+        return con.execute(sql).df()
+    except duckdb.Error as e:
+        raise InputError(f"SQL error: {str(e).splitlines()[0]}") from None
+    finally:
+        con.close()

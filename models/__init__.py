@@ -1,0 +1,1 @@
+"""Neural networks (one model per file, config dataclass above it)."""

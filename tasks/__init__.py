@@ -1,0 +1,1 @@
+"""Prefect tasks (cached wrappers around emsync library code), one module per domain."""
