@@ -40,15 +40,20 @@ class PathsParams:
 
 @dataclass(frozen=True)
 class DemoDataParams:
+    # issue 2 item 6: seeded offline corpus (emsync/demo); layout in docs/data_layout.md
+    out_dir: str = "data/demo"
     seed: int = 1234
     n_midi: int = 200  # LMD-like corpus size (excluding planted duplicates and broken files)
     n_duplicates: int = 12  # planted content duplicates (same notes, other bytes/metadata/track order)
+    n_corrupt: int = 3  # random bytes / bad header
+    n_truncated: int = 3  # cut mid-track
+    n_zero_notes: int = 2  # valid MIDI without notes (plus one empty 0-byte file)
     n_videos: int = 12
     video_min_s: float = 10.0
-    video_max_s: float = 60.0
-    n_audio: int = 4  # full-band 44.1 kHz stereo renders (bandwidth-extension study, ch. 7)
+    video_max_s: float = 60.0  # video 5 is this long; the others last min_s..2*min_s
+    n_audio: int = 4  # full-band 44.1 kHz stereo renders (bandwidth-extension study, §7.3)
     audio_sr: int = 44100
-    n_text: int = 300  # GoEmotions-format labelled sentences
+    n_text: int = 300  # GoEmotions-format labelled sentences (§3.2.1.1)
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,15 @@ class LabelingParams:
     arousal_tempo_min: float = 50.0  # §4.3 empirical bounds
     arousal_tempo_max: float = 150.0
     test_fraction: float = 0.05  # §4.3: last 5 % of matched files sorted by name
+    fast_hash: bool = True  # §3.1 dedup via symusic (same hashes as the pretty_midi reference; tested)
+    roll_fs: int = 100  # §3.1 piano-roll frames per second (pretty_midi's default)
+    workers: int = 2  # processes for validate + hash + features
+    shard_size: int = 1000  # files per cached Prefect task
+    spotify_search: bool = True  # api source: search fallback for tracks without a mapped Spotify id
+    spotify_api_base: str = "https://api.spotify.com/v1/"
+    spotify_token_url: str = "https://accounts.spotify.com/api/token"
+    spotify_cache_dir: str = "data/labeling_cache/spotify"  # persistent across runs (not a DVC out)
+    json_export: bool = True  # Listing 3.1 JSON per matched file under data/labeling/json/
 
 
 @dataclass(frozen=True)
@@ -85,6 +99,11 @@ class TokensParams:
     transpose_max: int = 3
     chord_dropout: float = 0.2  # §4.1 randomly remove 20 % of CHORD tokens in training
     n_condition_bins: int = 5  # §4.2 discrete-token mode
+    midi_dir: str = "data/demo/midi"  # §4.3 corpus: .mid/.midi/.kar/.npz (LPD-5 on the thesis set)
+    labels: str = "data/labeling/labels.parquet"  # midi_id, valence, arousal, split (optional: NaN + name-sorted split)
+    out_dir: str = "data/tokens"  # vocab.json, shards/*.npy, index.parquet
+    shard_files: int = 2000  # songs per .npy shard
+    test_fraction: float = 0.05  # §4.3 split used only when labels are absent: last 5 % by name
 
 
 @dataclass(frozen=True)
@@ -102,8 +121,11 @@ class TrainParams:
     chord_loss_weight: float = 10.0  # §4.1
     dropout: float = 0.0  # §6.2: no regularisation
     seed: int = 0
-    device: str = "auto"  # auto | cpu | cuda
-    checkpoint_every: int = 100
+    device: str = "auto"  # auto | cpu | cuda (AMP on CUDA only)
+    checkpoint_every: int = 100  # steps between resumable state saves (train_state.pt beside the checkpoint)
+    log_every: int = 1  # steps averaged into one row of reports/train_loss.csv
+    seq_len: int = 0  # tokens per training chunk; 0 = the model's window (§4.4: 1216; tiny: 256)
+    checkpoint: str = "data/models/music/checkpoint.pt"  # the DVC out
 
 
 @dataclass(frozen=True)
@@ -116,6 +138,15 @@ class GenerateParams:
     boundary_sensitivity_s: float = 1.0  # ξ in Algorithm 1
     chord_velocity_boost: int = 20
     fade_out_s: float = 3.0  # §6.2 fade-out of the rendered audio
+    temperature_step: float = 0.1  # §4.4 "slightly increase": added per step while the nucleus is starved
+    slide_stride: int = 256  # KV-cache engine: tokens dropped per window slide (1 = upstream, re-run every step)
+    primer: str = "start_bar"  # §4.4: start_bar ([START, BAR]) | bar (abrupt start)
+    instruments: str = "more"  # §4.3: more | fewer (MORE_/FEWER_INSTRUMENTS head token)
+    checkpoint: str = "data/models/music/checkpoint.pt"  # the train stage's DVC out
+    device: str = "auto"  # auto | cpu | cuda
+    cuda_graph: bool = True  # capture the decode step as a CUDA graph on GPU (ignored on CPU)
+    max_tokens_per_s: float = 250.0  # safety budget when generating to a duration
+    cpu_int8: bool = False  # CPU only: int8 dynamic-quantized Linear layers (faster decode, slightly other logits)
 
 
 @dataclass(frozen=True)
@@ -126,7 +157,20 @@ class EvaluateParams:
     condition_values: list = field(default_factory=lambda: [-0.8, -0.4, 0.0, 0.4, 0.8])
     samples_per_condition: int = 8
     sample_tokens: int = 4096
-    hit_tolerance_s: float = 1.0
+    hit_tolerance_s: float = 1.0  # §6.4 boundary hit: a generated CHORD within ξ = 1 s
+    checkpoints: list = field(default_factory=list)  # extra generator checkpoints (Table 4.1 rows); [] = train.checkpoint only
+    max_test_chunks: int = 0  # §4.5 uses the whole test split (0); the demo caps it
+    batch_size: int = 8  # chunks per forward pass (NLL/top-k) and samples per generation batch
+    regressor_d_model: int = 512
+    regressor_heads: int = 8
+    regressor_d_ff: int = 2048
+    regressor_batch_size: int = 16
+    regressor_lr: float = 1e-4
+    regressor_window: int = 1216  # §4.5: the regressor reads 1216-token windows, 50 % overlap
+    hit_samples: int = 8  # generated samples per mode (with / without offsets) for the hit rate
+    hit_duration_s: float = 60.0  # length of each; boundaries drawn with 4-10 s gaps (§6.2: >= 4 s)
+    seed: int = 0
+    device: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -138,6 +182,10 @@ class VideoParams:
     audio_sr: int = 16000
     audio_chunk_s: float = 3.0
     music_chunk_s: float = 22.0  # music tagger input length (§5.2.3.1)
+    cut_method: str = "scenedetect"  # scenedetect (FFmpeg's score inside PySceneDetect) | ffmpeg (reference)
+    frame_mode: str = "equidistant"  # equidistant (test) | random (training) | mid_scene (genre, §5.2.3.1)
+    seed: int = 0  # random frame positions
+    max_side: int = 768  # sampled frames are downscaled so their longer side is at most this (memory bound)
 
 
 @dataclass(frozen=True)
@@ -148,6 +196,9 @@ class FeaturesParams:
     task_runner: str = "default"  # default | dask
     device: str = "cpu"
     models: dict = field(default_factory=dict)  # extractor -> hub id or local dir
+    sampling: dict = field(default_factory=dict)  # extractor -> {mode, n_frames} overriding the video section
+    dask_workers: int = 1  # local Dask cluster (threads, processes=False) when task_runner is dask
+    dask_threads: int = 2
 
 
 @dataclass(frozen=True)

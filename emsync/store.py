@@ -3,7 +3,8 @@
 A table is either one file `data/<stage>/<table>.parquet` (view `<stage>_<table>`) or a folder
 of parts `data/<stage>/<table>/*.parquet` (view `<stage>_<table>`, parts unioned by name).
 Views use paths relative to the repository root, so the .duckdb file stays valid in any clone;
-`emsync sql` runs from the root, and so should a bare `duckdb data/emsync.duckdb`.
+`emsync sql` resolves them from the root (DuckDB's file_search_path); a bare
+`duckdb data/emsync.duckdb` works when started in the root.
 """
 import os
 import re
@@ -62,15 +63,11 @@ def refresh(db_path=None, data_dir=None) -> dict:
     # build into a temp file and rename: readers never see a half-written catalogue
     with atomic_path(db_path, suffix=".duckdb") as tmp:
         tmp.unlink()
-        cwd = os.getcwd()
-        os.chdir(ROOT)
-        try:
-            con = duckdb.connect(str(tmp))
-            for name, glob in tables.items():
-                con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet('{glob}', union_by_name=true)")
-            con.close()
-        finally:
-            os.chdir(cwd)
+        con = duckdb.connect(str(tmp))
+        con.execute(f"SET file_search_path = '{ROOT}'")
+        for name, glob in tables.items():
+            con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet('{glob}', union_by_name=true)")
+        con.close()
     return tables
 
 
@@ -80,8 +77,9 @@ def connect(db_path=None, read_only=True):
     db_path = Path(db_path or ROOT / "data" / "emsync.duckdb")
     if not db_path.exists():
         raise InputError(f"{db_path}: feature store not found; run `dvc repro` (or `emsync store refresh`) first")
-    os.chdir(ROOT)  # views hold root-relative paths
-    return duckdb.connect(str(db_path), read_only=read_only)
+    con = duckdb.connect(str(db_path), read_only=read_only)
+    con.execute(f"SET file_search_path = '{ROOT}'")  # views hold root-relative paths
+    return con
 
 
 def query(sql, db_path=None):

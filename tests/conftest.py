@@ -17,3 +17,15 @@ def shared_data():
     if not (d / "MANIFEST.md").exists():
         pytest.skip(f"real data folder not found at {d} (set EMSYNC_SHARED_DATA)")
     return d
+
+
+# --- demo data fixtures (emsync/demo): small seeded trees in the data/demo layout -------------
+
+
+@pytest.fixture(scope="session")
+def demo_corpus(tmp_path_factory):
+    """40 LMD-like MIDI files + 4 planted duplicates + corrupt/truncated/empty/zero-note files,
+    ground_truth/midi.json and the lmd/ tables. Attributes: root, midi_dir, ground_truth, seed."""
+    from emsync.demo.build import build_demo_corpus
+
+    return build_demo_corpus(tmp_path_factory.mktemp("demo_corpus"), seed=7, n_midi=40, n_duplicates=4)

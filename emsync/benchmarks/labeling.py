@@ -1,0 +1,77 @@
+"""Validate + hash + features throughput (thesis §3.1): fast path (symusic) vs the pretty_midi
+reference in the same run, with a projection for LMD-full's 178,561 files.
+
+    emsync bench labeling                       # demo corpus (data/demo/midi, else generated)
+    emsync bench labeling --dir ../shared/data/midi --repeat 20 --workers 2
+"""
+import os
+import resource
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+LMD_FULL = 178_561
+
+
+def add_args(p):
+    p.add_argument("--dir", default=None, help="MIDI folder (default: data/demo/midi or a generated demo corpus)")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--repeat", type=int, default=1, help="process the file list this many times (small folders)")
+    p.add_argument("--ref-max", type=int, default=60, help="files (of the list) timed with the reference parser")
+
+
+def _corpus(arg):
+    from emsync.config import ROOT
+
+    if arg:
+        return Path(arg)
+    demo = ROOT / "data" / "demo" / "midi"
+    if demo.exists() and any(demo.iterdir()):
+        return demo
+    from emsync.demo.midi_corpus import build_midi_corpus
+
+    d = Path(tempfile.mkdtemp(prefix="emsync-bench-")) / "midi"
+    build_midi_corpus(d, seed=1234, n_midi=200, n_duplicates=12)
+    return d
+
+
+def _rate(paths, workers, fast):
+    from emsync.labeling.scan import scan
+
+    t = time.perf_counter()
+    rows = scan(paths, workers=workers, fast=fast, chunksize=8)
+    dt = time.perf_counter() - t
+    return len(paths) / dt, dt, rows
+
+
+def run(args) -> dict:
+    from emsync.labeling.scan import list_midi
+
+    folder = _corpus(args.dir)
+    files = list_midi(folder)
+    paths = [str(p) for p in files] * max(1, args.repeat)
+    _rate([str(files[0])], 1, True)  # warm imports in this process
+    fast_rate, fast_s, rows = _rate(paths, args.workers, True)
+    ref_paths = paths[: args.ref_max]
+    ref_rate, ref_s, ref_rows = _rate(ref_paths, args.workers, False)
+    same = sum(a["content_hash"] == b["content_hash"] and a["valid"] == b["valid"] for a, b in zip(rows, ref_rows))
+    usage = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    return {
+        "corpus": str(folder),
+        "files": len(paths),
+        "workers": args.workers,
+        "cpu_count": os.cpu_count(),
+        "load_avg_1min": round(os.getloadavg()[0], 2),
+        "fast_files_per_s": round(fast_rate, 1),
+        "fast_seconds": round(fast_s, 2),
+        "parser_used": dict(Counter(str(r["parser"]) for r in rows)),
+        "reference_files": len(ref_paths),
+        "reference_files_per_s": round(ref_rate, 1),
+        "speedup_fast_vs_reference": round(fast_rate / ref_rate, 1),
+        "hashes_agree": f"{same}/{len(ref_paths)}",
+        "lmd_full_projection_min_fast": round(LMD_FULL / fast_rate / 60, 1),
+        "lmd_full_projection_min_reference": round(LMD_FULL / ref_rate / 60, 1),
+        "target_files_per_s": 300,
+        "peak_rss_mb_per_process": round(usage / 1024, 1),
+    }

@@ -1,0 +1,34 @@
+"""emsync midi inspect FILE...: validate, hash and describe MIDI files (thesis §3.1).
+
+    emsync midi inspect song.mid other.mid       # one JSON line per file
+    emsync midi inspect --reference song.mid     # pretty_midi reference parser only
+"""
+import json
+import sys
+
+FIELDS = ["midi_id", "valid", "reason", "content_hash", "note_density", "tempo", "n_instruments", "has_drums", "duration"]
+
+
+def register(sub):
+    p = sub.add_parser("midi", help="MIDI file tools (validation, content hash, features)")
+    s = p.add_subparsers(dest="midi_command", metavar="SUBCOMMAND", required=True)
+    q = s.add_parser("inspect", help="one JSON line per file: validity, content hash, features")
+    q.add_argument("files", nargs="+", metavar="FILE")
+    q.add_argument("--reference", action="store_true", help="use the pretty_midi reference parser (slow)")
+    q.add_argument("--all", action="store_true", help="print every field, not only the main ones")
+    q.set_defaults(func=_inspect)
+
+
+def _inspect(args):
+    from emsync.labeling.midi import inspect_file
+    from emsync.labeling.scan import midi_id_of
+
+    bad = 0
+    for f in args.files:
+        row = {"midi_id": midi_id_of(f), **inspect_file(f, fast=not args.reference)}
+        row.pop("programs", None)
+        if not args.all:
+            row = {k: row.get(k) for k in FIELDS} | ({"detail": row.get("detail")} if not row["valid"] else {})
+        bad += not row["valid"]
+        sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return 0

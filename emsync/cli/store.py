@@ -1,0 +1,49 @@
+"""emsync sql / emsync store: query and refresh the DuckDB feature store."""
+from pathlib import Path
+
+from emsync.errors import InputError
+
+
+def register(sub):
+    p = sub.add_parser("sql", help="run SQL on the DuckDB feature store and print a table")
+    p.add_argument("query", help='e.g. "SHOW TABLES" or "SELECT * FROM labeling_labels LIMIT 5"')
+    p.add_argument("--db", help="DuckDB file (default: data/emsync.duckdb)")
+    p.add_argument("--out", help="write the result to FILE.parquet or FILE.csv instead of printing")
+    p.add_argument("--max-rows", type=int, default=50, help="rows to print (default 50)")
+    p.set_defaults(func=_sql)
+    s = sub.add_parser("store", help="refresh or list the feature store's views")
+    ss = s.add_subparsers(dest="store_cmd", metavar="ACTION", required=True)
+    r = ss.add_parser("refresh", help="(re)create one view per Parquet table under data/")
+    r.add_argument("--db")
+    r.set_defaults(func=_refresh)
+
+
+def _sql(args):
+    import pandas as pd
+
+    from emsync import store
+    from emsync.io import atomic_path
+
+    df = store.query(args.query, args.db)
+    if args.out:
+        out = Path(args.out).resolve()
+        with atomic_path(out) as tmp:
+            if out.suffix == ".parquet":
+                df.to_parquet(tmp, index=False)
+            elif out.suffix == ".csv":
+                df.to_csv(tmp, index=False)
+            else:
+                raise InputError(f"--out {args.out}: use a .parquet or .csv file name")
+        print(f"{len(df)} rows -> {out}")
+        return
+    with pd.option_context("display.max_columns", 30, "display.width", 200, "display.max_colwidth", 60):
+        print(df.to_string(index=False, max_rows=args.max_rows) if len(df) else "(no rows)")
+
+
+def _refresh(args):
+    from emsync import store
+
+    tables = store.refresh(args.db)
+    for name, glob in tables.items():
+        print(f"{name:40s} {glob}")
+    print(f"{len(tables)} views")

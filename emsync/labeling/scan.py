@@ -1,0 +1,42 @@
+"""Validate + hash + describe many MIDI files in worker processes (memory bounded: each worker
+holds one file at a time; results are small dicts)."""
+import os
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from emsync.labeling.midi import inspect_file
+
+COLUMNS = ["midi_id", "path", "valid", "reason", "detail", "content_hash", "parser", "n_notes", "duration",
+           "note_density", "n_instruments", "avg_note_density", "has_drums", "tempo", "tempo_initial",
+           "n_tempo_changes", "resolution"]
+
+
+def midi_id_of(path) -> str:
+    """LMD names files by the md5 of their bytes; the file stem is the midi_id."""
+    return Path(path).stem
+
+
+def _one(args):
+    path, opts = args
+    row = inspect_file(path, **opts)
+    row.pop("programs", None)
+    return {"midi_id": midi_id_of(path), "path": str(path), **row}
+
+
+def scan(paths, workers=1, chunksize=16, **opts) -> list:
+    """inspect_file over `paths` (in order) with `workers` processes; one dict per file."""
+    jobs = [(str(p), opts) for p in paths]
+    workers = max(1, min(int(workers), os.cpu_count() or 1, len(jobs) or 1))
+    if workers == 1:
+        return [_one(j) for j in jobs]
+    import multiprocessing
+
+    # forkserver: never fork a process that runs Prefect's threads
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver")) as ex:
+        return list(ex.map(_one, jobs, chunksize=chunksize))
+
+
+def list_midi(folder) -> list:
+    """MIDI files under `folder` (.mid, .midi, .kar; recursive, sorted)."""
+    folder = Path(folder)
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in (".mid", ".midi", ".kar"))

@@ -1,0 +1,123 @@
+"""Tokenize a folder of MIDI / LPD .npz files into shards (pure logic; flows/tokens.py wires it).
+
+Files -> items: `midi_id` is the file name without suffix (the LMD md5). With a labels table
+(data/labeling/labels.parquet: midi_id, valence, arousal, split; the labelling stage already
+removed duplicates) only its midi_ids are tokenized and its labels and split are joined; without
+one every file is tokenized with NaN labels and the §4.3 split: names sorted, the last
+`test_fraction` is test.
+"""
+import hashlib
+from pathlib import Path
+
+import numpy as np
+
+from emsync.errors import EmsyncError
+from emsync.music import vocab as V
+from emsync.music.lpd5 import read_song
+from emsync.music.tokenizer import encode
+
+SUFFIXES = (".mid", ".midi", ".kar", ".npz")
+STAT_COLUMNS = ("notes", "instruments", "chords", "bars", "duration_s", "dropped_pitch", "dropped_program",
+                "lengthened", "duplicates", "truncated", "tempo_changes")
+
+
+def code_version() -> str:
+    """Digest of the tokenizer's source: part of the task cache key, so editing the encoder
+    re-tokenizes (Prefect's TASK_SOURCE sees only the task function itself)."""
+    h = hashlib.md5()
+    for name in ("vocab.py", "lpd5.py", "chords.py", "tokenizer.py", "corpus.py"):
+        h.update((Path(__file__).parent / name).read_bytes())
+    return h.hexdigest()
+
+
+def list_files(midi_dir) -> dict:
+    """{midi_id: path} for every music file in the folder (recursive), sorted by midi_id."""
+    midi_dir = Path(midi_dir)
+    found = {}
+    for p in sorted(midi_dir.rglob("*")):
+        if p.suffix.lower() in SUFFIXES and p.is_file():
+            found.setdefault(p.stem, p)
+    return dict(sorted(found.items()))
+
+
+def default_split(midi_ids, test_fraction: float) -> dict:
+    """§4.3: sort the names, the last `test_fraction` (rounded up, at least one if any) is test."""
+    ids = sorted(midi_ids)
+    n_test = int(np.ceil(len(ids) * test_fraction)) if ids and test_fraction > 0 else 0
+    return {m: ("test" if i >= len(ids) - n_test else "train") for i, m in enumerate(ids)}
+
+
+def tokenize_one(path, params=None) -> dict:
+    """One file -> {"ids": int16 array, "chord_times": [s], **stats}; raises EmsyncError on a bad file."""
+    song = read_song(path)
+    enc = encode(song, params)
+    if enc.stats["notes"] == 0:
+        raise EmsyncError(f"{path}: no notes in the five instrument groups within pitches 21-108")
+    return {"ids": enc.ids, "chord_times": enc.chord_times_s.round(3).tolist(), **{k: enc.stats[k] for k in STAT_COLUMNS}}
+
+
+def tokenize_batch(items, params=None) -> dict:
+    """items: [(midi_id, path)] -> {"tokens": concatenated int16 ids, "rows": [{midi_id, offset,
+    n_tokens, chord_times, stats...}], "rejects": [{midi_id, reason}]}. A bad file is a reject."""
+    parts, rows, rejects, offset = [], [], [], 0
+    for midi_id, path in items:
+        try:
+            r = tokenize_one(path, params)
+        except (EmsyncError, ValueError, IndexError, OverflowError) as e:
+            rejects.append({"midi_id": midi_id, "reason": f"{type(e).__name__}: {e}"})
+            continue
+        ids = r.pop("ids")
+        rows.append({"midi_id": midi_id, "offset": offset, "n_tokens": len(ids), **r})
+        parts.append(ids)
+        offset += len(ids)
+    tokens = np.concatenate(parts).astype(np.int16) if parts else np.zeros(0, np.int16)
+    return {"tokens": tokens, "rows": rows, "rejects": rejects}
+
+
+def join_labels(index, labels, test_fraction):
+    """Add valence, arousal, split to the index rows (DataFrame) from the labels table or defaults."""
+    if labels is None:
+        index["valence"] = np.nan
+        index["arousal"] = np.nan
+        split = default_split(index["midi_id"], test_fraction)
+        index["split"] = index["midi_id"].map(split)
+        return index
+    lab = labels[["midi_id", "valence", "arousal", "split"]].drop_duplicates("midi_id")
+    out = index.merge(lab, on="midi_id", how="left")
+    out["valence"] = out["valence"].astype(float)
+    out["arousal"] = out["arousal"].astype(float)
+    return out
+
+
+def write_outputs(out_dir, results: dict, labels=None, test_fraction=0.05, check=None):
+    """Write vocab.json, shards/NNNNN.npy, index.parquet and rejects.parquet from
+    {shard: tokenize_batch(...)}; `check(index_without_lists)` runs before anything is written.
+    Returns (index DataFrame, rejects list)."""
+    import shutil
+
+    import pandas as pd
+
+    from emsync.io import atomic_path, write_json, write_parquet
+
+    out = Path(out_dir)
+    rows, rejects = [], []
+    for k in sorted(results):
+        rejects += results[k]["rejects"]
+        rows += [{**row, "shard": k} for row in results[k]["rows"]]
+    index = pd.DataFrame(rows, columns=["midi_id", "shard", "offset", "n_tokens", "chord_times", *STAT_COLUMNS])
+    index = join_labels(index, labels, test_fraction)
+    front = ["midi_id", "split", "valence", "arousal", "shard", "offset", "n_tokens"]
+    index = index[front + [c for c in index.columns if c not in front]].sort_values("midi_id").reset_index(drop=True)
+    if check is not None:
+        check(index.drop(columns=["chord_times"]))
+    shard_dir = out / "shards"
+    if shard_dir.exists():
+        shutil.rmtree(shard_dir)
+    for k in sorted(results):
+        if results[k]["rows"]:
+            with atomic_path(shard_dir / f"{k:05d}.npy") as tmp, open(tmp, "wb") as f:
+                np.save(f, np.asarray(results[k]["tokens"], np.int16))  # a file object: np.save adds no suffix
+    write_json(out / "vocab.json", V.to_json())
+    write_parquet(out / "index.parquet", index)
+    write_parquet(out / "rejects.parquet", pd.DataFrame(rejects, columns=["midi_id", "reason"]))
+    return index, rejects

@@ -1,0 +1,135 @@
+"""Training the music generator from the tokenized corpus (§4.4, §6.2): params in, weights out.
+
+`train_generator` is what the `train` stage runs (tasks/train.py wraps it in a cached Prefect
+task; flows/train.py writes the checkpoint and reports from what it returns).
+"""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+from pathlib import Path
+
+from emsync.config import TokensParams, TrainParams
+from emsync.errors import ParamsError
+from emsync.music import vocab
+from emsync.training.loop import LoopConfig, fingerprint, train_loop
+
+# fields that may change between a killed run and its resumption without invalidating the state
+_RESUMABLE_CHANGES = ("steps", "checkpoint_every", "device", "checkpoint")
+
+
+def model_config(tp: TrainParams):
+    """The MusicTransformerConfig the train params ask for (§6.2 37m, §4.4 145m, or tiny)."""
+    from models.music_transformer import MusicTransformerConfig
+
+    try:
+        return MusicTransformerConfig.from_name(tp.config, conditioning=tp.conditioning, boundaries=tp.use_boundaries,
+                                                dropout=tp.dropout)
+    except ValueError as e:
+        raise ParamsError(f"train: {e}") from None
+
+
+def state_path_for(checkpoint) -> Path:
+    """The resumable training state lives beside the checkpoint (not a DVC out)."""
+    checkpoint = Path(checkpoint)
+    return checkpoint.with_name(checkpoint.stem + ".train_state.pt")
+
+
+def train_generator(tokens_dir, tokens_digest: str, train: dict, tokens: dict, state_path=None, progress=True) -> dict:
+    """Train for train["steps"] steps (resuming a matching saved state) and return
+    {"config", "state_dict", "history", "n_params", ...} (tensors on CPU)."""
+    import torch
+
+    from emsync.music.dataset import ChunkConfig, ChunkDataset
+    from emsync.training.data import StepBatches
+    from models.music_transformer import MusicTransformer
+
+    tp, tk = TrainParams(**train), TokensParams(**tokens)
+    cfg = model_config(tp)
+    seq_len = tp.seq_len or cfg.max_len
+    if seq_len > cfg.max_len:
+        raise ParamsError(f"train.seq_len {seq_len} exceeds the {tp.config} model's window of {cfg.max_len} tokens")
+    chunk = ChunkConfig.from_params(tk, chunk_len=seq_len + 1)  # seq_len inputs + 1 for the last target
+    ds = ChunkDataset(tokens_dir, split="train", cfg=chunk, seed=tp.seed)
+    batches = StepBatches(ds, tp.batch_size, tp.seed)
+
+    def make_batch(step):
+        t, o, v, a = batches(step)
+        return t, (o if tp.use_boundaries else None), v, a
+
+    torch.manual_seed(tp.seed)  # the initial weights
+    model = MusicTransformer(cfg)
+    stable = {k: v for k, v in train.items() if k not in _RESUMABLE_CHANGES}
+    run_fp = fingerprint(tokens_digest, stable, cfg.to_dict(), dataclasses.asdict(chunk), vocab.VOCAB_VERSION)
+    res = train_loop(model, make_batch, LoopConfig.from_params(tp), pad_id=vocab.PAD, chord_id=vocab.CHORD,
+                     state_path=state_path, run_fingerprint=run_fp, model_config=cfg.to_dict(), progress=progress)
+    return {
+        "config": cfg.to_dict(),
+        "state_dict": res.model_state,
+        "history": res.history,
+        "steps": res.steps,
+        "resumed_from": res.resumed_from,
+        "seconds": res.seconds,
+        "tokens_seen": res.tokens_seen,
+        "device": res.device,
+        "n_params": sum(p.numel() for p in model.parameters()),
+        "n_train_songs": len(ds),
+        "seq_len": seq_len,
+        "fingerprint": run_fp,
+    }
+
+
+def loss_csv(history) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["step", "loss", "lr"])
+    for r in history:
+        w.writerow([r["step"], f"{r['loss']:.6f}", f"{r['lr']:.3g}"])
+    return buf.getvalue()
+
+
+def train_metrics(result: dict, tp: TrainParams) -> dict:
+    """The `dvc metrics` summary of a training run."""
+    hist = result["history"]
+    tail = hist[-max(1, len(hist) // 10):]
+    return {
+        "final_loss": hist[-1]["loss"] if hist else None,
+        "first_loss": hist[0]["loss"] if hist else None,
+        "mean_loss_last_10pct": sum(r["loss"] for r in tail) / len(tail) if hist else None,
+        "steps": result["steps"],
+        "final_lr": hist[-1]["lr"] if hist else None,
+        "tokens_seen": result["tokens_seen"],
+        "n_params": result["n_params"],
+        "n_train_songs": result["n_train_songs"],
+        "config": tp.config,
+        "conditioning": tp.conditioning,
+        "use_boundaries": tp.use_boundaries,
+        "device": result["device"],
+        "seconds": result["seconds"],
+    }
+
+
+def plot_loss(history, path, title="training loss"):
+    """PNG of loss (log scale) and lr against step."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from emsync.io import atomic_path
+
+    steps = [r["step"] for r in history]
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    ax.plot(steps, [r["loss"] for r in history], lw=1)
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("weighted cross-entropy")
+    ax.set_title(title)
+    ax2 = ax.twinx()
+    ax2.plot(steps, [r["lr"] for r in history], color="tab:orange", lw=1, alpha=0.7)
+    ax2.set_ylabel("lr", color="tab:orange")
+    fig.tight_layout()
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
+    plt.close(fig)

@@ -1,0 +1,81 @@
+"""reports/evaluation.md: the evaluation results in the shapes of the thesis tables."""
+from __future__ import annotations
+
+# Thesis reference values (§4.6 Tables 4.1 and 4.2: 145M models, LPD-5, 1836 test chunks).
+THESIS_TABLE_4_1 = {
+    "vanilla": (0.7445, 0.7784, 0.9513),
+    "discrete_token": (0.7375, 0.7885, 0.9536),
+    "continuous_token": (0.7122, 0.7895, 0.9545),
+    "continuous_concat": (0.7075, 0.7913, 0.9548),
+}
+THESIS_TABLE_4_2 = {"discrete_token": 0.2164, "continuous_token": 0.1951, "continuous_concat": 0.1948}
+
+
+def _f(x, nd=4):
+    return "n/a" if x is None else f"{x:.{nd}f}"
+
+
+def ordering_check(models: list) -> str | None:
+    """Does the thesis ordering hold (continuous_concat best NLL among the evaluated modes)?"""
+    rows = [m for m in models if m.get("nll") is not None]
+    modes = {m["conditioning"] for m in rows}
+    if len(modes) < 2 or "continuous_concat" not in modes:
+        return None
+    best = min(rows, key=lambda m: m["nll"])
+    return "holds" if best["conditioning"] == "continuous_concat" else f"does not hold (best NLL: {best['conditioning']})"
+
+
+def evaluation_markdown(m: dict) -> str:
+    s = m["settings"]
+    lines = ["# Evaluation of the music generator", "",
+             f"Settings: test chunks of {s.get('chunk_len', '?')} tokens (capped at {s['max_test_chunks'] or 'all'}), "
+             f"{len(s['condition_values'])}x{len(s['condition_values'])} conditions x {s['samples_per_condition']} samples of "
+             f"{s['sample_tokens']} tokens, {s['hit_samples']} hit-rate samples of {s['hit_duration_s']:g} s, "
+             f"device {s['device']}. Thesis values (§4.6, 145M models on LPD-5) are given for shape, not as targets "
+             "for the demo corpus.", "",
+             "## Token prediction (Table 4.1 shape)", "",
+             "| model | conditioning | NLL | top-1 | top-5 | tokens | chunks | thesis NLL / top-1 / top-5 |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in m["models"]:
+        ref = THESIS_TABLE_4_1.get(r["conditioning"])
+        ref_s = " / ".join(f"{x:.4f}" for x in ref) if ref else ""
+        lines.append(f"| {r['name']} | {r['conditioning']} | {_f(r.get('nll'))} | {_f(r.get('top1'))} | {_f(r.get('top5'))} | "
+                     f"{r.get('n_tokens', 0)} | {r.get('n_chunks', 0)} of {r.get('test_chunks_total', 0)} | {ref_s} |")
+    order = ordering_check(m["models"])
+    if order:
+        lines += ["", f"Thesis ordering (continuous_concat best): {order}."]
+    reg = m.get("regressor") or {}
+    lines += ["", "## Emotion of generated samples (Table 4.2 shape)", "",
+              f"Regressor: {reg.get('n_layers', '?')} layers, {reg.get('steps', '?')} steps on {reg.get('n_train_songs', '?')} "
+              f"train songs; its own normalized L1 on the test songs' labels: {_f(reg.get('test_l1'))}.", "",
+              "| model | normalized L1 | valence | arousal | samples | thesis |", "|---|---|---|---|---|---|"]
+    for r in m["models"]:
+        e = r.get("emotion")
+        if not e:
+            continue
+        ref = THESIS_TABLE_4_2.get(r["conditioning"])
+        lines.append(f"| {r['name']} | {_f(e['l1'])} | {_f(e['l1_valence'])} | {_f(e['l1_arousal'])} | {e['n_samples']} | "
+                     f"{_f(ref) if ref else ''} |")
+    for r in m["models"]:
+        e = r.get("emotion")
+        if not e or not e.get("per_condition"):
+            continue
+        vals = s["condition_values"]
+        lines += ["", f"Per condition, {r['name']} (rows valence, columns arousal):", "",
+                  "| V \\ A | " + " | ".join(f"{a:+.1f}" for a in vals) + " |", "|---" * (len(vals) + 1) + "|"]
+        for v in vals:
+            cells = [_f(e["per_condition"].get(f"{v:+.1f},{a:+.1f}"), 3) for a in vals]
+            lines.append(f"| {v:+.1f} | " + " | ".join(cells) + " |")
+    lines += ["", "## Boundary hit rate (§6.4)", "",
+              f"Fraction of input boundaries with a generated CHORD within {s['hit_tolerance_s']:g} s.", "",
+              "| model | with offsets | without offsets | boundaries | chords (with / without) |", "|---|---|---|---|---|"]
+    for r in m["models"]:
+        b = r.get("boundary") or {}
+        if "with_offsets" not in b:
+            continue
+        w, wo = b["with_offsets"], b["without_offsets"]
+        lines.append(f"| {r['name']} | {_f(w['hit_rate'], 3)} ({w['hits']}) | {_f(wo['hit_rate'], 3)} ({wo['hits']}) | "
+                     f"{w['boundaries']} | {w['chords']} / {wo['chords']} |")
+    if m.get("skipped"):
+        lines += ["", "## Skipped", ""] + [f"- {x['item']}: {x['reason']}" for x in m["skipped"]]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,289 @@
+"""One loading path for every pretrained model the feature extractors use (thesis §5.2.1).
+
+`load_pretrained(ref, kind)` takes
+
+- a local directory in the hub layout (absolute, or relative to the repository root or the
+  working directory), e.g. `data/demo_models/clip` built by `python -m flows.demo_models`;
+- a hub id `org/name` (the thesis's models), resolved from the local Hugging Face cache only:
+  the pipeline runs offline (emsync/env.py), so a model that is not cached fails at once with a
+  message naming the id and how to provide a local directory instead;
+- `pkg:<name>` for real weights that ship inside a PyPI package: `pkg:rapidocr` (PP-OCRv4),
+  `pkg:opencv-haar` (OpenCV's frontal-face cascade), `pkg:py3langid`, `pkg:symspell`
+  (English frequency dictionary), `pkg:vader` (sentiment lexicon).
+
+    python -c "from emsync.video.loading import load_pretrained; print(load_pretrained('data/demo_models/clip', 'open_clip'))"
+"""
+from emsync import env
+
+env.apply_defaults()
+
+import hashlib  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import re  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from importlib import metadata  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+from emsync.config import ROOT  # noqa: E402
+from emsync.errors import InputError  # noqa: E402
+
+KINDS = ("open_clip", "hf_image_classifier", "hf_sequence_classifier", "hf_encoder", "hf_seq2seq",
+         "whisper", "yolo", "audio_tagger", "ocr", "face_detector", "langid", "segmenter", "sentiment_lexicon")
+
+# pkg:<name> -> (kinds it can serve, the PyPI distribution whose version is the model version)
+PACKAGE_MODELS = {
+    "rapidocr": (("ocr",), "rapidocr-onnxruntime"),
+    "opencv-haar": (("face_detector",), "opencv-python"),
+    "py3langid": (("langid",), "py3langid"),
+    "symspell": (("segmenter",), "symspellpy"),
+    "vader": (("sentiment_lexicon", "hf_sequence_classifier"), "vaderSentiment"),
+}
+
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+_FULL_DIGEST_MAX_BYTES = 256 << 20  # larger folders are versioned by file names + sizes
+
+
+@dataclass
+class Pretrained:
+    """A loaded model: `model` (+ `processor`: tokenizer / image transform) and where it came from."""
+
+    kind: str
+    ref: str  # what the user asked for (params value)
+    model: Any
+    processor: Any = None
+    path: str | None = None  # the local folder it was read from (None for pkg: models)
+    version: str = ""  # weights digest, hub commit, or package version
+
+    def __repr__(self):
+        return f"Pretrained(kind={self.kind!r}, ref={self.ref!r}, version={self.version!r})"
+
+
+def resolve(ref: str) -> tuple[str, Path | None, str]:
+    """('dir'|'hub'|'pkg', local folder or None, version) for a model reference, without loading it."""
+    if not isinstance(ref, str) or not ref.strip():
+        raise InputError(f"model reference {ref!r} is empty: give a hub id, a local directory or pkg:<name>")
+    if ref.startswith("pkg:"):
+        name = ref[4:]
+        if name not in PACKAGE_MODELS:
+            raise InputError(f"unknown packaged model '{ref}' (known: {', '.join('pkg:' + k for k in PACKAGE_MODELS)})")
+        return "pkg", None, f"{PACKAGE_MODELS[name][1]}=={_dist_version(PACKAGE_MODELS[name][1])}"
+    for cand in (Path(ref).expanduser(), ROOT / ref, Path.cwd() / ref):
+        if cand.is_dir():
+            return "dir", cand.resolve(), dir_version(cand)
+    if HUB_ID.match(ref) and not Path(ref).exists():
+        return "hub", _hub_snapshot(ref), ""
+    raise InputError(f"model directory '{ref}' not found (looked in {ROOT} and {Path.cwd()}); "
+                     "build the demo models with `python -m flows.demo_models` or give a hub id 'org/name'")
+
+
+def _hub_snapshot(repo_id: str) -> Path:
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(repo_id, local_files_only=True))
+    except Exception as e:  # LocalEntryNotFoundError, offline mode, gated repos...
+        raise InputError(
+            f"model '{repo_id}' is not available offline ({type(e).__name__}): it is not in the local "
+            f"Hugging Face cache and this pipeline never downloads. On a machine with network run "
+            f"`huggingface-cli download {repo_id} --local-dir <dir>` (or `hf download`), copy <dir> here "
+            f"and set the extractor's entry in features.models to that local directory") from None
+
+
+def _dist_version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "?"
+
+
+def dir_version(directory) -> str:
+    """A short digest of a model folder: the bytes of every file (names + sizes for huge folders)."""
+    d = Path(directory)
+    files = sorted(p for p in d.rglob("*") if p.is_file() and not p.name.startswith("."))
+    big = sum(p.stat().st_size for p in files) > _FULL_DIGEST_MAX_BYTES
+    h = hashlib.md5()
+    for p in files:
+        h.update(str(p.relative_to(d)).encode())
+        if big:
+            h.update(str(p.stat().st_size).encode())
+        else:
+            with open(p, "rb") as f:
+                while block := f.read(1 << 20):
+                    h.update(block)
+    if "snapshots" in d.parts:  # a hub cache folder is named by its commit
+        return d.name[:12]
+    return h.hexdigest()[:12]
+
+
+def load_pretrained(ref: str, kind: str, device: str = "cpu") -> Pretrained:
+    """Load model `ref` (hub id, local dir or pkg:<name>) as `kind` (one of KINDS) on `device`."""
+    if kind not in KINDS:
+        raise InputError(f"unknown model kind '{kind}' (known: {', '.join(KINDS)})")
+    where, path, version = resolve(ref)
+    if where == "pkg":
+        name = ref[4:]
+        if kind not in PACKAGE_MODELS[name][0]:
+            raise InputError(f"'{ref}' cannot serve as a {kind} model (it is a {PACKAGE_MODELS[name][0][0]})")
+        model, processor = _load_package(name)
+        return Pretrained(kind, ref, model, processor, None, version)
+    if where == "hub":
+        version = path.name[:12]
+    try:
+        model, processor = _LOADERS[kind](path, device)
+    except InputError:
+        raise
+    except Exception as e:
+        raise InputError(f"cannot load '{ref}' as a {kind} model from {path}: {type(e).__name__}: {e}") from e
+    return Pretrained(kind, ref, model, processor, str(path), version)
+
+
+# --------------------------------------------------------------------------------------------
+# loaders: local folder in the hub layout -> (model, processor)
+
+
+def _open_clip(path: Path, device):
+    import open_clip
+
+    if not (path / "open_clip_config.json").exists():
+        raise InputError(f"{path} has no open_clip_config.json (not an open_clip model folder)")
+    model, _, preprocess = open_clip.create_model_and_transforms(f"local-dir:{path}", device=device)
+    return model.eval(), preprocess
+
+
+def _hf(auto_model: str, auto_proc: str):
+    def load(path: Path, device):
+        import transformers
+
+        model = getattr(transformers, auto_model).from_pretrained(str(path), local_files_only=True)
+        proc = getattr(transformers, auto_proc).from_pretrained(str(path), local_files_only=True)
+        return model.to(device).eval(), proc
+
+    return load
+
+
+def _whisper(path: Path, device):
+    from faster_whisper import WhisperModel
+
+    if not (path / "model.bin").exists():
+        raise InputError(f"{path} has no model.bin: faster-whisper needs a CTranslate2 conversion "
+                         "(ct2-transformers-converter --model <hf dir> --output_dir <dir>)")
+    compute = "int8" if device == "cpu" else "float16"
+    return WhisperModel(str(path), device=device, compute_type=compute, cpu_threads=max(1, os.cpu_count() or 1)), None
+
+
+def _yolo(path: Path, device):
+    from ultralytics import YOLO
+
+    weights = sorted(path.glob("*.pt"))
+    if not weights:
+        raise InputError(f"{path} holds no YOLO *.pt weights")
+    model = YOLO(str(weights[0]), task="detect")
+    return model, {"device": device}
+
+
+def _audio_tagger(path: Path, device):
+    from models.audio_tagger import AudioTagger
+
+    if not (path / "config.json").exists():
+        raise InputError(f"{path} has no config.json (not an audio tagger folder)")
+    return AudioTagger.from_pretrained(path, device=device), None
+
+
+def _haar_dir(path: Path, device):
+    import cv2
+
+    xml = sorted(path.glob("*.xml"))
+    if not xml:
+        raise InputError(f"{path} holds no OpenCV cascade *.xml")
+    return _cascade(xml[0]), None
+
+
+def _cascade(xml):
+    import cv2
+
+    c = cv2.CascadeClassifier(str(xml))
+    if c.empty():
+        raise InputError(f"OpenCV could not read the cascade {xml}")
+    return c
+
+
+def _face_detector(path: Path, device):
+    return _yolo(path, device) if any(path.glob("*.pt")) else _haar_dir(path, device)
+
+
+def _ocr_dir(path: Path, device):
+    from rapidocr_onnxruntime import RapidOCR
+
+    det, rec = sorted(path.glob("*det*.onnx")), sorted(path.glob("*rec*.onnx"))
+    if not det or not rec:
+        raise InputError(f"{path} needs a *det*.onnx and a *rec*.onnx (PP-OCR in ONNX)")
+    cls = sorted(path.glob("*cls*.onnx"))
+    kw = {"det_model_path": str(det[0]), "rec_model_path": str(rec[0])}
+    if cls:
+        kw["cls_model_path"] = str(cls[0])
+    keys = sorted(path.glob("*.txt"))
+    if keys:
+        kw["rec_keys_path"] = str(keys[0])
+    return RapidOCR(**kw), None
+
+
+def _unsupported(kind):
+    def load(path, device):
+        raise InputError(f"a {kind} model only comes from a package (pkg:...), not from the folder {path}")
+
+    return load
+
+
+_LOADERS = {
+    "open_clip": _open_clip,
+    "hf_image_classifier": _hf("AutoModelForImageClassification", "AutoImageProcessor"),
+    "hf_sequence_classifier": _hf("AutoModelForSequenceClassification", "AutoTokenizer"),
+    "hf_encoder": _hf("AutoModel", "AutoTokenizer"),
+    "hf_seq2seq": _hf("AutoModelForSeq2SeqLM", "AutoTokenizer"),
+    "whisper": _whisper,
+    "yolo": _yolo,
+    "audio_tagger": _audio_tagger,
+    "ocr": _ocr_dir,
+    "face_detector": _face_detector,
+    "langid": _unsupported("langid"),
+    "segmenter": _unsupported("segmenter"),
+    "sentiment_lexicon": _unsupported("sentiment_lexicon"),
+}
+
+
+def _load_package(name: str):
+    if name == "rapidocr":
+        from rapidocr_onnxruntime import RapidOCR
+
+        return RapidOCR(), None
+    if name == "opencv-haar":
+        import cv2
+
+        if not hasattr(cv2, "data") or not hasattr(cv2, "CascadeClassifier"):
+            raise InputError("this OpenCV build ships no Haar cascades (install opencv-python<5)")
+        return _cascade(Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"), None
+    if name == "py3langid":
+        from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
+
+        return LanguageIdentifier.from_modelpath(MODEL_DIR / MODEL_FILE, norm_probs=True), None
+    if name == "symspell":
+        import importlib.resources
+
+        from symspellpy import SymSpell
+
+        sym = SymSpell(max_dictionary_edit_distance=0, prefix_length=7)
+        words = importlib.resources.files("symspellpy") / "frequency_dictionary_en_82_765.txt"
+        if not sym.load_dictionary(str(words), term_index=0, count_index=1):
+            raise InputError(f"symspellpy's dictionary {words} could not be read")
+        return sym, None
+    if name == "vader":
+        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+        return SentimentIntensityAnalyzer(), None
+    raise InputError(f"unknown packaged model 'pkg:{name}'")
+
+
+def read_json(path) -> dict:
+    return json.loads(Path(path).read_text(encoding="utf-8"))

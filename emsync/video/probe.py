@@ -1,0 +1,101 @@
+"""ffprobe wrapper: what a video file holds, or one clear error saying why it cannot be read.
+
+    python -c "from emsync.video.probe import probe; print(probe('clip.mp4'))"
+"""
+import json
+import shutil
+import subprocess
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+from emsync.errors import InputError
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    path: str
+    duration: float  # seconds (container duration, else the video stream's)
+    fps: float  # average frame rate (frames / second)
+    width: int  # display size, after rotation
+    height: int
+    rotation: int  # degrees of the display matrix, normalised to 0/90/180/270
+    has_audio: bool
+    audio_sr: int | None  # the audio stream's own sample rate
+    n_frames: int | None  # from the container header where it says so
+    codec: str
+    variable_fps: bool  # r_frame_rate (max) differs from avg_frame_rate
+
+
+def require_tool(name: str) -> str:
+    exe = shutil.which(name)
+    if exe is None:
+        raise InputError(f"`{name}` not found on PATH; install ffmpeg (apt-get install ffmpeg)")
+    return exe
+
+
+def _rate(s) -> float:
+    try:
+        r = Fraction(str(s))
+    except (ValueError, ZeroDivisionError):
+        return 0.0
+    return float(r) if r > 0 else 0.0
+
+
+def _rotation(stream: dict) -> int:
+    rot = 0.0
+    for sd in stream.get("side_data_list") or []:
+        if "rotation" in sd:
+            rot = float(sd["rotation"])
+    if not rot and "rotate" in (stream.get("tags") or {}):  # older muxers
+        rot = float(stream["tags"]["rotate"])
+    return int(round(rot)) % 360
+
+
+def probe(path) -> VideoInfo:
+    """Probe `path` with ffprobe. Raises InputError if it is missing, unreadable, has no video
+    stream, or has zero length."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: video file not found")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: empty file (0 bytes)")
+    cmd = [require_tool("ffprobe"), "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)]
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    if res.returncode != 0:
+        msg = (res.stderr.strip().splitlines() or ["unknown ffprobe error"])[-1].replace(f"{path}: ", "")
+        raise InputError(f"{path}: not a readable video ({msg})")
+    meta = json.loads(res.stdout or "{}")
+    streams = meta.get("streams", [])
+    video = [s for s in streams if s.get("codec_type") == "video" and not (s.get("disposition") or {}).get("attached_pic")]
+    if not video:
+        raise InputError(f"{path}: no video stream")
+    v = video[0]
+    audio = [s for s in streams if s.get("codec_type") == "audio"]
+    fmt = meta.get("format", {})
+    duration = float(fmt.get("duration") or v.get("duration") or 0.0)
+    avg = _rate(v.get("avg_frame_rate"))
+    real = _rate(v.get("r_frame_rate"))
+    fps = avg or real
+    rotation = _rotation(v)
+    w, h = int(v.get("width") or 0), int(v.get("height") or 0)
+    if rotation in (90, 270):
+        w, h = h, w
+    if w <= 0 or h <= 0:
+        raise InputError(f"{path}: video stream has no frame size")
+    if duration <= 0 or fps <= 0:
+        raise InputError(f"{path}: zero-length video (duration {duration:g} s, {fps:g} fps)")
+    n = v.get("nb_frames")
+    return VideoInfo(
+        path=str(path),
+        duration=duration,
+        fps=fps,
+        width=w,
+        height=h,
+        rotation=rotation,
+        has_audio=bool(audio),
+        audio_sr=int(audio[0].get("sample_rate") or 0) or None if audio else None,
+        n_frames=int(n) if n and str(n).isdigit() else None,
+        codec=str(v.get("codec_name", "")),
+        variable_fps=bool(avg and real and abs(avg - real) > 1e-3 * real),
+    )

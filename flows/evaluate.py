@@ -1,0 +1,115 @@
+"""evaluate stage: the generator(s) against the thesis's evaluation (§4.5, Tables 4.1/4.2; §6.4).
+
+    python -m flows.evaluate                      # train.checkpoint (+ evaluate.checkpoints)
+    python -m flows.evaluate --checkpoint data/models/music_concat/checkpoint.pt --checkpoint ...
+
+For each generator checkpoint: NLL / top-1 / top-5 over the test split, then (conditioned models)
+25 conditions x N generated samples scored by the §4.5 regressor (trained once on the train split,
+saved to data/models/regressor/checkpoint.pt), then (boundary models) the hit rate with vs
+without offsets. Writes reports/evaluation.md, reports/evaluation_metrics.json and
+reports/runs/evaluate.json. A checkpoint that fails is recorded as skipped; the others go on.
+"""
+from emsync import env
+
+env.apply_defaults()
+
+import argparse  # noqa: E402
+import dataclasses  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from prefect import flow  # noqa: E402
+
+from emsync.config import Params, load_params  # noqa: E402
+from emsync.errors import EmsyncError  # noqa: E402
+from emsync.flowkit import RunReport, run_task  # noqa: E402
+from emsync.io import file_digest, write_json, write_text  # noqa: E402
+
+REGRESSOR_OUT = "data/models/regressor/checkpoint.pt"
+
+
+def _name(ckpt: str, default: str) -> str:
+    p = Path(ckpt)
+    return p.parent.name if p.name == "checkpoint.pt" else p.stem or default
+
+
+@flow(name="evaluate")
+def evaluate_flow(params: Params, checkpoints: list | None = None, reports_dir: str | None = None) -> dict:
+    from tasks.train import (boundary_samples_task, emotion_samples_task, token_metrics_task,
+                             train_regressor_task)
+
+    from emsync.training.evaluation import boundary_rates, score_emotion
+    from emsync.training.report import evaluation_markdown
+    from flows.train import tokens_digest
+    from models.emotion_regressor import EmotionRegressor, EmotionRegressorConfig, save_regressor
+
+    ep, gp = params.evaluate, params.generate
+    report = RunReport("evaluate")
+    reports = Path(reports_dir) if reports_dir else params.path(params.paths.reports_dir)
+    tokens_dir = params.path(params.tokens.out_dir)
+    tdig = tokens_digest(tokens_dir)
+    ev = {k: v for k, v in dataclasses.asdict(ep).items() if k != "checkpoints"}  # the cache key of every task
+    gen = dataclasses.asdict(gp)
+    ckpts = list(dict.fromkeys(checkpoints or [params.train.checkpoint, *ep.checkpoints]))
+
+    regressor = None
+    models = []
+    for ck in ckpts:
+        path = params.path(ck)
+        name = _name(ck, f"model{len(models)}")
+        try:
+            if not path.exists():
+                raise EmsyncError(f"{ck}: checkpoint not found")
+            dig = file_digest(path)
+            row = {"name": name, "checkpoint": str(ck)}
+            row.update(run_task(token_metrics_task, report, str(path), dig, str(tokens_dir), tdig, ev))
+            if row["conditioning"] != "vanilla":  # §4.6: the vanilla model has no condition to match
+                if regressor is None:
+                    regressor = run_task(train_regressor_task, report, str(tokens_dir), tdig, ev)
+                samples = run_task(emotion_samples_task, report, str(path), dig, ev, gen)
+                row["emotion"] = score_emotion(regressor, samples, ep.device)
+            if row["boundaries"]:
+                row["boundary"] = boundary_rates(run_task(boundary_samples_task, report, str(path), dig, ev, gen),
+                                                 ep.hit_tolerance_s)
+            models.append(row)
+        except Exception as e:  # one bad checkpoint never stops the others
+            report.skip(ck, f"{type(e).__name__}: {e}")
+    if not models:
+        raise EmsyncError("evaluate: no generator could be evaluated: " + "; ".join(f"{s['item']}: {s['reason']}" for s in report.skipped))
+
+    reg_info = None
+    if regressor is not None:
+        reg = EmotionRegressor(EmotionRegressorConfig.from_dict(regressor["config"]))
+        reg.load_state_dict(regressor["state_dict"])
+        save_regressor(params.path(REGRESSOR_OUT), reg, extra={"test_l1": regressor["test_l1"]})
+        reg_info = {"n_layers": regressor["config"]["n_layers"], "steps": len(regressor["history"]),
+                    "final_loss": regressor["history"][-1]["loss"] if regressor["history"] else None,
+                    "test_l1": regressor["test_l1"], "n_train_songs": regressor["n_train_songs"],
+                    "seconds": regressor["seconds"]}
+    settings = {**{k: ev[k] for k in ("max_test_chunks", "condition_values", "samples_per_condition", "sample_tokens",
+                                      "hit_samples", "hit_duration_s", "hit_tolerance_s")},
+                "chunk_len": models[0].get("chunk_len"), "device": ep.device}
+    metrics = {"settings": settings, "regressor": reg_info, "models": models, "skipped": report.skipped}
+    write_json(reports / "evaluation_metrics.json", metrics)
+    write_text(reports / "evaluation.md", evaluation_markdown(metrics))
+    report.write(reports)
+    return metrics
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--params", help="params file (default: params.yaml / EMSYNC_PARAMS)")
+    ap.add_argument("--checkpoint", action="append", help="generator checkpoint(s) to evaluate (repeatable)")
+    args = ap.parse_args(argv)
+    p = load_params(args.params)
+    m = evaluate_flow(p, checkpoints=args.checkpoint)
+    for r in m["models"]:
+        emo = r.get("emotion", {}).get("l1")
+        hit = r.get("boundary", {}).get("with_offsets", {}).get("hit_rate")
+        print(f"{r['name']} ({r['conditioning']}): NLL {r['nll'] or float('nan'):.4f} top-1 {r['top1'] or 0:.4f} top-5 {r['top5'] or 0:.4f}"
+              + (f" emotion L1 {emo:.4f}" if emo is not None else "") + (f" hit rate {hit:.3f}" if hit is not None else ""))
+    print("wrote reports/evaluation.md and reports/evaluation_metrics.json")
+    return m
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""tokens stage (§4.1, §4.3): tokenize the MIDI corpus into data/tokens/.
+
+    python -m flows.tokens            # what `dvc repro tokens` runs
+
+Outputs (TokensParams.out_dir): vocab.json, shards/NNNNN.npy (int16 ids, songs back to back),
+index.parquet (midi_id, shard, offset, n_tokens, split, valence, arousal, chord_times, stats),
+rejects.parquet (midi_id, reason). Run report: reports/runs/tokens.json.
+"""
+from emsync import env
+
+env.apply_defaults()
+
+import dataclasses  # noqa: E402
+import pandas as pd  # noqa: E402
+from prefect import flow  # noqa: E402
+
+from emsync.config import load_params  # noqa: E402
+from emsync.flowkit import RunReport, map_items  # noqa: E402
+from emsync.io import file_digest  # noqa: E402
+from emsync.music import corpus  # noqa: E402
+from emsync.music.tokenizer import check_params  # noqa: E402
+from tasks.tokens import tokenize_shard  # noqa: E402
+
+INDEX_CHECKS = [
+    ("row_count_between", 1, None),
+    ("not_null", "midi_id"),
+    ("unique", "midi_id"),
+    ("between", "n_tokens", 3, None),
+    ("in_set", "split", ["train", "test"]),
+    ("between", "valence", -1.0, 1.0),
+    ("between", "arousal", -1.0, 1.0),
+    ("between", "instruments", 1, 5),
+]
+
+
+@flow(name="tokens")
+def tokens_flow(params=None):
+    p = params or load_params()
+    tp = p.tokens
+    check_params(tp)
+    out = p.path(tp.out_dir)
+    report = RunReport("tokens")
+    files = corpus.list_files(p.path(tp.midi_dir))
+    labels_path = p.path(tp.labels)
+    labels = pd.read_parquet(labels_path) if labels_path.exists() else None
+    if labels is not None:
+        wanted = labels["midi_id"].astype(str).tolist()
+        for m in sorted(set(wanted) - set(files)):
+            report.skip(m, f"labelled but no file in {tp.midi_dir}")
+        files = {m: files[m] for m in sorted(set(wanted) & set(files))}
+    ids = list(files)
+    batches = [ids[i : i + tp.shard_files] for i in range(0, len(ids), tp.shard_files)]
+    shared = {"params": dataclasses.asdict(tp), "code": corpus.code_version()}
+    jobs = [{"shard": k, "items": [(m, str(files[m])) for m in b], "digests": [file_digest(files[m]) for m in b]}
+            for k, b in enumerate(batches)]
+    results = map_items(tokenize_shard, jobs, report, desc="tokenize", key=lambda j: j["shard"], **shared)
+
+    from emsync.checks import check_table
+
+    index, rejects = corpus.write_outputs(out, results, labels, tp.test_fraction,
+                                          check=lambda df: check_table(df, "tokens_index", INDEX_CHECKS))
+    for rj in rejects:
+        report.skip(rj["midi_id"], rj["reason"])
+    report.write(p.path(p.paths.reports_dir))
+    return index
+
+
+if __name__ == "__main__":
+    idx = tokens_flow(load_params())
+    print(f"tokens: {len(idx)} songs, {int(idx['n_tokens'].sum())} tokens, "
+          f"{int((idx['split'] == 'test').sum())} test")

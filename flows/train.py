@@ -1,0 +1,91 @@
+"""train stage: the music transformer on the tokenized corpus (thesis §4.4, §6.2).
+
+    python -m flows.train                                   # params.yaml's train section
+    python -m flows.train --conditioning continuous_concat --config 37m \\
+        --checkpoint data/models/music_concat/checkpoint.pt  # one Fidelity run (GPU)
+
+Reads data/tokens/ (index.parquet, shards, vocab.json); writes the checkpoint
+(`train.checkpoint`, default data/models/music/checkpoint.pt: config + weights + run info),
+reports/train_metrics.json (`dvc metrics`), reports/train_loss.csv and .png (`dvc plots`), and
+reports/runs/train.json. A killed run resumes from <checkpoint stem>.train_state.pt, saved every
+`train.checkpoint_every` steps; raising `train.steps` continues a finished run.
+"""
+from emsync import env
+
+env.apply_defaults()
+
+import argparse  # noqa: E402
+import dataclasses  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from prefect import flow  # noqa: E402
+
+from emsync.config import Params, load_params  # noqa: E402
+from emsync.errors import InputError  # noqa: E402
+from emsync.flowkit import RunReport, run_task  # noqa: E402
+from emsync.io import tree_digest, write_json, write_text  # noqa: E402
+
+
+def tokens_digest(tokens_dir: Path) -> str:
+    files = [tokens_dir / "index.parquet", tokens_dir / "vocab.json", *sorted((tokens_dir / "shards").glob("*.npy"))]
+    missing = [str(f) for f in files[:2] if not f.exists()]
+    if missing:
+        raise InputError(f"{missing[0]}: not found (run `dvc repro tokens` or `python -m flows.tokens` first)")
+    return tree_digest(files)
+
+
+@flow(name="train")
+def train_flow(params: Params, reports_dir: str | None = None) -> dict:
+    from tasks.train import train_generator_task
+
+    from emsync.training.generator import loss_csv, plot_loss, state_path_for, train_metrics
+    from models.music_transformer import MusicTransformer, MusicTransformerConfig, save_checkpoint
+
+    tp = params.train
+    report = RunReport("train")
+    tokens_dir = params.path(params.tokens.out_dir)
+    reports = Path(reports_dir) if reports_dir else params.path(params.paths.reports_dir)
+    ckpt = params.path(tp.checkpoint)
+    digest = tokens_digest(tokens_dir)
+    result = run_task(train_generator_task, report, str(tokens_dir), digest, dataclasses.asdict(tp),
+                      dataclasses.asdict(params.tokens), str(state_path_for(ckpt)))
+
+    model = MusicTransformer(MusicTransformerConfig.from_dict(result["config"]))
+    model.load_state_dict(result["state_dict"])
+    metrics = train_metrics(result, tp)
+    from emsync.music import vocab
+
+    save_checkpoint(ckpt, model, extra={"vocab_version": vocab.VOCAB_VERSION, "train": dataclasses.asdict(tp),
+                                        "tokens_digest": digest, "metrics": metrics})
+    write_json(reports / "train_metrics.json", metrics)
+    write_text(reports / "train_loss.csv", loss_csv(result["history"]))
+    plot_loss(result["history"], reports / "train_loss.png", title=f"{tp.config} {tp.conditioning}")
+    report.write(reports)
+    return metrics
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--params", help="params file (default: params.yaml / EMSYNC_PARAMS)")
+    ap.add_argument("--config", help="override train.config (tiny | 37m | 145m)")
+    ap.add_argument("--conditioning", help="override train.conditioning")
+    ap.add_argument("--steps", type=int, help="override train.steps")
+    ap.add_argument("--device", help="override train.device (auto | cpu | cuda)")
+    ap.add_argument("--checkpoint", help="override train.checkpoint (write another model than the DVC out)")
+    ap.add_argument("--no-boundaries", action="store_true", help="train without boundary offsets")
+    args = ap.parse_args(argv)
+    p = load_params(args.params)
+    over = {k: v for k, v in dict(config=args.config, conditioning=args.conditioning, steps=args.steps,
+                                  device=args.device, checkpoint=args.checkpoint).items() if v is not None}
+    if args.no_boundaries:
+        over["use_boundaries"] = False
+    if over:
+        p = dataclasses.replace(p, train=dataclasses.replace(p.train, **over))
+    m = train_flow(p)
+    print(f"trained {m['config']}/{m['conditioning']} for {m['steps']} steps on {m['device']}: "
+          f"loss {m['first_loss']:.3f} -> {m['final_loss']:.3f}; checkpoint {p.train.checkpoint}")
+    return m
+
+
+if __name__ == "__main__":
+    main()

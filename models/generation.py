@@ -1,0 +1,375 @@
+"""Generation engine for the music transformer (thesis §4.1 Algorithm 1, §4.4, §6.2).
+
+The sampling loop lives here, beside the model, not inside it. One call generates a batch of
+samples (each with its own valence, arousal and boundaries) until every sample's time cursor
+reaches the target duration (or a token budget):
+
+    from models.generation import Condition, SamplingConfig, generate, make_primer
+    res = generate(model, [Condition(0.5, -0.2, boundaries=(4.0, 9.5))], make_primer("start_bar", "more"),
+                   duration_s=30.0, cfg=SamplingConfig(), seed=0)
+    res.tokens[0]  # np.int64 ids, primer included -> emsync.music.tokenizer.decode(ids, chord_boost=...)
+
+Per step (batched):
+* Algorithm 1: a time cursor advances by every TIMESHIFT; a CHORD consumes the boundaries within
+  ξ (1 s) of the cursor; the new token's offset is the time to the next unconsumed future
+  boundary, capped at δ_max. Primer tokens go through the same update, so their offsets follow
+  the same rule (as `emsync.music.offsets.boundary_offsets` does in training).
+* Nucleus sampling (p = 0.7) at temperature 1.2 (§4.4); when the previous step's nucleus held fewer
+  than 3 tokens the temperature is raised by `temperature_step`, cumulatively, and falls back to
+  the base once the nucleus is wide enough again. Tokens that only appear at a song's head
+  (PAD, START, FEWER/MORE_INSTRUMENTS, VALENCE_*/AROUSAL_*) are never sampled.
+* Window (§4.4): the model sees at most `window` music tokens, like the training chunks: the
+  FEWER/MORE_INSTRUMENTS head token pinned first, then the latest tokens.
+
+KV cache and the sliding window (design decision). Attention is relative, but the model also adds
+*learned absolute* positional encodings at its input (§2.3, eq. 6.1), so when the window slides
+by one token every retained token changes position and every cached key/value of every layer is
+stale; there is no exact re-basing. The engine therefore slides in strides: while the window has
+room each step feeds one token through the cache; when it is full it drops the oldest
+`slide_stride` tokens and re-prefills the retained tail in one batched forward pass (positions
+restart at 0, offsets are kept). The model thus always sees between window - stride and window
+tokens of context; `slide_stride=1` reproduces the upstream "last 1216 tokens every step"
+exactly (one full window forward per token, as `use_cache=False` does), larger strides
+amortise the re-prefill. Each cached step equals an uncached forward over the same window
+(tests/test_model_cache.py, tests/test_generate_engine.py).
+
+GPU: with `cuda_graph=True` on a CUDA device the one-token decode step (model.decode_static:
+static shapes, position as a device tensor) is captured once as a CUDA graph and replayed, so the
+per-token Python and kernel-launch overhead disappears; prefill, re-prefill and sampling stay
+eager. On CPU the flag is ignored.
+"""
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from emsync.music import vocab as V
+
+# ids never sampled mid-song (they open a song or condition it)
+BANNED = (V.PAD, V.START, V.FEWER, V.MORE, *range(V.VALENCE_OFFSET, V.ON_OFFSET))
+PRIMERS = ("start_bar", "bar")  # §4.4: [START, BAR] or an abrupt start with BAR only
+INSTRUMENT_TOKENS = {"fewer": V.FEWER, "more": V.MORE}  # §4.3
+
+
+@dataclass(frozen=True)
+class SamplingConfig:
+    top_p: float = 0.7  # §4.4 nucleus
+    temperature: float = 1.2  # §4.4
+    min_nucleus: int = 3  # §4.4: raise the temperature when the nucleus holds fewer tokens
+    temperature_step: float = 0.1  # "slightly increase" (§4.4): added per starved step
+    window: int = 1216  # §4.4 music tokens seen by the model (capped at the model's max_len)
+    slide_stride: int = 256  # tokens dropped per slide when the window is full (1 = upstream exact)
+    boundary_sensitivity_s: float = 1.0  # ξ, Algorithm 1
+    max_offset_s: float = 10.0  # δ_max, Algorithm 1 (the model's cap applies too)
+    max_tokens_per_s: float = 250.0  # safety budget when generating to a duration
+    use_cache: bool = True  # False: re-run the whole window every step (the upstream way)
+    cuda_graph: bool = False  # capture the decode step on CUDA (ignored on CPU)
+
+    def __post_init__(self):
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
+        if self.temperature <= 0:
+            raise ValueError(f"temperature must be > 0, got {self.temperature}")
+        if self.window < 2 or self.slide_stride < 1:
+            raise ValueError(f"window must be >= 2 and slide_stride >= 1 (got {self.window}, {self.slide_stride})")
+
+    @classmethod
+    def from_params(cls, gp, **overrides) -> "SamplingConfig":
+        """From emsync.config.GenerateParams (+ overrides)."""
+        names = set(cls.__dataclass_fields__)
+        kw = {k: getattr(gp, k) for k in names if hasattr(gp, k)}
+        return cls(**{**kw, **overrides})
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One sample's conditions: valence, arousal in [-1, 1] (NaN = none) and boundaries (s)."""
+
+    valence: float = float("nan")
+    arousal: float = float("nan")
+    boundaries: tuple = ()
+
+
+@dataclass
+class GenerationResult:
+    tokens: list  # per sample: np.int64 ids, primer included, cut where the duration was reached
+    offsets: list  # per sample: np.float32 boundary offsets aligned with `tokens`
+    boundary_hit: list  # per sample: bool per input boundary, consumed by a CHORD (Algorithm 1)
+    duration_s: np.ndarray  # (B,) time cursor at the end
+    reached: np.ndarray  # (B,) bool: the target duration (or token count) was reached
+    n_primer: int
+    n_generated: int  # tokens sampled per sample (batch steps)
+    n_forward: int  # forward passes (decode steps + prefills)
+    seconds: float = 0.0
+    nucleus_sizes: np.ndarray = None  # (steps, B) nucleus size per sampled token (diagnostics)
+    temperatures: np.ndarray = None  # (steps, B) temperature used per sampled token
+
+
+def make_primer(kind: str = "start_bar", instruments: str | None = "more", midi_ids=None) -> list[int]:
+    """Primer ids (§4.4): [FEWER|MORE,] START, BAR  |  [FEWER|MORE,] BAR  |  a tokenized MIDI
+    (`midi_ids` from emsync.music.tokenizer.encode, whose head token `instruments` replaces)."""
+    head = []
+    if instruments is not None:
+        if instruments not in INSTRUMENT_TOKENS:
+            raise ValueError(f"instruments must be one of {sorted(INSTRUMENT_TOKENS)} or None, got {instruments!r}")
+        head = [INSTRUMENT_TOKENS[instruments]]
+    if midi_ids is not None:
+        ids = [int(t) for t in midi_ids]
+        if ids and ids[0] in (V.FEWER, V.MORE):
+            return (head or ids[:1]) + ids[1:]
+        return head + ids
+    if kind not in PRIMERS:
+        raise ValueError(f"primer must be one of {PRIMERS} or a MIDI file, got {kind!r}")
+    return head + ([V.START, V.BAR] if kind == "start_bar" else [V.BAR])
+
+
+# --------------------------------------------------------------------------------------------
+# Algorithm 1 and sampling (batched, on the model's device)
+
+
+class BoundaryTracker:
+    """Algorithm 1 state for a batch: time cursor c, remaining boundaries b (consumed = +inf)."""
+
+    def __init__(self, boundaries, device, sensitivity_s=1.0, max_offset_s=10.0):
+        B = len(boundaries)
+        M = max([len(b) for b in boundaries] + [1])
+        b = torch.full((B, M), math.inf, dtype=torch.float64, device=device)
+        for i, bi in enumerate(boundaries):
+            if len(bi):
+                b[i, : len(bi)] = torch.as_tensor(sorted(float(x) for x in bi), dtype=torch.float64)
+        self.original = b.clone()  # (B, M)
+        self.b = b  # (B, M)
+        self.c = torch.zeros(B, dtype=torch.float64, device=device)  # (B,) seconds
+        self.xi, self.max_offset = sensitivity_s, max_offset_s
+        self.shift_s = torch.as_tensor(V.TIMESHIFT_MS, dtype=torch.float64, device=device) / 1000.0  # (V,)
+
+    def step(self, tok: torch.Tensor, active: torch.Tensor | None = None) -> torch.Tensor:
+        """Advance with one token per sample (B,) -> its offsets (B,) float32. Samples where
+        `active` is False (already finished) keep their state."""
+        shift = self.shift_s[tok]
+        chord = tok == V.CHORD
+        if active is not None:
+            shift, chord = shift * active, chord & active
+        self.c += shift  # TIMESHIFT: c = c + t_v
+        chord = chord.unsqueeze(1)  # (B, 1)
+        hit = chord & ((self.c.unsqueeze(1) - self.b).abs() < self.xi)  # m_b = |c - b| < ξ
+        self.b = self.b.masked_fill(hit, math.inf)  # b[m_b] = +inf
+        d = self.b - self.c.unsqueeze(1)  # δ_b = b - c
+        d = d.masked_fill(d < 0, math.inf)  # δ_b[δ_b < 0] = +inf
+        return d.min(dim=1).values.clamp(max=self.max_offset).float()  # min(min(δ_b), δ_max)
+
+    def hits(self) -> list:
+        consumed = torch.isinf(self.b) & torch.isfinite(self.original)
+        return [consumed[i][torch.isfinite(self.original[i])].cpu().numpy() for i in range(self.b.shape[0])]
+
+
+def nucleus_sample(logits, temperature, top_p, generator=None):
+    """logits (B, V), temperature (B,) -> (tokens (B,), nucleus size (B,)): sample from the
+    smallest set of most likely tokens whose probability reaches top_p (Holtzman et al. 2020)."""
+    probs = F.softmax(logits.float() / temperature.unsqueeze(1), dim=-1)  # (B, V)
+    p_sorted, idx = probs.sort(dim=-1, descending=True)
+    keep = (p_sorted.cumsum(-1) - p_sorted) < top_p  # the top token is always kept
+    p_sorted = p_sorted * keep
+    choice = torch.multinomial(p_sorted, 1, generator=generator)  # (B, 1)
+    return idx.gather(-1, choice).squeeze(1), keep.sum(-1)
+
+
+# --------------------------------------------------------------------------------------------
+# the decode step (eager or CUDA graph)
+
+
+class _StaticStep:
+    """One-token decode through model.decode_static with persistent input buffers; captured as a
+    CUDA graph when `capture` (CUDA only), else run eagerly (the CPU test path)."""
+
+    def __init__(self, model, cache, valence, arousal, with_offsets, capture):
+        B, dev = valence.shape[0], valence.device
+        self.model, self.cache = model, cache
+        self.tok = torch.zeros(B, 1, dtype=torch.long, device=dev)
+        self.off = torch.zeros(B, 1, dtype=torch.float32, device=dev) if with_offsets else None
+        self.pos = torch.zeros((), dtype=torch.long, device=dev)
+        self.val, self.aro = valence, arousal
+        self.graph = None
+        if capture:
+            self.pos.fill_(cache.pos)  # capture writes k/v at a free slot, later overwritten
+            s = torch.cuda.Stream()
+            s.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(s):
+                for _ in range(2):  # warm-up outside the graph
+                    self.out = self._run()
+            torch.cuda.current_stream().wait_stream(s)
+            self.graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(self.graph):
+                self.out = self._run()
+
+    def _run(self):
+        return self.model.decode_static(self.tok, self.val, self.aro, self.off, self.cache, self.pos)
+
+    def __call__(self, tok, off):
+        self.tok.copy_(tok.view(-1, 1))
+        if self.off is not None:
+            self.off.copy_(off.view(-1, 1))
+        self.pos.fill_(self.cache.pos)
+        if self.graph is not None:
+            self.graph.replay()
+            out = self.out.clone()
+        else:
+            out = self._run()
+        self.cache.pos += 1
+        return out  # (B, V)
+
+
+def quantize_int8(model):
+    """CPU inference copy with int8 dynamic-quantized Linear layers (weights int8, activations
+    quantized on the fly). Decoding one token reads every weight once, so on CPU it is bound by
+    memory traffic; int8 weights cut that traffic 4x. Logits move slightly (about 1e-3 in
+    probability on random weights), so it is an opt-in (generate.cpu_int8)."""
+    import copy
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.ao.quantization deprecation notice
+        return torch.ao.quantization.quantize_dynamic(copy.deepcopy(model).cpu().float(), {torch.nn.Linear},
+                                                      dtype=torch.qint8).eval()
+
+
+# --------------------------------------------------------------------------------------------
+# the loop
+
+
+@torch.no_grad()
+def generate(model, conditions, primer, duration_s=None, max_new_tokens=None, cfg: SamplingConfig = SamplingConfig(),
+             seed: int = 0, progress: bool = False, static_step: bool | None = None) -> GenerationResult:
+    """Generate len(conditions) samples in one batch (see the module docstring).
+
+    duration_s: stop each sample once its time cursor reaches it (Algorithm 1); max_new_tokens:
+    generate exactly that many tokens (§4.5 evaluation: 4096). At least one must be given; with
+    both, whichever comes first. `static_step` forces the static decode path (default: only with
+    cfg.cuda_graph on CUDA)."""
+    if duration_s is None and max_new_tokens is None:
+        raise ValueError("give duration_s and/or max_new_tokens")
+    primer = [int(t) for t in primer]
+    if not primer:
+        raise ValueError("the primer is empty (use make_primer())")
+    t0 = time.perf_counter()
+    model.eval()
+    mcfg = model.cfg
+    dev = model.pos_emb.device
+    B = len(conditions)
+    budget = max_new_tokens if max_new_tokens is not None else int(duration_s * cfg.max_tokens_per_s) + 64
+    if duration_s is not None and max_new_tokens is not None:
+        budget = min(budget, max_new_tokens)
+    window = min(cfg.window, mcfg.max_len)
+    keep = min(max(window - cfg.slide_stride + 1, 1), window)  # tokens re-prefilled after a slide, newest included
+    has_head = primer[0] in (V.FEWER, V.MORE)  # pinned at window position 0, as in training chunks
+    use_offsets = mcfg.boundaries
+    max_off = min(cfg.max_offset_s, mcfg.max_offset_s)
+
+    valence = torch.tensor([c.valence for c in conditions], dtype=torch.float32, device=dev)  # (B,)
+    arousal = torch.tensor([c.arousal for c in conditions], dtype=torch.float32, device=dev)  # (B,)
+    tracker = BoundaryTracker([c.boundaries for c in conditions], dev, cfg.boundary_sensitivity_s, max_off)
+    n_max = len(primer) + budget
+    seq = torch.full((B, n_max), V.PAD, dtype=torch.long, device=dev)  # (B, N)
+    off = torch.full((B, n_max), max_off, dtype=torch.float32, device=dev)  # (B, N)
+    for i, t in enumerate(primer):  # the primer goes through Algorithm 1 too
+        seq[:, i] = t
+        off[:, i] = tracker.step(seq[:, i])
+    n = len(primer)
+
+    def window_of(end, size):
+        """Model input for tokens [.., end): the pinned head + the latest size(-1) tokens."""
+        if has_head:
+            lo = max(1, end - (size - 1))
+            t = torch.cat([seq[:, :1], seq[:, lo:end]], 1)
+            o = torch.cat([off[:, lo : lo + 1] if lo < end else off[:, :1], off[:, lo:end]], 1)  # head: first body time
+        else:
+            lo = max(0, end - size)
+            t, o = seq[:, lo:end], off[:, lo:end]
+        return t, (o if use_offsets else None)
+
+    gen = torch.Generator(device=dev).manual_seed(seed)
+    banned = torch.tensor(BANNED, device=dev)
+    base_t = torch.full((B,), cfg.temperature, device=dev)
+    temp = base_t.clone()
+    done = torch.zeros(B, dtype=torch.bool, device=dev)
+    end_at = torch.full((B,), n_max, dtype=torch.long, device=dev)  # exclusive token end per sample
+    n_forward, sizes, temps = 0, [], []
+
+    cache = step = None
+    if cfg.use_cache:
+        cache = model.new_cache(B, device=dev)
+        t, o = window_of(n, window)
+        logits, cache = model(t, valence, arousal, o, cache=cache)
+        logits, n_forward = logits[:, -1], 1
+        static = static_step if static_step is not None else (cfg.cuda_graph and dev.type == "cuda")
+        if static:
+            step = _StaticStep(model, cache, valence, arousal, use_offsets, capture=cfg.cuda_graph and dev.type == "cuda")
+    else:
+        t, o = window_of(n, window)
+        logits, n_forward = model(t, valence, arousal, o)[:, -1], 1
+
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        total = round(duration_s, 1) if duration_s is not None else budget
+        bar = tqdm(total=total, desc="generate", unit="s" if duration_s is not None else "tok", leave=False)
+    for k in range(budget):
+        logits = logits.float().index_fill(1, banned, -math.inf)
+        tok, size = nucleus_sample(logits, temp, cfg.top_p, gen)  # (B,), (B,)
+        temps.append(temp)
+        temp = torch.where(size < cfg.min_nucleus, temp + cfg.temperature_step, base_t)
+        sizes.append(size)
+        seq[:, n] = tok
+        off[:, n] = tracker.step(tok, ~done)
+        n += 1
+        newly = ~done & (tracker.c >= duration_s) if duration_s is not None else torch.zeros_like(done)
+        end_at = torch.where(newly, torch.full_like(end_at, n), end_at)
+        done |= newly
+        if bar is not None and (k % 16 == 15 or duration_s is None):
+            now = round(min(float(tracker.c.min()), duration_s), 1) if duration_s is not None else k + 1
+            bar.update(now - bar.n)
+        if k == budget - 1 or (duration_s is not None and k % 8 == 7 and bool(done.all())):
+            break
+        # next logits
+        if cache is None:
+            t, o = window_of(n, window)
+            logits = model(t, valence, arousal, o)[:, -1]
+        elif cache.pos - mcfg.n_prefix < window:  # room: one token through the cache
+            if step is not None:
+                logits = step(seq[:, n - 1], off[:, n - 1] if use_offsets else None)
+            else:
+                o = off[:, n - 1 : n] if use_offsets else None
+                logits, cache = model(seq[:, n - 1 : n], valence, arousal, o, cache=cache)
+                logits = logits[:, -1]
+        else:  # full: slide by the stride and re-prefill the retained tail
+            cache.reset()
+            t, o = window_of(n, keep)
+            logits, cache = model(t, valence, arousal, o, cache=cache)
+            logits = logits[:, -1]
+        n_forward += 1
+    if bar is not None:
+        bar.close()
+
+    end_at = torch.where(done, end_at, torch.full_like(end_at, n)).cpu().numpy()
+    seq_np, off_np = seq.cpu().numpy(), off.cpu().numpy()
+    reached = done.cpu().numpy() if duration_s is not None else np.full(B, n - len(primer) >= budget)
+    # cursor at each sample's end
+    times = np.cumsum(V.TIMESHIFT_MS[seq_np[:, :n]], axis=1) / 1000.0
+    dur = np.array([times[i, end_at[i] - 1] for i in range(B)])
+    return GenerationResult(
+        tokens=[seq_np[i, : end_at[i]].astype(np.int64) for i in range(B)],
+        offsets=[off_np[i, : end_at[i]] for i in range(B)],
+        boundary_hit=tracker.hits(),
+        duration_s=dur,
+        reached=reached,
+        n_primer=len(primer),
+        n_generated=n - len(primer),
+        n_forward=n_forward,
+        seconds=time.perf_counter() - t0,
+        nucleus_sizes=torch.stack(sizes).cpu().numpy() if sizes else np.zeros((0, B), np.int64),
+        temperatures=torch.stack(temps).cpu().numpy() if temps else np.zeros((0, B), np.float32),
+    )

@@ -1,0 +1,42 @@
+"""Cached Prefect tasks of the train and evaluate stages (library code in emsync/training/)."""
+from emsync.flowkit import cached_task
+
+
+@cached_task(name="train-generator")
+def train_generator_task(tokens_dir: str, tokens_digest: str, train: dict, tokens: dict, state_path: str) -> dict:
+    """Train the music transformer (resuming `state_path` if it matches) -> weights + loss history."""
+    from emsync.training.generator import train_generator
+
+    return train_generator(tokens_dir, tokens_digest, train, tokens, state_path=state_path)
+
+
+@cached_task(name="token-metrics")
+def token_metrics_task(checkpoint: str, checkpoint_digest: str, tokens_dir: str, tokens_digest: str, evaluate: dict) -> dict:
+    """NLL / top-1 / top-5 of one generator over the test split (Table 4.1 row)."""
+    from emsync.training.evaluation import generator_token_metrics
+
+    return generator_token_metrics(checkpoint, tokens_dir, evaluate)
+
+
+@cached_task(name="train-regressor")
+def train_regressor_task(tokens_dir: str, tokens_digest: str, evaluate: dict) -> dict:
+    """Train the §4.5 valence/arousal regressor on the train split -> its config + weights."""
+    from emsync.training.evaluation import fit_regressor
+
+    return fit_regressor(tokens_dir, evaluate)
+
+
+@cached_task(name="emotion-samples")
+def emotion_samples_task(checkpoint: str, checkpoint_digest: str, evaluate: dict, generate: dict) -> dict:
+    """Generate the 25-condition x N samples of one generator (Table 4.2 inputs)."""
+    from emsync.training.evaluation import generate_condition_samples
+
+    return generate_condition_samples(checkpoint, evaluate, generate)
+
+
+@cached_task(name="boundary-samples")
+def boundary_samples_task(checkpoint: str, checkpoint_digest: str, evaluate: dict, generate: dict) -> dict:
+    """Generate samples for scripted boundaries with and without offsets (hit-rate inputs)."""
+    from emsync.training.evaluation import generate_boundary_samples
+
+    return generate_boundary_samples(checkpoint, evaluate, generate)

@@ -1,0 +1,63 @@
+"""Small test videos made with ffmpeg's lavfi sources (a few hundred KB, seconds to build)."""
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+
+def ffmpeg(*args):
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *map(str, args)], check=True)
+
+
+def scenes(out, segments, size="320x240", fps=25, audio="sine", extra=()):
+    """Concatenate lavfi segments [(source, seconds), ...]; the cut times are their cumulative
+    starts. audio: "sine" | "silence" | None (no audio stream)."""
+    out = Path(out)
+    inputs, labels = [], []
+    for i, (src, dur) in enumerate(segments):
+        inputs += ["-f", "lavfi", "-i", f"{src}{':' if '=' in src else '='}s={size}:r={fps}"]
+        labels.append(f"[{i}:v]trim=duration={dur},setpts=PTS-STARTPTS,format=yuv420p[v{i}]")
+    total = sum(d for _, d in segments)
+    graph = ";".join(labels) + ";" + "".join(f"[v{i}]" for i in range(len(segments))) + f"concat=n={len(segments)}:v=1:a=0[v]"
+    a = []
+    if audio == "sine":
+        a = ["-f", "lavfi", "-i", f"sine=f=440:sample_rate=44100:d={total}"]
+    elif audio == "silence":
+        a = ["-f", "lavfi", "-i", f"anullsrc=r=44100:cl=stereo:d={total}"]
+    maps = ["-map", "[v]"] + (["-map", f"{len(segments)}:a", "-c:a", "aac", "-shortest"] if a else [])
+    ffmpeg(*inputs, *a, "-filter_complex", graph, *maps, "-c:v", "libx264", "-preset", "ultrafast", "-g", str(fps),
+           "-pix_fmt", "yuv420p", *extra, out)
+    return out
+
+
+SCENE_SOURCES = ["testsrc2", "mandelbrot", "color=c=red", "smptebars", "rgbtestsrc", "color=c=navy"]
+
+
+def cut_video(out, durations, **kw):
+    """Scenes of the given durations from visibly different sources; returns (path, cut times)."""
+    segs = [(SCENE_SOURCES[i % len(SCENE_SOURCES)], d) for i, d in enumerate(durations)]
+    cuts, t = [], 0.0
+    for d in durations[:-1]:
+        t += d
+        cuts.append(round(t, 6))
+    return scenes(out, segs, **kw), cuts
+
+
+@pytest.fixture(scope="module")
+def demo_set(request, tmp_path_factory):
+    """(videos_dir, ground truth) of the demo videos: the `demo_videos` fixture where conftest has
+    it, else three short ones built here with the same generator (emsync.demo.videos)."""
+    try:
+        demo = request.getfixturevalue("demo_videos")
+    except pytest.FixtureLookupError:
+        from emsync.demo.videos import build_videos
+
+        d = tmp_path_factory.mktemp("demo_videos")
+        return d, build_videos(d, seed=1234, n_videos=3, min_s=4.0, max_s=6.0)
+    root = Path(getattr(demo, "root", demo))
+    videos_dir = Path(getattr(demo, "videos_dir", None) or root / "videos")
+    gt = getattr(demo, "ground_truth", None)
+    if gt is None or isinstance(gt, (str, Path)):
+        gt = json.loads(Path(gt or root / "ground_truth" / "videos.json").read_text())
+    return videos_dir, gt
