@@ -25,6 +25,8 @@ from tasks.demo_data import demo_audio, demo_goemotions, demo_lmd_tables, demo_m
 
 MSD_CHECKS = [("row_count_between", 1, None), ("not_null", "track_id"), ("unique", "track_id"),
               ("regex", "track_id", r"^TR[A-Z0-9]{16}$"), ("between", "duration", 0.0, None)]
+ARCHIVE_CHECKS = [("row_count_between", 1, None), ("not_null", "track_id"), ("unique", "track_id"),
+                  ("between", "valence", 0.0, 1.0), ("between", "tempo", 0.0, 300.0)]
 
 
 def _write_all(folder: Path, files: dict, pattern: str):
@@ -65,7 +67,9 @@ def demo_data_flow(params=None):
     from emsync.checks import check_table
 
     tables = run_task(demo_lmd_tables, report, midi_gt, dp.seed, code)
-    check_table(tables["msd_metadata"], "demo_msd_metadata", MSD_CHECKS)
+    reports = p.path(p.paths.reports_dir)
+    check_table(tables["msd_metadata"], "demo_msd_metadata", MSD_CHECKS, reports_dir=reports)
+    check_table(tables["spotify_features"], "demo_spotify_features", ARCHIVE_CHECKS, reports_dir=reports)
     write_lmd_tables(out / "lmd", tables, gt_dir)
 
     # videos and audio renders
@@ -81,7 +85,7 @@ def demo_data_flow(params=None):
     # GoEmotions-format text
     write_goemotions(out / "goemotions", run_task(demo_goemotions, report, dp.seed, dp.n_text, code))
 
-    report.write(p.path(p.paths.reports_dir))
+    report.write(reports)
     return {"midi": len(midi_gt["files"]), "videos": len(vids), "audio": len(auds), "report": report}
 
 

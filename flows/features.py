@@ -50,7 +50,11 @@ def make_task_runner(kind: str, workers: int = 1, threads: int = 2):
     if kind == "default":
         return None
     if kind == "dask":
+        import logging
+
         from prefect_dask import DaskTaskRunner
+
+        logging.getLogger("distributed").setLevel(logging.WARNING)  # no per-worker INFO lines
 
         return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": threads, "processes": False, "dashboard_address": None})
     raise InputError(f"features.task_runner: unknown runner {kind!r} (default | dask)")

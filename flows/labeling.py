@@ -64,12 +64,12 @@ def labeling_flow(params=None):
 
     # 2. dedup + matching
     sp, mp, kp = (p.path(x) for x in (c.match_scores, c.msd_metadata, c.spotify_map))
-    files, matches = run_task(T.match_and_dedup, report, valid, str(sp), file_digest(sp), str(mp), file_digest(mp), str(kp), file_digest(kp), code)
+    files, matches = run_task(T.match_and_dedup, report, valid, T.frame_digest(valid), str(sp), file_digest(sp), str(mp), file_digest(mp), str(kp), file_digest(kp), code)
 
     # 3. audio features: archive table or the Web API (+ search fallback)
     if c.audio_features_source == "archive":
         ap = p.path(c.audio_features_archive)
-        audio = run_task(T.archive_features, report, matches, str(ap), file_digest(ap), code)
+        audio = run_task(T.archive_features, report, matches, T.frame_digest(matches), str(ap), file_digest(ap), code)
         for col in ("spotify_title", "spotify_artist", "spotify_album", "search_query"):
             matches[col] = None
     elif c.audio_features_source == "api":
@@ -80,7 +80,8 @@ def labeling_flow(params=None):
         raise InputError(f"labeling.audio_features_source: {c.audio_features_source!r} is not archive or api")
 
     # 4. labels
-    labels = run_task(T.labels, report, files, matches, audio, dataclasses.asdict(c), code)
+    digests = [T.frame_digest(x) for x in (files, matches, audio)]
+    labels = run_task(T.labels, report, files, matches, audio, digests, dataclasses.asdict(c), code)
 
     # 5. checks, then write every output atomically
     check_table(files, "labeling_files", FILES_CHECKS)

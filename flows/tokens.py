@@ -10,7 +10,8 @@ from emsync import env
 
 env.apply_defaults()
 
-import dataclasses  # noqa: E402
+import shutil  # noqa: E402
+
 import pandas as pd  # noqa: E402
 from prefect import flow  # noqa: E402
 
@@ -20,6 +21,8 @@ from emsync.io import file_digest  # noqa: E402
 from emsync.music import corpus  # noqa: E402
 from emsync.music.tokenizer import check_params  # noqa: E402
 from tasks.tokens import tokenize_shard  # noqa: E402
+
+WAVE = 4  # shard tasks submitted at a time
 
 INDEX_CHECKS = [
     ("row_count_between", 1, None),
@@ -50,18 +53,30 @@ def tokens_flow(params=None):
         files = {m: files[m] for m in sorted(set(wanted) & set(files))}
     ids = list(files)
     batches = [ids[i : i + tp.shard_files] for i in range(0, len(ids), tp.shard_files)]
-    shared = {"params": dataclasses.asdict(tp), "code": corpus.code_version()}
+    # only what changes the tokens goes into the cache key (not paths, labels or chunk settings)
+    shared = {"params": {k: getattr(tp, k) for k in corpus.ENCODE_PARAMS}, "code": corpus.code_version()}
     jobs = [{"shard": k, "items": [(m, str(files[m])) for m in b], "digests": [file_digest(files[m]) for m in b]}
             for k, b in enumerate(batches)]
-    results = map_items(tokenize_shard, jobs, report, desc="tokenize", key=lambda j: j["shard"], **shared)
+    reports = p.path(p.paths.reports_dir)
+    rows, rejects = [], []
+    shutil.rmtree(out / "shards.new", ignore_errors=True)
+    for wave in range(0, len(jobs), WAVE):  # a few shards in flight: memory does not grow with the corpus
+        results = map_items(tokenize_shard, jobs[wave : wave + WAVE], report, desc=f"tokenize {wave}/{len(jobs)}",
+                            key=lambda j: j["shard"], **shared)
+        for k, r in sorted(results.items()):
+            rejects += r["rejects"]
+            rows += [{**row, "shard": k} for row in r["rows"]]
+            if r["rows"]:
+                corpus.write_shard(out, k, r["tokens"])
+        del results
+    for rj in rejects:
+        report.skip(rj["midi_id"], rj["reason"])
 
     from emsync.checks import check_table
 
-    index, rejects = corpus.write_outputs(out, results, labels, tp.test_fraction,
-                                          check=lambda df: check_table(df, "tokens_index", INDEX_CHECKS))
-    for rj in rejects:
-        report.skip(rj["midi_id"], rj["reason"])
-    report.write(p.path(p.paths.reports_dir))
+    index = corpus.finish_outputs(out, rows, rejects, labels, tp.test_fraction,
+                                  check=lambda df: check_table(df, "tokens_index", INDEX_CHECKS, reports))
+    report.write(reports)
     return index
 
 

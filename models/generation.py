@@ -19,16 +19,20 @@ Per step (batched):
   the base once the nucleus is wide enough again. Tokens that only appear at a song's head
   (PAD, START, FEWER/MORE_INSTRUMENTS, VALENCE_*/AROUSAL_*) are never sampled.
 * Window (§4.4): the model sees at most `window` music tokens, like the training chunks: the
-  FEWER/MORE_INSTRUMENTS head token pinned first, then the latest tokens.
+  FEWER/MORE_INSTRUMENTS head token pinned first (its offset is that of the first token after
+  it, as in emsync.music.dataset.sample_chunk), then the latest tokens.
+* `use_offsets=False` runs the model without boundary input (the §4.5 "without offsets" arm);
+  Algorithm 1 still runs, so boundary hits are counted the same way.
 
 KV cache and the sliding window (design decision). Attention is relative, but the model also adds
 *learned absolute* positional encodings at its input (§2.3, eq. 6.1), so when the window slides
 by one token every retained token changes position and every cached key/value of every layer is
 stale; there is no exact re-basing. The engine therefore slides in strides: while the window has
 room each step feeds one token through the cache; when it is full it drops the oldest
-`slide_stride` tokens and re-prefills the retained tail in one batched forward pass (positions
-restart at 0, offsets are kept). The model thus always sees between window - stride and window
-tokens of context; `slide_stride=1` reproduces the upstream "last 1216 tokens every step"
+`slide_stride` tokens (capped at half the window, so the tiny demo model keeps at least half of its
+256) and re-prefills the retained tail in one batched forward pass (positions restart at 0,
+offsets are kept). The model thus always sees between window - stride and window tokens of
+context; `slide_stride=1` reproduces the upstream "last 1216 tokens every step"
 exactly (one full window forward per token, as `use_cache=False` does), larger strides
 amortise the re-prefill. Each cached step equals an uncached forward over the same window
 (tests/test_model_cache.py, tests/test_generate_engine.py).
@@ -61,11 +65,12 @@ class SamplingConfig:
     min_nucleus: int = 3  # §4.4: raise the temperature when the nucleus holds fewer tokens
     temperature_step: float = 0.1  # "slightly increase" (§4.4): added per starved step
     window: int = 1216  # §4.4 music tokens seen by the model (capped at the model's max_len)
-    slide_stride: int = 256  # tokens dropped per slide when the window is full (1 = upstream exact)
+    slide_stride: int = 256  # tokens dropped per slide when the window is full (1 = upstream exact; <= window/2)
     boundary_sensitivity_s: float = 1.0  # ξ, Algorithm 1
     max_offset_s: float = 10.0  # δ_max, Algorithm 1 (the model's cap applies too)
     max_tokens_per_s: float = 250.0  # safety budget when generating to a duration
     use_cache: bool = True  # False: re-run the whole window every step (the upstream way)
+    use_offsets: bool = True  # False: the model gets no boundary offsets (Algorithm 1 still tracks hits)
     cuda_graph: bool = False  # capture the decode step on CUDA (ignored on CPU)
 
     def __post_init__(self):
@@ -236,6 +241,13 @@ def quantize_int8(model):
                                                       dtype=torch.qint8).eval()
 
 
+def _device(model):
+    try:
+        return next(model.parameters()).device
+    except (AttributeError, StopIteration):  # a wrapper exposing the model's head
+        return model.head.weight.device
+
+
 # --------------------------------------------------------------------------------------------
 # the loop
 
@@ -257,15 +269,16 @@ def generate(model, conditions, primer, duration_s=None, max_new_tokens=None, cf
     t0 = time.perf_counter()
     model.eval()
     mcfg = model.cfg
-    dev = model.pos_emb.device
+    dev = _device(model)
     B = len(conditions)
     budget = max_new_tokens if max_new_tokens is not None else int(duration_s * cfg.max_tokens_per_s) + 64
     if duration_s is not None and max_new_tokens is not None:
         budget = min(budget, max_new_tokens)
     window = min(cfg.window, mcfg.max_len)
-    keep = min(max(window - cfg.slide_stride + 1, 1), window)  # tokens re-prefilled after a slide, newest included
+    stride = min(cfg.slide_stride, max(1, window // 2))  # at most half: a short window keeps its context
+    keep = window - stride + 1  # tokens re-prefilled after a slide, the newest included
     has_head = primer[0] in (V.FEWER, V.MORE)  # pinned at window position 0, as in training chunks
-    use_offsets = mcfg.boundaries
+    use_offsets = mcfg.boundaries and cfg.use_offsets
     max_off = min(cfg.max_offset_s, mcfg.max_offset_s)
 
     valence = torch.tensor([c.valence for c in conditions], dtype=torch.float32, device=dev)  # (B,)
@@ -282,9 +295,9 @@ def generate(model, conditions, primer, duration_s=None, max_new_tokens=None, cf
     def window_of(end, size):
         """Model input for tokens [.., end): the pinned head + the latest size(-1) tokens."""
         if has_head:
-            lo = max(1, end - (size - 1))
+            lo = max(1, end - (max(size, 2) - 1))  # the newest token always comes along
             t = torch.cat([seq[:, :1], seq[:, lo:end]], 1)
-            o = torch.cat([off[:, lo : lo + 1] if lo < end else off[:, :1], off[:, lo:end]], 1)  # head: first body time
+            o = torch.cat([off[:, lo : lo + 1] if lo < end else off[:, :1], off[:, lo:end]], 1)  # head: first body offset
         else:
             lo = max(0, end - size)
             t, o = seq[:, lo:end], off[:, lo:end]

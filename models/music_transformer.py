@@ -22,6 +22,7 @@ Public API (stable; used by training, evaluation and the generation engine):
     logits = model(tokens, valence, arousal, offsets=None)          # (B, T, V)
     cache = model.new_cache(batch=B)                                 # explicit KV cache
     logits, cache = model(tokens, valence, arousal, offsets, cache=cache)  # prefill, then 1 token/step
+    logits = model.decode_static(tok, valence, arousal, off, cache, pos_t)  # (B, V) fixed shapes (CUDA graphs)
     save_checkpoint(path, model, extra={...}); model, extra = load_checkpoint(path)
 
 Shapes: ``tokens`` (B, T) long music tokens (no condition tokens: the model adds its own prefix),
@@ -37,9 +38,12 @@ heads; index ``n_pos - 1 - d`` holds distance d = i - j >= 0. Logits
 computed with the "skewing" trick (pad one column, reshape, slice) generalised to queries that
 are the last Tq of Nk keys, which is exactly the cached case; for one new query it reduces to
 ``q @ E_r[n_pos - Nk:].T`` (the bias row computed directly). ``naive_relative_logits`` is the
-O(L^2) reference used by the tests.
+O(L^2) reference used by the tests. One table shared by the heads (not one per head) is what
+puts the §4.4 model at ~145M parameters; per-head tables would add 18.7M.
+
+Layers are pre-LayerNorm with ReLU feed-forward (§2.3); the output head is not tied to the
+embedding.
 """
-import math
 from dataclasses import asdict, dataclass, fields
 
 import torch
@@ -178,7 +182,7 @@ class RelativeGlobalAttention(nn.Module):
             k_buf, v_buf = layer_cache
             k_buf[:, :, pos : pos + T] = k
             v_buf[:, :, pos : pos + T] = v
-            k, v = k_buf[:, :, : pos + T], v_buf[:, :, : pos + T]  # (B, H, Nk, Dh)
+            k, v = k_buf[:, :, : pos + T].to(q.dtype), v_buf[:, :, : pos + T].to(q.dtype)  # (B, H, Nk, Dh); no-op unless autocast
         n_keys = k.shape[2]
         scale = self.d_head**-0.5
         bias = relative_logits(q, self.rel_emb, n_keys) * scale  # (B, H, T, Nk)
@@ -315,8 +319,11 @@ class MusicTransformer(nn.Module):
     def new_cache(self, batch: int, device=None, dtype=None, capacity: int | None = None) -> KVCache:
         """Empty cache for `batch` sequences of at most `capacity` positions (default n_pos)."""
         cfg = self.cfg
+        capacity = capacity or cfg.n_pos
+        if capacity > cfg.n_pos:
+            raise ValueError(f"cache capacity {capacity} exceeds the model's {cfg.n_pos} positions")
         p = self.pos_emb  # (a plain parameter even after int8 quantization of the Linear layers)
-        shape = (cfg.n_layers, batch, cfg.n_heads, capacity or cfg.n_pos, cfg.d_head)
+        shape = (cfg.n_layers, batch, cfg.n_heads, capacity, cfg.d_head)
         kw = dict(device=device or p.device, dtype=dtype or p.dtype)
         return KVCache(torch.zeros(shape, **kw), torch.zeros(shape, **kw))
 
@@ -391,7 +398,6 @@ class MusicTransformer(nn.Module):
         cache.pos = start + x.shape[1] + (cfg.n_prefix if with_prefix else 0)
         return logits, cache
 
-
     def decode_static(self, token, valence, arousal, offset, cache: KVCache, pos_t):
         """One decode step with static shapes, for CUDA-graph capture or torch.compile.
 
@@ -400,7 +406,6 @@ class MusicTransformer(nn.Module):
         `forward`). Writes k/v at pos_t and returns logits (B, V); `cache.pos` is not touched (the
         caller owns the position). Same numbers as `forward(..., cache=cache)` (tests)."""
         cfg = self.cfg
-        B = token.shape[0]
         x = self.tok_emb(token)  # (B, 1, d_tok)
         if cfg.conditioning == "continuous_concat":
             c = torch.cat([self.ffn_v(valence), self.ffn_a(arousal)], dim=-1).to(x.dtype)  # (B, d_cond)

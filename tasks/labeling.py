@@ -2,7 +2,17 @@
 import hashlib
 from pathlib import Path
 
-from emsync.flowkit import cached_task
+from emsync.flowkit import CACHE_POLICY, cached_task
+
+
+def frame_digest(df) -> str:
+    """Content digest of a DataFrame (values, index, column names and dtypes): the cache key part
+    for a table argument, which is itself excluded from the key (its pickle is not stable)."""
+    import pandas as pd
+
+    h = hashlib.md5(repr([(str(c), str(t)) for c, t in df.dtypes.items()]).encode())
+    h.update(pd.util.hash_pandas_object(df.astype(str), index=True).values.tobytes())
+    return h.hexdigest()
 
 
 def code_version() -> str:
@@ -21,8 +31,8 @@ def inspect_shard(job: dict, opts: dict, code: str) -> list:
     return scan(job["paths"], **opts)
 
 
-@cached_task(name="match-and-dedup")
-def match_and_dedup(valid, scores_path: str, scores_digest: str, meta_path: str, meta_digest: str,
+@cached_task(name="match-and-dedup", cache_policy=CACHE_POLICY - "valid")
+def match_and_dedup(valid, valid_digest: str, scores_path: str, scores_digest: str, meta_path: str, meta_digest: str,
                     map_path: str, map_digest: str, code: str) -> tuple:
     """Content dedup (keep best match score) and LMD-matched/MSD/Spotify-map join."""
     from emsync.labeling import matching, stage
@@ -31,16 +41,16 @@ def match_and_dedup(valid, scores_path: str, scores_digest: str, meta_path: str,
                                  matching.load_spotify_map(map_path))
 
 
-@cached_task(name="archive-features")
-def archive_features(matches, archive_path: str, archive_digest: str, code: str):
+@cached_task(name="archive-features", cache_policy=CACHE_POLICY - "matches")
+def archive_features(matches, matches_digest: str, archive_path: str, archive_digest: str, code: str):
     """Audio features from an archive table (by Spotify id, else MSD track id)."""
     from emsync.labeling.spotify import features_from_archive, load_archive
 
     return features_from_archive(matches, load_archive(archive_path))
 
 
-@cached_task(name="labels")
-def labels(files, matches, audio, cfg: dict, code: str):
+@cached_task(name="labels", cache_policy=CACHE_POLICY - "files" - "matches" - "audio")
+def labels(files, matches, audio, digests: list, cfg: dict, code: str):
     """§4.3 valence/arousal labels and the train/test split."""
     from emsync.config import LabelingParams
     from emsync.labeling.stage import labels_table

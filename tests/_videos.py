@@ -1,5 +1,4 @@
 """Small test videos made with ffmpeg's lavfi sources (a few hundred KB, seconds to build)."""
-import json
 import subprocess
 from pathlib import Path
 
@@ -45,19 +44,6 @@ def cut_video(out, durations, **kw):
 
 
 @pytest.fixture(scope="module")
-def demo_set(request, tmp_path_factory):
-    """(videos_dir, ground truth) of the demo videos: the `demo_videos` fixture where conftest has
-    it, else three short ones built here with the same generator (emsync.demo.videos)."""
-    try:
-        demo = request.getfixturevalue("demo_videos")
-    except pytest.FixtureLookupError:
-        from emsync.demo.videos import build_videos
-
-        d = tmp_path_factory.mktemp("demo_videos")
-        return d, build_videos(d, seed=1234, n_videos=3, min_s=4.0, max_s=6.0)
-    root = Path(getattr(demo, "root", demo))
-    videos_dir = Path(getattr(demo, "videos_dir", None) or root / "videos")
-    gt = getattr(demo, "ground_truth", None)
-    if gt is None or isinstance(gt, (str, Path)):
-        gt = json.loads(Path(gt or root / "ground_truth" / "videos.json").read_text())
-    return videos_dir, gt
+def demo_set(demo_videos):
+    """(videos_dir, ground truth {video_id: {"fps", "cuts", "audio", ...}}) of the demo videos."""
+    return Path(demo_videos.videos_dir), demo_videos.ground_truth

@@ -29,3 +29,12 @@ def demo_corpus(tmp_path_factory):
     from emsync.demo.build import build_demo_corpus
 
     return build_demo_corpus(tmp_path_factory.mktemp("demo_corpus"), seed=7, n_midi=40, n_duplicates=4)
+
+
+@pytest.fixture(scope="session")
+def demo_videos(tmp_path_factory):
+    """4 short clips (6-12 s) with ground_truth/videos.json: demo00 speech + caption, demo01 music,
+    demo02 no audio stream + caption, demo03 silence. Attributes: root, videos_dir, ground_truth, seed."""
+    from emsync.demo.build import build_demo_videos
+
+    return build_demo_videos(tmp_path_factory.mktemp("demo_videos"), seed=7, n_videos=4, min_s=6.0, max_s=10.0)

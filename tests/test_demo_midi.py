@@ -6,6 +6,7 @@ import sys
 from collections import Counter
 
 import mido
+import numpy as np
 import pretty_midi
 import pytest
 
@@ -33,8 +34,12 @@ def strong_chords(pm, programs=PIANO_GUITAR, min_notes=3, min_beats=2.0):
         for n in inst.notes:
             k = max(i for i in range(len(times)) if times[i] <= n.start + 1e-9)
             if (n.end - n.start) * tempi[k] / 60.0 >= min_beats - 1e-6:
-                onsets[round(n.start, 4)] += 1
-    return sorted(t for t, c in onsets.items() if c >= min_notes)
+                onsets[round(n.start, 6)] += 1
+    return sorted(float(t) for t, c in onsets.items() if c >= min_notes)
+
+
+def same_times(found, want):
+    return len(found) == len(want) and np.allclose(found, want, atol=1e-5)
 
 
 def test_counts_and_kinds(demo_corpus):
@@ -127,14 +132,15 @@ def test_strong_chords_at_recorded_times(demo_corpus):
         if e["kind"] not in ("ok", "duplicate"):
             continue
         pm = pretty_midi.PrettyMIDI(str(demo_corpus.path(h)))
-        want = [round(t, 4) for t in e["chord_times"]]
-        assert strong_chords(pm) == want, h
-        # merging "odd" chromatic-percussion/organ programs into piano must not add chords
-        assert strong_chords(pm, PIANO_GUITAR | set(range(8, 24))) == want, h
+        want = e["chord_times"]
+        assert same_times(strong_chords(pm), want), h
+        # merging chromatic percussion/organ into piano, or strings into guitar, adds no chord
+        assert same_times(strong_chords(pm, PIANO_GUITAR | set(range(8, 24)) | set(range(40, 56))), want), h
         assert abs(pm.get_tempo_changes()[1][0] - e["tempo_bpm"]) < 1e-3
         assert len(pm.instruments) == e["n_instruments"]
         assert any(i.is_drum for i in pm.instruments) == e["has_drums"]
         assert (len(pm.get_tempo_changes()[0]) > 1) == e["tempo_changes"]
+        assert abs(pm.get_end_time() - e["duration"]) < 1e-5
         n += len(want)
     assert n > 20
 
@@ -148,7 +154,7 @@ def test_distractor_chords_present_but_not_strong(demo_corpus):
         two_or_more = strong_chords(pm, min_notes=2, min_beats=0.0)
         strong = strong_chords(pm)
         for t in e["distractor_chord_times"]:
-            assert round(t, 4) in two_or_more and round(t, 4) not in strong
+            assert np.isclose(two_or_more, t, atol=1e-5).any() and not np.isclose(strong, t, atol=1e-5).any()
             seen += 1
     assert seen > 5
 

@@ -104,3 +104,21 @@ def test_bench_generate_prints_the_issue_json_shape(capsys):
     assert set(modes) == {"full_recompute", "kv_cache", "kv_cache_batched"}
     assert modes["kv_cache_batched"]["batch"] == 3
     assert all(np.isfinite(m["tokens_per_s"]) and m["tokens_per_s"] > 0 for m in modes.values())
+
+
+def test_chord_notes_are_louder(tmp_path, monkeypatch):
+    """§4.1: ON tokens between a generated CHORD and the next TIMESHIFT get the velocity boost."""
+    torch.manual_seed(0)
+    model = MusicTransformer(MusicTransformerConfig.from_name("tiny", max_len=64))
+    with torch.no_grad():  # a model that mostly plays CHORD, piano C4/E4 and 200 ms shifts
+        for t in (V.CHORD, V.on_id(V.PIANO, 60), V.on_id(V.PIANO, 64), V.shift_id(200)):
+            model.head.bias[t] = 6.0
+    save_checkpoint(tmp_path / "c.pt", model)
+    (tmp_path / "params.yaml").write_text("generate:\n  chord_velocity_boost: 30\n")
+    monkeypatch.setenv("EMSYNC_PARAMS", str(tmp_path / "params.yaml"))
+    assert main(["generate", "--checkpoint", str(tmp_path / "c.pt"), "--valence", "0", "--arousal", "0",
+                 "--duration", "5", "-o", str(tmp_path / "c.mid")]) == 0
+    from emsync.music.tokenizer import VELOCITY
+
+    piano = [i for i in pretty_midi.PrettyMIDI(str(tmp_path / "c.mid")).instruments if i.name == "Piano"][0]
+    assert {n.velocity for n in piano.notes} == {VELOCITY[V.PIANO], VELOCITY[V.PIANO] + 30}

@@ -107,3 +107,11 @@ def test_pick_rule():
     assert matching.pick(res, "Café del Mar", None)[0]["id"] == "x"  # no artist: equal title, first in rank
     assert matching.pick(res[1:2], "Café del Mar (Live)", None)[0] is not None
     assert matching.pick(res[1:2], "Cafe del Sol", None)[0] is None
+
+
+def test_pick_rule_uses_duration_between_namesakes():
+    res = [{"id": "a", "name": "Night", "artists": [{"name": "Mara Quinn"}], "duration_ms": 300_000},
+           {"id": "b", "name": "Night", "artists": [{"name": "Mara Quinn"}], "duration_ms": 181_000}]
+    assert matching.pick(res, "Night", "Mara Quinn", 180.0)[0]["id"] == "b"  # closest duration
+    assert matching.pick(res[:1], "Night", "Mara Quinn", 180.0)[0] is None  # another recording
+    assert matching.pick(res[:1], "Night", "Mara Quinn", None)[0]["id"] == "a"  # unknown duration: names decide

@@ -182,3 +182,20 @@ def test_merge_encoded_equals_dense_concatenation():
     full = np.hstack(rolls)
     er, ec, ev = encode_dense(full)
     assert w == full.shape[1] and np.array_equal(rr, er) and np.array_equal(cc, ec) and np.array_equal(vv, ev)
+
+
+def test_cli_midi_inspect_prints_one_json_line_per_file(tmp_path, capsys):
+    import json
+
+    from emsync.cli import main
+
+    good, bad = tmp_path / "good.mid", tmp_path / "bad.mid"
+    good.write_bytes(midi_bytes(SONG))
+    bad.write_bytes(b"MThd\x00\x00\x00\x06\x00\x01\x00\x05\x00\x60")
+    assert main(["midi", "inspect", str(good), str(bad)]) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [x["midi_id"] for x in lines] == ["good", "bad"]
+    assert set(lines[0]) == {"midi_id", "valid", "reason", "content_hash", "note_density", "tempo", "n_instruments", "has_drums", "duration"}
+    assert lines[0]["valid"] and lines[0]["tempo"] == 120.0 and lines[0]["has_drums"] is True
+    assert lines[1] == {**{k: None for k in lines[0]}, "midi_id": "bad", "valid": False, "reason": "truncated",
+                        "detail": "0 of 5 track chunks present"}

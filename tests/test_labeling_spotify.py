@@ -90,7 +90,8 @@ class FakeSpotify:
 
             @staticmethod
             def _track(c):
-                return {"id": c["id"], "name": c["name"], "artists": [{"name": a} for a in c["artists"]], "album": {"name": c["album"]}}
+                return {"id": c["id"], "name": c["name"], "artists": [{"name": a} for a in c["artists"]], "album": {"name": c["album"]},
+                        "duration_ms": c["audio_features"].get("duration_ms")}
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -237,6 +238,8 @@ def test_demo_chain_via_api_recovers_ground_truth(tmp_path, creds, demo_corpus):
         feats = spotify.features_from_api(m2, c).set_index("midi_id")
     searched = m2[m2["spotify_source"] == "search"]
     assert len(searched) and all(gt["spotify_id"][t] == s for t, s in zip(searched["track_id"], searched["spotify_id"]))
+    findable = {t for t in gt["search_only"] if gt["spotify_id"].get(t)}
+    assert set(m2.loc[m2["track_id"].isin(findable), "spotify_source"]) == {"search"}  # every searchable track found
     for r in m2.itertuples():
         want = gt["valence"].get(r.track_id)
         if r.midi_id in feats.index:

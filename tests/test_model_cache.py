@@ -11,6 +11,15 @@ VAL = torch.tensor([0.3, float("nan"), -0.9])
 ARO = torch.tensor([float("nan"), 0.5, 0.1])
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny tensors on a shared 2-core box: one thread avoids OpenMP contention."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def make(mode, boundaries=True, max_len=16):
     torch.manual_seed(1)
     cfg = MusicTransformerConfig.from_name("tiny", conditioning=mode, boundaries=boundaries, max_len=max_len)

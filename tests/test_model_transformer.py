@@ -18,6 +18,15 @@ from models.music_transformer import (
 )
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny tensors on a shared 2-core box: one thread avoids OpenMP contention."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def tiny(**kw):
     torch.manual_seed(0)
     return MusicTransformer(MusicTransformerConfig.from_name("tiny", **kw)).eval()

@@ -37,8 +37,10 @@ def test_shipped_parameter_sets_are_valid(name):
     load_params(ROOT / name)
 
 
-def test_active_params_is_the_demo_set():
+def test_active_params_is_the_demo_set_and_files_match_the_dataclasses():
     assert (ROOT / "params.yaml").read_bytes() == (ROOT / "params" / "demo.yaml").read_bytes()
+    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "write_params.py"), "--check"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
 
 
 def test_thesis_set_carries_the_thesis_constants():

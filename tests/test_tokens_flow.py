@@ -17,7 +17,8 @@ pytestmark = pytest.mark.slow
 
 
 def _run(params_file, results):
-    env = {**os.environ, "EMSYNC_PARAMS": str(params_file), "PREFECT_LOCAL_STORAGE_PATH": str(results)}
+    env = {**os.environ, "EMSYNC_PARAMS": str(params_file), "PREFECT_LOCAL_STORAGE_PATH": str(results),
+           "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180"}  # the shared 2-core machine is slow
     r = subprocess.run([sys.executable, "-m", "flows.tokens"], cwd=ROOT, env=env, capture_output=True, text=True,
                        timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]

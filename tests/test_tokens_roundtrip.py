@@ -171,7 +171,8 @@ note = st.tuples(st.integers(0, 4), st.integers(0, 127), st.integers(0, 20_000),
 @settings(max_examples=150, deadline=None)
 @given(st.lists(note, max_size=60), st.lists(st.integers(0, 25_000), max_size=8))
 def test_round_trip_on_generated_note_sets(notes, downbeats_ms):
-    song = song_from_notes([(i, p, a / 1000, (a + d) / 1000) for i, p, a, d in notes], sorted(x / 1000 for x in downbeats_ms))
+    song = song_from_notes([(i, p, a / 1000, (a + d) / 1000) for i, p, a, d in notes],
+                           sorted(x / 1000 for x in downbeats_ms))
     enc, dec = assert_round_trip(song)
     n = dec.notes
     assert (n.off > n.on).all() and ((n.pitch >= 21) & (n.pitch <= 108)).all()
@@ -182,3 +183,45 @@ def test_round_trip_on_generated_note_sets(notes, downbeats_ms):
     inr = {(i, p, int(np.floor(a / 8 + 0.5))) for i, p, a, d in notes if 21 <= p <= 108}
     assert inr == set(zip(n.instrument.tolist(), n.pitch.tolist(), n.on.tolist()))
     assert np.cumsum(V.TIMESHIFT_MS[enc.ids])[-1] == (n.off.max() * 8 if len(n) else 0)
+
+
+@pytest.mark.shared_data
+def test_truncated_npz_is_an_input_error(shared_data, tmp_path):
+    raw = (shared_data / "midi" / "b97c529ab9ef783a849b896816001748.npz").read_bytes()
+    bad = tmp_path / "cut.npz"
+    bad.write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(InputError, match="cut.npz"):
+        read_song(bad)
+
+
+def test_lpd5_npz_layout_written_here_reads_back(tmp_path):
+    """A 5-track LPD-5 file in the pypianoroll 0.x layout (CSC time x pitch per track)."""
+    import json
+    import zipfile
+
+    res, n_steps = 24, 8 * 24  # 8 beats
+    rolls = {name: np.zeros((n_steps, 128), np.uint8) for name in ("Drums", "Piano", "Guitar", "Bass", "Strings")}
+    rolls["Piano"][0:48, [60, 64, 67]] = 100  # a 2-beat triad at 0: a strong chord
+    rolls["Bass"][48:72, 36] = 90  # beat 2-3
+    rolls["Drums"][0:2, 36] = 80
+    rolls["Strings"][96:192, [20, 72]] = 70  # beats 4-8; pitch 20 is dropped
+    arrays = {"tempo": np.full(n_steps, 120.0), "downbeat": np.arange(n_steps) % (4 * res) == 0}
+    info = {"beat_resolution": res, "name": "x"}
+    programs = {"Drums": 0, "Piano": 0, "Guitar": 24, "Bass": 32, "Strings": 48}
+    for i, (name, roll) in enumerate(rolls.items()):
+        cols = [np.flatnonzero(roll[:, p]) for p in range(128)]
+        arrays[f"pianoroll_{i}_csc_data"] = np.concatenate([roll[c, p] for p, c in enumerate(cols)])
+        arrays[f"pianoroll_{i}_csc_indices"] = np.concatenate(cols).astype(np.int32)
+        arrays[f"pianoroll_{i}_csc_indptr"] = np.concatenate([[0], np.cumsum([len(c) for c in cols])]).astype(np.int32)
+        arrays[f"pianoroll_{i}_csc_shape"] = np.array([n_steps, 128])
+        info[str(i)] = {"program": programs[name], "is_drum": name == "Drums", "name": name}
+    path = tmp_path / "song.npz"
+    np.savez_compressed(path, **arrays)
+    with zipfile.ZipFile(path, "a") as zf:
+        zf.writestr("info.json", json.dumps(info))
+    enc, dec = assert_round_trip(read_song(path))
+    # 120 bpm, 24 steps per beat: step = 1/48 s; 8 ms grid: beat 1 = 0.5 s = step 63 (62.5 rounded up)
+    assert dec.notes.table().tolist() == [[0, 36, 0, 5], [3, 60, 0, 125], [3, 64, 0, 125], [3, 67, 0, 125],
+                                          [1, 36, 125, 188], [4, 72, 250, 500]]
+    assert enc.stats["dropped_pitch"] == 1 and enc.chord_times_s.tolist() == [0.0]
+    assert dec.bar_steps.tolist() == [0, 250]  # downbeats at 0 and 2 s; the music ends at 4 s

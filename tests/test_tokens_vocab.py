@@ -43,7 +43,8 @@ def test_every_id_round_trips_and_properties_agree():
 
 
 def test_vectorised_lookups_give_token_times():
-    ids = np.array([V.START, V.token_to_id("PIANO_ON_60"), V.shift_id(1000), V.shift_id(8), V.token_to_id("PIANO_OFF_60")])
+    ids = np.array([V.START, V.token_to_id("PIANO_ON_60"), V.shift_id(1000), V.shift_id(8),
+                    V.token_to_id("PIANO_OFF_60")])
     assert np.cumsum(V.TIMESHIFT_MS[ids]).tolist() == [0, 0, 1000, 1008, 1008]
     assert V.INSTRUMENT[ids].tolist() == [-1, 3, -1, -1, 3]
 

@@ -193,7 +193,9 @@ def test_real_clips_sample(shared_data, rel):
     assert s.frames.shape[0] == 16 and max(h, w) == min(768, max(info.width, info.height))
     assert np.all(np.diff(s.frame_times) > 0) and s.frame_times[-1] < info.duration
     assert s.frames.std() > 5  # real pictures, not black
-    assert s.audio is not None and abs(len(s.audio) / 16000 - info.duration) < 0.5
+    assert (s.audio is None) == (rel == "video/testpattern_text_overlay.mp4") == (not info.has_audio)  # the test pattern is silent film
+    if s.audio is not None:
+        assert abs(len(s.audio) / 16000 - info.duration) < 0.5
     assert s.audio_chunks(3.0).shape == (16, 48000)
 
 

@@ -25,7 +25,7 @@ def register(sub):
     p.add_argument("--primer", default=None,
                    help="start_bar (default: params generate.primer), bar (abrupt start) or a .mid file to continue")
     p.add_argument("--instruments", choices=["fewer", "more"], default=None,
-                   help="FEWER_/MORE_INSTRUMENTS (default: params generate.instruments)")
+                   help="FEWER_/MORE_INSTRUMENTS (default: params generate.instruments; a MIDI primer keeps its own)")
     p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same music)")
     p.add_argument("--samples", type=int, default=1, help="samples generated in one batch (out_0.mid, out_1.mid, ...)")
     p.add_argument("--checkpoint", default=None, help="generator checkpoint (default: params generate.checkpoint)")
@@ -76,11 +76,13 @@ def load_generator(path, device="cpu"):
     return model.to(device).eval()
 
 
-def primer_ids(primer: str, instruments: str | None) -> list:
+def primer_ids(primer: str, instruments: str | None, default_instruments: str = "more") -> list:
+    """Keyword primers get `instruments` (else the default); a MIDI primer keeps its own
+    FEWER/MORE token unless `instruments` is given."""
     from models.generation import PRIMERS, make_primer
 
     if primer in PRIMERS:
-        return make_primer(primer, instruments)
+        return make_primer(primer, instruments or default_instruments)
     path = Path(primer)
     if not path.exists():
         raise InputError(f"--primer {primer}: neither {' / '.join(PRIMERS)} nor an existing MIDI file")
@@ -118,7 +120,7 @@ def generate_midi(params, valence, arousal, duration_s, output, boundaries=(), p
         from models.generation import quantize_int8
 
         model = quantize_int8(model)
-    ids = primer_ids(primer or gp.primer, instruments or gp.instruments)
+    ids = primer_ids(primer or gp.primer, instruments, gp.instruments)
     cfg = SamplingConfig.from_params(gp, max_offset_s=params.tokens.max_boundary_offset_s)
     conds = [Condition(valence, arousal, tuple(boundaries))] * samples
     res = generate(model, conds, ids, duration_s=duration_s, cfg=cfg, seed=seed, progress=progress)

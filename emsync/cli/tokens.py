@@ -68,6 +68,7 @@ def _stats(args):
 
     enc = _encode_file(args.file)
     per_instrument = {name: int((enc.notes.instrument == i).sum()) for i, name in enumerate(V.INSTRUMENTS)}
-    out = {"file": str(args.file), "vocab_version": V.VOCAB_VERSION, **enc.stats, "notes_per_instrument": per_instrument,
+    out = {"file": str(args.file), "vocab_version": V.VOCAB_VERSION, **enc.stats,
+           "notes_per_instrument": per_instrument,
            "chord_times": enc.chord_times_s.round(3).tolist()}
     print(json.dumps(out, indent=2))

@@ -34,3 +34,25 @@ def build_demo_corpus(root, seed=1234, n_midi=40, n_duplicates=4, **plan_kw) -> 
     else:
         build_lmd_tables(root / "lmd", gt, seed=seed, ground_truth_dir=root / "ground_truth")
     return DemoCorpus(root=root, midi_dir=root / "midi", ground_truth=gt, seed=seed)
+
+
+@dataclass
+class DemoVideos:
+    root: Path
+    videos_dir: Path  # root/videos/<video_id>.mp4
+    ground_truth: dict  # ground_truth/videos.json content
+    seed: int
+
+    def path(self, video_id):
+        return self.videos_dir / f"{video_id}.mp4"
+
+
+def build_demo_videos(root, seed=1234, n_videos=4, min_s=6.0, max_s=10.0) -> DemoVideos:
+    """Videos demo00..: 00 speech + caption, 01 music (160x120), 02 no audio stream + caption
+    (640x360), 03 silence; all with hard cuts, some < 4 s apart."""
+    from emsync.demo.videos import build_videos
+
+    root = Path(root)
+    gt = build_videos(root / "videos", seed=seed, n_videos=n_videos, min_s=min_s, max_s=max_s)
+    write_json(root / "ground_truth" / "videos.json", gt)
+    return DemoVideos(root=root, videos_dir=root / "videos", ground_truth=gt, seed=seed)

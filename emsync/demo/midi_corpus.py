@@ -128,7 +128,7 @@ def song_entry(song: Song) -> dict:
         "n_instruments": sum(1 for p in song.parts if p.notes),
         "programs": [list(x) for x in sorted({(p.program, p.is_drum) for p in song.parts if p.notes})],
         "n_notes": song.n_notes,
-        "duration": round(song.seconds(song.end_tick), 6),
+        "duration": round(song.seconds(song.last_note_end), 6),  # = pretty_midi get_end_time()
         "title": song.title,
         "artist": song.artist,
     }

@@ -123,6 +123,10 @@ class Song:
         return 60e6 / self.tempos[0][1]
 
     @property
+    def last_note_end(self) -> int:
+        return max((n.end for p in self.parts for n in p.notes), default=0)
+
+    @property
     def n_notes(self) -> int:
         return sum(len(p.notes) for p in self.parts)
 
@@ -246,7 +250,7 @@ def make_song(rng: np.random.Generator, *, lyrics_lang=None, karaoke=False, zero
         degree = int(rng.integers(0, 7))
         t = 0
         while t < n_bars * bar:
-            dur = int(tpb * rng.choice([0.5, 1.0, 1.5], p=[0.4, 0.45, 0.15]))
+            dur = min(int(tpb * rng.choice([0.5, 1.0, 1.5], p=[0.4, 0.45, 0.15])), n_bars * bar - t)
             if free(t) and rng.random() > 0.15:
                 degree = int(np.clip(degree + rng.choice([-2, -1, 1, 2]), -3, 10))
                 pitch = 60 + tonic + scale[degree % 7] + 12 * (degree // 7)

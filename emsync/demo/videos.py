@@ -137,11 +137,15 @@ def render_frames(plan: dict, seed: int):
         # light scenes are pale and bright, dark ones deep and dim: a cut moves luma by ~70 %
         v = (0.80 + 0.18 * tex) if sc["light"] else (0.06 + 0.16 * tex)
         bg = (_hsv(sc["hue"], 0.3 if sc["light"] else 0.75, v) * 255).round().astype(np.uint8)  # (th, tw, 3)
+        bg = np.concatenate([bg, bg[:h]], axis=0)
+        bg = np.concatenate([bg, bg[:, :w]], axis=1)  # wrap-padded: any (oy, ox) window is a slice
+        colors = {id(sh): (_hsv(sh["hue"], 0.9, 0.35 if sc["light"] else 0.95) * 255).round().astype(np.uint8)
+                  for sh in sc["shapes"]}
         for f in range(bounds[s], bounds[s + 1]):
             k = f - bounds[s]
             oy = int(np.floor(k * sc["pan"][1])) % th
             ox = int(np.floor(k * sc["pan"][0])) % tw
-            frame = bg.take(np.arange(oy, oy + h) % th, axis=0).take(np.arange(ox, ox + w) % tw, axis=1)
+            frame = bg[oy:oy + h, ox:ox + w].copy()
             for sh in sc["shapes"]:
                 cx = _bounce(sh["pos"][0] + sh["vel"][0] * k, w)
                 cy = _bounce(sh["pos"][1] + sh["vel"][1] * k, h)
@@ -153,8 +157,7 @@ def render_frames(plan: dict, seed: int):
                     mask = (xs - cx) ** 2 + (ys - cy) ** 2 <= r ** 2
                 else:
                     mask = (np.abs(xs - cx) <= r) & (np.abs(ys - cy) <= 0.7 * r)
-                col = (_hsv(sh["hue"], 0.9, 0.35 if sc["light"] else 0.95) * 255).round().astype(np.uint8)
-                frame[y0:y1, x0:x1][mask] = col
+                frame[y0:y1, x0:x1][mask] = colors[id(sh)]
             if caption is not None:
                 band, y0 = caption
                 frame[y0:y0 + band.shape[0]] = band
@@ -196,7 +199,7 @@ def encode_video(plan: dict, seed: int) -> bytes:
     exe = shutil.which("ffmpeg")
     if exe is None:
         raise InputError("ffmpeg not found on PATH (apt-get install ffmpeg)")
-    w, h, fps, n = plan["width"], plan["height"], plan["fps"], plan["n_frames"]
+    w, h, fps = plan["width"], plan["height"], plan["fps"]
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         out = tmp / "out.mp4"
@@ -208,10 +211,10 @@ def encode_video(plan: dict, seed: int) -> bytes:
         elif plan["audio"] == "silence":
             cmd += ["-f", "lavfi", "-i", "anullsrc=r=44100:cl=stereo"]
         cmd += ["-map", "0:v", "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p",
-                "-threads", "1", "-frames:v", str(n)]
+                "-threads", "1"]  # the pipe holds exactly n frames
         if plan["audio"] != "none":
-            cmd += ["-map", "1:a", "-c:a", "aac", "-b:a", "96k", "-ar", "44100", "-ac", "2", "-af", "apad",
-                    "-t", f"{plan['duration']:.6f}"]
+            d = f"{plan['duration']:.6f}"
+            cmd += ["-map", "1:a", "-c:a", "aac", "-b:a", "96k", "-ar", "44100", "-ac", "2", "-af", f"apad=whole_dur={d},atrim=end={d}"]  # exactly as long as the video
         cmd += ["-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact", "-map_metadata", "-1",
                 "-f", "mp4", str(out)]
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -45,7 +45,8 @@ def _read_table(path) -> pd.DataFrame:
 
 
 def load_msd_metadata(path) -> pd.DataFrame:
-    """MSD metadata: one row per track_id with title, artist, release (missing fields -> NaN)."""
+    """MSD metadata: one row per track_id with title, artist, release, duration (seconds); missing
+    fields -> NaN."""
     df = _read_table(path)
     if "track_id" not in df.columns:
         raise InputError(f"{path}: no 'track_id' column (has {list(df.columns)})")
@@ -53,7 +54,8 @@ def load_msd_metadata(path) -> pd.DataFrame:
         if col not in df.columns:
             df[col] = np.nan
         df[col] = df[col].where(df[col].notna() & (df[col].astype(str).str.strip() != ""), np.nan)
-    return df.drop_duplicates("track_id", keep="first")[["track_id", "song_id", "title", "artist", "release"]]
+    df["duration"] = pd.to_numeric(df["duration"], errors="coerce") if "duration" in df.columns else np.nan
+    return df.drop_duplicates("track_id", keep="first")[["track_id", "song_id", "title", "artist", "release", "duration"]]
 
 
 def load_spotify_map(path) -> pd.DataFrame:
@@ -151,14 +153,18 @@ def similarity(a, b) -> float:
     return 1.0 if a == b else difflib.SequenceMatcher(None, a, b).ratio()
 
 
-def pick(results, title, artist, min_sim=0.8):
-    """The pick rule: a candidate qualifies when its cleaned title (see `clean_title`) and its
-    best-matching artist are both >= `min_sim` similar (1.0 = equal after casefolding, accent and
-    punctuation removal) to the MSD's. Among qualifying candidates the highest cleaned-title +
-    artist similarity wins, then the closest raw title (an exact "Song" beats "Song - Remastered"),
-    then Spotify's own ranking. Without an MSD artist, the cleaned title must match exactly.
-    Returns (track dict, cleaned-title + artist similarity) or (None, 0.0)."""
+def pick(results, title, artist, duration=None, min_sim=0.8, max_duration_diff=0.05):
+    """The pick rule. A candidate qualifies when
+    - its cleaned title (see `clean_title`) and its best-matching artist are both >= `min_sim`
+      similar to the MSD's (1.0 = equal after casefolding, accent and punctuation removal; without
+      an MSD artist the cleaned title must be equal), and
+    - when both durations are known, they differ by at most `max_duration_diff` (5 %, at least 5 s):
+      a same-named song by the same artist is often another recording.
+    Among qualifying candidates the highest title + artist similarity wins, then the closest
+    duration, then the closest raw title (an exact "Song" beats "Song - Remastered"), then
+    Spotify's own ranking. Returns (track dict, title + artist similarity) or (None, 0.0)."""
     best, best_key = None, None
+    has_dur = _present(duration) and float(duration) > 0
     for item in results or []:
         if not isinstance(item, dict) or not item.get("id"):
             continue
@@ -171,7 +177,11 @@ def pick(results, title, artist, min_sim=0.8):
         else:
             as_ = 0.0
             ok = ts == 1.0
-        key = (ts + as_, similarity(title, name))
+        dd = 0.0
+        if has_dur and item.get("duration_ms"):
+            dd = abs(float(item["duration_ms"]) / 1000.0 - float(duration))
+            ok = ok and dd <= max(5.0, max_duration_diff * float(duration))
+        key = (ts + as_, -dd, similarity(title, name))
         if ok and (best_key is None or key > best_key):
             best, best_key = item, key
     return (best, best_key[0]) if best is not None else (None, 0.0)

@@ -8,7 +8,7 @@ Two parsers give the same answer:
 - **fast**: symusic (C++) parses the file; note times are converted from ticks with pretty_midi's
   own arithmetic (same float operations, so the same doubles) and the concatenated matrix is built
   sparsely. Instruments whose roll pretty_midi modifies (sustain pedal ranges, pitch bends) are
-  rolled densely by pretty_midi itself. Files where symusic's reading could differ from
+  rolled densely, with pretty_midi's own numpy operations, on the band of rows their notes reach. Files where symusic's reading could differ from
   pretty_midi's (tempo events outside track 0, several track names in a track, non-ASCII names)
   go to `parse_hybrid` (pretty_midi's parse, sparse hashing). symusic pairs note-on/off first-in-
   first-out while pretty_midi ends all sounding notes of a key at once; `pretty_midi_pairing`
@@ -257,12 +257,63 @@ def _pedal_matters(cc_num, cc_val, cc_time, fs):
     return False
 
 
+def _banded_roll(pitch, vel, start, end, cc, bends, width, end_time, fs):
+    """pretty_midi's `get_piano_roll` (notes, sustain pedal, pitch bends) with the same numpy
+    operations, on the band of rows the notes can reach (their pitches +- 3: a bend moves at most
+    2 semitones and interpolates with 1 more row), then encoded."""
+    from pretty_midi.utilities import pitch_bend_to_semitones
+
+    lo, hi = max(0, int(pitch.min()) - 3), min(128, int(pitch.max()) + 4)
+    s = (start * fs).astype(np.int64)
+    e = (end * fs).astype(np.int64)
+    diff = np.zeros((hi - lo, width + 1))
+    ok = s < e
+    np.add.at(diff, (pitch[ok] - lo, s[ok]), vel[ok].astype(float))
+    np.add.at(diff, (pitch[ok] - lo, e[ok]), -vel[ok].astype(float))
+    roll = np.cumsum(diff, axis=1)[:, :width]  # (rows, W): integer sums, exact in float64
+    cc_num, cc_val, cc_time = cc
+    on, t_on = False, 0
+    for n, v, t in zip(cc_num, cc_val, cc_time):  # sustain pedal, as pretty_midi does it
+        if n != 64:
+            continue
+        now = int(t * fs)
+        if not on and v >= 64:
+            on, t_on = True, now
+        elif on and v < 64:
+            roll[:, t_on:now] = np.maximum.accumulate(roll[:, t_on:now], axis=1)
+            on = False
+    bend_val, bend_time = bends
+    order = np.argsort(np.asarray(bend_time), kind="stable")
+    seq = [(int(bend_val[k]), bend_time[k]) for k in order] + [(0, end_time)]
+    for (pb, t0), (_, t1) in zip(seq[:-1], seq[1:]):  # pitch bends, as pretty_midi does it
+        if np.abs(pb) < 1:
+            continue
+        st = pitch_bend_to_semitones(pb)
+        b_int = int(np.sign(st) * np.floor(np.abs(st)))
+        b_dec = np.abs(st - b_int)
+        cols = np.r_[int(t0 * fs) : int(t1 * fs)]
+        bent = np.zeros(roll[:, cols].shape)
+        if pb >= 0:
+            if b_int != 0:
+                bent[b_int:] = roll[:-b_int, cols]
+            else:
+                bent = roll[:, cols]
+            bent[1:] = (1 - b_dec) * bent[1:] + b_dec * bent[:-1]
+        else:
+            if b_int != 0:
+                bent[:b_int] = roll[-b_int:, cols]
+            else:
+                bent = roll[:, cols]
+            bent[:-1] = (1 - b_dec) * bent[:-1] + b_dec * bent[1:]
+        roll[:, cols] = bent
+    r, c, v = encode_dense(roll)
+    return r + lo, c, v
+
+
 def encode_instrument(name, program, is_drum, vel, pitch, start, end, cc, bends, fs=FS) -> Inst:
     """Sparse form of pretty_midi's `Instrument.get_piano_roll(fs)` from note/CC/bend arrays
     (times in seconds, pretty_midi's doubles). Rolls that pretty_midi reshapes (sustain-pedal
-    ranges, pitch bends) are made by pretty_midi itself and then encoded."""
-    import pretty_midi
-
+    ranges, pitch bends) are made densely on a band of rows (`_banded_roll`), then encoded."""
     cc_num, cc_val, cc_time = cc
     bend_val, bend_time = bends
     end_time = float(max(end.max(), np.max(cc_time, initial=-1.0), np.max(bend_time, initial=-1.0)))
@@ -270,13 +321,7 @@ def encode_instrument(name, program, is_drum, vel, pitch, start, end, cc, bends,
     if is_drum:  # pretty_midi rolls drums as zeros
         ins.rows, ins.cols, ins.vals = np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
     elif np.any(np.abs(bend_val) >= 1) or _pedal_matters(cc_num, cc_val, cc_time, fs):
-        pi = pretty_midi.Instrument(program, False, name)
-        pi.notes = [pretty_midi.Note(int(v), int(p), s, e) for v, p, s, e in zip(vel, pitch, start, end)]
-        pi.control_changes = [pretty_midi.ControlChange(int(n), int(v), t) for n, v, t in zip(cc_num, cc_val, cc_time)]
-        pi.pitch_bends = [pretty_midi.PitchBend(int(v), t) for v, t in zip(bend_val, bend_time)]
-        roll = pi.get_piano_roll(fs=fs)  # (128, W)
-        ins.width = roll.shape[1]
-        ins.rows, ins.cols, ins.vals = encode_dense(roll)
+        ins.rows, ins.cols, ins.vals = _banded_roll(pitch, vel, start, end, cc, bends, ins.width, end_time, fs)
     else:
         s = (start * fs).astype(np.int64)
         e = (end * fs).astype(np.int64)

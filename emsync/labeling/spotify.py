@@ -148,7 +148,8 @@ class SpotifyClient:
             if items is None:
                 items = []
             slim = [{"id": t.get("id"), "name": t.get("name"), "artists": [{"name": a.get("name") if isinstance(a, dict) else str(a)} for a in t.get("artists") or []],
-                     "album": (t.get("album") or {}).get("name") if isinstance(t.get("album"), dict) else t.get("album")}
+                     "album": (t.get("album") or {}).get("name") if isinstance(t.get("album"), dict) else t.get("album"),
+                     "duration_ms": t.get("duration_ms")}
                     for t in items if isinstance(t, dict)]
             self.cache.add_search(query, slim)
         return self.cache.searches[query]
@@ -163,7 +164,7 @@ def search_fallback(client, rows: pd.DataFrame) -> pd.DataFrame:
     out = []
     for r in rows.itertuples(index=False):
         for q in search_queries(r.title, r.artist, r.release):
-            item, _ = pick(client.search(q), r.title, r.artist)
+            item, _ = pick(client.search(q), r.title, r.artist, getattr(r, "duration", None))
             if item is not None:
                 arts = ", ".join(a.get("name", "") for a in item.get("artists") or [])
                 out.append((r.midi_id, item["id"], item.get("name"), arts, item.get("album"), q))

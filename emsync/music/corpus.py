@@ -17,6 +17,7 @@ from emsync.music.lpd5 import read_song
 from emsync.music.tokenizer import encode
 
 SUFFIXES = (".mid", ".midi", ".kar", ".npz")
+ENCODE_PARAMS = ("time_step_ms", "max_shift_ms", "pitch_min", "pitch_max", "chord_min_notes", "chord_min_beats")
 STAT_COLUMNS = ("notes", "instruments", "chords", "bars", "duration_s", "dropped_pitch", "dropped_program",
                 "lengthened", "duplicates", "truncated", "tempo_changes")
 
@@ -53,7 +54,8 @@ def tokenize_one(path, params=None) -> dict:
     enc = encode(song, params)
     if enc.stats["notes"] == 0:
         raise EmsyncError(f"{path}: no notes in the five instrument groups within pitches 21-108")
-    return {"ids": enc.ids, "chord_times": enc.chord_times_s.round(3).tolist(), **{k: enc.stats[k] for k in STAT_COLUMNS}}
+    stats = {k: enc.stats[k] for k in STAT_COLUMNS}
+    return {"ids": enc.ids, "chord_times": enc.chord_times_s.round(3).tolist(), **stats}
 
 
 def tokenize_batch(items, params=None) -> dict:
@@ -89,35 +91,49 @@ def join_labels(index, labels, test_fraction):
     return out
 
 
-def write_outputs(out_dir, results: dict, labels=None, test_fraction=0.05, check=None):
-    """Write vocab.json, shards/NNNNN.npy, index.parquet and rejects.parquet from
-    {shard: tokenize_batch(...)}; `check(index_without_lists)` runs before anything is written.
-    Returns (index DataFrame, rejects list)."""
+def write_shard(out_dir, shard: int, tokens) -> None:
+    """shards.new/NNNNN.npy under out_dir (moved to shards/ by finish_outputs)."""
+    from emsync.io import atomic_path
+
+    with atomic_path(Path(out_dir) / "shards.new" / f"{shard:05d}.npy") as tmp, open(tmp, "wb") as f:
+        np.save(f, np.asarray(tokens, np.int16))  # a file object: np.save adds no suffix
+
+
+def finish_outputs(out_dir, rows, rejects, labels=None, test_fraction=0.05, check=None):
+    """Index from the per-song rows (+ labels), `check(index without list columns)`, then
+    shards.new/ replaces shards/ and vocab.json, index.parquet, rejects.parquet are written.
+    A failed check leaves the previous outputs untouched. Returns the index."""
     import shutil
 
     import pandas as pd
 
-    from emsync.io import atomic_path, write_json, write_parquet
+    from emsync.io import write_json, write_parquet
 
     out = Path(out_dir)
-    rows, rejects = [], []
-    for k in sorted(results):
-        rejects += results[k]["rejects"]
-        rows += [{**row, "shard": k} for row in results[k]["rows"]]
     index = pd.DataFrame(rows, columns=["midi_id", "shard", "offset", "n_tokens", "chord_times", *STAT_COLUMNS])
     index = join_labels(index, labels, test_fraction)
     front = ["midi_id", "split", "valence", "arousal", "shard", "offset", "n_tokens"]
     index = index[front + [c for c in index.columns if c not in front]].sort_values("midi_id").reset_index(drop=True)
     if check is not None:
         check(index.drop(columns=["chord_times"]))
-    shard_dir = out / "shards"
-    if shard_dir.exists():
-        shutil.rmtree(shard_dir)
-    for k in sorted(results):
-        if results[k]["rows"]:
-            with atomic_path(shard_dir / f"{k:05d}.npy") as tmp, open(tmp, "wb") as f:
-                np.save(f, np.asarray(results[k]["tokens"], np.int16))  # a file object: np.save adds no suffix
+    new, cur = out / "shards.new", out / "shards"
+    new.mkdir(parents=True, exist_ok=True)
+    if cur.exists():
+        shutil.rmtree(cur)
+    new.rename(cur)
     write_json(out / "vocab.json", V.to_json())
     write_parquet(out / "index.parquet", index)
     write_parquet(out / "rejects.parquet", pd.DataFrame(rejects, columns=["midi_id", "reason"]))
-    return index, rejects
+    return index
+
+
+def write_outputs(out_dir, results: dict, labels=None, test_fraction=0.05, check=None):
+    """All outputs from {shard: tokenize_batch(...)} held in memory (tests, small corpora).
+    Returns (index DataFrame, rejects list)."""
+    rows, rejects = [], []
+    for k in sorted(results):
+        rejects += results[k]["rejects"]
+        rows += [{**row, "shard": k} for row in results[k]["rows"]]
+        if results[k]["rows"]:
+            write_shard(out_dir, k, results[k]["tokens"])
+    return finish_outputs(out_dir, rows, rejects, labels, test_fraction, check), rejects

@@ -133,10 +133,14 @@ def read_midi(src, source="") -> Song:
     """Parse MIDI bytes or a path (symusic), merge tracks to LPD-5 groups."""
     from symusic import Score
 
+    source = source or ("<MIDI bytes>" if isinstance(src, (bytes, bytearray)) else str(src))
     try:
-        score = Score.from_midi(src) if isinstance(src, (bytes, bytearray)) else Score.from_file(str(src), format="midi")
+        if isinstance(src, (bytes, bytearray)):
+            score = Score.from_midi(src)
+        else:  # format given: symusic guesses from the suffix and refuses .kar
+            score = Score.from_file(str(src), format="midi")
     except Exception as e:  # symusic raises plain RuntimeError/ValueError on malformed files
-        raise InputError(f"{source or src}: not a readable MIDI file ({e})") from None
+        raise InputError(f"{source}: not a readable MIDI file ({e})") from None
     tpq = int(score.ticks_per_quarter) or 480
     tempos = score.tempos.numpy()
     order = np.argsort(tempos["time"], kind="stable")
@@ -159,7 +163,7 @@ def read_midi(src, source="") -> Song:
         cols["velocity"].append(n["velocity"].astype(np.int16))
     ts = score.time_signatures.numpy()
     if not cols["tick"]:
-        song = _empty_song(source=source or str(src), dropped_program=dropped, n_tempo_changes=len(t_ticks))
+        song = _empty_song(source=source, dropped_program=dropped, n_tempo_changes=len(t_ticks))
         return song
     c = {k: np.concatenate(v) for k, v in cols.items()}
     end_tick = c["tick"] + c["dur"]
@@ -172,7 +176,7 @@ def read_midi(src, source="") -> Song:
         instrument=c["instrument"], pitch=c["pitch"], start_s=on_s, end_s=off_s, velocity=c["velocity"],
         downbeats_s=ticks_to_seconds(db, t_ticks, t_mspq, tpq),
         beat_grid_s=ticks_to_seconds(knots, t_ticks, t_mspq, tpq), beat_grid=knots / tpq,
-        n_tempo_changes=len(t_ticks), dropped_program=dropped, source=source or str(src),
+        n_tempo_changes=len(t_ticks), dropped_program=dropped, source=source,
         meta={"tpq": tpq, "n_time_signatures": len(ts["time"])},
     )
 
@@ -237,7 +241,8 @@ def read_npz(path, source="") -> Song:
         raise InputError(f"{name}: not a pianoroll .npz with info.json ({e})") from None
     res = int(info.get("beat_resolution") or info.get("resolution") or 24)
     tempo = np.asarray(z["tempo"], np.float64) if "tempo" in z else np.zeros(0)
-    n_steps = max([len(tempo)] + [int(sh[0]) for *_, sh in _npz_tracks(z, info)])
+    tracks = list(_npz_tracks(z, info))
+    n_steps = max([len(tempo)] + [int(sh[0]) for *_, sh in tracks])
     bpm = np.full(n_steps, 120.0)
     bpm[: len(tempo)] = np.where(tempo > 0, tempo, 120.0)[:n_steps]
     step_s = np.concatenate([[0.0], np.cumsum(60.0 / (bpm * res))])  # (T+1,) start time of each step
@@ -248,7 +253,7 @@ def read_npz(path, source="") -> Song:
 
     cols = {k: [] for k in ("instrument", "on", "off", "pitch", "velocity")}
     dropped = 0
-    for tinfo, prefix, shape in _npz_tracks(z, info):
+    for tinfo, prefix, shape in tracks:
         if int(shape[0]) == 0:
             continue
         data, indices, indptr = z[prefix + "data"], z[prefix + "indices"], z[prefix + "indptr"]
@@ -259,8 +264,10 @@ def read_npz(path, source="") -> Song:
         vel = data.astype(np.int16) if data.dtype != bool else np.full(len(data), 100, np.int16)
         nz = vel > 0
         rows, pitch_of_entry, vel = rows[nz], pitch_of_entry[nz], vel[nz]
-        order = np.lexsort((rows, pitch_of_entry))
-        rows, pitch_of_entry, vel = rows[order], pitch_of_entry[order], vel[order]
+        same = pitch_of_entry[1:] == pitch_of_entry[:-1]
+        if not np.all(~same | (rows[1:] > rows[:-1])):  # canonical CSC is already (pitch, time) sorted
+            order = np.lexsort((rows, pitch_of_entry))
+            rows, pitch_of_entry, vel = rows[order], pitch_of_entry[order], vel[order]
         new = np.ones(len(rows), bool)
         new[1:] = (pitch_of_entry[1:] != pitch_of_entry[:-1]) | (rows[1:] != rows[:-1] + 1)
         starts = np.flatnonzero(new)
@@ -281,7 +288,8 @@ def read_npz(path, source="") -> Song:
     return Song(
         instrument=c["instrument"], pitch=c["pitch"], start_s=step_s[c["on"]], end_s=step_s[c["off"]],
         velocity=c["velocity"], downbeats_s=step_s[downbeat],
-        beat_grid_s=step_s, beat_grid=np.arange(len(step_s)) / res, n_tempo_changes=int(np.count_nonzero(np.diff(bpm))) + 1,
+        beat_grid_s=step_s, beat_grid=np.arange(len(step_s)) / res,
+        n_tempo_changes=int(np.count_nonzero(np.diff(bpm))) + 1,
         dropped_program=dropped, source=name, meta={"beat_resolution": res},
     )
 

@@ -210,12 +210,13 @@ def decode(ids, chord_boost: int = 0) -> Decoded:
     open_vel = [0] * n_keys
     out_key, out_on, out_off, out_vel = [], [], [], []
     st = {"stray_off": 0, "zero_length": 0}
-    boost_until = -1  # ON tokens at or before this index (and after a CHORD) are chord notes
+    boost_until = -1  # ON tokens after a CHORD and before this index (its next TIMESHIFT) are chord notes
     sel = np.flatnonzero(V.IS_NOTE[ids] | (ids == V.CHORD))
+    shift_pos = np.flatnonzero(V.IS_SHIFT[ids])
     for i, t, s in zip(sel.tolist(), ids[sel].tolist(), steps[sel].tolist()):
         if t == V.CHORD:
-            nxt = np.flatnonzero(V.IS_SHIFT[ids[i:]])
-            boost_until = i + int(nxt[0]) if len(nxt) else len(ids)
+            k = int(np.searchsorted(shift_pos, i))
+            boost_until = int(shift_pos[k]) if k < len(shift_pos) else len(ids)
             continue
         if t >= V.OFF_OFFSET:
             k = t - V.OFF_OFFSET

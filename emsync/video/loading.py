@@ -73,7 +73,8 @@ def resolve(ref: str) -> tuple[str, Path | None, str]:
         if cand.is_dir():
             return "dir", cand.resolve(), dir_version(cand)
     if HUB_ID.match(ref) and not Path(ref).exists():
-        return "hub", _hub_snapshot(ref), ""
+        snap = _hub_snapshot(ref)
+        return "hub", snap, snap.name[:12]  # snapshot folders are named by the hub commit
     raise InputError(f"model directory '{ref}' not found (looked in {ROOT} and {Path.cwd()}); "
                      "build the demo models with `python -m flows.demo_models` or give a hub id 'org/name'")
 
@@ -117,6 +118,14 @@ def dir_version(directory) -> str:
     return h.hexdigest()[:12]
 
 
+def model_version(ref) -> str:
+    """Version of a model reference without loading it; a {role: ref} mapping gives
+    "role=version;..." ("none" roles are disabled and give "")."""
+    if isinstance(ref, dict):
+        return ";".join(f"{k}={'' if str(v).lower() in ('none', '') else resolve(v)[2]}" for k, v in sorted(ref.items()))
+    return resolve(ref)[2]
+
+
 def load_pretrained(ref: str, kind: str, device: str = "cpu") -> Pretrained:
     """Load model `ref` (hub id, local dir or pkg:<name>) as `kind` (one of KINDS) on `device`."""
     if kind not in KINDS:
@@ -128,8 +137,6 @@ def load_pretrained(ref: str, kind: str, device: str = "cpu") -> Pretrained:
             raise InputError(f"'{ref}' cannot serve as a {kind} model (it is a {PACKAGE_MODELS[name][0][0]})")
         model, processor = _load_package(name)
         return Pretrained(kind, ref, model, processor, None, version)
-    if where == "hub":
-        version = path.name[:12]
     try:
         model, processor = _LOADERS[kind](path, device)
     except InputError:

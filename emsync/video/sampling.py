@@ -115,12 +115,15 @@ def read_frames(path, times, max_side: int | None = 768):
                         continue
                     ft = float((frame.pts - (stream.start_time or 0)) * stream.time_base)
                     last, pos = frame, ft
+                    served = False
                     while i < len(times) and ft + 1e-6 >= times[i]:  # this frame serves every time it reached
                         size = size or _target_size(frame.width, frame.height, max_side)
                         got_t.append(ft)
                         got.append(_to_rgb(frame, size))
                         i += 1
-                    if i >= len(times) or times[i] - pos > SEEK_GAP_S:
+                        served = True
+                    # seek again only after serving a frame (a seek lands on an earlier keyframe)
+                    if i >= len(times) or (served and times[i] - pos > SEEK_GAP_S):
                         at_end = False
                         break
             except av.FFmpegError:  # corrupt/truncated data: keep what decoded so far

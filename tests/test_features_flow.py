@@ -1,0 +1,101 @@
+"""The feature flow end to end (flows/features.py): tables, rejects for bad videos, the summary,
+all cache hits on a re-run, and a Dask run equal to the default run."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from emsync.config import ROOT
+
+from _videos import cut_video, scenes
+
+pytestmark = pytest.mark.slow
+
+
+def _run(ws: Path, *args):
+    env = dict(os.environ, PREFECT_LOCAL_STORAGE_PATH=str(ws / "results"))
+    r = subprocess.run([sys.executable, "-m", "flows.features", "--params", str(ws / "params.yaml"), *args],
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert r.returncode == 0, r.stderr[-3000:]
+    return json.loads((ws / "reports" / "runs" / "features.json").read_text())
+
+
+def _tables(ws: Path) -> dict:
+    return {str(p.relative_to(ws / "data" / "features")): pd.read_parquet(p) for p in sorted((ws / "data" / "features").rglob("*.parquet"))}
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory):
+    ws = tmp_path_factory.mktemp("features_flow")
+    v = ws / "videos"
+    v.mkdir()
+    cut_video(v / "scenes.mp4", [2.0, 4.0, 1.0, 3.0], size="160x120")  # cuts 2, 6, 7 -> boundaries 2, 6
+    scenes(v / "mute.mkv", [("testsrc2", 3.0)], size="96x64", audio=None)
+    (v / "empty.mp4").write_bytes(b"")
+    (v / "junk.mp4").write_bytes(os.urandom(4000))
+    (v / "notes.txt").write_text("not a video")  # ignored: not a video extension
+    (ws / "params.yaml").write_text(
+        f"paths: {{data_dir: {ws}/data, reports_dir: {ws}/reports, store: {ws}/data/emsync.duckdb}}\n"
+        f"features: {{videos_dir: {v}, extractors: [tests._video_stats_extractor, nosuch]}}\n"
+        "video: {n_frames: 8, cut_method: scenedetect}\n"
+    )
+    first = _run(ws)
+    return ws, first, _tables(ws)
+
+
+def test_tables_rejects_and_summary(ws):
+    ws, first, tables = ws
+    cuts = tables["cuts.parquet"].set_index("video_id")
+    assert sorted(cuts.index) == ["mute", "scenes"]
+    assert list(cuts.loc["scenes", "cuts"]) == pytest.approx([2.0, 6.0, 7.0], abs=1e-3)
+    assert list(cuts.loc["scenes", "boundaries"]) == pytest.approx([2.0, 6.0], abs=1e-3)
+    assert list(cuts.loc["mute", "cuts"]) == [] and cuts.loc["mute", "duration"] == pytest.approx(3.0, abs=0.05)
+    for vid in ("scenes", "mute"):
+        t = tables[f"stats/{vid}.parquet"]
+        assert len(t) == 8 and list(t.columns) == ["video_id", "t", "embedding", "model_id", "model_version"]
+        assert (t["video_id"] == vid).all() and t["t"].is_monotonic_increasing
+    assert all(e[3] == 0 for e in tables["stats/mute.parquet"]["embedding"])  # no audio stream -> silent chunks
+    assert min(e[3] for e in tables["stats/scenes.parquet"]["embedding"]) > 0.1  # the sine's RMS
+    rejects = tables["rejects.parquet"]
+    assert sorted(zip(rejects["video_id"], rejects["step"])) == [("*", "nosuch"), ("empty", "probe"), ("junk", "probe")]
+    assert rejects.set_index("video_id").loc["empty", "reason"].endswith("empty.mp4: empty file (0 bytes)")
+    assert first["tasks"] == 4 and first["cache_hits"] == 0 and len(first["skipped"]) == 3
+    md = (ws / "reports" / "features.md").read_text()
+    assert "| features_stats | 2 | 16 | 0.15 |" in md and "## Rejects (3)" in md
+    summary = json.loads((ws / "reports" / "features.json").read_text())
+    assert summary["extractors"]["stats"]["s_per_video_minute"] > 0
+    import duckdb
+
+    con = duckdb.connect(str(ws / "data" / "emsync.duckdb"), read_only=True)
+    cwd = os.getcwd()
+    os.chdir(ROOT)  # views hold root-relative paths (or absolute ones for a tmp data dir)
+    try:
+        assert con.execute("select count(*) from features_stats").fetchone()[0] == 16
+        assert con.execute("select count(*) from features_cuts").fetchone()[0] == 2
+    finally:
+        os.chdir(cwd)
+        con.close()
+
+
+def test_rerun_is_all_cache_hits_with_identical_tables(ws):
+    ws, _, tables = ws
+    again = _run(ws)
+    assert again["tasks"] == 4 and again["cache_hits"] == 4 and again["all_cached"]
+    after = _tables(ws)
+    assert after.keys() == tables.keys()
+    for k in tables:
+        pd.testing.assert_frame_equal(after[k], tables[k])
+
+
+def test_dask_runner_equals_default_runner(ws):
+    ws, _, tables = ws
+    dask = _run(ws, "--runner", "dask", "--refresh-cache")
+    assert dask["tasks"] == 4 and dask["cache_hits"] == 0  # really recomputed on the Dask cluster
+    after = _tables(ws)
+    assert after.keys() == tables.keys()
+    for k in tables:
+        pd.testing.assert_frame_equal(after[k], tables[k])

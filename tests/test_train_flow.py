@@ -1,0 +1,85 @@
+"""End to end: the train flow SIGKILLed mid-run and resumed ends with the weights of an
+uninterrupted run; the evaluate flow then writes the Table 4.1/4.2-shaped reports."""
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from _train_corpus import write_corpus
+from emsync.config import load_params
+
+pytestmark = pytest.mark.slow
+
+PARAMS = """
+paths: {{reports_dir: {root}/reports}}
+tokens: {{out_dir: {root}/tokens}}
+train: {{steps: 120, batch_size: 4, seq_len: 48, lr: 0.002, checkpoint_every: 5, log_every: 4, device: cpu,
+         checkpoint: {root}/models/music/checkpoint.pt}}
+evaluate: {{regressor_layers: 1, regressor_d_model: 32, regressor_heads: 2, regressor_d_ff: 64, regressor_window: 48,
+            regressor_steps: 10, samples_per_condition: 1, sample_tokens: 48, condition_values: [-0.8, 0.8],
+            hit_samples: 2, hit_duration_s: 9.0, device: cpu}}
+"""
+
+
+def _env(root):
+    return {**os.environ, "PREFECT_LOCAL_STORAGE_PATH": str(root / "prefect_results"),
+            "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180"}  # the shared 2-core box starts it slowly
+
+
+def _flow(root, name, timeout=300):
+    r = subprocess.run([sys.executable, "-m", f"flows.{name}", "--params", str(root / "params.yaml")], env=_env(root),
+                       capture_output=True, text=True, timeout=timeout)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return r
+
+
+def test_killed_training_resumes_to_the_uninterrupted_weights_then_evaluates(tmp_path):
+    from emsync.training.generator import state_path_for, train_generator
+    from emsync.training.loop import load_state
+    from models.music_transformer import load_checkpoint
+
+    write_corpus(tmp_path / "tokens", n_songs=20, n_test=3)
+    (tmp_path / "params.yaml").write_text(PARAMS.format(root=tmp_path))
+    p = load_params(tmp_path / "params.yaml")
+    ckpt = tmp_path / "models" / "music" / "checkpoint.pt"
+    state = state_path_for(ckpt)
+
+    proc = subprocess.Popen([sys.executable, "-m", "flows.train", "--params", str(tmp_path / "params.yaml")], env=_env(tmp_path),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and not state.exists() and proc.poll() is None:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # the flow and its temporary Prefect server
+    proc.wait()
+    killed_at = load_state(state)["step"]
+    assert 5 <= killed_at < 120 and not ckpt.exists(), "the kill should land mid-run"
+
+    _flow(tmp_path, "train")
+    resumed, extra = load_checkpoint(ckpt)
+    assert load_state(state)["step"] == 120
+
+    ref = train_generator(tmp_path / "tokens", "ref", dataclasses.asdict(p.train), dataclasses.asdict(p.tokens), progress=False)
+    for k, v in ref["state_dict"].items():
+        assert torch.equal(v, resumed.state_dict()[k]), k
+    metrics = json.loads((tmp_path / "reports" / "train_metrics.json").read_text())
+    assert metrics["steps"] == 120 and metrics["final_loss"] < 0.5 * metrics["first_loss"]
+    csv = (tmp_path / "reports" / "train_loss.csv").read_text().splitlines()
+    assert csv[0] == "step,loss,lr" and len(csv) == 1 + 120 // 4  # the whole curve, across the kill
+    assert extra["metrics"]["final_loss"] == metrics["final_loss"]
+
+    _flow(tmp_path, "evaluate")
+    ev = json.loads((tmp_path / "reports" / "evaluation_metrics.json").read_text())
+    (row,) = ev["models"]
+    assert row["conditioning"] == "continuous_token" and 0 < row["nll"] < 7 and 0 <= row["top1"] <= row["top5"] <= 1
+    assert row["emotion"]["n_samples"] == 4 and 0 <= row["emotion"]["l1"] <= 1
+    assert set(row["boundary"]) == {"with_offsets", "without_offsets"}
+    assert row["boundary"]["with_offsets"]["boundaries"] == row["boundary"]["without_offsets"]["boundaries"] > 0
+    md = (tmp_path / "reports" / "evaluation.md").read_text()
+    assert "Table 4.1 shape" in md and "| music | continuous_token |" in md
+    assert (tmp_path / "reports" / "runs" / "evaluate.json").exists()
