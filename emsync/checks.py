@@ -17,7 +17,7 @@ env.apply_defaults()
 import logging  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from emsync.config import ROOT  # noqa: E402
+from emsync.config import default_reports_dir  # noqa: E402
 from emsync.errors import DataCheckError  # noqa: E402
 from emsync.io import write_json  # noqa: E402
 
@@ -99,7 +99,7 @@ def check_table(df, table: str, expectations, reports_dir=None) -> dict:
                 }
             )
     report = {"table": table, "rows": len(df), "success": not failures, "failures": failures, "n_expectations": len(expectations)}
-    out = Path(reports_dir or ROOT / "reports") / "checks" / f"{table}.json"
+    out = Path(reports_dir or default_reports_dir()) / "checks" / f"{table}.json"
     write_json(out, report)
     if failures:
         lines = [f"data check failed for table '{table}' ({len(df)} rows; report: {out}):"]

@@ -27,6 +27,11 @@ def shared_data_dir() -> Path:
     return Path(os.environ.get("EMSYNC_SHARED_DATA", ROOT.parent / "shared" / "data")).resolve()
 
 
+def default_reports_dir() -> Path:
+    """Where reports go when no folder is given (EMSYNC_REPORTS_DIR, default <repo>/reports)."""
+    return Path(os.environ.get("EMSYNC_REPORTS_DIR") or ROOT / "reports")
+
+
 # --------------------------------------------------------------------------------------------
 # one dataclass per params.yaml section
 
@@ -73,9 +78,10 @@ class LabelingParams:
     arousal_tempo_max: float = 150.0
     test_fraction: float = 0.05  # §4.3: last 5 % of matched files sorted by name
     fast_hash: bool = True  # §3.1 dedup via symusic (same hashes as the pretty_midi reference; tested)
+    verify_every: int = 10  # re-read ~1 in N fast-path files with the pretty_midi reference (0 = off)
     roll_fs: int = 100  # §3.1 piano-roll frames per second (pretty_midi's default)
     workers: int = 2  # processes for validate + hash + features
-    shard_size: int = 1000  # files per cached Prefect task
+    shard_size: int = 100  # files per cached Prefect task
     spotify_search: bool = True  # api source: search fallback for tracks without a mapped Spotify id
     spotify_api_base: str = "https://api.spotify.com/v1/"
     spotify_token_url: str = "https://accounts.spotify.com/api/token"
@@ -167,6 +173,7 @@ class EvaluateParams:
     regressor_batch_size: int = 16
     regressor_lr: float = 1e-4
     regressor_window: int = 1216  # §4.5: the regressor reads 1216-token windows, 50 % overlap
+    regressor_checkpoint: str = "data/models/regressor/checkpoint.pt"  # DVC out of the evaluate stage
     hit_samples: int = 8  # generated samples per mode (with / without offsets) for the hit rate
     hit_duration_s: float = 60.0  # length of each; boundaries drawn with 4-10 s gaps (§6.2: >= 4 s)
     seed: int = 0
@@ -195,7 +202,9 @@ class FeaturesParams:
     extractors: list = field(default_factory=lambda: ["clip", "audio", "faces", "asr", "ocr", "text"])
     task_runner: str = "default"  # default | dask
     device: str = "cpu"
-    models: dict = field(default_factory=dict)  # extractor -> hub id or local dir
+    # extractor -> model ref: hub id, local dir or pkg:<name>; multi-model extractors (faces, ocr) take
+    # {role: ref} ("none" disables a role). Missing -> the thesis model (§5.2.1), see emsync/video/extractors/
+    models: dict = field(default_factory=dict)
     sampling: dict = field(default_factory=dict)  # extractor -> {mode, n_frames} overriding the video section
     dask_workers: int = 1  # local Dask cluster (threads, processes=False) when task_runner is dask
     dask_threads: int = 2

@@ -22,7 +22,7 @@ from prefect import task  # noqa: E402
 from prefect.cache_policies import INPUTS, TASK_SOURCE  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 
-from emsync.config import ROOT  # noqa: E402
+from emsync.config import default_reports_dir  # noqa: E402
 from emsync.io import write_json  # noqa: E402
 
 CACHE_POLICY = INPUTS + TASK_SOURCE
@@ -54,7 +54,7 @@ class RunReport:
         self.skipped.append({"item": str(item), "reason": str(reason)})
 
     def write(self, reports_dir=None):
-        out = Path(reports_dir or ROOT / "reports") / "runs" / f"{self.flow}.json"
+        out = Path(reports_dir or default_reports_dir()) / "runs" / f"{self.flow}.json"
         d = dataclasses.asdict(self)
         d["seconds"] = round(time.time() - d.pop("started"), 2)
         d["all_cached"] = self.tasks > 0 and self.cache_hits == self.tasks

@@ -5,7 +5,7 @@
 
 For each generator checkpoint: NLL / top-1 / top-5 over the test split, then (conditioned models)
 25 conditions x N generated samples scored by the §4.5 regressor (trained once on the train split,
-saved to data/models/regressor/checkpoint.pt), then (boundary models) the hit rate with vs
+saved to evaluate.regressor_checkpoint), then (boundary models) the hit rate with vs
 without offsets. Writes reports/evaluation.md, reports/evaluation_metrics.json and
 reports/runs/evaluate.json. A checkpoint that fails is recorded as skipped; the others go on.
 """
@@ -23,9 +23,6 @@ from emsync.config import Params, load_params  # noqa: E402
 from emsync.errors import EmsyncError  # noqa: E402
 from emsync.flowkit import RunReport, run_task  # noqa: E402
 from emsync.io import file_digest, write_json, write_text  # noqa: E402
-
-REGRESSOR_OUT = "data/models/regressor/checkpoint.pt"
-
 
 def _name(ckpt: str, default: str) -> str:
     p = Path(ckpt)
@@ -47,7 +44,7 @@ def evaluate_flow(params: Params, checkpoints: list | None = None, reports_dir: 
     reports = Path(reports_dir) if reports_dir else params.path(params.paths.reports_dir)
     tokens_dir = params.path(params.tokens.out_dir)
     tdig = tokens_digest(tokens_dir)
-    ev = {k: v for k, v in dataclasses.asdict(ep).items() if k != "checkpoints"}  # the cache key of every task
+    ev = {k: v for k, v in dataclasses.asdict(ep).items() if k not in ("checkpoints", "regressor_checkpoint")}  # the cache key of every task
     gen = dataclasses.asdict(gp)
     ckpts = list(dict.fromkeys(checkpoints or [params.train.checkpoint, *ep.checkpoints]))
 
@@ -80,7 +77,7 @@ def evaluate_flow(params: Params, checkpoints: list | None = None, reports_dir: 
     if regressor is not None:
         reg = EmotionRegressor(EmotionRegressorConfig.from_dict(regressor["config"]))
         reg.load_state_dict(regressor["state_dict"])
-        save_regressor(params.path(REGRESSOR_OUT), reg, extra={"test_l1": regressor["test_l1"]})
+        save_regressor(params.path(ep.regressor_checkpoint), reg, extra={"test_l1": regressor["test_l1"]})
         reg_info = {"n_layers": regressor["config"]["n_layers"], "steps": len(regressor["history"]),
                     "final_loss": regressor["history"][-1]["loss"] if regressor["history"] else None,
                     "test_l1": regressor["test_l1"], "n_train_songs": regressor["n_train_songs"],

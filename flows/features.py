@@ -60,8 +60,13 @@ def make_task_runner(kind: str, workers: int = 1, threads: int = 2):
     raise InputError(f"features.task_runner: unknown runner {kind!r} (default | dask)")
 
 
-def _sampling(p: Params, name: str) -> dict:
-    s = dict(n_frames=p.video.n_frames, mode=p.video.frame_mode, seed=p.video.seed, audio_sr=p.video.audio_sr, max_side=p.video.max_side)
+def _sampling(p: Params, name: str, text_only: bool = False) -> dict:
+    """How to sample a video for extractor `name`: the video section, overridden per extractor by
+    features.sampling; text-only extractors (reading asr/ocr tables) decode nothing."""
+    s = dict(n_frames=p.video.n_frames, mode=p.video.frame_mode, seed=p.video.seed, audio_sr=p.video.audio_sr,
+             max_side=p.video.max_side, with_audio=True)  # fmt: skip
+    if text_only:
+        s.update(n_frames=0, mode="equidistant", with_audio=False)
     override = p.features.sampling.get(name, {})
     unknown = set(override) - set(s)
     if unknown:
@@ -110,34 +115,48 @@ def features_flow(params_path: str | None = None, refresh_cache: bool = False) -
     for s in report.skipped[n_skips:]:
         rejects.append({"video_id": s["item"], "step": "cuts", "reason": s["reason"]})
 
-    # 3. one task per (extractor, video) (§5.2.1)
-    jobs, extractor_names = [], []
-    for name in p.features.extractors:
+    # 3. one task per (extractor, video) (§5.2.1); extractors reading other extractors' tables
+    #    (DEPENDS: the text models read asr/ocr) run in a second wave with those tables passed in
+    plan = []  # (spec, name, module, ref, version)
+    for spec in p.features.extractors:
         try:
-            mod = resolve_extractor(name)
+            mod = resolve_extractor(spec)
+            name = getattr(mod, "NAME", spec) if "." in spec else spec  # a module path's table is named by its NAME
             ref = p.features.models.get(name, getattr(mod, "DEFAULT_MODEL", ""))
-            spec = name
-            version = _model_version(ref)
+            plan.append((spec, name, mod, ref, model_version(mod, ref)))
         except Exception as e:  # a missing model skips that extractor for every video, once
-            skip("*", name, f"{type(e).__name__}: {e}")
-            continue
-        name = getattr(mod, "NAME", name) if "." in name else name  # a module path's table is named by its NAME
-        extractor_names.append(name)
-        code = code_digest(mod, sampling_mod, probe_mod)
-        sampling = _sampling(p, name)
-        for v in videos.values():
-            if sampling["mode"] == "mid_scene" and v["video_id"] not in cut_rows:
-                skip(v["video_id"], name, "mid-scene sampling needs the scene cuts, which failed")
-                continue
-            boundaries = cut_rows[v["video_id"]]["cuts"] if sampling["mode"] == "mid_scene" else None
-            jobs.append(dict(extractor=spec, name=name, video_id=v["video_id"], rel_path=v["rel_path"], digest=v["digest"], model_ref=ref,
-                             model_version=version, device=p.features.device, sampling=sampling, boundaries=boundaries, code=code))  # fmt: skip
+            skip("*", spec, f"{type(e).__name__}: {e}")
+    extractor_names = [name for _, name, *_ in plan]
+    results: dict = {}
+    waves = [[x for x in plan if not getattr(x[2], "DEPENDS", ())], [x for x in plan if getattr(x[2], "DEPENDS", ())]]
     ex_task = extract_task.with_options(refresh_cache=True) if refresh_cache else extract_task
-    n_skips = len(report.skipped)
-    results = map_items(ex_task, jobs, report, desc="features", key=lambda j: f"{j['name']}/{j['video_id']}")
-    for s in report.skipped[n_skips:]:
-        name, _, vid = s["item"].partition("/")
-        rejects.append({"video_id": vid, "step": name, "reason": s["reason"]})
+    for wave in waves:
+        jobs = []
+        for spec, name, mod, ref, version in wave:
+            code = code_digest(mod, sampling_mod, probe_mod)
+            sampling = _sampling(p, name, text_only=bool(getattr(mod, "DEPENDS", ())))
+            for v in videos.values():
+                vid = v["video_id"]
+                if sampling["mode"] == "mid_scene" and vid not in cut_rows:
+                    skip(vid, name, "mid-scene sampling needs the scene cuts, which failed")
+                    continue
+                upstream = None
+                if getattr(mod, "DEPENDS", ()):
+                    upstream, missing = _upstream(mod.DEPENDS, vid, results, out_dir)
+                    if missing:
+                        skip(vid, name, f"needs the {', '.join(missing)} table(s) of this video, which failed or were not run")
+                        continue
+                job = dict(extractor=spec, name=name, video_id=vid, rel_path=v["rel_path"], digest=v["digest"], model_ref=ref,
+                           model_version=version, device=p.features.device, sampling=sampling, code=code,
+                           boundaries=cut_rows[vid]["cuts"] if sampling["mode"] == "mid_scene" else None,
+                           upstream_digest=_frames_digest(upstream) if upstream is not None else None)  # fmt: skip
+                jobs.append((job, upstream))
+        n_skips = len(report.skipped)
+        futures = [(job, ex_task.submit(job, upstream)) for job, upstream in jobs]
+        results.update(collect(futures, report, key=lambda j: f"{j['name']}/{j['video_id']}"))
+        for s in report.skipped[n_skips:]:
+            name, _, vid = s["item"].partition("/")
+            rejects.append({"video_id": vid, "step": name, "reason": s["reason"]})
 
     # 4. write the tables from the returned values
     summary = write_outputs(out_dir, reports_dir, videos, cut_rows, results, extractor_names, rejects)
@@ -146,13 +165,59 @@ def features_flow(params_path: str | None = None, refresh_cache: bool = False) -
     return summary
 
 
-def _model_version(ref: str) -> str:
-    """The model's version for the cache key (weights digest / hub commit / package version)."""
-    if not ref:
-        return ""
+def collect(futures, report: RunReport, key, desc="features") -> dict:
+    """map_items' waiting half, for tasks submitted with per-item extra arguments: {key(item):
+    result} of those that finished; failures become recorded skips."""
+    from tqdm.auto import tqdm
+
+    results = {}
+    for item, fut in tqdm(futures, desc=desc, unit="task", leave=False):
+        fut.wait()
+        report.add_state(fut.state)
+        if fut.state.is_completed():
+            results[key(item)] = fut.result()
+        else:
+            try:
+                fut.result(raise_on_failure=True)
+            except Exception as e:  # the item's own error message
+                report.skip(key(item), f"{type(e).__name__}: {e}")
+    return results
+
+
+def model_version(mod, ref) -> str:
+    """The model's version for the cache key (weights digest / hub commit / package version per
+    role). Raises InputError when a model cannot be found, before any video is touched."""
     from emsync.video.loading import resolve
 
-    return resolve(ref)[2]
+    if isinstance(ref, dict) or isinstance(getattr(mod, "DEFAULT_MODEL", None), dict):
+        from emsync.video.extractors import merge_refs
+
+        refs = merge_refs(mod.DEFAULT_MODEL, ref)
+        return ";".join(f"{role}={resolve(r)[2] if r and r != 'none' else 'none'}" for role, r in sorted(refs.items()))
+    return resolve(ref)[2] if ref and ref != "none" else ""
+
+
+def _upstream(depends, video_id: str, results: dict, out_dir: Path):
+    """({name: this video's table}, [missing names]) from this run's results, else from disk."""
+    tables, missing = {}, []
+    for dep in depends:
+        if f"{dep}/{video_id}" in results:
+            tables[dep] = results[f"{dep}/{video_id}"]["table"]
+        elif (out_dir / dep / f"{video_id}.parquet").exists():
+            tables[dep] = pd.read_parquet(out_dir / dep / f"{video_id}.parquet")
+        else:
+            missing.append(dep)
+    return tables, missing
+
+
+def _frames_digest(tables: dict) -> str:
+    import hashlib
+
+    h = hashlib.md5()
+    for name in sorted(tables):
+        h.update(name.encode())
+        h.update(tables[name].to_json(orient="split", default_handler=str).encode())
+    return h.hexdigest()
 
 
 def _check(df, table, expectations):

@@ -13,7 +13,6 @@ env.apply_defaults()
 import dataclasses  # noqa: E402
 import shutil  # noqa: E402
 
-import pandas as pd  # noqa: E402
 from prefect import flow  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
@@ -53,7 +52,7 @@ def labeling_flow(params=None):
         raise InputError(f"{midi_dir}: no MIDI files (.mid/.midi/.kar) found")
 
     # 1. validate + hash + features, one cached task per shard of files
-    opts = {"workers": c.workers, "fast": c.fast_hash, "fs": c.roll_fs, "max_tempo_bpm": c.max_tempo_bpm, "max_duration_s": c.max_duration_s}
+    opts = {"workers": c.workers, "fast": c.fast_hash, "verify_every": c.verify_every, "fs": c.roll_fs, "max_tempo_bpm": c.max_tempo_bpm, "max_duration_s": c.max_duration_s}
     jobs = [{"shard": k, "paths": [str(x) for x in paths[i : i + c.shard_size]], "digests": [file_digest(x) for x in paths[i : i + c.shard_size]]}
             for k, i in enumerate(range(0, len(paths), c.shard_size))]
     shards = map_items(T.inspect_shard, jobs, report, desc="inspect", key=lambda j: j["shard"], opts=opts, code=code)
@@ -84,10 +83,10 @@ def labeling_flow(params=None):
     labels = run_task(T.labels, report, files, matches, audio, digests, dataclasses.asdict(c), code)
 
     # 5. checks, then write every output atomically
-    check_table(files, "labeling_files", FILES_CHECKS)
-    check_table(rejects, "labeling_rejects", REJECTS_CHECKS)
-    check_table(matches, "labeling_matches", MATCHES_CHECKS)
-    check_table(labels, "labeling_labels", LABELS_CHECKS)
+    check_table(files, "labeling_files", FILES_CHECKS, reports)
+    check_table(rejects, "labeling_rejects", REJECTS_CHECKS, reports)
+    check_table(matches, "labeling_matches", MATCHES_CHECKS, reports)
+    check_table(labels, "labeling_labels", LABELS_CHECKS, reports)
     write_parquet(out / "files.parquet", files)
     write_parquet(out / "rejects.parquet", rejects)
     write_parquet(out / "matches.parquet", matches.merge(audio, on="midi_id", how="left"))

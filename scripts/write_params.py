@@ -31,7 +31,8 @@ THESIS = {
         "msd_metadata": "data/lmd_matched/msd_metadata.parquet",
         "spotify_map": "data/lmd_matched/echonest_to_spotify.csv",
         "audio_features_archive": f"{SHARED}/lakh_spotify/cleansed_features.csv",
-        "workers": 16,
+        "verify_every": 100,
+        "shard_size": 1000,
     },
     "tokens": {
         "midi_dir": "data/lpd_5/lpd_5_cleansed",  # LPD-5: 174,154 piano rolls (§4.3)

@@ -7,9 +7,12 @@ that extractor and re-running an unchanged flow is all cache hits.
 """
 import hashlib
 import importlib
+import json
 import threading
 import time
 from pathlib import Path
+
+from prefect.cache_policies import INPUTS, TASK_SOURCE
 
 from emsync.config import ROOT
 from emsync.errors import InputError
@@ -42,7 +45,7 @@ def code_digest(*modules) -> str:
 
 
 def _handle(mod, name: str, model_ref: str, device: str):
-    key = (name, model_ref, device)
+    key = (name, json.dumps(model_ref, sort_keys=True), device)  # refs may be {role: ref} mappings
     with _LOCKS_GUARD:
         lock = _LOCKS.setdefault(key, threading.Lock())
     with lock:  # one load per model per process, even with concurrent tasks
@@ -68,12 +71,14 @@ def cuts_task(job: dict) -> dict:
     return {"video_id": job["video_id"], "method": job["method"], **row, "seconds": time.perf_counter() - t0}
 
 
-@cached_task(name="extract-features")
-def extract_task(job: dict) -> dict:
+# the upstream tables are keyed by their digest (job["upstream_digest"]), not hashed again
+@cached_task(name="extract-features", cache_policy=(INPUTS - "upstream") + TASK_SOURCE)
+def extract_task(job: dict, upstream: dict | None = None) -> dict:
     """One extractor on one video: {"table": DataFrame, "decode_s", "load_s", "extract_s"} (seconds).
 
     `job` holds extractor, video_id, rel_path, digest, model_ref, model_version, device, sampling
-    (n_frames, mode, seed, audio_sr, max_side), boundaries and code (digest)."""
+    (n_frames, mode, seed, audio_sr, max_side, with_audio), boundaries, upstream_digest and code
+    (digest); `upstream` maps the extractor's DEPENDS names to this video's tables."""
     from emsync.video.sampling import sample_video
 
     name = job["extractor"]
@@ -82,12 +87,12 @@ def extract_task(job: dict) -> dict:
     t0 = time.perf_counter()
     sample = sample_video(
         resolve_path(job["rel_path"]), n_frames=s["n_frames"], mode=s["mode"], seed=s["seed"], audio_sr=s["audio_sr"],
-        boundaries=job.get("boundaries"), video_id=job["video_id"], max_side=s["max_side"],
+        boundaries=job.get("boundaries"), video_id=job["video_id"], max_side=s["max_side"], with_audio=s.get("with_audio", True),
     )  # fmt: skip
     t1 = time.perf_counter()
     handle = _handle(mod, name, job["model_ref"], job["device"])
     t2 = time.perf_counter()
-    df = mod.extract(handle, sample)
+    df = mod.extract(handle, sample, upstream) if upstream is not None else mod.extract(handle, sample)
     t3 = time.perf_counter()
     del sample  # frames and audio are released before the result is persisted
     columns = list(getattr(mod, "COLUMNS", df.columns))

@@ -1,12 +1,15 @@
 """Shared fixtures. Real data is read in place from EMSYNC_SHARED_DATA (default ../shared/data)
 and tests that need it skip cleanly when it is absent."""
 import os
+import tempfile
 
 import pytest
 
 from emsync import env
 
 env.apply_defaults()
+# reports written without an explicit folder (data checks, run reports) stay out of the repo
+os.environ.setdefault("EMSYNC_REPORTS_DIR", tempfile.mkdtemp(prefix="emsync-test-reports-"))
 
 from emsync.config import shared_data_dir  # noqa: E402
 

@@ -1,6 +1,5 @@
 """Validation, eq. 3.1 tempo, features and the content hash on small MIDI files made here (§3.1)."""
 import io
-import math
 
 import mido
 import numpy as np
@@ -138,6 +137,14 @@ EDGE_CASES = {
                        {0: [(0, mido.Message("control_change", control=64, value=127)), (90, mido.Message("control_change", control=64, value=0))]})),
     "pitch-bend": (lambda: ([(0, 0, [(60, 80, 0, 96), (62, 80, 96, 192)])],
                             {0: [(48, mido.Message("pitchwheel", pitch=4096)), (120, mido.Message("pitchwheel", pitch=-8192))]})),
+    "bends-at-pitch-edges": (lambda: ([(0, 0, [(0, 80, 0, 96), (1, 70, 10, 90), (127, 60, 20, 96), (125, 50, 0, 60)])],
+                                      {0: [(5, mido.Message("pitchwheel", pitch=8191)), (40, mido.Message("pitchwheel", pitch=-8192)),
+                                           (70, mido.Message("pitchwheel", pitch=-3000)), (80, mido.Message("pitchwheel", pitch=0))]})),
+    "pedal-and-bends-in-two-places": (lambda: ([(0, 0, [(60, 80, 0, 20), (64, 80, 30, 40), (67, 90, 200, 230), (60, 50, 300, 380)])],
+                                               {0: [(0, mido.Message("control_change", control=64, value=100)),
+                                                    (50, mido.Message("control_change", control=64, value=10)),
+                                                    (210, mido.Message("pitchwheel", pitch=2000)), (240, mido.Message("pitchwheel", pitch=0)),
+                                                    (350, mido.Message("control_change", control=64, value=64))]})),
     "drums-only-end": [(9, 0, [(36, 100, 0, 500)]), (0, 0, [(60, 80, 0, 96)])],
     "two-channels-one-track": None,
     "tempo-changes": None,
@@ -199,3 +206,24 @@ def test_cli_midi_inspect_prints_one_json_line_per_file(tmp_path, capsys):
     assert lines[0]["valid"] and lines[0]["tempo"] == 120.0 and lines[0]["has_drums"] is True
     assert lines[1] == {**{k: None for k in lines[0]}, "midi_id": "bad", "valid": False, "reason": "truncated",
                         "detail": "0 of 5 track chunks present"}
+
+
+def test_known_divergence_is_caught_by_verification(tmp_path):
+    """A key struck again while sounding, with one note-off for both: pretty_midi ends both notes,
+    symusic drops the second. The fast path cannot see this; `verify_every` re-reads a sample of
+    files with the reference and keeps the reference row when they disagree."""
+    from emsync.labeling.scan import scan
+
+    mf = mido.MidiFile(type=0, ticks_per_beat=96)
+    mf.tracks.append(mido.MidiTrack([mido.Message("note_on", note=60, velocity=80, time=0),
+                                     mido.Message("note_on", note=60, velocity=70, time=10),
+                                     mido.Message("note_off", note=60, time=10),
+                                     mido.Message("note_on", note=62, velocity=80, time=5),
+                                     mido.Message("note_off", note=62, time=10)]))
+    path = tmp_path / "restruck.mid"
+    mf.save(path)
+    assert inspect_bytes(path.read_bytes())["n_notes"] == 2  # fast: the re-struck note is lost
+    ref = inspect_bytes(path.read_bytes(), fast=False)
+    assert ref["n_notes"] == 3
+    (row,) = scan([path], verify_every=1)
+    assert row["verified"] is False and row["content_hash"] == ref["content_hash"] and row["parser"] == "reference"

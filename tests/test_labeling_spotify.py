@@ -244,6 +244,15 @@ def test_demo_chain_via_api_recovers_ground_truth(tmp_path, creds, demo_corpus):
         want = gt["valence"].get(r.track_id)
         if r.midi_id in feats.index:
             assert feats.loc[r.midi_id, "valence"] == want
+    # the flow's entry point (tasks.labeling.api_features): same result, and a rerun asks nothing
+    from tasks.labeling import api_features
+
+    with FakeSpotify(catalog) as srv:
+        cfg = {"cache_dir": str(tmp_path / "flowcache"), "api_base": srv.base + "/v1/", "token_url": srv.base + "/api/token"}
+        m3, audio, n_calls = api_features(m, cfg, search=True)
+        assert n_calls > 0 and m3["spotify_id"].equals(m2["spotify_id"])
+        assert audio.set_index("midi_id")["valence"].equals(feats["valence"])
+        assert api_features(m, cfg, search=True)[2] == 0 and len(srv.log) == n_calls + 1  # + one token
     found_tracks = set(m2.loc[m2["midi_id"].isin(feats.index), "track_id"])
     expected = {t for t in m2["track_id"] if gt["valence"].get(t) is not None}
     assert len(found_tracks) >= 0.9 * len(expected)  # the demo plants one mapped id missing from the catalog

@@ -19,11 +19,11 @@ pytestmark = pytest.mark.slow
 PARAMS = """
 paths: {{reports_dir: {root}/reports}}
 tokens: {{out_dir: {root}/tokens}}
-train: {{steps: 120, batch_size: 4, seq_len: 48, lr: 0.002, checkpoint_every: 5, log_every: 4, device: cpu,
+train: {{steps: 60, batch_size: 4, seq_len: 48, lr: 0.002, checkpoint_every: 5, log_every: 4, device: cpu,
          checkpoint: {root}/models/music/checkpoint.pt}}
 evaluate: {{regressor_layers: 1, regressor_d_model: 32, regressor_heads: 2, regressor_d_ff: 64, regressor_window: 48,
             regressor_steps: 10, samples_per_condition: 1, sample_tokens: 48, condition_values: [-0.8, 0.8],
-            hit_samples: 2, hit_duration_s: 9.0, device: cpu}}
+            hit_samples: 2, hit_duration_s: 16.0, device: cpu, regressor_checkpoint: {root}/models/regressor/checkpoint.pt}}
 """
 
 
@@ -58,19 +58,19 @@ def test_killed_training_resumes_to_the_uninterrupted_weights_then_evaluates(tmp
     os.killpg(proc.pid, signal.SIGKILL)  # the flow and its temporary Prefect server
     proc.wait()
     killed_at = load_state(state)["step"]
-    assert 5 <= killed_at < 120 and not ckpt.exists(), "the kill should land mid-run"
+    assert 5 <= killed_at < 60 and not ckpt.exists(), "the kill should land mid-run"
 
     _flow(tmp_path, "train")
     resumed, extra = load_checkpoint(ckpt)
-    assert load_state(state)["step"] == 120
+    assert load_state(state)["step"] == 60
 
     ref = train_generator(tmp_path / "tokens", "ref", dataclasses.asdict(p.train), dataclasses.asdict(p.tokens), progress=False)
     for k, v in ref["state_dict"].items():
         assert torch.equal(v, resumed.state_dict()[k]), k
     metrics = json.loads((tmp_path / "reports" / "train_metrics.json").read_text())
-    assert metrics["steps"] == 120 and metrics["final_loss"] < 0.5 * metrics["first_loss"]
+    assert metrics["steps"] == 60 and metrics["final_loss"] < 0.5 * metrics["first_loss"]
     csv = (tmp_path / "reports" / "train_loss.csv").read_text().splitlines()
-    assert csv[0] == "step,loss,lr" and len(csv) == 1 + 120 // 4  # the whole curve, across the kill
+    assert csv[0] == "step,loss,lr" and len(csv) == 1 + 60 // 4  # the whole curve, across the kill
     assert extra["metrics"]["final_loss"] == metrics["final_loss"]
 
     _flow(tmp_path, "evaluate")
@@ -83,3 +83,4 @@ def test_killed_training_resumes_to_the_uninterrupted_weights_then_evaluates(tmp
     md = (tmp_path / "reports" / "evaluation.md").read_text()
     assert "Table 4.1 shape" in md and "| music | continuous_token |" in md
     assert (tmp_path / "reports" / "runs" / "evaluate.json").exists()
+    assert (tmp_path / "models" / "regressor" / "checkpoint.pt").exists()

@@ -55,6 +55,14 @@ def run(args) -> dict:
     fast_rate, fast_s, rows = _rate(paths, args.workers, True)
     ref_paths = paths[: args.ref_max]
     ref_rate, ref_s, ref_rows = _rate(ref_paths, args.workers, False)
+    # CPU time per file in this process (independent of how busy the shared machine is)
+    from emsync.labeling.midi import inspect_file
+
+    sample = [str(f) for f in files][: max(1, min(len(files), 400))]
+    t = time.process_time()
+    for f in sample:
+        inspect_file(f)
+    cpu_ms = (time.process_time() - t) * 1000 / len(sample)
     same = sum(a["content_hash"] == b["content_hash"] and a["valid"] == b["valid"] for a, b in zip(rows, ref_rows))
     usage = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
     return {
@@ -69,6 +77,9 @@ def run(args) -> dict:
         "reference_files": len(ref_paths),
         "reference_files_per_s": round(ref_rate, 1),
         "speedup_fast_vs_reference": round(fast_rate / ref_rate, 1),
+        "fast_cpu_ms_per_file": round(cpu_ms, 2),
+        "fast_files_per_s_if_cores_idle": round(args.workers * 1000 / cpu_ms, 1),
+        "lmd_full_projection_min_if_cores_idle": round(LMD_FULL / (args.workers * 1000 / cpu_ms) / 60, 1),
         "hashes_agree": f"{same}/{len(ref_paths)}",
         "lmd_full_projection_min_fast": round(LMD_FULL / fast_rate / 60, 1),
         "lmd_full_projection_min_reference": round(LMD_FULL / ref_rate / 60, 1),

@@ -44,7 +44,6 @@ def make_lmd_tables(midi_gt: dict, seed=1234) -> dict:
     "ground_truth": dict}."""
     rng = item_rng(seed, "lmd")
     files = midi_gt["files"]
-    group_of = {h: e["group"] for h, e in files.items()}
     originals = {g[0]: g for g in midi_gt["duplicate_groups"]}
     ok = sorted(h for h, e in files.items() if e["kind"] == "ok")
 

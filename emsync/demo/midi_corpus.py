@@ -101,7 +101,7 @@ def song_to_midi(song: Song, *, rename=False, order=None, tick_scale=1, velocity
     mf.tracks.append(track(cond))
     mf.tracks.extend(tracks)
     if song.karaoke:
-        head = KARAOKE_HEADER + [f"@LENGL", f"@T{song.title}", f"@T{song.artist}"]
+        head = KARAOKE_HEADER + ["@LENGL", f"@T{song.title}", f"@T{song.artist}"]
         ev = [(0, 0, mido.MetaMessage("text", text=h)) for h in head]
         ev += [(tk, 1, mido.MetaMessage("text", text=w)) for tk, w in song.karaoke]
         wt = track(ev)

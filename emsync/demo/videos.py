@@ -214,7 +214,8 @@ def encode_video(plan: dict, seed: int) -> bytes:
                 "-threads", "1"]  # the pipe holds exactly n frames
         if plan["audio"] != "none":
             d = f"{plan['duration']:.6f}"
-            cmd += ["-map", "1:a", "-c:a", "aac", "-b:a", "96k", "-ar", "44100", "-ac", "2", "-af", f"apad=whole_dur={d},atrim=end={d}"]  # exactly as long as the video
+            cmd += ["-map", "1:a", "-c:a", "aac", "-b:a", "96k", "-ar", "44100", "-ac", "2",
+                    "-af", f"apad=whole_dur={d},atrim=end={d}"]  # exactly as long as the video
         cmd += ["-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact", "-map_metadata", "-1",
                 "-f", "mp4", str(out)]
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -7,13 +7,17 @@ Two parsers give the same answer:
   (128, W) matrix, hashed.
 - **fast**: symusic (C++) parses the file; note times are converted from ticks with pretty_midi's
   own arithmetic (same float operations, so the same doubles) and the concatenated matrix is built
-  sparsely. Instruments whose roll pretty_midi modifies (sustain pedal ranges, pitch bends) are
-  rolled densely, with pretty_midi's own numpy operations, on the band of rows their notes reach. Files where symusic's reading could differ from
-  pretty_midi's (tempo events outside track 0, several track names in a track, non-ASCII names)
-  go to `parse_hybrid` (pretty_midi's parse, sparse hashing). symusic pairs note-on/off first-in-
-  first-out while pretty_midi ends all sounding notes of a key at once; `pretty_midi_pairing`
-  converts one into the other. tests/test_labeling_dedup.py checks
-  that both give identical hashes on the demo corpus and every real MIDI file.
+  sparsely. symusic pairs note-on/off first-in-first-out while pretty_midi ends every sounding
+  note of a key at the next note-off; `pretty_midi_pairing` converts one into the other. Where
+  pretty_midi reshapes a roll (sustain-pedal ranges, pitch bends) the same numpy operations run on
+  the block of rows and columns concerned (`_banded_roll`). Files where symusic's reading could
+  differ in ways the bytes reveal cheaply (tempo events outside track 0, several track names in a
+  track, non-ASCII names) go to `parse_hybrid` (pretty_midi's parse, sparse hashing).
+  tests/test_labeling_dedup.py checks that fast and reference agree on the demo corpus and every
+  real MIDI file. Known blind spots (pretty_midi keeps, symusic loses): a key struck again while
+  sounding with no note-off left for the second note, and a program change between a note's on
+  and off (pretty_midi files the note under the later program). `verify_every` re-reads a sample
+  with the reference to measure this on a real corpus.
 
 The hash is an md5 over a lossless encoding of the concatenated matrix (its width, then every
 cell where a row changes value: row, column, new value, in row-major order), so two files get the
@@ -175,8 +179,15 @@ def _load_pm(data: bytes):
             raise MidiReject("unreadable", f"{type(e).__name__}: {e}") from None
 
 
-def parse_reference(data: bytes, fs=FS) -> Parsed:
+def _check_length(end_time, max_duration_s):
+    """Reject absurd lengths before any roll is made (a roll is FS columns per second)."""
+    if end_time > max_duration_s:
+        raise MidiReject("absurd_length", f"{end_time:.0f} s > {max_duration_s:g}")
+
+
+def parse_reference(data: bytes, fs=FS, max_duration_s=float("inf")) -> Parsed:
     pm = _load_pm(data)
+    _check_length(max((i.get_end_time() for i in pm.instruments), default=0.0), max_duration_s)
     insts, rolls = [], []
     for i in pm.instruments:
         roll = i.get_piano_roll(fs=fs)
@@ -257,41 +268,77 @@ def _pedal_matters(cc_num, cc_val, cc_time, fs):
     return False
 
 
+def _value_at(rows, cols, vals, col):
+    """(128,) value of each row at column `col`, from a change-point encoding."""
+    out = np.zeros(128)
+    m = cols <= col
+    r, v = rows[m], vals[m]
+    if len(r):
+        last = np.r_[np.nonzero(np.diff(r))[0], len(r) - 1]
+        out[r[last]] = v[last]
+    return out
+
+
+def _segment(rows, cols, vals, a, b):
+    """Encoding (baseline 0) of columns [a, b) of an encoded roll, as a pseudo-instrument."""
+    v0 = _value_at(rows, cols, vals, a)
+    m = (cols > a) & (cols < b)
+    r0 = np.nonzero(v0)[0]
+    r = np.concatenate([rows[m], r0])
+    c = np.concatenate([cols[m] - a, np.zeros(len(r0), np.int64)])
+    v = np.concatenate([vals[m], v0[r0]])
+    o = np.lexsort((c, r))
+    return Inst("", 0, False, 0, 0.0, b - a, r[o], c[o], v[o])
+
+
 def _banded_roll(pitch, vel, start, end, cc, bends, width, end_time, fs):
     """pretty_midi's `get_piano_roll` (notes, sustain pedal, pitch bends) with the same numpy
-    operations, on the band of rows the notes can reach (their pitches +- 3: a bend moves at most
-    2 semitones and interpolates with 1 more row), then encoded."""
+    operations, on the block of columns the pedal/bend passes touch and the band of rows the
+    notes can reach (their pitches +- 3: a bend moves at most 2 semitones and interpolates with
+    1 more row); the rest of the roll comes from the sparse path. Returns the roll's encoding."""
     from pretty_midi.utilities import pitch_bend_to_semitones
 
-    lo, hi = max(0, int(pitch.min()) - 3), min(128, int(pitch.max()) + 4)
     s = (start * fs).astype(np.int64)
     e = (end * fs).astype(np.int64)
-    diff = np.zeros((hi - lo, width + 1))
-    ok = s < e
-    np.add.at(diff, (pitch[ok] - lo, s[ok]), vel[ok].astype(float))
-    np.add.at(diff, (pitch[ok] - lo, e[ok]), -vel[ok].astype(float))
-    roll = np.cumsum(diff, axis=1)[:, :width]  # (rows, W): integer sums, exact in float64
+    ops = []  # ("pedal", c0, c1) | ("bend", c0, c1, pitch bend value), in pretty_midi's order
     cc_num, cc_val, cc_time = cc
     on, t_on = False, 0
-    for n, v, t in zip(cc_num, cc_val, cc_time):  # sustain pedal, as pretty_midi does it
+    for n, v, t in zip(cc_num, cc_val, cc_time):
         if n != 64:
             continue
         now = int(t * fs)
         if not on and v >= 64:
             on, t_on = True, now
         elif on and v < 64:
-            roll[:, t_on:now] = np.maximum.accumulate(roll[:, t_on:now], axis=1)
+            ops.append(("pedal", t_on, now, 0))
             on = False
     bend_val, bend_time = bends
     order = np.argsort(np.asarray(bend_time), kind="stable")
     seq = [(int(bend_val[k]), bend_time[k]) for k in order] + [(0, end_time)]
-    for (pb, t0), (_, t1) in zip(seq[:-1], seq[1:]):  # pitch bends, as pretty_midi does it
-        if np.abs(pb) < 1:
+    for (pb, t0), (_, t1) in zip(seq[:-1], seq[1:]):
+        if np.abs(pb) >= 1:
+            ops.append(("bend", int(t0 * fs), int(t1 * fs), pb))
+    ops = [o for o in ops if o[2] > o[1]]
+    sr, sc, sv = _sparse_roll(pitch, s, e, vel, width)
+    if not ops:
+        return sr, sc, sv
+    a, b = min(o[1] for o in ops), max(o[2] for o in ops)
+    lo, hi = max(0, int(pitch.min()) - 3), min(128, int(pitch.max()) + 4)
+    ss, ee = np.maximum(s, a), np.minimum(e, b)
+    ok = ss < ee
+    diff = np.zeros((hi - lo, b - a + 1))
+    np.add.at(diff, (pitch[ok] - lo, ss[ok] - a), vel[ok].astype(float))
+    np.add.at(diff, (pitch[ok] - lo, ee[ok] - a), -vel[ok].astype(float))
+    roll = np.cumsum(diff, axis=1)[:, : b - a]  # (rows, cols) of the block: integer sums, exact
+    for kind, c0, c1, pb in ops:
+        c0, c1 = c0 - a, c1 - a
+        if kind == "pedal":  # sustain pedal, as pretty_midi does it
+            roll[:, c0:c1] = np.maximum.accumulate(roll[:, c0:c1], axis=1)
             continue
-        st = pitch_bend_to_semitones(pb)
+        st = pitch_bend_to_semitones(pb)  # pitch bend, as pretty_midi does it
         b_int = int(np.sign(st) * np.floor(np.abs(st)))
         b_dec = np.abs(st - b_int)
-        cols = np.r_[int(t0 * fs) : int(t1 * fs)]
+        cols = np.r_[c0:c1]
         bent = np.zeros(roll[:, cols].shape)
         if pb >= 0:
             if b_int != 0:
@@ -307,7 +354,10 @@ def _banded_roll(pitch, vel, start, end, cc, bends, width, end_time, fs):
             bent[:-1] = (1 - b_dec) * bent[:-1] + b_dec * bent[1:]
         roll[:, cols] = bent
     r, c, v = encode_dense(roll)
-    return r + lo, c, v
+    block = Inst("", 0, False, 0, 0.0, b - a, r + lo, c, v)
+    parts = [_segment(sr, sc, sv, 0, a), block, _segment(sr, sc, sv, b, width)]
+    _, r, c, v = merge_encoded(parts)
+    return r, c, v
 
 
 def encode_instrument(name, program, is_drum, vel, pitch, start, end, cc, bends, fs=FS) -> Inst:
@@ -330,9 +380,10 @@ def encode_instrument(name, program, is_drum, vel, pitch, start, end, cc, bends,
     return ins
 
 
-def parse_hybrid(data: bytes, fs=FS) -> Parsed:
+def parse_hybrid(data: bytes, fs=FS, max_duration_s=float("inf")) -> Parsed:
     """pretty_midi's parse (its note pairing), sparse roll encoding: the fast path's fallback."""
     pm = _load_pm(data)
+    _check_length(max((i.get_end_time() for i in pm.instruments), default=0.0), max_duration_s)
     insts = []
     for i in pm.instruments:
         a = np.array([(n.velocity, n.pitch, n.start, n.end) for n in i.notes], dtype=float).reshape(-1, 4)
@@ -366,7 +417,7 @@ def pretty_midi_pairing(time, duration, pitch):
     return t0, np.where(end > t0, end, t1)
 
 
-def parse_fast(data: bytes, chunks, resolution, fs=FS) -> Parsed:
+def parse_fast(data: bytes, chunks, resolution, fs=FS, max_duration_s=float("inf")) -> Parsed:
     import symusic
 
     for k, ch in enumerate(chunks):  # cheap byte guards (a false alarm only costs speed)
@@ -402,6 +453,7 @@ def parse_fast(data: bytes, chunks, resolution, fs=FS) -> Parsed:
         start, end = ticks_to_seconds(t0, scales), ticks_to_seconds(t1, scales)
         cc = (ctl["number"], ctl["value"], ticks_to_seconds(ctl["time"], scales))
         bends = (bend["value"], ticks_to_seconds(bend["time"], scales))
+        _check_length(float(max(end.max(), np.max(cc[2], initial=0.0), np.max(bends[1], initial=0.0))), max_duration_s)
         insts.append(encode_instrument(name, int(tr.program), bool(tr.is_drum), vel, pitch, start, end, cc, bends, fs))
     h = _digest(*merge_encoded(_order(insts)))
     times = ticks_to_seconds([t for t, _ in scales], scales)
@@ -457,12 +509,12 @@ def inspect_bytes(data: bytes, fast=True, fs=FS, max_tempo_bpm=1000.0, max_durat
         parsed = None
         if fast:
             try:
-                parsed = parse_fast(data, chunks, division, fs)
+                parsed = parse_fast(data, chunks, division, fs, max_duration_s)
             except _Fallback as e:
                 row["detail"] = f"fast parser skipped: {e}"
-                parsed = parse_hybrid(data, fs)
+                parsed = parse_hybrid(data, fs, max_duration_s)
         if parsed is None:
-            parsed = parse_reference(data, fs)
+            parsed = parse_reference(data, fs, max_duration_s)
         f = features(parsed)
         row.update(f)
         row["parser"], row["content_hash"] = parsed.parser, parsed.content_hash

@@ -28,6 +28,8 @@ def metrics(files: pd.DataFrame, rejects: pd.DataFrame, labels: pd.DataFrame, au
         "with_both": int((unique["valence"].notna() & unique["arousal"].notna()).sum()),
         "test_files": int((unique["split"] == "test").sum()),
         "hours_unique": round(float(unique["duration"].sum()) / 3600, 3),
+        "fast_path_verified": int(files["verified"].notna().sum()) if "verified" in files else 0,
+        "fast_path_mismatches": int((files["verified"] == False).sum()) if "verified" in files else 0,  # noqa: E712
         "hours_with_audio_features": round(float(with_audio["duration"].sum()) / 3600, 3),
     }
 
@@ -78,6 +80,7 @@ Counts in the shape of Table 3.1 (thesis column: LMD-full / LMD-matched as repor
 {table}
 
 Rejected files by reason: {rej}.
+Fast-path hashes re-checked against the pretty_midi reference: {m['fast_path_verified']} files, {m['fast_path_mismatches']} disagreements.
 Test split: {m['test_files']} files (last 5 % of the matched files by name). Arousal feature: `{arousal_feature}`.
 
 ## Valence (Spotify valence, 0.0 -> missing, scaled to [-1, 1])

@@ -37,22 +37,22 @@ class SpotifyError(InputError):
 
 
 class SpotifyCache:
-    """Parquet parts under `folder`: features-*.parquet (spotify_id, found, features_json) and
-    search-*.parquet (query, results_json). New answers go to a new part, written atomically."""
+    """Parquet parts under `folder`: features/*.parquet (spotify_id, found, features_json) and
+    search/*.parquet (query, results_json). New answers go to a new part, written atomically."""
 
     def __init__(self, folder):
         self.folder = Path(folder)
         self.features, self.searches = {}, {}
-        for p in sorted(self.folder.glob("features-*.parquet")):
+        for p in sorted((self.folder / "features").glob("*.parquet")):
             for sid, js in pd.read_parquet(p)[["spotify_id", "features_json"]].itertuples(index=False):
                 self.features[sid] = json.loads(js) if isinstance(js, str) else None
-        for p in sorted(self.folder.glob("search-*.parquet")):
+        for p in sorted((self.folder / "search").glob("*.parquet")):
             for q, js in pd.read_parquet(p)[["query", "results_json"]].itertuples(index=False):
                 self.searches[q] = json.loads(js)
 
     def _next(self, kind):
-        n = len(list(self.folder.glob(f"{kind}-*.parquet")))
-        return self.folder / f"{kind}-{n:06d}-{time.time_ns()}.parquet"
+        n = len(list((self.folder / kind).glob("*.parquet")))
+        return self.folder / kind / f"{n:06d}-{time.time_ns()}.parquet"
 
     def add_features(self, found: dict):
         rows = [(sid, f is not None, json.dumps(f, sort_keys=True) if f is not None else None) for sid, f in found.items()]

@@ -131,7 +131,8 @@ class _WithoutOffsets:
 def generate_tokens(model, valence, arousal, n_tokens=None, duration_s=None, boundaries=None, use_offsets=True,
                     seed=0, generate: dict | None = None) -> list[np.ndarray]:
     """One batch through the generation engine (models/generation.py: nucleus sampling, KV cache,
-    Algorithm 1), primed with [MORE_INSTRUMENTS, START, BAR]; returns each row's generated ids
+    Algorithm 1), primed per generate.primer / generate.instruments (default [MORE_INSTRUMENTS,
+    START, BAR]); returns each row's generated ids
     without the primer. `use_offsets=False` feeds the model no boundary offsets."""
     from models.generation import Condition, SamplingConfig, make_primer
     from models.generation import generate as run
@@ -139,7 +140,7 @@ def generate_tokens(model, valence, arousal, n_tokens=None, duration_s=None, bou
     gp = GenerateParams(**(generate or {}))
     bounds = boundaries or [()] * len(valence)
     conds = [Condition(float(v), float(a), tuple(b)) for v, a, b in zip(valence.tolist(), arousal.tolist(), bounds)]
-    res = run(model if use_offsets else _WithoutOffsets(model), conds, make_primer("start_bar", "more"),
+    res = run(model if use_offsets else _WithoutOffsets(model), conds, make_primer(gp.primer, gp.instruments),
               duration_s=duration_s, max_new_tokens=n_tokens, cfg=SamplingConfig.from_params(gp), seed=seed)
     return [np.asarray(t[res.n_primer :], np.int64) for t in res.tokens]
 

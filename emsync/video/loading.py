@@ -41,6 +41,8 @@ PACKAGE_MODELS = {
     "vader": (("sentiment_lexicon", "hf_sequence_classifier"), "vaderSentiment"),
 }
 
+# PaddleOCR's own text-detector defaults (longer side capped at 960 px), not rapidocr's upscaling ones
+RAPIDOCR_OPTIONS = {"det_limit_type": "max", "det_limit_side_len": 960}
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _FULL_DIGEST_MAX_BYTES = 256 << 20  # larger folders are versioned by file names + sizes
 
@@ -61,7 +63,10 @@ class Pretrained:
 
 
 def resolve(ref: str) -> tuple[str, Path | None, str]:
-    """('dir'|'hub'|'pkg', local folder or None, version) for a model reference, without loading it."""
+    """('dir'|'hub'|'pkg', local folder or None, version) for a model reference, without loading it.
+    A {role: ref} mapping (multi-model extractors) gives ('roles', None, model_version(ref))."""
+    if isinstance(ref, dict):
+        return "roles", None, model_version(ref)
     if not isinstance(ref, str) or not ref.strip():
         raise InputError(f"model reference {ref!r} is empty: give a hub id, a local directory or pkg:<name>")
     if ref.startswith("pkg:"):
@@ -233,7 +238,7 @@ def _ocr_dir(path: Path, device):
     keys = sorted(path.glob("*.txt"))
     if keys:
         kw["rec_keys_path"] = str(keys[0])
-    return RapidOCR(**kw), None
+    return RapidOCR(**kw, **RAPIDOCR_OPTIONS), None
 
 
 def _unsupported(kind):
@@ -264,7 +269,7 @@ def _load_package(name: str):
     if name == "rapidocr":
         from rapidocr_onnxruntime import RapidOCR
 
-        return RapidOCR(), None
+        return RapidOCR(**RAPIDOCR_OPTIONS), None
     if name == "opencv-haar":
         import cv2
 
@@ -280,7 +285,7 @@ def _load_package(name: str):
 
         from symspellpy import SymSpell
 
-        sym = SymSpell(max_dictionary_edit_distance=0, prefix_length=7)
+        sym = SymSpell(max_dictionary_edit_distance=1, prefix_length=7)  # segmentation may fix 1 typo per word
         words = importlib.resources.files("symspellpy") / "frequency_dictionary_en_82_765.txt"
         if not sym.load_dictionary(str(words), term_index=0, count_index=1):
             raise InputError(f"symspellpy's dictionary {words} could not be read")

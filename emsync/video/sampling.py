@@ -66,7 +66,7 @@ def sample_times(duration: float, n_frames: int | None, mode: str = "equidistant
     consecutive `boundaries` (scene cuts), capped at n_frames when given (evenly thinned)."""
     if mode not in MODES:
         raise InputError(f"unknown sampling mode {mode!r} (choose from {', '.join(MODES)})")
-    if duration <= 0:
+    if duration <= 0 or n_frames == 0:
         return np.zeros(0)
     if mode == "equidistant":
         return (np.arange(n_frames) + 0.5) * duration / n_frames
@@ -92,6 +92,8 @@ def read_frames(path, times, max_side: int | None = 768):
     import av
 
     times = np.asarray(times, float)
+    if len(times) == 0:  # text-only extractors need no pictures
+        return np.zeros(0), np.zeros((0, 0, 0, 3), np.uint8)
     try:
         container = av.open(str(path))
     except (av.FFmpegError, OSError) as e:

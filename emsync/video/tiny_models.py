@@ -126,15 +126,18 @@ def build_sentiment(out: Path, seed=0):
 
 def build_distilbert(out: Path, seed=0):
     """DistilBERT encoder with a WordPiece vocabulary (like distilbert-base-uncased), token features."""
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
     from transformers import DistilBertConfig, DistilBertModel, PreTrainedTokenizerFast
 
-    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    # A fixed vocabulary (the WordPiece trainer orders its alphabet by hash, so it is not reproducible):
+    # specials, the corpus words, then every printable ASCII character alone and as a "##" continuation.
+    chars = sorted({chr(c).lower() for c in range(33, 127)})
+    words = sorted({w.lower() for w in _WORDS} - set(chars))
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + words + chars + ["##" + c for c in chars]
+    tok = Tokenizer(models.WordPiece({t: i for i, t in enumerate(vocab)}, unk_token="[UNK]"))
     tok.normalizer = normalizers.BertNormalizer(lowercase=True)
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tok.decoder = decoders.WordPiece()
-    tok.train_from_iterator(_corpus(seed=seed), trainer=trainers.WordPieceTrainer(vocab_size=600, special_tokens=specials, show_progress=False))
     tok.post_processor = processors.BertProcessing(("[SEP]", tok.token_to_id("[SEP]")), ("[CLS]", tok.token_to_id("[CLS]")))
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
                                    sep_token="[SEP]", mask_token="[MASK]", model_max_length=128)

@@ -11,6 +11,8 @@
 A role whose model is "none" is skipped and the skip is recorded in the row's `steps`
 (e.g. `spell:skipped(no model)`), so the demo never pretends to have run a model it lacks.
 Every frame gives one row (empty text when nothing is read)."""
+import re
+
 import numpy as np
 
 from emsync.video.extractors.base import Handle, frame, merge_refs
@@ -28,6 +30,10 @@ DEFAULT_MODEL = {
 DEMO_MODEL = {"ocr": "pkg:rapidocr", "langid": "pkg:py3langid", "segmenter": "pkg:symspell", "spell": "none", "translate": "none"}
 DEPENDS = ()
 KINDS = {"ocr": "ocr", "langid": "langid", "segmenter": "segmenter", "spell": "hf_seq2seq", "translate": "hf_seq2seq"}
+_RUNS = re.compile(r"[^\W\d_]+|\d+|[^\w]+|_+")  # letter runs | digit runs | other
+# Short or garbled OCR strings get unreliable language guesses; below this probability the text
+# is treated as English (the language of the downstream text models) instead of "translated".
+LANGID_MIN_PROB = 0.5
 MIN_SCORE = 0.5  # drop recognised lines below this confidence
 SPELL_PREFIX = "grammar: "  # the input prefix ai-forever/T5-large-spell was trained with
 # ISO 639-1 (language id output) -> NLLB-200 source codes for the most common languages
@@ -51,31 +57,47 @@ def load(model_ref, device: str = "cpu") -> Handle:
 
 def read_text(handle: Handle, image: np.ndarray) -> str:
     """OCR one RGB frame: recognised lines in reading order (top to bottom, left to right)."""
-    result, _ = handle["ocr"].model(np.ascontiguousarray(image[..., ::-1]))  # rapidocr reads BGR
+    result, _ = handle["ocr"].model(np.ascontiguousarray(image[..., ::-1]), use_cls=False)  # BGR; upright text (PaddleOCR default)
     lines = [(np.asarray(box, float), str(txt)) for box, txt, score in (result or []) if float(score) >= MIN_SCORE]
     lines.sort(key=lambda bt: (round(bt[0][:, 1].min() / 10), bt[0][:, 0].min()))
     return " ".join(txt.strip() for _, txt in lines if txt.strip())
 
 
-def identify(handle: Handle, text: str) -> str:
+def identify(handle: Handle, text: str) -> tuple[str, float]:
+    """(ISO 639-1 language, probability) of one text block."""
     m = handle["langid"]
     if m is None:
-        return "en"
+        return "en", 1.0
     if m.kind == "langid":
-        return m.model.classify(text)[0]
+        lang, prob = m.model.classify(text)
+        return lang, float(prob)
     import torch
 
     enc = m.processor(text, return_tensors="pt", truncation=True).to(handle.device)
     with torch.inference_mode():
-        logits = m.model(**enc).logits[0]
-    return m.model.config.id2label[int(logits.argmax())]
+        probs = m.model(**enc).logits[0].float().softmax(-1)
+    return m.model.config.id2label[int(probs.argmax())], float(probs.max())
 
 
 def segment(handle: Handle, text: str) -> str:
-    """Restore missing spaces word by word (SymSpell), keeping tokens it cannot improve."""
+    """SymSpell word segmentation of English OCR text (§5.2.1): every run of 4+ letters that is not
+    a dictionary word is split into words, allowing one typo per word ("MyHolidays" -> "My
+    Holidays", "Hooliday" -> "Holiday"); digits and punctuation are kept as they are, set apart
+    from the letters they were glued to. Case is kept for words SymSpell leaves unchanged and
+    for a capitalised first letter."""
     sym = handle["segmenter"].model
-    return " ".join(sym.word_segmentation(tok).corrected_string if tok.isalpha() and len(tok) > 3 else tok
-                    for tok in text.split())
+    out = []
+    for tok in text.split():
+        pieces = []
+        for run in _RUNS.findall(tok):
+            if run.isalpha() and len(run) > 3 and not run.isupper() and run.lower() not in sym.words:  # acronyms kept
+                seg = sym.word_segmentation(run, max_edit_distance=1).corrected_string
+                run = seg[:1].upper() + seg[1:] if run[0].isupper() else seg
+            if pieces and (pieces[-1][-1:].isalpha() and run[:1].isdigit() or pieces[-1][-1:].isdigit() and run[:1].isalpha()):
+                pieces.append(" ")
+            pieces.append(run)
+        out.append("".join(pieces))
+    return " ".join(out)
 
 
 def _generate(m, text: str, device, **kw) -> str:
@@ -91,8 +113,11 @@ def postprocess(handle: Handle, text: str) -> tuple[str, str, list]:
     """(language, final English text, steps) for one frame's raw OCR text (§5.2.1)."""
     if not text:
         return None, "", []
-    lang = identify(handle, text)
+    lang, prob = identify(handle, text)
     steps = [f"langid={lang}" + ("" if handle["langid"] is not None else "(assumed)")]
+    if lang != "en" and prob < LANGID_MIN_PROB:
+        steps[0] += f"({prob:.2f}<{LANGID_MIN_PROB}:as en)"
+        lang = "en"
     if lang != "en":
         m = handle["translate"]
         if m is None:

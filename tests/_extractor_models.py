@@ -1,0 +1,37 @@
+"""Tiny offline models for the extractor tests, built once per test process (lazily, per model)."""
+import atexit
+import functools
+import shutil
+import tempfile
+from pathlib import Path
+
+from emsync import env
+
+env.apply_defaults()
+
+_ROOT = Path(tempfile.mkdtemp(prefix="emsync-tiny-models-"))
+atexit.register(shutil.rmtree, _ROOT, ignore_errors=True)
+
+
+@functools.lru_cache(maxsize=None)
+def model_dir(name: str) -> Path:
+    from emsync.video.tiny_models import build
+
+    return build(name, _ROOT, seed=0)
+
+
+_NEEDS = {"clip": ["clip"], "audio": ["audio"], "music": ["music"], "faces": ["face_expression"], "asr": ["whisper"],
+          "ocr": [], "sentiment": ["sentiment"], "tokens": ["distilbert"]}
+
+
+@functools.lru_cache(maxsize=None)
+def handle(name: str):
+    """The extractor `name` loaded with its demo models (tiny ones built here, pkg: ones as shipped)."""
+    from emsync.video import extractors
+
+    for m in _NEEDS[name]:
+        model_dir(m)
+    h = extractors.get(name).load(extractors.demo_models(_ROOT)[name], "cpu")
+    if name == "asr":  # random weights: greedy and short, so a test never decodes 224 tokens x 6 temperatures
+        h.options.update(temperature=0.0, max_new_tokens=8, beam_size=1)
+    return h

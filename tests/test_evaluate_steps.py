@@ -1,0 +1,116 @@
+"""The evaluate stage's steps on a tiny random generator: test-split coverage, the 25-condition
+sample grid, with/without-offset generation, scoring and the report."""
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from _train_corpus import write_corpus
+from emsync.config import EvaluateParams, GenerateParams
+from emsync.music import vocab as V
+from emsync.training import evaluation as E
+from emsync.training.report import evaluation_markdown, ordering_check
+from models.music_transformer import MusicTransformer, MusicTransformerConfig, save_checkpoint
+
+GEN = dataclasses.asdict(GenerateParams(slide_stride=8))
+
+
+def _ckpt(path, **kw):
+    torch.manual_seed(0)
+    cfg = MusicTransformerConfig(n_layers=1, n_heads=2, d_model=32, d_ff=64, max_len=24, d_cond_hidden=8, **kw)
+    save_checkpoint(path, MusicTransformer(cfg))
+    return str(path)
+
+
+def _ev(**kw):
+    base = dict(condition_values=[-0.8, 0.8], samples_per_condition=2, sample_tokens=12, batch_size=3, hit_samples=3,
+                hit_duration_s=14.0, device="cpu", regressor_layers=1, regressor_d_model=16, regressor_heads=2,
+                regressor_d_ff=32, regressor_window=24, regressor_steps=2)
+    return dataclasses.asdict(EvaluateParams(**{**base, **kw}))
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    return write_corpus(tmp_path_factory.mktemp("tokens"), n_songs=12, n_test=3)
+
+
+def test_token_metrics_cover_the_whole_test_split_unless_capped(tmp_path, corpus):
+    import pandas as pd
+
+    ck = _ckpt(tmp_path / "g.pt")
+    idx = pd.read_parquet(corpus / "index.parquet")
+    test_targets = int((idx[idx.split == "test"].n_tokens - 1).sum())
+    full = E.generator_token_metrics(ck, corpus, _ev())
+    assert full["n_tokens"] == test_targets and full["test_songs"] == 3
+    assert full["n_chunks"] == full["test_chunks_total"] == sum(-(-(n - 1) // 24) for n in idx[idx.split == "test"].n_tokens)
+    assert full["nll"] == pytest.approx(np.log(V.SIZE), rel=0.05)  # an untrained model is near uniform
+    capped = E.generator_token_metrics(ck, corpus, _ev(max_test_chunks=2))
+    assert capped["n_chunks"] == 2 and capped["n_tokens"] < full["n_tokens"]
+
+
+def test_condition_samples_grid(tmp_path):
+    ck = _ckpt(tmp_path / "g.pt")
+    out = E.generate_condition_samples(ck, _ev(), GEN)
+    assert out["conditions"] == [(-0.8, -0.8)] * 2 + [(-0.8, 0.8)] * 2 + [(0.8, -0.8)] * 2 + [(0.8, 0.8)] * 2
+    assert [len(s) for s in out["samples"]] == [12] * 8  # exactly sample_tokens, primer stripped
+    assert all(not np.isin(s, [V.PAD, V.START]).any() for s in out["samples"])
+    again = E.generate_condition_samples(ck, _ev(), GEN)
+    assert all(np.array_equal(a, b) for a, b in zip(out["samples"], again["samples"]))  # seeded
+
+
+def test_without_offsets_the_model_sees_none():
+    torch.manual_seed(0)
+    m = MusicTransformer(MusicTransformerConfig(n_layers=1, n_heads=2, d_model=32, d_ff=64, max_len=24, d_cond_hidden=8)).eval()
+    t = torch.randint(16, 1000, (2, 10))
+    v = torch.zeros(2)
+    off = torch.rand(2, 10) * 5
+    w = E._WithoutOffsets(m)
+    assert torch.equal(w(t, v, v, off), m(t, v, v, None))
+    assert not torch.allclose(m(t, v, v, off), m(t, v, v, None))
+    c1, c2 = m.new_cache(2), w.new_cache(2)
+    assert torch.equal(w(t, v, v, off, cache=c2)[0], m(t, v, v, None, cache=c1)[0])
+
+
+def test_boundary_samples_share_boundaries_and_score(tmp_path):
+    ck = _ckpt(tmp_path / "g.pt")
+    out = E.generate_boundary_samples(ck, _ev(), GEN)
+    assert len(out["boundaries"]) == 3 and all(len(b) >= 1 for b in out["boundaries"])
+    assert len(out["with_offsets"]) == len(out["without_offsets"]) == 3
+    rates = E.boundary_rates(out, 1.0)
+    n = sum(len(b) for b in out["boundaries"])
+    for key in ("with_offsets", "without_offsets"):
+        assert rates[key]["boundaries"] == n and 0 <= rates[key]["hits"] <= n
+        assert rates[key]["mean_duration_s"] >= 14.0 - 1.0  # generated up to the requested duration
+    flat = _ckpt(tmp_path / "nob.pt", boundaries=False)
+    assert E.boundary_rates(E.generate_boundary_samples(flat, _ev(), GEN), 1.0) == {"skipped": "model has no boundary conditioning"}
+
+
+def test_score_emotion_per_condition(tmp_path, corpus):
+    reg = E.fit_regressor(corpus, _ev())
+    samples = {"conditions": [(-0.8, 0.8), (-0.8, 0.8), (0.8, 0.8)],
+               "samples": [np.array([V.BAR, V.shift_id(8)] * 5)] * 3}
+    out = E.score_emotion(reg, samples, "cpu")
+    assert set(out["per_condition"]) == {"-0.8,+0.8", "+0.8,+0.8"} and out["n_samples"] == 3
+    # identical samples get identical predictions, so the valence errors of -0.8 and +0.8 add to 1.6 / 2
+    p = np.array(out["mean_prediction"])
+    assert out["l1_valence"] == pytest.approx((2 * abs(p[0] + 0.8) + abs(p[0] - 0.8)) / 3 / 2, rel=1e-5)
+
+
+def test_report_has_the_thesis_table_shapes():
+    rows = [{"name": n, "conditioning": c, "nll": nll, "top1": 0.5, "top5": 0.9, "n_tokens": 10, "n_chunks": 1,
+             "test_chunks_total": 1} for n, c, nll in (("a", "vanilla", 1.2), ("b", "continuous_concat", 1.0))]
+    rows[1]["emotion"] = {"l1": 0.2, "l1_valence": 0.25, "l1_arousal": 0.15, "n_samples": 4,
+                          "per_condition": {"-0.8,-0.8": 0.1, "-0.8,+0.8": 0.2, "+0.8,-0.8": 0.3, "+0.8,+0.8": 0.4}}
+    rows[1]["boundary"] = {"with_offsets": {"hit_rate": 0.75, "hits": 3, "boundaries": 4, "chords": 9},
+                           "without_offsets": {"hit_rate": 0.25, "hits": 1, "boundaries": 4, "chords": 7}}
+    m = {"settings": {"max_test_chunks": 0, "condition_values": [-0.8, 0.8], "samples_per_condition": 1, "sample_tokens": 8,
+                      "hit_samples": 1, "hit_duration_s": 10.0, "hit_tolerance_s": 1.0, "chunk_len": 24, "device": "cpu"},
+         "regressor": {"n_layers": 8, "steps": 2, "n_train_songs": 9, "test_l1": 0.3}, "models": rows, "skipped": []}
+    md = evaluation_markdown(m)
+    assert "| a | vanilla | 1.2000 | 0.5000 | 0.9000 | 10 | 1 of 1 | 0.7445 / 0.7784 / 0.9513 |" in md
+    assert "| b | 0.2000 | 0.2500 | 0.1500 | 4 | 0.1948 |" in md
+    assert "| -0.8 | 0.100 | 0.200 |" in md and "| +0.8 | 0.300 | 0.400 |" in md
+    assert "| b | 0.750 (3) | 0.250 (1) | 4 | 9 / 7 |" in md
+    assert "continuous_concat best): holds" in md
+    assert ordering_check([{**rows[0], "nll": 0.9}, rows[1]]) == "does not hold (best NLL: vanilla)"
