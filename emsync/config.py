@@ -199,12 +199,22 @@ class VideoParams:
 class FeaturesParams:
     # §5.2.1: one extractor per pretrained model; demo ids are small local models
     videos_dir: str = "data/demo/videos"
-    extractors: list = field(default_factory=lambda: ["clip", "audio", "faces", "asr", "ocr", "text"])
+    # order matters: sentiment and tokens read the asr + ocr text of the same video
+    extractors: list = field(default_factory=lambda: ["clip", "audio", "music", "faces", "asr", "ocr", "sentiment", "tokens"])
     task_runner: str = "default"  # default | dask
     device: str = "cpu"
     # extractor -> model ref: hub id, local dir or pkg:<name>; multi-model extractors (faces, ocr) take
     # {role: ref} ("none" disables a role). Missing -> the thesis model (§5.2.1), see emsync/video/extractors/
-    models: dict = field(default_factory=dict)
+    models: dict = field(default_factory=lambda: {  # extractor -> hub id, local dir or pkg:<shipped weights>
+        "clip": "data/demo_models/clip",
+        "audio": "data/demo_models/audio",
+        "music": "data/demo_models/music",
+        "faces": {"classifier": "data/demo_models/face_expression", "detector": "pkg:opencv-haar"},
+        "asr": "data/demo_models/whisper",
+        "ocr": {"ocr": "pkg:rapidocr", "langid": "pkg:py3langid", "segmenter": "pkg:symspell", "spell": "none", "translate": "none"},
+        "sentiment": "data/demo_models/sentiment",
+        "tokens": "data/demo_models/distilbert",
+    })
     sampling: dict = field(default_factory=dict)  # extractor -> {mode, n_frames} overriding the video section
     dask_workers: int = 1  # local Dask cluster (threads, processes=False) when task_runner is dask
     dask_threads: int = 2

@@ -63,6 +63,17 @@ THESIS = {
     "features": {
         "videos_dir": "data/videos",
         "device": "cuda",
+        "models": {  # §5.2.1: the thesis's pretrained models (download them where a hub is reachable)
+            "clip": "laion/CLIP-ViT-B-32-laion2B-s34B-b79K",
+            "audio": "data/pretrained/panns_audiotag",
+            "music": "data/pretrained/music_tagger",
+            "faces": {"classifier": "trpakov/vit-face-expression", "detector": "arnabdhar/YOLOv8-Face-Detection"},
+            "asr": "Systran/faster-whisper-large-v2",
+            "ocr": {"ocr": "pkg:rapidocr", "langid": "papluca/xlm-roberta-base-language-detection", "segmenter": "pkg:symspell",
+                    "spell": "ai-forever/T5-large-spell", "translate": "facebook/nllb-200-distilled-600M"},
+            "sentiment": "cardiffnlp/twitter-roberta-base-sentiment",
+            "tokens": "distilbert/distilbert-base-uncased",
+        },
     },
 }
 
@@ -85,7 +96,7 @@ def _comments(cls) -> dict:
 
 
 def _dump_value(v):
-    s = yaml.safe_dump(v, default_flow_style=True, sort_keys=False, allow_unicode=True).strip()
+    s = yaml.safe_dump(v, default_flow_style=True, sort_keys=False, allow_unicode=True, width=10**6).strip()
     return s[:-4].strip() if s.endswith("\n...") else s.removesuffix("...").strip()
 
 
