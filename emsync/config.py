@@ -114,23 +114,25 @@ class TokensParams:
 
 @dataclass(frozen=True)
 class TrainParams:
-    # §4.4, §6.2
+    # §4.4, §6.2. Defaults are the demo set (tiny model, a few hundred CPU steps); the thesis set
+    # (params/thesis.yaml) trains 37m with lr 2e-4 -> 5e-5 at 300k of 600k steps, batch 64.
     config: str = "tiny"  # tiny | 37m (§6.2) | 145m (§4.4)
     conditioning: str = "continuous_token"  # vanilla | discrete_token | continuous_token | continuous_concat
     use_boundaries: bool = True
-    steps: int = 200
-    batch_size: int = 8
-    lr: float = 2e-4  # §6.2: 2e-4 for 300k steps ...
-    lr_after: float = 5e-5  # ... then 5e-5
-    lr_switch_step: int = 300000
+    steps: int = 300  # thesis §6.2: 600000
+    batch_size: int = 8  # thesis §6.2: 64
+    lr: float = 1e-3  # thesis §6.2: 2e-4 for 300k steps ... (the tiny demo model needs a larger lr)
+    lr_after: float = 2.5e-4  # ... then 5e-5
+    lr_switch_step: int = 250  # thesis: 300000
     grad_clip: float = 1.0
     chord_loss_weight: float = 10.0  # §4.1
     dropout: float = 0.0  # §6.2: no regularisation
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda (AMP on CUDA only)
-    checkpoint_every: int = 100  # steps between resumable state saves (train_state.pt beside the checkpoint)
-    log_every: int = 1  # steps averaged into one row of reports/train_loss.csv
+    checkpoint_every: int = 50  # steps between resumable state saves (train_state.pt beside the checkpoint)
+    log_every: int = 5  # steps averaged into one row of reports/train_loss.csv
     seq_len: int = 0  # tokens per training chunk; 0 = the model's window (§4.4: 1216; tiny: 256)
+    micro_batch: int = 0  # rows per forward/backward, gradients accumulated to batch_size; 0 = whole batch
     checkpoint: str = "data/models/music/checkpoint.pt"  # the DVC out
 
 
@@ -157,25 +159,25 @@ class GenerateParams:
 
 @dataclass(frozen=True)
 class EvaluateParams:
-    # §4.5
-    regressor_layers: int = 8
+    # §4.5, §6.4. Defaults are the demo set (minutes on 2 CPU cores); thesis sizes in comments.
+    regressor_layers: int = 2  # thesis §4.5: 8
     regressor_steps: int = 200
-    condition_values: list = field(default_factory=lambda: [-0.8, -0.4, 0.0, 0.4, 0.8])
-    samples_per_condition: int = 8
-    sample_tokens: int = 4096
+    condition_values: list = field(default_factory=lambda: [-0.8, -0.4, 0.0, 0.4, 0.8])  # §4.5: 5 x 5 bin midpoints
+    samples_per_condition: int = 2  # thesis §4.5: 8
+    sample_tokens: int = 512  # thesis §4.5: 4096
     hit_tolerance_s: float = 1.0  # §6.4 boundary hit: a generated CHORD within ξ = 1 s
     checkpoints: list = field(default_factory=list)  # extra generator checkpoints (Table 4.1 rows); [] = train.checkpoint only
-    max_test_chunks: int = 0  # §4.5 uses the whole test split (0); the demo caps it
-    batch_size: int = 8  # chunks per forward pass (NLL/top-k) and samples per generation batch
-    regressor_d_model: int = 512
-    regressor_heads: int = 8
-    regressor_d_ff: int = 2048
-    regressor_batch_size: int = 16
-    regressor_lr: float = 1e-4
-    regressor_window: int = 1216  # §4.5: the regressor reads 1216-token windows, 50 % overlap
+    max_test_chunks: int = 0  # 0 = the whole test split (§4.5); a number caps it
+    batch_size: int = 50  # test chunks per forward pass (NLL/top-k) and samples per generation batch
+    regressor_d_model: int = 64  # thesis: 768 (the §4.4 music transformer's width)
+    regressor_heads: int = 2  # thesis: 16
+    regressor_d_ff: int = 128  # thesis: 3072
+    regressor_batch_size: int = 8
+    regressor_lr: float = 1e-3
+    regressor_window: int = 256  # thesis §4.5: 1216-token windows (50 % overlap when applied)
     regressor_checkpoint: str = "data/models/regressor/checkpoint.pt"  # DVC out of the evaluate stage
     hit_samples: int = 8  # generated samples per mode (with / without offsets) for the hit rate
-    hit_duration_s: float = 60.0  # length of each; boundaries drawn with 4-10 s gaps (§6.2: >= 4 s)
+    hit_duration_s: float = 30.0  # length of each; boundaries drawn with 4-10 s gaps (§6.2: >= 4 s)
     seed: int = 0
     device: str = "auto"
 
@@ -227,6 +229,16 @@ class EmotionParams:
 
 
 @dataclass(frozen=True)
+class SoundtrackParams:
+    # §6.2 `emsync soundtrack` / `emsync render`: FluidSynth render + ffmpeg mux (fade: generate.fade_out_s)
+    sample_rate: int = 44100  # rendered WAV: 44.1 kHz stereo
+    soundfont: str = ""  # "" = TimGM6mb.sf2 shipped in pretty_midi (GM)
+    peak_db: float = -3.0  # §6.3: peak normalisation up to -3 dB
+    audio_bitrate: str = "192k"  # AAC in the muxed video
+    keep_audio_db: float = -6.0  # --keep-audio: gain of the video's own audio under the music
+
+
+@dataclass(frozen=True)
 class BandwidthParams:
     # §7.3
     cutoff_hz: int = 11025  # low-pass cut-off: half the bandwidth of 44.1 kHz audio
@@ -245,6 +257,7 @@ class Params:
     video: VideoParams = field(default_factory=VideoParams)
     features: FeaturesParams = field(default_factory=FeaturesParams)
     emotion: EmotionParams = field(default_factory=EmotionParams)
+    soundtrack: SoundtrackParams = field(default_factory=SoundtrackParams)
     bandwidth: BandwidthParams = field(default_factory=BandwidthParams)
 
     def path(self, rel) -> Path:

@@ -21,6 +21,7 @@ OFFLINE_DEFAULTS = {
     "GX_ANALYTICS_ENABLED": "false",
     "PADDLE_PDX_DISABLE_MODEL_SOURCE_CHECK": "True",
     "TOKENIZERS_PARALLELISM": "false",
+    "OMP_WAIT_POLICY": "PASSIVE",  # spinning OpenMP threads starve each other on 2 shared cores
 }
 
 

@@ -35,6 +35,7 @@ def evaluate_flow(params: Params, checkpoints: list | None = None, reports_dir: 
                              train_regressor_task)
 
     from emsync.training.evaluation import boundary_rates, score_emotion
+    from emsync.training.loop import resolve_device
     from emsync.training.report import evaluation_markdown
     from flows.train import tokens_digest
     from models.emotion_regressor import EmotionRegressor, EmotionRegressorConfig, save_regressor
@@ -84,8 +85,15 @@ def evaluate_flow(params: Params, checkpoints: list | None = None, reports_dir: 
                     "seconds": regressor["seconds"]}
     settings = {**{k: ev[k] for k in ("max_test_chunks", "condition_values", "samples_per_condition", "sample_tokens",
                                       "hit_samples", "hit_duration_s", "hit_tolerance_s")},
-                "chunk_len": models[0].get("chunk_len"), "device": ep.device}
-    metrics = {"settings": settings, "regressor": reg_info, "models": models, "skipped": report.skipped}
+                "chunk_len": models[0].get("chunk_len"), "device": str(resolve_device(ep.device))}
+    summary = {r["name"]: {"nll": r["nll"], "top1": r["top1"], "top5": r["top5"],
+                           "emotion_l1": (r.get("emotion") or {}).get("l1"),
+                           "hit_rate_with_offsets": (r.get("boundary") or {}).get("with_offsets", {}).get("hit_rate"),
+                           "hit_rate_without_offsets": (r.get("boundary") or {}).get("without_offsets", {}).get("hit_rate"),
+                           "chord_precision_with_offsets": (r.get("boundary") or {}).get("with_offsets", {}).get("chord_precision"),
+                           "chord_precision_without_offsets": (r.get("boundary") or {}).get("without_offsets", {}).get("chord_precision")}
+               for r in models}  # flat numbers per model for `dvc metrics show/diff`
+    metrics = {"summary": summary, "settings": settings, "regressor": reg_info, "models": models, "skipped": report.skipped}
     write_json(reports / "evaluation_metrics.json", metrics)
     write_text(reports / "evaluation.md", evaluation_markdown(metrics))
     report.write(reports)

@@ -278,8 +278,9 @@ def summary_markdown(summary: dict, rejects: list) -> str:
         f"{summary['videos']} readable videos; scene cuts on {c['videos']}: {c['cuts']} cuts, {c['boundaries']} boundaries "
         f"after the 4 s filter ({c['seconds']} s).",
         "",
-        "Seconds are compute time on the machine that ran each task (kept through cache hits): decoding + sampling, then the model; "
-        "model loading is listed apart.",
+        "Seconds are each task's wall time on the machine that computed it (kept through cache hits): decoding + sampling, "
+        "then the model, with tasks running concurrently on the task runner (so on few cores they include waiting); model "
+        "loading is listed apart. `emsync bench features` gives sequential per-extractor figures.",
         "",
         "| table | videos | rows | video-min | decode s | extract s | s / video-min | model load s |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",

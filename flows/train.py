@@ -38,8 +38,8 @@ def tokens_digest(tokens_dir: Path) -> str:
 def train_flow(params: Params, reports_dir: str | None = None) -> dict:
     from tasks.train import train_generator_task
 
-    from emsync.training.generator import loss_csv, plot_loss, state_path_for, train_metrics
-    from models.music_transformer import MusicTransformer, MusicTransformerConfig, save_checkpoint
+    from emsync.training.generator import loss_csv, plot_loss, save_generator, state_path_for, train_metrics
+    from models.music_transformer import MusicTransformer, MusicTransformerConfig
 
     tp = params.train
     report = RunReport("train")
@@ -55,8 +55,8 @@ def train_flow(params: Params, reports_dir: str | None = None) -> dict:
     metrics = train_metrics(result, tp)
     from emsync.music import vocab
 
-    save_checkpoint(ckpt, model, extra={"vocab_version": vocab.VOCAB_VERSION, "train": dataclasses.asdict(tp),
-                                        "tokens_digest": digest, "metrics": metrics})
+    save_generator(ckpt, model, extra={"vocab_version": vocab.VOCAB_VERSION, "train": dataclasses.asdict(tp),
+                                       "tokens_digest": digest, "metrics": metrics})
     write_json(reports / "train_metrics.json", metrics)
     write_text(reports / "train_loss.csv", loss_csv(result["history"]))
     plot_loss(result["history"], reports / "train_loss.png", title=f"{tp.config} {tp.conditioning}")

@@ -44,14 +44,16 @@ def code_digest(*modules) -> str:
     return h.hexdigest()[:12]
 
 
-def _handle(mod, name: str, model_ref: str, device: str):
+def _handle(mod, name: str, model_ref, device: str):
+    """(handle, lock): one load per model per process; the lock serialises calls into it, since
+    not every model is thread-safe (OpenCV's CascadeClassifier segfaults when shared by threads)."""
     key = (name, json.dumps(model_ref, sort_keys=True), device)  # refs may be {role: ref} mappings
     with _LOCKS_GUARD:
         lock = _LOCKS.setdefault(key, threading.Lock())
-    with lock:  # one load per model per process, even with concurrent tasks
+    with lock:
         if key not in _HANDLES:
             _HANDLES[key] = mod.load(model_ref, device)
-        return _HANDLES[key]
+        return _HANDLES[key], lock
 
 
 def resolve_path(rel_path: str) -> Path:
@@ -90,10 +92,12 @@ def extract_task(job: dict, upstream: dict | None = None) -> dict:
         boundaries=job.get("boundaries"), video_id=job["video_id"], max_side=s["max_side"], with_audio=s.get("with_audio", True),
     )  # fmt: skip
     t1 = time.perf_counter()
-    handle = _handle(mod, name, job["model_ref"], job["device"])
+    handle, lock = _handle(mod, name, job["model_ref"], job["device"])
     t2 = time.perf_counter()
-    df = mod.extract(handle, sample, upstream) if upstream is not None else mod.extract(handle, sample)
-    t3 = time.perf_counter()
+    with lock:  # one video at a time per loaded model; other extractors run alongside
+        t2 = time.perf_counter()
+        df = mod.extract(handle, sample, upstream) if upstream is not None else mod.extract(handle, sample)
+        t3 = time.perf_counter()
     del sample  # frames and audio are released before the result is persisted
     columns = list(getattr(mod, "COLUMNS", df.columns))
     if list(df.columns) != columns:

@@ -7,9 +7,12 @@ import pytest
 
 from emsync import env
 
+# Tests keep their Prefect task cache and default reports folder out of the repository, so a
+# developer's own pipeline runs never turn a test's "first run" into cache hits (and vice versa).
+_TMP = tempfile.mkdtemp(prefix="emsync-tests-")
+os.environ.setdefault("PREFECT_LOCAL_STORAGE_PATH", os.path.join(_TMP, "prefect_results"))
+os.environ.setdefault("EMSYNC_REPORTS_DIR", os.path.join(_TMP, "reports"))
 env.apply_defaults()
-# reports written without an explicit folder (data checks, run reports) stay out of the repo
-os.environ.setdefault("EMSYNC_REPORTS_DIR", tempfile.mkdtemp(prefix="emsync-test-reports-"))
 
 from emsync.config import shared_data_dir  # noqa: E402
 

@@ -90,7 +90,9 @@ def test_boundary_hits_use_a_strict_one_second_window():
     hits = M.boundary_hits(_stream(), [0.5, 2.0, 3.2, 9.0], tolerance_s=1.0)
     assert hits.tolist() == [True, False, True, False]
     r = M.hit_rate([_stream(), [V.BAR]], [[0.5, 2.0, 3.2, 9.0], [1.0]], 1.0)
-    assert r == {"hit_rate": 2 / 5, "hits": 2, "boundaries": 5, "chords": 3}
+    # chords at 0, 1 and 4 s: 0 and 1 lie within 1 s of 0.5, 4 within 1 s of 3.2 -> all 3 precise
+    assert r == {"hit_rate": 2 / 5, "hits": 2, "boundaries": 5, "chords": 3, "chord_precision": 1.0}
+    assert M.hit_rate([_stream()], [[9.0]])["chord_precision"] == 0.0
     assert M.hit_rate([[V.BAR]], [[]])["hit_rate"] is None
 
 

@@ -70,6 +70,8 @@ def test_without_offsets_the_model_sees_none():
     assert not torch.allclose(m(t, v, v, off), m(t, v, v, None))
     c1, c2 = m.new_cache(2), w.new_cache(2)
     assert torch.equal(w(t, v, v, off, cache=c2)[0], m(t, v, v, None, cache=c1)[0])
+    tok, pos = torch.randint(16, 1000, (2, 1)), torch.tensor(c1.pos)  # the engine's CUDA-graph decode step
+    assert torch.equal(w.decode_static(tok, v, v, torch.rand(2, 1), c2, pos), m.decode_static(tok, v, v, None, c1, pos))
 
 
 def test_boundary_samples_share_boundaries_and_score(tmp_path):
@@ -102,8 +104,8 @@ def test_report_has_the_thesis_table_shapes():
              "test_chunks_total": 1} for n, c, nll in (("a", "vanilla", 1.2), ("b", "continuous_concat", 1.0))]
     rows[1]["emotion"] = {"l1": 0.2, "l1_valence": 0.25, "l1_arousal": 0.15, "n_samples": 4,
                           "per_condition": {"-0.8,-0.8": 0.1, "-0.8,+0.8": 0.2, "+0.8,-0.8": 0.3, "+0.8,+0.8": 0.4}}
-    rows[1]["boundary"] = {"with_offsets": {"hit_rate": 0.75, "hits": 3, "boundaries": 4, "chords": 9},
-                           "without_offsets": {"hit_rate": 0.25, "hits": 1, "boundaries": 4, "chords": 7}}
+    rows[1]["boundary"] = {"with_offsets": {"hit_rate": 0.75, "hits": 3, "boundaries": 4, "chords": 9, "chord_precision": 0.5},
+                           "without_offsets": {"hit_rate": 0.25, "hits": 1, "boundaries": 4, "chords": 7, "chord_precision": 0.125}}
     m = {"settings": {"max_test_chunks": 0, "condition_values": [-0.8, 0.8], "samples_per_condition": 1, "sample_tokens": 8,
                       "hit_samples": 1, "hit_duration_s": 10.0, "hit_tolerance_s": 1.0, "chunk_len": 24, "device": "cpu"},
          "regressor": {"n_layers": 8, "steps": 2, "n_train_songs": 9, "test_l1": 0.3}, "models": rows, "skipped": []}
@@ -111,6 +113,6 @@ def test_report_has_the_thesis_table_shapes():
     assert "| a | vanilla | 1.2000 | 0.5000 | 0.9000 | 10 | 1 of 1 | 0.7445 / 0.7784 / 0.9513 |" in md
     assert "| b | 0.2000 | 0.2500 | 0.1500 | 4 | 0.1948 |" in md
     assert "| -0.8 | 0.100 | 0.200 |" in md and "| +0.8 | 0.300 | 0.400 |" in md
-    assert "| b | 0.750 (3) | 0.250 (1) | 4 | 9 / 7 |" in md
+    assert "| b | 0.750 (3) | 0.250 (1) | 4 | 9 / 7 | 0.500 / 0.125 |" in md
     assert "continuous_concat best): holds" in md
     assert ordering_check([{**rows[0], "nll": 0.9}, rows[1]]) == "does not hold (best NLL: vanilla)"

@@ -76,6 +76,7 @@ def test_killed_training_resumes_to_the_uninterrupted_weights_then_evaluates(tmp
     _flow(tmp_path, "evaluate")
     ev = json.loads((tmp_path / "reports" / "evaluation_metrics.json").read_text())
     (row,) = ev["models"]
+    assert ev["summary"]["music"]["nll"] == row["nll"] and ev["summary"]["music"]["hit_rate_with_offsets"] is not None
     assert row["conditioning"] == "continuous_token" and 0 < row["nll"] < 7 and 0 <= row["top1"] <= row["top5"] <= 1
     assert row["emotion"]["n_samples"] == 4 and 0 <= row["emotion"]["l1"] <= 1
     assert set(row["boundary"]) == {"with_offsets", "without_offsets"}

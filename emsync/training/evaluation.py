@@ -6,7 +6,7 @@ tasks/train.py can cache it and flows/evaluate.py writes the reports from the re
 - `generator_token_metrics`: NLL / top-1 / top-5 over non-overlapping chunks of the whole test
   split (capped by `max_test_chunks` in the demo), temporal conditioning off (§4.5 isolates the
   emotion conditioning).
-- `fit_regressor`: the 8-layer regressor trained on the train split (L1 loss).
+- `fit_regressor`: the regressor (§4.5: 8 layers) trained on the train split (L1 loss).
 - `generate_condition_samples`: the 25 (valence, arousal) conditions x N samples.
 - `score_emotion`: regressor on each sample (50 %-overlap windows) -> normalized L1 (Table 4.2).
 - `generate_boundary_samples` + `boundary_rates`: scripted boundaries, generated with and without

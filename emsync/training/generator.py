@@ -16,7 +16,7 @@ from emsync.music import vocab
 from emsync.training.loop import LoopConfig, fingerprint, train_loop
 
 # fields that may change between a killed run and its resumption without invalidating the state
-_RESUMABLE_CHANGES = ("steps", "checkpoint_every", "device", "checkpoint")
+_RESUMABLE_CHANGES = ("steps", "checkpoint_every", "device", "checkpoint", "micro_batch")
 
 
 def model_config(tp: TrainParams):
@@ -78,6 +78,20 @@ def train_generator(tokens_dir, tokens_digest: str, train: dict, tokens: dict, s
         "seq_len": seq_len,
         "fingerprint": run_fp,
     }
+
+
+def save_generator(path, model, extra: dict) -> None:
+    """The checkpoint in models/music_transformer.py's format ({"config", "state_dict", "extra"},
+    read by its load_checkpoint), written atomically and byte-for-byte reproducibly: torch.save
+    into a buffer, because saving to a temp file embeds the file's random name in the archive,
+    which would make DVC see a changed output on every cached re-run."""
+    import torch
+
+    from emsync.io import write_bytes
+
+    buf = io.BytesIO()
+    torch.save({"config": model.cfg.to_dict(), "state_dict": model.state_dict(), "extra": extra}, buf)
+    write_bytes(path, buf.getvalue())
 
 
 def loss_csv(history) -> str:

@@ -42,6 +42,7 @@ class LoopConfig:
     seed: int = 0
     checkpoint_every: int = 100
     log_every: int = 1
+    micro_batch: int = 0  # rows per forward/backward (gradient accumulation); 0 = the whole batch
     device: str = "auto"
 
     @classmethod
@@ -68,15 +69,16 @@ def class_weights(vocab_size: int, chord_id: int, chord_weight: float, device=No
     return w
 
 
-def lm_loss(logits: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor | None, pad_id: int) -> torch.Tensor:
-    """Weighted mean cross-entropy over non-PAD targets (PyTorch's weighted mean: sum(w·ce)/sum(w)).
-
-    logits (B, T, V), targets (B, T). An all-PAD batch gives a zero loss, not NaN."""
+def lm_loss(logits: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor | None, pad_id: int,
+            reduction: str = "mean") -> torch.Tensor:
+    """Weighted cross-entropy over non-PAD targets: "mean" is PyTorch's weighted mean
+    sum(w·ce)/sum(w), "sum" is sum(w·ce). logits (B, T, V), targets (B, T).
+    An all-PAD batch gives a zero loss, not NaN."""
     V = logits.shape[-1]
     flat_t = targets.reshape(-1)  # (B*T,)
     if not bool((flat_t != pad_id).any()):
         return logits.sum() * 0.0
-    return F.cross_entropy(logits.reshape(-1, V).float(), flat_t, weight=weights, ignore_index=pad_id)
+    return F.cross_entropy(logits.reshape(-1, V).float(), flat_t, weight=weights, ignore_index=pad_id, reduction=reduction)
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -168,6 +170,27 @@ def model_logits(model, tokens, offsets, valence, arousal) -> torch.Tensor:
     return model(inp, valence, arousal, offsets=off)  # (B, L-1, V)
 
 
+def accumulate_gradients(model, tokens, offsets, valence, arousal, weights, pad_id: int, micro_batch: int = 0,
+                         amp_dtype=None, scaler=None) -> torch.Tensor:
+    """Backward the batch's weighted loss, `micro_batch` rows at a time (0: all at once); return
+    the loss. Each part is sum(w·ce) over the whole batch's total weight, so the accumulated
+    gradient is the full batch's (up to float rounding) with a fraction of the activation memory."""
+    device = tokens.device
+    tgt = tokens[:, 1:]  # (B, L-1)
+    total_w = weights[tgt].masked_fill(tgt == pad_id, 0).sum().clamp(min=1.0)
+    mb = micro_batch or tokens.shape[0]
+    loss = torch.zeros((), device=device)
+    for i in range(0, tokens.shape[0], mb):
+        sl = slice(i, i + mb)
+        with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+            logits = model_logits(model, tokens[sl], offsets[sl] if offsets is not None else None,
+                                  valence[sl], arousal[sl])  # (b, L-1, V)
+        part = lm_loss(logits, tgt[sl], weights, pad_id, reduction="sum") / total_w
+        (scaler.scale(part) if scaler is not None else part).backward()
+        loss += part.detach()
+    return loss
+
+
 def train_loop(
     model: torch.nn.Module,
     make_batch: Callable[[int], Batch],
@@ -236,18 +259,15 @@ def train_loop(
         lr = lr_at(step, cfg.lr, cfg.lr_after, cfg.lr_switch_step)
         for g in opt.param_groups:
             g["lr"] = lr
-        with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-            logits = model_logits(model, tokens, offsets, valence, arousal)  # (B, L-1, V)
-        loss = lm_loss(logits, tokens[:, 1:], weights, pad_id)
         opt.zero_grad(set_to_none=True)
+        loss = accumulate_gradients(model, tokens, offsets, valence, arousal, weights, pad_id, cfg.micro_batch,
+                                    amp_dtype, scaler)
         if scaler is not None:
-            scaler.scale(loss).backward()
             scaler.unscale_(opt)
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             scaler.step(opt)
             scaler.update()
         else:
-            loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             opt.step()
         value = float(loss.detach())

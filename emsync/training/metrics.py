@@ -131,12 +131,20 @@ def boundary_hits(ids, boundaries, tolerance_s: float = 1.0) -> np.ndarray:
 
 
 def hit_rate(samples, boundaries_per_sample, tolerance_s: float = 1.0) -> dict:
-    """Fraction of all input boundaries (pooled over samples) that got a CHORD within tolerance."""
+    """Fraction of all input boundaries (pooled over samples) that got a CHORD within tolerance,
+    and its counterpart `chord_precision`: the fraction of generated CHORDs within tolerance of
+    some boundary (many chords everywhere would hit every boundary and score a low precision)."""
     hits = [boundary_hits(ids, b, tolerance_s) for ids, b in zip(samples, boundaries_per_sample)]
     n = int(sum(len(h) for h in hits))
     k = int(sum(int(h.sum()) for h in hits))
-    chords = int(sum(len(chord_times(ids)) for ids in samples))
-    return {"hit_rate": (k / n) if n else None, "hits": k, "boundaries": n, "chords": chords}
+    chords = near = 0
+    for ids, b in zip(samples, boundaries_per_sample):
+        c = chord_times(ids)
+        chords += len(c)
+        if len(c) and len(b):
+            near += int((np.abs(c[:, None] - np.asarray(b, np.float64)[None, :]) < tolerance_s).any(axis=1).sum())
+    return {"hit_rate": (k / n) if n else None, "hits": k, "boundaries": n, "chords": chords,
+            "chord_precision": (near / chords) if chords else None}
 
 
 def random_boundaries(duration_s: float, rng: np.random.Generator, min_gap_s: float = 4.0, max_gap_s: float = 10.0):

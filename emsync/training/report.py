@@ -68,14 +68,17 @@ def evaluation_markdown(m: dict) -> str:
             lines.append(f"| {v:+.1f} | " + " | ".join(cells) + " |")
     lines += ["", "## Boundary hit rate (§6.4)", "",
               f"Fraction of input boundaries with a generated CHORD within {s['hit_tolerance_s']:g} s.", "",
-              "| model | with offsets | without offsets | boundaries | chords (with / without) |", "|---|---|---|---|---|"]
+              "Chord precision: the fraction of generated CHORDs within that distance of a boundary.", "",
+              "| model | hit rate with offsets | without offsets | boundaries | chords (with / without) | chord precision (with / without) |",
+              "|---|---|---|---|---|---|"]
     for r in m["models"]:
         b = r.get("boundary") or {}
         if "with_offsets" not in b:
             continue
         w, wo = b["with_offsets"], b["without_offsets"]
         lines.append(f"| {r['name']} | {_f(w['hit_rate'], 3)} ({w['hits']}) | {_f(wo['hit_rate'], 3)} ({wo['hits']}) | "
-                     f"{w['boundaries']} | {w['chords']} / {wo['chords']} |")
+                     f"{w['boundaries']} | {w['chords']} / {wo['chords']} | "
+                     f"{_f(w.get('chord_precision'), 3)} / {_f(wo.get('chord_precision'), 3)} |")
     if m.get("skipped"):
         lines += ["", "## Skipped", ""] + [f"- {x['item']}: {x['reason']}" for x in m["skipped"]]
     return "\n".join(lines) + "\n"

@@ -1,0 +1,100 @@
+"""`emsync soundtrack VIDEO` (video in, scored video out) and `emsync render MIDI` (thesis ch. 6).
+
+    emsync soundtrack clip.mp4 -o scored.mp4                                  # valence = arousal = 0
+    emsync soundtrack clip.mp4 -o scored.mp4 --valence 0.5 --arousal -0.2 --seed 3 --midi scored.mid --wav scored.wav
+    emsync soundtrack clip.mp4 -o scored.mp4 --emotion-probs anger=0.1,joy=0.6,surprise=0.3 --json
+    emsync render song.mid -o song.wav                                        # FluidSynth, 3 s fade-out, -3 dB peak
+    emsync render song.mid --video clip.mp4 -o scored.mp4 [--keep-audio]      # fitted to the video, muxed
+
+The generator checkpoint defaults to generate.checkpoint (data/models/music/checkpoint.pt, the
+train stage's output); the SoundFont to soundtrack.soundfont (TimGM6mb.sf2 from pretty_midi).
+"""
+import argparse
+import json
+
+
+def register(sub):
+    p = sub.add_parser("soundtrack", help="score a video: cuts + emotion -> MIDI -> FluidSynth audio -> muxed video (ch. 6)",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("video", help="input video")
+    p.add_argument("-o", "--output", required=True, help="scored video (.mp4, .m4v, .mov or .mkv)")
+    p.add_argument("--valence", type=float, default=None, help="valence in [-1, 1] (default 0)")
+    p.add_argument("--arousal", type=float, default=None, help="arousal in [-1, 1] (default 0)")
+    p.add_argument("--emotion-probs", default=None,
+                   help="Ekman probabilities, e.g. anger=0.1,joy=0.9 -> the §6.1 mixture mean (instead of --valence/--arousal)")
+    p.add_argument("--midi", default=None, help="also keep the generated MIDI here")
+    p.add_argument("--wav", default=None, help="also keep the rendered 44.1 kHz stereo WAV here")
+    p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same MIDI)")
+    p.add_argument("--instruments", choices=["fewer", "more"], default=None, help="default: params generate.instruments")
+    p.add_argument("--checkpoint", default=None, help="generator checkpoint (default: params generate.checkpoint)")
+    p.add_argument("--device", default=None, help="auto | cpu | cuda (default: params generate.device)")
+    p.add_argument("--soundfont", default=None, help="SoundFont .sf2/.sf3 (default: TimGM6mb.sf2 from pretty_midi)")
+    p.add_argument("--keep-audio", action="store_true", help="mix the video's own audio under the music instead of replacing it")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress display")
+    p.set_defaults(func=_soundtrack)
+
+    p = sub.add_parser("render", help="MIDI -> 44.1 kHz stereo WAV with FluidSynth (3 s fade-out), optionally muxed into a video")
+    p.add_argument("midi", help="input MIDI file")
+    p.add_argument("-o", "--output", required=True, help="output .wav, or a video (.mp4, .m4v, .mov, .mkv) with --video")
+    p.add_argument("--video", default=None, help="mux the music into this video (rendered to its duration)")
+    p.add_argument("--duration", type=float, default=None, help="audio length in seconds (default: the video's, else the render's)")
+    p.add_argument("--soundfont", default=None, help="SoundFont .sf2/.sf3 (default: TimGM6mb.sf2 from pretty_midi)")
+    p.add_argument("--keep-audio", action="store_true", help="with --video: mix its own audio under the music")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(func=_render)
+
+
+def _soundtrack(args):
+    from emsync.config import load_params
+    from emsync.emotion_map import parse_probs
+    from emsync.soundtrack import format_summary, make_soundtrack
+
+    params = load_params()
+    probs = parse_probs(args.emotion_probs) if args.emotion_probs is not None else None
+    s = make_soundtrack(params, args.video, args.output, valence=args.valence, arousal=args.arousal, emotion_probs=probs,
+                        midi_out=args.midi, wav_out=args.wav, seed=args.seed, instruments=args.instruments,
+                        checkpoint=args.checkpoint, device=args.device, soundfont=args.soundfont,
+                        keep_audio=args.keep_audio, progress=not args.quiet)
+    print(json.dumps(s) if args.json else format_summary(s))
+
+
+def _render(args):
+    import tempfile
+    from pathlib import Path
+
+    from emsync.config import load_params
+    from emsync.errors import InputError
+    from emsync.render import VIDEO_SUFFIXES, check_video_output, mux, render_wav
+    from emsync.video.probe import probe
+
+    params = load_params()
+    sp = params.soundtrack
+    out = Path(args.output)
+    to_video = out.suffix.lower() in VIDEO_SUFFIXES
+    if to_video and not args.video:
+        raise InputError(f"{out}: a video output needs --video INPUT (or write a .wav)")
+    if not to_video and out.suffix.lower() != ".wav":
+        raise InputError(f"{out}: output must be a .wav, or a video ({', '.join(VIDEO_SUFFIXES)}) with --video")
+    if args.video and not to_video:
+        raise InputError(f"--video given but {out} is not a video path ({', '.join(VIDEO_SUFFIXES)})")
+    if args.duration is not None and not args.duration > 0:
+        raise InputError(f"--duration {args.duration}: must be a positive number of seconds")
+    info = probe(args.video) if args.video else None
+    if to_video:
+        check_video_output(out)
+    duration = args.duration if args.duration is not None else (info.duration if info else None)
+    kw = dict(duration_s=duration, soundfont=args.soundfont or sp.soundfont or None, sample_rate=sp.sample_rate,
+              fade_s=params.generate.fade_out_s, peak_db=sp.peak_db)
+    if not to_video:
+        s = render_wav(args.midi, out, **kw)
+    else:
+        with tempfile.TemporaryDirectory(prefix="emsync-render-") as d:
+            s = render_wav(args.midi, Path(d) / "music.wav", **kw)
+            s.update(mux(args.video, Path(d) / "music.wav", out, keep_audio=args.keep_audio, has_audio=info.has_audio,
+                         bitrate=sp.audio_bitrate, keep_audio_db=sp.keep_audio_db))
+    if args.json:
+        print(json.dumps(s))
+    else:
+        print(f"{s['path']}: {s['duration_s']:.2f} s, {s['sample_rate']} Hz, {s['channels']} channels"
+              + (" (silent: the MIDI has no audible notes)" if s["silent"] else ""))

@@ -1,0 +1,169 @@
+"""MIDI -> audio -> video: FluidSynth render, §6.2 fade-out, peak normalisation, ffmpeg mux.
+
+§6.2: "After the MIDI is synthesized into an audio waveform, a 3-second fade-out is applied to
+avoid an abrupt ending"; §6.3: outputs are synthesised with FluidSynth and peak-normalised to
+-3 dB. The synthesizer is the real FluidSynth (its `fluidsynth` command, float output so nothing
+clips before normalisation) with a General MIDI SoundFont: by default `TimGM6mb.sf2`, shipped
+inside pretty_midi.
+
+    emsync render song.mid -o song.wav                          # 44.1 kHz stereo, 3 s fade-out
+    emsync render song.mid --video clip.mp4 -o scored.mp4       # rendered to the video's length, muxed
+
+Muxing copies the video stream (re-encoding with libx264 only if the container refuses the
+codec), encodes the music as AAC and stops at the shorter stream (`-shortest`). The video's own
+audio is replaced, or with `keep_audio` mixed under the music at `keep_audio_db`.
+"""
+import shutil
+import subprocess
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from emsync.errors import InputError
+from emsync.io import atomic_path
+
+VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv")  # containers that take AAC audio
+
+
+def default_soundfont() -> Path:
+    """The GM SoundFont shipped in the pretty_midi wheel (TimGM6mb.sf2, 6 MB)."""
+    import pretty_midi
+
+    return Path(pretty_midi.__file__).parent / "TimGM6mb.sf2"
+
+
+def resolve_soundfont(path=None) -> Path:
+    sf = Path(path) if path else default_soundfont()
+    if not sf.is_file():
+        raise InputError(f"{sf}: SoundFont not found (pass --soundfont PATH to a .sf2/.sf3 file)")
+    return sf
+
+
+def _tool(name: str, apt: str) -> str:
+    exe = shutil.which(name)
+    if exe is None:
+        raise InputError(f"`{name}` not found on PATH; install it (apt-get install {apt})")
+    return exe
+
+
+def _last_line(stderr: str) -> str:
+    lines = [ln.strip() for ln in (stderr or "").splitlines() if ln.strip()]
+    return lines[-1] if lines else "no error output"
+
+
+def synthesize(midi_path, soundfont=None, sample_rate: int = 44100) -> np.ndarray:
+    """Render a MIDI file with FluidSynth: float32 (N, 2) stereo at `sample_rate`, unnormalised."""
+    from scipy.io import wavfile
+
+    midi_path = Path(midi_path)
+    if not midi_path.is_file():
+        raise InputError(f"{midi_path}: MIDI file not found")
+    with open(midi_path, "rb") as f:
+        head = f.read(4)
+    if head not in (b"MThd", b"RIFF"):  # FluidSynth would only say "No midi file specified!"
+        raise InputError(f"{midi_path}: not a MIDI file (no MThd header)")
+    sf = resolve_soundfont(soundfont)
+    with tempfile.TemporaryDirectory(prefix="emsync-render-") as d:
+        wav = Path(d) / "raw.wav"
+        cmd = [_tool("fluidsynth", "fluidsynth"), "-n", "-i", "-q", "-F", str(wav), "-r", str(int(sample_rate)),
+               "-T", "wav", "-O", "float", str(sf), str(midi_path)]  # fmt: skip
+        res = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
+        if res.returncode != 0 or not wav.exists():
+            raise InputError(f"{midi_path}: FluidSynth failed ({_last_line(res.stderr)})")
+        with warnings.catch_warnings():  # FluidSynth writes a chunk scipy does not parse (harmless)
+            warnings.simplefilter("ignore")
+            sr, audio = wavfile.read(wav)
+    audio = np.asarray(audio, dtype=np.float32)
+    if audio.ndim == 1:
+        audio = np.stack([audio, audio], axis=1)  # (N, 2)
+    if sr != sample_rate:
+        raise InputError(f"{midi_path}: FluidSynth wrote {sr} Hz instead of {sample_rate} Hz")
+    return audio
+
+
+def fit_length(audio: np.ndarray, n: int) -> np.ndarray:
+    """Trim or zero-pad (N, C) audio to exactly n frames."""
+    if len(audio) >= n:
+        return audio[:n]
+    return np.concatenate([audio, np.zeros((n - len(audio), audio.shape[1]), audio.dtype)])
+
+
+def fade_out(audio: np.ndarray, sample_rate: int, seconds: float = 3.0) -> np.ndarray:
+    """§6.2: a linear fade to silence over the last `seconds` (the whole clip if it is shorter)."""
+    n = min(len(audio), int(round(seconds * sample_rate)))
+    out = audio.astype(np.float32, copy=True)
+    if n > 0:
+        out[-n:] *= np.linspace(1.0, 0.0, n, dtype=np.float32)[:, None]  # (n, 1): gain per frame
+    return out
+
+
+def peak_normalize(audio: np.ndarray, peak_db: float = -3.0) -> np.ndarray:
+    """Scale so the largest |sample| is `peak_db` dBFS (§6.3); silence stays silence."""
+    peak = float(np.abs(audio).max()) if audio.size else 0.0
+    if peak <= 0.0:
+        return audio.astype(np.float32)
+    return (audio * (10.0 ** (peak_db / 20.0) / peak)).astype(np.float32)
+
+
+def write_wav(path, audio: np.ndarray, sample_rate: int) -> None:
+    """16-bit PCM WAV, written atomically."""
+    from scipy.io import wavfile
+
+    pcm = np.clip(np.rint(audio * 32767.0), -32768, 32767).astype(np.int16)
+    with atomic_path(path, suffix=".wav") as tmp:
+        wavfile.write(tmp, int(sample_rate), pcm)
+
+
+def render_wav(midi_path, wav_path, duration_s=None, soundfont=None, sample_rate=44100, fade_s=3.0,
+               peak_db=-3.0) -> dict:
+    """MIDI -> 16-bit stereo WAV: FluidSynth, fitted to `duration_s` (default: what FluidSynth
+    rendered, release tails included), faded out over the last `fade_s`, peak-normalised."""
+    audio = synthesize(midi_path, soundfont, sample_rate)
+    if duration_s is not None:
+        audio = fit_length(audio, int(round(duration_s * sample_rate)))
+    if len(audio) == 0:
+        raise InputError(f"{midi_path}: nothing to render (0 s of audio)")
+    audio = peak_normalize(fade_out(audio, sample_rate, fade_s), peak_db)
+    write_wav(wav_path, audio, sample_rate)
+    return {"path": str(wav_path), "sample_rate": int(sample_rate), "channels": int(audio.shape[1]),
+            "duration_s": round(len(audio) / sample_rate, 3), "silent": bool(not np.any(audio))}
+
+
+def check_video_output(path) -> Path:
+    path = Path(path)
+    if path.suffix.lower() not in VIDEO_SUFFIXES:
+        raise InputError(f"{path}: output video must end in {', '.join(VIDEO_SUFFIXES)}")
+    return path
+
+
+def mux(video, wav, out, keep_audio=False, has_audio=None, bitrate="192k", keep_audio_db=-6.0) -> dict:
+    """Put `wav` into `video` as its audio (AAC), copying the video stream; written atomically to
+    `out`. keep_audio mixes the video's own audio (if it has one) under the music."""
+    from emsync.video.probe import probe
+
+    out = check_video_output(out)
+    if has_audio is None:
+        has_audio = probe(video).has_audio
+    if Path(out).resolve() == Path(video).resolve():
+        raise InputError(f"{out}: the output would overwrite the input video; choose another -o path")
+    mix = bool(keep_audio and has_audio)
+    if mix:  # the music first: amix's duration=first keeps the music's length
+        audio_args = ["-filter_complex", f"[0:a:0]volume={keep_audio_db}dB[orig];[1:a:0][orig]amix=inputs=2:"
+                      "duration=first:normalize=0[mix]", "-map", "0:v:0", "-map", "[mix]"]  # fmt: skip
+    else:
+        audio_args = ["-map", "0:v:0", "-map", "1:a:0"]
+    ff = _tool("ffmpeg", "ffmpeg")
+    copy = ["-c:v", "copy"]
+    x264 = ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p"]
+    with atomic_path(out, suffix=out.suffix) as tmp:
+        for vcodec in (copy, x264):  # re-encode only if the container refuses the copied codec
+            cmd = [ff, "-nostdin", "-v", "error", "-y", "-i", str(video), "-i", str(wav), *audio_args, *vcodec,
+                   "-c:a", "aac", "-b:a", bitrate, "-shortest", "-map_metadata", "0", str(tmp)]  # fmt: skip
+            res = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
+            if res.returncode == 0:
+                break
+        else:
+            raise InputError(f"{video}: ffmpeg could not mux the soundtrack ({_last_line(res.stderr)})")
+    return {"path": str(out), "video_codec": "copy" if vcodec is copy else "libx264", "kept_original_audio": mix}
