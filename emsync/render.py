@@ -151,7 +151,8 @@ def mux(video, wav, out, keep_audio=False, has_audio=None, bitrate="192k", keep_
     mix = bool(keep_audio and has_audio)
     if mix:  # the music first: amix's duration=first keeps the music's length
         audio_args = ["-filter_complex", f"[0:a:0]volume={keep_audio_db}dB[orig];[1:a:0][orig]amix=inputs=2:"
-                      "duration=first:normalize=0[mix]", "-map", "0:v:0", "-map", "[mix]"]  # fmt: skip
+                      "duration=first:normalize=0,alimiter=limit=0.98:level=0:latency=1[mix]",  # no clipping in the sum
+                      "-map", "0:v:0", "-map", "[mix]"]  # fmt: skip
     else:
         audio_args = ["-map", "0:v:0", "-map", "1:a:0"]
     ff = _tool("ffmpeg", "ffmpeg")

@@ -96,8 +96,8 @@ def make_soundtrack(params, video, output, valence=None, arousal=None, emotion_p
                     progress=True) -> dict:
     """Score `video` and write the scored video to `output` (plus the MIDI / WAV when asked).
     Returns the summary dict that `emsync soundtrack --json` prints."""
-    from emsync.music.tokenizer import decode, write_midi
     from emsync.cli.generate import load_generator
+    from emsync.music.tokenizer import decode, write_midi
     from emsync.render import check_video_output, mux, render_wav, resolve_soundfont
     from emsync.training.metrics import boundary_hits, chord_times
     from emsync.video.cuts import video_cuts
@@ -108,8 +108,10 @@ def make_soundtrack(params, video, output, valence=None, arousal=None, emotion_p
     if instruments not in (None, "fewer", "more"):
         raise InputError(f"--instruments {instruments}: choose fewer or more")
     emotion = pick_emotion(valence, arousal, emotion_probs, params.emotion.max_abs_mean)  # fail fast on bad flags
-    soundfont = resolve_soundfont(soundfont or params.soundtrack.soundfont or None)
-    ckpt = params.path(checkpoint or params.generate.checkpoint)
+    # paths given here are relative to the working directory, params paths to the repository
+    sf = params.soundtrack.soundfont
+    soundfont = resolve_soundfont(soundfont or (params.path(sf) if sf else None))
+    ckpt = Path(checkpoint).resolve() if checkpoint else params.path(params.generate.checkpoint)
     if not ckpt.exists():
         load_generator(ckpt)  # raises its "checkpoint not found; train one ..." error before any work
     steps = _Steps(progress)

@@ -20,7 +20,7 @@ from pathlib import Path  # noqa: E402
 from prefect import flow  # noqa: E402
 
 from emsync.config import Params, load_params  # noqa: E402
-from emsync.errors import EmsyncError  # noqa: E402
+from emsync.errors import EmsyncError, InputError  # noqa: E402
 from emsync.flowkit import RunReport, run_task  # noqa: E402
 from emsync.io import file_digest, write_json, write_text  # noqa: E402
 
@@ -34,6 +34,7 @@ def evaluate_flow(params: Params, checkpoints: list | None = None, reports_dir: 
     from tasks.train import (boundary_samples_task, emotion_samples_task, token_metrics_task,
                              train_regressor_task)
 
+    from emsync.training import EVAL_CODE, code_version
     from emsync.training.evaluation import boundary_rates, score_emotion
     from emsync.training.loop import resolve_device
     from emsync.training.report import evaluation_markdown
@@ -47,6 +48,7 @@ def evaluate_flow(params: Params, checkpoints: list | None = None, reports_dir: 
     tdig = tokens_digest(tokens_dir)
     ev = {k: v for k, v in dataclasses.asdict(ep).items() if k not in ("checkpoints", "regressor_checkpoint")}  # the cache key of every task
     gen = dataclasses.asdict(gp)
+    code = code_version(EVAL_CODE)
     ckpts = list(dict.fromkeys(checkpoints or [params.train.checkpoint, *ep.checkpoints]))
 
     regressor = None
@@ -59,14 +61,14 @@ def evaluate_flow(params: Params, checkpoints: list | None = None, reports_dir: 
                 raise EmsyncError(f"{ck}: checkpoint not found")
             dig = file_digest(path)
             row = {"name": name, "checkpoint": str(ck)}
-            row.update(run_task(token_metrics_task, report, str(path), dig, str(tokens_dir), tdig, ev))
+            row.update(run_task(token_metrics_task, report, str(path), dig, str(tokens_dir), tdig, ev, code))
             if row["conditioning"] != "vanilla":  # §4.6: the vanilla model has no condition to match
                 if regressor is None:
-                    regressor = run_task(train_regressor_task, report, str(tokens_dir), tdig, ev)
-                samples = run_task(emotion_samples_task, report, str(path), dig, ev, gen)
+                    regressor = run_task(train_regressor_task, report, str(tokens_dir), tdig, ev, code)
+                samples = run_task(emotion_samples_task, report, str(path), dig, ev, gen, code)
                 row["emotion"] = score_emotion(regressor, samples, ep.device)
             if row["boundaries"]:
-                row["boundary"] = boundary_rates(run_task(boundary_samples_task, report, str(path), dig, ev, gen),
+                row["boundary"] = boundary_rates(run_task(boundary_samples_task, report, str(path), dig, ev, gen, code),
                                                  ep.hit_tolerance_s)
             models.append(row)
         except Exception as e:  # one bad checkpoint never stops the others
@@ -106,6 +108,12 @@ def main(argv=None):
     ap.add_argument("--checkpoint", action="append", help="generator checkpoint(s) to evaluate (repeatable)")
     args = ap.parse_args(argv)
     p = load_params(args.params)
+    from flows.train import require_tokens
+
+    require_tokens(p.path(p.tokens.out_dir))  # fail with one clear line before Prefect starts
+    ckpts = args.checkpoint or [p.train.checkpoint, *p.evaluate.checkpoints]
+    if not any(p.path(c).exists() for c in ckpts):
+        raise InputError(f"no generator checkpoint found ({', '.join(ckpts)}): run `emsync train` / `dvc repro train` first")
     m = evaluate_flow(p, checkpoints=args.checkpoint)
     for r in m["models"]:
         emo = r.get("emotion", {}).get("l1")

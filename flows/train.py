@@ -26,18 +26,24 @@ from emsync.flowkit import RunReport, run_task  # noqa: E402
 from emsync.io import tree_digest, write_json, write_text  # noqa: E402
 
 
+def require_tokens(tokens_dir: Path):
+    """A clear error when the tokens stage has not run."""
+    for f in (tokens_dir / "index.parquet", tokens_dir / "vocab.json"):
+        if not f.exists():
+            raise InputError(f"{f}: not found (run `dvc repro tokens` or `python -m flows.tokens` first)")
+
+
 def tokens_digest(tokens_dir: Path) -> str:
-    files = [tokens_dir / "index.parquet", tokens_dir / "vocab.json", *sorted((tokens_dir / "shards").glob("*.npy"))]
-    missing = [str(f) for f in files[:2] if not f.exists()]
-    if missing:
-        raise InputError(f"{missing[0]}: not found (run `dvc repro tokens` or `python -m flows.tokens` first)")
-    return tree_digest(files)
+    """One digest over the tokenized corpus (index, vocabulary, every shard): the task cache key."""
+    require_tokens(tokens_dir)
+    return tree_digest([tokens_dir / "index.parquet", tokens_dir / "vocab.json", *sorted((tokens_dir / "shards").glob("*.npy"))])
 
 
 @flow(name="train")
 def train_flow(params: Params, reports_dir: str | None = None) -> dict:
     from tasks.train import train_generator_task
 
+    from emsync.training import TRAIN_CODE, code_version
     from emsync.training.generator import loss_csv, plot_loss, save_generator, state_path_for, train_metrics
     from models.music_transformer import MusicTransformer, MusicTransformerConfig
 
@@ -48,7 +54,7 @@ def train_flow(params: Params, reports_dir: str | None = None) -> dict:
     ckpt = params.path(tp.checkpoint)
     digest = tokens_digest(tokens_dir)
     result = run_task(train_generator_task, report, str(tokens_dir), digest, dataclasses.asdict(tp),
-                      dataclasses.asdict(params.tokens), str(state_path_for(ckpt)))
+                      dataclasses.asdict(params.tokens), str(state_path_for(ckpt)), code_version(TRAIN_CODE))
 
     model = MusicTransformer(MusicTransformerConfig.from_dict(result["config"]))
     model.load_state_dict(result["state_dict"])
@@ -81,6 +87,7 @@ def main(argv=None):
         over["use_boundaries"] = False
     if over:
         p = dataclasses.replace(p, train=dataclasses.replace(p.train, **over))
+    require_tokens(p.path(p.tokens.out_dir))  # fail with one clear line before Prefect starts
     m = train_flow(p)
     print(f"trained {m['config']}/{m['conditioning']} for {m['steps']} steps on {m['device']}: "
           f"loss {m['first_loss']:.3f} -> {m['final_loss']:.3f}; checkpoint {p.train.checkpoint}")

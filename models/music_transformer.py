@@ -184,8 +184,8 @@ class RelativeGlobalAttention(nn.Module):
             v_buf[:, :, pos : pos + T] = v
             k, v = k_buf[:, :, : pos + T].to(q.dtype), v_buf[:, :, : pos + T].to(q.dtype)  # (B, H, Nk, Dh); no-op unless autocast
         n_keys = k.shape[2]
-        if x.device.type == "cpu" and not (self.training and self.dropout):
-            return self.proj(self._attend_cpu(q, k, v).transpose(1, 2).reshape(B, T, C))  # (B, T, C)
+        if T == 1 and x.device.type == "cpu" and not (self.training and self.dropout):  # the CPU decode step
+            return self.proj(self._attend_one(q, k, v).reshape(B, 1, C))  # (B, 1, C)
         scale = self.d_head**-0.5
         bias = relative_logits(q, self.rel_emb, n_keys) * scale  # (B, H, T, Nk)
         if T > 1:  # causal: query i sits at absolute position n_keys - T + i
@@ -194,23 +194,17 @@ class RelativeGlobalAttention(nn.Module):
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=self.dropout if self.training else 0.0)
         return self.proj(y.transpose(1, 2).reshape(B, T, C))  # (B, T, C)
 
-    def _attend_cpu(self, q, k, v):
-        """softmax((q k^T + S_rel) / sqrt(Dh) + causal) v written out, for CPU inference.
+    def _attend_one(self, q, k, v):
+        """softmax((q k^T + S_rel) / sqrt(Dh)) v written out for one new query (the decode step).
 
-        Same numbers as the SDPA path (tests), but on CPU the SDPA kernel with a float mask costs
-        several times the matmuls themselves, worst for the one-query decode step, where it was
-        ~45 % of a 37m step. q is scaled first so the (T, Nk) score tensor is touched by one
-        matmul, one in-place add, one in-place mask and the softmax only.
-        q (B, H, T, Dh), k, v (B, H, Nk, Dh) -> (B, H, T, Dh)."""
-        B, H, T, Dh = q.shape
-        n_keys = k.shape[2]
-        q = q * Dh**-0.5
-        s = torch.matmul(q, k.transpose(-1, -2))  # (B, H, T, Nk)
-        s += relative_logits(q, self.rel_emb, n_keys)  # the bias row(s) directly (skewed for T > 1)
-        if T > 1:  # causal: query i sits at absolute position n_keys - T + i
-            i = torch.arange(T, device=q.device)[:, None] + (n_keys - T)
-            s.masked_fill_(torch.arange(n_keys, device=q.device)[None, :] > i, float("-inf"))
-        return torch.matmul(s.softmax(-1), v)  # (B, H, T, Dh)
+        Same numbers as the SDPA path (tests); on CPU it avoids SDPA's per-call setup and the
+        separate scaled bias tensor: q is scaled once, then one matmul, one in-place add of the
+        directly computed bias row, the softmax and one matmul. No mask: every key is in the past.
+        q (B, H, 1, Dh), k, v (B, H, Nk, Dh) -> (B, H, 1, Dh)."""
+        q = q * q.shape[-1] ** -0.5
+        s = torch.matmul(q, k.transpose(-1, -2))  # (B, H, 1, Nk)
+        s += relative_logits(q, self.rel_emb, k.shape[2])  # the bias row, no skew needed
+        return torch.matmul(s.softmax(-1), v)  # (B, H, 1, Dh)
 
     def forward_static(self, x, k_buf, v_buf, pos_t):
         """One new token with static shapes (CUDA-graph / torch.compile friendly).
@@ -245,25 +239,11 @@ class Block(nn.Module):
         self.drop = nn.Dropout(cfg.dropout)
 
     def forward(self, x, layer_cache=None, pos: int = 0):
+        if not self.training:  # inference: skip the no-op dropout calls (per-token overhead when decoding)
+            x = x + self.attn(self.ln1(x), layer_cache, pos)
+            return x + self.ff(self.ln2(x))
         x = x + self.drop(self.attn(self.ln1(x), layer_cache, pos))
         return x + self.drop(self.ff(self.ln2(x)))
-    def _attend_cpu(self, q, k, v):
-        """softmax((q k^T + S_rel) / sqrt(Dh) + causal) v written out, for CPU inference.
-
-        Same numbers as the SDPA path (tests), but on CPU the SDPA kernel with a float mask costs
-        several times the matmuls themselves, worst for the one-query decode step, where it was
-        ~45 % of a 37m step. q is scaled first so the (T, Nk) score tensor is touched by one
-        matmul, one in-place add, one in-place mask and the softmax only.
-        q (B, H, T, Dh), k, v (B, H, Nk, Dh) -> (B, H, T, Dh)."""
-        B, H, T, Dh = q.shape
-        n_keys = k.shape[2]
-        q = q * Dh**-0.5
-        s = torch.matmul(q, k.transpose(-1, -2))  # (B, H, T, Nk)
-        s += relative_logits(q, self.rel_emb, n_keys)  # the bias row(s) directly (skewed for T > 1)
-        if T > 1:  # causal: query i sits at absolute position n_keys - T + i
-            i = torch.arange(T, device=q.device)[:, None] + (n_keys - T)
-            s.masked_fill_(torch.arange(n_keys, device=q.device)[None, :] > i, float("-inf"))
-        return torch.matmul(s.softmax(-1), v)  # (B, H, T, Dh)
 
     def forward_static(self, x, k_buf, v_buf, pos_t):
         x = x + self.attn.forward_static(self.ln1(x), k_buf, v_buf, pos_t)

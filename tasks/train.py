@@ -1,9 +1,12 @@
-"""Cached Prefect tasks of the train and evaluate stages (library code in emsync/training/)."""
+"""Cached Prefect tasks of the train and evaluate stages (library code in emsync/training/).
+
+Each takes content digests of its input files and `code`, a digest of the library sources it runs
+(emsync.training.code_version), so the cache is invalidated by new data or new code."""
 from emsync.flowkit import cached_task
 
 
 @cached_task(name="train-generator")
-def train_generator_task(tokens_dir: str, tokens_digest: str, train: dict, tokens: dict, state_path: str) -> dict:
+def train_generator_task(tokens_dir: str, tokens_digest: str, train: dict, tokens: dict, state_path: str, code: str) -> dict:
     """Train the music transformer (resuming `state_path` if it matches) -> weights + loss history."""
     from emsync.training.generator import train_generator
 
@@ -11,7 +14,8 @@ def train_generator_task(tokens_dir: str, tokens_digest: str, train: dict, token
 
 
 @cached_task(name="token-metrics")
-def token_metrics_task(checkpoint: str, checkpoint_digest: str, tokens_dir: str, tokens_digest: str, evaluate: dict) -> dict:
+def token_metrics_task(checkpoint: str, checkpoint_digest: str, tokens_dir: str, tokens_digest: str, evaluate: dict,
+                       code: str) -> dict:
     """NLL / top-1 / top-5 of one generator over the test split (Table 4.1 row)."""
     from emsync.training.evaluation import generator_token_metrics
 
@@ -19,7 +23,7 @@ def token_metrics_task(checkpoint: str, checkpoint_digest: str, tokens_dir: str,
 
 
 @cached_task(name="train-regressor")
-def train_regressor_task(tokens_dir: str, tokens_digest: str, evaluate: dict) -> dict:
+def train_regressor_task(tokens_dir: str, tokens_digest: str, evaluate: dict, code: str) -> dict:
     """Train the §4.5 valence/arousal regressor on the train split -> its config + weights."""
     from emsync.training.evaluation import fit_regressor
 
@@ -27,7 +31,7 @@ def train_regressor_task(tokens_dir: str, tokens_digest: str, evaluate: dict) ->
 
 
 @cached_task(name="emotion-samples")
-def emotion_samples_task(checkpoint: str, checkpoint_digest: str, evaluate: dict, generate: dict) -> dict:
+def emotion_samples_task(checkpoint: str, checkpoint_digest: str, evaluate: dict, generate: dict, code: str) -> dict:
     """Generate the 25-condition x N samples of one generator (Table 4.2 inputs)."""
     from emsync.training.evaluation import generate_condition_samples
 
@@ -35,7 +39,7 @@ def emotion_samples_task(checkpoint: str, checkpoint_digest: str, evaluate: dict
 
 
 @cached_task(name="boundary-samples")
-def boundary_samples_task(checkpoint: str, checkpoint_digest: str, evaluate: dict, generate: dict) -> dict:
+def boundary_samples_task(checkpoint: str, checkpoint_digest: str, evaluate: dict, generate: dict, code: str) -> dict:
     """Generate samples for scripted boundaries with and without offsets (hit-rate inputs)."""
     from emsync.training.evaluation import generate_boundary_samples
 

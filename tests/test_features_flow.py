@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -40,7 +41,7 @@ def ws(tmp_path_factory):
     (v / "notes.txt").write_text("not a video")  # ignored: not a video extension
     (ws / "params.yaml").write_text(
         f"paths: {{data_dir: {ws}/data, reports_dir: {ws}/reports, store: {ws}/data/emsync.duckdb}}\n"
-        f"features: {{videos_dir: {v}, extractors: [tests._video_stats_extractor, nosuch]}}\n"
+        f"features: {{videos_dir: {v}, extractors: [tests._video_statsum_extractor, tests._video_stats_extractor, nosuch]}}\n"
         "video: {n_frames: 8, cut_method: scenedetect}\n"
     )
     first = _run(ws)
@@ -63,7 +64,12 @@ def test_tables_rejects_and_summary(ws):
     rejects = tables["rejects.parquet"]
     assert sorted(zip(rejects["video_id"], rejects["step"])) == [("*", "nosuch"), ("empty", "probe"), ("junk", "probe")]
     assert rejects.set_index("video_id").loc["empty", "reason"].endswith("empty.mp4: empty file (0 bytes)")
-    assert first["tasks"] == 4 and first["cache_hits"] == 0 and len(first["skipped"]) == 3
+    # the DEPENDS extractor ran after the one it reads, on its returned table
+    for vid in ("scenes", "mute"):
+        summ = tables[f"statsum/{vid}.parquet"]
+        assert summ["n_rows"].tolist() == [8]
+        assert summ["embedding"][0] == pytest.approx(np.mean(np.stack(tables[f"stats/{vid}.parquet"]["embedding"]), axis=0), abs=1e-6)
+    assert first["tasks"] == 6 and first["cache_hits"] == 0 and len(first["skipped"]) == 3
     md = (ws / "reports" / "features.md").read_text()
     assert "| features_stats | 2 | 16 | 0.217 |" in md and "## Rejects (3)" in md
     summary = json.loads((ws / "reports" / "features.json").read_text())
@@ -84,7 +90,7 @@ def test_tables_rejects_and_summary(ws):
 def test_rerun_is_all_cache_hits_with_identical_tables(ws):
     ws, _, tables = ws
     again = _run(ws)
-    assert again["tasks"] == 4 and again["cache_hits"] == 4 and again["all_cached"]
+    assert again["tasks"] == 6 and again["cache_hits"] == 6 and again["all_cached"]
     after = _tables(ws)
     assert after.keys() == tables.keys()
     for k in tables:
@@ -94,7 +100,7 @@ def test_rerun_is_all_cache_hits_with_identical_tables(ws):
 def test_dask_runner_equals_default_runner(ws):
     ws, _, tables = ws
     dask = _run(ws, "--runner", "dask", "--refresh-cache")
-    assert dask["tasks"] == 4 and dask["cache_hits"] == 0  # really recomputed on the Dask cluster
+    assert dask["tasks"] == 6 and dask["cache_hits"] == 0  # really recomputed on the Dask cluster
     after = _tables(ws)
     assert after.keys() == tables.keys()
     for k in tables:

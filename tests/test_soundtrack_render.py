@@ -104,3 +104,16 @@ def test_corrupt_midi_is_an_input_error(tmp_path):
     with pytest.raises(InputError, match="bad.mid: not a MIDI file"):
         render_wav(bad, tmp_path / "o.wav")
     assert not (tmp_path / "o.wav").exists()
+
+
+def test_codec_the_container_refuses_is_reencoded(tmp_path, capsys):
+    """VP8 cannot be copied into mp4: the mux falls back to libx264 instead of failing."""
+    from _videos import ffmpeg
+
+    webm = tmp_path / "v8.webm"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=160x120:r=25:d=2", "-c:v", "libvpx", "-b:v", "200k", webm)
+    mid = held_chord(tmp_path / "c.mid", seconds=2.0)
+    assert main(["render", str(mid), "--video", str(webm), "-o", str(tmp_path / "o.mp4"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["video_codec"] == "libx264"
+    streams = ffprobe_streams(tmp_path / "o.mp4")
+    assert streams["video"]["codec_name"] == "h264" and float(streams["audio"]["duration"]) == pytest.approx(2.0, abs=0.05)

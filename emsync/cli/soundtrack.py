@@ -84,7 +84,7 @@ def _render(args):
     if to_video:
         check_video_output(out)
     duration = args.duration if args.duration is not None else (info.duration if info else None)
-    kw = dict(duration_s=duration, soundfont=args.soundfont or sp.soundfont or None, sample_rate=sp.sample_rate,
+    kw = dict(duration_s=duration, soundfont=args.soundfont or (params.path(sp.soundfont) if sp.soundfont else None), sample_rate=sp.sample_rate,
               fade_s=params.generate.fade_out_s, peak_db=sp.peak_db)
     if not to_video:
         s = render_wav(args.midi, out, **kw)

@@ -18,6 +18,9 @@ def _f(x, nd=4):
 def ordering_check(models: list) -> str | None:
     """Does the thesis ordering hold (continuous_concat best NLL among the evaluated modes)?"""
     rows = [m for m in models if m.get("nll") is not None]
+    plain = [m for m in rows if not m.get("boundaries")]  # §4.5 compares modes without temporal conditioning
+    if len({m["conditioning"] for m in plain}) >= 2:
+        rows = plain
     modes = {m["conditioning"] for m in rows}
     if len(modes) < 2 or "continuous_concat" not in modes:
         return None
