@@ -147,14 +147,15 @@ class GenerateParams:
     chord_velocity_boost: int = 20
     fade_out_s: float = 3.0  # §6.2 fade-out of the rendered audio
     temperature_step: float = 0.1  # §4.4 "slightly increase": added per step while the nucleus is starved
-    slide_stride: int = 256  # KV-cache engine: tokens dropped per window slide (1 = upstream, re-run every step)
+    slide_stride: int = 608  # KV-cache engine: tokens dropped per window slide (1 = upstream, re-run every step; capped at window/2)
     primer: str = "start_bar"  # §4.4: start_bar ([START, BAR]) | bar (abrupt start)
     instruments: str = "more"  # §4.3: more | fewer (MORE_/FEWER_INSTRUMENTS head token)
     checkpoint: str = "data/models/music/checkpoint.pt"  # the train stage's DVC out
     device: str = "auto"  # auto | cpu | cuda
     cuda_graph: bool = True  # capture the decode step as a CUDA graph on GPU (ignored on CPU)
     max_tokens_per_s: float = 250.0  # safety budget when generating to a duration
-    cpu_int8: bool = False  # CPU only: int8 dynamic-quantized Linear layers (faster decode, slightly other logits)
+    cpu_int8: bool = True  # CPU only: int8 dynamic-quantized Linear layers (~2x faster decode; sampling TV ~0.02)
+    cpu_threads: int = 1  # CPU only: torch threads while generating (0 = torch's default); 1 is fastest on a shared 2-core box
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,10 @@ def _view_name(rel: Path) -> str:
 
 
 def discover_tables(data_dir=None) -> dict:
-    """{view name: glob relative to the repo root} for every Parquet table under data/."""
+    """{view name: glob relative to the repo root} for every Parquet table under data/.
+
+    Files directly in data/<stage>/ are one table each; any deeper folder holding Parquet files
+    is one table made of its parts (e.g. data/features/clip/<video_id>.parquet)."""
     data_dir = Path(data_dir or ROOT / "data")
     tables = {}
     for dirpath, dirnames, filenames in os.walk(data_dir):
@@ -32,17 +35,12 @@ def discover_tables(data_dir=None) -> dict:
         if not parquet:
             continue
         rel = here.relative_to(data_dir)
-        if here != data_dir and not any(d for d in dirnames) and len(parquet) > 1 and _is_partset(parquet):
+        if len(rel.parts) >= 2:
             tables[_view_name(rel)] = _rel_to_root(here) + "/*.parquet"
-            continue
-        for f in parquet:
-            tables[_view_name(rel / f)] = _rel_to_root(here / f)
+        else:
+            for f in parquet:
+                tables[_view_name(rel / f)] = _rel_to_root(here / f)
     return dict(sorted(tables.items()))
-
-
-def _is_partset(names) -> bool:
-    # a folder of many same-schema parts (per-item outputs), e.g. features/clip/<video_id>.parquet
-    return len(names) > 1
 
 
 def _rel_to_root(p: Path) -> str:

@@ -24,6 +24,7 @@ from emsync.errors import EmsyncError, InputError  # noqa: E402
 from emsync.flowkit import RunReport, run_task  # noqa: E402
 from emsync.io import file_digest, write_json, write_text  # noqa: E402
 
+
 def _name(ckpt: str, default: str) -> str:
     p = Path(ckpt)
     return p.parent.name if p.name == "checkpoint.pt" else p.stem or default
@@ -46,7 +47,10 @@ def evaluate_flow(params: Params, checkpoints: list | None = None, reports_dir: 
     reports = Path(reports_dir) if reports_dir else params.path(params.paths.reports_dir)
     tokens_dir = params.path(params.tokens.out_dir)
     tdig = tokens_digest(tokens_dir)
-    ev = {k: v for k, v in dataclasses.asdict(ep).items() if k not in ("checkpoints", "regressor_checkpoint")}  # the cache key of every task
+    ev = {k: v for k, v in dataclasses.asdict(ep).items() if k not in ("checkpoints", "regressor_checkpoint")}
+    # each task's cache key holds only the params it reads (more samples never retrain the regressor)
+    ev_tokens = {k: ev[k] for k in ("max_test_chunks", "batch_size", "device")}
+    ev_reg = {k: v for k, v in ev.items() if k.startswith("regressor_") or k in ("seed", "device")}
     gen = dataclasses.asdict(gp)
     code = code_version(EVAL_CODE)
     ckpts = list(dict.fromkeys(checkpoints or [params.train.checkpoint, *ep.checkpoints]))
@@ -61,10 +65,10 @@ def evaluate_flow(params: Params, checkpoints: list | None = None, reports_dir: 
                 raise EmsyncError(f"{ck}: checkpoint not found")
             dig = file_digest(path)
             row = {"name": name, "checkpoint": str(ck)}
-            row.update(run_task(token_metrics_task, report, str(path), dig, str(tokens_dir), tdig, ev, code))
+            row.update(run_task(token_metrics_task, report, str(path), dig, str(tokens_dir), tdig, ev_tokens, code))
             if row["conditioning"] != "vanilla":  # §4.6: the vanilla model has no condition to match
                 if regressor is None:
-                    regressor = run_task(train_regressor_task, report, str(tokens_dir), tdig, ev, code)
+                    regressor = run_task(train_regressor_task, report, str(tokens_dir), tdig, ev_reg, code)
                 samples = run_task(emotion_samples_task, report, str(path), dig, ev, gen, code)
                 row["emotion"] = score_emotion(regressor, samples, ep.device)
             if row["boundaries"]:

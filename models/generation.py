@@ -41,6 +41,13 @@ GPU: with `cuda_graph=True` on a CUDA device the one-token decode step (model.de
 static shapes, position as a device tensor) is captured once as a CUDA graph and replayed, so the
 per-token Python and kernel-launch overhead disappears; prefill, re-prefill and sampling stay
 eager. On CPU the flag is ignored.
+
+CPU (issue 5 speed, 37m at batch 1): a decode step is bound by memory traffic, the Linear weights
+plus the KV cache it reads (at ~900 cached positions the fp32 keys/values of 11 layers are ~40 MB,
+as much as the int8 weights). The CPU defaults (emsync.config.GenerateParams) are the fastest
+measured: int8 Linear layers (`quantize_int8`), stride 608 (half the window: one re-prefill per 608
+tokens, context 608..1216), one thread (2 threads lost on a shared 2-core box), and the model's
+one-query attention written out instead of SDPA (models/music_transformer.py).
 """
 import math
 import time
@@ -65,19 +72,22 @@ class SamplingConfig:
     min_nucleus: int = 3  # §4.4: raise the temperature when the nucleus holds fewer tokens
     temperature_step: float = 0.1  # "slightly increase" (§4.4): added per starved step
     window: int = 1216  # §4.4 music tokens seen by the model (capped at the model's max_len)
-    slide_stride: int = 256  # tokens dropped per slide when the window is full (1 = upstream exact; <= window/2)
+    slide_stride: int = 608  # tokens dropped per slide when the window is full (1 = upstream exact; <= window/2)
     boundary_sensitivity_s: float = 1.0  # ξ, Algorithm 1
     max_offset_s: float = 10.0  # δ_max, Algorithm 1 (the model's cap applies too)
     max_tokens_per_s: float = 250.0  # safety budget when generating to a duration
     use_cache: bool = True  # False: re-run the whole window every step (the upstream way)
     use_offsets: bool = True  # False: the model gets no boundary offsets (Algorithm 1 still tracks hits)
     cuda_graph: bool = False  # capture the decode step on CUDA (ignored on CPU)
+    cpu_threads: int = 0  # CPU: torch threads while generating (0 = leave torch's setting); restored after
 
     def __post_init__(self):
         if not 0 < self.top_p <= 1:
             raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
         if self.temperature <= 0:
             raise ValueError(f"temperature must be > 0, got {self.temperature}")
+        if self.cpu_threads < 0:
+            raise ValueError(f"cpu_threads must be >= 0 (0 = torch's setting), got {self.cpu_threads}")
         if self.window < 2 or self.slide_stride < 1:
             raise ValueError(f"window must be >= 2 and slide_stride >= 1 (got {self.window}, {self.slide_stride})")
 
@@ -277,7 +287,6 @@ def _device(model):
 # the loop
 
 
-@torch.no_grad()
 def generate(model, conditions, primer, duration_s=None, max_new_tokens=None, cfg: SamplingConfig = SamplingConfig(),
              seed: int = 0, progress: bool = False, static_step: bool | None = None) -> GenerationResult:
     """Generate len(conditions) samples in one batch (see the module docstring).
@@ -285,7 +294,21 @@ def generate(model, conditions, primer, duration_s=None, max_new_tokens=None, cf
     duration_s: stop each sample once its time cursor reaches it (Algorithm 1); max_new_tokens:
     generate exactly that many tokens (§4.5 evaluation: 4096). At least one must be given; with
     both, whichever comes first. `static_step` forces the static decode path (default: only with
-    cfg.cuda_graph on CUDA)."""
+    cfg.cuda_graph on CUDA). On CPU with cfg.cpu_threads > 0, torch runs that many threads for
+    the call and the previous setting is restored afterwards."""
+    threads = torch.get_num_threads()
+    set_threads = cfg.cpu_threads > 0 and _device(model).type == "cpu"
+    if set_threads:
+        torch.set_num_threads(cfg.cpu_threads)
+    try:
+        with torch.inference_mode():
+            return _generate(model, conditions, primer, duration_s, max_new_tokens, cfg, seed, progress, static_step)
+    finally:
+        if set_threads:
+            torch.set_num_threads(threads)
+
+
+def _generate(model, conditions, primer, duration_s, max_new_tokens, cfg, seed, progress, static_step):
     if duration_s is None and max_new_tokens is None:
         raise ValueError("give duration_s and/or max_new_tokens")
     primer = [int(t) for t in primer]

@@ -49,10 +49,19 @@ THESIS = {
         "seq_len": 1216,
         "checkpoint_every": 5000,
         "log_every": 100,
+        "micro_batch": 16,
         "device": "cuda",
     },
     "generate": {"window": 1216, "device": "cuda"},
     "evaluate": {
+        "regressor_layers": 8,  # §4.5
+        "regressor_d_model": 768,
+        "regressor_heads": 16,
+        "regressor_d_ff": 3072,
+        "regressor_window": 1216,
+        "regressor_batch_size": 32,
+        "regressor_lr": 1e-4,
+        "hit_duration_s": 60.0,  # one-minute videos (§6.3.1)
         "regressor_steps": 100000,
         "samples_per_condition": 8,
         "sample_tokens": 4096,

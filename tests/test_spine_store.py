@@ -20,6 +20,8 @@ def tables(tmp_path, monkeypatch):
     pd.DataFrame({"midi_id": ["a", "b"], "valence": [0.5, -0.25]}).to_parquet(data / "labeling" / "labels.parquet")
     for vid in ["v1", "v2", "v3"]:
         pd.DataFrame({"video_id": [vid] * 2, "t": [0.0, 1.0]}).to_parquet(data / "features" / "clip" / f"{vid}.parquet")
+    (data / "features" / "asr").mkdir()
+    pd.DataFrame({"video_id": ["v1"], "text": ["hi"]}).to_parquet(data / "features" / "asr" / "v1.parquet")  # one part
     pd.DataFrame({"x": [1]}).to_parquet(data / "demo" / "lmd" / "raw.parquet")  # raw inputs are not views
     monkeypatch.setattr(store, "ROOT", tmp_path)
     return data
@@ -27,14 +29,14 @@ def tables(tmp_path, monkeypatch):
 
 def test_refresh_makes_one_view_per_table(tables, tmp_path, monkeypatch):
     views = store.refresh(tmp_path / "store.duckdb", tables)
-    assert sorted(views) == ["features_clip", "labeling_labels"]
+    assert sorted(views) == ["features_asr", "features_clip", "labeling_labels"]
     con = duckdb.connect(str(tmp_path / "store.duckdb"), read_only=True)
     monkeypatch.chdir(tmp_path)  # views are root-relative, as in a clone
     assert con.execute("SELECT count(*) FROM features_clip").fetchone()[0] == 6
     assert con.execute("SELECT count(DISTINCT video_id) FROM features_clip").fetchone()[0] == 3
     assert con.execute("SELECT valence FROM labeling_labels WHERE midi_id='b'").fetchone()[0] == -0.25
     names = {r[0] for r in con.execute("SHOW TABLES").fetchall()}
-    assert names == {"features_clip", "labeling_labels"}
+    assert names == {"features_asr", "features_clip", "labeling_labels"}
 
 
 def test_sql_cli_prints_and_writes(tables, tmp_path):
@@ -50,7 +52,7 @@ def test_sql_cli_prints_and_writes(tables, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "features_clip" in r.stdout and "labeling_labels" in r.stdout
     r = subprocess.run([sys.executable, "-c", code, str(tmp_path), "sql", "SELECT midi_id FROM labeling_labels ORDER BY 1",
-                        "--db", db, "--out", str(out)], capture_output=True, text=True)
+                        "--db", db, "--out", str(out)], capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert pd.read_csv(out)["midi_id"].tolist() == ["a", "b"]
     r = subprocess.run([sys.executable, "-c", code, str(tmp_path), "sql", "SELECT * FROM nope", "--db", db], capture_output=True, text=True)

@@ -42,6 +42,11 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("emsync: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `emsync sql ... | head`
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as e:  # one clear line unless --debug
         if args.debug:
             raise
