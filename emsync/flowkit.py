@@ -66,9 +66,15 @@ def map_items(task_fn, items, report: RunReport, desc=None, key=str, **shared):
     """Run `task_fn(item, **shared)` for every item; return {key(item): result} of those that
     finished. Failures are recorded in `report.skipped` and never stop the flow."""
     futures = [(item, task_fn.submit(item, **shared)) for item in items]
+    return collect(futures, report, key=key, desc=desc or task_fn.name)
+
+
+def collect(futures, report: RunReport, key=str, desc="tasks") -> dict:
+    """Wait for [(item, future), ...] with a progress bar; return {key(item): result} of those
+    that finished. Failures become recorded skips (for tasks submitted with per-item arguments)."""
     results = {}
-    for item, fut in tqdm(futures, desc=desc or task_fn.name, unit="item", leave=False):
-        state = fut.wait() or fut.state
+    for item, fut in tqdm(futures, desc=desc, unit="task", leave=False):
+        fut.wait()
         report.add_state(fut.state)
         if fut.state.is_completed():
             results[key(item)] = fut.result()

@@ -24,7 +24,7 @@ from prefect import flow  # noqa: E402
 from emsync import store  # noqa: E402
 from emsync.config import ROOT, Params, load_params  # noqa: E402
 from emsync.errors import InputError  # noqa: E402
-from emsync.flowkit import RunReport, map_items  # noqa: E402
+from emsync.flowkit import RunReport, collect, map_items  # noqa: E402
 from emsync.io import file_digest, write_json, write_parquet, write_text  # noqa: E402
 from tasks.features import code_digest, cuts_task, extract_task, resolve_extractor  # noqa: E402
 
@@ -163,25 +163,6 @@ def features_flow(params_path: str | None = None, refresh_cache: bool = False) -
     report.write(reports_dir)
     store.refresh(p.path(p.paths.store), data_dir)
     return summary
-
-
-def collect(futures, report: RunReport, key, desc="features") -> dict:
-    """map_items' waiting half, for tasks submitted with per-item extra arguments: {key(item):
-    result} of those that finished; failures become recorded skips."""
-    from tqdm.auto import tqdm
-
-    results = {}
-    for item, fut in tqdm(futures, desc=desc, unit="task", leave=False):
-        fut.wait()
-        report.add_state(fut.state)
-        if fut.state.is_completed():
-            results[key(item)] = fut.result()
-        else:
-            try:
-                fut.result(raise_on_failure=True)
-            except Exception as e:  # the item's own error message
-                report.skip(key(item), f"{type(e).__name__}: {e}")
-    return results
 
 
 def model_version(mod, ref) -> str:
