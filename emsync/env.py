@@ -4,6 +4,7 @@ Each entry keeps a library from reaching for the network (../shared/FEASIBILITY.
 its state inside the project. Values already set by the user win.
 """
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -25,7 +26,19 @@ OFFLINE_DEFAULTS = {
 }
 
 
+def _excepthook(kind, value, tb):
+    """A stage that stops on an emsync error (bad input, failed data check) ends with the
+    readable message as its last lines and exit status 1, not a Python traceback."""
+    from emsync.errors import EmsyncError
+
+    if isinstance(value, EmsyncError) and not os.environ.get("EMSYNC_DEBUG"):
+        print(f"emsync: error: {value}", file=sys.stderr)
+        return
+    sys.__excepthook__(kind, value, tb)
+
+
 def apply_defaults():
+    sys.excepthook = _excepthook
     for k, v in OFFLINE_DEFAULTS.items():
         os.environ.setdefault(k, v)
     # Prefect task results (the cache) live inside the project's data folder.
