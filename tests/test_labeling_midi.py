@@ -227,3 +227,43 @@ def test_known_divergence_is_caught_by_verification(tmp_path):
     assert ref["n_notes"] == 3
     (row,) = scan([path], verify_every=1)
     assert row["verified"] is False and row["content_hash"] == ref["content_hash"] and row["parser"] == "reference"
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_sparse_pedal_and_bends_equal_pretty_midi_roll(seed):
+    """The fast path's roll under sustain pedal and pitch bends (column-compressed, vectorised)
+    is pretty_midi's dense `get_piano_roll` cell for cell: random notes that overlap on a key,
+    pedal presses that touch, repeat or (CCs out of order) overlap, bends at +-8192, 0 and
+    |value| < 1 at shared times."""
+    import pretty_midi
+
+    from emsync.labeling.midi import encode_instrument
+
+    rng = np.random.default_rng(seed)
+    ins = pretty_midi.Instrument(0)
+    for _ in range(int(rng.integers(5, 60))):
+        s = float(rng.integers(0, 900)) / 97.0
+        vel, pitch = int(rng.integers(1, 128)), int(rng.integers(0, 128))
+        ins.notes.append(pretty_midi.Note(vel, pitch, s, s + float(rng.integers(0, 300)) / 89.0))
+    t = np.sort(rng.integers(0, 1000, int(rng.integers(0, 40)))) / 103.0
+    for x in t:  # pedal: in time order, values around the threshold, repeats included
+        num, val = int(rng.choice([64, 64, 7])), int(rng.choice([0, 63, 64, 127]))
+        ins.control_changes.append(pretty_midi.ControlChange(num, val, float(x)))
+    if seed % 2:  # out of time order: pedal ranges overlap, applied one after another
+        rng.shuffle(ins.control_changes)
+    for x in rng.integers(0, 1000, int(rng.integers(0, 40))) / 103.0:  # bends: unsorted on purpose
+        val = int(rng.choice([-8192, -8191, -4096, -1, 0, 0, 1, 2731, 8191]))
+        ins.pitch_bends.append(pretty_midi.PitchBend(val, float(x)))
+    roll = ins.get_piano_roll(fs=100)  # (128, W)
+
+    def col(xs, attr, dtype):
+        return np.array([getattr(x, attr) for x in xs], dtype=dtype)
+
+    n, c, pb = ins.notes, ins.control_changes, ins.pitch_bends
+    got = encode_instrument("x", 0, False, col(n, "velocity", np.int64), col(n, "pitch", np.int64),
+                            col(n, "start", float), col(n, "end", float),
+                            (col(c, "number", np.int64), col(c, "value", np.int64), col(c, "time", float)),
+                            (col(pb, "pitch", np.int64), col(pb, "time", float)))
+    er, ec, ev = encode_dense(roll)
+    assert got.width == roll.shape[1]
+    assert np.array_equal(got.rows, er) and np.array_equal(got.cols, ec) and np.array_equal(got.vals, ev)

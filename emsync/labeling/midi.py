@@ -9,8 +9,9 @@ Two parsers give the same answer:
   own arithmetic (same float operations, so the same doubles) and the concatenated matrix is built
   sparsely. symusic pairs note-on/off first-in-first-out while pretty_midi ends every sounding
   note of a key at the next note-off; `pretty_midi_pairing` converts one into the other. Where
-  pretty_midi reshapes a roll (sustain-pedal ranges, pitch bends) the same numpy operations run on
-  the block of rows and columns concerned (`_banded_roll`). Files where symusic's reading could
+  pretty_midi reshapes a roll (sustain-pedal ranges, pitch bends) the same per-cell float
+  operations run on a column-compressed roll (one column per stretch of frames where nothing
+  starts or ends; `_banded_roll`), vectorised over all pedal ranges and all bends. Files where symusic's reading could
   differ in ways the bytes reveal cheaply (tempo events outside track 0, several track names in a
   track, non-ASCII names) go to `parse_hybrid` (pretty_midi's parse, sparse hashing).
   tests/test_labeling_dedup.py checks that fast and reference agree on the demo corpus and every
@@ -61,7 +62,7 @@ class Inst:
     rows: np.ndarray = field(default=None, repr=False)  # change points of the roll (see module doc)
     cols: np.ndarray = field(default=None, repr=False)
     vals: np.ndarray = field(default=None, repr=False)
-    digest: str = ""
+    digest: str = ""  # roll digest; the fast path fills it only to break a name tie (_order)
 
 
 @dataclass
@@ -96,7 +97,14 @@ def _digest(width, rows, cols, vals) -> str:
 
 
 def _order(instruments):
-    """§3.1: instruments in name order; equal names by their roll digest."""
+    """§3.1: instruments in name order; equal names by their roll digest (computed here, only
+    for names that occur more than once: the digest is only a tie-break)."""
+    from collections import Counter
+
+    names = Counter(i.name for i in instruments)
+    for i in instruments:
+        if names[i.name] > 1 and not i.digest:
+            i.digest = _digest(i.width, i.rows, i.cols, i.vals)
     return sorted(instruments, key=lambda i: (i.name, i.digest))
 
 
@@ -224,16 +232,27 @@ def tick_scales_from_tempos(tempo_ticks, mspq, resolution):
     return scales
 
 
-def ticks_to_seconds(ticks, tick_scales):
-    """pretty_midi's tick -> time table, evaluated only at the given ticks (same doubles)."""
+def tick_table(tick_scales):
+    """(start ticks, seconds per tick, start times) of pretty_midi's tick scales; the start times
+    accumulate exactly as pretty_midi's _update_tick_to_time does."""
     starts = np.array([t for t, _ in tick_scales], dtype=np.int64)
     scales = np.array([s for _, s in tick_scales], dtype=np.float64)
     base = np.zeros(len(starts))
     for k in range(1, len(starts)):
         base[k] = base[k - 1] + scales[k - 1] * (starts[k] - starts[k - 1])
+    return starts, scales, base
+
+
+def _seconds(ticks, table):
+    starts, scales, base = table
     ticks = np.asarray(ticks, dtype=np.int64)
     idx = np.searchsorted(starts, ticks, side="right") - 1
     return base[idx] + scales[idx] * (ticks - starts[idx])
+
+
+def ticks_to_seconds(ticks, tick_scales):
+    """pretty_midi's tick -> time table, evaluated only at the given ticks (same doubles)."""
+    return _seconds(ticks, tick_table(tick_scales))
 
 
 def _sparse_roll(pitch, s, e, velocity, width):
@@ -252,118 +271,119 @@ def _sparse_roll(pitch, s, e, velocity, width):
     return r[m], c[m], value[m].astype(np.float64)
 
 
+def _pedal_ranges(cc_num, cc_val, cc_time, fs, threshold=64):
+    """pretty_midi's sustain-pedal state machine, vectorised: (on, off) column pairs in order.
+    Pedal on at the first CC64 >= threshold after an off state, off at the next one below; a
+    trailing 'on' without an 'off' has no effect (pretty_midi never closes it)."""
+    m = np.asarray(cc_num) == 64
+    if not m.any():
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    down = np.asarray(cc_val)[m] >= threshold
+    cols = (np.asarray(cc_time, dtype=np.float64)[m] * fs).astype(np.int64)  # int(t * fs)
+    prev = np.r_[False, down[:-1]]
+    on, off = cols[down & ~prev], cols[~down & prev]  # strictly alternating, starting with on
+    return on[: len(off)], off
+
+
 def _pedal_matters(cc_num, cc_val, cc_time, fs):
     """True when pretty_midi's sustain-pedal pass would touch a non-empty column range."""
-    on, t_on = False, 0
-    for n, v, t in zip(cc_num, cc_val, cc_time):
-        if n != 64:
-            continue
-        now = int(t * fs)
-        if not on and v >= 64:
-            on, t_on = True, now
-        elif on and v < 64:
-            if now > t_on:
-                return True
-            on = False
-    return False
+    on, off = _pedal_ranges(cc_num, cc_val, cc_time, fs)
+    return bool(np.any(off > on))
 
 
-def _value_at(rows, cols, vals, col):
-    """(128,) value of each row at column `col`, from a change-point encoding."""
-    out = np.zeros(128)
-    m = cols <= col
-    r, v = rows[m], vals[m]
-    if len(r):
-        last = np.r_[np.nonzero(np.diff(r))[0], len(r) - 1]
-        out[r[last]] = v[last]
-    return out
-
-
-def _segment(rows, cols, vals, a, b):
-    """Encoding (baseline 0) of columns [a, b) of an encoded roll, as a pseudo-instrument."""
-    v0 = _value_at(rows, cols, vals, a)
-    m = (cols > a) & (cols < b)
-    r0 = np.nonzero(v0)[0]
-    r = np.concatenate([rows[m], r0])
-    c = np.concatenate([cols[m] - a, np.zeros(len(r0), np.int64)])
-    v = np.concatenate([vals[m], v0[r0]])
-    o = np.lexsort((c, r))
-    return Inst("", 0, False, 0, 0.0, b - a, r[o], c[o], v[o])
+def _bend_ops(bends, end_time, fs):
+    """pretty_midi's pitch-bend pass as (c0, c1, semitones) column ranges (bends sorted by time,
+    each held until the next, the last until end_time; |value| < 1 leaves the roll as is)."""
+    bend_val, bend_time = bends
+    o = np.argsort(np.asarray(bend_time, dtype=np.float64), kind="stable")  # sorted() is stable
+    pb = np.asarray(bend_val, dtype=np.int64)[o]
+    t0 = np.asarray(bend_time, dtype=np.float64)[o]
+    t1 = np.r_[t0[1:], end_time]
+    c0, c1 = (t0 * fs).astype(np.int64), (t1 * fs).astype(np.int64)
+    k = (np.abs(pb) >= 1) & (c1 > c0)
+    return c0[k], c1[k], pb[k]
 
 
 def _banded_roll(pitch, vel, start, end, cc, bends, width, end_time, fs):
-    """pretty_midi's `get_piano_roll` (notes, sustain pedal, pitch bends) with the same numpy
-    operations, on the block of columns the pedal/bend passes touch and the band of rows the
-    notes can reach (their pitches +- 3: a bend moves at most 2 semitones and interpolates with
-    1 more row); the rest of the roll comes from the sparse path. Returns the roll's encoding."""
-    from pretty_midi.utilities import pitch_bend_to_semitones
-
+    """pretty_midi's `get_piano_roll` (notes, then sustain pedal, then pitch bends) on a
+    column-compressed roll: one column per stretch of frames in which no note starts or ends
+    and no pedal/bend range begins or ends. Every frame of a stretch holds the same column, the
+    pedal's running maximum and the bend's per-column shift + interpolation give the same result
+    on one copy as on each, so the compressed roll decompresses to pretty_midi's roll exactly
+    (same float operations per cell). Rows: the notes' pitches +- 3 (a bend moves at most 2
+    semitones and interpolates with 1 more row). Returns the roll's encoding."""
     s = (start * fs).astype(np.int64)
     e = (end * fs).astype(np.int64)
-    ops = []  # ("pedal", c0, c1) | ("bend", c0, c1, pitch bend value), in pretty_midi's order
-    cc_num, cc_val, cc_time = cc
-    on, t_on = False, 0
-    for n, v, t in zip(cc_num, cc_val, cc_time):
-        if n != 64:
-            continue
-        now = int(t * fs)
-        if not on and v >= 64:
-            on, t_on = True, now
-        elif on and v < 64:
-            ops.append(("pedal", t_on, now, 0))
-            on = False
-    bend_val, bend_time = bends
-    order = np.argsort(np.asarray(bend_time), kind="stable")
-    seq = [(int(bend_val[k]), bend_time[k]) for k in order] + [(0, end_time)]
-    for (pb, t0), (_, t1) in zip(seq[:-1], seq[1:]):
-        if np.abs(pb) >= 1:
-            ops.append(("bend", int(t0 * fs), int(t1 * fs), pb))
-    ops = [o for o in ops if o[2] > o[1]]
-    sr, sc, sv = _sparse_roll(pitch, s, e, vel, width)
-    if not ops:
-        return sr, sc, sv
-    a, b = min(o[1] for o in ops), max(o[2] for o in ops)
+    p_on, p_off = _pedal_ranges(*cc, fs)
+    kp = p_off > p_on
+    p_on, p_off = np.minimum(p_on[kp], width), np.minimum(p_off[kp], width)
+    b0, b1, pb = _bend_ops(bends, end_time, fs)
+    b0, b1 = np.minimum(b0, width), np.minimum(b1, width)
+    if not len(p_on) and not len(b0):
+        return _sparse_roll(pitch, s, e, vel, width)
+    ok = s < e
+    if not ok.any():  # nothing sounds: the roll stays all zeros
+        return _sparse_roll(pitch, s, e, vel, width)
+    pitch, s, e, vel = pitch[ok], s[ok], e[ok], vel[ok].astype(np.float64)
+    edges = np.unique(np.concatenate([[0], s, e, p_on, p_off, b0, b1]))
+    edges = edges[edges < width]  # column k of the compressed roll = frames [edges[k], edges[k+1])
+    n = len(edges)
     lo, hi = max(0, int(pitch.min()) - 3), min(128, int(pitch.max()) + 4)
-    ss, ee = np.maximum(s, a), np.minimum(e, b)
-    ok = ss < ee
-    diff = np.zeros((hi - lo, b - a + 1))
-    np.add.at(diff, (pitch[ok] - lo, ss[ok] - a), vel[ok].astype(float))
-    np.add.at(diff, (pitch[ok] - lo, ee[ok] - a), -vel[ok].astype(float))
-    roll = np.cumsum(diff, axis=1)[:, : b - a]  # (rows, cols) of the block: integer sums, exact
-    for kind, c0, c1, pb in ops:
-        c0, c1 = c0 - a, c1 - a
-        if kind == "pedal":  # sustain pedal, as pretty_midi does it
-            roll[:, c0:c1] = np.maximum.accumulate(roll[:, c0:c1], axis=1)
-            continue
-        st = pitch_bend_to_semitones(pb)  # pitch bend, as pretty_midi does it
-        b_int = int(np.sign(st) * np.floor(np.abs(st)))
+    diff = np.zeros((hi - lo, n + 1))
+    np.add.at(diff, (pitch - lo, np.searchsorted(edges, s)), vel)
+    np.add.at(diff, (pitch - lo, np.searchsorted(edges, e)), -vel)
+    roll = np.cumsum(diff, axis=1)[:, :n]  # integer velocity sums: exact
+    if len(p_on):
+        j0, j1 = np.searchsorted(edges, p_on), np.searchsorted(edges, p_off)
+        j0, j1 = j0[j1 > j0], j1[j1 > j0]
+        if np.all(j0[1:] >= j1[:-1]):  # disjoint ranges in order (CCs sorted by time)
+            # one running maximum over all pedalled columns: lifting range k by k * big makes
+            # each range start above everything before it, so the maximum restarts per range
+            # (integer values far below 2**53: lifting and lowering are exact)
+            seg = np.zeros(n, np.int64)
+            np.add.at(seg, j0, 1)
+            np.add.at(seg, j1[j1 < n], -1)
+            cols = np.nonzero(np.cumsum(seg) > 0)[0]
+            rid = np.searchsorted(j0, cols, side="right").astype(np.float64)
+            big = float(roll.max()) + 1.0
+            lift = rid * big
+            roll[:, cols] = np.maximum.accumulate(roll[:, cols] + lift, axis=1) - lift
+        else:  # overlapping ranges: pretty_midi's order, one range at a time
+            for a, b in zip(j0, j1):
+                roll[:, a:b] = np.maximum.accumulate(roll[:, a:b], axis=1)
+    if len(b0):
+        j0, j1 = np.searchsorted(edges, b0), np.searchsorted(edges, b1)
+        lens = j1 - j0
+        cols = np.repeat(j0 - np.cumsum(np.r_[0, lens[:-1]]), lens) + np.arange(lens.sum())
+        st = 2.0 * np.repeat(pb, lens) / 8192.0  # pretty_midi.utilities.pitch_bend_to_semitones
+        b_int = (np.sign(st) * np.floor(np.abs(st))).astype(np.int64)
         b_dec = np.abs(st - b_int)
-        cols = np.r_[c0:c1]
-        bent = np.zeros(roll[:, cols].shape)
-        if pb >= 0:
-            if b_int != 0:
-                bent[b_int:] = roll[:-b_int, cols]
-            else:
-                bent = roll[:, cols]
-            bent[1:] = (1 - b_dec) * bent[1:] + b_dec * bent[:-1]
-        else:
-            if b_int != 0:
-                bent[:b_int] = roll[-b_int:, cols]
-            else:
-                bent = roll[:, cols]
-            bent[:-1] = (1 - b_dec) * bent[:-1] + b_dec * bent[1:]
-        roll[:, cols] = bent
+        up = st >= 0
+        for sign in (True, False):
+            for k in np.unique(b_int[up == sign]):
+                g = (up == sign) & (b_int == k)
+                c, d = cols[g], b_dec[g]
+                src = roll[:, c]
+                bent = np.zeros(src.shape)
+                if k > 0:
+                    bent[k:] = src[:-k]
+                elif k < 0:
+                    bent[:k] = src[-k:]
+                else:
+                    bent = src
+                if sign:
+                    bent[1:] = (1 - d) * bent[1:] + d * bent[:-1]
+                else:
+                    bent[:-1] = (1 - d) * bent[:-1] + d * bent[1:]
+                roll[:, c] = bent
     r, c, v = encode_dense(roll)
-    block = Inst("", 0, False, 0, 0.0, b - a, r + lo, c, v)
-    parts = [_segment(sr, sc, sv, 0, a), block, _segment(sr, sc, sv, b, width)]
-    _, r, c, v = merge_encoded(parts)
-    return r, c, v
+    return r + lo, edges[c], v
 
 
 def encode_instrument(name, program, is_drum, vel, pitch, start, end, cc, bends, fs=FS) -> Inst:
     """Sparse form of pretty_midi's `Instrument.get_piano_roll(fs)` from note/CC/bend arrays
     (times in seconds, pretty_midi's doubles). Rolls that pretty_midi reshapes (sustain-pedal
-    ranges, pitch bends) are made densely on a band of rows (`_banded_roll`), then encoded."""
+    ranges, pitch bends) are made on a band of rows and compressed columns (`_banded_roll`)."""
     cc_num, cc_val, cc_time = cc
     bend_val, bend_time = bends
     end_time = float(max(end.max(), np.max(cc_time, initial=-1.0), np.max(bend_time, initial=-1.0)))
@@ -376,8 +396,7 @@ def encode_instrument(name, program, is_drum, vel, pitch, start, end, cc, bends,
         s = (start * fs).astype(np.int64)
         e = (end * fs).astype(np.int64)
         ins.rows, ins.cols, ins.vals = _sparse_roll(pitch, s, e, vel, ins.width)
-    ins.digest = _digest(ins.width, ins.rows, ins.cols, ins.vals)
-    return ins
+    return ins  # ins.digest is filled by _order when a name tie needs it
 
 
 def parse_hybrid(data: bytes, fs=FS, max_duration_s=float("inf")) -> Parsed:
@@ -431,6 +450,7 @@ def parse_fast(data: bytes, chunks, resolution, fs=FS, max_duration_s=float("inf
         raise _Fallback(f"symusic: {e}") from None
     tempos = score.tempos.numpy()
     scales = tick_scales_from_tempos(tempos["time"], tempos["mspq"], resolution)
+    table = tick_table(scales)  # once per file, not per track
     insts = []
     max_tick = 0
     for tr in score.tracks:
@@ -450,14 +470,13 @@ def parse_fast(data: bytes, chunks, resolution, fs=FS, max_duration_s=float("inf
         max_tick = max(max_tick, int(ticks_all.max()))
         if max_tick >= MAX_TICK:
             raise _Fallback("tick beyond pretty_midi's limit")
-        start, end = ticks_to_seconds(t0, scales), ticks_to_seconds(t1, scales)
-        cc = (ctl["number"], ctl["value"], ticks_to_seconds(ctl["time"], scales))
-        bends = (bend["value"], ticks_to_seconds(bend["time"], scales))
+        start, end = _seconds(t0, table), _seconds(t1, table)
+        cc = (ctl["number"], ctl["value"], _seconds(ctl["time"], table))
+        bends = (bend["value"], _seconds(bend["time"], table))
         _check_length(float(max(end.max(), np.max(cc[2], initial=0.0), np.max(bends[1], initial=0.0))), max_duration_s)
         insts.append(encode_instrument(name, int(tr.program), bool(tr.is_drum), vel, pitch, start, end, cc, bends, fs))
     h = _digest(*merge_encoded(_order(insts)))
-    times = ticks_to_seconds([t for t, _ in scales], scales)
-    return Parsed(resolution, scales, times, insts, h, "fast")
+    return Parsed(resolution, scales, table[2], insts, h, "fast")
 
 
 # --------------------------------------------------------------------------------------------
