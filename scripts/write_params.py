@@ -106,7 +106,7 @@ def _comments(cls) -> dict:
 
 def _dump_value(v):
     s = yaml.safe_dump(v, default_flow_style=True, sort_keys=False, allow_unicode=True, width=10**6).strip()
-    return s[:-4].strip() if s.endswith("\n...") else s.removesuffix("...").strip()
+    return s.removesuffix("...").strip()  # scalars end with a document marker
 
 
 def render(overrides: dict, title: str) -> str:

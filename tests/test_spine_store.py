@@ -55,6 +55,9 @@ def test_sql_cli_prints_and_writes(tables, tmp_path):
                         "--db", db, "--out", str(out)], capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert pd.read_csv(out)["midi_id"].tolist() == ["a", "b"]
+    r = subprocess.run([sys.executable, "-c", code, str(tmp_path), "sql", "SELECT 1", "--db", db, "--out", str(tmp_path / "r.xlsx")],
+                       capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 1 and "use a .parquet or .csv" in r.stderr and not list(tmp_path.glob("*r.xlsx*"))
     r = subprocess.run([sys.executable, "-c", code, str(tmp_path), "sql", "SELECT * FROM nope", "--db", db], capture_output=True, text=True)
     assert r.returncode == 1 and "SQL error" in r.stderr and "Traceback" not in r.stderr
 

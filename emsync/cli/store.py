@@ -22,18 +22,18 @@ def _sql(args):
     import pandas as pd
 
     from emsync import store
-    from emsync.io import atomic_path
+    from emsync.io import atomic_path, write_parquet
 
+    out = Path(args.out).resolve() if args.out else None
+    if out and out.suffix not in (".parquet", ".csv"):
+        raise InputError(f"--out {args.out}: use a .parquet or .csv file name")
     df = store.query(args.query, args.db)
-    if args.out:
-        out = Path(args.out).resolve()
-        with atomic_path(out) as tmp:
-            if out.suffix == ".parquet":
-                df.to_parquet(tmp, index=False)
-            elif out.suffix == ".csv":
+    if out:
+        if out.suffix == ".parquet":
+            write_parquet(out, df)
+        else:
+            with atomic_path(out) as tmp:
                 df.to_csv(tmp, index=False)
-            else:
-                raise InputError(f"--out {args.out}: use a .parquet or .csv file name")
         print(f"{len(df)} rows -> {out}")
         return
     with pd.option_context("display.max_columns", 30, "display.width", 200, "display.max_colwidth", 60):
