@@ -57,20 +57,11 @@ def pick_emotion(valence=None, arousal=None, emotion_probs=None, max_abs_mean: f
 def generate_tokens(params, valence, arousal, duration_s, boundaries, seed=0, instruments=None, checkpoint=None,
                     device=None, progress=False):
     """One sample from the generator for the video: (token ids, GenerationResult)."""
-    from emsync.cli.generate import load_generator, primer_ids, resolve_device
-    from models.generation import Condition, SamplingConfig, generate
+    from emsync.cli.generate import run_generator
+    from models.generation import Condition
 
-    gp = params.generate
-    dev = resolve_device(device or gp.device)
-    model = load_generator(params.path(checkpoint or gp.checkpoint), dev)
-    if gp.cpu_int8 and dev.type == "cpu":
-        from models.generation import quantize_int8
-
-        model = quantize_int8(model)
-    ids = primer_ids(gp.primer, instruments, gp.instruments)
-    cfg = SamplingConfig.from_params(gp, max_offset_s=params.tokens.max_boundary_offset_s)
-    res = generate(model, [Condition(valence, arousal, tuple(boundaries))], ids, duration_s=duration_s, cfg=cfg,
-                   seed=seed, progress=progress)
+    res = run_generator(params, [Condition(valence, arousal, tuple(boundaries))], duration_s, instruments=instruments,
+                        seed=seed, checkpoint=checkpoint, device=device, progress=progress)
     return res.tokens[0], res
 
 

@@ -22,6 +22,7 @@ import pandas as pd  # noqa: E402
 from prefect import flow  # noqa: E402
 
 from emsync import store  # noqa: E402
+from emsync.checks import check_table  # noqa: E402
 from emsync.config import ROOT, Params, load_params  # noqa: E402
 from emsync.errors import InputError  # noqa: E402
 from emsync.flowkit import RunReport, collect, map_items  # noqa: E402
@@ -201,18 +202,10 @@ def _frames_digest(tables: dict) -> str:
     return h.hexdigest()
 
 
-def _check(df, table, expectations):
-    try:
-        from emsync.checks import check_table
-    except ImportError:  # checks arrive with the spine; the tables are still written
-        return
-    check_table(df, table, expectations)
-
-
 def write_outputs(out_dir: Path, reports_dir: Path, videos: dict, cut_rows: dict, results: dict, extractors: list, rejects: list) -> dict:
     cols = ["video_id", "duration", "fps", "method", "cuts", "boundaries"]
     cuts_df = pd.DataFrame([{c: cut_rows[k][c] for c in cols} for k in sorted(cut_rows)], columns=cols)
-    _check(cuts_df, "features_cuts", [("not_null", "video_id"), ("unique", "video_id"), ("between", "duration", 0.0, None)])
+    check_table(cuts_df, "features_cuts", [("not_null", "video_id"), ("unique", "video_id"), ("between", "duration", 0.0, None)])
     write_parquet(out_dir / "cuts.parquet", cuts_df)
     write_parquet(out_dir / "rejects.parquet", pd.DataFrame(rejects, columns=REJECT_COLUMNS).sort_values(["step", "video_id"]))
 
@@ -226,7 +219,7 @@ def write_outputs(out_dir: Path, reports_dir: Path, videos: dict, cut_rows: dict
             if stale.stem not in mine:
                 stale.unlink()
         if mine:
-            _check(pd.concat([r["table"] for r in mine.values()]), f"features_{name}", [("not_null", "video_id")])
+            check_table(pd.concat([r["table"] for r in mine.values()]), f"features_{name}", [("not_null", "video_id")])
         minutes = sum(videos[v]["duration"] for v in mine) / 60
         decode = sum(r["decode_s"] for r in mine.values())
         extract = sum(r["extract_s"] for r in mine.values())

@@ -22,13 +22,14 @@ from emsync.flowkit import RunReport, map_items, run_task  # noqa: E402
 from emsync.io import file_digest, write_json, write_parquet  # noqa: E402
 from emsync.labeling import report as rep  # noqa: E402
 from emsync.labeling import stage  # noqa: E402
+from emsync.labeling.midi import REASONS  # noqa: E402
 from emsync.labeling.scan import list_midi  # noqa: E402
 from tasks import labeling as T  # noqa: E402
 
 FILES_CHECKS = [("row_count_between", 1, None), ("not_null", "midi_id"), ("unique", "midi_id"), ("not_null", "content_hash"),
                 ("between", "n_notes", 1, None), ("between", "tempo", 0.0, None), ("not_null", "is_unique")]
 REJECTS_CHECKS = [("not_null", "midi_id"), ("unique", "midi_id"),
-                  ("in_set", "reason", ["empty", "unreadable", "truncated", "zero_notes", "absurd_tempo", "absurd_length"])]
+                  ("in_set", "reason", list(REASONS))]
 MATCHES_CHECKS = [("not_null", "midi_id"), ("unique", "midi_id"), ("not_null", "track_id"), ("between", "match_score", 0.0, 1.0),
                   ("in_set", "spotify_source", ["map", "search", None])]
 LABELS_CHECKS = [("row_count_between", 1, None), ("not_null", "midi_id"), ("unique", "midi_id"), ("between", "valence", -1.0, 1.0),

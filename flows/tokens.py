@@ -15,6 +15,7 @@ import shutil  # noqa: E402
 import pandas as pd  # noqa: E402
 from prefect import flow  # noqa: E402
 
+from emsync.checks import check_table  # noqa: E402
 from emsync.config import load_params  # noqa: E402
 from emsync.flowkit import RunReport, map_items  # noqa: E402
 from emsync.io import file_digest  # noqa: E402
@@ -64,15 +65,10 @@ def tokens_flow(params=None):
         results = map_items(tokenize_shard, jobs[wave : wave + WAVE], report, desc=f"tokenize {wave}/{len(jobs)}",
                             key=lambda j: j["shard"], **shared)
         for k, r in sorted(results.items()):
-            rejects += r["rejects"]
-            rows += [{**row, "shard": k} for row in r["rows"]]
-            if r["rows"]:
-                corpus.write_shard(out, k, r["tokens"])
+            corpus.add_shard(out, k, r, rows, rejects)
         del results
     for rj in rejects:
         report.skip(rj["midi_id"], rj["reason"])
-
-    from emsync.checks import check_table
 
     index = corpus.finish_outputs(out, rows, rejects, labels, tp.test_fraction,
                                   check=lambda df: check_table(df, "tokens_index", INDEX_CHECKS, reports))

@@ -115,22 +115,12 @@ def save_regressor(path, model: EmotionRegressor, extra: dict | None = None):
     """Write {"config", "state_dict", "extra"} atomically and byte-for-byte reproducibly (torch.save
     to a buffer: saving to a temp file would embed its random name in the archive)."""
     import io
-    import os
-    import tempfile
-    from pathlib import Path
+
+    from emsync.io import write_bytes
 
     buf = io.BytesIO()
     torch.save({"config": model.cfg.to_dict(), "state_dict": model.state_dict(), "extra": extra or {}}, buf)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(buf.getvalue())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_bytes(path, buf.getvalue())
 
 
 def load_regressor(path, map_location="cpu") -> tuple[EmotionRegressor, dict]:

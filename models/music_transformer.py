@@ -438,22 +438,16 @@ class MusicTransformer(nn.Module):
 
 
 def save_checkpoint(path, model: MusicTransformer, extra: dict | None = None) -> None:
-    """Write {"config", "state_dict", "extra"} atomically (the checkpoint says what it is)."""
-    import os
-    import tempfile
-    from pathlib import Path
+    """Write {"config", "state_dict", "extra"} atomically (the checkpoint says what it is) and
+    byte-for-byte reproducibly: torch.save into a buffer, because saving to a temp file embeds the
+    file's random name in the archive, which DVC would see as a changed output."""
+    import io
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"config": model.cfg.to_dict(), "state_dict": model.state_dict(), "extra": extra or {}}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    from emsync.io import write_bytes
+
+    buf = io.BytesIO()
+    torch.save({"config": model.cfg.to_dict(), "state_dict": model.state_dict(), "extra": extra or {}}, buf)
+    write_bytes(path, buf.getvalue())
 
 
 def load_checkpoint(path, map_location="cpu") -> tuple[MusicTransformer, dict]:

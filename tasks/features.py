@@ -93,7 +93,6 @@ def extract_task(job: dict, upstream: dict | None = None) -> dict:
     )  # fmt: skip
     t1 = time.perf_counter()
     handle, lock = _handle(mod, name, job["model_ref"], job["device"])
-    t2 = time.perf_counter()
     with lock:  # one video at a time per loaded model; other extractors run alongside
         t2 = time.perf_counter()
         df = mod.extract(handle, sample, upstream) if upstream is not None else mod.extract(handle, sample)

@@ -4,29 +4,18 @@ import json
 import numpy as np
 import pretty_midi
 import pytest
-import torch
 
 from emsync.cli import main
 from emsync.music import vocab as V
-from models.music_transformer import MusicTransformer, MusicTransformerConfig, save_checkpoint
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+from _model_helpers import one_thread, tiny_checkpoint  # noqa: F401 (autouse fixture)
 
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     d = tmp_path_factory.mktemp("gen")
-    torch.manual_seed(0)
-    model = MusicTransformer(MusicTransformerConfig.from_name("tiny", max_len=64))
-    with torch.no_grad():  # bias the head towards 200 ms shifts so 6 s of music stays short
-        model.head.bias[V.shift_id(200)] = 4.0
-    save_checkpoint(d / "checkpoint.pt", model)
+    # bias the head towards 200 ms shifts so 6 s of music stays short
+    tiny_checkpoint(d / "checkpoint.pt", {V.shift_id(200): 4.0})
     (d / "params.yaml").write_text("generate:\n  slide_stride: 16\n  chord_velocity_boost: 30\n")
     return d
 
@@ -108,12 +97,8 @@ def test_bench_generate_prints_the_issue_json_shape(capsys):
 
 def test_chord_notes_are_louder(tmp_path, monkeypatch):
     """§4.1: ON tokens between a generated CHORD and the next TIMESHIFT get the velocity boost."""
-    torch.manual_seed(0)
-    model = MusicTransformer(MusicTransformerConfig.from_name("tiny", max_len=64))
-    with torch.no_grad():  # a model that mostly plays CHORD, piano C4/E4 and 200 ms shifts
-        for t in (V.CHORD, V.on_id(V.PIANO, 60), V.on_id(V.PIANO, 64), V.shift_id(200)):
-            model.head.bias[t] = 6.0
-    save_checkpoint(tmp_path / "c.pt", model)
+    # a model that mostly plays CHORD, piano C4/E4 and 200 ms shifts
+    tiny_checkpoint(tmp_path / "c.pt", dict.fromkeys((V.CHORD, V.on_id(V.PIANO, 60), V.on_id(V.PIANO, 64), V.shift_id(200)), 6.0))
     (tmp_path / "params.yaml").write_text("generate:\n  chord_velocity_boost: 30\n")
     monkeypatch.setenv("EMSYNC_PARAMS", str(tmp_path / "params.yaml"))
     assert main(["generate", "--checkpoint", str(tmp_path / "c.pt"), "--valence", "0", "--arousal", "0",

@@ -13,14 +13,7 @@ from emsync.music import vocab as V
 from models.generation import Condition, Int8Linear, SamplingConfig, generate, make_primer, quantize_int8
 from models.music_transformer import MusicTransformer, MusicTransformerConfig, relative_logits
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors on a shared 2-core box: one thread avoids OpenMP contention."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+from _model_helpers import one_thread  # noqa: F401 (autouse fixture)
 
 
 def small(**kw):

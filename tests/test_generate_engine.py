@@ -16,16 +16,9 @@ from models.generation import (
     make_primer,
     nucleus_sample,
 )
-from models.music_transformer import KVCache, MusicTransformer, MusicTransformerConfig
+from models.music_transformer import KVCache, MusicTransformerConfig
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors on a shared 2-core box: one thread avoids OpenMP contention."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+from _model_helpers import one_thread, tiny_model  # noqa: F401 (autouse fixture)
 
 
 TS = {ms: V.shift_id(ms) for ms in (8, 200, 504, 1000)}
@@ -144,9 +137,7 @@ def test_make_primer_variants():
 
 
 def tiny(max_len=24, **kw):
-    torch.manual_seed(0)
-    cfg = MusicTransformerConfig.from_name("tiny", max_len=max_len, **kw)
-    return MusicTransformer(cfg).double().eval()  # float64: sampling decisions cannot flip on rounding
+    return tiny_model(max_len=max_len, **kw).double()  # float64: sampling decisions cannot flip on rounding
 
 
 CONDS = [Condition(0.6, -0.3, (1.0, 3.5)), Condition(float("nan"), 0.7, ()), Condition(-0.8, 0.0, (2.0,))]
@@ -182,7 +173,7 @@ def test_static_decode_path_samples_the_same_tokens():
     kw = dict(max_new_tokens=50, seed=5, cfg=SamplingConfig(slide_stride=6))
     dyn = generate(model, CONDS, make_primer(), **kw)
     stat = generate(model, CONDS, make_primer(), static_step=True, **kw)
-    for x, y in zip(dyn.tokens, stat.tokens):
+    for x, y in zip(dyn.tokens, stat.tokens, strict=True):
         np.testing.assert_array_equal(x, y)
 
 
@@ -219,8 +210,7 @@ def test_the_stride_is_capped_at_half_the_window():
 def test_int8_cpu_model_stays_close_and_generates():
     from models.generation import quantize_int8
 
-    torch.manual_seed(0)
-    model = MusicTransformer(MusicTransformerConfig.from_name("tiny", max_len=24)).eval()
+    model = tiny_model(max_len=24)
     q = quantize_int8(model)
     tok = torch.randint(16, V.SIZE, (2, 20))
     with torch.no_grad():

@@ -4,26 +4,17 @@ import pytest
 import torch
 
 from emsync.music import vocab
-from models.music_transformer import CONDITIONING_MODES, MusicTransformer, MusicTransformerConfig
+from models.music_transformer import CONDITIONING_MODES
+
+from _model_helpers import one_thread, tiny_model  # noqa: F401 (autouse fixture)
 
 B, T = 3, 24
 VAL = torch.tensor([0.3, float("nan"), -0.9])
 ARO = torch.tensor([float("nan"), 0.5, 0.1])
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors on a shared 2-core box: one thread avoids OpenMP contention."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def make(mode, boundaries=True, max_len=16):
-    torch.manual_seed(1)
-    cfg = MusicTransformerConfig.from_name("tiny", conditioning=mode, boundaries=boundaries, max_len=max_len)
-    return MusicTransformer(cfg).eval()
+    return tiny_model(seed=1, conditioning=mode, boundaries=boundaries, max_len=max_len)
 
 
 def data(boundaries):

@@ -17,19 +17,8 @@ from models.music_transformer import (
     save_checkpoint,
 )
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors on a shared 2-core box: one thread avoids OpenMP contention."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-def tiny(**kw):
-    torch.manual_seed(0)
-    return MusicTransformer(MusicTransformerConfig.from_name("tiny", **kw)).eval()
+from _model_helpers import one_thread  # noqa: F401 (autouse fixture)
+from _model_helpers import tiny_model as tiny
 
 
 @pytest.mark.parametrize("tq,nk", [(1, 1), (1, 9), (6, 6), (4, 11), (11, 11)])
@@ -153,3 +142,6 @@ def test_checkpoint_round_trip_keeps_config_and_logits(tmp_path):
     tok = torch.randint(16, vocab.SIZE, (1, 9))
     torch.testing.assert_close(loaded(tok, 0.2, -0.4, torch.ones(1, 9)), model(tok, 0.2, -0.4, torch.ones(1, 9)))
     assert [p.name for p in path.parent.iterdir()] == ["checkpoint.pt"]  # no temp files left
+    first = path.read_bytes()
+    save_checkpoint(path, model, extra={"step": 7})
+    assert path.read_bytes() == first  # byte-reproducible, so DVC sees an unchanged output

@@ -5,37 +5,23 @@ import subprocess
 import numpy as np
 import pretty_midi
 import pytest
-import torch
 from scipy.io import wavfile
 
 from emsync.cli import main
 from emsync.music import vocab as V
 from emsync.video.cuts import filter_boundaries
-from models.music_transformer import MusicTransformer, MusicTransformerConfig, save_checkpoint
 
+from _model_helpers import one_thread, tiny_checkpoint  # noqa: F401 (autouse fixture)
 from _videos import cut_video, ffmpeg
 
 DURATIONS = [2.0, 5.0, 1.5, 3.5]  # cuts at 2, 7, 8.5 s; the 4 s filter keeps 2 and 7
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     d = tmp_path_factory.mktemp("soundtrack")
-    torch.manual_seed(0)
-    model = MusicTransformer(MusicTransformerConfig.from_name("tiny", max_len=64))
-    with torch.no_grad():  # bias towards 200 ms shifts (short sequences) and chords on held piano notes
-        model.head.bias[V.shift_id(200)] = 4.0
-        model.head.bias[V.CHORD] = 3.0
-        model.head.bias[V.on_id(V.PIANO, 60)] = 2.0
-    save_checkpoint(d / "checkpoint.pt", model)
+    # bias towards 200 ms shifts (short sequences) and chords on held piano notes
+    tiny_checkpoint(d / "checkpoint.pt", {V.shift_id(200): 4.0, V.CHORD: 3.0, V.on_id(V.PIANO, 60): 2.0})
     # fp32 generation: the keep-audio test's 440 Hz share depends on the sampled notes (int8 picks others)
     (d / "params.yaml").write_text("generate:\n  slide_stride: 16\n  cpu_int8: false\n")
     video, cuts = cut_video(d / "cuts.mp4", DURATIONS, audio="sine")

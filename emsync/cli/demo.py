@@ -4,11 +4,11 @@
     emsync demo sample /tmp/demo --n-midi 40 --n-videos 4   # a small tree, no Prefect
     emsync demo show                       # what data/demo holds, from its ground truth
 """
-import json
 from collections import Counter
 from pathlib import Path
 
 from emsync.errors import InputError
+from emsync.io import read_json
 
 
 def register(sub):
@@ -65,7 +65,7 @@ def _show(args):
     gt_dir = root / "ground_truth"
     if not (gt_dir / "midi.json").exists():
         raise InputError(f"{gt_dir / 'midi.json'}: not found (run `emsync demo build` first)")
-    midi = json.loads((gt_dir / "midi.json").read_text())
+    midi = read_json(gt_dir / "midi.json")
     kinds = Counter(e["kind"] for e in midi["files"].values())
     ok = [e for e in midi["files"].values() if e["kind"] == "ok"]
     print(f"MIDI: {len(midi['files'])} files " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
@@ -73,6 +73,6 @@ def _show(args):
           f"with drums {sum(e['has_drums'] for e in ok)}, tempo changes {sum(e['tempo_changes'] for e in ok)}, "
           f"lyrics {dict(Counter(e['lyrics_lang'] for e in ok if e['lyrics_lang']))}, karaoke {sum(e['karaoke'] for e in ok)}")
     if (gt_dir / "videos.json").exists():
-        for vid, e in json.loads((gt_dir / "videos.json").read_text()).items():
+        for vid, e in read_json(gt_dir / "videos.json").items():
             print(f"  {vid}: {e['width']}x{e['height']} @{e['fps']} {e['duration']:.2f}s audio={e['audio']} "
                   f"text={e['text']!r} cuts={e['cuts']}")

@@ -100,20 +100,14 @@ def primer_ids(primer: str, instruments: str | None, default_instruments: str = 
     return make_primer(midi_ids=enc.ids, instruments=instruments)
 
 
-def generate_midi(params, valence, arousal, duration_s, output, boundaries=(), primer=None, instruments=None,
-                  seed=0, samples=1, checkpoint=None, device=None, progress=True) -> list[dict]:
-    """Generate `samples` MIDI files (one batch) and return one summary dict per file."""
-    from emsync.music.tokenizer import decode, write_midi
-    from models.generation import Condition, SamplingConfig, generate
+def run_generator(params, conds, duration_s, primer=None, instruments=None, seed=0, checkpoint=None, device=None,
+                  progress=True):
+    """Load the generator named by the flags or params (int8 on CPU when generate.cpu_int8) and sample
+    one sequence per Condition in `conds` (one batch): the GenerationResult. Shared by `emsync generate`
+    and `emsync soundtrack`."""
+    from models.generation import SamplingConfig, generate
 
     gp = params.generate
-    for name, x in (("valence", valence), ("arousal", arousal)):
-        if not (math.isnan(x) or -1.0 <= x <= 1.0):
-            raise InputError(f"--{name} {x}: must be in [-1, 1] (or nan for unconditioned)")
-    if not (duration_s > 0 and math.isfinite(duration_s)):
-        raise InputError(f"--duration {duration_s}: must be a positive number of seconds")
-    if samples < 1:
-        raise InputError(f"--samples {samples}: must be >= 1")
     dev = resolve_device(device or gp.device)
     model = load_generator(params.path(checkpoint or gp.checkpoint), dev)
     if gp.cpu_int8 and dev.type == "cpu":
@@ -122,8 +116,24 @@ def generate_midi(params, valence, arousal, duration_s, output, boundaries=(), p
         model = quantize_int8(model)
     ids = primer_ids(primer or gp.primer, instruments, gp.instruments)
     cfg = SamplingConfig.from_params(gp, max_offset_s=params.tokens.max_boundary_offset_s)
+    return generate(model, conds, ids, duration_s=duration_s, cfg=cfg, seed=seed, progress=progress)
+
+
+def generate_midi(params, valence, arousal, duration_s, output, boundaries=(), primer=None, instruments=None,
+                  seed=0, samples=1, checkpoint=None, device=None, progress=True) -> list[dict]:
+    """Generate `samples` MIDI files (one batch) and return one summary dict per file."""
+    from emsync.emotion_map import check_condition
+    from emsync.music.tokenizer import decode, write_midi
+    from models.generation import Condition
+
+    gp = params.generate
+    valence, arousal = check_condition("valence", valence), check_condition("arousal", arousal)
+    if not (duration_s > 0 and math.isfinite(duration_s)):
+        raise InputError(f"--duration {duration_s}: must be a positive number of seconds")
+    if samples < 1:
+        raise InputError(f"--samples {samples}: must be >= 1")
     conds = [Condition(valence, arousal, tuple(boundaries))] * samples
-    res = generate(model, conds, ids, duration_s=duration_s, cfg=cfg, seed=seed, progress=progress)
+    res = run_generator(params, conds, duration_s, primer, instruments, seed, checkpoint, device, progress)
     output = Path(output)
     outs = [output] if samples == 1 else [output.with_name(f"{output.stem}_{i}{output.suffix}") for i in range(samples)]
     summaries = []

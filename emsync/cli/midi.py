@@ -23,12 +23,10 @@ def _inspect(args):
     from emsync.labeling.midi import inspect_file
     from emsync.labeling.scan import midi_id_of
 
-    bad = 0
     for f in args.files:
         row = {"midi_id": midi_id_of(f), **inspect_file(f, fast=not args.reference)}
         row.pop("programs", None)
         if not args.all:
             row = {k: row.get(k) for k in FIELDS} | ({"detail": row.get("detail")} if not row["valid"] else {})
-        bad += not row["valid"]
         sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
     return 0

@@ -22,17 +22,13 @@ class DemoCorpus:
 
 def build_demo_corpus(root, seed=1234, n_midi=40, n_duplicates=4, **plan_kw) -> DemoCorpus:
     """MIDI corpus + ground_truth/midi.json (+ LMD/MSD/Spotify tables under root/lmd)."""
+    from emsync.demo.lmd_tables import build_lmd_tables
     from emsync.demo.midi_corpus import build_midi_corpus
 
     root = Path(root)
     gt = build_midi_corpus(root / "midi", seed=seed, n_midi=n_midi, n_duplicates=n_duplicates, **plan_kw)
     write_json(root / "ground_truth" / "midi.json", gt)
-    try:
-        from emsync.demo.lmd_tables import build_lmd_tables
-    except ImportError:  # tables not written yet
-        pass
-    else:
-        build_lmd_tables(root / "lmd", gt, seed=seed, ground_truth_dir=root / "ground_truth")
+    build_lmd_tables(root / "lmd", gt, seed=seed, ground_truth_dir=root / "ground_truth")
     return DemoCorpus(root=root, midi_dir=root / "midi", ground_truth=gt, seed=seed)
 
 

@@ -11,7 +11,6 @@ The chain the thesis follows: MIDI md5 --match_scores--> MSD track --Echo Nest m
 - an archive in the shape of the thesis author's cleansed_features.csv covering only some
   tracks, with a few valences of exactly 0.0 (missing values in disguise, §4.3) and some blanks.
 """
-import json
 from pathlib import Path
 
 import numpy as np
@@ -179,7 +178,3 @@ def build_lmd_tables(out_dir, midi_gt: dict, seed=1234, ground_truth_dir=None) -
     tables = make_lmd_tables(midi_gt, seed)
     write_lmd_tables(out_dir, tables, ground_truth_dir)
     return tables
-
-
-def load_match_scores(path) -> dict:
-    return json.loads(Path(path).read_text(encoding="utf-8"))

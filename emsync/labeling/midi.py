@@ -250,11 +250,6 @@ def _seconds(ticks, table):
     return base[idx] + scales[idx] * (ticks - starts[idx])
 
 
-def ticks_to_seconds(ticks, tick_scales):
-    """pretty_midi's tick -> time table, evaluated only at the given ticks (same doubles)."""
-    return _seconds(ticks, tick_table(tick_scales))
-
-
 def _sparse_roll(pitch, s, e, velocity, width):
     """Encoding of pretty_midi's roll (no pedal, no bends): sum of velocities over [s, e)."""
     ok = s < e

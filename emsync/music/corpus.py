@@ -99,6 +99,14 @@ def write_shard(out_dir, shard: int, tokens) -> None:
         np.save(f, np.asarray(tokens, np.int16))  # a file object: np.save adds no suffix
 
 
+def add_shard(out_dir, shard: int, result: dict, rows: list, rejects: list) -> None:
+    """Fold one tokenize_batch result into rows (tagged with its shard) and rejects; write its shard."""
+    rejects.extend(result["rejects"])
+    rows.extend({**row, "shard": shard} for row in result["rows"])
+    if result["rows"]:
+        write_shard(out_dir, shard, result["tokens"])
+
+
 def finish_outputs(out_dir, rows, rejects, labels=None, test_fraction=0.05, check=None):
     """Index from the per-song rows (+ labels), `check(index without list columns)`, then
     shards.new/ replaces shards/ and vocab.json, index.parquet, rejects.parquet are written.
@@ -132,8 +140,5 @@ def write_outputs(out_dir, results: dict, labels=None, test_fraction=0.05, check
     Returns (index DataFrame, rejects list)."""
     rows, rejects = [], []
     for k in sorted(results):
-        rejects += results[k]["rejects"]
-        rows += [{**row, "shard": k} for row in results[k]["rows"]]
-        if results[k]["rows"]:
-            write_shard(out_dir, k, results[k]["tokens"])
+        add_shard(out_dir, k, results[k], rows, rejects)
     return finish_outputs(out_dir, rows, rejects, labels, test_fraction, check), rejects

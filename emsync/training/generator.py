@@ -81,17 +81,10 @@ def train_generator(tokens_dir, tokens_digest: str, train: dict, tokens: dict, s
 
 
 def save_generator(path, model, extra: dict) -> None:
-    """The checkpoint in models/music_transformer.py's format ({"config", "state_dict", "extra"},
-    read by its load_checkpoint), written atomically and byte-for-byte reproducibly: torch.save
-    into a buffer, because saving to a temp file embeds the file's random name in the archive,
-    which would make DVC see a changed output on every cached re-run."""
-    import torch
+    """The generator checkpoint: models/music_transformer.py's atomic, byte-reproducible format."""
+    from models.music_transformer import save_checkpoint
 
-    from emsync.io import write_bytes
-
-    buf = io.BytesIO()
-    torch.save({"config": model.cfg.to_dict(), "state_dict": model.state_dict(), "extra": extra}, buf)
-    write_bytes(path, buf.getvalue())
+    save_checkpoint(path, model, extra)
 
 
 def loss_csv(history) -> str:

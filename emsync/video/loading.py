@@ -18,7 +18,6 @@ from emsync import env
 env.apply_defaults()
 
 import hashlib  # noqa: E402
-import json  # noqa: E402
 import os  # noqa: E402
 import re  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
@@ -107,6 +106,8 @@ def _dist_version(dist: str) -> str:
 def dir_version(directory) -> str:
     """A short digest of a model folder: the bytes of every file (names + sizes for huge folders)."""
     d = Path(directory)
+    if "snapshots" in d.parts:  # a hub cache folder is named by its commit
+        return d.name[:12]
     files = sorted(p for p in d.rglob("*") if p.is_file() and not p.name.startswith("."))
     big = sum(p.stat().st_size for p in files) > _FULL_DIGEST_MAX_BYTES
     h = hashlib.md5()
@@ -118,8 +119,6 @@ def dir_version(directory) -> str:
             with open(p, "rb") as f:
                 while block := f.read(1 << 20):
                     h.update(block)
-    if "snapshots" in d.parts:  # a hub cache folder is named by its commit
-        return d.name[:12]
     return h.hexdigest()[:12]
 
 
@@ -295,7 +294,3 @@ def _load_package(name: str):
 
         return SentimentIntensityAnalyzer(), None
     raise InputError(f"unknown packaged model 'pkg:{name}'")
-
-
-def read_json(path) -> dict:
-    return json.loads(Path(path).read_text(encoding="utf-8"))
