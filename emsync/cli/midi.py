@@ -1,7 +1,9 @@
 """emsync midi inspect FILE...: validate, hash and describe MIDI files (thesis §3.1).
+emsync midi lyrics FILE...: the lyrics in MIDI/.kar files, their language and word count (§3.2.2).
 
     emsync midi inspect song.mid other.mid       # one JSON line per file
     emsync midi inspect --reference song.mid     # pretty_midi reference parser only
+    emsync midi lyrics song.kar other.mid        # {"midi_id", "language", "n_words", "text", ...}
 """
 import json
 import sys
@@ -17,6 +19,10 @@ def register(sub):
     q.add_argument("--reference", action="store_true", help="use the pretty_midi reference parser (slow)")
     q.add_argument("--all", action="store_true", help="print every field, not only the main ones")
     q.set_defaults(func=_inspect)
+    q = s.add_parser("lyrics", help="one JSON line per file: lyrics text, language, word count (§3.2.2)")
+    q.add_argument("files", nargs="+", metavar="FILE")
+    q.add_argument("--all", action="store_true", help="print every field, not only the main ones")
+    q.set_defaults(func=_lyrics)
 
 
 def _inspect(args):
@@ -30,3 +36,24 @@ def _inspect(args):
             row = {k: row.get(k) for k in FIELDS} | ({"detail": row.get("detail")} if not row["valid"] else {})
         sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
     return 0
+
+
+LYRICS_FIELDS = ["midi_id", "language", "n_words", "keep", "reason", "text"]
+
+
+def _lyrics(args):
+    """A file that cannot be read prints {"midi_id", "error"}; the exit code is then 1."""
+    from emsync.errors import InputError
+    from emsync.labeling.scan import midi_id_of
+    from emsync.lyrics.rows import lyrics_row
+
+    rc = 0
+    for f in args.files:
+        try:
+            row = lyrics_row(f, midi_id_of(f))
+        except InputError as e:
+            row, rc = {"midi_id": midi_id_of(f), "error": str(e)}, 1
+        if not args.all and "error" not in row:
+            row = {k: row[k] for k in LYRICS_FIELDS}
+        sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return rc
