@@ -1,0 +1,100 @@
+"""Dataset adapters (thesis §5.2.2.1, §5.2.3.3) and the Ekman-6 blacklist (§5.2.2.4)."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from emsync.classify.cleaning import apply_blacklist, load_blacklist
+from emsync.classify.datasets import (
+    demo_table, ekman6_table, iqr_fences, iqr_filter, movienet_split, movienet_table, multi_hot, upper_whisker,
+)
+from emsync.errors import InputError
+from models.classifier_blocks import GENRES
+
+
+def test_movienet_split_reproduces_published_file(shared_data):
+    d = shared_data / "movienet"
+    table = movienet_table(d / "trailers_genres_clean.csv")  # no splits file given: computed
+    published = json.loads((d / "splits.json").read_text())
+    computed = movienet_split(table["video_id"])
+    assert computed["train"] == published["trn"]
+    assert computed["val"] == published["val"]
+    assert computed["test"] == published["tst"]
+    assert [len(computed[k]) for k in ("train", "val", "test")] == [18488, 2642, 5282]
+    from_file = movienet_table(d / "trailers_genres_clean.csv", d / "splits.json")
+    assert (from_file["split"] == table["split"]).all()
+
+
+def test_movienet_labels_on_real_metadata(shared_data):
+    t = movienet_table(shared_data / "movienet" / "trailers_genres_clean.csv")
+    assert len(t) == 26412
+    row = t.set_index("video_id").loc["f0yEkRCpCmw"]  # Intolerance (1916): Drama, History
+    assert row["genres"] == ["Drama", "History"]
+    assert multi_hot(row["genres"]).nonzero()[0].tolist() == [GENRES.index("Drama"), GENRES.index("History")]
+    counts = pd.Series([g for gs in t["genres"] for g in gs]).value_counts()
+    assert set(counts.index) == set(GENRES) and counts["Drama"] == 12713 and counts["Western"] == 353
+    # the one malformed genre in the file is kept aside, not dropped silently
+    assert t["unknown_genres"].map(len).sum() == 1
+    # the published table is already inside the thesis's duration fences (19.6 s .. 214.4 s)
+    assert t["duration"].min() >= 19.6 and t["duration"].max() <= 214.4
+
+
+def test_iqr_fences_and_whisker():
+    v = np.array([1, 2, 3, 4, 5, 6, 7, 8, 100.0])
+    lo, hi = iqr_fences(v)
+    q1, q3 = np.percentile(v, [25, 75])
+    assert (lo, hi) == (q1 - 1.5 * (q3 - q1), q3 + 1.5 * (q3 - q1))
+    kept, dropped = iqr_filter(pd.DataFrame({"duration": v}))
+    assert dropped["duration"].tolist() == [100.0] and len(kept) == 8
+    assert upper_whisker(v) == 8  # largest value inside the fence, not the fence itself
+    with pytest.raises(InputError):
+        upper_whisker([])
+
+
+def _ekman(tmp_path, train, test):
+    for rel in train + test:
+        p = tmp_path / (rel + ".mp4")
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(b"")
+    (tmp_path / "train.txt").write_text("\n".join(train) + "\n")
+    (tmp_path / "test.txt").write_text("\n".join(test) + "\n")
+    return tmp_path
+
+
+def test_ekman6_table_and_blacklist(tmp_path):
+    root = _ekman(tmp_path, ["joy/joy_beach_01", "joy/joyride_car_02", "anger/angry_crowd_03"],
+                  ["sadness/pensive_man_04", "fear/fear_spider_05", "surprise/astonishing_feats_06"])
+    t = ekman6_table(root)
+    assert t["split"].tolist() == ["train"] * 3 + ["test"] * 3
+    assert t.loc[t.video_id == "angry_crowd_03", "label"].item() == 0
+    assert t["path"].tolist()[0] == "joy/joy_beach_01.mp4"
+    kept, dropped = apply_blacklist(t)
+    assert sorted(dropped["video_id"]) == ["astonishing_feats_06", "joyride_car_02", "pensive_man_04"]
+    assert dropped.set_index("video_id").loc["joyride_car_02", "reason"] == "joy keyword 'joyride'"
+    assert "joy_beach_01" in kept["video_id"].tolist()
+    # a keyword of another class does not count: "pensive" under joy is kept
+    bl = load_blacklist()
+    assert bl["version"] >= 1
+    k2, d2 = apply_blacklist(pd.DataFrame({"video_id": ["pensive_joy"], "emotion": ["joy"]}), bl)
+    assert len(d2) == 0 and len(k2) == 1
+    k3, d3 = apply_blacklist(pd.DataFrame({"video_id": ["x1"], "emotion": ["joy"]}), {**bl, "ids": ["x1"]})
+    assert d3["reason"].tolist() == ["listed id"]
+
+
+def test_ekman6_bad_layout_names_the_problem(tmp_path):
+    with pytest.raises(InputError, match="train.txt"):
+        ekman6_table(tmp_path)
+    root = _ekman(tmp_path, ["happiness/x"], [])
+    with pytest.raises(InputError, match="train.txt:1: 'happiness/x'"):
+        ekman6_table(root)
+
+
+def test_demo_table_reads_planted_labels(tmp_path):
+    gt = {f"demo{i:02d}": {"emotion": e, "genres": ["Comedy"]} for i, e in enumerate(["joy", "fear", "anger"])}
+    (tmp_path / "videos.json").write_text(json.dumps(gt))
+    t = demo_table(tmp_path / "videos.json")
+    assert t["label"].tolist() == [3, 2, 0] and t["split"].tolist() == ["train", "train", "test"]
+    (tmp_path / "old.json").write_text(json.dumps({"demo00": {"duration": 1}}))
+    with pytest.raises(InputError, match="no planted emotion"):
+        demo_table(tmp_path / "old.json")
