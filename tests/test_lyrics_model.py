@@ -106,3 +106,16 @@ def test_metrics_hand_computed():
     assert majority_baseline(train, y)["f1"] == pytest.approx((2 * 0.5 * 1 / 1.5) / 2)
     fb = frequency_baseline(train, y)  # q = (2/3, 1/3), prevalence = (1/2, 1/2)
     assert fb["f1"] == pytest.approx((2 * 0.5 * (2 / 3) / (0.5 + 2 / 3) + 2 * 0.5 * (1 / 3) / (0.5 + 1 / 3)) / 2)
+
+
+def test_predict_keeps_input_order_and_counts_tokens_before_truncation():
+    from emsync.lyrics.inference import predict
+
+    tok = train_wordpiece(TEXTS, vocab_size=120)
+    torch.manual_seed(3)
+    m = build(preset("tiny", n_labels=7, vocab_size=len(tok)), EKMAN7).eval()  # max_position 64
+    texts = ["so sad", " ".join(["love"] * 100), "thank you for the music"]
+    probs, n_tok = predict(m, tok, texts, batch_size=2)
+    assert n_tok.tolist() == [4, 102, 7]  # [CLS] ... [SEP], counted before truncation to 64
+    one = [predict(m, tok, [t], batch_size=1)[0][0] for t in texts]
+    assert np.allclose(probs, np.stack(one), atol=1e-5)
