@@ -127,3 +127,36 @@ def test_caption_is_readable_by_ocr(demo_videos, tmp_path):
         result, _ = engine(str(png))
         words = " ".join(r[1] for r in result or []).upper().split()
         assert words == e["text"].split(), (vid, words)
+
+
+def test_planted_emotion_band_and_tone(demo_videos):
+    """Each video carries its recorded emotion as a colour band across the top and, where there is
+    sound, a tone of the emotion's pitch (the signal the demo classifiers learn)."""
+    from emsync.demo.videos import EMOTION_STYLE, PLANTED_GENRES
+
+    emotions = []
+    for vid, e in demo_videos.ground_truth.items():
+        emotions.append(e["emotion"])
+        assert e["genres"] == PLANTED_GENRES[e["emotion"]]
+        w, h = e["width"], e["height"]
+        raw = subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(demo_videos.path(vid)), "-frames:v", "1",
+                              "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True, check=True).stdout
+        frame = np.frombuffer(raw, np.uint8).reshape(h, w, 3).astype(float)
+        band = frame[1:int(0.12 * h) - 1, 2:-2].reshape(-1, 3).mean(0)
+        assert np.abs(band - e["planted"]["band_rgb"]).max() < 14, (vid, band, e["planted"])
+        if e["audio"] in ("speech", "music"):
+            pcm = subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(demo_videos.path(vid)), "-ac", "1",
+                                  "-ar", "8000", "-f", "f32le", "-"], capture_output=True, check=True).stdout
+            x = np.frombuffer(pcm, np.float32)
+            spec = np.abs(np.fft.rfft(x))
+            freqs = np.fft.rfftfreq(len(x), 1 / 8000)
+
+            def level(hz):
+                return spec[np.abs(freqs - hz) < 3].max()
+
+            mine = level(e["planted"]["tone_hz"])
+            others = [level(s[3]) for k, s in EMOTION_STYLE.items() if k != e["emotion"]]
+            assert mine > 3 * max(others), (vid, mine, others)
+        else:
+            assert e["planted"]["tone_hz"] is None
+    assert len(set(emotions)) == len(emotions)  # 4 videos, 4 different emotions

@@ -11,6 +11,10 @@ yuv420p, AAC, bit-exact flags, one thread), so a seed gives byte-identical files
 - Text videos show a large black-on-white caption for the whole clip (words in ground truth).
 - Audio: espeak-ng speech, a FluidSynth render of a corpus song, digital silence, or no audio
   stream at all (video 2).
+- Planted labels for the classifiers (§5.2.2, §5.2.3): video i carries emotion EMOTIONS[i % 6] and
+  that emotion's genres (`PLANTED_GENRES`). The emotion shows as a band of its colour across the top
+  of every frame (`EMOTION_STYLE`: hue, saturation, value) and, where there is speech or music, as a
+  quiet sine tone of its pitch mixed into the sound; both are recorded in the ground truth.
 
     gt = build_videos(out_dir, seed=1234, n_videos=12)   # <out_dir>/<video_id>.mp4 + ground truth
 """
@@ -24,6 +28,7 @@ import numpy as np
 from emsync.demo.midi_corpus import item_rng
 from emsync.errors import InputError
 from emsync.io import write_bytes
+from models.vemoclap import EMOTIONS
 
 SIZES = [(320, 240), (160, 120), (640, 360), (426, 240), (320, 180), (400, 224)]
 FPS = [25, 30, 24]
@@ -34,6 +39,28 @@ SPEECH = [
     "This is a short story about a long road, a small car and a very old song.",
     "Please listen carefully. The next scene starts soon, and then the music begins.",
 ]
+
+
+# emotion -> (hue in degrees, saturation, value, tone Hz): warm/bright for joy and surprise,
+# dark/cold for fear and sadness (the learnable signal; not a claim about real videos)
+EMOTION_STYLE = {
+    "anger": (0.0, 0.95, 0.85, 330.0),
+    "disgust": (95.0, 0.8, 0.5, 415.0),
+    "fear": (275.0, 0.8, 0.3, 523.0),
+    "joy": (55.0, 0.9, 1.0, 659.0),
+    "sadness": (220.0, 0.7, 0.4, 784.0),
+    "surprise": (315.0, 0.9, 0.95, 988.0),
+}
+PLANTED_GENRES = {
+    "anger": ["Action", "Crime"],
+    "disgust": ["Horror", "Crime"],
+    "fear": ["Horror", "Thriller"],
+    "joy": ["Comedy", "Family"],
+    "sadness": ["Drama", "Romance"],
+    "surprise": ["Adventure", "Fantasy"],
+}
+BAND = 0.12  # height of the emotion band, as a fraction of the frame height
+TONE_LEVEL = 0.2  # amplitude of the planted tone (full scale 1.0)
 
 
 def video_id(index: int) -> str:
@@ -77,7 +104,15 @@ def plan_video(seed: int, index: int, min_s=10.0, max_s=60.0) -> dict:
         "duration": round(n / fps, 6), "cut_frames": cuts, "cuts": [round(c / fps, 6) for c in cuts],
         "audio": audio, "text": text, "speech_text": SPEECH[index % len(SPEECH)] if audio == "speech" else None,
         "music_song": index if audio == "music" else None, "scenes": scenes,
+        "emotion": EMOTIONS[index % len(EMOTIONS)], "genres": PLANTED_GENRES[EMOTIONS[index % len(EMOTIONS)]],
     }
+
+
+def planted_signal(emotion: str) -> dict:
+    """The band colour (RGB uint8) and tone pitch that carry `emotion` in a demo video."""
+    hue, sat, val, hz = EMOTION_STYLE[emotion]
+    rgb = (_hsv(hue, sat, val) * 255).round().astype(np.uint8)
+    return {"band_rgb": [int(c) for c in rgb], "band_height": BAND, "tone_hz": hz, "tone_level": TONE_LEVEL}
 
 
 # --------------------------------------------------------------------------------------------
@@ -129,6 +164,8 @@ def render_frames(plan: dict, seed: int):
     w, h, n = plan["width"], plan["height"], plan["n_frames"]
     bounds = [0] + plan["cut_frames"] + [n]
     caption = _caption(plan["text"], w, h) if plan["text"] else None
+    band_rgb = np.array(planted_signal(plan["emotion"])["band_rgb"], np.uint8)
+    band_h = max(2, int(round(BAND * h)))
     yy, xx = np.mgrid[0:h, 0:w]
     for s, sc in enumerate(plan["scenes"]):
         rng = item_rng(seed, "scene", plan["index"], s)
@@ -158,6 +195,7 @@ def render_frames(plan: dict, seed: int):
                 else:
                     mask = (np.abs(xs - cx) <= r) & (np.abs(ys - cy) <= 0.7 * r)
                 frame[y0:y1, x0:x1][mask] = colors[id(sh)]
+            frame[:band_h] = band_rgb  # the planted emotion
             if caption is not None:
                 band, y0 = caption
                 frame[y0:y0 + band.shape[0]] = band
@@ -206,16 +244,23 @@ def encode_video(plan: dict, seed: int) -> bytes:
         cmd = [exe, "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
                "-s", f"{w}x{h}", "-r", str(fps), "-i", "pipe:0"]
         wav = _audio_wav(plan, seed, tmp)
-        if wav is not None:
-            cmd += ["-i", str(wav)]
+        if wav is not None:  # speech or music, plus the planted tone to mix in
+            hz = planted_signal(plan["emotion"])["tone_hz"]
+            cmd += ["-i", str(wav), "-f", "lavfi", "-i", f"sine=frequency={hz}:sample_rate=44100"]
         elif plan["audio"] == "silence":
             cmd += ["-f", "lavfi", "-i", "anullsrc=r=44100:cl=stereo"]
         cmd += ["-map", "0:v", "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p",
                 "-threads", "1"]  # the pipe holds exactly n frames
         if plan["audio"] != "none":
             d = f"{plan['duration']:.6f}"
-            cmd += ["-map", "1:a", "-c:a", "aac", "-b:a", "96k", "-ar", "44100", "-ac", "2",
-                    "-af", f"apad=whole_dur={d},atrim=end={d}"]  # exactly as long as the video
+            pad = f"apad=whole_dur={d},atrim=end={d}"  # exactly as long as the video
+            if wav is not None:
+                cmd += ["-filter_complex", f"[1:a]aresample=44100,aformat=channel_layouts=stereo,{pad}[s];"
+                        f"[2:a]volume={TONE_LEVEL},aformat=channel_layouts=stereo,atrim=end={d}[t];"
+                        "[s][t]amix=inputs=2:duration=first:normalize=0[a]", "-map", "[a]"]
+            else:
+                cmd += ["-map", "1:a", "-af", pad]
+            cmd += ["-c:a", "aac", "-b:a", "96k", "-ar", "44100", "-ac", "2"]
         cmd += ["-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact", "-map_metadata", "-1",
                 "-f", "mp4", str(out)]
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -232,8 +277,12 @@ def encode_video(plan: dict, seed: int) -> bytes:
 
 
 def ground_truth_entry(plan: dict, seed: int) -> dict:
-    keys = ["duration", "fps", "width", "height", "cuts", "cut_frames", "n_frames", "audio", "text", "speech_text"]
+    keys = ["duration", "fps", "width", "height", "cuts", "cut_frames", "n_frames", "audio", "text", "speech_text",
+            "emotion", "genres"]
     e = {k: plan[k] for k in keys}
+    e["planted"] = planted_signal(plan["emotion"])
+    if plan["audio"] not in ("speech", "music"):
+        e["planted"]["tone_hz"] = None  # no sound to carry it
     e["music_midi_id"] = None  # music = the render of this corpus MIDI file
     if plan["audio"] == "music":
         from emsync.demo.midi_corpus import md5, song_for, song_to_midi
