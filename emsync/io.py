@@ -24,7 +24,12 @@ def atomic_path(path, suffix=None):
         raise InputError(f"cannot create output folder {path.parent}: {e.strerror}") from e
     if not os.access(path.parent, os.W_OK):
         raise InputError(f"output folder {path.parent} is not writable")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or path.suffix + ".tmp", dir=path.parent)
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; give a file name")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or path.suffix + ".tmp", dir=path.parent)
+    except OSError as e:
+        raise InputError(f"{path}: cannot write in {path.parent} ({e.strerror})") from None
     os.close(fd)
     tmp = Path(tmp)
     try:
@@ -35,6 +40,56 @@ def atomic_path(path, suffix=None):
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Same path, a symlink to it, or a hard link of it."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist: compare where the names lead
+        return a.resolve() == b.resolve()
+
+
+def check_outputs(outputs: dict, inputs: dict):
+    """Refuse, before any work, an output that would clobber an input or cannot be written.
+
+    `outputs` / `inputs` map a flag name (as the user typed it, e.g. "--wav") to a path (None: not
+    given). An output may not be an input (same path, symlink or hard link), lie inside an input
+    folder, be a folder, repeat another output, or sit where no file can be created. Each problem is
+    one line naming the flag and the path."""
+    outs = {k: Path(v) for k, v in outputs.items() if v is not None}
+    ins = {k: Path(v) for k, v in inputs.items() if v is not None}
+    seen = {}
+    for flag, out in outs.items():
+        for iflag, inp in ins.items():
+            if _same_file(out, inp):
+                raise InputError(f"{flag} {out}: is the same file as the input {iflag} {inp}; choose another output path")
+            if inp.is_dir() and out.resolve().is_relative_to(inp.resolve()):
+                raise InputError(f"{flag} {out}: is inside the input folder {iflag} {inp}; write it elsewhere")
+        for oflag, other in seen.items():
+            if _same_file(out, other):
+                raise InputError(f"{flag} {out}: is the same file as {oflag}; give each output its own path")
+        seen[flag] = out
+        if out.is_dir():
+            raise InputError(f"{flag} {out}: is a folder; give a file name")
+        if out.exists() and not out.is_file():
+            raise InputError(f"{flag} {out}: is not a regular file; give a file name")
+        _check_writable(flag, out)
+
+
+def _check_writable(flag, out: Path):
+    """Create (and remove) a temp file in the output's nearest existing folder."""
+    parent = out.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise InputError(f"{flag} {out}: {parent} is not a folder")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".emsync-probe.", dir=parent)
+    except OSError as e:
+        raise InputError(f"{flag} {out}: cannot write in {parent} ({e.strerror})") from None
+    os.close(fd)
+    os.unlink(tmp)
 
 
 def write_bytes(path, data: bytes):

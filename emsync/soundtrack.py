@@ -88,6 +88,7 @@ def make_soundtrack(params, video, output, valence=None, arousal=None, emotion_p
     """Score `video` and write the scored video to `output` (plus the MIDI / WAV when asked).
     Returns the summary dict that `emsync soundtrack --json` prints."""
     from emsync.cli.generate import load_generator
+    from emsync.io import check_outputs
     from emsync.music.tokenizer import decode, write_midi
     from emsync.render import check_video_output, mux, render_wav, resolve_soundfont
     from emsync.training.metrics import boundary_hits, chord_times
@@ -95,6 +96,8 @@ def make_soundtrack(params, video, output, valence=None, arousal=None, emotion_p
     from emsync.video.probe import probe
 
     t_all = time.perf_counter()
+    check_outputs({"-o": output, "--midi": midi_out, "--wav": wav_out},
+                  {"video": video, "--checkpoint": checkpoint, "--soundfont": soundfont})
     output = check_video_output(output)
     if instruments not in (None, "fewer", "more"):
         raise InputError(f"--instruments {instruments}: choose fewer or more")
@@ -110,8 +113,6 @@ def make_soundtrack(params, video, output, valence=None, arousal=None, emotion_p
 
     steps.start("probe", f"probing {video}")
     info = probe(video)
-    if Path(output).resolve() == Path(video).resolve():
-        raise InputError(f"{output}: the output would overwrite the input video; choose another -o path")
     steps.stop()
 
     steps.start("cuts", f"detecting scene cuts ({info.duration:.1f} s video)")

@@ -80,13 +80,63 @@ def connect(db_path=None, read_only=True):
     return con
 
 
-def query(sql, db_path=None):
-    """Run SQL against the store; return a pandas DataFrame."""
+# Statement kinds `emsync sql` runs: reads only. COPY/EXPORT/ATTACH/INSTALL/SET... are refused
+# before DuckDB sees them, so the analyst entry point can never write a file or change a setting.
+READ_STATEMENTS = {"SELECT", "EXPLAIN", "PRAGMA", "CALL"}
+
+
+def db_path(path=None) -> Path:
+    return Path(path or ROOT / "data" / "emsync.duckdb")
+
+
+def sandboxed(db_path=None, allow_read=()):
+    """A read-only connection that can open files only under data/ (and `allow_read` paths).
+
+    DuckDB's own sandbox (docs: Operations manual > Securing DuckDB): `allowed_directories` /
+    `allowed_paths` first, then `enable_external_access = false` (only those paths stay
+    reachable; no extension installs or loads), extension autoload/autoinstall off, and
+    `lock_configuration` so no SQL statement can undo any of it."""
     import duckdb
 
-    con = connect(db_path)
+    db_path = Path(db_path or ROOT / "data" / "emsync.duckdb")
+    if not db_path.is_file():
+        raise InputError(f"{db_path}: feature store not found; run `dvc repro` (or `emsync store refresh`) first")
+    # views name their files root-relative ("data/..."), checked before file_search_path applies
+    dirs, files = [str((ROOT / "data").resolve()) + "/", "data/"], []
+    for p in allow_read:
+        p = Path(p).resolve()
+        if not p.exists():
+            raise InputError(f"--allow-read {p}: no such file or folder")
+        (dirs if p.is_dir() else files).append(str(p) + ("/" if p.is_dir() else ""))
+    con = duckdb.connect(str(db_path), read_only=True,
+                         config={"autoload_known_extensions": False, "autoinstall_known_extensions": False})
+    con.execute(f"SET file_search_path = '{ROOT}'")  # views hold root-relative paths
+    con.execute("SET allowed_directories = ?", [dirs])
+    if files:
+        con.execute("SET allowed_paths = ?", [files])
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+    return con
+
+
+def query(sql, db_path=None, allow_read=()):
+    """Run read-only SQL against the sandboxed store; return a pandas DataFrame."""
+    import duckdb
+
+    con = sandboxed(db_path, allow_read)
     try:
+        try:
+            kinds = [s.type.name for s in con.extract_statements(sql)]
+        except duckdb.Error as e:
+            raise InputError(f"SQL error: {str(e).splitlines()[0]}") from None
+        bad = [k for k in kinds if k not in READ_STATEMENTS]
+        if bad:
+            raise InputError(f"SQL refused: {bad[0]} statements are not allowed; `emsync sql` only reads "
+                             f"({', '.join(sorted(READ_STATEMENTS))}); write results with --out")
         return con.execute(sql).df()
+    except duckdb.PermissionException as e:
+        raise InputError(f"SQL refused: {str(e).splitlines()[0]} (`emsync sql` reads only under data/; "
+                         "add --allow-read PATH to read your own files)") from None
     except duckdb.Error as e:
         raise InputError(f"SQL error: {str(e).splitlines()[0]}") from None
     finally:

@@ -132,10 +132,17 @@ def generate_midi(params, valence, arousal, duration_s, output, boundaries=(), p
         raise InputError(f"--duration {duration_s}: must be a positive number of seconds")
     if samples < 1:
         raise InputError(f"--samples {samples}: must be >= 1")
+    from emsync.io import check_outputs
+
     conds = [Condition(valence, arousal, tuple(boundaries))] * samples
-    res = run_generator(params, conds, duration_s, primer, instruments, seed, checkpoint, device, progress)
     output = Path(output)
     outs = [output] if samples == 1 else [output.with_name(f"{output.stem}_{i}{output.suffix}") for i in range(samples)]
+    from models.generation import PRIMERS
+
+    primer_file = primer if primer and primer not in PRIMERS else None
+    check_outputs({"-o" if len(outs) == 1 else f"-o ({p.name})": p for p in outs},
+                  {"--primer": primer_file, "--checkpoint": params.path(checkpoint or gp.checkpoint)})
+    res = run_generator(params, conds, duration_s, primer, instruments, seed, checkpoint, device, progress)
     summaries = []
     for i, path in enumerate(outs):
         dec = decode(res.tokens[i], chord_boost=gp.chord_velocity_boost)

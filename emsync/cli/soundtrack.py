@@ -68,9 +68,12 @@ def _render(args):
     from emsync.render import VIDEO_SUFFIXES, check_video_output, mux, render_wav
     from emsync.video.probe import probe
 
+    from emsync.io import check_outputs
+
     params = load_params()
     sp = params.soundtrack
     out = Path(args.output)
+    check_outputs({"-o": out}, {"midi": args.midi, "--video": args.video, "--soundfont": args.soundfont})
     to_video = out.suffix.lower() in VIDEO_SUFFIXES
     if to_video and not args.video:
         raise InputError(f"{out}: a video output needs --video INPUT (or write a .wav)")

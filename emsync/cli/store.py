@@ -10,6 +10,9 @@ def register(sub):
     p.add_argument("--db", help="DuckDB file (default: data/emsync.duckdb)")
     p.add_argument("--out", help="write the result to FILE.parquet or FILE.csv instead of printing")
     p.add_argument("--max-rows", type=int, default=50, help="rows to print (default 50)")
+    p.add_argument("--allow-read", action="append", default=[], metavar="PATH",
+                   help="also let the query read this file or folder (repeatable); by default `emsync sql` "
+                   "reads only under data/, writes no files, loads no extensions")
     p.set_defaults(func=_sql)
     s = sub.add_parser("store", help="refresh or list the feature store's views")
     ss = s.add_subparsers(dest="store_cmd", metavar="ACTION", required=True)
@@ -24,10 +27,14 @@ def _sql(args):
     from emsync import store
     from emsync.io import atomic_path, write_parquet
 
+    from emsync.io import check_outputs
+
     out = Path(args.out).resolve() if args.out else None
     if out and out.suffix not in (".parquet", ".csv"):
         raise InputError(f"--out {args.out}: use a .parquet or .csv file name")
-    df = store.query(args.query, args.db)
+    if out:  # never over the store or any table it serves
+        check_outputs({"--out": out}, {"--db": store.db_path(args.db), "data/": store.ROOT / "data"})
+    df = store.query(args.query, args.db, allow_read=args.allow_read)
     if out:
         if out.suffix == ".parquet":
             write_parquet(out, df)

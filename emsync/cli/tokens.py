@@ -36,9 +36,10 @@ def _encode_file(path):
 
 
 def _encode(args):
-    from emsync.io import write_json
+    from emsync.io import check_outputs, write_json
     from emsync.music import vocab as V
 
+    check_outputs({"-o": args.out}, {"file": args.file})
     enc = _encode_file(args.file)
     write_json(args.out, {"vocab_version": V.VOCAB_VERSION, "source": Path(args.file).name,
                           "tokens": [V.id_to_token(i) for i in enc.ids],
@@ -47,10 +48,11 @@ def _encode(args):
 
 
 def _decode(args):
-    from emsync.io import read_json
+    from emsync.io import check_outputs, read_json
     from emsync.music import vocab as V
     from emsync.music.tokenizer import decode, write_midi
 
+    check_outputs({"-o": args.out}, {"file": args.file})
     doc = read_json(args.file)
     if not isinstance(doc, dict) or "tokens" not in doc:
         raise InputError(f"{args.file}: expected a JSON object with 'vocab_version' and 'tokens'")
