@@ -5,8 +5,8 @@
 
 For each generator checkpoint: NLL / top-1 / top-5 over the test split, then (conditioned models)
 25 conditions x N generated samples scored by the §4.5 regressor (trained once on the train split,
-saved to evaluate.regressor_checkpoint), then (boundary models) the hit rate with vs
-without offsets. Writes reports/evaluation.md, reports/evaluation_metrics.json and
+saved to evaluate.regressor_checkpoint), then (boundary models) the hit rate with offsets vs
+"no boundary ahead" (offset = δ_max). Writes reports/evaluation.md, reports/evaluation_metrics.json and
 reports/runs/evaluate.json. A checkpoint that fails is recorded as skipped; the others go on.
 """
 from emsync import env
@@ -92,10 +92,16 @@ def evaluate_flow(params: Params, checkpoints: list | None = None, reports_dir: 
     settings = {**{k: ev[k] for k in ("max_test_chunks", "condition_values", "samples_per_condition", "sample_tokens",
                                       "hit_samples", "hit_duration_s", "hit_tolerance_s")},
                 "chunk_len": models[0].get("chunk_len"), "device": str(resolve_device(ep.device))}
+    from models.generation import effective_stride, mean_context, resolve_stride
+
+    window = min(gp.window, models[0].get("chunk_len") or gp.window)  # the engine caps it at the model's
+    stride = effective_stride(window, resolve_stride(gp.slide_stride))
+    settings.update(window=window, slide_stride=stride, mean_context=round(mean_context(window, stride), 1))
     summary = {r["name"]: {"nll": r["nll"], "top1": r["top1"], "top5": r["top5"],
                            "emotion_l1": (r.get("emotion") or {}).get("l1"),
                            "hit_rate_with_offsets": (r.get("boundary") or {}).get("with_offsets", {}).get("hit_rate"),
                            "hit_rate_without_offsets": (r.get("boundary") or {}).get("without_offsets", {}).get("hit_rate"),
+                           "nll_no_boundary": (r.get("no_boundary") or {}).get("nll"),
                            "chord_precision_with_offsets": (r.get("boundary") or {}).get("with_offsets", {}).get("chord_precision"),
                            "chord_precision_without_offsets": (r.get("boundary") or {}).get("without_offsets", {}).get("chord_precision")}
                for r in models}  # flat numbers per model for `dvc metrics show/diff`

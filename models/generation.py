@@ -32,9 +32,12 @@ room each step feeds one token through the cache; when it is full it drops the o
 `slide_stride` tokens (capped at half the window, so the tiny demo model keeps at least half of its
 256) and re-prefills the retained tail in one batched forward pass (positions restart at 0,
 offsets are kept). The model thus always sees between window - stride and window tokens of
-context; `slide_stride=1` reproduces the upstream "last 1216 tokens every step"
-exactly (one full window forward per token, as `use_cache=False` does), larger strides
-amortise the re-prefill. Each cached step equals an uncached forward over the same window
+context (mean window - (stride - 1) / 2); `slide_stride=1` reproduces §4.4's "last 1216 tokens
+every step" exactly (one full window forward per token, as `use_cache=False` does), larger strides
+amortise the re-prefill. Named strides (`STRIDE_PRESETS`): "exact" = 1, "thesis" = 64 (the default:
+mean context 1184.5 of 1216 tokens, 97.4 %), "cpu" = 608 (CPU speed preset: context 609..1216,
+mean 75 %). `emsync bench generate --strides ...` measures the trade (tokens/s and NLL vs stride 1).
+Each cached step equals an uncached forward over the same window
 (tests/test_model_cache.py, tests/test_generate_engine.py).
 
 GPU: with `cuda_graph=True` on a CUDA device the one-token decode step (model.decode_static:
@@ -45,9 +48,10 @@ eager. On CPU the flag is ignored.
 CPU (issue 5 speed, 37m at batch 1): a decode step is bound by memory traffic, the Linear weights
 plus the KV cache it reads (at ~900 cached positions the fp32 keys/values of 11 layers are ~40 MB,
 as much as the int8 weights). The CPU defaults (emsync.config.GenerateParams) are the fastest
-measured: int8 Linear layers (`quantize_int8`), stride 608 (half the window: one re-prefill per 608
-tokens, context 608..1216), one thread (2 threads lost on a shared 2-core box), and the model's
-one-query attention written out instead of SDPA (models/music_transformer.py).
+measured: int8 Linear layers (`quantize_int8`), one thread (2 threads lost on a shared 2-core box), and the model's
+one-query attention written out instead of SDPA (models/music_transformer.py). The fastest stride,
+608 (one re-prefill per 608 tokens), is the named "cpu" preset; it is not the default because the
+model then sees only 609..1216 tokens of context.
 """
 import math
 import time
@@ -63,6 +67,33 @@ from emsync.music import vocab as V
 BANNED = (V.PAD, V.START, V.FEWER, V.MORE, *range(V.VALENCE_OFFSET, V.ON_OFFSET))
 PRIMERS = ("start_bar", "bar")  # §4.4: [START, BAR] or an abrupt start with BAR only
 INSTRUMENT_TOKENS = {"fewer": V.FEWER, "more": V.MORE}  # §4.3
+# named window strides: exact §4.4 sliding, the default (mean context >= 95 % of 1216), CPU speed
+STRIDE_PRESETS = {"exact": 1, "thesis": 64, "cpu": 608}
+
+
+def resolve_stride(value) -> int:
+    """A stride given as a positive int (or its digits) or a STRIDE_PRESETS name -> int."""
+    if isinstance(value, str):
+        if value in STRIDE_PRESETS:
+            return STRIDE_PRESETS[value]
+        if not value.isdigit():
+            raise ValueError(f"slide_stride {value!r}: a positive integer or one of {', '.join(STRIDE_PRESETS)}")
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"slide_stride {value!r}: a positive integer or one of {', '.join(STRIDE_PRESETS)}")
+    return value
+
+
+def effective_stride(window: int, stride: int) -> int:
+    """The stride the engine uses: capped at half the window (a short window keeps its context)."""
+    return min(int(stride), max(1, window // 2))
+
+
+def mean_context(window: int, stride: int) -> float:
+    """Mean tokens the model sees per sampled token once the window is full: after a slide it
+    holds window - stride + 1 tokens and grows back to window."""
+    s = effective_stride(window, stride)
+    return window - (s - 1) / 2.0
 
 
 @dataclass(frozen=True)
@@ -72,7 +103,7 @@ class SamplingConfig:
     min_nucleus: int = 3  # §4.4: raise the temperature when the nucleus holds fewer tokens
     temperature_step: float = 0.1  # "slightly increase" (§4.4): added per starved step
     window: int = 1216  # §4.4 music tokens seen by the model (capped at the model's max_len)
-    slide_stride: int = 608  # tokens dropped per slide when the window is full (1 = upstream exact; <= window/2)
+    slide_stride: int | str = "thesis"  # tokens dropped per slide when the window is full: int or STRIDE_PRESETS name
     boundary_sensitivity_s: float = 1.0  # ξ, Algorithm 1
     max_offset_s: float = 10.0  # δ_max, Algorithm 1 (the model's cap applies too)
     max_tokens_per_s: float = 250.0  # safety budget when generating to a duration
@@ -88,8 +119,9 @@ class SamplingConfig:
             raise ValueError(f"temperature must be > 0, got {self.temperature}")
         if self.cpu_threads < 0:
             raise ValueError(f"cpu_threads must be >= 0 (0 = torch's setting), got {self.cpu_threads}")
-        if self.window < 2 or self.slide_stride < 1:
-            raise ValueError(f"window must be >= 2 and slide_stride >= 1 (got {self.window}, {self.slide_stride})")
+        object.__setattr__(self, "slide_stride", resolve_stride(self.slide_stride))
+        if self.window < 2:
+            raise ValueError(f"window must be >= 2 (got {self.window})")
 
     @classmethod
     def from_params(cls, gp, **overrides) -> "SamplingConfig":
@@ -323,7 +355,7 @@ def _generate(model, conditions, primer, duration_s, max_new_tokens, cfg, seed, 
     if duration_s is not None and max_new_tokens is not None:
         budget = min(budget, max_new_tokens)
     window = min(cfg.window, mcfg.max_len)
-    stride = min(cfg.slide_stride, max(1, window // 2))  # at most half: a short window keeps its context
+    stride = effective_stride(window, cfg.slide_stride)
     keep = window - stride + 1  # tokens re-prefilled after a slide, the newest included
     has_head = primer[0] in (V.FEWER, V.MORE)  # pinned at window position 0, as in training chunks
     use_offsets = mcfg.boundaries and cfg.use_offsets

@@ -73,7 +73,7 @@ THESIS = {
         "videos_dir": "data/videos",
         "device": "cuda",
         "models": {  # §5.2.1: the thesis's pretrained models (download them where a hub is reachable)
-            "clip": "laion/CLIP-ViT-B-32-laion2B-s34B-b79K",
+            "clip": "open_clip:ViT-B-32/openai",  # OpenAI's CLIP ViT-B/32 (open_clip's openai tag)
             "audio": "data/pretrained/panns_audiotag",
             "music": "data/pretrained/music_tagger",
             "faces": {"classifier": "trpakov/vit-face-expression", "detector": "arnabdhar/YOLOv8-Face-Detection"},

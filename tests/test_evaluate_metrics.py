@@ -61,8 +61,9 @@ def test_window_starts_half_overlap():
     assert covered.min() >= 1
 
 
-def test_normalized_l1_is_a_fraction_of_the_range_and_skips_nan():
-    assert M.normalized_l1([[1.0, -1.0]], [[-1.0, 1.0]]) == 1.0  # opposite corners: the whole range
+def test_plain_l1_and_the_halved_extra_skip_nan():
+    assert M.mean_l1([[1.0, -1.0]], [[-1.0, 1.0]]) == 2.0  # opposite corners: plain L1, as Table 4.2
+    assert M.normalized_l1([[1.0, -1.0]], [[-1.0, 1.0]]) == 1.0  # the /2 extra: the whole range
     assert M.normalized_l1([[0.2, 0.0]], [[0.0, 0.0]]) == pytest.approx(0.05)
     assert M.normalized_l1([[0.5, 0.4]], [[np.nan, 0.0]]) == pytest.approx(0.2)
 

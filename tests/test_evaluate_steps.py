@@ -1,5 +1,5 @@
 """The evaluate stage's steps on a tiny random generator: test-split coverage, the 25-condition
-sample grid, with/without-offset generation, scoring and the report."""
+sample grid, with-offset vs "no boundary ahead" generation, scoring and the report."""
 import dataclasses
 
 import numpy as np
@@ -59,19 +59,50 @@ def test_condition_samples_grid(tmp_path):
     assert all(np.array_equal(a, b) for a, b in zip(out["samples"], again["samples"]))  # seeded
 
 
-def test_without_offsets_the_model_sees_none():
+class _Recorder(MusicTransformer):
+    """A generator that records the boundary offsets of every forward pass."""
+
+    seen: list = []
+
+    def forward(self, tokens, valence=None, arousal=None, offsets=None, cache=None):
+        type(self).seen.append(None if offsets is None else offsets.detach().clone())
+        return super().forward(tokens, valence, arousal, offsets, cache=cache)
+
+
+def _recorder():
     torch.manual_seed(0)
-    m = MusicTransformer(MusicTransformerConfig(n_layers=1, n_heads=2, d_model=32, d_ff=64, max_len=24, d_cond_hidden=8)).eval()
-    t = torch.randint(16, 1000, (2, 10))
+    _Recorder.seen = []
+    return _Recorder(MusicTransformerConfig(n_layers=1, n_heads=2, d_model=32, d_ff=64, max_len=24, d_cond_hidden=8)).eval()
+
+
+def test_the_ablation_baseline_feeds_no_boundary_ahead_not_missing_offsets():
+    """The boundary model is trained with offsets only, so the baseline must be an input it saw:
+    offset = δ_max at every token, never offsets=None (the repeated positional encoding)."""
+    m = _recorder()
+    cap = m.cfg.max_offset_s
     v = torch.zeros(2)
-    off = torch.rand(2, 10) * 5
-    w = E._WithoutOffsets(m)
-    assert torch.equal(w(t, v, v, off), m(t, v, v, None))
-    assert not torch.allclose(m(t, v, v, off), m(t, v, v, None))
-    c1, c2 = m.new_cache(2), w.new_cache(2)
-    assert torch.equal(w(t, v, v, off, cache=c2)[0], m(t, v, v, None, cache=c1)[0])
-    tok, pos = torch.randint(16, 1000, (2, 1)), torch.tensor(c1.pos)  # the engine's CUDA-graph decode step
-    assert torch.equal(w.decode_static(tok, v, v, torch.rand(2, 1), c2, pos), m.decode_static(tok, v, v, None, c1, pos))
+    E.generate_tokens(m, v, v.clone(), n_tokens=30, boundaries=[(1.0, 3.0), (2.0,)], use_offsets=False, generate=GEN)
+    assert _Recorder.seen and all(o is not None and bool((o == cap).all()) for o in _Recorder.seen)
+    _Recorder.seen = []
+    E.generate_tokens(m, v, v.clone(), n_tokens=30, boundaries=[(1.0, 3.0), (2.0,)], use_offsets=True, generate=GEN)
+    assert any(bool((o < cap).any()) for o in _Recorder.seen)  # with boundaries the offsets count down
+
+
+def test_token_metrics_use_training_style_offsets_and_report_the_no_boundary_ablation(tmp_path, corpus, monkeypatch):
+    from emsync.music.dataset import TokenCorpus
+    from emsync.music.offsets import boundary_offsets
+
+    m = _recorder()
+    ck = tmp_path / "r.pt"
+    save_checkpoint(ck, m)
+    monkeypatch.setattr(E, "_load_generator", lambda path, device: (m, {}))
+    out = E.generator_token_metrics(str(ck), corpus, _ev(batch_size=1000))
+    with_off, no_b = _Recorder.seen  # one batch holds every test chunk: offsets, then the ablation
+    test = TokenCorpus(corpus, split="test")
+    first = boundary_offsets(test.tokens(0), m.cfg.max_offset_s)[:24]  # the first song's first chunk
+    np.testing.assert_allclose(with_off[0].numpy(), first)
+    assert bool((with_off < m.cfg.max_offset_s).any()) and bool((no_b == m.cfg.max_offset_s).all())
+    assert out["no_boundary"]["nll"] != out["nll"]
 
 
 def test_boundary_samples_share_boundaries_and_score(tmp_path):
@@ -94,15 +125,16 @@ def test_score_emotion_per_condition(tmp_path, corpus):
                "samples": [np.array([V.BAR, V.shift_id(8)] * 5)] * 3}
     out = E.score_emotion(reg, samples, "cpu")
     assert set(out["per_condition"]) == {"-0.8,+0.8", "+0.8,+0.8"} and out["n_samples"] == 3
-    # identical samples get identical predictions, so the valence errors of -0.8 and +0.8 add to 1.6 / 2
+    # identical samples get identical predictions: plain L1 (Table 4.2's error), the /2 extra beside it
     p = np.array(out["mean_prediction"])
-    assert out["l1_valence"] == pytest.approx((2 * abs(p[0] + 0.8) + abs(p[0] - 0.8)) / 3 / 2, rel=1e-5)
+    assert out["l1_valence"] == pytest.approx((2 * abs(p[0] + 0.8) + abs(p[0] - 0.8)) / 3, rel=1e-5)
+    assert out["l1_half"] == pytest.approx(out["l1"] / 2)
 
 
 def test_report_has_the_thesis_table_shapes():
     rows = [{"name": n, "conditioning": c, "nll": nll, "top1": 0.5, "top5": 0.9, "n_tokens": 10, "n_chunks": 1,
              "test_chunks_total": 1} for n, c, nll in (("a", "vanilla", 1.2), ("b", "continuous_concat", 1.0))]
-    rows[1]["emotion"] = {"l1": 0.2, "l1_valence": 0.25, "l1_arousal": 0.15, "n_samples": 4,
+    rows[1]["emotion"] = {"l1": 0.2, "l1_half": 0.1, "l1_valence": 0.25, "l1_arousal": 0.15, "n_samples": 4,
                           "per_condition": {"-0.8,-0.8": 0.1, "-0.8,+0.8": 0.2, "+0.8,-0.8": 0.3, "+0.8,+0.8": 0.4}}
     rows[1]["boundary"] = {"with_offsets": {"hit_rate": 0.75, "hits": 3, "boundaries": 4, "chords": 9, "chord_precision": 0.5},
                            "without_offsets": {"hit_rate": 0.25, "hits": 1, "boundaries": 4, "chords": 7, "chord_precision": 0.125}}
@@ -110,9 +142,12 @@ def test_report_has_the_thesis_table_shapes():
                       "hit_samples": 1, "hit_duration_s": 10.0, "hit_tolerance_s": 1.0, "chunk_len": 24, "device": "cpu"},
          "regressor": {"n_layers": 8, "steps": 2, "n_train_songs": 9, "test_l1": 0.3}, "models": rows, "skipped": []}
     md = evaluation_markdown(m)
-    assert "| a | vanilla | 1.2000 | 0.5000 | 0.9000 | 10 | 1 of 1 | 0.7445 / 0.7784 / 0.9513 |" in md
-    assert "| b | 0.2000 | 0.2500 | 0.1500 | 4 | 0.1948 |" in md
+    assert "| a | vanilla | none (no boundary input) | 1.2000 | 0.5000 | 0.9000 | 10 | 1 of 1 | 0.7445 / 0.7784 / 0.9513 |" in md
+    assert "| b | 0.2000 | 0.2500 | 0.1500 | 4 | 0.1948 | 0.1000 |" in md  # plain L1 beside the thesis, /2 as an extra
     assert "| -0.8 | 0.100 | 0.200 |" in md and "| +0.8 | 0.300 | 0.400 |" in md
     assert "| b | 0.750 (3) | 0.250 (1) | 4 | 9 / 7 | 0.500 / 0.125 |" in md
     assert "continuous_concat best): holds" in md
+    assert "## Boundary hit rate (this project's metric)" in md and "| model | hit rate with offsets | no boundary ahead |" in md
+    dev = md.split("## Deviations from the thesis")[1]
+    assert "pre-LN" in dev and "2048" in dev and "δ_max" in dev
     assert ordering_check([{**rows[0], "nll": 0.9}, rows[1]]) == "does not hold (best NLL: vanilla)"

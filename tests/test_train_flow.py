@@ -78,7 +78,7 @@ def test_killed_training_resumes_to_the_uninterrupted_weights_then_evaluates(tmp
     (row,) = ev["models"]
     assert ev["summary"]["music"]["nll"] == row["nll"] and ev["summary"]["music"]["hit_rate_with_offsets"] is not None
     assert row["conditioning"] == "continuous_token" and 0 < row["nll"] < 7 and 0 <= row["top1"] <= row["top5"] <= 1
-    assert row["emotion"]["n_samples"] == 4 and 0 <= row["emotion"]["l1"] <= 1
+    assert row["emotion"]["n_samples"] == 4 and 0 <= row["emotion"]["l1"] <= 2
     assert set(row["boundary"]) == {"with_offsets", "without_offsets"}
     assert row["boundary"]["with_offsets"]["boundaries"] == row["boundary"]["without_offsets"]["boundaries"] > 0
     md = (tmp_path / "reports" / "evaluation.md").read_text()

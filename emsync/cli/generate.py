@@ -3,6 +3,7 @@
     emsync generate --valence 0.6 --arousal -0.2 --duration 30 --boundaries 4,9.5,17 -o out.mid
     emsync generate --valence nan --arousal 0.8 --duration 20 --primer song.mid --seed 3 -o out.mid
     emsync generate --valence 0.4 --arousal 0.4 --duration 15 --samples 4 -o out.mid   # out_0..3.mid
+    emsync generate --valence 0.4 --arousal 0.4 --duration 15 --stride exact -o out.mid  # §4.4 exactly (slow)
 
 The checkpoint defaults to generate.checkpoint (data/models/music/checkpoint.pt, the train stage's
 output). The output lasts --duration seconds of music (a MIDI primer counts towards it);
@@ -30,8 +31,31 @@ def register(sub):
     p.add_argument("--samples", type=int, default=1, help="samples generated in one batch (out_0.mid, out_1.mid, ...)")
     p.add_argument("--checkpoint", default=None, help="generator checkpoint (default: params generate.checkpoint)")
     p.add_argument("--device", default=None, help="auto | cpu | cuda (default: params generate.device)")
+    add_stride_arg(p)
     p.add_argument("-o", "--output", required=True, help="output .mid path")
     p.set_defaults(func=_run)
+
+
+def add_stride_arg(p):
+    p.add_argument("--stride", default=None, metavar="N|exact|thesis|cpu",
+                   help="window slide stride (default: params generate.slide_stride, 64 = thesis): exact (1) is "
+                        "§4.4's every-token slide, cpu (608) the CPU speed preset")
+
+
+def with_stride(params, stride):
+    """params with generate.slide_stride replaced by a --stride value (None: unchanged)."""
+    import dataclasses
+
+    if stride is None:
+        return params
+    from emsync.errors import ParamsError
+
+    value = int(stride) if str(stride).isdigit() else stride
+    try:
+        gp = dataclasses.replace(params.generate, slide_stride=value)
+    except ParamsError as e:
+        raise InputError(f"--stride: {e}") from None
+    return dataclasses.replace(params, generate=gp)
 
 
 def parse_boundaries(text: str) -> tuple:
@@ -162,7 +186,7 @@ def _run(args):
     from emsync.config import load_params
     from emsync.music import vocab as V
 
-    params = load_params()
+    params = with_stride(load_params(), args.stride)
     out = generate_midi(params, args.valence, args.arousal, args.duration, args.output,
                         boundaries=parse_boundaries(args.boundaries), primer=args.primer, instruments=args.instruments,
                         seed=args.seed, samples=args.samples, checkpoint=args.checkpoint, device=args.device)

@@ -3,6 +3,7 @@
     emsync soundtrack clip.mp4 -o scored.mp4                                  # valence = arousal = 0
     emsync soundtrack clip.mp4 -o scored.mp4 --valence 0.5 --arousal -0.2 --seed 3 --midi scored.mid --wav scored.wav
     emsync soundtrack clip.mp4 -o scored.mp4 --emotion-probs anger=0.1,joy=0.6,surprise=0.3 --json
+    emsync soundtrack clip.mp4 -o scored.mp4 --stride cpu                     # 608: faster on CPU, less context
     emsync render song.mid -o song.wav                                        # FluidSynth, 3 s fade-out, -3 dB peak
     emsync render song.mid --video clip.mp4 -o scored.mp4 [--keep-audio]      # fitted to the video, muxed
 
@@ -11,6 +12,8 @@ train stage's output); the SoundFont to soundtrack.soundfont (TimGM6mb.sf2 from 
 """
 import argparse
 import json
+
+from emsync.cli.generate import add_stride_arg, with_stride
 
 
 def register(sub):
@@ -32,6 +35,7 @@ def register(sub):
     p.add_argument("--keep-audio", action="store_true", help="mix the video's own audio under the music instead of replacing it")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress display")
+    add_stride_arg(p)
     p.set_defaults(func=_soundtrack)
 
     p = sub.add_parser("render", help="MIDI -> 44.1 kHz stereo WAV with FluidSynth (3 s fade-out), optionally muxed into a video")
@@ -50,7 +54,7 @@ def _soundtrack(args):
     from emsync.emotion_map import parse_probs
     from emsync.soundtrack import format_summary, make_soundtrack
 
-    params = load_params()
+    params = with_stride(load_params(), args.stride)
     probs = parse_probs(args.emotion_probs) if args.emotion_probs is not None else None
     s = make_soundtrack(params, args.video, args.output, valence=args.valence, arousal=args.arousal, emotion_probs=probs,
                         midi_out=args.midi, wav_out=args.wav, seed=args.seed, instruments=args.instruments,

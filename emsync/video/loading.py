@@ -7,6 +7,9 @@
 - a hub id `org/name` (the thesis's models), resolved from the local Hugging Face cache only:
   the pipeline runs offline (emsync/env.py), so a model that is not cached fails at once with a
   message naming the id and how to provide a local directory instead;
+- `open_clip:<arch>/<tag>` for one of open_clip's pretrained tags, e.g. `open_clip:ViT-B-32/openai`
+  (OpenAI's CLIP, the thesis's): open_clip's own config for the tag (QuickGELU, normalisation),
+  weights from the local Hugging Face cache of the hub copy open_clip names;
 - `pkg:<name>` for real weights that ship inside a PyPI package: `pkg:rapidocr` (PP-OCRv4),
   `pkg:opencv-haar` (OpenCV's frontal-face cascade), `pkg:py3langid`, `pkg:symspell`
   (English frequency dictionary), `pkg:vader` (sentiment lexicon).
@@ -68,6 +71,10 @@ def resolve(ref: str) -> tuple[str, Path | None, str]:
         return "roles", None, model_version(ref)
     if not isinstance(ref, str) or not ref.strip():
         raise InputError(f"model reference {ref!r} is empty: give a hub id, a local directory or pkg:<name>")
+    if ref.startswith("open_clip:"):
+        arch, tag = _open_clip_tag(ref)
+        snap = _hub_snapshot(_open_clip_hub(arch, tag))
+        return "open_clip_tag", snap, f"{arch}/{tag}@{snap.name[:12]}"
     if ref.startswith("pkg:"):
         name = ref[4:]
         if name not in PACKAGE_MODELS:
@@ -135,6 +142,11 @@ def load_pretrained(ref: str, kind: str, device: str = "cpu") -> Pretrained:
     if kind not in KINDS:
         raise InputError(f"unknown model kind '{kind}' (known: {', '.join(KINDS)})")
     where, path, version = resolve(ref)
+    if where == "open_clip_tag":
+        if kind != "open_clip":
+            raise InputError(f"'{ref}' is an open_clip model, not a {kind} model")
+        model, processor = _open_clip_pretrained(ref, device)
+        return Pretrained(kind, ref, model, processor, str(path), version)
     if where == "pkg":
         name = ref[4:]
         if kind not in PACKAGE_MODELS[name][0]:
@@ -160,6 +172,39 @@ def _open_clip(path: Path, device):
     if not (path / "open_clip_config.json").exists():
         raise InputError(f"{path} has no open_clip_config.json (not an open_clip model folder)")
     model, _, preprocess = open_clip.create_model_and_transforms(f"local-dir:{path}", device=device)
+    return model.eval(), preprocess
+
+
+def _open_clip_tag(ref: str) -> tuple[str, str]:
+    """'open_clip:ViT-B-32/openai' -> ('ViT-B-32', 'openai'): an architecture and one of open_clip's
+    pretrained tags (`openai` = OpenAI's own CLIP weights, the thesis's §5.2.1 model)."""
+    body = ref[len("open_clip:"):]
+    arch, _, tag = body.partition("/")
+    if not arch or not tag:
+        raise InputError(f"model reference '{ref}': write open_clip:<architecture>/<pretrained tag>, e.g. open_clip:ViT-B-32/openai")
+    return arch, tag
+
+
+def _open_clip_hub(arch: str, tag: str) -> str:
+    """The hub repository open_clip reads the weights of (arch, tag) from."""
+    import open_clip.pretrained as P
+
+    cfg = P.get_pretrained_cfg(arch, tag)
+    if not cfg:
+        known = ", ".join(P.list_pretrained_tags_by_model(arch)) or "none: unknown architecture"
+        raise InputError(f"open_clip has no pretrained tag '{tag}' for {arch} (known tags: {known})")
+    if not cfg.get("hf_hub"):
+        raise InputError(f"open_clip:{arch}/{tag} has no hub copy of its weights, so it cannot load offline")
+    return cfg["hf_hub"].rstrip("/")
+
+
+def _open_clip_pretrained(ref: str, device):
+    """open_clip's own pretrained entry (architecture config, quick_gelu, normalisation of the tag),
+    weights read from the local Hugging Face cache (resolve() checked they are there)."""
+    import open_clip
+
+    arch, tag = _open_clip_tag(ref)
+    model, _, preprocess = open_clip.create_model_and_transforms(arch, pretrained=tag, device=device)
     return model.eval(), preprocess
 
 

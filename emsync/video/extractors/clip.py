@@ -7,7 +7,8 @@ from emsync.video.loading import load_pretrained
 
 NAME = "clip"
 COLUMNS = ["video_id", "t", "embedding", "model_id", "model_version"]
-DEFAULT_MODEL = "laion/CLIP-ViT-B-32-laion2B-s34B-b79K"  # open_clip ViT-B-32 laion2b_s34b_b79k (512-d)
+# §5.2.1: OpenAI's CLIP ViT-B/32 (512-d), open_clip's `openai` tag (QuickGELU, OpenAI's own weights)
+DEFAULT_MODEL = "open_clip:ViT-B-32/openai"
 DEMO_MODEL = "data/demo_models/clip"
 DEPENDS = ()
 BATCH = 32
