@@ -91,10 +91,10 @@ def test_ekman6_bad_layout_names_the_problem(tmp_path):
 
 
 def test_demo_table_reads_planted_labels(tmp_path):
-    gt = {f"demo{i:02d}": {"emotion": e, "genres": ["Comedy"]} for i, e in enumerate(["joy", "fear", "anger"])}
+    gt = {f"demo{i:02d}": {"emotion": e, "genres": ["Comedy"]} for i, e in enumerate(["joy", "fear", "joy", "fear"])}
     (tmp_path / "videos.json").write_text(json.dumps(gt))
     t = demo_table(tmp_path / "videos.json")
-    assert t["label"].tolist() == [3, 2, 0] and t["split"].tolist() == ["train", "train", "test"]
+    assert t["label"].tolist() == [3, 2, 3, 2] and t["split"].tolist() == ["train", "train", "test", "test"]
     (tmp_path / "old.json").write_text(json.dumps({"demo00": {"duration": 1}}))
     with pytest.raises(InputError, match="no planted emotion"):
         demo_table(tmp_path / "old.json")

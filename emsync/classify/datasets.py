@@ -153,15 +153,20 @@ def _find_video(root: Path, rel: Path):
 
 # --- demo -----------------------------------------------------------------------------------------
 
-def demo_table(ground_truth_path, test_every: int = 3) -> pd.DataFrame:
-    """The demo videos with their planted labels: `video_id, emotion, label, genres, split`; every
-    `test_every`-th video (by index) is test, the rest train."""
+def demo_table(ground_truth_path, test_fraction: float = 0.5) -> pd.DataFrame:
+    """The demo videos with their planted labels: `video_id, emotion, label, genres, split`; within
+    each emotion (ids sorted) the last round(test_fraction n) videos are test, so every emotion is
+    in both splits."""
     gt = json.loads(Path(ground_truth_path).read_text())
     rows = []
-    for i, (vid, entry) in enumerate(sorted(gt.items())):
+    for vid, entry in sorted(gt.items()):
         if "emotion" not in entry:
             raise InputError(f"{ground_truth_path}: {vid} has no planted emotion (rebuild the demo data)")
         rows.append({"video_id": vid, "emotion": entry["emotion"], "label": EMOTIONS.index(entry["emotion"]),
-                     "genres": list(entry.get("genres", [])),
-                     "split": "test" if i % test_every == test_every - 1 else "train"})
-    return pd.DataFrame(rows, columns=["video_id", "emotion", "label", "genres", "split"])
+                     "genres": list(entry.get("genres", [])), "split": "train"})
+    df = pd.DataFrame(rows, columns=["video_id", "emotion", "label", "genres", "split"])
+    for _, group in df.groupby("emotion"):
+        n_test = int(round(test_fraction * len(group)))
+        if n_test:
+            df.loc[group.index[-n_test:], "split"] = "test"
+    return df

@@ -1,0 +1,108 @@
+"""Classify one video file end to end: sample it, run the pretrained extractors the classifier
+needs (§5.2.1), build its inputs (missing modalities masked) and run the trained classifier.
+
+    result = classify_video(params, "clip.mp4", "emotion")   # {"probs": {label: p}, "top", "masked", ...}
+"""
+import time
+from pathlib import Path
+
+import torch
+
+from emsync.classify.features import SOURCES, video_features
+from emsync.errors import InputError
+from emsync.io import write_bytes
+
+# extractors each task reads, in dependency order (sentiment / tokens read the asr + ocr text)
+EXTRACTORS = {"emotion": ["clip", "audio", "faces", "asr", "ocr", "sentiment"],
+              "genre": ["clip", "audio", "music", "asr", "ocr", "tokens"]}
+
+
+def save_classifier(path, model, kind: str, extra: dict | None = None):
+    """Write {"kind", "config", "state_dict", "extra"} atomically (the config says what it is) and
+    byte-reproducibly (torch.save into a buffer, as models.music_transformer.save_checkpoint)."""
+    import io
+
+    from models.classifiers import checkpoint_dict
+
+    buf = io.BytesIO()
+    torch.save({**checkpoint_dict(kind, model), "extra": extra or {}}, buf)
+    write_bytes(path, buf.getvalue())
+
+
+def load_classifier(path):
+    """(model in eval mode, checkpoint dict) from a classifier checkpoint."""
+    from models.classifiers import from_checkpoint_dict
+
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"classifier checkpoint {p} not found (run `dvc repro train_emotion` / `train_genre`)")
+    try:
+        ckpt = torch.load(p, map_location="cpu", weights_only=False)
+        return from_checkpoint_dict(ckpt), ckpt
+    except Exception as e:  # any unreadable file: one line naming it, not a pickle traceback
+        raise InputError(f"{p} is not a classifier checkpoint ({e})") from None
+
+
+def extract_tables(params, video, task: str, device: str = "cpu", handles: dict | None = None) -> tuple:
+    """({table: DataFrame}, has_audio, {extractor: seconds}) for one video file; `handles` may hold
+    already loaded extractors by name (the others load from params.features.models)."""
+    from emsync.video import extractors
+    from emsync.video.sampling import sample_video
+
+    video = Path(video)
+    if not video.exists():
+        raise InputError(f"video {video} not found")
+    vp = params.video
+    t0 = time.perf_counter()
+    sample = sample_video(video, n_frames=vp.n_frames, mode="equidistant", seed=vp.seed, audio_sr=vp.audio_sr,
+                          max_side=vp.max_side)
+    seconds = {"decode": time.perf_counter() - t0}
+    tables = {}
+    for name in EXTRACTORS[task]:
+        t = time.perf_counter()
+        mod = extractors.get(name)
+        handle = (handles or {}).get(name) or mod.load(extractors.model_ref(name, params.features.models), device)
+        deps = {d: tables[d] for d in getattr(mod, "DEPENDS", ())}
+        tables[name] = mod.extract(handle, sample, deps) if deps else mod.extract(handle, sample)
+        seconds[name] = time.perf_counter() - t
+    return tables, sample.audio is not None, seconds
+
+
+def classify_tables(model, tables: dict, video_id: str, task: str, has_audio: bool = True, n_frames: int = 16) -> dict:
+    """Run a loaded classifier on one video's tables: probabilities per label, top label, and the
+    modalities that were masked and why."""
+    from emsync.classify.features import collate, crop
+
+    dims = dict(model.cfg.dims)
+    unknown = set(dims) - set(SOURCES[task])
+    if unknown:
+        raise InputError(f"classifier expects modalities {sorted(unknown)} that the {task} features do not provide")
+    vf = video_features(tables, video_id, task, dims, has_audio=has_audio)
+    if task == "emotion":
+        vf = crop(vf, n_frames)  # §5.2.2.3: n equidistant steps at test time
+    x, mask = collate([vf], dims)
+    with torch.no_grad():
+        logits = model(x, mask)[0]
+    probs = torch.softmax(logits, -1) if task == "emotion" else torch.sigmoid(logits)
+    p = {lab: round(float(v), 6) for lab, v in zip(model.cfg.labels, probs.numpy())}
+    return {"video_id": video_id, "probs": p, "top": max(p, key=p.get),
+            "masked": {m: vf.notes[m] for m in sorted(vf.notes)}}
+
+
+def classify_video(params, video, task: str, checkpoint=None, device: str = "cpu") -> dict:
+    """Classify a video file with the trained classifier of `task` ("emotion" or "genre")."""
+    ckpt_path = checkpoint or (params.classify.emotion_checkpoint if task == "emotion" else params.classify.genre_checkpoint)
+    model, _ = load_classifier(ckpt_path)
+    t0 = time.perf_counter()
+    tables, has_audio, seconds = extract_tables(params, video, task, device)
+    t1 = time.perf_counter()
+    out = classify_tables(model, tables, Path(video).stem, task, has_audio)
+    seconds["classifier"] = time.perf_counter() - t1
+    out.update(checkpoint=str(ckpt_path), seconds={k: round(v, 3) for k, v in seconds.items()},
+               features_s=round(t1 - t0, 3))
+    return out
+
+
+def top_k(probs: dict, k: int = 3) -> list:
+    return sorted(probs, key=probs.get, reverse=True)[:k]
+

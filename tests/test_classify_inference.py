@@ -1,0 +1,95 @@
+"""Classifying real demo videos end to end with tiny local extractor models: bad input (no audio
+stream, no face, no speech, no text, one frame) gives a prediction with those modalities masked;
+a missing feature table is a named skip."""
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from emsync.classify.features import MissingFeatures, read_tables
+from emsync.classify.inference import EXTRACTORS, classify_tables, extract_tables, load_classifier, save_classifier
+from emsync.config import Params
+from emsync.errors import InputError
+from models.classifiers import build
+from tests._extractor_models import handle
+
+
+def _handles(task):
+    return {name: handle(name) for name in EXTRACTORS[task]}
+
+
+@pytest.fixture(scope="module")
+def tables(demo_videos):
+    out = {}
+    for vid in sorted(demo_videos.ground_truth):
+        out[vid] = extract_tables(Params(), demo_videos.path(vid), "emotion", handles=_handles("emotion"))
+    return out
+
+
+def _model(tables):
+    t = next(iter(tables.values()))[0]
+    dims = {"clip": len(t["clip"]["embedding"].iloc[0]), "audio": len(t["audio"]["embedding"].iloc[0]),
+            "faces": handle("faces")["classifier"].model.config.hidden_size,
+            "asr": len(t["sentiment"]["embedding"].iloc[0]), "ocr": len(t["sentiment"]["embedding"].iloc[0])}
+    torch.manual_seed(0)
+    return build("vemoclap", {"dims": dims, "d_model": 16, "n_heads": 4}).eval()
+
+
+def test_bad_input_gives_masked_prediction(demo_videos, tables):
+    model = _model(tables)
+    gt = demo_videos.ground_truth
+    for vid, (tabs, has_audio, _) in tables.items():
+        out = classify_tables(model, tabs, vid, "emotion", has_audio)
+        p = np.array(list(out["probs"].values()))
+        assert np.isclose(p.sum(), 1.0, atol=1e-5) and (p > 0).all(), vid
+        assert out["top"] in out["probs"]
+        if gt[vid]["audio"] == "none":
+            assert out["masked"]["audio"] == "no audio stream"
+            # masked means ignored: other audio values give the same prediction
+            noisy = dict(tabs)
+            noisy["audio"] = tabs["audio"].assign(embedding=[np.random.default_rng(1).normal(size=len(e)) * 50
+                                                             for e in tabs["audio"]["embedding"]])
+            assert classify_tables(model, noisy, vid, "emotion", has_audio)["probs"] == out["probs"]
+        if gt[vid]["text"] is None:
+            assert out["masked"].get("ocr") == "no text", (vid, out["masked"])
+        if gt[vid]["audio"] != "speech":
+            assert out["masked"].get("asr") == "no text", (vid, out["masked"])
+    assert any(tables[v][0]["faces"]["n_faces"].sum() == 0 for v in tables)  # a faceless video was covered
+
+
+def test_one_frame_video(tmp_path, tables):
+    clip = tmp_path / "one.mp4"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-f", "lavfi", "-i", "color=c=red:s=64x48:d=0.04:r=25",
+                    "-frames:v", "1", "-pix_fmt", "yuv420p", str(clip)], check=True)
+    tabs, has_audio, _ = extract_tables(Params(), clip, "emotion", handles=_handles("emotion"))
+    assert not has_audio
+    out = classify_tables(_model(tables), tabs, "one", "emotion", has_audio)
+    assert np.isclose(sum(out["probs"].values()), 1.0, atol=1e-5)
+    assert {"audio", "asr", "ocr", "faces"} <= set(out["masked"])
+
+
+def test_missing_table_is_named(tmp_path, tables):
+    tabs = next(iter(tables.values()))[0]
+    for name, df in tabs.items():
+        if name != "faces":
+            (tmp_path / name).mkdir()
+            df.to_parquet(tmp_path / name / "v1.parquet")
+    with pytest.raises(MissingFeatures, match="v1: feature table faces is missing"):
+        read_tables(tmp_path, "v1", "emotion")
+
+
+def test_checkpoint_round_trip_is_byte_reproducible(tmp_path, tables):
+    model = _model(tables)
+    model.set_stats({m: {"min": -1.0, "max": 2.0} for m in model.cfg.dims})
+    save_classifier(tmp_path / "a.pt", model, "vemoclap", {"val_accuracy": 0.5})
+    save_classifier(tmp_path / "b.pt", model, "vemoclap", {"val_accuracy": 0.5})
+    assert (tmp_path / "a.pt").read_bytes() == (tmp_path / "b.pt").read_bytes()
+    again, ckpt = load_classifier(tmp_path / "a.pt")
+    assert again.stats() == model.stats() and ckpt["extra"] == {"val_accuracy": 0.5}
+    with pytest.raises(InputError, match="not found"):
+        load_classifier(tmp_path / "none.pt")
+    pd.DataFrame().to_parquet(tmp_path / "bad.pt")
+    with pytest.raises(InputError):
+        load_classifier(tmp_path / "bad.pt")
