@@ -255,6 +255,25 @@ class BandwidthParams:
 
 
 @dataclass(frozen=True)
+class LyricsParams:
+    # §3.2.2, §3.2.3.2: lyrics of every valid MIDI file -> 7 + 28 emotion probabilities per midi_id
+    midi_dir: str = "data/demo/midi"
+    files: str = "data/labeling/files.parquet"  # the labeling stage's valid files (midi_id)
+    va_labels: str = "data/labeling/labels.parquet"  # valence/arousal per midi_id, joined in the store
+    models: str = "data/models/lyrics"  # the train_lyrics stage's out: <models>/7, <models>/28
+    language: str = "en"  # §3.2.2: English lyrics ...
+    min_words: int = 50  # ... with at least 50 words
+    max_tokens: int = 512  # §3.2.2: truncation length at inference
+    batch_size: int = 16
+    shard_size: int = 100  # files per cached extraction task
+    archive_dir: str = ""  # the author's 7labels.csv / 28labels.csv folder, imported as a label source ("" = none)
+    listing_files: int = 3  # files in the Listing 3.2-style report
+    count_threshold: float = 0.1  # Figure 3.2 / Listing 3.2: a label is present above this
+    out_dir: str = "data/lyrics"
+    device: str = "auto"
+
+
+@dataclass(frozen=True)
 class Params:
     paths: PathsParams = field(default_factory=PathsParams)
     demo_data: DemoDataParams = field(default_factory=DemoDataParams)
@@ -268,6 +287,7 @@ class Params:
     emotion: EmotionParams = field(default_factory=EmotionParams)
     soundtrack: SoundtrackParams = field(default_factory=SoundtrackParams)
     bandwidth: BandwidthParams = field(default_factory=BandwidthParams)
+    lyrics: LyricsParams = field(default_factory=LyricsParams)
 
     def path(self, rel) -> Path:
         """A params path resolved against the repository root (absolute paths pass through)."""

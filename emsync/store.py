@@ -15,6 +15,14 @@ from emsync.errors import InputError
 
 SKIP_DIRS = {"prefect_results", ".dvc", "demo"}  # demo: raw inputs, not pipeline tables
 
+# Views joining tables of different stages, created when all their inputs exist: {name: (inputs, SQL)}
+JOINED_VIEWS = {
+    # §3.2 lyric emotion probabilities beside the §4.3 valence/arousal labels of the same file
+    "lyrics_labels_va": (("lyrics_labels", "labeling_labels"),
+                         "SELECT l.*, v.valence, v.arousal, v.split FROM lyrics_labels l "
+                         "LEFT JOIN labeling_labels v USING (midi_id)"),
+}
+
 
 def _view_name(rel: Path) -> str:
     parts = list(rel.with_suffix("").parts) if rel.suffix == ".parquet" else list(rel.parts)
@@ -51,7 +59,8 @@ def _rel_to_root(p: Path) -> str:
 
 
 def refresh(db_path=None, data_dir=None) -> dict:
-    """(Re)create one view per table in the DuckDB file; drop views whose table is gone."""
+    """(Re)create one view per table in the DuckDB file (plus the JOINED_VIEWS whose inputs exist);
+    drop views whose table is gone."""
     import duckdb
 
     from emsync.io import atomic_path
@@ -65,6 +74,9 @@ def refresh(db_path=None, data_dir=None) -> dict:
         con.execute(f"SET file_search_path = '{ROOT}'")
         for name, glob in tables.items():
             con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet('{glob}', union_by_name=true)")
+        for name, (inputs, sql) in JOINED_VIEWS.items():
+            if all(t in tables for t in inputs):
+                con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
         con.close()
     return tables
 

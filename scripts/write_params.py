@@ -84,6 +84,12 @@ THESIS = {
             "tokens": "distilbert/distilbert-base-uncased",
         },
     },
+    "lyrics": {
+        "midi_dir": "data/lmd_full",
+        "archive_dir": f"{SHARED}/lyrics_emotions",
+        "shard_size": 1000,
+        "device": "cuda",
+    },
 }
 
 

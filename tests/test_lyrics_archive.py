@@ -57,3 +57,24 @@ def test_ekman_split_is_the_mapped_original_split(shared_data):
         te, le, ce = e.split("\t")
         assert (to, co) == (te, ce)
         assert to_ekman([int(x) for x in lo.split(",")]) == sorted(int(x) for x in le.split(","))
+
+
+def test_store_joins_lyric_labels_with_valence_arousal(tmp_path, monkeypatch):
+    import duckdb
+    import pandas as pd
+
+    from emsync import store
+
+    data = tmp_path / "data"
+    (data / "labeling").mkdir(parents=True)
+    (data / "lyrics").mkdir()
+    pd.DataFrame({"midi_id": ["a", "b"], "valence": [0.5, -0.25], "arousal": [0.1, 0.2], "split": ["train", "test"]}
+                 ).to_parquet(data / "labeling" / "labels.parquet")
+    pd.DataFrame({"midi_id": ["b", "c"], "p7_joy": [0.9, 0.2]}).to_parquet(data / "lyrics" / "labels.parquet")
+    monkeypatch.setattr(store, "ROOT", tmp_path)
+    views = store.refresh(tmp_path / "s.duckdb", data)
+    assert sorted(views) == ["labeling_labels", "lyrics_labels"]
+    monkeypatch.chdir(tmp_path)
+    con = duckdb.connect(str(tmp_path / "s.duckdb"), read_only=True)
+    rows = con.execute("SELECT midi_id, p7_joy, valence FROM lyrics_labels_va ORDER BY midi_id").fetchall()
+    assert rows == [("b", 0.9, -0.25), ("c", 0.2, None)]

@@ -1,0 +1,44 @@
+"""Prefect tasks of the lyrics and train_lyrics stages (§3.2). Inputs are content digests, outputs
+are data; library code in emsync/lyrics/."""
+import hashlib
+from pathlib import Path
+
+from emsync.flowkit import CACHE_POLICY, cached_task
+
+
+def code_version() -> str:
+    """Digest of the lyrics library and the classifier model, part of every cache key."""
+    root = Path(__file__).resolve().parent.parent
+    h = hashlib.md5()
+    for p in [*sorted((root / "emsync" / "lyrics").glob("*.py")), root / "models" / "lyrics_classifier.py"]:
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+@cached_task(name="extract-lyrics")
+def extract_shard(job: dict, min_words: int, language: str, code: str) -> list:
+    """Lyrics rows of job["paths"] (ids job["ids"]); the key holds job["digests"] (file md5s).
+    An unreadable file is a row with reason "unreadable" and its error as detail."""
+    from emsync.errors import InputError
+    from emsync.lyrics.rows import lyrics_row
+
+    rows = []
+    for path, mid in zip(job["paths"], job["ids"]):
+        try:
+            rows.append(lyrics_row(path, mid, min_words, language) | {"detail": ""})
+        except InputError as e:
+            rows.append({"midi_id": mid, "n_words": 0, "keep": False, "reason": "unreadable", "detail": str(e)})
+    return rows
+
+
+@cached_task(name="infer-lyrics", cache_policy=CACHE_POLICY - "texts")
+def infer(texts: list, texts_digest: str, model_dir: str, model_digest: str, n_labels: int, max_tokens: int,
+          batch_size: int, device: str, code: str) -> dict:
+    """{"probs": (N, L), "n_tokens": (N,)} of one classifier over the kept lyrics."""
+    from emsync.lyrics.inference import predict
+    from emsync.lyrics.labels import LABEL_SETS
+    from emsync.lyrics.model import load_classifier
+
+    model, tok, _ = load_classifier(model_dir, LABEL_SETS[n_labels], device=device)
+    probs, n_tokens = predict(model, tok, texts, batch_size=batch_size, max_length=max_tokens)
+    return {"probs": probs, "n_tokens": n_tokens}
