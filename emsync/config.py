@@ -105,8 +105,9 @@ class TokensParams:
     transpose_max: int = 3
     chord_dropout: float = 0.2  # §4.1 randomly remove 20 % of CHORD tokens in training
     n_condition_bins: int = 5  # §4.2 discrete-token mode
-    midi_dir: str = "data/demo/midi"  # §4.3 corpus: .mid/.midi/.kar/.npz (LPD-5 on the thesis set)
-    labels: str = "data/labeling/labels.parquet"  # midi_id, valence, arousal, split (optional: NaN + name-sorted split)
+    midi_dir: str = "data/demo/midi"  # §4.3 corpus: .mid/.midi/.kar/.npz (LPD-5 full on the thesis set)
+    npz_assume_4_4: bool = False  # .npz marking < 2 downbeats: fill bars in at 4/4 (true only for LPD cleansed, all 4/4); else a reject
+    labels: str = "data/labeling/labels.parquet"  # §3.1 unique list: only its midi_ids are tokenized (+ valence, arousal, split); absent: every file, NaN labels
     out_dir: str = "data/tokens"  # vocab.json, shards/*.npy, index.parquet
     shard_files: int = 2000  # songs per .npy shard
     test_fraction: float = 0.05  # §4.3 split used only when labels are absent: last 5 % by name
@@ -210,6 +211,7 @@ class VideoParams:
 class FeaturesParams:
     # §5.2.1: one extractor per pretrained model; demo ids are small local models
     videos_dir: str = "data/demo/videos"
+    models_dir: str = "data/demo_models"  # folder of this set's local model copies (the features stage's DVC dep; hub ids come from the HF cache)
     # order matters: sentiment and tokens read the asr + ocr text of the same video
     extractors: list = field(default_factory=lambda: ["clip", "audio", "music", "faces", "asr", "ocr", "sentiment", "tokens"])
     task_runner: str = "default"  # default | dask

@@ -35,7 +35,7 @@ THESIS = {
         "shard_size": 1000,
     },
     "tokens": {
-        "midi_dir": "data/lpd_5/lpd_5_cleansed",  # LPD-5: 174,154 piano rolls (§4.3)
+        "midi_dir": "data/lpd_5/lpd_5_full",  # §4.3 LPD-5 *full*: 174,154 piano rolls; tokens.labels keeps the §3.1 unique ones
         "max_boundary_offset_s": 10.0,
     },
     "train": {
@@ -71,6 +71,7 @@ THESIS = {
     },
     "features": {
         "videos_dir": "data/videos",
+        "models_dir": "data/pretrained",
         "device": "cuda",
         "models": {  # §5.2.1: the thesis's pretrained models (download them where a hub is reachable)
             "clip": "open_clip:ViT-B-32/openai",  # OpenAI's CLIP ViT-B/32 (open_clip's openai tag)

@@ -73,3 +73,11 @@ def test_table_6_1_all_24_values_match_the_authors_table(shared_data):
             assert a == b, f"{e}: {ours} vs {theirs}"
             checked += 1
     assert checked == 24
+
+
+def test_thesis_corpus_is_lpd5_full_restricted_to_the_unique_list():
+    p = load_params(THESIS)
+    assert p.tokens.midi_dir == "data/lpd_5/lpd_5_full"  # §4.3 + §3.1: the full set, deduplicated
+    assert p.tokens.labels == "data/labeling/labels.parquet"  # one row per §3.1 unique file (labeling stage)
+    assert p.tokens.npz_assume_4_4 is False  # the full set is not all 4/4
+    assert p.labeling.midi_dir == "data/lmd_full"

@@ -39,7 +39,7 @@ def test_round_trip_is_exact_on_every_real_file(shared_data, tmp_path):
     files = real_files(shared_data)
     assert len(files) >= 10
     for path in files:
-        song = read_song(path)
+        song = read_song(path, npz_assume_4_4=True)  # the one .npz is LPD cleansed (all 4/4)
         enc, dec = assert_round_trip(song)
         st = enc.stats
         assert st["notes"] == st["notes_in"] - st["dropped_pitch"] - st["duplicates"] > 100, path.name
@@ -62,13 +62,29 @@ def test_round_trip_is_exact_on_every_real_file(shared_data, tmp_path):
 
 @pytest.mark.shared_data
 def test_lpd_npz_is_merged_into_five_groups(shared_data):
-    song = read_song(shared_data / "midi" / "b97c529ab9ef783a849b896816001748.npz")
+    song = read_song(shared_data / "midi" / "b97c529ab9ef783a849b896816001748.npz", npz_assume_4_4=True)  # LPD cleansed
     counts = np.bincount(song.instrument, minlength=5)
     assert (counts > 0).all()  # 17 LPD tracks -> drums, bass, guitar, piano, strings all present
     assert song.dropped_program > 0  # synth effects / percussive / sound effects tracks are dropped
     assert len(song.downbeats_s) > 100 and np.allclose(np.diff(song.downbeats_s[:3]), 240 / 122.0018, atol=1e-3)
     enc = encode(song)
     assert enc.stats["instruments"] == 5 and enc.ids[0] == V.MORE
+
+
+@pytest.mark.shared_data
+def test_the_4_4_bar_fallback_is_only_for_a_set_declared_all_4_4(shared_data):
+    """An LPD-cleansed file marks only its first downbeat; outside an all-4/4 set the fallback
+    would invent bars, so the file becomes a reject naming the setting."""
+    from emsync.config import TokensParams
+    from emsync.music.corpus import tokenize_batch
+
+    path = shared_data / "midi" / "b97c529ab9ef783a849b896816001748.npz"
+    with pytest.raises(InputError, match="marks 1 downbeat.*tokens.npz_assume_4_4"):
+        read_song(path)
+    out = tokenize_batch([("b97c", path)], TokensParams())
+    assert out["rows"] == [] and "npz_assume_4_4" in out["rejects"][0]["reason"]
+    out = tokenize_batch([("b97c", path)], TokensParams(npz_assume_4_4=True))
+    assert out["rejects"] == [] and out["rows"][0]["bars"] > 100
 
 
 def test_token_sequence_of_a_small_song():

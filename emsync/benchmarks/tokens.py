@@ -25,10 +25,11 @@ def add_args(p):
 
 
 def _one(path):
+    from emsync.config import TokensParams
     from emsync.music.corpus import tokenize_one
 
-    try:
-        n = len(tokenize_one(path)["ids"])
+    try:  # the shared real .npz is LPD cleansed (all 4/4)
+        n = len(tokenize_one(path, TokensParams(npz_assume_4_4=True))["ids"])
     except Exception:  # a broken file costs its read time and counts as a reject
         n = -1
     return n, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -32,7 +32,10 @@ def _encode_file(path):
     from emsync.music.lpd5 import read_song
     from emsync.music.tokenizer import encode
 
-    return encode(read_song(path))
+    from emsync.config import load_params
+
+    tp = load_params().tokens  # tokens.npz_assume_4_4: LPD-cleansed piano rolls get 4/4 bars
+    return encode(read_song(path, npz_assume_4_4=tp.npz_assume_4_4), tp)
 
 
 def _encode(args):

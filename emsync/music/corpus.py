@@ -17,7 +17,8 @@ from emsync.music.lpd5 import read_song
 from emsync.music.tokenizer import encode
 
 SUFFIXES = (".mid", ".midi", ".kar", ".npz")
-ENCODE_PARAMS = ("time_step_ms", "max_shift_ms", "pitch_min", "pitch_max", "chord_min_notes", "chord_min_beats")
+ENCODE_PARAMS = ("time_step_ms", "max_shift_ms", "pitch_min", "pitch_max", "chord_min_notes", "chord_min_beats",
+                 "npz_assume_4_4")
 STAT_COLUMNS = ("notes", "instruments", "chords", "bars", "duration_s", "dropped_pitch", "dropped_program",
                 "lengthened", "duplicates", "truncated", "tempo_changes")
 
@@ -50,7 +51,7 @@ def default_split(midi_ids, test_fraction: float) -> dict:
 
 def tokenize_one(path, params=None) -> dict:
     """One file -> {"ids": int16 array, "chord_times": [s], **stats}; raises EmsyncError on a bad file."""
-    song = read_song(path)
+    song = read_song(path, npz_assume_4_4=bool(getattr(params, "npz_assume_4_4", False)))
     enc = encode(song, params)
     if enc.stats["notes"] == 0:
         raise EmsyncError(f"{path}: no notes in the five instrument groups within pitches 21-108")

@@ -225,7 +225,7 @@ def _npz_tracks(z, info):
         yield info[key], prefix, z[prefix + "shape"]
 
 
-def read_npz(path, source="") -> Song:
+def read_npz(path, source="", assume_4_4: bool = False) -> Song:
     """Read a pypianoroll (v0.x, as used by LPD) .npz: per track a CSC matrix (time x 128 pitch)
     of velocities, `tempo` (bpm per time step), `downbeat` (bool per step) and `info.json`
     (`beat_resolution` steps per beat; per track `program`, `is_drum`, `name`).
@@ -248,7 +248,11 @@ def read_npz(path, source="") -> Song:
     step_s = np.concatenate([[0.0], np.cumsum(60.0 / (bpm * res))])  # (T+1,) start time of each step
     downbeat = np.flatnonzero(z["downbeat"]) if "downbeat" in z else np.zeros(0, np.int64)
     if len(downbeat) < 2 and n_steps > 4 * res:
-        # LPD-cleansed files mark only the first downbeat; they are all 4/4 (Dong et al. 2018)
+        # LPD *cleansed* files mark only the first downbeat and are all 4/4 (Dong et al. 2018), so
+        # their bars can be filled in; anywhere else that guess would put BARs in the wrong places
+        if not assume_4_4:
+            raise InputError(f"{name}: marks {len(downbeat)} downbeat(s) in {n_steps / res:.0f} beats of music; bars are "
+                             "filled in at 4/4 only for an all-4/4 set such as LPD cleansed (tokens.npz_assume_4_4: true)")
         downbeat = np.arange(downbeat[0] if len(downbeat) else 0, n_steps, 4 * res)
 
     cols = {k: [] for k in ("instrument", "on", "off", "pitch", "velocity")}
@@ -294,11 +298,13 @@ def read_npz(path, source="") -> Song:
     )
 
 
-def read_song(path, source="") -> Song:
-    """Dispatch on the suffix: .npz -> pianoroll, anything else (.mid/.midi/.kar) -> MIDI."""
+def read_song(path, source="", npz_assume_4_4: bool = False) -> Song:
+    """Dispatch on the suffix: .npz -> pianoroll, anything else (.mid/.midi/.kar) -> MIDI.
+    `npz_assume_4_4`: a pianoroll marking fewer than two downbeats gets 4/4 bars (LPD cleansed)
+    instead of being refused."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: file not found")
     if path.suffix.lower() == ".npz":
-        return read_npz(path, source)
+        return read_npz(path, source, npz_assume_4_4)
     return read_midi(path, source or str(path))
