@@ -1,4 +1,9 @@
-"""emsync params show|check|use."""
+"""emsync params show|check|use.
+
+    emsync params check                 # params.yaml: keys and types
+    emsync params check --data          # ... and every input folder it names (one line per missing one)
+    emsync params use thesis            # make params/thesis.yaml active (and list missing inputs)
+"""
 import shutil
 
 from emsync.config import ROOT, load_params, to_dict
@@ -10,8 +15,11 @@ SETS = {"demo": ROOT / "params" / "demo.yaml", "thesis": ROOT / "params" / "thes
 def register(sub):
     p = sub.add_parser("params", help="show, check or switch the active parameter set")
     ps = p.add_subparsers(dest="params_cmd", metavar="ACTION", required=True)
-    s = ps.add_parser("check", help="validate a params file (default: params.yaml)")
+    s = ps.add_parser("check", help="validate a params file (default: params.yaml); --data: its input folders too")
     s.add_argument("file", nargs="?")
+    s.add_argument("--data", action="store_true",
+                   help="also check every dataset/video/model folder the set names (one line per missing input)")
+    s.add_argument("--write", default=None, help="with --data: write the checked paths as JSON here (the inputs stage)")
     s.set_defaults(func=_check)
     s = ps.add_parser("show", help="print the validated parameters with defaults filled in")
     s.add_argument("file", nargs="?")
@@ -22,8 +30,28 @@ def register(sub):
 
 
 def _check(args):
-    load_params(args.file)
-    print(f"{args.file or 'params.yaml'}: ok")
+    import sys
+
+    p = load_params(args.file)
+    name = args.file or "params.yaml"
+    if not args.data:
+        print(f"{name}: ok")
+        return 0
+    from emsync.inputs import check_inputs
+
+    checked, missing = check_inputs(p)
+    for m in missing:
+        print(f"missing input: {m}", file=sys.stderr)
+    if missing:
+        from emsync.errors import InputError
+
+        raise InputError(f"{name}: {len(missing)} input(s) missing (listed above); no stage was started")
+    if args.write:
+        from emsync.io import write_json
+
+        write_json(args.write, {"params": name, "checked": checked})
+    print(f"{name}: ok; {len(checked)} input path(s) present" + (f" ({', '.join(checked)})" if checked else ""))
+    return 0
 
 
 def _show(args):
@@ -41,3 +69,11 @@ def _use(args):
 
     write_bytes(ROOT / "params.yaml", src.read_bytes())
     print(f"params.yaml <- {src.relative_to(ROOT)}; run `dvc repro` (or `dvc exp run`) to apply")
+    from emsync.inputs import check_inputs
+
+    _, missing = check_inputs(load_params(ROOT / "params.yaml"))
+    for m in missing:
+        print(f"missing input: {m}")
+    if missing:
+        print(f"{len(missing)} input(s) missing: `dvc repro` stops at the inputs stage until they are there "
+              "(`emsync params check --data`)")

@@ -1,0 +1,119 @@
+"""The external inputs a parameter set names, checked before any stage starts.
+
+    emsync params check --data            # one line per missing input, exit 1 if any
+
+Each input is a params key whose value is a path the pipeline reads but does not produce (a
+dataset, a folder of videos, local model copies). A path that a dvc.yaml stage writes (the demo
+corpus, labels, tokens, checkpoints) is the pipeline's own business and is not checked. Every
+message names the param, the path and what belongs there (dataset and layout, docs/data_layout.md).
+The `inputs` stage of dvc.yaml runs this check, so `dvc repro` stops here, before any stage that
+would fail on a missing folder.
+"""
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from emsync.config import ROOT, Params
+
+
+@dataclass(frozen=True)
+class Input:
+    key: str  # dotted params key
+    kind: str  # "dir" | "file"
+    what: str  # what belongs there: dataset, layout, section
+
+
+INPUTS = (
+    Input("labeling.midi_dir", "dir",
+          "the Lakh MIDI Dataset LMD-full (Raffel 2016; lmd_full.tar.gz unpacked: <0-f>/<md5>.mid, 178,561 files; §3.1)"),
+    Input("labeling.match_scores", "file",
+          "LMD-matched's match_scores.json ({msd_track_id: {midi_md5: score}}; §3.1)"),
+    Input("labeling.msd_metadata", "file",
+          "Million Song Dataset track metadata as Parquet (track_id, song_id, title, artist, release, year, duration)"),
+    Input("labeling.spotify_map", "file",
+          "Echo Nest track id -> Spotify id CSV (track_id, spotify_id), e.g. from the MSD Echo Nest id mappings"),
+    Input("labeling.audio_features_archive", "file",
+          "the thesis author's Lakh-Spotify table cleansed_features.csv (track_id, song_id, artist, title, "
+          "spotify_ids, tempo, valence, energy; used when labeling.audio_features_source is archive)"),
+    Input("tokens.midi_dir", "dir",
+          "LPD-5 full piano rolls (Dong et al. 2018; lpd_5_full.tar.gz unpacked: "
+          "<0-f>/<md5>.npz, 174,154 files; §4.3) or any folder of .mid/.midi/.kar/.npz"),
+    Input("features.videos_dir", "dir", "the videos to analyse: <video_id>.mp4 (any file ffmpeg reads; §5.1)"),
+    Input("features.models_dir", "dir",
+          "local copies of the models features.models names (one folder per model in the hub layout, "
+          "e.g. BEATs: beats/<checkpoint>.pt; README 'Where emsync differs')"),
+)
+
+
+def _value(params: Params, key: str):
+    section, name = key.split(".")
+    return getattr(getattr(params, section), name)
+
+
+def pipeline_outputs(dvc_yaml=None) -> list[Path]:
+    """Every path a dvc.yaml stage writes (relative to the repository root)."""
+    path = Path(dvc_yaml or ROOT / "dvc.yaml")
+    if not path.exists():
+        return []
+    stages = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("stages", {})
+    out = []
+    for st in stages.values():
+        for kind in ("outs", "metrics", "plots"):
+            for o in st.get(kind) or []:
+                out.append(Path(next(iter(o)) if isinstance(o, dict) else o))
+    return out
+
+
+def _produced(rel: Path, outs: list[Path]) -> bool:
+    return any(rel == o or o in rel.parents for o in outs)
+
+
+def _needed(params: Params, inp: Input) -> bool:
+    if inp.key == "labeling.audio_features_archive":
+        return params.labeling.audio_features_source == "archive"
+    return True
+
+
+def _local_model_refs(params: Params) -> list[tuple[str, str]]:
+    """(params key, ref) of every features.models entry that names a local folder (not a hub id,
+    pkg: or open_clip: reference) for an extractor the set runs."""
+    out = []
+    for name in params.features.extractors:
+        ref = params.features.models.get(name)
+        roles = ref.items() if isinstance(ref, dict) else [("", ref)]
+        for role, r in roles:
+            if not isinstance(r, str) or r in ("", "none") or r.startswith(("pkg:", "open_clip:")):
+                continue
+            if r.startswith(("data/", "./", "../", "/")):
+                out.append((f"features.models.{name}" + (f".{role}" if role else ""), r))
+    return out
+
+
+def check_inputs(params: Params, dvc_yaml=None) -> tuple[list[str], list[str]]:
+    """(checked paths, one message per missing input)."""
+    outs = pipeline_outputs(dvc_yaml)
+    checked, missing = [], []
+    for inp in INPUTS:
+        if not _needed(params, inp):
+            continue
+        value = str(_value(params, inp.key))
+        rel = Path(value)
+        if not rel.is_absolute() and _produced(rel, outs):
+            continue  # a stage writes it
+        path = params.path(value)
+        checked.append(value)
+        ok = path.is_dir() if inp.kind == "dir" else path.is_file()
+        if not ok:
+            what = "folder" if inp.kind == "dir" else "file"
+            state = "not found" if not path.exists() else f"is not a {what}"
+            missing.append(f"{inp.key} = {value}: {what} {state}. It should hold {inp.what}.")
+    for key, ref in _local_model_refs(params):
+        rel = Path(ref)
+        if not rel.is_absolute() and _produced(rel, outs):
+            continue
+        checked.append(ref)
+        if not params.path(ref).is_dir():
+            missing.append(f"{key} = {ref}: model folder not found. It should hold a local copy of that model "
+                           "(hub layout); or name a hub id the local Hugging Face cache holds.")
+    return checked, missing
