@@ -250,6 +250,15 @@ class SoundtrackParams:
 
 
 @dataclass(frozen=True)
+class ClassifyParams:
+    # §5.2.2 VEMOCLAP (emotion) and §5.2.3 (genre): trained checkpoints and their use in `soundtrack`
+    emotion_checkpoint: str = "data/models/emotion/checkpoint.pt"  # `emsync emotion`, soundtrack without flags
+    genre_checkpoint: str = "data/models/genre/checkpoint.pt"  # `emsync genre`
+    n_frames: int = 16  # §5.2.2.3: equidistant frames at test time
+    soundtrack_uses_classifier: bool = True  # soundtrack without emotion flags runs the emotion classifier
+
+
+@dataclass(frozen=True)
 class BandwidthParams:
     # §7.3
     cutoff_hz: int = 11025  # low-pass cut-off: half the bandwidth of 44.1 kHz audio
@@ -288,6 +297,7 @@ class Params:
     features: FeaturesParams = field(default_factory=FeaturesParams)
     emotion: EmotionParams = field(default_factory=EmotionParams)
     soundtrack: SoundtrackParams = field(default_factory=SoundtrackParams)
+    classify: ClassifyParams = field(default_factory=ClassifyParams)
     bandwidth: BandwidthParams = field(default_factory=BandwidthParams)
     lyrics: LyricsParams = field(default_factory=LyricsParams)
 

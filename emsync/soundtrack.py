@@ -7,9 +7,10 @@ Steps (each timed):
 1. probe   ffprobe: duration, audio stream; one clear error for a missing/corrupt/empty video;
 2. cuts    scene cuts with FFmpeg's scene score > 0.27, then the 4 s difference filter -> boundaries
            (§5.1, §6.2, emsync.video.cuts);
-3. emotion valence/arousal from the flags (default 0, 0) or, from Ekman probabilities, the mean of
-           the §6.1 Gaussian mixture (emsync.emotion_map). A video emotion classifier is not in the
-           repository yet; its probabilities will plug in here;
+3. emotion valence/arousal from the flags, or from Ekman probabilities the mean of the §6.1
+           Gaussian mixture (emsync.emotion_map): given with --emotion-probs or, without any emotion
+           flag, predicted by the video emotion classifier (VEMOCLAP, §5.2.2; emsync.classify) when
+           its checkpoint exists (else the neutral centre 0, 0);
 4. generate the music transformer generates tokens until the music lasts the video, with the
            boundaries as Algorithm 1's temporal condition (§4.1, §6.2); decoded to a multi-instrument MIDI;
 5. render  FluidSynth at 44.1 kHz stereo, fitted to the video's duration, 3 s fade-out, peak -3 dB;
@@ -35,12 +36,14 @@ class EmotionChoice:
 
     valence: float
     arousal: float
-    source: str  # "flags" | "emotion_probs"
+    source: str  # "flags" | "emotion_probs" | "classifier" | "default"
     probs: dict = field(default_factory=dict)  # normalised weights when source is emotion_probs
 
 
-def pick_emotion(valence=None, arousal=None, emotion_probs=None, max_abs_mean: float = 0.8) -> EmotionChoice:
-    """Flags (missing ones default to 0, the neutral centre) or the §6.1 mixture mean of `emotion_probs`."""
+def pick_emotion(valence=None, arousal=None, emotion_probs=None, max_abs_mean: float = 0.8,
+                 source: str = "emotion_probs") -> EmotionChoice:
+    """Flags (missing ones default to 0, the neutral centre) or the §6.1 mixture mean of `emotion_probs`
+    (`source` says where the probabilities came from)."""
     from emsync import emotion_map as em
 
     if emotion_probs:
@@ -48,7 +51,7 @@ def pick_emotion(valence=None, arousal=None, emotion_probs=None, max_abs_mean: f
             raise InputError("give either --valence/--arousal or --emotion-probs, not both")
         w = em.weights(emotion_probs)
         v, a = em.mixture_mean(emotion_probs, max_abs_mean)
-        return EmotionChoice(round(v, 6), round(a, 6), "emotion_probs", {e: round(float(x), 6) for e, x in zip(em.EMOTIONS, w)})
+        return EmotionChoice(round(v, 6), round(a, 6), source, {e: round(float(x), 6) for e, x in zip(em.EMOTIONS, w)})
     v = em.check_condition("valence", 0.0 if valence is None else float(valence))
     a = em.check_condition("arousal", 0.0 if arousal is None else float(arousal))
     return EmotionChoice(v, a, "flags")
@@ -120,8 +123,12 @@ def make_soundtrack(params, video, output, valence=None, arousal=None, emotion_p
     boundaries = [b for b in cuts["boundaries"] if b < info.duration]
     steps.stop()
 
-    steps.start("emotion", f"emotion: valence {emotion.valence:+.3f}, arousal {emotion.arousal:+.3f} ({emotion.source})")
-    steps.stop()
+    classifier = None
+    if valence is None and arousal is None and not emotion_probs:
+        emotion, classifier = _classifier_emotion(params, video, steps)
+    else:
+        steps.start("emotion", f"emotion: valence {emotion.valence:+.3f}, arousal {emotion.arousal:+.3f} ({emotion.source})")
+        steps.stop()
 
     steps.start("generate", f"generating {info.duration:.1f} s of music, {len(boundaries)} boundaries")
     ids, res = generate_tokens(params, emotion.valence, emotion.arousal, info.duration, boundaries, seed=seed,
@@ -157,6 +164,7 @@ def make_soundtrack(params, video, output, valence=None, arousal=None, emotion_p
         "arousal": emotion.arousal,
         "emotion_source": emotion.source,
         "emotion_probs": emotion.probs or None,
+        "emotion_classifier": classifier,
         "chord_times": chords,
         "boundaries_hit": int(hits.sum()),
         "boundary_hit": [bool(h) for h in hits],
@@ -178,6 +186,26 @@ def make_soundtrack(params, video, output, valence=None, arousal=None, emotion_p
     }
 
 
+def _classifier_emotion(params, video, steps) -> tuple:
+    """(EmotionChoice, classifier record) from the video emotion classifier, or the neutral default
+    with the reason when it is switched off or has no checkpoint."""
+    ckpt = params.path(params.classify.emotion_checkpoint)
+    if not params.classify.soundtrack_uses_classifier or not ckpt.exists():
+        why = "classify.soundtrack_uses_classifier is off" if not params.classify.soundtrack_uses_classifier \
+            else f"no emotion classifier checkpoint at {ckpt} (run `dvc repro train_emotion`)"
+        steps.start("emotion", f"emotion: valence +0.000, arousal +0.000 (default: {why})")
+        steps.stop()
+        return EmotionChoice(0.0, 0.0, "default"), {"used": False, "reason": why}
+    from emsync.classify.inference import classify_video
+
+    steps.start("emotion", "emotion: running the video emotion classifier (§5.2.2)")
+    out = classify_video(params, video, "emotion", checkpoint=ckpt)
+    choice = pick_emotion(emotion_probs=out["probs"], max_abs_mean=params.emotion.max_abs_mean, source="classifier")
+    steps.stop()
+    return choice, {"used": True, "checkpoint": out["checkpoint"], "probs": out["probs"], "top": out["top"],
+                    "masked": out["masked"], "seconds": out["seconds"]}
+
+
 def format_summary(s: dict) -> str:
     """The human-readable summary `emsync soundtrack` prints."""
     from emsync.music import vocab as V
@@ -190,7 +218,8 @@ def format_summary(s: dict) -> str:
         f"video       {s['video']}: {s['duration_s']:.2f} s, {'with' if s['has_audio'] else 'no'} audio",
         f"cuts        {len(s['cuts'])}: {times(s['cuts'])}",
         f"boundaries  {len(s['boundaries'])} (cuts >= 4 s apart): {times(s['boundaries'])}",
-        f"emotion     valence {s['valence']:+.3f}, arousal {s['arousal']:+.3f} ({s['emotion_source']})",
+        f"emotion     valence {s['valence']:+.3f}, arousal {s['arousal']:+.3f} ({s['emotion_source']})"
+        + (f", classifier top: {s['emotion_classifier']['top']}" if (s.get("emotion_classifier") or {}).get("used") else ""),
         f"music       {s['music_duration_s']:.2f} s, {s['tokens']} tokens, {s['notes']} notes ({names})"
         + ("" if s["reached_duration"] else " (token budget hit before the duration)"),
         f"chords      {len(s['chord_times'])}: {times(s['chord_times'])}",

@@ -93,3 +93,73 @@ def test_checkpoint_round_trip_is_byte_reproducible(tmp_path, tables):
     pd.DataFrame().to_parquet(tmp_path / "bad.pt")
     with pytest.raises(InputError):
         load_classifier(tmp_path / "bad.pt")
+
+
+@pytest.fixture(scope="module")
+def cli_setup(tmp_path_factory, tables):
+    """A params file whose extractors are the tiny local models and whose emotion checkpoint is a
+    tiny random VEMOCLAP; plus a tiny generator checkpoint for `soundtrack`."""
+    import yaml
+
+    from _model_helpers import tiny_checkpoint
+    from emsync.music import vocab as V
+    from emsync.video import extractors
+    from tests._extractor_models import _ROOT, model_dir
+
+    d = tmp_path_factory.mktemp("classify_cli")
+    for name in ("clip", "audio", "music", "face_expression", "whisper", "sentiment", "distilbert"):
+        model_dir(name)
+    save_classifier(d / "emotion.pt", _model(tables), "vemoclap")
+    tiny_checkpoint(d / "music.pt", {V.shift_id(200): 4.0, V.CHORD: 3.0})
+    params = {"features": {"models": extractors.demo_models(_ROOT)},
+              "classify": {"emotion_checkpoint": str(d / "emotion.pt")},
+              "generate": {"slide_stride": 16, "cpu_int8": False}}
+    (d / "params.yaml").write_text(yaml.safe_dump(params))
+    return d
+
+
+def test_emotion_cli_json_and_text(cli_setup, demo_videos, monkeypatch, capsys):
+    import json
+
+    from emsync.cli import main
+
+    monkeypatch.setenv("EMSYNC_PARAMS", str(cli_setup / "params.yaml"))
+    video = demo_videos.path("demo02")  # no audio stream, caption
+    assert main(["emotion", str(video), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert list(out["probs"]) == ["anger", "disgust", "fear", "joy", "sadness", "surprise"]
+    assert out["masked"]["audio"] == "no audio stream" and set(out["seconds"]) >= {"decode", "clip", "classifier"}
+    assert main(["emotion", str(video)]) == 0
+    text = capsys.readouterr().out
+    assert f"top: {out['top']}" in text and "audio (no audio stream)" in text
+    assert main(["emotion", str(video), "--checkpoint", str(cli_setup / "none.pt")]) == 1
+    assert "none.pt not found" in capsys.readouterr().err
+
+
+def test_soundtrack_without_flags_uses_the_classifier(cli_setup, demo_videos, monkeypatch, capsys, tmp_path):
+    import json
+
+    from emsync import emotion_map as em
+    from emsync.cli import main
+
+    monkeypatch.setenv("EMSYNC_PARAMS", str(cli_setup / "params.yaml"))
+    video = demo_videos.path("demo01")
+    assert main(["soundtrack", str(video), "-o", str(tmp_path / "o.mp4"), "--checkpoint", str(cli_setup / "music.pt"),
+                 "-q", "--json"]) == 0
+    s = json.loads(capsys.readouterr().out)
+    assert s["emotion_source"] == "classifier" and s["emotion_classifier"]["used"]
+    probs = s["emotion_classifier"]["probs"]
+    v, a = em.mixture_mean(probs, 0.8)
+    assert (s["valence"], s["arousal"]) == (round(v, 6), round(a, 6))
+    # flags still override, and no checkpoint means the neutral default with the reason
+    assert main(["soundtrack", str(video), "-o", str(tmp_path / "f.mp4"), "--checkpoint", str(cli_setup / "music.pt"),
+                 "-q", "--json", "--valence", "0.5"]) == 0
+    s = json.loads(capsys.readouterr().out)
+    assert s["emotion_source"] == "flags" and s["emotion_classifier"] is None
+    (cli_setup / "p2.yaml").write_text((cli_setup / "params.yaml").read_text().replace("emotion.pt", "missing.pt"))
+    monkeypatch.setenv("EMSYNC_PARAMS", str(cli_setup / "p2.yaml"))
+    assert main(["soundtrack", str(video), "-o", str(tmp_path / "d.mp4"), "--checkpoint", str(cli_setup / "music.pt"),
+                 "-q", "--json"]) == 0
+    s = json.loads(capsys.readouterr().out)
+    assert (s["emotion_source"], s["valence"], s["arousal"]) == ("default", 0.0, 0.0)
+    assert "missing.pt" in s["emotion_classifier"]["reason"]

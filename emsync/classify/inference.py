@@ -91,12 +91,13 @@ def classify_tables(model, tables: dict, video_id: str, task: str, has_audio: bo
 
 def classify_video(params, video, task: str, checkpoint=None, device: str = "cpu") -> dict:
     """Classify a video file with the trained classifier of `task` ("emotion" or "genre")."""
-    ckpt_path = checkpoint or (params.classify.emotion_checkpoint if task == "emotion" else params.classify.genre_checkpoint)
+    ckpt_path = Path(checkpoint) if checkpoint else params.path(
+        params.classify.emotion_checkpoint if task == "emotion" else params.classify.genre_checkpoint)
     model, _ = load_classifier(ckpt_path)
     t0 = time.perf_counter()
     tables, has_audio, seconds = extract_tables(params, video, task, device)
     t1 = time.perf_counter()
-    out = classify_tables(model, tables, Path(video).stem, task, has_audio)
+    out = classify_tables(model, tables, Path(video).stem, task, has_audio, params.classify.n_frames)
     seconds["classifier"] = time.perf_counter() - t1
     out.update(checkpoint=str(ckpt_path), seconds={k: round(v, 3) for k, v in seconds.items()},
                features_s=round(t1 - t0, 3))
