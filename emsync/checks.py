@@ -10,16 +10,12 @@ A failure raises DataCheckError whose message names the table, the column, how m
 and a few example values, and writes the full result to reports/checks/<table>.json, which stops
 `dvc repro` at that stage with nothing half-written.
 """
-from emsync import env
+import logging
+from pathlib import Path
 
-env.apply_defaults()
-
-import logging  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-from emsync.config import default_reports_dir  # noqa: E402
-from emsync.errors import DataCheckError  # noqa: E402
-from emsync.io import write_json  # noqa: E402
+from emsync.config import default_reports_dir
+from emsync.errors import DataCheckError
+from emsync.io import write_json
 
 _context = None
 

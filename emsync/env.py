@@ -1,7 +1,9 @@
-"""Offline-first environment defaults, applied before Prefect/HF/Ultralytics are imported.
+"""Offline-first environment defaults for the entry points.
 
 Each entry keeps a library from reaching for the network (../shared/FEASIBILITY.md) or keeps
-its state inside the project. Values already set by the user win.
+its state inside the project. Values already set by the user win. Importing this module (or any
+emsync module) changes nothing: only entry points call `apply_defaults()` -- the CLI's `main`,
+each flow's `__main__` block and the tests' conftest.
 """
 import os
 import sys
@@ -38,6 +40,9 @@ def _excepthook(kind, value, tb):
 
 
 def apply_defaults():
+    """Set the offline defaults and the error hook. Call it first thing in an entry point; Prefect
+    may already be imported (a flow module imports it at the top), so its settings are re-read.
+    Hugging Face and Ultralytics read theirs when first imported, which emsync does lazily."""
     sys.excepthook = _excepthook
     for k, v in OFFLINE_DEFAULTS.items():
         os.environ.setdefault(k, v)
@@ -56,3 +61,10 @@ def apply_defaults():
             font.write_bytes(src.read_bytes())
         except Exception:  # font only matters for ultralytics plots
             pass
+    # Prefect reads its settings when imported; a flow module imports it before __main__ runs.
+    if "prefect.context" in sys.modules:
+        from prefect.context import refresh_global_settings_context
+        from prefect.logging.configuration import setup_logging
+
+        refresh_global_settings_context()
+        setup_logging()

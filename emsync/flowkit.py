@@ -10,20 +10,16 @@
   skip instead of stopping the flow.
 - `RunReport`: per-flow counts (tasks, cache hits, skips) written to reports/runs/<flow>.json.
 """
-from emsync import env
+import dataclasses
+import time
+from pathlib import Path
 
-env.apply_defaults()
+from prefect import task
+from prefect.cache_policies import INPUTS, TASK_SOURCE
+from tqdm.auto import tqdm
 
-import dataclasses  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-from prefect import task  # noqa: E402
-from prefect.cache_policies import INPUTS, TASK_SOURCE  # noqa: E402
-from tqdm.auto import tqdm  # noqa: E402
-
-from emsync.config import default_reports_dir  # noqa: E402
-from emsync.io import write_json  # noqa: E402
+from emsync.config import default_reports_dir
+from emsync.io import write_json
 
 CACHE_POLICY = INPUTS + TASK_SOURCE
 

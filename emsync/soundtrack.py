@@ -61,7 +61,7 @@ def generate_tokens(params, valence, arousal, duration_s, boundaries, seed=0, in
                     device=None, progress=False):
     """One sample from the generator for the video: (token ids, GenerationResult)."""
     from emsync.cli.generate import run_generator
-    from models.generation import Condition
+    from emsync.models.generation import Condition
 
     res = run_generator(params, [Condition(valence, arousal, tuple(boundaries))], duration_s, instruments=instruments,
                         seed=seed, checkpoint=checkpoint, device=device, progress=progress)

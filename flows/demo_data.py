@@ -9,19 +9,16 @@ ground_truth/{midi,lmd,videos,audio}.json. One cached task per MIDI file / video
 re-run is all cache hits and a killed run resumes where it stopped. Run report:
 reports/runs/demo_data.json.
 """
+from pathlib import Path
+
+from prefect import flow
+
 from emsync import env
-
-env.apply_defaults()
-
-from pathlib import Path  # noqa: E402
-
-from prefect import flow  # noqa: E402
-
-from emsync.config import load_params  # noqa: E402
-from emsync.demo import code_version  # noqa: E402
-from emsync.flowkit import RunReport, map_items, run_task  # noqa: E402
-from emsync.io import write_bytes, write_json  # noqa: E402
-from tasks.demo_data import demo_audio, demo_goemotions, demo_lmd_tables, demo_midi, demo_video  # noqa: E402
+from emsync.config import load_params
+from emsync.demo import code_version
+from emsync.flowkit import RunReport, map_items, run_task
+from emsync.io import write_bytes, write_json
+from emsync.tasks.demo_data import demo_audio, demo_goemotions, demo_lmd_tables, demo_midi, demo_video
 
 MSD_CHECKS = [("row_count_between", 1, None), ("not_null", "track_id"), ("unique", "track_id"),
               ("regex", "track_id", r"^TR[A-Z0-9]{16}$"), ("between", "duration", 0.0, None)]
@@ -90,6 +87,7 @@ def demo_data_flow(params=None):
 
 
 if __name__ == "__main__":
+    env.apply_defaults()
     r = demo_data_flow(load_params())
     rep = r["report"]
     print(f"demo_data: {r['midi']} MIDI files, {r['videos']} videos, {r['audio']} audio renders; "

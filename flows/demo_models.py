@@ -8,15 +8,12 @@ data/demo_models/manifest.json ({name: weights digest}). The demo params point
 `features.models` at these folders (see emsync.video.extractors.demo_models). Run report:
 reports/runs/demo_models.json.
 """
+from prefect import flow
+
 from emsync import env
-
-env.apply_defaults()
-
-from prefect import flow  # noqa: E402
-
-from emsync.config import load_params  # noqa: E402
-from emsync.flowkit import RunReport  # noqa: E402
-from emsync.io import write_json  # noqa: E402
+from emsync.config import load_params
+from emsync.flowkit import RunReport
+from emsync.io import write_json
 
 SEED = 0  # fixed: the demo models are a build artifact, not an experiment
 
@@ -45,4 +42,5 @@ def demo_models_flow(params=None) -> dict:
 
 
 if __name__ == "__main__":
+    env.apply_defaults()
     demo_models_flow()

@@ -9,20 +9,17 @@ saved to evaluate.regressor_checkpoint), then (boundary models) the hit rate wit
 "no boundary ahead" (offset = δ_max). Writes reports/evaluation.md, reports/evaluation_metrics.json and
 reports/runs/evaluate.json. A checkpoint that fails is recorded as skipped; the others go on.
 """
+import argparse
+import dataclasses
+from pathlib import Path
+
+from prefect import flow
+
 from emsync import env
-
-env.apply_defaults()
-
-import argparse  # noqa: E402
-import dataclasses  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-from prefect import flow  # noqa: E402
-
-from emsync.config import Params, load_params  # noqa: E402
-from emsync.errors import EmsyncError, InputError  # noqa: E402
-from emsync.flowkit import RunReport, run_task  # noqa: E402
-from emsync.io import file_digest, write_json, write_text  # noqa: E402
+from emsync.config import Params, load_params
+from emsync.errors import EmsyncError, InputError
+from emsync.flowkit import RunReport, run_task
+from emsync.io import file_digest, write_json, write_text
 
 
 def _name(ckpt: str, default: str) -> str:
@@ -32,15 +29,15 @@ def _name(ckpt: str, default: str) -> str:
 
 @flow(name="evaluate")
 def evaluate_flow(params: Params, checkpoints: list | None = None, reports_dir: str | None = None) -> dict:
-    from tasks.train import (boundary_samples_task, emotion_samples_task, token_metrics_task,
+    from emsync.tasks.train import (boundary_samples_task, emotion_samples_task, token_metrics_task,
                              train_regressor_task)
 
     from emsync.training import EVAL_CODE, code_version
     from emsync.training.evaluation import boundary_rates, score_emotion
     from emsync.training.loop import resolve_device
     from emsync.training.report import evaluation_markdown
-    from flows.train import tokens_digest
-    from models.emotion_regressor import EmotionRegressor, EmotionRegressorConfig, save_regressor
+    from emsync.training.tokens import tokens_digest
+    from emsync.models.emotion_regressor import EmotionRegressor, EmotionRegressorConfig, save_regressor
 
     ep, gp = params.evaluate, params.generate
     report = RunReport("evaluate")
@@ -92,7 +89,7 @@ def evaluate_flow(params: Params, checkpoints: list | None = None, reports_dir: 
     settings = {**{k: ev[k] for k in ("max_test_chunks", "condition_values", "samples_per_condition", "sample_tokens",
                                       "hit_samples", "hit_duration_s", "hit_tolerance_s")},
                 "chunk_len": models[0].get("chunk_len"), "device": str(resolve_device(ep.device))}
-    from models.generation import effective_stride, mean_context, resolve_stride
+    from emsync.models.generation import effective_stride, mean_context, resolve_stride
 
     window = min(gp.window, models[0].get("chunk_len") or gp.window)  # the engine caps it at the model's
     stride = effective_stride(window, resolve_stride(gp.slide_stride))
@@ -118,7 +115,7 @@ def main(argv=None):
     ap.add_argument("--checkpoint", action="append", help="generator checkpoint(s) to evaluate (repeatable)")
     args = ap.parse_args(argv)
     p = load_params(args.params)
-    from flows.train import require_tokens
+    from emsync.training.tokens import require_tokens
 
     require_tokens(p.path(p.tokens.out_dir))  # fail with one clear line before Prefect starts
     ckpts = args.checkpoint or [p.train.checkpoint, *p.evaluate.checkpoints]
@@ -135,4 +132,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    env.apply_defaults()
     main()

@@ -11,23 +11,19 @@ then the DuckDB store is refreshed. A bad video is a recorded skip, never a stop
     python -m flows.features                  # params.yaml; features.task_runner: default | dask
     python -m flows.features --runner dask --refresh-cache
 """
-from emsync import env
+import argparse
+from pathlib import Path
 
-env.apply_defaults()
+import pandas as pd
+from prefect import flow
 
-import argparse  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import pandas as pd  # noqa: E402
-from prefect import flow  # noqa: E402
-
-from emsync import store  # noqa: E402
-from emsync.checks import check_table  # noqa: E402
-from emsync.config import ROOT, Params, load_params  # noqa: E402
-from emsync.errors import InputError  # noqa: E402
-from emsync.flowkit import RunReport, collect, map_items  # noqa: E402
-from emsync.io import file_digest, write_json, write_parquet, write_text  # noqa: E402
-from tasks.features import code_digest, cuts_task, extract_task, resolve_extractor  # noqa: E402
+from emsync import env, store
+from emsync.checks import check_table
+from emsync.config import ROOT, Params, load_params
+from emsync.errors import InputError
+from emsync.flowkit import RunReport, collect, map_items
+from emsync.io import file_digest, write_json, write_parquet, write_text
+from emsync.tasks.features import code_digest, cuts_task, extract_task, resolve_extractor
 
 VIDEO_EXTS = {".mp4", ".mkv", ".mov", ".webm", ".avi", ".m4v"}
 REJECT_COLUMNS = ["video_id", "step", "reason"]
@@ -280,6 +276,7 @@ def run(params_path: str | None = None, runner: str | None = None, refresh_cache
 
 
 if __name__ == "__main__":
+    env.apply_defaults()
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--params", default=None, help="params file (default: EMSYNC_PARAMS or params.yaml)")
     ap.add_argument("--runner", choices=["default", "dask"], default=None, help="override features.task_runner")

@@ -6,25 +6,22 @@ Outputs: data/labeling/{files,rejects,matches,labels}.parquet (keyed by midi_id)
 data/labeling/json/<midi_id>.json (Listing 3.1), reports/labeling.md, reports/labeling_metrics.json,
 reports/labeling_{valence,arousal}.png; run report reports/runs/labeling.json.
 """
+import dataclasses
+import shutil
+
+from prefect import flow
+from prefect.task_runners import ThreadPoolTaskRunner
+
 from emsync import env
-
-env.apply_defaults()
-
-import dataclasses  # noqa: E402
-import shutil  # noqa: E402
-
-from prefect import flow  # noqa: E402
-from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
-
-from emsync.config import load_params  # noqa: E402
-from emsync.errors import InputError  # noqa: E402
-from emsync.flowkit import RunReport, map_items, run_task  # noqa: E402
-from emsync.io import file_digest, write_json, write_parquet  # noqa: E402
-from emsync.labeling import report as rep  # noqa: E402
-from emsync.labeling import stage  # noqa: E402
-from emsync.labeling.midi import REASONS  # noqa: E402
-from emsync.labeling.scan import list_midi  # noqa: E402
-from tasks import labeling as T  # noqa: E402
+from emsync.config import load_params
+from emsync.errors import InputError
+from emsync.flowkit import RunReport, map_items, run_task
+from emsync.io import file_digest, write_json, write_parquet
+from emsync.labeling import report as rep
+from emsync.labeling import stage
+from emsync.labeling.midi import REASONS
+from emsync.labeling.scan import list_midi
+from emsync.tasks import labeling as T
 
 FILES_CHECKS = [("row_count_between", 1, None), ("not_null", "midi_id"), ("unique", "midi_id"), ("not_null", "content_hash"),
                 ("between", "n_notes", 1, None), ("between", "tempo", 0.0, None), ("not_null", "is_unique")]
@@ -105,6 +102,7 @@ def labeling_flow(params=None):
 
 
 if __name__ == "__main__":
+    env.apply_defaults()
     m = labeling_flow(load_params())
     print(f"labeling: {m['files']} files, {m['valid']} valid, {m['unique']} unique, {m['matched']} matched, "
           f"{m['with_valence']} with valence, {m['with_arousal']} with arousal")

@@ -14,18 +14,15 @@ stage's two classifiers. Writes data/lyrics/
 and reports/lyrics.md (counts, Listing 3.2-style samples, archive comparison), reports/lyrics_counts.png
 (Figure 3.2), reports/lyrics_metrics.json.
 """
+import pandas as pd
+from prefect import flow
+
 from emsync import env
-
-env.apply_defaults()
-
-import pandas as pd  # noqa: E402
-from prefect import flow  # noqa: E402
-
-from emsync.config import Params, load_params  # noqa: E402
-from emsync.errors import InputError  # noqa: E402
-from emsync.flowkit import RunReport, map_items, run_task  # noqa: E402
-from emsync.io import file_digest, tree_digest, write_json, write_parquet, write_text  # noqa: E402
-from tasks import lyrics as T  # noqa: E402
+from emsync.config import Params, load_params
+from emsync.errors import InputError
+from emsync.flowkit import RunReport, map_items, run_task
+from emsync.io import file_digest, tree_digest, write_json, write_parquet, write_text
+from emsync.tasks import lyrics as T
 
 REJECT_REASONS = ["invalid_midi", "unreadable", "no_lyrics", "not_english", "too_few_words"]
 LYRICS_COLUMNS = ["midi_id", "file", "language", "language_prob", "n_words", "source", "encoding", "n_events",
@@ -147,6 +144,7 @@ def _texts_digest(texts) -> str:
 
 
 if __name__ == "__main__":
+    env.apply_defaults()
     m = lyrics_flow(load_params())
     print(f"lyrics: {m['files']} files, {m['valid']} valid, {m['with_lyrics']} with lyrics, {m['english']} English, "
           f"{m['labelled']} labelled ({m['truncated']} truncated at {load_params().lyrics.max_tokens} tokens)")

@@ -1,12 +1,8 @@
 """Final stage: refresh the DuckDB feature store (one view per Parquet table under data/)."""
-from emsync import env
+from prefect import flow
 
-env.apply_defaults()
-
-from prefect import flow  # noqa: E402
-
-from emsync import store  # noqa: E402
-from emsync.config import load_params  # noqa: E402
+from emsync import env, store
+from emsync.config import load_params
 
 
 @flow(name="store")
@@ -15,6 +11,7 @@ def store_flow(db_path=None):
 
 
 if __name__ == "__main__":
+    env.apply_defaults()
     p = load_params()
     tables = store_flow(str(p.path(p.paths.store)))
     print(f"feature store: {len(tables)} views in {p.paths.store}")

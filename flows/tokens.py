@@ -6,22 +6,19 @@ Outputs (TokensParams.out_dir): vocab.json, shards/NNNNN.npy (int16 ids, songs b
 index.parquet (midi_id, shard, offset, n_tokens, split, valence, arousal, chord_times, stats),
 rejects.parquet (midi_id, reason). Run report: reports/runs/tokens.json.
 """
+import shutil
+
+import pandas as pd
+from prefect import flow
+
 from emsync import env
-
-env.apply_defaults()
-
-import shutil  # noqa: E402
-
-import pandas as pd  # noqa: E402
-from prefect import flow  # noqa: E402
-
-from emsync.checks import check_table  # noqa: E402
-from emsync.config import load_params  # noqa: E402
-from emsync.flowkit import RunReport, map_items  # noqa: E402
-from emsync.io import file_digest  # noqa: E402
-from emsync.music import corpus  # noqa: E402
-from emsync.music.tokenizer import check_params  # noqa: E402
-from tasks.tokens import tokenize_shard  # noqa: E402
+from emsync.checks import check_table
+from emsync.config import load_params
+from emsync.flowkit import RunReport, map_items
+from emsync.io import file_digest
+from emsync.music import corpus
+from emsync.music.tokenizer import check_params
+from emsync.tasks.tokens import tokenize_shard
 
 WAVE = 4  # shard tasks submitted at a time
 
@@ -77,6 +74,7 @@ def tokens_flow(params=None):
 
 
 if __name__ == "__main__":
+    env.apply_defaults()
     idx = tokens_flow(load_params())
     print(f"tokens: {len(idx)} songs, {int(idx['n_tokens'].sum())} tokens, "
           f"{int((idx['split'] == 'test').sum())} test")

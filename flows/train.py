@@ -10,42 +10,26 @@ reports/train_metrics.json (`dvc metrics`), reports/train_loss.csv and .png (`dv
 reports/runs/train.json. A killed run resumes from <checkpoint stem>.train_state.pt, saved every
 `train.checkpoint_every` steps; raising `train.steps` continues a finished run.
 """
+import argparse
+import dataclasses
+from pathlib import Path
+
+from prefect import flow
+
 from emsync import env
-
-env.apply_defaults()
-
-import argparse  # noqa: E402
-import dataclasses  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-from prefect import flow  # noqa: E402
-
-from emsync.config import Params, load_params  # noqa: E402
-from emsync.errors import InputError  # noqa: E402
-from emsync.flowkit import RunReport, run_task  # noqa: E402
-from emsync.io import tree_digest, write_json, write_text  # noqa: E402
-
-
-def require_tokens(tokens_dir: Path):
-    """A clear error when the tokens stage has not run."""
-    for f in (tokens_dir / "index.parquet", tokens_dir / "vocab.json"):
-        if not f.exists():
-            raise InputError(f"{f}: not found (run `dvc repro tokens` or `python -m flows.tokens` first)")
-
-
-def tokens_digest(tokens_dir: Path) -> str:
-    """One digest over the tokenized corpus (index, vocabulary, every shard): the task cache key."""
-    require_tokens(tokens_dir)
-    return tree_digest([tokens_dir / "index.parquet", tokens_dir / "vocab.json", *sorted((tokens_dir / "shards").glob("*.npy"))])
+from emsync.config import Params, load_params
+from emsync.flowkit import RunReport, run_task
+from emsync.io import write_json, write_text
+from emsync.training.tokens import require_tokens, tokens_digest
 
 
 @flow(name="train")
 def train_flow(params: Params, reports_dir: str | None = None) -> dict:
-    from tasks.train import train_generator_task
+    from emsync.tasks.train import train_generator_task
 
     from emsync.training import TRAIN_CODE, code_version
     from emsync.training.generator import loss_csv, plot_loss, save_generator, state_path_for, train_metrics
-    from models.music_transformer import MusicTransformer, MusicTransformerConfig
+    from emsync.models.music_transformer import MusicTransformer, MusicTransformerConfig
 
     tp = params.train
     report = RunReport("train")
@@ -95,4 +79,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    env.apply_defaults()
     main()

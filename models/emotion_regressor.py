@@ -21,7 +21,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from models.music_transformer import VOCAB_SIZE, Block, MusicTransformerConfig, RelativeGlobalAttention, relative_logits
+from .music_transformer import VOCAB_SIZE, Block, MusicTransformerConfig, RelativeGlobalAttention, relative_logits
 
 PAD_ID = 0  # emsync-v1 PAD (emsync/music/vocab.py)
 

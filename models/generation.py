@@ -4,7 +4,7 @@ The sampling loop lives here, beside the model, not inside it. One call generate
 samples (each with its own valence, arousal and boundaries) until every sample's time cursor
 reaches the target duration (or a token budget):
 
-    from models.generation import Condition, SamplingConfig, generate, make_primer
+    from emsync.models.generation import Condition, SamplingConfig, generate, make_primer
     res = generate(model, [Condition(0.5, -0.2, boundaries=(4.0, 9.5))], make_primer("start_bar", "more"),
                    duration_s=30.0, cfg=SamplingConfig(), seed=0)
     res.tokens[0]  # np.int64 ids, primer included -> emsync.music.tokenizer.decode(ids, chord_boost=...)

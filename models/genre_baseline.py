@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 import torch.nn as nn
 
-from models.classifier_blocks import tuples, GENRES, LearnedPositions, encoder
+from .classifier_blocks import tuples, GENRES, LearnedPositions, encoder
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 import torch.nn as nn
 
-from models.classifier_blocks import tuples, GENRES, THESIS_DIMS, LearnedPositions, encoder, masked_mean
+from .classifier_blocks import tuples, GENRES, THESIS_DIMS, LearnedPositions, encoder, masked_mean
 
 
 @dataclass(frozen=True)

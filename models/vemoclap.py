@@ -29,7 +29,7 @@ from itertools import permutations
 import torch
 import torch.nn as nn
 
-from models.classifier_blocks import tuples, masked_mean
+from .classifier_blocks import tuples, masked_mean
 
 EMOTIONS = ("anger", "disgust", "fear", "joy", "sadness", "surprise")  # Ekman-6 order (§5.2.2.1)
 

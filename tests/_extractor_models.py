@@ -5,10 +5,6 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from emsync import env
-
-env.apply_defaults()
-
 _ROOT = Path(tempfile.mkdtemp(prefix="emsync-tiny-models-"))
 atexit.register(shutil.rmtree, _ROOT, ignore_errors=True)
 

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from models.music_transformer import MusicTransformer, MusicTransformerConfig, save_checkpoint
+from emsync.models.music_transformer import MusicTransformer, MusicTransformerConfig, save_checkpoint
 
 
 @pytest.fixture(autouse=True)

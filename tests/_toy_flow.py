@@ -3,14 +3,11 @@ appending to calls.log when it really computes. Usage: TOY_SLEEP_S=1 python _toy
 import sys
 from pathlib import Path
 
+from prefect import flow
+
 from emsync import env
-
-env.apply_defaults()
-
-from prefect import flow  # noqa: E402
-
-from emsync.flowkit import RunReport, cached_task, run_task  # noqa: E402
-from emsync.io import write_text  # noqa: E402
+from emsync.flowkit import RunReport, cached_task, run_task
+from emsync.io import write_text
 
 
 @cached_task
@@ -41,4 +38,5 @@ def toy_flow(outdir: str, n: int):
 
 
 if __name__ == "__main__":
+    env.apply_defaults()
     toy_flow(sys.argv[1], int(sys.argv[2]))

@@ -6,6 +6,7 @@ import tempfile
 import pytest
 
 from emsync import env
+from emsync.config import shared_data_dir
 
 # Tests keep their Prefect task cache and default reports folder out of the repository, so a
 # developer's own pipeline runs never turn a test's "first run" into cache hits (and vice versa).
@@ -14,7 +15,6 @@ os.environ.setdefault("PREFECT_LOCAL_STORAGE_PATH", os.path.join(_TMP, "prefect_
 os.environ.setdefault("EMSYNC_REPORTS_DIR", os.path.join(_TMP, "reports"))
 env.apply_defaults()
 
-from emsync.config import shared_data_dir  # noqa: E402
 
 
 @pytest.fixture(scope="session")

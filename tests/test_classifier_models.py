@@ -3,8 +3,8 @@ variable-length shapes, and masking (a masked modality's values change nothing).
 import pytest
 import torch
 
-from models.classifier_blocks import THESIS_DIMS, count
-from models.classifiers import REGISTRY, build, checkpoint_dict, from_checkpoint_dict
+from emsync.models.classifier_blocks import THESIS_DIMS, count
+from emsync.models.classifiers import REGISTRY, build, checkpoint_dict, from_checkpoint_dict
 
 TINY = {
     "vemoclap": {"dims": {"clip": 12, "audio": 8, "faces": 10, "asr": 6, "ocr": 6}, "d_model": 16, "n_heads": 4},

@@ -10,7 +10,7 @@ from emsync.classify.datasets import (
     demo_table, ekman6_table, iqr_fences, iqr_filter, movienet_split, movienet_table, multi_hot, upper_whisker,
 )
 from emsync.errors import InputError
-from models.classifier_blocks import GENRES
+from emsync.models.classifier_blocks import GENRES
 
 
 def test_movienet_split_reproduces_published_file(shared_data):

@@ -12,7 +12,7 @@ from emsync.classify.features import MissingFeatures, read_tables
 from emsync.classify.inference import EXTRACTORS, classify_tables, extract_tables, load_classifier, save_classifier
 from emsync.config import Params
 from emsync.errors import InputError
-from models.classifiers import build
+from emsync.models.classifiers import build
 from tests._extractor_models import handle
 
 

@@ -9,9 +9,9 @@ import torch
 from _train_corpus import write_corpus
 from emsync.config import EvaluateParams
 from emsync.training.regressor import masked_l1, predict_sequence
-from models.emotion_regressor import (BidirectionalRelativeAttention, EmotionRegressor, EmotionRegressorConfig,
+from emsync.models.emotion_regressor import (BidirectionalRelativeAttention, EmotionRegressor, EmotionRegressorConfig,
                                       load_regressor, save_regressor)
-from models.music_transformer import RelativeGlobalAttention, naive_relative_logits
+from emsync.models.music_transformer import RelativeGlobalAttention, naive_relative_logits
 
 SMALL = EmotionRegressorConfig(n_layers=2, n_heads=2, d_model=32, d_ff=64, max_len=48)
 

@@ -11,7 +11,7 @@ from emsync.config import EvaluateParams, GenerateParams
 from emsync.music import vocab as V
 from emsync.training import evaluation as E
 from emsync.training.report import evaluation_markdown, ordering_check
-from models.music_transformer import MusicTransformer, MusicTransformerConfig, save_checkpoint
+from emsync.models.music_transformer import MusicTransformer, MusicTransformerConfig, save_checkpoint
 
 GEN = dataclasses.asdict(GenerateParams(slide_stride=8))
 

@@ -9,7 +9,7 @@ from _extractor_models import model_dir
 
 
 def _tagger(seed, out):
-    from models.audio_tagger import AudioTagger, AudioTaggerConfig
+    from emsync.models.audio_tagger import AudioTagger, AudioTaggerConfig
 
     torch.manual_seed(seed)
     m = AudioTagger(AudioTaggerConfig(channels=[4, 8], n_mels=16, d_embed=12, n_classes=5)).eval()

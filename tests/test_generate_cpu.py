@@ -10,8 +10,8 @@ import torch
 import torch.nn.functional as F
 
 from emsync.music import vocab as V
-from models.generation import Condition, Int8Linear, SamplingConfig, generate, make_primer, quantize_int8
-from models.music_transformer import MusicTransformer, MusicTransformerConfig, relative_logits
+from emsync.models.generation import Condition, Int8Linear, SamplingConfig, generate, make_primer, quantize_int8
+from emsync.models.music_transformer import MusicTransformer, MusicTransformerConfig, relative_logits
 
 from _model_helpers import one_thread  # noqa: F401 (autouse fixture)
 

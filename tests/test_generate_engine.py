@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from emsync.music import vocab as V
-from models.generation import (
+from emsync.models.generation import (
     BANNED,
     BoundaryTracker,
     Condition,
@@ -16,7 +16,7 @@ from models.generation import (
     make_primer,
     nucleus_sample,
 )
-from models.music_transformer import KVCache, MusicTransformerConfig
+from emsync.models.music_transformer import KVCache, MusicTransformerConfig
 
 from _model_helpers import one_thread, tiny_model  # noqa: F401 (autouse fixture)
 
@@ -208,7 +208,7 @@ def test_the_stride_is_capped_at_half_the_window():
 
 
 def test_int8_cpu_model_stays_close_and_generates():
-    from models.generation import quantize_int8
+    from emsync.models.generation import quantize_int8
 
     model = tiny_model(max_len=24)
     q = quantize_int8(model)

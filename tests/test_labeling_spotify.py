@@ -245,7 +245,7 @@ def test_demo_chain_via_api_recovers_ground_truth(tmp_path, creds, demo_corpus):
         if r.midi_id in feats.index:
             assert feats.loc[r.midi_id, "valence"] == want
     # the flow's entry point (tasks.labeling.api_features): same result, and a rerun asks nothing
-    from tasks.labeling import api_features
+    from emsync.tasks.labeling import api_features
 
     with FakeSpotify(catalog) as srv:
         cfg = {"cache_dir": str(tmp_path / "flowcache"), "api_base": srv.base + "/v1/", "token_url": srv.base + "/api/token"}

@@ -14,7 +14,7 @@ from emsync.config import ROOT
 from emsync.labeling.scan import list_midi, midi_id_of, scan
 from emsync.lyrics.labels import EKMAN7, GO28, columns
 from emsync.lyrics.model import save_classifier, train_wordpiece
-from models.lyrics_classifier import build, preset
+from emsync.models.lyrics_classifier import build, preset
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,7 @@ from emsync.errors import InputError
 from emsync.lyrics.labels import EKMAN7, GO28
 from emsync.lyrics.metrics import frequency_baseline, macro, majority_baseline, per_label, search_cutoff
 from emsync.lyrics.model import load_classifier, save_classifier, train_wordpiece
-from models.lyrics_classifier import bce_loss, build, config_of, preset, probabilities
+from emsync.models.lyrics_classifier import bce_loss, build, config_of, preset, probabilities
 
 TEXTS = ["I love this song so much", "this is so sad and I miss you", "what a terrible awful day",
          "thank you for the music", "I am scared of the dark", "wow I did not expect that"] * 10

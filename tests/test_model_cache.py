@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from emsync.music import vocab
-from models.music_transformer import CONDITIONING_MODES
+from emsync.models.music_transformer import CONDITIONING_MODES
 
 from _model_helpers import one_thread, tiny_model  # noqa: F401 (autouse fixture)
 

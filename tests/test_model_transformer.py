@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from emsync.music import vocab
-from models.music_transformer import (
+from emsync.models.music_transformer import (
     CONDITIONING_MODES,
     MusicTransformer,
     MusicTransformerConfig,

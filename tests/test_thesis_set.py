@@ -7,7 +7,7 @@ import pytest
 from emsync.config import ROOT, STRIDE_NAMES, load_params, params_from_dict
 from emsync.emotion_map import EMOTIONS, TABLE_6_1
 from emsync.errors import InputError, ParamsError
-from models.generation import STRIDE_PRESETS, SamplingConfig, mean_context, resolve_stride
+from emsync.models.generation import STRIDE_PRESETS, SamplingConfig, mean_context, resolve_stride
 
 THESIS = ROOT / "params" / "thesis.yaml"
 

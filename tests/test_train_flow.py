@@ -42,7 +42,7 @@ def _flow(root, name, timeout=300):
 def test_killed_training_resumes_to_the_uninterrupted_weights_then_evaluates(tmp_path):
     from emsync.training.generator import state_path_for, train_generator
     from emsync.training.loop import load_state
-    from models.music_transformer import load_checkpoint
+    from emsync.models.music_transformer import load_checkpoint
 
     write_corpus(tmp_path / "tokens", n_songs=20, n_test=3)
     (tmp_path / "params.yaml").write_text(PARAMS.format(root=tmp_path))

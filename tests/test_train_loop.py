@@ -5,7 +5,7 @@ import torch
 from emsync.errors import InputError
 from emsync.music import vocab
 from emsync.training.loop import LoopConfig, accumulate_gradients, class_weights, lm_loss, load_state, lr_at, save_state, train_loop
-from models.music_transformer import MusicTransformer, MusicTransformerConfig
+from emsync.models.music_transformer import MusicTransformer, MusicTransformerConfig
 
 CFG = MusicTransformerConfig(n_layers=1, n_heads=2, d_model=32, d_ff=64, max_len=32, d_cond_hidden=8)
 
@@ -138,7 +138,7 @@ def test_micro_batches_give_the_full_batch_gradient():
 
 def test_checkpoint_bytes_are_reproducible_and_load_with_the_model_loader(tmp_path):
     from emsync.training.generator import save_generator
-    from models.music_transformer import load_checkpoint
+    from emsync.models.music_transformer import load_checkpoint
 
     model = _model()
     save_generator(tmp_path / "a" / "checkpoint.pt", model, extra={"steps": 3})

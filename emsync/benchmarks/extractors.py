@@ -23,9 +23,6 @@ def add_args(p):
 
 
 def run(args) -> dict:
-    from emsync import env
-
-    env.apply_defaults()
     import torch
 
     from emsync.config import shared_data_dir

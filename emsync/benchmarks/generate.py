@@ -16,12 +16,8 @@ CPU time), which is what the run gets from a core of its own, beside the wall-cl
 import os
 import time
 
-# On a shared, oversubscribed CPU, OpenMP threads that spin-wait at every barrier make 2 threads
-# ~10x slower than 1; passive waiting avoids that (read when OpenMP starts, so set before torch).
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
 from emsync.errors import InputError
 
@@ -47,8 +43,8 @@ def add_args(p):
 
 def run(args) -> dict:
     from emsync.music import vocab as V
-    from models.generation import Condition, SamplingConfig, generate, make_primer
-    from models.music_transformer import MusicTransformer, MusicTransformerConfig
+    from emsync.models.generation import Condition, SamplingConfig, generate, make_primer
+    from emsync.models.music_transformer import MusicTransformer, MusicTransformerConfig
 
     if args.device == "cuda" and not torch.cuda.is_available():
         raise InputError("--device cuda: no CUDA GPU is available on this machine")
@@ -68,7 +64,7 @@ def run(args) -> dict:
     if args.int8 and cuda:
         raise InputError("--int8 is a CPU option")
     if int8:
-        from models.generation import quantize_int8
+        from emsync.models.generation import quantize_int8
 
         model = quantize_int8(model)
     window = cfg.max_len

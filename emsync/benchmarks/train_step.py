@@ -23,7 +23,7 @@ def _time_mode(cfg, args, device, amp_dtype, micro_batch):
 
     from emsync.music import vocab
     from emsync.training.loop import accumulate_gradients, class_weights
-    from models.music_transformer import MusicTransformer
+    from emsync.models.music_transformer import MusicTransformer
 
     torch.manual_seed(0)
     model = MusicTransformer(cfg).to(device).train()
@@ -66,7 +66,7 @@ def run(args) -> dict:
     import torch
 
     from emsync.training.loop import resolve_device
-    from models.music_transformer import MusicTransformerConfig
+    from emsync.models.music_transformer import MusicTransformerConfig
 
     device = resolve_device(args.device)
     cfg = MusicTransformerConfig.from_name(args.config, conditioning=args.conditioning)

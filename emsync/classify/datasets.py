@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from emsync.errors import InputError
-from models.classifier_blocks import GENRES
-from models.vemoclap import EMOTIONS
+from emsync.models.classifier_blocks import GENRES
+from emsync.models.vemoclap import EMOTIONS
 
 VIDEO_EXTS = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".flv", ".wmv", ".mpg", ".3gp")
 

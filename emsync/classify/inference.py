@@ -22,7 +22,7 @@ def save_classifier(path, model, kind: str, extra: dict | None = None):
     byte-reproducibly (torch.save into a buffer, as models.music_transformer.save_checkpoint)."""
     import io
 
-    from models.classifiers import checkpoint_dict
+    from emsync.models.classifiers import checkpoint_dict
 
     buf = io.BytesIO()
     torch.save({**checkpoint_dict(kind, model), "extra": extra or {}}, buf)
@@ -31,7 +31,7 @@ def save_classifier(path, model, kind: str, extra: dict | None = None):
 
 def load_classifier(path):
     """(model in eval mode, checkpoint dict) from a classifier checkpoint."""
-    from models.classifiers import from_checkpoint_dict
+    from emsync.models.classifiers import from_checkpoint_dict
 
     p = Path(path)
     if not p.exists():

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from emsync.classify.datasets import upper_whisker
 from emsync.classify.features import VideoFeatures, collate, crop, minmax_stats
 from emsync.classify.metrics import accuracy, genre_metrics
-from models.classifiers import build
+from emsync.models.classifiers import build
 
 
 @dataclass

@@ -30,7 +30,7 @@ def register(sub):
 
 
 def _build(args):
-    from flows.demo_data import demo_data_flow
+    from emsync.flows.demo_data import demo_data_flow
 
     from emsync.config import load_params
 

@@ -87,7 +87,7 @@ def resolve_device(name: str):
 
 def load_generator(path, device="cpu"):
     """The trained generator at `path` (a clear error if it is missing or not a checkpoint)."""
-    from models.music_transformer import load_checkpoint
+    from emsync.models.music_transformer import load_checkpoint
 
     path = Path(path)
     if not path.exists():
@@ -103,7 +103,7 @@ def load_generator(path, device="cpu"):
 def primer_ids(primer: str, instruments: str | None, default_instruments: str = "more") -> list:
     """Keyword primers get `instruments` (else the default); a MIDI primer keeps its own
     FEWER/MORE token unless `instruments` is given."""
-    from models.generation import PRIMERS, make_primer
+    from emsync.models.generation import PRIMERS, make_primer
 
     if primer in PRIMERS:
         return make_primer(primer, instruments or default_instruments)
@@ -129,13 +129,13 @@ def run_generator(params, conds, duration_s, primer=None, instruments=None, seed
     """Load the generator named by the flags or params (int8 on CPU when generate.cpu_int8) and sample
     one sequence per Condition in `conds` (one batch): the GenerationResult. Shared by `emsync generate`
     and `emsync soundtrack`."""
-    from models.generation import SamplingConfig, generate
+    from emsync.models.generation import SamplingConfig, generate
 
     gp = params.generate
     dev = resolve_device(device or gp.device)
     model = load_generator(params.path(checkpoint or gp.checkpoint), dev)
     if gp.cpu_int8 and dev.type == "cpu":
-        from models.generation import quantize_int8
+        from emsync.models.generation import quantize_int8
 
         model = quantize_int8(model)
     ids = primer_ids(primer or gp.primer, instruments, gp.instruments)
@@ -148,7 +148,7 @@ def generate_midi(params, valence, arousal, duration_s, output, boundaries=(), p
     """Generate `samples` MIDI files (one batch) and return one summary dict per file."""
     from emsync.emotion_map import check_condition
     from emsync.music.tokenizer import decode, write_midi
-    from models.generation import Condition
+    from emsync.models.generation import Condition
 
     gp = params.generate
     valence, arousal = check_condition("valence", valence), check_condition("arousal", arousal)
@@ -161,7 +161,7 @@ def generate_midi(params, valence, arousal, duration_s, output, boundaries=(), p
     conds = [Condition(valence, arousal, tuple(boundaries))] * samples
     output = Path(output)
     outs = [output] if samples == 1 else [output.with_name(f"{output.stem}_{i}{output.suffix}") for i in range(samples)]
-    from models.generation import PRIMERS
+    from emsync.models.generation import PRIMERS
 
     primer_file = primer if primer and primer not in PRIMERS else None
     check_outputs({"-o" if len(outs) == 1 else f"-o ({p.name})": p for p in outs},

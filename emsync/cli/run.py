@@ -3,7 +3,7 @@ import pkgutil
 import runpy
 import sys
 
-import flows
+import emsync.flows as flows
 
 
 def _stages():
@@ -18,4 +18,4 @@ def register(sub):
 
 def _run(args):
     sys.argv = [f"flows.{args.stage}"]
-    runpy.run_module(f"flows.{args.stage}", run_name="__main__")
+    runpy.run_module(f"emsync.flows.{args.stage}", run_name="__main__")

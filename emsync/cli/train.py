@@ -32,7 +32,7 @@ def _flag(argv, name, value):
 
 
 def _train(args):
-    from flows.train import main
+    from emsync.flows.train import main
 
     argv = []
     for name in ("params", "config", "conditioning", "steps", "device", "checkpoint"):
@@ -43,7 +43,7 @@ def _train(args):
 
 
 def _evaluate(args):
-    from flows.evaluate import main
+    from emsync.flows.evaluate import main
 
     argv = []
     _flag(argv, "--params", args.params)

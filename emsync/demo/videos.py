@@ -28,7 +28,7 @@ import numpy as np
 from emsync.demo.midi_corpus import item_rng
 from emsync.errors import InputError
 from emsync.io import write_bytes
-from models.vemoclap import EMOTIONS
+from emsync.models.vemoclap import EMOTIONS
 
 SIZES = [(320, 240), (160, 120), (640, 360), (426, 240), (320, 180), (400, 224)]
 FPS = [25, 30, 24]

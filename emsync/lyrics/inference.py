@@ -3,7 +3,7 @@ at the model's 512 tokens as in the thesis; that a text was truncated is recorde
 import numpy as np
 import torch
 
-from models.lyrics_classifier import probabilities
+from emsync.models.lyrics_classifier import probabilities
 
 
 def predict(model, tokenizer, texts: list, batch_size: int = 16, max_length: int = 512) -> tuple[np.ndarray, np.ndarray]:

@@ -30,7 +30,7 @@ from emsync.training.loop import resolve_device, seed_everything
 def _load_generator(checkpoint, device):
     from pathlib import Path
 
-    from models.music_transformer import load_checkpoint
+    from emsync.models.music_transformer import load_checkpoint
 
     if not Path(checkpoint).exists():
         raise InputError(f"{checkpoint}: generator checkpoint not found (run `dvc repro train` or `emsync train`)")
@@ -87,7 +87,7 @@ def generator_token_metrics(checkpoint, tokens_dir, evaluate: dict) -> dict:
 
 
 def regressor_config(ep: EvaluateParams):
-    from models.emotion_regressor import EmotionRegressorConfig
+    from emsync.models.emotion_regressor import EmotionRegressorConfig
 
     return EmotionRegressorConfig(n_layers=ep.regressor_layers, n_heads=ep.regressor_heads, d_model=ep.regressor_d_model,
                                   d_ff=ep.regressor_d_ff, max_len=ep.regressor_window)
@@ -99,7 +99,7 @@ def fit_regressor(tokens_dir, evaluate: dict) -> dict:
     from emsync.music.dataset import TokenCorpus
     from emsync.training.data import regressor_batches
     from emsync.training.regressor import predict_sequence, train_regressor
-    from models.emotion_regressor import EmotionRegressor
+    from emsync.models.emotion_regressor import EmotionRegressor
 
     ep = EvaluateParams(**evaluate)
     cfg = regressor_config(ep)
@@ -128,8 +128,8 @@ def generate_tokens(model, valence, arousal, n_tokens=None, duration_s=None, bou
     boundaries, so a boundary model sees offset = δ_max ("no boundary ahead") at every token, an
     input it met in training wherever no strong chord lay within δ_max (docs/training.md). Feeding
     it no offsets at all (the repeated positional encoding) would be an input it never saw."""
-    from models.generation import Condition, SamplingConfig, make_primer
-    from models.generation import generate as run
+    from emsync.models.generation import Condition, SamplingConfig, make_primer
+    from emsync.models.generation import generate as run
 
     gp = GenerateParams(**(generate or {}))
     bounds = boundaries or [()] * len(valence)
@@ -163,7 +163,7 @@ def score_emotion(regressor: dict, samples: dict, device="auto") -> dict:
     """Regressor predictions of every sample -> normalized L1 overall, per dimension and per
     condition (Table 4.2 and its 5 x 5 breakdown)."""
     from emsync.training.regressor import predict_sequence
-    from models.emotion_regressor import EmotionRegressor, EmotionRegressorConfig
+    from emsync.models.emotion_regressor import EmotionRegressor, EmotionRegressorConfig
 
     model = EmotionRegressor(EmotionRegressorConfig.from_dict(regressor["config"]))
     model.load_state_dict(regressor["state_dict"])

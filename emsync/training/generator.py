@@ -21,7 +21,7 @@ _RESUMABLE_CHANGES = ("steps", "checkpoint_every", "device", "checkpoint", "micr
 
 def model_config(tp: TrainParams):
     """The MusicTransformerConfig the train params ask for (§6.2 37m, §4.4 145m, or tiny)."""
-    from models.music_transformer import MusicTransformerConfig
+    from emsync.models.music_transformer import MusicTransformerConfig
 
     try:
         return MusicTransformerConfig.from_name(tp.config, conditioning=tp.conditioning, boundaries=tp.use_boundaries,
@@ -43,7 +43,7 @@ def train_generator(tokens_dir, tokens_digest: str, train: dict, tokens: dict, s
 
     from emsync.music.dataset import ChunkConfig, ChunkDataset
     from emsync.training.data import StepBatches
-    from models.music_transformer import MusicTransformer
+    from emsync.models.music_transformer import MusicTransformer
 
     tp, tk = TrainParams(**train), TokensParams(**tokens)
     cfg = model_config(tp)
@@ -82,7 +82,7 @@ def train_generator(tokens_dir, tokens_digest: str, train: dict, tokens: dict, s
 
 def save_generator(path, model, extra: dict) -> None:
     """The generator checkpoint: models/music_transformer.py's atomic, byte-reproducible format."""
-    from models.music_transformer import save_checkpoint
+    from emsync.models.music_transformer import save_checkpoint
 
     save_checkpoint(path, model, extra)
 

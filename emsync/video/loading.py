@@ -16,20 +16,16 @@
 
     python -c "from emsync.video.loading import load_pretrained; print(load_pretrained('data/demo_models/clip', 'open_clip'))"
 """
-from emsync import env
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
 
-env.apply_defaults()
-
-import hashlib  # noqa: E402
-import os  # noqa: E402
-import re  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from importlib import metadata  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
-
-from emsync.config import ROOT  # noqa: E402
-from emsync.errors import InputError  # noqa: E402
+from emsync.config import ROOT
+from emsync.errors import InputError
 
 KINDS = ("open_clip", "hf_image_classifier", "hf_sequence_classifier", "hf_encoder", "hf_seq2seq",
          "whisper", "yolo", "audio_tagger", "ocr", "face_detector", "langid", "segmenter", "sentiment_lexicon")
@@ -240,7 +236,7 @@ def _yolo(path: Path, device):
 
 
 def _audio_tagger(path: Path, device):
-    from models.audio_tagger import AudioTagger
+    from emsync.models.audio_tagger import AudioTagger
 
     if not (path / "config.json").exists():
         raise InputError(f"{path} has no config.json (not an audio tagger folder)")

@@ -10,16 +10,12 @@ dictionary, VADER) are used directly as `pkg:` refs instead.
 
     python -c "from emsync.video.tiny_models import build_all; build_all('data/demo_models')"
 """
-from emsync import env
+import json
+import shutil
+import tempfile
+from pathlib import Path
 
-env.apply_defaults()
-
-import json  # noqa: E402
-import shutil  # noqa: E402
-import tempfile  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import torch  # noqa: E402
+import torch
 
 # FER-2013 expression labels in the order of trpakov/vit-face-expression
 FACE_LABELS = ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
@@ -65,7 +61,7 @@ def build_clip(out: Path, seed=0):
 
 
 def _audio_tagger(out: Path, seed, **cfg):
-    from models.audio_tagger import AudioTagger, AudioTaggerConfig
+    from emsync.models.audio_tagger import AudioTagger, AudioTaggerConfig
 
     torch.manual_seed(seed)
     AudioTagger(AudioTaggerConfig(channels=[8, 16, 32], n_mels=32, **cfg)).eval().save_pretrained(out)
