@@ -62,14 +62,33 @@ def test_models_tasks_flows_live_in_the_emsync_namespace():
 
 
 IMPORT_ALL = """
-import importlib, json, os, pkgutil, sys
-before, hook = dict(os.environ), sys.excepthook
+import ast, importlib, json, os, pkgutil, sys
+from pathlib import Path
 import emsync
-names = sorted(m.name for m in pkgutil.walk_packages(emsync.__path__, "emsync.") if not m.name.endswith("__main__"))
-for n in names:
-    importlib.import_module(n)
+mods = sorted((m.name, m.module_finder.path) for m in pkgutil.walk_packages(emsync.__path__, "emsync.") if not m.name.endswith("__main__"))
+# Third-party packages may set variables when imported (transformers' models set TORCHINDUCTOR_CACHE_DIR):
+# import every module-level third-party import first, so only emsync's own effects are compared.
+for name, folder in mods:
+    f = Path(folder) / (name.rsplit(".", 1)[1] + ".py")
+    f = f if f.exists() else Path(folder) / name.rsplit(".", 1)[1] / "__init__.py"
+    for node in ast.parse(f.read_text()).body:
+        if isinstance(node, ast.Import):
+            pairs = [(a.name, None) for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            pairs = [(node.module, a.name) for a in node.names]
+        else:
+            continue
+        for module, attr in pairs:
+            if not module.startswith("emsync"):
+                try:
+                    getattr(importlib.import_module(module), attr or "__name__", None)  # lazy modules load on access
+                except ImportError:
+                    pass
+before, hook = dict(os.environ), sys.excepthook
+for name, _ in mods:
+    importlib.import_module(name)
 changed = sorted(k for k in set(before) | set(os.environ) if before.get(k) != os.environ.get(k))
-print(json.dumps({"modules": names, "changed": changed, "same_hook": sys.excepthook is hook}))
+print(json.dumps({"modules": [n for n, _ in mods], "changed": changed, "same_hook": sys.excepthook is hook}))
 """
 
 
