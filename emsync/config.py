@@ -285,6 +285,16 @@ class LyricsParams:
 
 
 @dataclass(frozen=True)
+class LimitsParams:
+    # issue 10: bounds on any user input, checked before the work starts (thesis scales: a song of
+    # minutes, an LMD file well under 1 MB, a film of a few hours). The MIDI duration and tempo
+    # limits are the validator's (labeling.max_duration_s, labeling.max_tempo_bpm).
+    max_midi_mb: float = 64.0  # MIDI files larger than this are refused unread
+    max_video_duration_s: float = 14400.0  # videos (and render --duration) longer than 4 h are refused
+    max_generate_duration_s: float = 14400.0  # generate/soundtrack: seconds of music per request
+
+
+@dataclass(frozen=True)
 class Params:
     paths: PathsParams = field(default_factory=PathsParams)
     demo_data: DemoDataParams = field(default_factory=DemoDataParams)
@@ -300,6 +310,7 @@ class Params:
     classify: ClassifyParams = field(default_factory=ClassifyParams)
     bandwidth: BandwidthParams = field(default_factory=BandwidthParams)
     lyrics: LyricsParams = field(default_factory=LyricsParams)
+    limits: LimitsParams = field(default_factory=LimitsParams)
 
     def path(self, rel) -> Path:
         """A params path resolved against the repository root (absolute paths pass through)."""
@@ -388,6 +399,13 @@ def load_params(path=None) -> Params:
     except yaml.YAMLError as e:
         raise ParamsError(f"{path}: not valid YAML ({e})") from None
     return params_from_dict(raw or {}, source=str(path))
+
+
+def load_params_or_defaults(path=None) -> Params:
+    """load_params, or the defaults when there is no params file (a command run outside a
+    checkout); a params file that exists but is broken still fails."""
+    path = Path(path or os.environ.get("EMSYNC_PARAMS") or ROOT / "params.yaml")
+    return load_params(path) if path.exists() else Params()
 
 
 def to_dict(p) -> dict:

@@ -53,17 +53,20 @@ def _last_line(stderr: str) -> str:
     return lines[-1] if lines else "no error output"
 
 
-def synthesize(midi_path, soundfont=None, sample_rate: int = 44100) -> np.ndarray:
-    """Render a MIDI file with FluidSynth: float32 (N, 2) stereo at `sample_rate`, unnormalised."""
+def synthesize(midi_path, soundfont=None, sample_rate: int = 44100, limits=None, validate=True) -> np.ndarray:
+    """Render a MIDI file with FluidSynth: float32 (N, 2) stereo at `sample_rate`, unnormalised.
+    The file first passes the one MIDI validator (emsync.midi_input, `limits`), so its length,
+    and with it the audio FluidSynth writes, is bounded; `validate=False` only for MIDI that
+    emsync itself just wrote (a generated soundtrack)."""
     from scipy.io import wavfile
 
+    from emsync.midi_input import validate_midi
+
     midi_path = Path(midi_path)
-    if not midi_path.is_file():
+    if validate:
+        validate_midi(midi_path, limits)
+    elif not midi_path.is_file():
         raise InputError(f"{midi_path}: MIDI file not found")
-    with open(midi_path, "rb") as f:
-        head = f.read(4)
-    if head not in (b"MThd", b"RIFF"):  # FluidSynth would only say "No midi file specified!"
-        raise InputError(f"{midi_path}: not a MIDI file (no MThd header)")
     sf = resolve_soundfont(soundfont)
     with tempfile.TemporaryDirectory(prefix="emsync-render-") as d:
         wav = Path(d) / "raw.wav"
@@ -117,10 +120,10 @@ def write_wav(path, audio: np.ndarray, sample_rate: int) -> None:
 
 
 def render_wav(midi_path, wav_path, duration_s=None, soundfont=None, sample_rate=44100, fade_s=3.0,
-               peak_db=-3.0) -> dict:
+               peak_db=-3.0, limits=None, validate=True) -> dict:
     """MIDI -> 16-bit stereo WAV: FluidSynth, fitted to `duration_s` (default: what FluidSynth
     rendered, release tails included), faded out over the last `fade_s`, peak-normalised."""
-    audio = synthesize(midi_path, soundfont, sample_rate)
+    audio = synthesize(midi_path, soundfont, sample_rate, limits, validate)
     if duration_s is not None:
         audio = fit_length(audio, int(round(duration_s * sample_rate)))
     if len(audio) == 0:
@@ -129,6 +132,46 @@ def render_wav(midi_path, wav_path, duration_s=None, soundfont=None, sample_rate
     write_wav(wav_path, audio, sample_rate)
     return {"path": str(wav_path), "sample_rate": int(sample_rate), "channels": int(audio.shape[1]),
             "duration_s": round(len(audio) / sample_rate, 3), "silent": bool(not np.any(audio))}
+
+
+def render_file(params, midi, output, video=None, duration_s=None, soundfont=None, keep_audio=False) -> dict:
+    """`emsync render`: MIDI -> WAV, or muxed into `video` when `output` is a video path. Every
+    check (outputs vs inputs, suffixes, duration and MIDI limits) runs before FluidSynth starts."""
+    from emsync.io import check_outputs
+    from emsync.limits import check_limit
+    from emsync.midi_input import MidiLimits, validate_midi
+    from emsync.video.probe import probe
+
+    sp, lim = params.soundtrack, params.limits
+    out = Path(output)
+    check_outputs({"-o": out}, {"midi": midi, "--video": video, "--soundfont": soundfont})
+    to_video = out.suffix.lower() in VIDEO_SUFFIXES
+    if to_video and not video:
+        raise InputError(f"{out}: a video output needs --video INPUT (or write a .wav)")
+    if not to_video and out.suffix.lower() != ".wav":
+        raise InputError(f"{out}: output must be a .wav, or a video ({', '.join(VIDEO_SUFFIXES)}) with --video")
+    if video and not to_video:
+        raise InputError(f"--video given but {out} is not a video path ({', '.join(VIDEO_SUFFIXES)})")
+    if duration_s is not None:
+        if not duration_s > 0:
+            raise InputError(f"--duration {duration_s}: must be a positive number of seconds")
+        check_limit("--duration", duration_s, lim.max_video_duration_s, "limits.max_video_duration_s")
+    limits = MidiLimits.from_params(params)
+    validate_midi(midi, limits)
+    info = probe(video) if video else None
+    if info:
+        check_limit(f"{video}: video duration", info.duration, lim.max_video_duration_s, "limits.max_video_duration_s")
+    duration = duration_s if duration_s is not None else (info.duration if info else None)
+    kw = dict(duration_s=duration, soundfont=soundfont or (params.path(sp.soundfont) if sp.soundfont else None),
+              sample_rate=sp.sample_rate, fade_s=params.generate.fade_out_s, peak_db=sp.peak_db,
+              validate=False)  # validated above
+    if not to_video:
+        return render_wav(midi, out, **kw)
+    with tempfile.TemporaryDirectory(prefix="emsync-render-") as d:
+        s = render_wav(midi, Path(d) / "music.wav", **kw)
+        s.update(mux(video, Path(d) / "music.wav", out, keep_audio=keep_audio, has_audio=info.has_audio,
+                     bitrate=sp.audio_bitrate, keep_audio_db=sp.keep_audio_db))
+    return s
 
 
 def check_video_output(path) -> Path:

@@ -92,6 +92,7 @@ def make_soundtrack(params, video, output, valence=None, arousal=None, emotion_p
     Returns the summary dict that `emsync soundtrack --json` prints."""
     from emsync.cli.generate import load_generator
     from emsync.io import check_outputs
+    from emsync.limits import check_limit
     from emsync.music.tokenizer import decode, write_midi
     from emsync.render import check_video_output, mux, render_wav, resolve_soundfont
     from emsync.training.metrics import boundary_hits, chord_times
@@ -116,6 +117,9 @@ def make_soundtrack(params, video, output, valence=None, arousal=None, emotion_p
 
     steps.start("probe", f"probing {video}")
     info = probe(video)
+    check_limit(f"{video}: video duration", info.duration, params.limits.max_video_duration_s, "limits.max_video_duration_s")
+    check_limit(f"{video}: music to generate", info.duration, params.limits.max_generate_duration_s,
+                "limits.max_generate_duration_s")
     steps.stop()
 
     steps.start("cuts", f"detecting scene cuts ({info.duration:.1f} s video)")
@@ -145,7 +149,8 @@ def make_soundtrack(params, video, output, valence=None, arousal=None, emotion_p
 
         steps.start("render", f"rendering with FluidSynth ({sp.sample_rate} Hz stereo, {params.generate.fade_out_s:g} s fade-out)")
         wav = render_wav(midi_path, wav_path, duration_s=info.duration, soundfont=soundfont,
-                         sample_rate=sp.sample_rate, fade_s=params.generate.fade_out_s, peak_db=sp.peak_db)
+                         sample_rate=sp.sample_rate, fade_s=params.generate.fade_out_s, peak_db=sp.peak_db,
+                         validate=False)  # emsync's own MIDI, just written
         steps.stop()
 
         steps.start("mux", f"muxing into {output}")

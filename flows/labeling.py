@@ -50,7 +50,8 @@ def labeling_flow(params=None):
         raise InputError(f"{midi_dir}: no MIDI files (.mid/.midi/.kar) found")
 
     # 1. validate + hash + features, one cached task per shard of files
-    opts = {"workers": c.workers, "fast": c.fast_hash, "verify_every": c.verify_every, "fs": c.roll_fs, "max_tempo_bpm": c.max_tempo_bpm, "max_duration_s": c.max_duration_s}
+    opts = {"workers": c.workers, "fast": c.fast_hash, "verify_every": c.verify_every, "fs": c.roll_fs, "max_tempo_bpm": c.max_tempo_bpm, "max_duration_s": c.max_duration_s,
+            "max_bytes": int(p.limits.max_midi_mb * 2**20)}
     jobs = [{"shard": k, "paths": [str(x) for x in paths[i : i + c.shard_size]], "digests": [file_digest(x) for x in paths[i : i + c.shard_size]]}
             for k, i in enumerate(range(0, len(paths), c.shard_size))]
     shards = map_items(T.inspect_shard, jobs, report, desc="inspect", key=lambda j: j["shard"], opts=opts, code=code)

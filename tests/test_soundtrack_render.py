@@ -82,7 +82,7 @@ def test_render_cli_wav_and_video(tmp_path, capsys):
 @pytest.mark.parametrize(
     "argv,msg",
     [
-        (["missing.mid", "-o", "x.wav"], "MIDI file not found"),
+        (["missing.mid", "-o", "x.wav"], "missing.mid: not a usable MIDI file (unreadable: file not found)"),
         (["{mid}", "-o", "x.mp4"], "needs --video"),
         (["{mid}", "-o", "x.ogg"], "must be a .wav"),
         (["{mid}", "-o", "x.wav", "--soundfont", "nope.sf2"], "SoundFont not found"),
@@ -101,7 +101,7 @@ def test_render_bad_inputs_are_one_line(tmp_path, capsys, argv, msg):
 def test_corrupt_midi_is_an_input_error(tmp_path):
     bad = tmp_path / "bad.mid"
     bad.write_bytes(b"not a midi file at all")
-    with pytest.raises(InputError, match="bad.mid: not a MIDI file"):
+    with pytest.raises(InputError, match=r"bad.mid: not a usable MIDI file \(unreadable: no MThd header\)"):
         render_wav(bad, tmp_path / "o.wav")
     assert not (tmp_path / "o.wav").exists()
 

@@ -30,8 +30,18 @@ def build_parser():
     return parser
 
 
+def _exit_on_sigterm(signum, frame):
+    """SIGTERM (`timeout`, `kill`) unwinds like Ctrl-C: `finally` blocks and temp folders clean up."""
+    raise KeyboardInterrupt
+
+
 def main(argv=None):
+    import signal
+    import threading
+
     env.apply_defaults()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -42,6 +52,9 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("emsync: interrupted", file=sys.stderr)
         return 130
+    except MemoryError:  # a limit in params.yaml `limits` was raised beyond what this machine holds
+        print("emsync: error: out of memory; lower the request or the limits in params.yaml", file=sys.stderr)
+        return 1
     except BrokenPipeError:  # e.g. `emsync sql ... | head`
         import os
 

@@ -100,7 +100,7 @@ def load_generator(path, device="cpu"):
     return model.to(device).eval()
 
 
-def primer_ids(primer: str, instruments: str | None, default_instruments: str = "more") -> list:
+def primer_ids(primer: str, instruments: str | None, default_instruments: str = "more", limits=None) -> list:
     """Keyword primers get `instruments` (else the default); a MIDI primer keeps its own
     FEWER/MORE token unless `instruments` is given."""
     from emsync.models.generation import PRIMERS, make_primer
@@ -114,7 +114,7 @@ def primer_ids(primer: str, instruments: str | None, default_instruments: str = 
     from emsync.music.tokenizer import encode
 
     try:
-        enc = encode(read_song(path))
+        enc = encode(read_song(path, limits=limits))
     except InputError:
         raise
     except Exception as e:
@@ -132,13 +132,15 @@ def run_generator(params, conds, duration_s, primer=None, instruments=None, seed
     from emsync.models.generation import SamplingConfig, generate
 
     gp = params.generate
+    from emsync.midi_input import MidiLimits
+
+    ids = primer_ids(primer or gp.primer, instruments, gp.instruments, MidiLimits.from_params(params))  # before any work
     dev = resolve_device(device or gp.device)
     model = load_generator(params.path(checkpoint or gp.checkpoint), dev)
     if gp.cpu_int8 and dev.type == "cpu":
         from emsync.models.generation import quantize_int8
 
         model = quantize_int8(model)
-    ids = primer_ids(primer or gp.primer, instruments, gp.instruments)
     cfg = SamplingConfig.from_params(gp, max_offset_s=params.tokens.max_boundary_offset_s)
     return generate(model, conds, ids, duration_s=duration_s, cfg=cfg, seed=seed, progress=progress)
 
@@ -154,6 +156,9 @@ def generate_midi(params, valence, arousal, duration_s, output, boundaries=(), p
     valence, arousal = check_condition("valence", valence), check_condition("arousal", arousal)
     if not (duration_s > 0 and math.isfinite(duration_s)):
         raise InputError(f"--duration {duration_s}: must be a positive number of seconds")
+    from emsync.limits import check_limit
+
+    check_limit("--duration", duration_s, params.limits.max_generate_duration_s, "limits.max_generate_duration_s")
     if samples < 1:
         raise InputError(f"--samples {samples}: must be >= 1")
     from emsync.io import check_outputs

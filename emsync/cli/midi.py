@@ -26,15 +26,25 @@ def register(sub):
 
 
 def _inspect(args):
-    from emsync.labeling.midi import inspect_file
+    from emsync.config import load_params_or_defaults
     from emsync.labeling.scan import midi_id_of
+    from emsync.midi_input import MidiLimits, inspect_path
 
+    limits = MidiLimits.from_params(load_params_or_defaults())
+    unread = []
     for f in args.files:
-        row = {"midi_id": midi_id_of(f), **inspect_file(f, fast=not args.reference)}
+        row = {"midi_id": midi_id_of(f), **inspect_path(f, limits, fast=not args.reference)}
         row.pop("programs", None)
+        if row.pop("read_error", False):
+            unread.append(f)  # missing, not a regular file, unreadable or over limits.max_midi_mb
         if not args.all:
             row = {k: row.get(k) for k in FIELDS} | ({"detail": row.get("detail")} if not row["valid"] else {})
         sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+    if unread:
+        sys.stdout.flush()
+        print(f"emsync: error: {len(unread)} of {len(args.files)} files could not be read: {', '.join(map(str, unread))}",
+              file=sys.stderr)
+        return 1
     return 0
 
 

@@ -64,42 +64,11 @@ def _soundtrack(args):
 
 
 def _render(args):
-    import tempfile
-    from pathlib import Path
-
     from emsync.config import load_params
-    from emsync.errors import InputError
-    from emsync.render import VIDEO_SUFFIXES, check_video_output, mux, render_wav
-    from emsync.video.probe import probe
+    from emsync.render import render_file
 
-    from emsync.io import check_outputs
-
-    params = load_params()
-    sp = params.soundtrack
-    out = Path(args.output)
-    check_outputs({"-o": out}, {"midi": args.midi, "--video": args.video, "--soundfont": args.soundfont})
-    to_video = out.suffix.lower() in VIDEO_SUFFIXES
-    if to_video and not args.video:
-        raise InputError(f"{out}: a video output needs --video INPUT (or write a .wav)")
-    if not to_video and out.suffix.lower() != ".wav":
-        raise InputError(f"{out}: output must be a .wav, or a video ({', '.join(VIDEO_SUFFIXES)}) with --video")
-    if args.video and not to_video:
-        raise InputError(f"--video given but {out} is not a video path ({', '.join(VIDEO_SUFFIXES)})")
-    if args.duration is not None and not args.duration > 0:
-        raise InputError(f"--duration {args.duration}: must be a positive number of seconds")
-    info = probe(args.video) if args.video else None
-    if to_video:
-        check_video_output(out)
-    duration = args.duration if args.duration is not None else (info.duration if info else None)
-    kw = dict(duration_s=duration, soundfont=args.soundfont or (params.path(sp.soundfont) if sp.soundfont else None), sample_rate=sp.sample_rate,
-              fade_s=params.generate.fade_out_s, peak_db=sp.peak_db)
-    if not to_video:
-        s = render_wav(args.midi, out, **kw)
-    else:
-        with tempfile.TemporaryDirectory(prefix="emsync-render-") as d:
-            s = render_wav(args.midi, Path(d) / "music.wav", **kw)
-            s.update(mux(args.video, Path(d) / "music.wav", out, keep_audio=args.keep_audio, has_audio=info.has_audio,
-                         bitrate=sp.audio_bitrate, keep_audio_db=sp.keep_audio_db))
+    s = render_file(load_params(), args.midi, args.output, video=args.video, duration_s=args.duration,
+                    soundfont=args.soundfont, keep_audio=args.keep_audio)
     if args.json:
         print(json.dumps(s))
     else:

@@ -29,13 +29,14 @@ def register(sub):
 
 
 def _encode_file(path):
+    from emsync.config import load_params_or_defaults
+    from emsync.midi_input import MidiLimits
     from emsync.music.lpd5 import read_song
     from emsync.music.tokenizer import encode
 
-    from emsync.config import load_params
-
-    tp = load_params().tokens  # tokens.npz_assume_4_4: LPD-cleansed piano rolls get 4/4 bars
-    return encode(read_song(path, npz_assume_4_4=tp.npz_assume_4_4), tp)
+    params = load_params_or_defaults()
+    tp = params.tokens  # tokens.npz_assume_4_4: LPD-cleansed piano rolls get 4/4 bars
+    return encode(read_song(path, npz_assume_4_4=tp.npz_assume_4_4, limits=MidiLimits.from_params(params)), tp)
 
 
 def _encode(args):

@@ -38,7 +38,7 @@ import numpy as np
 FS = 100  # piano-roll frames per second (pretty_midi's default; §3.1 does not state one)
 MAX_TICK = 10_000_000  # pretty_midi rejects files whose last event is later than this tick
 
-REASONS = ("empty", "unreadable", "truncated", "zero_notes", "absurd_tempo", "absurd_length")
+REASONS = ("empty", "unreadable", "truncated", "zero_notes", "absurd_tempo", "absurd_length", "too_large")
 
 
 class MidiReject(Exception):
@@ -546,12 +546,12 @@ def inspect_bytes(data: bytes, fast=True, fs=FS, max_tempo_bpm=1000.0, max_durat
     return row
 
 
-def inspect_file(path, **kw) -> dict:
-    from pathlib import Path
+def inspect_file(path, max_bytes=64 * 2**20, **kw) -> dict:
+    """inspect_bytes on a file read through the one MIDI gate (regular files <= max_bytes only)."""
+    from emsync.midi_input import MidiInputError, read_regular
 
-    path = Path(path)
     try:
-        data = path.read_bytes()
-    except OSError as e:
-        return {"valid": False, "reason": "unreadable", "detail": f"cannot read: {e.strerror}", "content_hash": None, "parser": None}
+        data = read_regular(path, max_bytes)
+    except MidiInputError as e:
+        return {"valid": False, "reason": e.reason, "detail": e.detail, "content_hash": None, "parser": None}
     return inspect_bytes(data, **kw)

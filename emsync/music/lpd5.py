@@ -298,13 +298,17 @@ def read_npz(path, source="", assume_4_4: bool = False) -> Song:
     )
 
 
-def read_song(path, source="", npz_assume_4_4: bool = False) -> Song:
-    """Dispatch on the suffix: .npz -> pianoroll, anything else (.mid/.midi/.kar) -> MIDI.
+def read_song(path, source="", npz_assume_4_4: bool = False, limits=None) -> Song:
+    """Dispatch on the suffix: .npz -> pianoroll, anything else (.mid/.midi/.kar) -> MIDI, which
+    first passes the one MIDI validator (emsync.midi_input; `limits`: a MidiLimits, default the
+    params defaults) so a file `emsync midi inspect` rejects is rejected here with the same reason.
     `npz_assume_4_4`: a pianoroll marking fewer than two downbeats gets 4/4 bars (LPD cleansed)
     instead of being refused."""
+    from emsync.midi_input import validate_midi
+
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: file not found")
     if path.suffix.lower() == ".npz":
         return read_npz(path, source, npz_assume_4_4)
-    return read_midi(path, source or str(path))
+    return read_midi(validate_midi(path, limits), source or str(path))
