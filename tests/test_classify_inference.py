@@ -163,3 +163,17 @@ def test_soundtrack_without_flags_uses_the_classifier(cli_setup, demo_videos, mo
     s = json.loads(capsys.readouterr().out)
     assert (s["emotion_source"], s["valence"], s["arousal"]) == ("default", 0.0, 0.0)
     assert "missing.pt" in s["emotion_classifier"]["reason"]
+
+
+def test_bench_classify_reports_each_step(cli_setup, demo_videos, capsys):
+    import json
+
+    from emsync.cli import main
+    from tests._extractor_models import _ROOT
+
+    assert main(["bench", "classify", "--videos", str(demo_videos.path("demo00")), "--models-dir", str(_ROOT)]) == 0
+    r = json.loads(capsys.readouterr().out)
+    steps = r["seconds_per_video_minute"]
+    assert set(steps) == {"decode", "clip", "audio", "faces", "asr", "ocr", "sentiment", "classifier"}
+    assert all(v > 0 for v in steps.values()) and 0 < r["classifier_share_of_total"] < 1
+    assert r["features_s_per_minute"] == pytest.approx(sum(v for k, v in steps.items() if k != "classifier"), abs=1e-3)
