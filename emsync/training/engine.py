@@ -1,0 +1,564 @@
+"""The one training engine every network trains through (audiocraft's solvers are the model: the
+loop is shared, each network supplies a small task object).
+
+A task is any object with these methods (`Task` below documents them; subclassing it is optional):
+
+    build_model()            -> nn.Module                       the network, freshly initialised
+    batch(step)              -> batch                           the global batch of optimizer step `step`;
+                                                                 must depend only on (the task's seed, step)
+    loss(model, batch)       -> scalar tensor                   mean loss over the batch (call model(...) only)
+
+and, optionally:
+
+    metrics(model)           -> {name: float}                   validation metrics (model in eval mode, no grad)
+    batch_part(step, rank, world_size) -> batch                 this rank's rows of batch(step), built without
+                                                                 the other ranks' rows (DDP; default: slice batch(step))
+    batch_weight(batch)      -> float                           what the loss is a mean over (default: rows);
+                                                                 micro-batches and ranks are combined with it
+    batch_units(batch)       -> int                             items counted in `units_seen` (default: rows)
+    configure_optimizers(model) -> optimizer | (optimizer, scheduler)
+                                                                 default: Adam(cfg.lr, cfg.weight_decay), no scheduler;
+                                                                 a scheduler is stepped once per optimizer step
+
+`train(task, cfg, state_path=...)` then runs `cfg.steps` optimizer steps with:
+
+- seeded batches: before step k the Python/numpy/torch RNGs are reseeded from (cfg.seed, k), so a
+  batch depends on nothing but (seed, k), whatever the history of interruptions or the world size;
+- resumable atomic state every `checkpoint_every` steps (weights, optimizer, scheduler, scaler, RNG,
+  step, history, validation/early-stopping state); a killed run started again ends with the same
+  weights as an uninterrupted one (bit-exact on CPU);
+- validation every `eval_every` steps, the best weights kept for `monitor`, early stopping after
+  `patience` evaluations without improvement;
+- AMP (bf16 on CUDA; fp16 + grad scaler on GPUs without bf16), optional `torch.compile`, gradient
+  accumulation (`micro_batch` rows per forward/backward), gradient clipping, a tqdm bar, loss CSV
+  and plot (`log_dir`);
+- data parallelism (DDP over torch.distributed, launched by torchrun): each rank draws its slice of
+  the step's global batch, gradients are combined so the step equals the single-process step with
+  the same global batch, rank 0 alone writes the state, and a state resumes with any world size.
+
+Plain PyTorch; docs/training.md says why not Lightning Fabric or Accelerate.
+"""
+from __future__ import annotations
+
+import contextlib
+import csv
+import dataclasses
+import hashlib
+import io
+import json
+import math
+import os
+import random
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from emsync.errors import InputError
+from emsync.io import atomic_path, write_text
+
+STATE_FORMAT = "emsync-train-state-v1"
+ENGINE_VERSION = 2  # a state written by another version of the loop is not resumed (the run starts over)
+
+
+# --------------------------------------------------------------------------------------------
+# configuration and result
+
+
+@dataclasses.dataclass(frozen=True)
+class EngineConfig:
+    steps: int  # optimizer steps in all (a resumed run continues up to this)
+    seed: int = 0  # batches and initial weights depend on it
+    device: str = "auto"  # auto | cpu | cuda | cuda:N (under torchrun: cuda:LOCAL_RANK)
+    lr: float = 1e-3  # the default optimizer's (tasks may bring their own)
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0  # max gradient norm; 0 = no clipping
+    micro_batch: int = 0  # rows per forward/backward on each rank (gradient accumulation); 0 = all
+    amp: str = "auto"  # auto (bf16 on CUDA, fp32 on CPU) | off | bf16 | fp16
+    compile: bool = False  # torch.compile the model for training
+    checkpoint_every: int = 100  # steps between state saves (and always at the end)
+    log_every: int = 1  # steps averaged into one history row
+    eval_every: int = 0  # steps between task.metrics calls (and at the end); 0 = never
+    monitor: str = ""  # metric of task.metrics that picks the best weights / stops early
+    mode: str = "min"  # min | max: which direction of `monitor` is better
+    patience: int = 0  # evaluations without improvement before stopping; 0 = never stop early
+
+    def __post_init__(self):
+        if self.steps < 0:
+            raise ValueError(f"steps must be >= 0, got {self.steps}")
+        if self.amp not in ("auto", "off", "bf16", "fp16"):
+            raise ValueError(f"amp must be auto, off, bf16 or fp16, got {self.amp!r}")
+        if self.mode not in ("min", "max"):
+            raise ValueError(f"mode must be min or max, got {self.mode!r}")
+        if self.checkpoint_every < 1 or self.log_every < 1 or self.eval_every < 0 or self.micro_batch < 0:
+            raise ValueError("checkpoint_every and log_every must be >= 1; eval_every and micro_batch >= 0")
+        if self.patience and not (self.monitor and self.eval_every):
+            raise ValueError("patience needs a monitor metric and eval_every > 0")
+
+    @classmethod
+    def from_params(cls, params, **overrides) -> EngineConfig:
+        """Build from any object (or dict) having some of the field names; others are ignored."""
+        names = [f.name for f in dataclasses.fields(cls)]
+        get = params.get if isinstance(params, dict) else (lambda n, d=None: getattr(params, n, d))
+        kw = {n: get(n) for n in names if get(n, None) is not None}
+        kw.update(overrides)
+        return cls(**kw)
+
+
+@dataclasses.dataclass
+class TrainResult:
+    model_state: dict  # final weights, CPU tensors
+    history: list  # [{"step", "loss", "lr"}], one row per log_every steps
+    evals: list  # [{"step", <metric>: value, ...}], one row per evaluation
+    steps: int  # optimizer steps done (fewer than cfg.steps when stopped early)
+    resumed_from: int  # 0 for a fresh run
+    seconds: float
+    units_seen: int  # sum of task.batch_units over all steps and ranks
+    device: str
+    world_size: int
+    stopped_early: bool = False
+    best_step: int | None = None  # the evaluation step with the best `monitor` value
+    best_metrics: dict | None = None
+    best_state: dict | None = None  # weights at best_step (CPU), when a monitor is set
+
+
+class Task:
+    """Optional base class of a training task: documents the hooks and gives the defaults.
+    Subclasses must define build_model, batch and loss."""
+
+    name = "train"
+
+    def build_model(self) -> torch.nn.Module:
+        raise NotImplementedError
+
+    def batch(self, step: int) -> Any:
+        raise NotImplementedError
+
+    def loss(self, model, batch) -> torch.Tensor:
+        raise NotImplementedError
+
+    def metrics(self, model) -> dict:
+        return {}
+
+
+# --------------------------------------------------------------------------------------------
+# devices, seeds, RNG
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise InputError(f"device {name!r} requested but no CUDA GPU is available (use 'auto' or 'cpu')")
+    return torch.device(name)
+
+
+def step_seed(seed: int, step) -> int:
+    """A 63-bit seed for one (run seed, step) pair, stable across processes and platforms."""
+    h = hashlib.blake2b(f"{seed}:{step}".encode(), digest_size=8).digest()
+    return int.from_bytes(h, "little") & ((1 << 63) - 1)
+
+
+def seed_everything(seed: int):
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+
+
+def rng_state() -> dict:
+    s = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        s["cuda"] = torch.cuda.get_rng_state_all()
+    return s
+
+
+def set_rng_state(s: dict):
+    random.setstate(s["python"])
+    np.random.set_state(s["numpy"])
+    torch.set_rng_state(s["torch"])
+    if s.get("cuda") is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(s["cuda"])
+
+
+def fingerprint(*parts) -> str:
+    """Digest of JSON-able parts: a saved state resumes only a run with the same fingerprint."""
+    return hashlib.md5(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def amp_dtype_for(amp: str, device: torch.device):
+    """The autocast dtype for cfg.amp on `device` (None = fp32)."""
+    if amp == "off" or (amp == "auto" and device.type != "cuda"):
+        return None
+    if amp == "auto":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.bfloat16 if amp == "bf16" else torch.float16
+
+
+# --------------------------------------------------------------------------------------------
+# batches: rows, slices, devices
+
+
+def n_rows(batch) -> int:
+    """Rows of a batch: the first dimension of its first tensor (tuples, lists, dicts nest)."""
+    if isinstance(batch, torch.Tensor):
+        return int(batch.shape[0])
+    items = batch.values() if isinstance(batch, dict) else batch if isinstance(batch, (tuple, list)) else ()
+    for b in items:
+        n = n_rows(b)
+        if n >= 0:
+            return n
+    return -1
+
+
+def slice_rows(batch, sl: slice):
+    """The rows `sl` of every tensor in a (nested tuple/list/dict) batch; other leaves unchanged."""
+    if isinstance(batch, torch.Tensor):
+        return batch[sl]
+    if isinstance(batch, dict):
+        return {k: slice_rows(v, sl) for k, v in batch.items()}
+    if isinstance(batch, (tuple, list)):
+        return type(batch)(slice_rows(b, sl) for b in batch)
+    return batch
+
+
+def to_device(batch, device: torch.device):
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, dict):
+        return {k: to_device(v, device) for k, v in batch.items()}
+    if isinstance(batch, (tuple, list)):
+        return type(batch)(to_device(b, device) for b in batch)
+    return batch
+
+
+def rank_rows(n: int, rank: int, world_size: int) -> slice:
+    """Rank `rank`'s contiguous share of a global batch of `n` rows (sizes differ by at most 1)."""
+    return slice(n * rank // world_size, n * (rank + 1) // world_size)
+
+
+# --------------------------------------------------------------------------------------------
+# distributed
+
+
+@dataclasses.dataclass(frozen=True)
+class Dist:
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def init_distributed() -> Dist:
+    """The process group this process belongs to: joined from torchrun's environment (RANK,
+    WORLD_SIZE, LOCAL_RANK, MASTER_ADDR/PORT) when WORLD_SIZE > 1; NCCL on CUDA, else gloo.
+    A group the caller already initialised is used as it is."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return Dist(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return Dist()
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    backend = "nccl" if torch.cuda.is_available() else "gloo"
+    if backend == "nccl":
+        torch.cuda.set_device(local)
+    dist.init_process_group(backend)
+    return Dist(dist.get_rank(), dist.get_world_size(), local)
+
+
+# --------------------------------------------------------------------------------------------
+# state files and logs
+
+
+def save_state(path, state: dict):
+    """torch.save `state` atomically (a kill leaves the previous state or the new one)."""
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def load_state(path) -> dict | None:
+    """The saved training state, or None when there is none; a corrupt file is an InputError."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:
+        raise InputError(f"{path}: cannot read training state ({type(e).__name__}: {e}); delete it to start over") from e
+    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+        raise InputError(f"{path}: not an emsync training state (format {STATE_FORMAT!r} expected)")
+    return state
+
+
+def history_csv(history, evals=()) -> str:
+    """`step,loss,lr[,<metric>...]`: one row per history row, validation metrics on their steps."""
+    by_step = {e["step"]: e for e in evals}
+    names = sorted({k for e in evals for k in e if k != "step"})
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["step", "loss", "lr", *names])
+    for r in history:
+        e = by_step.get(r["step"], {})
+        w.writerow([r["step"], f"{r['loss']:.6f}", f"{r['lr']:.3g}", *(_fmt(e.get(n)) for n in names)])
+    return buf.getvalue()
+
+
+def _fmt(v):
+    return "" if v is None else f"{v:.6g}" if isinstance(v, float) else v
+
+
+def plot_history(history, path, evals=(), title="training loss"):
+    """PNG of the loss (log scale) against step, the lr and validation metrics on a second axis."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps = [r["step"] for r in history]
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    ax.plot(steps, [max(r["loss"], 1e-12) for r in history], lw=1, label="train loss")
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.set_title(title)
+    ax2 = ax.twinx()
+    ax2.plot(steps, [r["lr"] for r in history], color="tab:orange", lw=1, alpha=0.7, label="lr")
+    for name in sorted({k for e in evals for k in e if k != "step"}):
+        pts = [(e["step"], e[name]) for e in evals if isinstance(e.get(name), (int, float))]
+        if pts:
+            ax2.plot(*zip(*pts), marker="o", ms=3, lw=1, label=f"val {name}")
+    ax2.legend(loc="upper right", fontsize=7)
+    fig.tight_layout()
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
+    plt.close(fig)
+
+
+# --------------------------------------------------------------------------------------------
+# the loop
+
+
+def _optimizers(task, model, cfg):
+    hook = getattr(task, "configure_optimizers", None)
+    made = hook(model) if hook else torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return made if isinstance(made, tuple) else (made, None)
+
+
+def _better(value, best, mode) -> bool:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return False
+    return best is None or (value < best if mode == "min" else value > best)
+
+
+def train(
+    task,
+    cfg: EngineConfig,
+    *,
+    state_path=None,
+    fingerprint: str = "",
+    model_config: dict | None = None,
+    log_dir=None,
+    on_step: Callable[[int, float], None] | None = None,
+    progress: bool = True,
+) -> TrainResult:
+    """Train `task.build_model()` for `cfg.steps` optimizer steps and return the result.
+
+    With `state_path`, the whole state is saved every `cfg.checkpoint_every` steps and at the end
+    (rank 0 only), and a saved state with the same `fingerprint` is resumed (another fingerprint
+    is ignored and overwritten). `model_config` is stored in the state as it is. With `log_dir`,
+    rank 0 writes `loss.csv` (history_csv) at every save and `loss.png` at the end. `on_step(step,
+    loss)` runs after each optimizer step (tests use it to interrupt a run). Under torchrun the
+    process group is joined from the environment (init_distributed)."""
+    from tqdm.auto import tqdm
+
+    dist_info = init_distributed()
+    rank, world = dist_info.rank, dist_info.world_size
+    device = resolve_device(cfg.device)
+    if world > 1 and device.type == "cuda":
+        device = torch.device("cuda", dist_info.local_rank)
+
+    seed_everything(cfg.seed)  # the initial weights
+    model = task.build_model().to(device)
+    opt, sched = _optimizers(task, model, cfg)
+    amp_dtype = amp_dtype_for(cfg.amp, device)
+    scaler = torch.amp.GradScaler(device.type) if amp_dtype == torch.float16 else None
+
+    start, history, window, evals, units_seen = 0, [], [], [], 0
+    best = {"value": None, "step": None, "metrics": None, "state": None, "bad": 0, "stopped": False}
+    state = load_state(state_path) if state_path else None
+    if (state is not None and state.get("engine") == ENGINE_VERSION and state.get("fingerprint") == fingerprint
+            and state["step"] <= cfg.steps):
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        if sched is not None and state.get("scheduler") is not None:
+            sched.load_state_dict(state["scheduler"])
+        if scaler is not None and state.get("scaler"):
+            scaler.load_state_dict(state["scaler"])
+        set_rng_state(state["rng"])
+        start, history, window = state["step"], list(state["history"]), list(state["window"])
+        evals, units_seen, best = list(state["evals"]), int(state["units_seen"]), dict(state["best"])
+
+    fwd = model
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        fwd = DDP(model, device_ids=[device.index] if device.type == "cuda" else None)
+    if cfg.compile:
+        fwd = torch.compile(fwd)
+
+    def snapshot(step):
+        return {
+            "format": STATE_FORMAT,
+            "engine": ENGINE_VERSION,
+            "fingerprint": fingerprint,
+            "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+            "model_config": model_config,
+            "optimizer": opt.state_dict(),
+            "scheduler": sched.state_dict() if sched is not None else None,
+            "scaler": scaler.state_dict() if scaler is not None else None,
+            "step": step,
+            "history": history,
+            "window": list(window),  # losses not yet averaged into history
+            "evals": evals,
+            "units_seen": units_seen,
+            "best": best,
+            "world_size": world,  # informative: any world size resumes it
+            "rng": rng_state(),
+        }
+
+    def save(step):
+        if state_path and dist_info.main:
+            save_state(state_path, snapshot(step))
+            if log_dir:
+                write_text(Path(log_dir) / "loss.csv", history_csv(history, evals))
+        if world > 1:
+            torch.distributed.barrier()
+
+    def evaluate(step):
+        out = [None]
+        if dist_info.main:
+            was = model.training
+            model.eval()
+            with torch.no_grad():
+                out[0] = {k: float(v) for k, v in (task.metrics(model) or {}).items()}
+            model.train(was)
+        if world > 1:
+            torch.distributed.broadcast_object_list(out, src=0)
+        metrics = out[0]
+        evals.append({"step": step, **metrics})
+        if cfg.monitor:
+            if cfg.monitor not in metrics:
+                raise KeyError(f"monitor metric {cfg.monitor!r} not among task.metrics' {sorted(metrics)}")
+            if _better(metrics[cfg.monitor], best["value"], cfg.mode):
+                best.update(value=metrics[cfg.monitor], step=step, metrics=metrics, bad=0,
+                            state={k: v.detach().cpu().clone() for k, v in model.state_dict().items()})
+            else:
+                best["bad"] += 1
+                if cfg.patience and best["bad"] >= cfg.patience:
+                    best["stopped"] = True
+
+    def rows(step):
+        part = getattr(task, "batch_part", None)
+        if part is not None:
+            return part(step, rank, world)
+        b = task.batch(step)
+        if world == 1:
+            return b
+        n = n_rows(b)
+        if n < world:
+            raise InputError(f"the global batch of step {step} has {n} rows, fewer than the {world} ranks")
+        return slice_rows(b, rank_rows(n, rank, world))
+
+    weight_of = getattr(task, "batch_weight", None) or (lambda b: float(n_rows(b)))
+    units_of = getattr(task, "batch_units", None) or n_rows
+
+    t0 = time.time()
+    model.train()
+    done = start
+    name = getattr(task, "name", type(task).__name__)
+    bar = tqdm(range(start, cfg.steps), initial=start, total=cfg.steps, desc=name, unit="step",
+               disable=not (progress and dist_info.main))
+    for step in (bar if not best["stopped"] else ()):
+        seed_everything(step_seed(cfg.seed, step))
+        batch = rows(step)
+        if world > 1:  # dropout etc. differ between ranks; the batch above does not depend on the rank
+            torch.manual_seed(step_seed(cfg.seed, f"{step}:{rank}"))
+        n = n_rows(batch)
+        mb = cfg.micro_batch or max(n, 1)
+        parts = [slice_rows(batch, slice(i, i + mb)) for i in range(0, n, mb)] if n > mb else [batch]
+        weights = [float(weight_of(p)) for p in parts]
+        totals = torch.tensor([sum(weights), float(sum(units_of(p) for p in parts))], dtype=torch.float64)
+        if world > 1:
+            torch.distributed.all_reduce(totals)
+        total_w = max(float(totals[0]), 1e-12)
+        lr = opt.param_groups[0]["lr"]
+        opt.zero_grad(set_to_none=True)
+        loss_sum = torch.zeros((), device=device)
+        for i, p in enumerate(parts):
+            p = to_device(p, device)
+            sync = contextlib.nullcontext() if world == 1 or i == len(parts) - 1 else fwd.no_sync()
+            with sync:
+                with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+                    loss = task.loss(fwd, p)
+                part = loss.float() * (weights[i] / total_w)  # this part's share of the global mean
+                scaled = part * world  # DDP averages gradients over ranks; the shares already sum
+                (scaler.scale(scaled) if scaler is not None else scaled).backward()
+            loss_sum += part.detach()
+        if world > 1:
+            torch.distributed.all_reduce(loss_sum)
+        if scaler is not None:
+            scaler.unscale_(opt)
+        if cfg.grad_clip:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        if scaler is not None:
+            scaler.step(opt)
+            scaler.update()
+        else:
+            opt.step()
+        if sched is not None:
+            sched.step()
+        value = float(loss_sum)
+        if not math.isfinite(value):
+            raise FloatingPointError(f"training loss became {value} at step {step} (lr {lr}); lower the lr or check the data")
+        units_seen += int(totals[1])
+        window.append(value)
+        done = step + 1
+        if done % cfg.log_every == 0 or done == cfg.steps:
+            history.append({"step": done, "loss": float(np.mean(window)), "lr": lr})
+            window = []
+        bar.set_postfix(loss=f"{value:.3f}", lr=f"{lr:.1e}")
+        if cfg.eval_every and (done % cfg.eval_every == 0 or done == cfg.steps):
+            evaluate(done)
+        if done % cfg.checkpoint_every == 0 or done == cfg.steps or best["stopped"]:
+            save(done)
+        if on_step is not None:
+            on_step(done, value)
+        if best["stopped"]:
+            break
+    bar.close()
+    if log_dir and dist_info.main and history:
+        write_text(Path(log_dir) / "loss.csv", history_csv(history, evals))
+        plot_history(history, Path(log_dir) / "loss.png", evals, title=f"{name} loss")
+    model.eval()
+    return TrainResult(
+        model_state={k: v.detach().cpu() for k, v in model.state_dict().items()},
+        history=history,
+        evals=evals,
+        steps=done,
+        resumed_from=start,
+        seconds=round(time.time() - t0, 3),
+        units_seen=units_seen,
+        device=str(device),
+        world_size=world,
+        stopped_early=bool(best["stopped"]),
+        best_step=best["step"],
+        best_metrics=best["metrics"],
+        best_state=best["state"],
+    )
