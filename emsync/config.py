@@ -221,6 +221,7 @@ class FeaturesParams:
     models: dict = field(default_factory=lambda: {  # extractor -> hub id, local dir or pkg:<shipped weights>
         "clip": "data/demo_models/clip",
         "audio": "data/demo_models/audio",
+        "beats": "data/demo_models/beats",
         "music": "data/demo_models/music",
         "faces": {"classifier": "data/demo_models/face_expression", "detector": "pkg:opencv-haar"},
         "asr": "data/demo_models/whisper",

@@ -71,11 +71,13 @@ THESIS = {
     },
     "features": {
         "videos_dir": "data/videos",
+        "extractors": ["clip", "beats", "music", "faces", "asr", "ocr", "sentiment", "tokens"],  # §5.2.1: BEATs for emotion
         "models_dir": "data/pretrained",
         "device": "cuda",
         "models": {  # §5.2.1: the thesis's pretrained models (download them where a hub is reachable)
             "clip": "open_clip:ViT-B-32/openai",  # OpenAI's CLIP ViT-B/32 (open_clip's openai tag)
             "audio": "data/pretrained/panns_audiotag",
+            "beats": "data/pretrained/beats",  # §5.2.1 BEATs: one official checkpoint .pt (microsoft/unilm)
             "music": "data/pretrained/music_tagger",
             "faces": {"classifier": "trpakov/vit-face-expression", "detector": "arnabdhar/YOLOv8-Face-Detection"},
             "asr": "Systran/faster-whisper-large-v2",

@@ -16,7 +16,7 @@ def model_dir(name: str) -> Path:
     return build(name, _ROOT, seed=0)
 
 
-_NEEDS = {"clip": ["clip"], "audio": ["audio"], "music": ["music"], "faces": ["face_expression"], "asr": ["whisper"],
+_NEEDS = {"clip": ["clip"], "audio": ["audio"], "beats": ["beats"], "music": ["music"], "faces": ["face_expression"], "asr": ["whisper"],
           "ocr": [], "sentiment": ["sentiment"], "tokens": ["distilbert"]}
 
 

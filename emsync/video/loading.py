@@ -28,7 +28,7 @@ from emsync.config import ROOT
 from emsync.errors import InputError
 
 KINDS = ("open_clip", "hf_image_classifier", "hf_sequence_classifier", "hf_encoder", "hf_seq2seq",
-         "whisper", "yolo", "audio_tagger", "ocr", "face_detector", "langid", "segmenter", "sentiment_lexicon")
+         "whisper", "yolo", "audio_tagger", "beats", "ocr", "face_detector", "langid", "segmenter", "sentiment_lexicon")
 
 # pkg:<name> -> (kinds it can serve, the PyPI distribution whose version is the model version)
 PACKAGE_MODELS = {
@@ -243,6 +243,17 @@ def _audio_tagger(path: Path, device):
     return AudioTagger.from_pretrained(path, device=device), None
 
 
+def _beats(path: Path, device):
+    """A folder holding one official BEATs checkpoint (`{"cfg", "model"}` .pt, microsoft/unilm)."""
+    from models.beats import load_beats
+
+    pts = sorted(path.glob("*.pt"))
+    if len(pts) != 1:
+        raise InputError(f"{path} must hold exactly one BEATs checkpoint *.pt (found {len(pts)}), "
+                         "e.g. BEATs_iter3_plus_AS2M_finetuned_on_AS2M_cpt2.pt")
+    return load_beats(pts[0], map_location=device).to(device), None
+
+
 def _haar_dir(path: Path, device):
     import cv2
 
@@ -297,6 +308,7 @@ _LOADERS = {
     "whisper": _whisper,
     "yolo": _yolo,
     "audio_tagger": _audio_tagger,
+    "beats": _beats,
     "ocr": _ocr_dir,
     "face_detector": _face_detector,
     "langid": _unsupported("langid"),

@@ -72,6 +72,19 @@ def build_audio(out: Path, seed=0):
     _audio_tagger(out, seed, d_embed=128, n_classes=527, chunk_s=3.0)
 
 
+def build_beats(out: Path, seed=0):
+    """BEATs (§5.2.1, the emotion classifier's audio model) at toy size, fine-tuned head of 527
+    AudioSet classes, saved as the official checkpoint file (`{"cfg", "model"}` .pt)."""
+    from models.beats import BEATs, BEATsConfig, save_beats
+
+    torch.manual_seed(seed)
+    cfg = BEATsConfig(embed_dim=16, encoder_layers=2, encoder_embed_dim=32, encoder_ffn_embed_dim=64,
+                      encoder_attention_heads=4, conv_pos=16, conv_pos_groups=4, num_buckets=32, max_distance=64,
+                      finetuned_model=True)
+    out.mkdir(parents=True, exist_ok=True)
+    save_beats(out / "BEATs_tiny_random.pt", BEATs(cfg).eval())
+
+
 def build_music(out: Path, seed=0):
     """Music tagger: 22 s chunks, 50 tags, 64-d activations (§5.2.1 Music)."""
     _audio_tagger(out, seed, d_embed=64, n_classes=50, chunk_s=22.0)
@@ -192,6 +205,7 @@ BUILDERS = {
     "clip": build_clip,
     "audio": build_audio,
     "music": build_music,
+    "beats": build_beats,
     "face_expression": build_face_expression,
     "sentiment": build_sentiment,
     "distilbert": build_distilbert,

@@ -22,6 +22,7 @@ from emsync.video.extractors.base import Handle, frame, merge_refs, penultimate,
 _MODULES = {
     "clip": "clip",
     "audio": "audio",
+    "beats": "beats",
     "music": "music",
     "faces": "faces",
     "asr": "asr",

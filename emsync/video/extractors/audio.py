@@ -1,9 +1,9 @@
 """Audio-tagger embeddings on 3 s chunks centred on the sampled frames (thesis §5.2.1 "Audiotag";
 §5.2.2.1: n audio chunks match the n video frames).
 
-The thesis's emotion classifier uses BEATs here (768-d); BEATs is not installable offline, so
-this extractor is the AudioSet tagger of the genre pipeline (PANNs-style CNN, 527 labels, 128-d
-activations before the classification layer), in the same slot. A video without an audio
+This is the AudioSet tagger of the thesis's genre pipeline (PANNs-style CNN, 527 labels, 128-d
+activations before the classification layer). The thesis's emotion classifier uses BEATs instead:
+the `beats` extractor, which the thesis set runs; the demo set keeps this small tagger. A video without an audio
 stream is encoded as silence (all-zero chunks), keeping n rows per video."""
 import numpy as np
 
