@@ -109,3 +109,20 @@ def test_bench_generate_prints_the_issue_json_shape():
     assert modes["kv_cache_batched"]["tokens"] == 2 * 8
     assert all(m["tokens_per_s"] > 0 and m["tokens_per_cpu_s"] > 0 for m in modes.values())
     assert out["settings"]["int8"] is True and out["settings"]["slide_stride"] == 8
+
+
+def test_bench_generate_stride_study_pairs_each_stride_with_stride_1():
+    """Per stride: tokens/s and the NLL of the same continuation tokens with that stride's context;
+    stride 1 is the reference (delta 0), the mean context follows window - (stride - 1) / 2."""
+    from emsync.benchmarks import generate as bench
+
+    p = argparse.ArgumentParser()
+    bench.add_args(p)
+    args = p.parse_args(["--config", "tiny", "--window", "32", "--full-tokens", "2", "--tokens", "16", "--batch", "2",
+                         "--strides", "exact,4,16", "--nll-targets", "3"])
+    rows = bench.run(args)["strides"]
+    assert [r["stride"] for r in rows] == [1, 4, 16]
+    assert [r["mean_context"] for r in rows] == [32.0, 30.5, 24.5]
+    assert rows[0]["delta_nll_vs_stride_1"] == 0.0 and all(r["targets"] == 3 for r in rows)
+    assert all(r["tokens_per_s"] > 0 and r["nll"] > 0 for r in rows)
+    assert rows[2]["nll"] != rows[0]["nll"]  # a shorter context changes what the model predicts

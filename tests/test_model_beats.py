@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from models.beats import BEATs, BEATsConfig, WeightNormConv1d, kaldi_fbank, load_beats, save_beats
+from emsync.models.beats import BEATs, BEATsConfig, WeightNormConv1d, kaldi_fbank, load_beats, save_beats
 
 TINY = dict(embed_dim=16, encoder_layers=2, encoder_embed_dim=32, encoder_ffn_embed_dim=64, encoder_attention_heads=4,
             conv_pos=16, conv_pos_groups=4, num_buckets=32, max_distance=64, finetuned_model=True, predictor_class=7)

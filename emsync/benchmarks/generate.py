@@ -10,7 +10,18 @@ the ratios isolate the engine; --fp32 for fp32 weights), stride 608, 1 thread. T
 usually shared: each mode also reports `tokens_per_cpu_s` (tokens per second of this process's
 CPU time), which is what the run gets from a core of its own, beside the wall-clock `tokens_per_s`.
 
+Stride study (§4.4 slides the 1216-token window by one token; the engine slides by a stride): for
+each of --strides, batch-1 tokens/s in steady state and the NLL the model assigns to its own
+continuation when it sees the context that stride gives, next to stride 1 (full context). The
+continuation is generated once (stride 608); then --nll-targets of its tokens, each the last token
+of a full window, are scored with the full window (stride 1) and, per stride s, with the context a
+token has at --nll-phases evenly spread points of the s-token cycle (window - s + 1 .. window
+tokens). The NLL columns are means over the same target tokens, so "delta_nll" is paired. Random
+weights score every token near log(1021) = 6.93 whatever the context; pass --checkpoint for a
+trained generator.
+
     emsync bench generate --device cpu --config 37m
+    emsync bench generate --device cpu --checkpoint data/models/music/checkpoint.pt --nll-targets 32
     emsync bench generate --device cuda --config 37m --batch 256 --dtype bfloat16
 """
 import os
@@ -39,11 +50,16 @@ def add_args(p):
     p.add_argument("--int8", action="store_true", help="CPU: int8 Linear layers in every mode (the CPU default)")
     p.add_argument("--fp32", action="store_true", help="CPU: keep fp32 Linear layers (no int8 quantization)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--strides", default="1,16,64,152,608",
+                   help="stride study: comma-separated strides (or presets exact, thesis, cpu); '' skips it")
+    p.add_argument("--nll-targets", type=int, default=0, help="stride study: tokens scored (0: 4 on cpu, 64 on cuda)")
+    p.add_argument("--nll-phases", type=int, default=2, help="stride study: contexts sampled per stride cycle")
+    p.add_argument("--checkpoint", default=None, help="a trained generator checkpoint instead of random weights")
 
 
 def run(args) -> dict:
     from emsync.music import vocab as V
-    from emsync.models.generation import Condition, SamplingConfig, generate, make_primer
+    from emsync.models.generation import Condition, SamplingConfig, generate, make_primer, resolve_stride
     from emsync.models.music_transformer import MusicTransformer, MusicTransformerConfig
 
     if args.device == "cuda" and not torch.cuda.is_available():
@@ -57,9 +73,16 @@ def run(args) -> dict:
     int8 = not cuda and not args.fp32 and (args.int8 or GenerateParams().cpu_int8)
     dev = torch.device(args.device)
     torch.manual_seed(args.seed)
-    cfg = MusicTransformerConfig.from_name(args.config, conditioning=args.conditioning, boundaries=True,
-                                           max_len=max(args.window, 2), dropout=0.0)
-    model = MusicTransformer(cfg).to(dev, getattr(torch, args.dtype)).eval()
+    if args.checkpoint:
+        from emsync.models.music_transformer import load_checkpoint
+
+        model, _ = load_checkpoint(args.checkpoint, map_location="cpu")
+        cfg = model.cfg
+        model = model.to(dev, getattr(torch, args.dtype)).eval()
+    else:
+        cfg = MusicTransformerConfig.from_name(args.config, conditioning=args.conditioning, boundaries=True,
+                                               max_len=max(args.window, 2), dropout=0.0)
+        model = MusicTransformer(cfg).to(dev, getattr(torch, args.dtype)).eval()
     n_params = model.num_parameters()
     if args.int8 and cuda:
         raise InputError("--int8 is a CPU option")
@@ -79,7 +102,7 @@ def run(args) -> dict:
     cond = Condition(0.5, -0.2, boundaries=tuple(np.arange(5.0, 600.0, 5.0)))
 
     def measure(primer, n, b, **kw):
-        sc = SamplingConfig(window=window, slide_stride=stride, cuda_graph=cuda and not args.no_cuda_graph, **kw)
+        sc = SamplingConfig(window=window, cuda_graph=cuda and not args.no_cuda_graph, **{"slide_stride": stride, **kw})
         generate(model, [cond] * b, primer[:16], max_new_tokens=2, cfg=sc, seed=args.seed)  # warm-up (allocations, graph)
         if cuda:
             torch.cuda.synchronize()
@@ -100,13 +123,70 @@ def run(args) -> dict:
     load.append(os.getloadavg()[0])
     kv["speedup_vs_full_recompute"] = round(kv["tokens_per_s"] / full["tokens_per_s"], 2)
     kvb = {"batch": batch, **kvb, "speedup_vs_full_recompute": round(kvb["tokens_per_s"] / full["tokens_per_s"], 2)}
+    strides = [resolve_stride(x.strip()) for x in args.strides.split(",") if x.strip()]
+    study = None
+    if strides:
+        n_targets = args.nll_targets or (64 if cuda else 4)
+        study = stride_study(model, window, strides, cond, full_primer, measure, n_targets, max(1, args.nll_phases),
+                             n_exact=n_full, seed=args.seed)
+        load.append(os.getloadavg()[0])
     device = torch.cuda.get_device_name(dev) if cuda else f"cpu ({torch.get_num_threads()} threads)"
     return {
         "device": device,
-        "config": args.config,
+        "config": args.checkpoint or args.config,
         "modes": {"full_recompute": full, "kv_cache": kv, "kv_cache_batched": kvb},
+        "strides": study,
         "settings": {"window": window, "slide_stride": stride, "dtype": args.dtype,
                      "params_m": round(n_params / 1e6, 2), "int8": int8,
                      "load_avg_1m": [round(x, 2) for x in load], "cpu_count": os.cpu_count(),
                      "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"), "cuda_graph": cuda and not args.no_cuda_graph},
     }
+
+
+def stride_study(model, window, strides, cond, full_primer, measure, n_targets, n_phases, n_exact=6, seed=0) -> list:
+    """Per stride: tokens/s (steady state, batch 1) and the mean NLL of `n_targets` tokens of the
+    model's own continuation given the context that stride leaves, beside stride 1's."""
+    import torch.nn.functional as F
+
+    from emsync.models.generation import SamplingConfig, effective_stride, generate, mean_context
+
+    dev = next(model.parameters()).device
+    # the continuation: a full window of the model's own tokens, then n_targets more
+    res = generate(model, [cond], full_primer[:3], max_new_tokens=window + n_targets,
+                   cfg=SamplingConfig(window=window, slide_stride=window // 2), seed=seed)
+    seq = torch.as_tensor(res.tokens[0], device=dev)  # (N,) head token first
+    offs = torch.as_tensor(res.offsets[0], device=dev)
+    head, n = seq[:1], len(seq)
+    targets = list(range(n - n_targets, n))
+
+    @torch.inference_mode()
+    def nll(t: int, ctx: int) -> float:
+        """-log p(seq[t]) when the model sees ctx tokens: the head + the ctx - 1 tokens before t."""
+        lo = t - (ctx - 1)
+        tok = torch.cat([head, seq[lo:t]])[None]  # (1, ctx)
+        off = torch.cat([offs[lo : lo + 1], offs[lo:t]])[None] if model.cfg.boundaries else None  # head: first body offset
+        v = torch.tensor([cond.valence], device=dev)
+        a = torch.tensor([cond.arousal], device=dev)
+        logits = model(tok, v, a, off)[:, -1].float()  # (1, V)
+        return float(F.cross_entropy(logits, seq[t : t + 1]))
+
+    exact = [nll(t, window) for t in targets]  # stride 1: always the full window
+    base = float(np.mean(exact))
+    rows = []
+    for s in dict.fromkeys(strides):
+        s_eff = effective_stride(window, s)
+        if s_eff == 1:
+            scores = exact
+        else:  # contexts window - s + 1 .. window: n_phases evenly spread points of the cycle
+            ctxs = [window - s_eff + 1 + int((k + 0.5) * s_eff / n_phases) for k in range(n_phases)]
+            scores = [float(np.mean([nll(t, c) for c in ctxs])) for t in targets]
+        primer = full_primer if s_eff == 1 else full_primer[: window - s_eff]
+        n_tok = n_exact if s_eff == 1 else s_eff * max(1, -(-64 // s_eff))  # whole cycles, >= 64 tokens
+        speed = measure(primer, n_tok, 1, slide_stride=s_eff) if s_eff > 1 else measure(primer, n_tok, 1, use_cache=False)
+        mean_nll = float(np.mean(scores))
+        rows.append({"stride": s_eff, "mean_context": mean_context(window, s_eff),
+                     "mean_context_pct": round(100 * mean_context(window, s_eff) / window, 1),
+                     "tokens_per_s": speed["tokens_per_s"], "tokens_per_cpu_s": speed["tokens_per_cpu_s"],
+                     "nll": round(mean_nll, 4), "delta_nll_vs_stride_1": round(mean_nll - base, 4),
+                     "targets": len(targets)})
+    return rows

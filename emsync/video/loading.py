@@ -245,7 +245,7 @@ def _audio_tagger(path: Path, device):
 
 def _beats(path: Path, device):
     """A folder holding one official BEATs checkpoint (`{"cfg", "model"}` .pt, microsoft/unilm)."""
-    from models.beats import load_beats
+    from emsync.models.beats import load_beats
 
     pts = sorted(path.glob("*.pt"))
     if len(pts) != 1:

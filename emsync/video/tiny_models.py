@@ -75,7 +75,7 @@ def build_audio(out: Path, seed=0):
 def build_beats(out: Path, seed=0):
     """BEATs (§5.2.1, the emotion classifier's audio model) at toy size, fine-tuned head of 527
     AudioSet classes, saved as the official checkpoint file (`{"cfg", "model"}` .pt)."""
-    from models.beats import BEATs, BEATsConfig, save_beats
+    from emsync.models.beats import BEATs, BEATsConfig, save_beats
 
     torch.manual_seed(seed)
     cfg = BEATsConfig(embed_dim=16, encoder_layers=2, encoder_embed_dim=32, encoder_ffn_embed_dim=64,
