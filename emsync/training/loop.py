@@ -1,34 +1,37 @@
-"""The training loop of the music transformer (thesis §4.4, §6.2).
+"""The music transformer's training task on the shared engine (thesis §4.4, §6.2).
 
 - Loss: cross-entropy over every token of the chunk, PAD ignored, the CHORD token's loss weighted
-  ×10 (§4.1: "we amplify the loss of the CHORD token by a factor of 10").
+  ×10 (§4.1: "we amplify the loss of the CHORD token by a factor of 10"). The engine combines
+  micro-batches and DDP ranks by each part's total class weight, so the step's loss is the
+  weighted mean over the whole global batch.
 - Adam, gradient clipping at norm 1, a two-step lr schedule (§6.2: 2e-4 for 300k steps, then
   5e-5), no regularisation by default (§6.2).
 - AMP (bf16, or fp16 with a grad scaler) on CUDA only; CPU runs in fp32.
-- Resumable: every `checkpoint_every` steps the whole state (weights, model config, optimizer,
-  scaler, step, loss history, RNG states) is written atomically. Each step reseeds the RNGs from
-  (seed, step) before drawing its batch, so a run killed at any point and resumed from its last
-  state ends with the same weights as an uninterrupted run (bit-exact on CPU).
+- Resumable (emsync/training/engine.py): every `checkpoint_every` steps the whole state is written
+  atomically; each step reseeds the RNGs from (seed, step) before drawing its batch, so a run
+  killed at any point and resumed ends with the same weights as an uninterrupted run (bit-exact
+  on CPU).
 """
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
-import math
-import random
-import time
-from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
-from emsync.errors import InputError
-from emsync.io import atomic_path
-
-STATE_FORMAT = "emsync-train-state-v1"
+from emsync.training import engine
+from emsync.training.engine import (  # noqa: F401
+    STATE_FORMAT,
+    fingerprint,
+    load_state,
+    resolve_device,
+    rng_state,
+    save_state,
+    seed_everything,
+    set_rng_state,
+    step_seed,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,7 +49,7 @@ class LoopConfig:
     device: str = "auto"
 
     @classmethod
-    def from_params(cls, tp, **overrides) -> "LoopConfig":
+    def from_params(cls, tp, **overrides) -> LoopConfig:
         """Build from a `TrainParams` (or any object with the same field names)."""
         names = [f.name for f in dataclasses.fields(cls)]
         kw = {n: getattr(tp, n) for n in names if hasattr(tp, n)}
@@ -55,7 +58,7 @@ class LoopConfig:
 
 
 # --------------------------------------------------------------------------------------------
-# schedule, loss, devices, RNG
+# schedule, loss
 
 
 def lr_at(step: int, lr: float, lr_after: float, switch_step: int) -> float:
@@ -79,70 +82,6 @@ def lm_loss(logits: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor |
     if not bool((flat_t != pad_id).any()):
         return logits.sum() * 0.0
     return F.cross_entropy(logits.reshape(-1, V).float(), flat_t, weight=weights, ignore_index=pad_id, reduction=reduction)
-
-
-def resolve_device(name: str = "auto") -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise InputError(f"device {name!r} requested but no CUDA GPU is available (use 'auto' or 'cpu')")
-    return torch.device(name)
-
-
-def step_seed(seed: int, step: int) -> int:
-    """A 63-bit seed for one (run seed, step) pair, stable across processes and platforms."""
-    h = hashlib.blake2b(f"{seed}:{step}".encode(), digest_size=8).digest()
-    return int.from_bytes(h, "little") & ((1 << 63) - 1)
-
-
-def seed_everything(seed: int):
-    random.seed(seed)
-    np.random.seed(seed % (2**32))
-    torch.manual_seed(seed)
-
-
-def rng_state() -> dict:
-    s = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        s["cuda"] = torch.cuda.get_rng_state_all()
-    return s
-
-
-def set_rng_state(s: dict):
-    random.setstate(s["python"])
-    np.random.set_state(s["numpy"])
-    torch.set_rng_state(s["torch"])
-    if s.get("cuda") is not None and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(s["cuda"])
-
-
-def fingerprint(*parts) -> str:
-    """Digest of JSON-able parts: a saved state resumes only a run with the same fingerprint."""
-    return hashlib.md5(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
-
-
-# --------------------------------------------------------------------------------------------
-# state files
-
-
-def save_state(path, state: dict):
-    """torch.save `state` atomically (a kill leaves the previous state or the new one)."""
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
-
-
-def load_state(path) -> dict | None:
-    """The saved training state, or None when there is none; a corrupt file is an InputError."""
-    path = Path(path)
-    if not path.exists():
-        return None
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as e:
-        raise InputError(f"{path}: cannot read training state ({type(e).__name__}: {e}); delete it to start over") from e
-    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
-        raise InputError(f"{path}: not an emsync training state (format {STATE_FORMAT!r} expected)")
-    return state
 
 
 # --------------------------------------------------------------------------------------------
@@ -191,6 +130,55 @@ def accumulate_gradients(model, tokens, offsets, valence, arousal, weights, pad_
     return loss
 
 
+class MusicLMTask(engine.Task):
+    """The engine task of the music transformer: `make_batch(step)` gives the global batch
+    (tokens (B, L) long, offsets (B, L) float or None, valence (B,), arousal (B,)); with
+    `make_part(step, rank, world_size)` each DDP rank builds only its own rows."""
+
+    name = "music"
+
+    def __init__(self, model, make_batch: Callable[[int], Batch], cfg: LoopConfig, *, pad_id: int, chord_id: int,
+                 vocab_size: int, make_part: Callable[[int, int, int], Batch] | None = None):
+        self.model, self.make_batch, self.cfg, self.pad_id = model, make_batch, cfg, pad_id
+        self.weights_cpu = class_weights(vocab_size, chord_id, cfg.chord_loss_weight)  # (V,)
+        self.weights = self.weights_cpu  # moved to the batch's device by `loss`
+        if make_part is not None:
+            self.batch_part = make_part
+
+    def build_model(self):
+        return self.model
+
+    def configure_optimizers(self, model):
+        c = self.cfg
+        opt = torch.optim.Adam(model.parameters(), lr=c.lr)
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_at(s, c.lr, c.lr_after, c.lr_switch_step) / c.lr)
+        return opt, sched
+
+    def batch(self, step: int) -> Batch:
+        return self.make_batch(step)
+
+    def batch_weight(self, batch) -> float:
+        """The total class weight of the batch's non-PAD targets: what `loss` is a mean over."""
+        tgt = batch[0][:, 1:].cpu()  # (B, L-1)
+        return float(self.weights_cpu[tgt].masked_fill(tgt == self.pad_id, 0).sum())
+
+    def batch_units(self, batch) -> int:
+        return int((batch[0][:, 1:] != self.pad_id).sum())  # target tokens
+
+    def loss(self, model, batch) -> torch.Tensor:
+        tokens, offsets, valence, arousal = batch
+        if self.weights.device != tokens.device:
+            self.weights = self.weights.to(tokens.device)
+        logits = model_logits(model, tokens, offsets, valence, arousal)  # (B, L-1, V)
+        return lm_loss(logits, tokens[:, 1:], self.weights, self.pad_id)
+
+
+def engine_config(cfg: LoopConfig) -> engine.EngineConfig:
+    return engine.EngineConfig(steps=cfg.steps, seed=cfg.seed, device=cfg.device, lr=cfg.lr, grad_clip=cfg.grad_clip,
+                               micro_batch=cfg.micro_batch, checkpoint_every=cfg.checkpoint_every,
+                               log_every=cfg.log_every)
+
+
 def train_loop(
     model: torch.nn.Module,
     make_batch: Callable[[int], Batch],
@@ -203,98 +191,21 @@ def train_loop(
     model_config: dict | None = None,
     on_step: Callable[[int, float], None] | None = None,
     progress: bool = True,
+    make_part: Callable[[int, int, int], Batch] | None = None,
 ) -> TrainResult:
-    """Train `model` for `cfg.steps` steps; `make_batch(step)` returns the batch for that step.
+    """Train `model` for `cfg.steps` steps through the engine; `make_batch(step)` returns the batch
+    for that step (`make_part(step, rank, world_size)`, if given, this rank's rows of it).
 
     With `state_path`, the state is saved every `cfg.checkpoint_every` steps and at the end, and a
     saved state with the same `run_fingerprint` is resumed (a different fingerprint is ignored
     and overwritten). `on_step(step, loss)` runs after each optimizer step (tests use it to
     interrupt a run)."""
-    from tqdm.auto import tqdm
-
-    device = resolve_device(cfg.device)
-    model.to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    amp_dtype = None
-    if device.type == "cuda":
-        amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    scaler = torch.amp.GradScaler("cuda") if amp_dtype == torch.float16 else None
-    weights = class_weights(_vocab_size(model, model_config), chord_id, cfg.chord_loss_weight, device)
-
-    start, history, tokens_seen, window = 0, [], 0, []
-    state = load_state(state_path) if state_path else None
-    if state is not None and state.get("fingerprint") == run_fingerprint and state["step"] <= cfg.steps:
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        if scaler is not None and state.get("scaler"):
-            scaler.load_state_dict(state["scaler"])
-        set_rng_state(state["rng"])
-        start, history, tokens_seen = state["step"], list(state["history"]), state["tokens_seen"]
-        window = list(state.get("window", []))
-
-    def snapshot(step):
-        return {
-            "format": STATE_FORMAT,
-            "fingerprint": run_fingerprint,
-            "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-            "model_config": model_config,
-            "optimizer": opt.state_dict(),
-            "scaler": scaler.state_dict() if scaler is not None else None,
-            "step": step,
-            "history": history,
-            "tokens_seen": tokens_seen,
-            "window": list(window),  # losses not yet averaged into history
-            "rng": rng_state(),
-        }
-
-    t0 = time.time()
-    model.train()
-    bar = tqdm(range(start, cfg.steps), initial=start, total=cfg.steps, desc="train", unit="step", disable=not progress)
-    for step in bar:
-        seed_everything(step_seed(cfg.seed, step))
-        tokens, offsets, valence, arousal = make_batch(step)
-        tokens = tokens.to(device)
-        offsets = offsets.to(device) if offsets is not None else None
-        valence, arousal = valence.to(device), arousal.to(device)
-        lr = lr_at(step, cfg.lr, cfg.lr_after, cfg.lr_switch_step)
-        for g in opt.param_groups:
-            g["lr"] = lr
-        opt.zero_grad(set_to_none=True)
-        loss = accumulate_gradients(model, tokens, offsets, valence, arousal, weights, pad_id, cfg.micro_batch,
-                                    amp_dtype, scaler)
-        if scaler is not None:
-            scaler.unscale_(opt)
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            scaler.step(opt)
-            scaler.update()
-        else:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            opt.step()
-        value = float(loss.detach())
-        if not math.isfinite(value):
-            raise FloatingPointError(f"training loss became {value} at step {step} (lr {lr}); lower the lr or check the data")
-        tokens_seen += int((tokens[:, 1:] != pad_id).sum())
-        window.append(value)
-        done = step + 1
-        if done % cfg.log_every == 0 or done == cfg.steps:
-            history.append({"step": done, "loss": float(np.mean(window)), "lr": lr})
-            window = []
-        bar.set_postfix(loss=f"{value:.3f}", lr=f"{lr:.1e}")
-        if state_path and (done % cfg.checkpoint_every == 0 or done == cfg.steps):
-            save_state(state_path, snapshot(done))
-        if on_step is not None:
-            on_step(done, value)
-    bar.close()
-    model.eval()
-    return TrainResult(
-        model_state={k: v.detach().cpu() for k, v in model.state_dict().items()},
-        history=history,
-        steps=cfg.steps,
-        resumed_from=start,
-        seconds=round(time.time() - t0, 3),
-        tokens_seen=tokens_seen,
-        device=str(device),
-    )
+    task = MusicLMTask(model, make_batch, cfg, pad_id=pad_id, chord_id=chord_id,
+                       vocab_size=_vocab_size(model, model_config), make_part=make_part)
+    res = engine.train(task, engine_config(cfg), state_path=state_path, fingerprint=run_fingerprint,
+                       model_config=model_config, on_step=on_step, progress=progress)
+    return TrainResult(model_state=res.model_state, history=res.history, steps=res.steps, resumed_from=res.resumed_from,
+                       seconds=res.seconds, tokens_seen=res.units_seen, device=res.device)
 
 
 def _vocab_size(model, model_config) -> int:

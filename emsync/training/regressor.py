@@ -6,13 +6,12 @@ the regressor's length at 50 % overlap, the window outputs averaged (§4.5, Fig.
 """
 from __future__ import annotations
 
-import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
 
-from emsync.training.loop import resolve_device, seed_everything, step_seed
+from emsync.training import engine
 from emsync.training.metrics import window_starts
 
 
@@ -24,29 +23,39 @@ def masked_l1(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return (pred - torch.nan_to_num(target)).abs()[ok].mean()
 
 
-def train_regressor(model, make_batch: Callable[[int], tuple], steps: int, lr: float = 1e-4, seed: int = 0,
-                    grad_clip: float = 1.0, device: str = "auto", progress: bool = True) -> dict:
-    """Adam + L1 for `steps` steps; `make_batch(step)` -> (tokens (B, T) long, labels (B, 2) float
-    with NaN for missing). Returns {"history": [{"step", "loss"}], "seconds", "device"}."""
-    from tqdm.auto import tqdm
+class RegressorTask(engine.Task):
+    """The engine task of the regressor: `make_batch(step)` -> (tokens (B, T) long, labels (B, 2)
+    float, NaN = missing); the L1 is a mean over the known labels, which is what the engine
+    weights micro-batches and ranks by."""
 
-    dev = resolve_device(device)
-    model.to(dev).train()
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    history, t0 = [], time.time()
-    for step in tqdm(range(steps), desc="regressor", unit="step", disable=not progress):
-        seed_everything(step_seed(seed, step))
-        tokens, labels = make_batch(step)
-        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
-            pred = model(tokens.to(dev))  # (B, 2)
-        loss = masked_l1(pred.float(), labels.to(dev).float())
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-        opt.step()
-        history.append({"step": step + 1, "loss": float(loss.detach())})
-    model.eval()
-    return {"history": history, "seconds": round(time.time() - t0, 3), "device": str(dev)}
+    name = "regressor"
+
+    def __init__(self, model, make_batch: Callable[[int], tuple]):
+        self.model, self.make_batch = model, make_batch
+
+    def build_model(self):
+        return self.model
+
+    def batch(self, step: int):
+        return self.make_batch(step)
+
+    def batch_weight(self, batch) -> float:
+        return float((~torch.isnan(batch[1])).sum())
+
+    def loss(self, model, batch) -> torch.Tensor:
+        tokens, labels = batch
+        return masked_l1(model(tokens).float(), labels.float())  # pred (B, 2)
+
+
+def train_regressor(model, make_batch: Callable[[int], tuple], steps: int, lr: float = 1e-4, seed: int = 0,
+                    grad_clip: float = 1.0, device: str = "auto", progress: bool = True, state_path=None) -> dict:
+    """Adam + L1 for `steps` steps through the engine; `make_batch(step)` -> (tokens (B, T) long,
+    labels (B, 2) float with NaN for missing). Returns {"history": [{"step", "loss", "lr"}],
+    "seconds", "device"}; with `state_path` the run is resumable."""
+    cfg = engine.EngineConfig(steps=steps, lr=lr, seed=seed, grad_clip=grad_clip, device=device)
+    res = engine.train(RegressorTask(model, make_batch), cfg, state_path=state_path, progress=progress,
+                       fingerprint=engine.fingerprint("regressor", lr, seed, grad_clip))
+    return {"history": res.history, "seconds": res.seconds, "device": res.device}
 
 
 @torch.no_grad()
