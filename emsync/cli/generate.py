@@ -59,12 +59,15 @@ def with_stride(params, stride):
 
 
 def parse_boundaries(text: str) -> tuple:
-    """'4, 9.5,17' -> (4.0, 9.5, 17.0); a clear error for anything else."""
+    """'4, 9.5,17' -> (4.0, 9.5, 17.0); a clear error for anything else (an empty entry such as
+    '5,,6' is a typo, not a boundary to skip)."""
     out = []
-    for part in (text or "").split(","):
+    if not (text or "").strip():
+        return ()
+    for k, part in enumerate(text.split(",")):
         part = part.strip()
         if not part:
-            continue
+            raise InputError(f"--boundaries {text!r}: entry {k + 1} is empty; give comma-separated times in seconds")
         try:
             t = float(part)
         except ValueError:
@@ -163,6 +166,10 @@ def generate_midi(params, valence, arousal, duration_s, output, boundaries=(), p
         raise InputError(f"--samples {samples}: must be >= 1")
     from emsync.io import check_outputs
 
+    late = [b for b in boundaries if b >= duration_s]
+    if late:  # Algorithm 1 could never place a chord there: refuse rather than report "hit 0/n"
+        raise InputError(f"--boundaries {', '.join(f'{b:g}' for b in late)}: at or beyond --duration {duration_s:g} s; "
+                         "drop them or generate longer music")
     conds = [Condition(valence, arousal, tuple(boundaries))] * samples
     output = Path(output)
     outs = [output] if samples == 1 else [output.with_name(f"{output.stem}_{i}{output.suffix}") for i in range(samples)]
