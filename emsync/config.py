@@ -390,16 +390,45 @@ def params_from_dict(raw: dict, source="params") -> Params:
         raise ParamsError(f"{source}: {e}") from None
 
 
-def load_params(path=None) -> Params:
-    """Load and validate params (default: EMSYNC_PARAMS or <repo>/params.yaml)."""
+def missing_keys(raw, cls=Params, where="") -> list:
+    """Dotted names of every section/key of `cls` that `raw` leaves out."""
+    raw = raw if isinstance(raw, dict) else {}
+    out = []
+    for f in dataclasses.fields(cls):
+        name = f"{where}.{f.name}".lstrip(".")
+        tp = typing.get_type_hints(cls)[f.name]
+        if f.name not in raw:
+            out.append(name)
+        elif dataclasses.is_dataclass(tp):
+            out += missing_keys(raw[f.name], tp, name)
+    return out
+
+
+def load_params(path=None, complete=False) -> Params:
+    """Load and validate params (default: EMSYNC_PARAMS or <repo>/params.yaml). `complete`: every
+    section and key must be present (`emsync params check`, the pipeline's inputs stage): an empty
+    or partial params.yaml is refused instead of silently running on defaults."""
     path = Path(path or os.environ.get("EMSYNC_PARAMS") or ROOT / "params.yaml")
-    if not path.exists():
+    if not path.is_file():
         raise ParamsError(f"{path}: params file not found")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as e:
-        raise ParamsError(f"{path}: not valid YAML ({e})") from None
-    return params_from_dict(raw or {}, source=str(path))
+        raise ParamsError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ParamsError(f"{path}: cannot read it ({e})") from None
+    if raw is not None and not isinstance(raw, dict):
+        raise ParamsError(f"{path}: expected a mapping of sections, got {type(raw).__name__}")
+    params = params_from_dict(raw or {}, source=str(path))
+    if complete:
+        if not raw:
+            raise ParamsError(f"{path}: empty; copy a full set with `emsync params use demo` (or thesis)")
+        gone = missing_keys(raw)
+        if gone:
+            shown = ", ".join(gone[:6]) + (f" and {len(gone) - 6} more" if len(gone) > 6 else "")
+            raise ParamsError(f"{path}: {len(gone)} key(s) missing ({shown}); every key must be set "
+                              "(`emsync params show` prints a full set)")
+    return params
 
 
 def load_params_or_defaults(path=None) -> Params:

@@ -32,7 +32,7 @@ def register(sub):
 def _check(args):
     import sys
 
-    p = load_params(args.file)
+    p = load_params(args.file, complete=True)
     name = args.file or "params.yaml"
     if not args.data:
         print(f"{name}: ok")
@@ -62,7 +62,7 @@ def _show(args):
 
 def _use(args):
     src = SETS[args.set]
-    load_params(src)  # never activate an invalid set
+    load_params(src, complete=True)  # never activate an invalid set
     if not src.exists():
         raise ParamsError(f"{src}: parameter set not found")
     from emsync.io import write_bytes
