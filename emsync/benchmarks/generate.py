@@ -6,7 +6,8 @@ window - stride tokens, so a run of k * stride tokens holds exactly k (re-)prefi
 default run is one stride: one re-prefill, amortised as in a long generation).
 
 CPU defaults are the engine's (emsync.config.GenerateParams): int8 Linear layers in every mode (so
-the ratios isolate the engine; --fp32 for fp32 weights), stride 608, 1 thread. The machine is
+the ratios isolate the engine; --fp32 for fp32 weights), stride 608 (the "cpu" preset; the default
+generation stride is 64, see the stride study below), 1 thread. The machine is
 usually shared: each mode also reports `tokens_per_cpu_s` (tokens per second of this process's
 CPU time), which is what the run gets from a core of its own, beside the wall-clock `tokens_per_s`.
 
@@ -38,7 +39,8 @@ def add_args(p):
     p.add_argument("--config", default="37m", help="model config: tiny | 37m | 145m")
     p.add_argument("--conditioning", default="continuous_token")
     p.add_argument("--window", type=int, default=1216, help="music tokens the model sees (§4.4)")
-    p.add_argument("--slide-stride", type=int, default=608, help="KV engine: tokens dropped per slide")
+    p.add_argument("--slide-stride", type=int, default=608,
+                   help="KV engine modes: tokens dropped per slide (default: the cpu preset, 608; the stride study covers the others)")
     p.add_argument("--full-tokens", type=int, default=0, help="tokens for full_recompute (0: 6 on cpu, 64 on cuda)")
     p.add_argument("--tokens", type=int, default=0,
                    help="tokens per kv_cache run, best a multiple of the stride (0: the stride on cpu, 2048 on cuda; batched: half)")
