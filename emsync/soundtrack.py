@@ -60,7 +60,7 @@ def pick_emotion(valence=None, arousal=None, emotion_probs=None, max_abs_mean: f
 def generate_tokens(params, valence, arousal, duration_s, boundaries, seed=0, instruments=None, checkpoint=None,
                     device=None, progress=False):
     """One sample from the generator for the video: (token ids, GenerationResult)."""
-    from emsync.cli.generate import run_generator
+    from emsync.generator import run_generator
     from emsync.models.generation import Condition
 
     res = run_generator(params, [Condition(valence, arousal, tuple(boundaries))], duration_s, instruments=instruments,
@@ -90,7 +90,7 @@ def make_soundtrack(params, video, output, valence=None, arousal=None, emotion_p
                     progress=True) -> dict:
     """Score `video` and write the scored video to `output` (plus the MIDI / WAV when asked).
     Returns the summary dict that `emsync soundtrack --json` prints."""
-    from emsync.cli.generate import load_generator
+    from emsync.generator import load_generator
     from emsync.io import check_outputs
     from emsync.limits import check_limit
     from emsync.music.tokenizer import decode, write_midi
@@ -123,13 +123,13 @@ def make_soundtrack(params, video, output, valence=None, arousal=None, emotion_p
     steps.stop()
 
     steps.start("cuts", f"detecting scene cuts ({info.duration:.1f} s video)")
-    cuts = video_cuts(video, vp.scene_threshold, vp.min_boundary_gap_s, vp.cut_method)
+    cuts = video_cuts(video, vp.scene_threshold, vp.min_boundary_gap_s, vp.cut_method, info=info)  # the one probe, passed down
     boundaries = [b for b in cuts["boundaries"] if b < info.duration]
     steps.stop()
 
     classifier = None
     if valence is None and arousal is None and not emotion_probs:
-        emotion, classifier = _classifier_emotion(params, video, steps)
+        emotion, classifier = _classifier_emotion(params, video, steps, info)
     else:
         steps.start("emotion", f"emotion: valence {emotion.valence:+.3f}, arousal {emotion.arousal:+.3f} ({emotion.source})")
         steps.stop()
@@ -191,7 +191,7 @@ def make_soundtrack(params, video, output, valence=None, arousal=None, emotion_p
     }
 
 
-def _classifier_emotion(params, video, steps) -> tuple:
+def _classifier_emotion(params, video, steps, info=None) -> tuple:
     """(EmotionChoice, classifier record) from the video emotion classifier, or the neutral default
     with the reason when it is switched off or has no checkpoint."""
     ckpt = params.path(params.classify.emotion_checkpoint)
@@ -204,7 +204,7 @@ def _classifier_emotion(params, video, steps) -> tuple:
     from emsync.classify.inference import classify_video
 
     steps.start("emotion", "emotion: running the video emotion classifier (§5.2.2)")
-    out = classify_video(params, video, "emotion", checkpoint=ckpt)
+    out = classify_video(params, video, "emotion", checkpoint=ckpt, info=info)
     choice = pick_emotion(emotion_probs=out["probs"], max_abs_mean=params.emotion.max_abs_mean, source="classifier")
     steps.stop()
     return choice, {"used": True, "checkpoint": out["checkpoint"], "probs": out["probs"], "top": out["top"],

@@ -19,7 +19,7 @@ from emsync import env
 from emsync.config import Params, load_params
 from emsync.errors import EmsyncError, InputError
 from emsync.flowkit import RunReport, run_task
-from emsync.io import file_digest, write_json, write_text
+from emsync.io import file_digest, write_bytes, write_json, write_text
 
 
 def _name(ckpt: str, default: str) -> str:
@@ -34,10 +34,10 @@ def evaluate_flow(params: Params, checkpoints: list | None = None, reports_dir: 
 
     from emsync.training import EVAL_CODE, code_version
     from emsync.training.evaluation import boundary_rates, score_emotion
-    from emsync.training.loop import resolve_device
+    from emsync.device import resolve_device
     from emsync.training.report import evaluation_markdown
     from emsync.training.tokens import tokens_digest
-    from emsync.models.emotion_regressor import EmotionRegressor, EmotionRegressorConfig, save_regressor
+    from emsync.models.emotion_regressor import EmotionRegressor, EmotionRegressorConfig, regressor_bytes
 
     ep, gp = params.evaluate, params.generate
     report = RunReport("evaluate")
@@ -81,7 +81,7 @@ def evaluate_flow(params: Params, checkpoints: list | None = None, reports_dir: 
     if regressor is not None:
         reg = EmotionRegressor(EmotionRegressorConfig.from_dict(regressor["config"]))
         reg.load_state_dict(regressor["state_dict"])
-        save_regressor(params.path(ep.regressor_checkpoint), reg, extra={"test_l1": regressor["test_l1"]})
+        write_bytes(params.path(ep.regressor_checkpoint), regressor_bytes(reg, extra={"test_l1": regressor["test_l1"]}))
         reg_info = {"n_layers": regressor["config"]["n_layers"], "steps": len(regressor["history"]),
                     "final_loss": regressor["history"][-1]["loss"] if regressor["history"] else None,
                     "test_l1": regressor["test_l1"], "n_train_songs": regressor["n_train_songs"],

@@ -42,7 +42,7 @@ def lyrics_flow(params: Params, reports_dir: str | None = None) -> dict:
     from emsync.labeling.scan import list_midi, midi_id_of
     from emsync.lyrics import corpus
     from emsync.lyrics.labels import columns
-    from emsync.training.loop import resolve_device
+    from emsync.device import resolve_device
 
     lp = params.lyrics
     report = RunReport("lyrics")

@@ -28,7 +28,8 @@ def train_flow(params: Params, reports_dir: str | None = None) -> dict:
     from emsync.tasks.train import train_generator_task
 
     from emsync.training import TRAIN_CODE, code_version
-    from emsync.training.generator import loss_csv, plot_loss, save_generator, state_path_for, train_metrics
+    from emsync.generator import save_generator
+    from emsync.training.generator import loss_csv, plot_loss, state_path_for, train_metrics
     from emsync.models.music_transformer import MusicTransformer, MusicTransformerConfig
 
     tp = params.train

@@ -21,6 +21,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from . import checkpoint
 from .music_transformer import VOCAB_SIZE, Block, MusicTransformerConfig, RelativeGlobalAttention, relative_logits
 
 PAD_ID = 0  # emsync-v1 PAD (emsync/music/vocab.py)
@@ -111,20 +112,6 @@ class EmotionRegressor(nn.Module):
         return self.head(self.ln_f(x[:, 0]))  # (B, 2)
 
 
-def save_regressor(path, model: EmotionRegressor, extra: dict | None = None):
-    """Write {"config", "state_dict", "extra"} atomically and byte-for-byte reproducibly (torch.save
-    to a buffer: saving to a temp file would embed its random name in the archive)."""
-    import io
-
-    from emsync.io import write_bytes
-
-    buf = io.BytesIO()
-    torch.save({"config": model.cfg.to_dict(), "state_dict": model.state_dict(), "extra": extra or {}}, buf)
-    write_bytes(path, buf.getvalue())
-
-
-def load_regressor(path, map_location="cpu") -> tuple[EmotionRegressor, dict]:
-    payload = torch.load(path, map_location=map_location, weights_only=False)
-    model = EmotionRegressor(EmotionRegressorConfig.from_dict(payload["config"]))
-    model.load_state_dict(payload["state_dict"])
-    return model.eval(), payload.get("extra", {})
+def regressor_bytes(model: EmotionRegressor, extra: dict | None = None) -> bytes:
+    """{"config", "state_dict", "extra"} as reproducible bytes (models/checkpoint.py)."""
+    return checkpoint.to_bytes(model, extra)

@@ -4,9 +4,11 @@ The sampling loop lives here, beside the model, not inside it. One call generate
 samples (each with its own valence, arousal and boundaries) until every sample's time cursor
 reaches the target duration (or a token budget):
 
+    from emsync.generator import token_ids
     from emsync.models.generation import Condition, SamplingConfig, generate, make_primer
-    res = generate(model, [Condition(0.5, -0.2, boundaries=(4.0, 9.5))], make_primer("start_bar", "more"),
-                   duration_s=30.0, cfg=SamplingConfig(), seed=0)
+    ids = token_ids()  # the vocabulary's ids come in from the library; models/ imports nothing of emsync
+    res = generate(model, [Condition(0.5, -0.2, boundaries=(4.0, 9.5))], make_primer(ids, "start_bar", "more"),
+                   duration_s=30.0, cfg=SamplingConfig(tokens=ids), seed=0)
     res.tokens[0]  # np.int64 ids, primer included -> emsync.music.tokenizer.decode(ids, chord_boost=...)
 
 Per step (batched):
@@ -61,12 +63,27 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from emsync.music import vocab as V
-
-# ids never sampled mid-song (they open a song or condition it)
-BANNED = (V.PAD, V.START, V.FEWER, V.MORE, *range(V.VALENCE_OFFSET, V.ON_OFFSET))
 PRIMERS = ("start_bar", "bar")  # §4.4: [START, BAR] or an abrupt start with BAR only
-INSTRUMENT_TOKENS = {"fewer": V.FEWER, "more": V.MORE}  # §4.3
+
+
+@dataclass(frozen=True)
+class TokenIds:
+    """The vocabulary ids the sampler needs, passed in (emsync.generator.token_ids() builds them
+    from emsync.music.vocab) so this module stays pure PyTorch."""
+
+    pad: int
+    start: int
+    bar: int
+    chord: int
+    fewer: int  # FEWER_INSTRUMENTS (§4.3)
+    more: int  # MORE_INSTRUMENTS
+    banned: tuple  # ids never sampled mid-song (they open a song or condition it)
+    timeshift_ms: tuple  # (V,) milliseconds each id advances the time cursor (0 for non-shifts)
+
+    def instrument(self, name: str) -> int:
+        if name not in ("fewer", "more"):
+            raise ValueError(f"instruments must be one of ['fewer', 'more'] or None, got {name!r}")
+        return self.fewer if name == "fewer" else self.more
 # named window strides: exact §4.4 sliding, the default (mean context >= 95 % of 1216), CPU speed
 STRIDE_PRESETS = {"exact": 1, "thesis": 64, "cpu": 608}
 
@@ -111,6 +128,7 @@ class SamplingConfig:
     use_offsets: bool = True  # False: the model gets no boundary offsets (Algorithm 1 still tracks hits)
     cuda_graph: bool = False  # capture the decode step on CUDA (ignored on CPU)
     cpu_threads: int = 0  # CPU: torch threads while generating (0 = leave torch's setting); restored after
+    tokens: TokenIds | None = None  # the vocabulary's ids (emsync.generator.token_ids()); generate() needs them
 
     def __post_init__(self):
         if not 0 < self.top_p <= 1:
@@ -155,22 +173,18 @@ class GenerationResult:
     temperatures: np.ndarray = None  # (steps, B) temperature used per sampled token
 
 
-def make_primer(kind: str = "start_bar", instruments: str | None = "more", midi_ids=None) -> list[int]:
+def make_primer(tok: TokenIds, kind: str = "start_bar", instruments: str | None = "more", midi_ids=None) -> list[int]:
     """Primer ids (§4.4): [FEWER|MORE,] START, BAR  |  [FEWER|MORE,] BAR  |  a tokenized MIDI
     (`midi_ids` from emsync.music.tokenizer.encode, whose head token `instruments` replaces)."""
-    head = []
-    if instruments is not None:
-        if instruments not in INSTRUMENT_TOKENS:
-            raise ValueError(f"instruments must be one of {sorted(INSTRUMENT_TOKENS)} or None, got {instruments!r}")
-        head = [INSTRUMENT_TOKENS[instruments]]
+    head = [] if instruments is None else [tok.instrument(instruments)]
     if midi_ids is not None:
         ids = [int(t) for t in midi_ids]
-        if ids and ids[0] in (V.FEWER, V.MORE):
+        if ids and ids[0] in (tok.fewer, tok.more):
             return (head or ids[:1]) + ids[1:]
         return head + ids
     if kind not in PRIMERS:
         raise ValueError(f"primer must be one of {PRIMERS} or a MIDI file, got {kind!r}")
-    return head + ([V.START, V.BAR] if kind == "start_bar" else [V.BAR])
+    return head + ([tok.start, tok.bar] if kind == "start_bar" else [tok.bar])
 
 
 # --------------------------------------------------------------------------------------------
@@ -180,7 +194,7 @@ def make_primer(kind: str = "start_bar", instruments: str | None = "more", midi_
 class BoundaryTracker:
     """Algorithm 1 state for a batch: time cursor c, remaining boundaries b (consumed = +inf)."""
 
-    def __init__(self, boundaries, device, sensitivity_s=1.0, max_offset_s=10.0):
+    def __init__(self, tok: TokenIds, boundaries, device, sensitivity_s=1.0, max_offset_s=10.0):
         B = len(boundaries)
         M = max([len(b) for b in boundaries] + [1])
         b = torch.full((B, M), math.inf, dtype=torch.float64, device=device)
@@ -191,13 +205,14 @@ class BoundaryTracker:
         self.b = b  # (B, M)
         self.c = torch.zeros(B, dtype=torch.float64, device=device)  # (B,) seconds
         self.xi, self.max_offset = sensitivity_s, max_offset_s
-        self.shift_s = torch.as_tensor(V.TIMESHIFT_MS, dtype=torch.float64, device=device) / 1000.0  # (V,)
+        self.shift_s = torch.as_tensor(tok.timeshift_ms, dtype=torch.float64, device=device) / 1000.0  # (V,)
+        self.chord = tok.chord
 
     def step(self, tok: torch.Tensor, active: torch.Tensor | None = None) -> torch.Tensor:
         """Advance with one token per sample (B,) -> its offsets (B,) float32. Samples where
         `active` is False (already finished) keep their state."""
         shift = self.shift_s[tok]
-        chord = tok == V.CHORD
+        chord = tok == self.chord
         if active is not None:
             shift, chord = shift * active, chord & active
         self.c += shift  # TIMESHIFT: c = c + t_v
@@ -346,6 +361,8 @@ def _generate(model, conditions, primer, duration_s, max_new_tokens, cfg, seed, 
     primer = [int(t) for t in primer]
     if not primer:
         raise ValueError("the primer is empty (use make_primer())")
+    if cfg.tokens is None:
+        raise ValueError("SamplingConfig.tokens is missing: pass tokens=emsync.generator.token_ids()")
     t0 = time.perf_counter()
     model.eval()
     mcfg = model.cfg
@@ -357,15 +374,16 @@ def _generate(model, conditions, primer, duration_s, max_new_tokens, cfg, seed, 
     window = min(cfg.window, mcfg.max_len)
     stride = effective_stride(window, cfg.slide_stride)
     keep = window - stride + 1  # tokens re-prefilled after a slide, the newest included
-    has_head = primer[0] in (V.FEWER, V.MORE)  # pinned at window position 0, as in training chunks
+    tid = cfg.tokens  # the vocabulary's ids
+    has_head = primer[0] in (tid.fewer, tid.more)  # pinned at window position 0, as in training chunks
     use_offsets = mcfg.boundaries and cfg.use_offsets
     max_off = min(cfg.max_offset_s, mcfg.max_offset_s)
 
     valence = torch.tensor([c.valence for c in conditions], dtype=torch.float32, device=dev)  # (B,)
     arousal = torch.tensor([c.arousal for c in conditions], dtype=torch.float32, device=dev)  # (B,)
-    tracker = BoundaryTracker([c.boundaries for c in conditions], dev, cfg.boundary_sensitivity_s, max_off)
+    tracker = BoundaryTracker(tid, [c.boundaries for c in conditions], dev, cfg.boundary_sensitivity_s, max_off)
     n_max = len(primer) + budget
-    seq = torch.full((B, n_max), V.PAD, dtype=torch.long, device=dev)  # (B, N)
+    seq = torch.full((B, n_max), tid.pad, dtype=torch.long, device=dev)  # (B, N)
     off = torch.full((B, n_max), max_off, dtype=torch.float32, device=dev)  # (B, N)
     for i, t in enumerate(primer):  # the primer goes through Algorithm 1 too
         seq[:, i] = t
@@ -384,7 +402,7 @@ def _generate(model, conditions, primer, duration_s, max_new_tokens, cfg, seed, 
         return t, (o if use_offsets else None)
 
     gen = torch.Generator(device=dev).manual_seed(seed)
-    banned = torch.tensor(BANNED, device=dev)
+    banned = torch.tensor(tid.banned, device=dev)
     base_t = torch.full((B,), cfg.temperature, device=dev)
     temp = base_t.clone()
     done = torch.zeros(B, dtype=torch.bool, device=dev)
@@ -451,7 +469,7 @@ def _generate(model, conditions, primer, duration_s, max_new_tokens, cfg, seed, 
     seq_np, off_np = seq.cpu().numpy(), off.cpu().numpy()
     reached = done.cpu().numpy() if duration_s is not None else np.full(B, n - len(primer) >= budget)
     # cursor at each sample's end
-    times = np.cumsum(V.TIMESHIFT_MS[seq_np[:, :n]], axis=1) / 1000.0
+    times = np.cumsum(np.asarray(tid.timeshift_ms)[seq_np[:, :n]], axis=1) / 1000.0
     dur = np.array([times[i, end_at[i] - 1] for i in range(B)])
     return GenerationResult(
         tokens=[seq_np[i, : end_at[i]].astype(np.int64) for i in range(B)],

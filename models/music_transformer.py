@@ -50,6 +50,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from . import checkpoint
+
 CONDITIONING_MODES = ("vanilla", "discrete_token", "continuous_token", "continuous_concat")
 
 # emsync-v1 ids (emsync/music/vocab.py); kept literal so models/ stays pure PyTorch.
@@ -437,22 +439,11 @@ class MusicTransformer(nn.Module):
 # checkpoints
 
 
-def save_checkpoint(path, model: MusicTransformer, extra: dict | None = None) -> None:
-    """Write {"config", "state_dict", "extra"} atomically (the checkpoint says what it is) and
-    byte-for-byte reproducibly: torch.save into a buffer, because saving to a temp file embeds the
-    file's random name in the archive, which DVC would see as a changed output."""
-    import io
-
-    from emsync.io import write_bytes
-
-    buf = io.BytesIO()
-    torch.save({"config": model.cfg.to_dict(), "state_dict": model.state_dict(), "extra": extra or {}}, buf)
-    write_bytes(path, buf.getvalue())
+def checkpoint_bytes(model: MusicTransformer, extra: dict | None = None) -> bytes:
+    """{"config", "state_dict", "extra"} as reproducible bytes (models/checkpoint.py)."""
+    return checkpoint.to_bytes(model, extra)
 
 
-def load_checkpoint(path, map_location="cpu") -> tuple[MusicTransformer, dict]:
-    """Rebuild the model from its stored config and weights -> (model in eval mode, extra)."""
-    payload = torch.load(path, map_location=map_location, weights_only=False)
-    model = MusicTransformer(MusicTransformerConfig.from_dict(payload["config"]))
-    model.load_state_dict(payload["state_dict"])
-    return model.eval(), payload.get("extra", {})
+def load_checkpoint(f, map_location="cpu") -> tuple[MusicTransformer, dict]:
+    """Rebuild the model from a checkpoint's file object or bytes -> (model in eval mode, extra)."""
+    return checkpoint.load(f, lambda c: MusicTransformer(MusicTransformerConfig.from_dict(c)), map_location)

@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from emsync.models.music_transformer import MusicTransformer, MusicTransformerConfig, save_checkpoint
+from emsync.generator import save_generator
+from emsync.models.music_transformer import MusicTransformer, MusicTransformerConfig
 
 
 @pytest.fixture(autouse=True)
@@ -29,5 +30,5 @@ def tiny_model(bias=None, seed=0, **cfg):
 
 def tiny_checkpoint(path, bias=None, max_len=64):
     """Save `tiny_model(bias, max_len=max_len)` to `path` and return the path."""
-    save_checkpoint(path, tiny_model(bias, max_len=max_len))
+    save_generator(path, tiny_model(bias, max_len=max_len))
     return path

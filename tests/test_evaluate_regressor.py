@@ -9,9 +9,17 @@ import torch
 from _train_corpus import write_corpus
 from emsync.config import EvaluateParams
 from emsync.training.regressor import masked_l1, predict_sequence
+from emsync.io import write_bytes
+from emsync.models import checkpoint
 from emsync.models.emotion_regressor import (BidirectionalRelativeAttention, EmotionRegressor, EmotionRegressorConfig,
-                                      load_regressor, save_regressor)
+                                      regressor_bytes)
 from emsync.models.music_transformer import RelativeGlobalAttention, naive_relative_logits
+
+
+def _load(path):
+    """The regressor back from its checkpoint bytes (models/checkpoint.py), as the evaluate stage wrote it."""
+    return checkpoint.load(path.read_bytes(), lambda c: EmotionRegressor(EmotionRegressorConfig.from_dict(c)))
+
 
 SMALL = EmotionRegressorConfig(n_layers=2, n_heads=2, d_model=32, d_ff=64, max_len=48)
 
@@ -104,19 +112,19 @@ def test_regressor_learns_arousal_from_the_corpus(tmp_path):
     assert res["test_l1"] < 0.9 * always_zero
     m = EmotionRegressor(EmotionRegressorConfig.from_dict(res["config"]))
     m.load_state_dict(res["state_dict"])
-    save_regressor(tmp_path / "r.pt", m, extra={"test_l1": res["test_l1"]})
-    again, extra = load_regressor(tmp_path / "r.pt")
+    write_bytes(tmp_path / "r.pt", regressor_bytes(m, extra={"test_l1": res["test_l1"]}))
+    again, extra = _load(tmp_path / "r.pt")
     x = torch.randint(16, 1000, (1, 30))
     assert torch.equal(again(x), m.eval()(x)) and extra["test_l1"] == res["test_l1"]
 
 
 def test_saved_regressor_bytes_are_reproducible_and_round_trip(tmp_path):
     m = _model()
-    save_regressor(tmp_path / "a" / "r.pt", m, extra={"test_l1": 0.25})
-    save_regressor(tmp_path / "b" / "r.pt", m, extra={"test_l1": 0.25})
+    write_bytes(tmp_path / "a" / "r.pt", regressor_bytes(m, extra={"test_l1": 0.25}))
+    write_bytes(tmp_path / "b" / "r.pt", regressor_bytes(m, extra={"test_l1": 0.25}))
     # a cached re-run rewrites the same bytes (no temp-file name inside), so DVC sees no change
     assert (tmp_path / "a" / "r.pt").read_bytes() == (tmp_path / "b" / "r.pt").read_bytes()
     assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["r.pt"]  # no temp file left behind
-    loaded, extra = load_regressor(tmp_path / "a" / "r.pt")
+    loaded, extra = _load(tmp_path / "a" / "r.pt")
     assert extra == {"test_l1": 0.25} and loaded.cfg == m.cfg
     assert all(torch.equal(v, loaded.state_dict()[k]) for k, v in m.state_dict().items())

@@ -11,7 +11,8 @@ from emsync.config import EvaluateParams, GenerateParams
 from emsync.music import vocab as V
 from emsync.training import evaluation as E
 from emsync.training.report import evaluation_markdown, ordering_check
-from emsync.models.music_transformer import MusicTransformer, MusicTransformerConfig, save_checkpoint
+from emsync.generator import save_generator
+from emsync.models.music_transformer import MusicTransformer, MusicTransformerConfig
 
 GEN = dataclasses.asdict(GenerateParams(slide_stride=8))
 
@@ -19,7 +20,7 @@ GEN = dataclasses.asdict(GenerateParams(slide_stride=8))
 def _ckpt(path, **kw):
     torch.manual_seed(0)
     cfg = MusicTransformerConfig(n_layers=1, n_heads=2, d_model=32, d_ff=64, max_len=24, d_cond_hidden=8, **kw)
-    save_checkpoint(path, MusicTransformer(cfg))
+    save_generator(path, MusicTransformer(cfg))
     return str(path)
 
 
@@ -81,10 +82,10 @@ def test_the_ablation_baseline_feeds_no_boundary_ahead_not_missing_offsets():
     m = _recorder()
     cap = m.cfg.max_offset_s
     v = torch.zeros(2)
-    E.generate_tokens(m, v, v.clone(), n_tokens=30, boundaries=[(1.0, 3.0), (2.0,)], use_offsets=False, generate=GEN)
+    E.generate_samples(m, v, v.clone(), n_tokens=30, boundaries=[(1.0, 3.0), (2.0,)], use_offsets=False, generate=GEN)
     assert _Recorder.seen and all(o is not None and bool((o == cap).all()) for o in _Recorder.seen)
     _Recorder.seen = []
-    E.generate_tokens(m, v, v.clone(), n_tokens=30, boundaries=[(1.0, 3.0), (2.0,)], use_offsets=True, generate=GEN)
+    E.generate_samples(m, v, v.clone(), n_tokens=30, boundaries=[(1.0, 3.0), (2.0,)], use_offsets=True, generate=GEN)
     assert any(bool((o < cap).any()) for o in _Recorder.seen)  # with boundaries the offsets count down
 
 
@@ -94,8 +95,8 @@ def test_token_metrics_use_training_style_offsets_and_report_the_no_boundary_abl
 
     m = _recorder()
     ck = tmp_path / "r.pt"
-    save_checkpoint(ck, m)
-    monkeypatch.setattr(E, "_load_generator", lambda path, device: (m, {}))
+    save_generator(ck, m)
+    monkeypatch.setattr(E, "load_generator", lambda path, device: (m, {}))
     out = E.generator_token_metrics(str(ck), corpus, _ev(batch_size=1000))
     with_off, no_b = _Recorder.seen  # one batch holds every test chunk: offsets, then the ablation
     test = TokenCorpus(corpus, split="test")

@@ -9,11 +9,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from emsync.generator import make_primer, token_ids
 from emsync.music import vocab as V
-from emsync.models.generation import Condition, Int8Linear, SamplingConfig, generate, make_primer, quantize_int8
+from emsync.models.generation import Condition, Int8Linear, SamplingConfig, generate, quantize_int8
 from emsync.models.music_transformer import MusicTransformer, MusicTransformerConfig, relative_logits
 
 from _model_helpers import one_thread  # noqa: F401 (autouse fixture)
+
+TOK = token_ids()  # the vocabulary's ids, passed into the engine
 
 
 def small(**kw):
@@ -72,7 +75,7 @@ def test_int8_cached_decoding_stays_close_to_its_uncached_pass():
 def test_int8_generation_is_deterministic_per_seed():
     q = quantize_int8(small())
     conds = [Condition(0.5, -0.5, (1.0, 3.0)), Condition()]
-    cfg = SamplingConfig(slide_stride=8)
+    cfg = SamplingConfig(tokens=TOK, slide_stride=8)
     a, b = (generate(q, conds, make_primer(), max_new_tokens=70, cfg=cfg, seed=4) for _ in range(2))
     c = generate(q, conds, make_primer(), max_new_tokens=70, cfg=cfg, seed=5)
     assert len(a.tokens[0]) == 73 > q.cfg.max_len  # the window slid
@@ -85,13 +88,13 @@ def test_cpu_threads_apply_during_the_call_and_are_restored():
     seen = []
     model.register_forward_pre_hook(lambda *_: seen.append(torch.get_num_threads()))
     torch.set_num_threads(2)
-    generate(model, [Condition()], make_primer(), max_new_tokens=5, cfg=SamplingConfig(cpu_threads=1))
+    generate(model, [Condition()], make_primer(), max_new_tokens=5, cfg=SamplingConfig(tokens=TOK, cpu_threads=1))
     assert set(seen) == {1} and torch.get_num_threads() == 2
     seen.clear()
-    generate(model, [Condition()], make_primer(), max_new_tokens=5, cfg=SamplingConfig(cpu_threads=0))
+    generate(model, [Condition()], make_primer(), max_new_tokens=5, cfg=SamplingConfig(tokens=TOK, cpu_threads=0))
     assert set(seen) == {2}
     with pytest.raises(ValueError, match="cpu_threads"):
-        SamplingConfig(cpu_threads=-1)
+        SamplingConfig(tokens=TOK, cpu_threads=-1)
 
 
 def test_bench_generate_prints_the_issue_json_shape():

@@ -49,6 +49,24 @@ def test_no_flow_imports_another_flow():
     assert bad == []
 
 
+def test_library_never_imports_the_cli():
+    """Layers look down: cli/ parses and prints; the library (and `python -m emsync`'s __main__,
+    which is the CLI's entry point) never reaches up into it."""
+    lib = [f for f in _sources("emsync") if f.relative_to(ROOT / "emsync").parts[0] not in ("cli", "__main__.py")]
+    lib += _sources("tasks") + _sources("flows") + _sources("models")
+    bad = [f"{f.relative_to(ROOT)}:{line} imports {mod}" for f in lib for line, mod, _ in _imports(f)
+           if _under(mod, "emsync.cli")]
+    assert bad == []
+
+
+
+def test_models_import_nothing_from_emsync():
+    bad = [f"{f.relative_to(ROOT)}:{line} imports {mod}" for f in _sources("models") for line, mod, _ in _imports(f)
+           if _under(mod, "emsync") and not _under(mod, "emsync.models")]
+    assert bad == []
+
+
+
 def test_models_tasks_flows_live_in_the_emsync_namespace():
     """One import namespace (issue 12 item 7): the top-level folders are emsync.models/.tasks/.flows,
     so an install never puts a generic `models` package into site-packages."""

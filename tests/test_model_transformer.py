@@ -14,8 +14,9 @@ from emsync.models.music_transformer import (
     load_checkpoint,
     naive_relative_logits,
     relative_logits,
-    save_checkpoint,
 )
+
+from emsync.generator import save_generator
 
 from _model_helpers import one_thread  # noqa: F401 (autouse fixture)
 from _model_helpers import tiny_model as tiny
@@ -136,12 +137,12 @@ def test_config_validation_names_the_problem():
 def test_checkpoint_round_trip_keeps_config_and_logits(tmp_path):
     model = tiny(conditioning="continuous_concat")
     path = tmp_path / "m" / "checkpoint.pt"
-    save_checkpoint(path, model, extra={"step": 7})
+    save_generator(path, model, extra={"step": 7})
     loaded, extra = load_checkpoint(path)
     assert loaded.cfg == model.cfg and extra == {"step": 7}
     tok = torch.randint(16, vocab.SIZE, (1, 9))
     torch.testing.assert_close(loaded(tok, 0.2, -0.4, torch.ones(1, 9)), model(tok, 0.2, -0.4, torch.ones(1, 9)))
     assert [p.name for p in path.parent.iterdir()] == ["checkpoint.pt"]  # no temp files left
     first = path.read_bytes()
-    save_checkpoint(path, model, extra={"step": 7})
+    save_generator(path, model, extra={"step": 7})
     assert path.read_bytes() == first  # byte-reproducible, so DVC sees an unchanged output

@@ -177,3 +177,16 @@ def test_real_clip_end_to_end_keeping_its_audio(shared_data, setup, monkeypatch,
     assert s["cuts"] == [] and s["boundaries"] == [] and s["kept_original_audio"] is True
     dur, streams = ffprobe(tmp_path / "chaplin.mp4")
     assert float(streams["audio"]["duration"]) == pytest.approx(9.64, abs=0.06) and s["notes"] > 0
+
+
+def test_one_soundtrack_run_probes_the_video_once(setup, monkeypatch, tmp_path):
+    """The probe is done once and passed down to the cuts, the emotion step and the mux (issue 12)."""
+    import emsync.video.cuts as C
+    import emsync.video.probe as P
+    import emsync.video.sampling as S
+
+    calls, real = [], P.probe
+    for mod in (P, C, S):
+        monkeypatch.setattr(mod, "probe", lambda path: calls.append(str(path)) or real(path))
+    assert soundtrack(setup, monkeypatch, setup["video"], tmp_path / "o.mp4", "--valence", "0.1", "--arousal", "0.1") == 0
+    assert calls == [str(setup["video"])]

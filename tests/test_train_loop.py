@@ -137,7 +137,7 @@ def test_micro_batches_give_the_full_batch_gradient():
 
 
 def test_checkpoint_bytes_are_reproducible_and_load_with_the_model_loader(tmp_path):
-    from emsync.training.generator import save_generator
+    from emsync.generator import save_generator
     from emsync.models.music_transformer import load_checkpoint
 
     model = _model()

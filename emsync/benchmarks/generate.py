@@ -61,7 +61,8 @@ def add_args(p):
 
 def run(args) -> dict:
     from emsync.music import vocab as V
-    from emsync.models.generation import Condition, SamplingConfig, generate, make_primer, resolve_stride
+    from emsync.generator import make_primer, token_ids
+    from emsync.models.generation import Condition, SamplingConfig, generate, resolve_stride
     from emsync.models.music_transformer import MusicTransformer, MusicTransformerConfig
 
     if args.device == "cuda" and not torch.cuda.is_available():
@@ -104,7 +105,7 @@ def run(args) -> dict:
     cond = Condition(0.5, -0.2, boundaries=tuple(np.arange(5.0, 600.0, 5.0)))
 
     def measure(primer, n, b, **kw):
-        sc = SamplingConfig(window=window, cuda_graph=cuda and not args.no_cuda_graph, **{"slide_stride": stride, **kw})
+        sc = SamplingConfig(tokens=token_ids(), window=window, cuda_graph=cuda and not args.no_cuda_graph, **{"slide_stride": stride, **kw})
         generate(model, [cond] * b, primer[:16], max_new_tokens=2, cfg=sc, seed=args.seed)  # warm-up (allocations, graph)
         if cuda:
             torch.cuda.synchronize()
@@ -150,12 +151,13 @@ def stride_study(model, window, strides, cond, full_primer, measure, n_targets, 
     model's own continuation given the context that stride leaves, beside stride 1's."""
     import torch.nn.functional as F
 
+    from emsync.generator import token_ids
     from emsync.models.generation import SamplingConfig, effective_stride, generate, mean_context
 
     dev = next(model.parameters()).device
     # the continuation: a full window of the model's own tokens, then n_targets more
     res = generate(model, [cond], full_primer[:3], max_new_tokens=window + n_targets,
-                   cfg=SamplingConfig(window=window, slide_stride=window // 2), seed=seed)
+                   cfg=SamplingConfig(tokens=token_ids(), window=window, slide_stride=window // 2), seed=seed)
     seq = torch.as_tensor(res.tokens[0], device=dev)  # (N,) head token first
     offs = torch.as_tensor(res.offsets[0], device=dev)
     head, n = seq[:1], len(seq)

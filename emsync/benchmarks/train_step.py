@@ -65,7 +65,7 @@ def _time_mode(cfg, args, device, amp_dtype, micro_batch):
 def run(args) -> dict:
     import torch
 
-    from emsync.training.loop import resolve_device
+    from emsync.device import resolve_device
     from emsync.models.music_transformer import MusicTransformerConfig
 
     device = resolve_device(args.device)

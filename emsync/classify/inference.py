@@ -43,9 +43,10 @@ def load_classifier(path):
         raise InputError(f"{p} is not a classifier checkpoint ({e})") from None
 
 
-def extract_tables(params, video, task: str, device: str = "cpu", handles: dict | None = None) -> tuple:
+def extract_tables(params, video, task: str, device: str = "cpu", handles: dict | None = None, info=None) -> tuple:
     """({table: DataFrame}, has_audio, {extractor: seconds}) for one video file; `handles` may hold
-    already loaded extractors by name (the others load from params.features.models)."""
+    already loaded extractors by name (the others load from params.features.models); `info` is the
+    video's probe when the caller already has it."""
     from emsync.video import extractors
     from emsync.video.sampling import sample_video
 
@@ -55,7 +56,7 @@ def extract_tables(params, video, task: str, device: str = "cpu", handles: dict 
     vp = params.video
     t0 = time.perf_counter()
     sample = sample_video(video, n_frames=vp.n_frames, mode="equidistant", seed=vp.seed, audio_sr=vp.audio_sr,
-                          max_side=vp.max_side)
+                          max_side=vp.max_side, info=info)
     seconds = {"decode": time.perf_counter() - t0}
     tables = {}
     for name in EXTRACTORS[task]:
@@ -89,13 +90,13 @@ def classify_tables(model, tables: dict, video_id: str, task: str, has_audio: bo
             "masked": {m: vf.notes[m] for m in sorted(vf.notes)}}
 
 
-def classify_video(params, video, task: str, checkpoint=None, device: str = "cpu") -> dict:
+def classify_video(params, video, task: str, checkpoint=None, device: str = "cpu", info=None) -> dict:
     """Classify a video file with the trained classifier of `task` ("emotion" or "genre")."""
     ckpt_path = Path(checkpoint) if checkpoint else params.path(
         params.classify.emotion_checkpoint if task == "emotion" else params.classify.genre_checkpoint)
     model, _ = load_classifier(ckpt_path)
     t0 = time.perf_counter()
-    tables, has_audio, seconds = extract_tables(params, video, task, device)
+    tables, has_audio, seconds = extract_tables(params, video, task, device, info=info)
     t1 = time.perf_counter()
     out = classify_tables(model, tables, Path(video).stem, task, has_audio, params.classify.n_frames)
     seconds["classifier"] = time.perf_counter() - t1

@@ -11,7 +11,6 @@ output). The output lasts --duration seconds of music (a MIDI primer counts towa
 """
 import argparse
 import math
-from pathlib import Path
 
 from emsync.errors import InputError
 
@@ -78,124 +77,9 @@ def parse_boundaries(text: str) -> tuple:
     return tuple(sorted(out))
 
 
-def resolve_device(name: str):
-    import torch
-
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise InputError("device cuda requested but no CUDA GPU is available (use --device cpu)")
-    return torch.device(name)
-
-
-def load_generator(path, device="cpu"):
-    """The trained generator at `path` (a clear error if it is missing or not a checkpoint)."""
-    from emsync.models.music_transformer import load_checkpoint
-
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: generator checkpoint not found; train one with `dvc repro train` "
-                         "(or `python -m flows.train`), or pass --checkpoint PATH")
-    try:
-        model, _ = load_checkpoint(path, map_location=device)
-    except Exception as e:  # a truncated or foreign file
-        raise InputError(f"{path}: not a music transformer checkpoint ({type(e).__name__}: {e})") from None
-    return model.to(device).eval()
-
-
-def primer_ids(primer: str, instruments: str | None, default_instruments: str = "more", limits=None) -> list:
-    """Keyword primers get `instruments` (else the default); a MIDI primer keeps its own
-    FEWER/MORE token unless `instruments` is given."""
-    from emsync.models.generation import PRIMERS, make_primer
-
-    if primer in PRIMERS:
-        return make_primer(primer, instruments or default_instruments)
-    path = Path(primer)
-    if not path.exists():
-        raise InputError(f"--primer {primer}: neither {' / '.join(PRIMERS)} nor an existing MIDI file")
-    from emsync.music.lpd5 import read_song
-    from emsync.music.tokenizer import encode
-
-    try:
-        enc = encode(read_song(path, limits=limits))
-    except InputError:
-        raise
-    except Exception as e:
-        raise InputError(f"--primer {path}: cannot read it as MIDI ({type(e).__name__}: {e})") from None
-    if enc.stats.get("notes", 0) == 0:
-        raise InputError(f"--primer {path}: the file has no notes in the piano range")
-    return make_primer(midi_ids=enc.ids, instruments=instruments)
-
-
-def run_generator(params, conds, duration_s, primer=None, instruments=None, seed=0, checkpoint=None, device=None,
-                  progress=True):
-    """Load the generator named by the flags or params (int8 on CPU when generate.cpu_int8) and sample
-    one sequence per Condition in `conds` (one batch): the GenerationResult. Shared by `emsync generate`
-    and `emsync soundtrack`."""
-    from emsync.models.generation import SamplingConfig, generate
-
-    gp = params.generate
-    from emsync.midi_input import MidiLimits
-
-    ids = primer_ids(primer or gp.primer, instruments, gp.instruments, MidiLimits.from_params(params))  # before any work
-    dev = resolve_device(device or gp.device)
-    model = load_generator(params.path(checkpoint or gp.checkpoint), dev)
-    if gp.cpu_int8 and dev.type == "cpu":
-        from emsync.models.generation import quantize_int8
-
-        model = quantize_int8(model)
-    cfg = SamplingConfig.from_params(gp, max_offset_s=params.tokens.max_boundary_offset_s)
-    return generate(model, conds, ids, duration_s=duration_s, cfg=cfg, seed=seed, progress=progress)
-
-
-def generate_midi(params, valence, arousal, duration_s, output, boundaries=(), primer=None, instruments=None,
-                  seed=0, samples=1, checkpoint=None, device=None, progress=True) -> list[dict]:
-    """Generate `samples` MIDI files (one batch) and return one summary dict per file."""
-    from emsync.emotion_map import check_condition
-    from emsync.music.tokenizer import decode, write_midi
-    from emsync.models.generation import Condition
-
-    gp = params.generate
-    valence, arousal = check_condition("valence", valence), check_condition("arousal", arousal)
-    if not (duration_s > 0 and math.isfinite(duration_s)):
-        raise InputError(f"--duration {duration_s}: must be a positive number of seconds")
-    from emsync.limits import check_limit
-
-    check_limit("--duration", duration_s, params.limits.max_generate_duration_s, "limits.max_generate_duration_s")
-    if samples < 1:
-        raise InputError(f"--samples {samples}: must be >= 1")
-    from emsync.io import check_outputs
-
-    late = [b for b in boundaries if b >= duration_s]
-    if late:  # Algorithm 1 could never place a chord there: refuse rather than report "hit 0/n"
-        raise InputError(f"--boundaries {', '.join(f'{b:g}' for b in late)}: at or beyond --duration {duration_s:g} s; "
-                         "drop them or generate longer music")
-    conds = [Condition(valence, arousal, tuple(boundaries))] * samples
-    output = Path(output)
-    outs = [output] if samples == 1 else [output.with_name(f"{output.stem}_{i}{output.suffix}") for i in range(samples)]
-    from emsync.models.generation import PRIMERS
-
-    primer_file = primer if primer and primer not in PRIMERS else None
-    check_outputs({"-o" if len(outs) == 1 else f"-o ({p.name})": p for p in outs},
-                  {"--primer": primer_file, "--checkpoint": params.path(checkpoint or gp.checkpoint)})
-    res = run_generator(params, conds, duration_s, primer, instruments, seed, checkpoint, device, progress)
-    summaries = []
-    for i, path in enumerate(outs):
-        dec = decode(res.tokens[i], chord_boost=gp.chord_velocity_boost)
-        write_midi(dec, path)
-        hits = res.boundary_hit[i]
-        summaries.append({
-            "path": str(path), "duration_s": round(float(res.duration_s[i]), 3), "tokens": len(res.tokens[i]),
-            "notes": len(dec.notes), "instruments": sorted({int(x) for x in dec.notes.instrument}),
-            "chords": len(dec.chord_steps), "boundaries_hit": f"{int(hits.sum())}/{len(hits)}",
-            "reached_duration": bool(res.reached[i]),
-        })
-    summaries[0]["seconds"] = round(res.seconds, 2)
-    return summaries
-
-
 def _run(args):
     from emsync.config import load_params
+    from emsync.generator import generate_midi
     from emsync.music import vocab as V
 
     params = with_stride(load_params(), args.stride)

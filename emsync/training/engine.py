@@ -57,6 +57,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from emsync.device import resolve_device
 from emsync.errors import InputError
 from emsync.io import atomic_path, write_text
 
@@ -146,14 +147,6 @@ class Task:
 
 # --------------------------------------------------------------------------------------------
 # devices, seeds, RNG
-
-
-def resolve_device(name: str = "auto") -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise InputError(f"device {name!r} requested but no CUDA GPU is available (use 'auto' or 'cpu')")
-    return torch.device(name)
 
 
 def step_seed(seed: int, step) -> int:

@@ -24,18 +24,9 @@ from emsync.config import EvaluateParams, GenerateParams
 from emsync.errors import InputError
 from emsync.music.offsets import boundary_offsets
 from emsync.training import metrics as M
-from emsync.training.loop import resolve_device, seed_everything
-
-
-def _load_generator(checkpoint, device):
-    from pathlib import Path
-
-    from emsync.models.music_transformer import load_checkpoint
-
-    if not Path(checkpoint).exists():
-        raise InputError(f"{checkpoint}: generator checkpoint not found (run `dvc repro train` or `emsync train`)")
-    model, extra = load_checkpoint(checkpoint, map_location="cpu")
-    return model.to(device).eval(), extra
+from emsync.device import resolve_device
+from emsync.generator import load_generator, make_primer, sampling_config
+from emsync.training.loop import seed_everything
 
 
 # --------------------------------------------------------------------------------------------
@@ -47,7 +38,7 @@ def generator_token_metrics(checkpoint, tokens_dir, evaluate: dict) -> dict:
 
     ep = EvaluateParams(**evaluate)
     device = resolve_device(ep.device)
-    model, _ = _load_generator(checkpoint, device)
+    model, _ = load_generator(checkpoint, device)
     corpus = TokenCorpus(tokens_dir, split="test")
     if len(corpus) == 0:
         raise InputError(f"{tokens_dir}: the test split is empty (no rows with split == 'test')")
@@ -119,7 +110,7 @@ def fit_regressor(tokens_dir, evaluate: dict) -> dict:
             "n_test_songs": len(test)}
 
 
-def generate_tokens(model, valence, arousal, n_tokens=None, duration_s=None, boundaries=None, use_offsets=True,
+def generate_samples(model, valence, arousal, n_tokens=None, duration_s=None, boundaries=None, use_offsets=True,
                     seed=0, generate: dict | None = None) -> list[np.ndarray]:
     """One batch through the generation engine (models/generation.py: nucleus sampling, KV cache,
     Algorithm 1), primed per generate.primer / generate.instruments (default [MORE_INSTRUMENTS,
@@ -128,7 +119,7 @@ def generate_tokens(model, valence, arousal, n_tokens=None, duration_s=None, bou
     boundaries, so a boundary model sees offset = δ_max ("no boundary ahead") at every token, an
     input it met in training wherever no strong chord lay within δ_max (docs/training.md). Feeding
     it no offsets at all (the repeated positional encoding) would be an input it never saw."""
-    from emsync.models.generation import Condition, SamplingConfig, make_primer
+    from emsync.models.generation import Condition
     from emsync.models.generation import generate as run
 
     gp = GenerateParams(**(generate or {}))
@@ -137,7 +128,7 @@ def generate_tokens(model, valence, arousal, n_tokens=None, duration_s=None, bou
     if not use_offsets:
         conds = [Condition(c.valence, c.arousal, ()) for c in conds]
     res = run(model, conds, make_primer(gp.primer, gp.instruments),
-              duration_s=duration_s, max_new_tokens=n_tokens, cfg=SamplingConfig.from_params(gp), seed=seed)
+              duration_s=duration_s, max_new_tokens=n_tokens, cfg=sampling_config(gp), seed=seed)
     return [np.asarray(t[res.n_primer :], np.int64) for t in res.tokens]
 
 
@@ -145,7 +136,7 @@ def generate_condition_samples(checkpoint, evaluate: dict, generate: dict) -> di
     """N samples of `sample_tokens` tokens for each of the 25 conditions (§4.5), no boundaries."""
     ep = EvaluateParams(**evaluate)
     device = resolve_device(ep.device)
-    model, _ = _load_generator(checkpoint, device)
+    model, _ = load_generator(checkpoint, device)
     conds = M.condition_grid(ep.condition_values)
     rows = [c for c in conds for _ in range(ep.samples_per_condition)]
     samples = []
@@ -153,7 +144,7 @@ def generate_condition_samples(checkpoint, evaluate: dict, generate: dict) -> di
         part = rows[s : s + ep.batch_size]
         v = torch.tensor([c[0] for c in part], dtype=torch.float32)
         a = torch.tensor([c[1] for c in part], dtype=torch.float32)
-        samples += generate_tokens(model, v, a, n_tokens=ep.sample_tokens, use_offsets=False, seed=ep.seed + s,
+        samples += generate_samples(model, v, a, n_tokens=ep.sample_tokens, use_offsets=False, seed=ep.seed + s,
                                    generate=generate)
     return {"conditions": rows, "samples": [np.asarray(x, np.int16) for x in samples],
             "conditioning": model.cfg.conditioning}
@@ -194,7 +185,7 @@ def generate_boundary_samples(checkpoint, evaluate: dict, generate: dict) -> dic
     generated twice with the same seeds: with the boundary offsets and without them."""
     ep = EvaluateParams(**evaluate)
     device = resolve_device(ep.device)
-    model, _ = _load_generator(checkpoint, device)
+    model, _ = load_generator(checkpoint, device)
     if not model.cfg.boundaries:
         return {"boundaries": [], "with_offsets": [], "without_offsets": [], "skipped": "model has no boundary conditioning"}
     rng = np.random.default_rng([ep.seed, 6])
@@ -205,7 +196,7 @@ def generate_boundary_samples(checkpoint, evaluate: dict, generate: dict) -> dic
         for s in range(0, len(bounds), ep.batch_size):
             part = bounds[s : s + ep.batch_size]
             v = torch.zeros(len(part))  # neutral emotion: the boundaries are what is measured
-            samples += generate_tokens(model, v, v.clone(), duration_s=ep.hit_duration_s, boundaries=part,
+            samples += generate_samples(model, v, v.clone(), duration_s=ep.hit_duration_s, boundaries=part,
                                        use_offsets=use, seed=ep.seed + 1000 + s, generate=generate)
         out[key] = [np.asarray(x, np.int16) for x in samples]
     return out

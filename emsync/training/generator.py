@@ -80,13 +80,6 @@ def train_generator(tokens_dir, tokens_digest: str, train: dict, tokens: dict, s
     }
 
 
-def save_generator(path, model, extra: dict) -> None:
-    """The generator checkpoint: models/music_transformer.py's atomic, byte-reproducible format."""
-    from emsync.models.music_transformer import save_checkpoint
-
-    save_checkpoint(path, model, extra)
-
-
 def loss_csv(history) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")

@@ -39,9 +39,9 @@ def filter_boundaries(cuts, min_gap_s: float = 4.0) -> list[float]:
     return kept
 
 
-def ffmpeg_cuts(path, threshold: float = 0.27) -> list[float]:
-    """Reference: cut times (s) where FFmpeg's scene score > threshold."""
-    info = probe(path)
+def ffmpeg_cuts(path, threshold: float = 0.27, info=None) -> list[float]:
+    """Reference: cut times (s) where FFmpeg's scene score > threshold (`info`: the probe, if done)."""
+    info = info or probe(path)
     cmd = [
         require_tool("ffmpeg"), "-nostdin", "-hide_banner", "-nostats", "-i", str(path), "-an", "-sn", "-dn",
         "-vf", f"select='gt(scene,{threshold})',showinfo", "-f", "null", "-",
@@ -108,14 +108,14 @@ def _build_detector_class():
     return FfmpegSceneDetector
 
 
-def scenedetect_cuts(path, threshold: float = 0.27) -> list[float]:
+def scenedetect_cuts(path, threshold: float = 0.27, info=None) -> list[float]:
     """Cut times (s) from PySceneDetect (PyAV backend: frame times are the stream's pts)."""
     import logging
 
     from scenedetect import SceneManager, open_video
 
     logging.getLogger("pyscenedetect").setLevel(logging.WARNING)  # no per-video "Detecting scenes..."
-    probe(path)  # one clear error for unreadable input
+    info or probe(path)  # one clear error for unreadable input
     try:
         video = open_video(str(path), backend="pyav")
     except Exception as e:  # scenedetect wraps PyAV's errors in its own types
@@ -133,17 +133,18 @@ def scenedetect_cuts(path, threshold: float = 0.27) -> list[float]:
     return [round(t, 6) for t, score in detector.scores if score > threshold]
 
 
-def detect_cuts(path, threshold: float = 0.27, method: str = "scenedetect") -> list[float]:
-    """Raw scene-cut times in seconds (§5.1), by `method` ("scenedetect" or the "ffmpeg" reference)."""
+def detect_cuts(path, threshold: float = 0.27, method: str = "scenedetect", info=None) -> list[float]:
+    """Raw scene-cut times in seconds (§5.1), by `method` ("scenedetect" or the "ffmpeg" reference);
+    `info` is the video's probe when the caller already has it."""
     if method == "ffmpeg":
-        return ffmpeg_cuts(path, threshold)
+        return ffmpeg_cuts(path, threshold, info)
     if method == "scenedetect":
-        return scenedetect_cuts(path, threshold)
+        return scenedetect_cuts(path, threshold, info)
     raise InputError(f"unknown scene-cut method {method!r} (choose from {', '.join(METHODS)})")
 
 
-def video_cuts(path, threshold: float = 0.27, min_gap_s: float = 4.0, method: str = "scenedetect") -> dict:
+def video_cuts(path, threshold: float = 0.27, min_gap_s: float = 4.0, method: str = "scenedetect", info=None) -> dict:
     """{"duration", "fps", "cuts", "boundaries"}: what `emsync cuts` prints and cuts.parquet stores."""
-    info = probe(path)
-    cuts = detect_cuts(path, threshold, method)
+    info = info or probe(path)
+    cuts = detect_cuts(path, threshold, method, info)
     return {"duration": info.duration, "fps": info.fps, "cuts": cuts, "boundaries": filter_boundaries(cuts, min_gap_s)}

@@ -189,16 +189,18 @@ def sample_video(
     video_id: str | None = None,
     max_side: int | None = 768,
     with_audio: bool = True,
+    info: VideoInfo | None = None,
 ) -> VideoSample:
     """Sample one video for the extractors: `n_frames` frames by `mode` plus its 16 kHz mono audio.
 
-    mid_scene needs the scene cuts; when `boundaries` is None they are detected here (§5.1)."""
+    mid_scene needs the scene cuts; when `boundaries` is None they are detected here (§5.1).
+    `info`: the video's probe when the caller already has it."""
     path = Path(path)
-    info = probe(path)
+    info = info or probe(path)
     if mode == "mid_scene" and boundaries is None:
         from emsync.video.cuts import detect_cuts
 
-        boundaries = detect_cuts(path)
+        boundaries = detect_cuts(path, info=info)
     times = sample_times(info.duration, n_frames, mode, seed, boundaries)
     frame_times, frames = read_frames(path, times, max_side=max_side)
     audio = read_audio(path, audio_sr, info) if with_audio else None
