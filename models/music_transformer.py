@@ -23,7 +23,7 @@ Public API (stable; used by training, evaluation and the generation engine):
     cache = model.new_cache(batch=B)                                 # explicit KV cache
     logits, cache = model(tokens, valence, arousal, offsets, cache=cache)  # prefill, then 1 token/step
     logits = model.decode_static(tok, valence, arousal, off, cache, pos_t)  # (B, V) fixed shapes (CUDA graphs)
-    save_checkpoint(path, model, extra={...}); model, extra = load_checkpoint(path)
+    write_bytes(path, checkpoint_bytes(model, extra={...})); model, extra = load_checkpoint(open(path, "rb"))
 
 Shapes: ``tokens`` (B, T) long music tokens (no condition tokens: the model adds its own prefix),
 ``valence``/``arousal`` (B,) float in [-1, 1] or NaN (ignored by ``vanilla``), ``offsets`` (B, T)

@@ -35,7 +35,7 @@ def run(args) -> dict:
     from emsync.errors import InputError
     from emsync.video import extractors
     from emsync.video.tiny_models import build_all
-    from models.classifiers import build
+    from emsync.models.classifiers import build
 
     videos = [Path(v) for v in args.videos] if args.videos else sorted(
         [*(shared_data_dir() / "video").glob("*.mp4"), *(shared_data_dir() / "ekman6").glob("*.mp4")])

@@ -19,7 +19,7 @@ EXTRACTORS = {"emotion": ["clip", "audio", "faces", "asr", "ocr", "sentiment"],
 
 def save_classifier(path, model, kind: str, extra: dict | None = None):
     """Write {"kind", "config", "state_dict", "extra"} atomically (the config says what it is) and
-    byte-reproducibly (torch.save into a buffer, as models.music_transformer.save_checkpoint)."""
+    byte-reproducibly (torch.save into a buffer, as models/checkpoint.py)."""
     import io
 
     from emsync.models.classifiers import checkpoint_dict
