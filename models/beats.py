@@ -31,8 +31,8 @@ import tempfile
 from dataclasses import asdict, dataclass, fields
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+from torch import nn
 
 FBANK_MEAN, FBANK_STD = 15.41663, 6.55582  # AudioSet fbank statistics used by every BEATs checkpoint
 SAMPLE_RATE = 16000

@@ -23,8 +23,10 @@ Per step (batched):
 * Window (§4.4): the model sees at most `window` music tokens, like the training chunks: the
   FEWER/MORE_INSTRUMENTS head token pinned first (its offset is that of the first token after
   it, as in emsync.music.dataset.sample_chunk), then the latest tokens.
-* `use_offsets=False` runs the model without boundary input (the §4.5 "without offsets" arm);
-  Algorithm 1 still runs, so boundary hits are counted the same way.
+* `use_offsets=False` runs the model without boundary input (the repeated positional encoding
+  §4.1 keeps for models fine-tuned without boundaries); Algorithm 1 still runs, so boundary hits
+  are counted the same way. A model trained with offsets never saw that input: its ablation
+  baseline is no boundaries given (offset = δ_max, "no boundary ahead"; docs/training.md).
 
 KV cache and the sliding window (design decision). Attention is relative, but the model also adds
 *learned absolute* positional encodings at its input (§2.3, eq. 6.1), so when the window slides

@@ -10,7 +10,7 @@ from emsync.config import ROOT
 
 
 def _changed_deps(workdir) -> dict:
-    r = subprocess.run(["dvc", "status", "--json"], cwd=workdir, capture_output=True, text=True, timeout=120)
+    r = subprocess.run(["dvc", "status", "--json"], cwd=workdir, capture_output=True, text=True, timeout=120, check=False)
     assert r.returncode == 0, r.stderr
     out = {}
     for stage, entries in json.loads(r.stdout).items():

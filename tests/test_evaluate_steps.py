@@ -1,6 +1,7 @@
 """The evaluate stage's steps on a tiny random generator: test-split coverage, the 25-condition
 sample grid, with-offset vs "no boundary ahead" generation, scoring and the report."""
 import dataclasses
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -63,7 +64,7 @@ def test_condition_samples_grid(tmp_path):
 class _Recorder(MusicTransformer):
     """A generator that records the boundary offsets of every forward pass."""
 
-    seen: list = []
+    seen: ClassVar[list] = []
 
     def forward(self, tokens, valence=None, arousal=None, offsets=None, cache=None):
         type(self).seen.append(None if offsets is None else offsets.detach().clone())

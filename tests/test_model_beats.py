@@ -5,10 +5,18 @@ import numpy as np
 import pytest
 import torch
 
-from emsync.models.beats import BEATs, BEATsConfig, WeightNormConv1d, kaldi_fbank, load_beats, save_beats
+from emsync.models.beats import (
+    BEATs,
+    BEATsConfig,
+    WeightNormConv1d,
+    kaldi_fbank,
+    load_beats,
+    save_beats,
+)
 
-TINY = dict(embed_dim=16, encoder_layers=2, encoder_embed_dim=32, encoder_ffn_embed_dim=64, encoder_attention_heads=4,
-            conv_pos=16, conv_pos_groups=4, num_buckets=32, max_distance=64, finetuned_model=True, predictor_class=7)
+TINY = {"embed_dim": 16, "encoder_layers": 2, "encoder_embed_dim": 32, "encoder_ffn_embed_dim": 64,
+        "encoder_attention_heads": 4, "conv_pos": 16, "conv_pos_groups": 4, "num_buckets": 32, "max_distance": 64,
+        "finetuned_model": True, "predictor_class": 7}
 
 
 def _wave(seconds=1.0, seed=0):
@@ -68,7 +76,7 @@ def test_tiny_random_checkpoint_in_the_official_layout_round_trips(tmp_path):
     loaded = load_beats(path)
     wave = torch.from_numpy(np.stack([_wave(1.0, 0), _wave(1.0, 1)]))
     feats, probs = loaded(wave)
-    ref_feats, ref_probs = model(wave)
+    ref_feats, _ = model(wave)
     # 1 s -> 98 fbank frames -> 6 x 8 patches of 16 x 16
     assert feats.shape == (2, 6 * 8, 32) and probs.shape == (2, 7)
     torch.testing.assert_close(feats, ref_feats)
@@ -102,6 +110,7 @@ def test_relative_bias_is_gated_per_query_and_changes_the_output():
 
 def test_beats_extractor_one_vector_per_frame_and_thesis_set_uses_it():
     from _extractor_models import handle
+
     from emsync.config import ROOT, load_params
     from emsync.video import extractors
     from emsync.video.sampling import VideoSample

@@ -7,7 +7,12 @@ import pytest
 from emsync.config import ROOT, STRIDE_NAMES, load_params, params_from_dict
 from emsync.emotion_map import EMOTIONS, TABLE_6_1
 from emsync.errors import InputError, ParamsError
-from emsync.models.generation import STRIDE_PRESETS, SamplingConfig, mean_context, resolve_stride
+from emsync.models.generation import (
+    STRIDE_PRESETS,
+    SamplingConfig,
+    mean_context,
+    resolve_stride,
+)
 
 THESIS = ROOT / "params" / "thesis.yaml"
 
@@ -50,9 +55,9 @@ def test_thesis_clip_is_openais_vit_b32():
 
 
 def test_open_clip_tag_offline_names_the_hub_copy(tmp_path, monkeypatch):
-    from emsync.video.loading import load_pretrained
-
     import huggingface_hub.constants as C
+
+    from emsync.video.loading import load_pretrained
 
     monkeypatch.setattr(C, "HF_HUB_CACHE", str(tmp_path / "empty-cache"))  # a machine without the weights
     with pytest.raises(InputError, match="timm/vit_base_patch32_clip_224.openai"):

@@ -4,7 +4,6 @@
     emsync params check --data          # ... and every input folder it names (one line per missing one)
     emsync params use thesis            # make params/thesis.yaml active (and list missing inputs)
 """
-import shutil
 
 from emsync.config import ROOT, load_params, to_dict
 from emsync.errors import ParamsError

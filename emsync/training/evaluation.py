@@ -87,10 +87,10 @@ def regressor_config(ep: EvaluateParams):
 def fit_regressor(tokens_dir, evaluate: dict) -> dict:
     """Train the regressor on the train split; report its normalized L1 on the test songs too
     (how far the judge itself is from the true labels)."""
+    from emsync.models.emotion_regressor import EmotionRegressor
     from emsync.music.dataset import TokenCorpus
     from emsync.training.data import regressor_batches
     from emsync.training.regressor import predict_sequence, train_regressor
-    from emsync.models.emotion_regressor import EmotionRegressor
 
     ep = EvaluateParams(**evaluate)
     cfg = regressor_config(ep)
@@ -153,8 +153,8 @@ def generate_condition_samples(checkpoint, evaluate: dict, generate: dict) -> di
 def score_emotion(regressor: dict, samples: dict, device="auto") -> dict:
     """Regressor predictions of every sample -> normalized L1 overall, per dimension and per
     condition (Table 4.2 and its 5 x 5 breakdown)."""
-    from emsync.training.regressor import predict_sequence
     from emsync.models.emotion_regressor import EmotionRegressor, EmotionRegressorConfig
+    from emsync.training.regressor import predict_sequence
 
     model = EmotionRegressor(EmotionRegressorConfig.from_dict(regressor["config"]))
     model.load_state_dict(regressor["state_dict"])
