@@ -87,7 +87,10 @@ def demo_data_flow(params=None):
 
 
 if __name__ == "__main__":
+    from emsync.runguard import enter_stage
+
     env.apply_defaults()
+    enter_stage("demo_data")  # share DVC's lock; exit with the parent
     r = demo_data_flow(load_params())
     rep = r["report"]
     print(f"demo_data: {r['midi']} MIDI files, {r['videos']} videos, {r['audio']} audio renders; "

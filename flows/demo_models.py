@@ -42,5 +42,8 @@ def demo_models_flow(params=None) -> dict:
 
 
 if __name__ == "__main__":
+    from emsync.runguard import enter_stage
+
     env.apply_defaults()
+    enter_stage("demo_models")  # share DVC's lock; exit with the parent
     demo_models_flow()

@@ -132,5 +132,8 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    from emsync.runguard import enter_stage
+
     env.apply_defaults()
+    enter_stage("evaluate")  # share DVC's lock; exit with the parent
     main()

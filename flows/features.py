@@ -276,7 +276,10 @@ def run(params_path: str | None = None, runner: str | None = None, refresh_cache
 
 
 if __name__ == "__main__":
+    from emsync.runguard import enter_stage
+
     env.apply_defaults()
+    enter_stage("features")  # share DVC's lock; exit with the parent
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--params", default=None, help="params file (default: EMSYNC_PARAMS or params.yaml)")
     ap.add_argument("--runner", choices=["default", "dask"], default=None, help="override features.task_runner")

@@ -103,7 +103,10 @@ def labeling_flow(params=None):
 
 
 if __name__ == "__main__":
+    from emsync.runguard import enter_stage
+
     env.apply_defaults()
+    enter_stage("labeling")  # share DVC's lock; exit with the parent
     m = labeling_flow(load_params())
     print(f"labeling: {m['files']} files, {m['valid']} valid, {m['unique']} unique, {m['matched']} matched, "
           f"{m['with_valence']} with valence, {m['with_arousal']} with arousal")

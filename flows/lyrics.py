@@ -144,7 +144,10 @@ def _texts_digest(texts) -> str:
 
 
 if __name__ == "__main__":
+    from emsync.runguard import enter_stage
+
     env.apply_defaults()
+    enter_stage("lyrics")  # share DVC's lock; exit with the parent
     m = lyrics_flow(load_params())
     print(f"lyrics: {m['files']} files, {m['valid']} valid, {m['with_lyrics']} with lyrics, {m['english']} English, "
           f"{m['labelled']} labelled ({m['truncated']} truncated at {load_params().lyrics.max_tokens} tokens)")

@@ -11,7 +11,10 @@ def store_flow(db_path=None):
 
 
 if __name__ == "__main__":
+    from emsync.runguard import enter_stage
+
     env.apply_defaults()
+    enter_stage("store")  # share DVC's lock; exit with the parent
     p = load_params()
     tables = store_flow(str(p.path(p.paths.store)))
     print(f"feature store: {len(tables)} views in {p.paths.store}")

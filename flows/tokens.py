@@ -74,7 +74,10 @@ def tokens_flow(params=None):
 
 
 if __name__ == "__main__":
+    from emsync.runguard import enter_stage
+
     env.apply_defaults()
+    enter_stage("tokens")  # share DVC's lock; exit with the parent
     idx = tokens_flow(load_params())
     print(f"tokens: {len(idx)} songs, {int(idx['n_tokens'].sum())} tokens, "
           f"{int((idx['split'] == 'test').sum())} test")

@@ -80,5 +80,8 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    from emsync.runguard import enter_stage
+
     env.apply_defaults()
+    enter_stage("train")  # share DVC's lock; exit with the parent
     main()

@@ -33,7 +33,9 @@ def _flag(argv, name, value):
 
 def _train(args):
     from emsync.flows.train import main
+    from emsync.runguard import enter_stage
 
+    enter_stage("train")
     argv = []
     for name in ("params", "config", "conditioning", "steps", "device", "checkpoint"):
         _flag(argv, f"--{name}", getattr(args, name))
@@ -44,7 +46,9 @@ def _train(args):
 
 def _evaluate(args):
     from emsync.flows.evaluate import main
+    from emsync.runguard import enter_stage
 
+    enter_stage("evaluate")
     argv = []
     _flag(argv, "--params", args.params)
     for c in args.checkpoint or []:
