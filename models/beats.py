@@ -21,13 +21,12 @@ convolutional position encoding -> transformer (post-LN with DeepNorm residual s
 with bucketed relative position bias gated per query -> (B, N, D) features; a fine-tuned model
 averages the per-patch predictor logits over patches and applies a sigmoid.
 
-    model = load_beats("data/pretrained/beats/BEATs_iter3_plus_AS2M_finetuned_on_AS2M_cpt2.pt")
+    with open("data/pretrained/beats/BEATs_iter3_plus_AS2M_finetuned_on_AS2M_cpt2.pt", "rb") as f:
+        model = load_beats(f)
     feats, probs = model(wave_16k)        # (B, N, 768), (B, 527) or None
 """
 import io
 import math
-import os
-import tempfile
 from dataclasses import asdict, dataclass, fields
 
 import torch
@@ -286,28 +285,23 @@ class BEATs(nn.Module):
 # the official checkpoint file: {"cfg": dict, "model": state_dict}
 
 
-def save_beats(path, model: BEATs) -> None:
-    """Write `model` in the official checkpoint layout (atomically)."""
-    path = os.fspath(path)
-    buf = io.BytesIO()  # same bytes for the same weights (a file target names the archive after itself)
+def beats_bytes(model: BEATs) -> bytes:
+    """`model` in the official checkpoint layout, as reproducible bytes (the caller writes them)."""
+    buf = io.BytesIO()  # a file target would embed its own name in the archive
     torch.save({"cfg": model.cfg.to_dict(), "model": model.state_dict()}, buf)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(buf.getvalue())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    return buf.getvalue()
 
 
-def load_beats(path, map_location="cpu") -> BEATs:
-    """An official BEATs checkpoint (or one written by save_beats) -> BEATs in eval mode."""
-    ckpt = torch.load(path, map_location=map_location, weights_only=True)
+def load_beats(f, map_location="cpu") -> BEATs:
+    """An official BEATs checkpoint (file object or bytes; or one from beats_bytes) -> BEATs in eval mode."""
+    if isinstance(f, (bytes, bytearray)):
+        f = io.BytesIO(f)
+    name = getattr(f, "name", "BEATs checkpoint")
+    ckpt = torch.load(f, map_location=map_location, weights_only=True)
     if not isinstance(ckpt, dict) or "cfg" not in ckpt or "model" not in ckpt:
-        raise ValueError(f"{path}: not a BEATs checkpoint (expected a dict with 'cfg' and 'model')")
+        raise ValueError(f"{name}: not a BEATs checkpoint (expected a dict with 'cfg' and 'model')")
     model = BEATs(BEATsConfig.from_dict(dict(ckpt["cfg"])))
     missing, unexpected = model.load_state_dict(ckpt["model"], strict=False)
     if missing or unexpected:
-        raise ValueError(f"{path}: state dict does not fit its cfg (missing {missing[:5]}, unexpected {unexpected[:5]})")
+        raise ValueError(f"{name}: state dict does not fit its cfg (missing {missing[:5]}, unexpected {unexpected[:5]})")
     return model.eval()

@@ -251,7 +251,8 @@ def _beats(path: Path, device):
     if len(pts) != 1:
         raise InputError(f"{path} must hold exactly one BEATs checkpoint *.pt (found {len(pts)}), "
                          "e.g. BEATs_iter3_plus_AS2M_finetuned_on_AS2M_cpt2.pt")
-    return load_beats(pts[0], map_location=device).to(device), None
+    with open(pts[0], "rb") as f:
+        return load_beats(f, map_location=device).to(device), None
 
 
 def _haar_dir(path: Path, device):

@@ -75,14 +75,15 @@ def build_audio(out: Path, seed=0):
 def build_beats(out: Path, seed=0):
     """BEATs (§5.2.1, the emotion classifier's audio model) at toy size, fine-tuned head of 527
     AudioSet classes, saved as the official checkpoint file (`{"cfg", "model"}` .pt)."""
-    from emsync.models.beats import BEATs, BEATsConfig, save_beats
+    from emsync.io import write_bytes
+    from emsync.models.beats import BEATs, BEATsConfig, beats_bytes
 
     torch.manual_seed(seed)
     cfg = BEATsConfig(embed_dim=16, encoder_layers=2, encoder_embed_dim=32, encoder_ffn_embed_dim=64,
                       encoder_attention_heads=4, conv_pos=16, conv_pos_groups=4, num_buckets=32, max_distance=64,
                       finetuned_model=True)
     out.mkdir(parents=True, exist_ok=True)
-    save_beats(out / "BEATs_tiny_random.pt", BEATs(cfg).eval())
+    write_bytes(out / "BEATs_tiny_random.pt", beats_bytes(BEATs(cfg).eval()))
 
 
 def build_music(out: Path, seed=0):
