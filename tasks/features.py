@@ -6,7 +6,6 @@ and a digest of the library code they run (`code_digest`), so editing an extract
 that extractor and re-running an unchanged flow is all cache hits.
 """
 import hashlib
-import importlib
 import json
 import threading
 import time
@@ -17,22 +16,11 @@ from prefect.cache_policies import INPUTS, TASK_SOURCE
 from emsync.config import ROOT
 from emsync.errors import InputError
 from emsync.flowkit import cached_task
+from emsync.video.stage import resolve_extractor
 
 _HANDLES: dict = {}  # (extractor, model_ref, device) -> loaded handle, shared by the tasks of one process
 _LOCKS: dict = {}
 _LOCKS_GUARD = threading.Lock()
-
-
-def resolve_extractor(name: str):
-    """The extractor module for a registry name, or for a dotted module path (plugins, tests)."""
-    if "." in name:
-        try:
-            return importlib.import_module(name)
-        except ImportError as e:
-            raise InputError(f"extractor module '{name}' cannot be imported ({e})") from e
-    from emsync.video import extractors
-
-    return extractors.get(name)
 
 
 def code_digest(*modules) -> str:

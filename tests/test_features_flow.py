@@ -76,6 +76,10 @@ def test_tables_rejects_and_summary(ws):
     assert summary["extractors"]["stats"]["s_per_video_minute"] > 0
     import duckdb
 
+    from emsync import store
+
+    assert not (ws / "data" / "emsync.duckdb").exists()  # the store stage's output, not this stage's
+    store.refresh(ws / "data" / "emsync.duckdb", ws / "data")  # what the store stage runs next
     con = duckdb.connect(str(ws / "data" / "emsync.duckdb"), read_only=True)
     cwd = os.getcwd()
     os.chdir(ROOT)  # views hold root-relative paths (or absolute ones for a tmp data dir)

@@ -1,0 +1,179 @@
+"""The feature stage's steps as plain functions (no Prefect): which videos, how each extractor
+samples them, each extractor's model version, and the tables and report written from the task
+results (§5.1, §5.2.1). flows/features.py only wires the tasks.
+
+    cuts.parquet                     video_id, duration, fps, method, cuts (raw), boundaries (4 s filter)
+    <extractor>/<video_id>.parquet   one table per (extractor, video)
+    rejects.parquet                  video_id, step, reason
+"""
+import importlib
+from pathlib import Path
+
+import pandas as pd
+
+from emsync.checks import check_table
+from emsync.config import ROOT, Params
+from emsync.errors import InputError
+from emsync.io import write_json, write_parquet, write_text
+
+VIDEO_EXTS = {".mp4", ".mkv", ".mov", ".webm", ".avi", ".m4v"}
+REJECT_COLUMNS = ["video_id", "step", "reason"]
+
+
+def resolve_extractor(name: str):
+    """The extractor module for a registry name, or for a dotted module path (plugins, tests)."""
+    if "." in name:
+        try:
+            return importlib.import_module(name)
+        except ImportError as e:
+            raise InputError(f"extractor module '{name}' cannot be imported ({e})") from e
+    from emsync.video import extractors
+
+    return extractors.get(name)
+
+
+def plan_extractors(p: Params) -> tuple[list, list]:
+    """([(spec, table name, module, model ref, model version)], [(spec, reason)]) for
+    features.extractors: an extractor whose module or model cannot be found fails once, here."""
+    plan, failed = [], []
+    for spec in p.features.extractors:
+        try:
+            mod = resolve_extractor(spec)
+            name = getattr(mod, "NAME", spec) if "." in spec else spec  # a module path's table is named by its NAME
+            ref = p.features.models.get(name, getattr(mod, "DEFAULT_MODEL", ""))
+            plan.append((spec, name, mod, ref, extractor_version(mod, ref)))
+        except Exception as e:  # a missing model skips that extractor for every video, once
+            failed.append((spec, f"{type(e).__name__}: {e}"))
+    return plan, failed
+
+
+def list_videos(videos_dir: Path) -> list[Path]:
+    if not videos_dir.is_dir():
+        raise InputError(f"{videos_dir}: videos folder not found (features.videos_dir); run the demo_data stage first")
+    return sorted(p for p in videos_dir.iterdir() if p.suffix.lower() in VIDEO_EXTS and not p.name.startswith("."))
+
+
+def rel_path(p: Path) -> str:
+    try:
+        return str(p.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(p.resolve())
+
+
+def sampling_for(p: Params, name: str, text_only: bool = False) -> dict:
+    """How to sample a video for extractor `name`: the video section, overridden per extractor by
+    features.sampling; text-only extractors (reading asr/ocr tables) decode nothing."""
+    s = dict(n_frames=p.video.n_frames, mode=p.video.frame_mode, seed=p.video.seed, audio_sr=p.video.audio_sr,
+             max_side=p.video.max_side, with_audio=True)  # fmt: skip
+    if text_only:
+        s.update(n_frames=0, mode="equidistant", with_audio=False)
+    override = p.features.sampling.get(name, {})
+    unknown = set(override) - set(s)
+    if unknown:
+        raise InputError(f"features.sampling.{name}: unknown keys {sorted(unknown)} (known: {sorted(s)})")
+    return {**s, **override}
+
+
+def extractor_version(mod, ref) -> str:
+    """An extractor's model version for the cache key (weights digest / hub commit / package version per
+    role). Raises InputError when a model cannot be found, before any video is touched."""
+    from emsync.video.loading import resolve
+
+    if isinstance(ref, dict) or isinstance(getattr(mod, "DEFAULT_MODEL", None), dict):
+        from emsync.video.extractors import merge_refs
+
+        refs = merge_refs(mod.DEFAULT_MODEL, ref)
+        return ";".join(f"{role}={resolve(r)[2] if r and r != 'none' else 'none'}" for role, r in sorted(refs.items()))
+    return resolve(ref)[2] if ref and ref != "none" else ""
+
+
+def upstream_tables(depends, video_id: str, results: dict, out_dir: Path):
+    """({name: this video's table}, [missing names]) from this run's results, else from disk."""
+    tables, missing = {}, []
+    for dep in depends:
+        if f"{dep}/{video_id}" in results:
+            tables[dep] = results[f"{dep}/{video_id}"]["table"]
+        elif (out_dir / dep / f"{video_id}.parquet").exists():
+            tables[dep] = pd.read_parquet(out_dir / dep / f"{video_id}.parquet")
+        else:
+            missing.append(dep)
+    return tables, missing
+
+
+def frames_digest(tables: dict) -> str:
+    import hashlib
+
+    h = hashlib.md5()
+    for name in sorted(tables):
+        h.update(name.encode())
+        h.update(tables[name].to_json(orient="split", default_handler=str).encode())
+    return h.hexdigest()
+
+
+def write_outputs(out_dir: Path, reports_dir: Path, videos: dict, cut_rows: dict, results: dict, extractors: list, rejects: list) -> dict:
+    cols = ["video_id", "duration", "fps", "method", "cuts", "boundaries"]
+    cuts_df = pd.DataFrame([{c: cut_rows[k][c] for c in cols} for k in sorted(cut_rows)], columns=cols)
+    check_table(cuts_df, "features_cuts", [("not_null", "video_id"), ("unique", "video_id"), ("between", "duration", 0.0, None)])
+    write_parquet(out_dir / "cuts.parquet", cuts_df)
+    write_parquet(out_dir / "rejects.parquet", pd.DataFrame(rejects, columns=REJECT_COLUMNS).sort_values(["step", "video_id"]))
+
+    per_extractor = {}
+    for name in extractors:
+        mine = {k.partition("/")[2]: r for k, r in results.items() if k.partition("/")[0] == name}
+        folder = out_dir / name
+        for vid in sorted(mine):
+            write_parquet(folder / f"{vid}.parquet", mine[vid]["table"])
+        for stale in folder.glob("*.parquet") if folder.exists() else []:  # videos gone or now skipped
+            if stale.stem not in mine:
+                stale.unlink()
+        if mine:
+            check_table(pd.concat([r["table"] for r in mine.values()]), f"features_{name}", [("not_null", "video_id")])
+        minutes = sum(videos[v]["duration"] for v in mine) / 60
+        decode = sum(r["decode_s"] for r in mine.values())
+        extract = sum(r["extract_s"] for r in mine.values())
+        per_extractor[name] = {
+            "videos": len(mine),
+            "rows": int(sum(len(r["table"]) for r in mine.values())),
+            "video_minutes": round(minutes, 3),
+            "decode_s": round(decode, 2),
+            "extract_s": round(extract, 2),
+            "load_s": round(max((r["load_s"] for r in mine.values()), default=0.0), 2),
+            "s_per_video_minute": round((decode + extract) / minutes, 2) if minutes else None,
+        }
+    summary = {
+        "videos": len(videos),
+        "cuts": {"videos": len(cuts_df), "cuts": int(cuts_df["cuts"].map(len).sum()), "boundaries": int(cuts_df["boundaries"].map(len).sum()),
+                 "seconds": round(sum(r["seconds"] for r in cut_rows.values()), 2)},
+        "extractors": per_extractor,
+        "rejects": len(rejects),
+    }  # fmt: skip
+    write_json(reports_dir / "features.json", summary)
+    write_text(reports_dir / "features.md", summary_markdown(summary, rejects))
+    return summary
+
+
+def summary_markdown(summary: dict, rejects: list) -> str:
+    c = summary["cuts"]
+    lines = [
+        "# Feature stage summary",
+        "",
+        f"{summary['videos']} readable videos; scene cuts on {c['videos']}: {c['cuts']} cuts, {c['boundaries']} boundaries "
+        f"after the 4 s filter ({c['seconds']} s).",
+        "",
+        "Seconds are each task's wall time on the machine that computed it (kept through cache hits): decoding + sampling, "
+        "then the model, with tasks running concurrently on the task runner (so on few cores they include waiting); model "
+        "loading is listed apart. `emsync bench features` gives sequential per-extractor figures.",
+        "",
+        "| table | videos | rows | video-min | decode s | extract s | s / video-min | model load s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, e in summary["extractors"].items():
+        lines.append(f"| features_{name} | {e['videos']} | {e['rows']} | {e['video_minutes']} | {e['decode_s']} | {e['extract_s']} | "
+                     f"{e['s_per_video_minute']} | {e['load_s']} |")  # fmt: skip
+    lines += ["", f"## Rejects ({len(rejects)})", ""]
+    if rejects:
+        lines += ["| video_id | step | reason |", "|---|---|---|"]
+        lines += [f"| {r['video_id']} | {r['step']} | {str(r['reason']).replace('|', '/')[:200]} |" for r in rejects]
+    else:
+        lines.append("none")
+    return "\n".join(lines) + "\n"
