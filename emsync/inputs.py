@@ -46,6 +46,15 @@ INPUTS = (
 )
 
 
+# extractor -> what its local model folder holds, where that is not the plain hub layout
+MODEL_LAYOUTS = {
+    "beats": "one official BEATs checkpoint .pt ({\"cfg\", \"model\"}; microsoft/unilm, e.g. "
+             "BEATs_iter3_plus_AS2M_finetuned_on_AS2M_cpt2.pt)",
+    "audio": "an AudioSet tagger converted to config.json + model.safetensors (models/audio_tagger.py; Cnn14, §5.2.1)",
+    "music": "a music tagger converted to config.json + model.safetensors (models/audio_tagger.py; §5.2.1)",
+}
+
+
 def _value(params: Params, key: str):
     section, name = key.split(".")
     return getattr(getattr(params, section), name)
@@ -114,6 +123,7 @@ def check_inputs(params: Params, dvc_yaml=None) -> tuple[list[str], list[str]]:
             continue
         checked.append(ref)
         if not params.path(ref).is_dir():
-            missing.append(f"{key} = {ref}: model folder not found. It should hold a local copy of that model "
-                           "(hub layout); or name a hub id the local Hugging Face cache holds.")
+            what = MODEL_LAYOUTS.get(key.split(".")[2], "a local copy of that model (hub layout: config + weights)")
+            missing.append(f"{key} = {ref}: model folder not found. It should hold {what}; "
+                           "or name a hub id the local Hugging Face cache holds.")
     return checked, missing

@@ -9,8 +9,8 @@ from emsync.models.beats import (
     BEATs,
     BEATsConfig,
     WeightNormConv1d,
-    kaldi_fbank,
     beats_bytes,
+    kaldi_fbank,
     load_beats,
 )
 

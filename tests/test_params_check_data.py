@@ -52,6 +52,8 @@ def test_paths_a_stage_writes_are_not_inputs_and_the_demo_set_passes():
     assert missing == [] and checked == []  # data/demo, data/demo_models: demo_data / demo_models outputs
     checked, missing = check_inputs(load_params(ROOT / "params" / "thesis.yaml"))
     assert "data/lmd_full" in checked and "data/labeling/labels.parquet" not in checked  # labels: the labeling stage's
+    beats = next(m for m in missing if m.startswith("features.models.beats = data/pretrained/beats"))
+    assert "official BEATs checkpoint .pt" in beats  # where the layout is not the hub's, the message says so
 
 
 def test_stages_reading_external_inputs_wait_for_the_check():
