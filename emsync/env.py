@@ -34,7 +34,9 @@ def _excepthook(kind, value, tb):
     from emsync.errors import EmsyncError
 
     if isinstance(value, EmsyncError) and not os.environ.get("EMSYNC_DEBUG"):
-        print(f"emsync: error: {value}", file=sys.stderr)
+        from emsync.redact import redact
+
+        print(f"emsync: error: {redact(value)}", file=sys.stderr)
         return
     sys.__excepthook__(kind, value, tb)
 

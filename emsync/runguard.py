@@ -111,5 +111,8 @@ def hold_pipeline_lock(stage: str, root=None):
 
 def enter_stage(stage: str, root=None):
     """Call first in a flow's `__main__`: exit with the parent, then take (or share) the lock."""
+    from emsync.redact import quiet_prefect_logs
+
     exit_with_parent()
+    quiet_prefect_logs()  # redacted log lines; no Prefect traceback unless EMSYNC_DEBUG
     return hold_pipeline_lock(stage, root)

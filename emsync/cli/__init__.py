@@ -44,6 +44,10 @@ def main(argv=None):
         signal.signal(signal.SIGTERM, _exit_on_sigterm)
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.debug:  # flows run by `emsync run` read it too
+        import os
+
+        os.environ["EMSYNC_DEBUG"] = "1"
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
@@ -65,7 +69,9 @@ def main(argv=None):
             raise
         from emsync.errors import EmsyncError
 
-        msg = str(e) if isinstance(e, EmsyncError) else f"{type(e).__name__}: {e}"
+        from emsync.redact import redact
+
+        msg = redact(str(e) if isinstance(e, EmsyncError) else f"{type(e).__name__}: {e}")
         print(f"emsync: error: {msg}", file=sys.stderr)
         if not isinstance(e, EmsyncError):
             print("emsync: (run with --debug for the traceback)", file=sys.stderr)

@@ -25,6 +25,7 @@ import pandas as pd
 
 from emsync.errors import InputError
 from emsync.io import write_parquet
+from emsync.redact import redact
 
 SPOTIFY_ID = re.compile(r"[0-9A-Za-z]{22}")
 ENV_ID, ENV_SECRET = "SPOTIPY_CLIENT_ID", "SPOTIPY_CLIENT_SECRET"
@@ -33,7 +34,11 @@ AUDIO_FEATURES = ["danceability", "energy", "key", "loudness", "mode", "speechin
 
 
 class SpotifyError(InputError):
-    """The Spotify API kept failing after all retries."""
+    """The Spotify API kept failing after all retries. The message holds no server reply, header or
+    body (they can echo the credentials), only statuses and exception types, and is redacted."""
+
+    def __init__(self, msg):
+        super().__init__(redact(msg))
 
 
 class SpotifyCache:
@@ -79,7 +84,9 @@ class SpotifyClient:
         if not cid or not secret:
             raise InputError(f"Spotify API source needs {ENV_ID} and {ENV_SECRET} in the environment "
                              "(or set labeling.audio_features_source: archive)")
-        logging.getLogger("spotipy").setLevel(logging.WARNING)  # its debug lines carry the auth header
+        # its debug lines carry the auth header, its error lines the server's reply (which can echo
+        # the credentials); every failure reaches the user as a SpotifyError instead
+        logging.getLogger("spotipy").setLevel(logging.CRITICAL)
         if not 1 <= batch_size <= 100:
             raise InputError(f"Spotify batch size {batch_size} is outside 1..100")
         session = requests.Session()
@@ -109,7 +116,8 @@ class SpotifyClient:
                     raise ValueError("empty or malformed JSON answer")
                 return out
             except SpotifyException as e:
-                last = f"HTTP {e.http_status}: {e.msg}"
+                # the status only: the server's reply (e.msg) and the request can echo credentials
+                last = f"HTTP {e.http_status}"
                 if e.http_status not in (429,) and not (e.http_status or 0) >= 500:
                     raise SpotifyError(f"Spotify API refused the request ({last})") from None
                 retry_after = (e.headers or {}).get("Retry-After")
@@ -119,11 +127,12 @@ class SpotifyClient:
                     except ValueError:
                         pass
             except SpotifyOauthError as e:
-                last = f"token endpoint: {e.error}"  # the message never contains the secret
+                code = str(e.error or "")
+                last = f"token endpoint: {code if re.fullmatch(r'[a-z_]{1,40}', code) else 'error'}"
                 if "invalid_client" in str(e.error):
                     raise SpotifyError(f"Spotify rejected the client credentials ({last})") from None
             except (requests.RequestException, ValueError, TypeError, KeyError) as e:
-                last = f"{type(e).__name__}: {e}"
+                last = f"{type(e).__name__}: {redact(str(e).splitlines()[0] if str(e) else '')[:200]}"
             if attempt < self.max_retries:
                 self.sleep(min(wait, self.max_wait_s))
         raise SpotifyError(f"Spotify API still failing after {self.max_retries + 1} attempts ({last})")
