@@ -1,13 +1,15 @@
 """Name -> (config class, model class) for the video classifiers (thesis §5.2.2, §5.2.3), and
 their checkpoint dictionaries: {"kind", "config", "state_dict"}; VEMOCLAP's min-max statistics are
 buffers in its state_dict, so a checkpoint is self-contained."""
+from typing import Any
+
 from .genre_baseline import GenreBaseline, GenreBaselineConfig
 from .genre_mlp import GenreMLP, GenreMLPConfig
 from .genre_multi_transformer import GenreMultiTransformer, GenreMultiTransformerConfig
 from .genre_single_transformer import GenreSingleTransformer, GenreSingleTransformerConfig
 from .vemoclap import Vemoclap, VemoclapConfig
 
-REGISTRY = {
+REGISTRY: dict[str, tuple[Any, Any]] = {
     "vemoclap": (VemoclapConfig, Vemoclap),
     "mlp": (GenreMLPConfig, GenreMLP),
     "single_transformer": (GenreSingleTransformerConfig, GenreSingleTransformer),

@@ -171,8 +171,8 @@ class GenerationResult:
     n_generated: int  # tokens sampled per sample (batch steps)
     n_forward: int  # forward passes (decode steps + prefills)
     seconds: float = 0.0
-    nucleus_sizes: np.ndarray = None  # (steps, B) nucleus size per sampled token (diagnostics)
-    temperatures: np.ndarray = None  # (steps, B) temperature used per sampled token
+    nucleus_sizes: np.ndarray | None = None  # (steps, B) nucleus size per sampled token (diagnostics)
+    temperatures: np.ndarray | None = None  # (steps, B) temperature used per sampled token
 
 
 def make_primer(tok: TokenIds, kind: str = "start_bar", instruments: str | None = "more", midi_ids=None) -> list[int]:

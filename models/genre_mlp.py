@@ -46,7 +46,7 @@ class GenreMLP(nn.Module):
         self.cfg = cfg
         self.absent = nn.ParameterDict({m: nn.Parameter(torch.randn(w) * 0.02) for m, w in cfg.dims.items()})
         sizes = [sum(cfg.dims.values())] + [cfg.d_hidden] * (cfg.n_layers - 1) + [cfg.n_classes]
-        layers = []
+        layers: list[nn.Module] = []
         for i in range(len(sizes) - 1):
             layers.append(nn.Linear(sizes[i], sizes[i + 1]))
             if i < len(sizes) - 2:

@@ -40,7 +40,7 @@ class LyricsClassifierConfig:
         labels = labels or [f"label_{i}" for i in range(self.n_labels)]
         if len(labels) != self.n_labels:
             raise ValueError(f"{len(labels)} label names for {self.n_labels} labels")
-        return DistilBertConfig(
+        return DistilBertConfig(  # type: ignore[call-arg]  # the config takes model-specific kwargs
             vocab_size=self.vocab_size, dim=self.dim, n_layers=self.n_layers, n_heads=self.n_heads,
             hidden_dim=self.hidden_dim, max_position_embeddings=self.max_position, dropout=self.dropout,
             attention_dropout=self.dropout, seq_classif_dropout=self.dropout, pad_token_id=self.pad_token_id,

@@ -343,8 +343,8 @@ class MusicTransformer(nn.Module):
             raise ValueError(f"cache capacity {capacity} exceeds the model's {cfg.n_pos} positions")
         p = self.pos_emb  # (a plain parameter even after int8 quantization of the Linear layers)
         shape = (cfg.n_layers, batch, cfg.n_heads, capacity, cfg.d_head)
-        kw = dict(device=device or p.device, dtype=dtype or p.dtype)
-        return KVCache(torch.zeros(shape, **kw), torch.zeros(shape, **kw))
+        device, dtype = device or p.device, dtype or p.dtype
+        return KVCache(torch.zeros(shape, device=device, dtype=dtype), torch.zeros(shape, device=device, dtype=dtype))
 
     # -- inputs (eq. 6.1) --------------------------------------------------------------------
 

@@ -59,7 +59,7 @@ def test_every_pipeline_output_is_dvc_cached_and_params_edits_rerun_the_check():
         for kind in ("outs", "metrics", "plots"):
             for out in st.get(kind, []):
                 opts = next(iter(out.values())) if isinstance(out, dict) else None
-                assert not (opts or {}).get("cache") is False, (name, out)  # cache: false would lose it
+                assert (opts or {}).get("cache") is not False, (name, out)  # cache: false would lose it
     assert {"params.yaml": None} in stages["inputs"]["params"]  # all keys
     assert "params check" in stages["inputs"]["cmd"]
 

@@ -256,8 +256,6 @@ def _beats(path: Path, device):
 
 
 def _haar_dir(path: Path, device):
-    import cv2
-
     xml = sorted(path.glob("*.xml"))
     if not xml:
         raise InputError(f"{path} holds no OpenCV cascade *.xml")
