@@ -12,6 +12,7 @@ reports/runs/train.json. A killed run resumes from <checkpoint stem>.train_state
 """
 import argparse
 import dataclasses
+import os
 from pathlib import Path
 
 from prefect import flow
@@ -19,7 +20,6 @@ from prefect import flow
 from emsync import env
 from emsync.config import Params, load_params
 from emsync.flowkit import RunReport, run_task
-from emsync.io import write_json, write_text
 from emsync.training.tokens import require_tokens, tokens_digest
 
 
@@ -28,9 +28,7 @@ def train_flow(params: Params, reports_dir: str | None = None) -> dict:
     from emsync.tasks.train import train_generator_task
 
     from emsync.training import TRAIN_CODE, code_version
-    from emsync.generator import save_generator
-    from emsync.training.generator import loss_csv, plot_loss, state_path_for, train_metrics
-    from emsync.models.music_transformer import MusicTransformer, MusicTransformerConfig
+    from emsync.training.generator import finish_run, state_path_for
 
     tp = params.train
     report = RunReport("train")
@@ -41,16 +39,7 @@ def train_flow(params: Params, reports_dir: str | None = None) -> dict:
     result = run_task(train_generator_task, report, str(tokens_dir), digest, dataclasses.asdict(tp),
                       dataclasses.asdict(params.tokens), str(state_path_for(ckpt)), code_version(TRAIN_CODE))
 
-    model = MusicTransformer(MusicTransformerConfig.from_dict(result["config"]))
-    model.load_state_dict(result["state_dict"])
-    metrics = train_metrics(result, tp)
-    from emsync.music import vocab
-
-    save_generator(ckpt, model, extra={"vocab_version": vocab.VOCAB_VERSION, "train": dataclasses.asdict(tp),
-                                       "tokens_digest": digest, "metrics": metrics})
-    write_json(reports / "train_metrics.json", metrics)
-    write_text(reports / "train_loss.csv", loss_csv(result["history"]))
-    plot_loss(result["history"], reports / "train_loss.png", title=f"{tp.config} {tp.conditioning}")
+    metrics = finish_run(result, tp, ckpt, reports, digest)
     report.write(reports)
     return metrics
 
@@ -73,7 +62,15 @@ def main(argv=None):
     if over:
         p = dataclasses.replace(p, train=dataclasses.replace(p.train, **over))
     require_tokens(p.path(p.tokens.out_dir))  # fail with one clear line before Prefect starts
-    m = train_flow(p)
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # under torchrun: every rank trains, rank 0 writes
+        from emsync.training.generator import train_distributed
+
+        m = train_distributed(p.path(p.tokens.out_dir), p.path(p.train.checkpoint), p.path(p.paths.reports_dir),
+                              dataclasses.asdict(p.train), dataclasses.asdict(p.tokens))
+        if m is None:
+            return None
+    else:
+        m = train_flow(p)
     print(f"trained {m['config']}/{m['conditioning']} for {m['steps']} steps on {m['device']}: "
           f"loss {m['first_loss']:.3f} -> {m['final_loss']:.3f}; checkpoint {p.train.checkpoint}")
     return m

@@ -95,3 +95,35 @@ def test_resume_with_a_different_world_size(tmp_path):
     two = _ddp(tmp_path, 6, state_path=tmp_path / "b.pt")
     assert two["resumed_from"] == 3
     _close(full.model_state, two["model"])
+
+
+@pytest.mark.slow
+def test_torchrun_trains_the_generator_on_two_ranks(tmp_path):
+    """The documented command: `torchrun --nproc_per_node=2 -m emsync train` (gloo on CPU) ends with
+    the weights of the one-process run on the same global batch; rank 0 alone writes the outputs."""
+    import dataclasses
+    import subprocess
+    import sys
+
+    from _train_corpus import write_corpus
+    from emsync.config import load_params
+    from emsync.models.music_transformer import load_checkpoint
+    from emsync.training.generator import train_generator
+
+    write_corpus(tmp_path / "tokens", n_songs=12, n_test=2)
+    (tmp_path / "params.yaml").write_text(
+        f"paths: {{reports_dir: {tmp_path}/reports}}\ntokens: {{out_dir: {tmp_path}/tokens}}\n"
+        f"train: {{steps: 6, batch_size: 4, seq_len: 32, lr: 0.002, checkpoint_every: 3, device: cpu, config: tiny,"
+        f" checkpoint: {tmp_path}/models/music/checkpoint.pt}}\n")
+    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                        "-m", "emsync", "train", "--params", str(tmp_path / "params.yaml")],
+                       capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert r.stdout.count("trained tiny/") == 1  # rank 0 reports
+    model, extra = load_checkpoint(tmp_path / "models" / "music" / "checkpoint.pt")
+    assert load_state(tmp_path / "models" / "music" / "checkpoint.train_state.pt")["world_size"] == 2
+    p = load_params(tmp_path / "params.yaml")
+    ref = train_generator(tmp_path / "tokens", "ref", dataclasses.asdict(p.train), dataclasses.asdict(p.tokens),
+                          progress=False)
+    _close(ref["state_dict"], model.state_dict())
+    assert (tmp_path / "reports" / "train_metrics.json").exists()

@@ -99,6 +99,9 @@ class TokenCorpus:
         if split is not None:
             df = df[df["split"] == split]
         self.index = df.reset_index(drop=True)
+        # per-song columns as arrays: a batch row costs no pandas row lookup
+        self._where = self.index[["shard", "offset", "n_tokens"]].to_numpy(np.int64)  # (N, 3)
+        self._labels = self.index[["valence", "arousal"]].to_numpy(np.float64)  # (N, 2)
         self._maps = {}
 
     def __len__(self):
@@ -110,12 +113,12 @@ class TokenCorpus:
         return self._maps[shard]
 
     def tokens(self, i: int) -> np.ndarray:
-        r = self.index.iloc[i]
-        return np.asarray(self._shard(int(r["shard"]))[int(r["offset"]) : int(r["offset"]) + int(r["n_tokens"])])
+        shard, offset, n = self._where[i]
+        return np.asarray(self._shard(int(shard))[offset : offset + n])  # a copy out of the memory map
 
     def labels(self, i: int) -> tuple[float, float]:
-        r = self.index.iloc[i]
-        return float(r["valence"]), float(r["arousal"])
+        v, a = self._labels[i]
+        return float(v), float(a)
 
 
 def _sample(seq, labels, seed, epoch, key, cfg):
@@ -151,6 +154,7 @@ class ChunkDataset(Dataset):
         cfg = cfg or ChunkConfig()
         self.cfg = ChunkConfig(**{**cfg.__dict__, **({"chunk_len": chunk_len} if chunk_len else {})})
         self.seed, self.epoch = seed, 0
+        self._keys = [_song_key(m) for m in self.corpus.index["midi_id"]]
 
     def set_epoch(self, epoch: int):
         self.epoch = epoch
@@ -159,8 +163,7 @@ class ChunkDataset(Dataset):
         return len(self.corpus)
 
     def __getitem__(self, i):
-        key = _song_key(self.corpus.index["midi_id"].iat[i])
-        return _sample(self.corpus.tokens(i), self.corpus.labels(i), self.seed, self.epoch, key, self.cfg)
+        return _sample(self.corpus.tokens(i), self.corpus.labels(i), self.seed, self.epoch, self._keys[i], self.cfg)
 
 
 class StreamingChunks(IterableDataset):

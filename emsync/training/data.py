@@ -5,6 +5,7 @@ a seeded permutation per epoch (every song once per epoch, a fresh chunk and aug
 epoch, emsync/music/dataset.py), and the batch of step s is the songs at positions
 s*B .. s*B+B-1 of that endless stream. It depends on nothing but (seed, step), which is what
 makes a resumed run replay exactly the batches the killed run would have seen.
+`StepBatches.part(step, rank, world_size)` builds only one DDP rank's rows of that batch.
 """
 from __future__ import annotations
 
@@ -37,8 +38,17 @@ class StepBatches:
         return out
 
     def __call__(self, step: int):
+        return self._build(self.items(step))
+
+    def part(self, step: int, rank: int, world_size: int):
+        """Rank `rank`'s rows of the batch of `step` (engine.rank_rows), the others not built."""
+        from emsync.training.engine import rank_rows
+
+        return self._build(self.items(step)[rank_rows(self.B, rank, world_size)])
+
+    def _build(self, items):
         rows = []
-        for epoch, i in self.items(step):
+        for epoch, i in items:
             self.ds.set_epoch(epoch)
             rows.append(self.ds[i])
         tokens, offsets, valence, arousal = (torch.stack([r[k] for r in rows]) for k in range(4))

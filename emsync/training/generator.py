@@ -58,12 +58,17 @@ def train_generator(tokens_dir, tokens_digest: str, train: dict, tokens: dict, s
         t, o, v, a = batches(step)
         return t, (o if tp.use_boundaries else None), v, a
 
+    def make_part(step, rank, world_size):  # one DDP rank's rows
+        t, o, v, a = batches.part(step, rank, world_size)
+        return t, (o if tp.use_boundaries else None), v, a
+
     torch.manual_seed(tp.seed)  # the initial weights
     model = MusicTransformer(cfg)
     stable = {k: v for k, v in train.items() if k not in _RESUMABLE_CHANGES}
     run_fp = fingerprint(tokens_digest, stable, cfg.to_dict(), dataclasses.asdict(chunk), vocab.VOCAB_VERSION)
     res = train_loop(model, make_batch, LoopConfig.from_params(tp), pad_id=vocab.PAD, chord_id=vocab.CHORD,
-                     state_path=state_path, run_fingerprint=run_fp, model_config=cfg.to_dict(), progress=progress)
+                     state_path=state_path, run_fingerprint=run_fp, model_config=cfg.to_dict(), progress=progress,
+                     make_part=make_part)
     return {
         "config": cfg.to_dict(),
         "state_dict": res.model_state,
@@ -78,6 +83,49 @@ def train_generator(tokens_dir, tokens_digest: str, train: dict, tokens: dict, s
         "seq_len": seq_len,
         "fingerprint": run_fp,
     }
+
+
+def finish_run(result: dict, tp: TrainParams, checkpoint, reports_dir, tokens_digest: str) -> dict:
+    """Write what a training run leaves: the checkpoint, reports/train_metrics.json,
+    train_loss.csv and train_loss.png; return the metrics."""
+    from emsync.generator import save_generator
+    from emsync.io import write_json, write_text
+    from emsync.models.music_transformer import MusicTransformer, MusicTransformerConfig
+
+    model = MusicTransformer(MusicTransformerConfig.from_dict(result["config"]))
+    model.load_state_dict(result["state_dict"])
+    metrics = train_metrics(result, tp)
+    reports = Path(reports_dir)
+    save_generator(checkpoint, model, extra={"vocab_version": vocab.VOCAB_VERSION, "train": dataclasses.asdict(tp),
+                                             "tokens_digest": tokens_digest, "metrics": metrics})
+    write_json(reports / "train_metrics.json", metrics)
+    write_text(reports / "train_loss.csv", loss_csv(result["history"]))
+    plot_loss(result["history"], reports / "train_loss.png", title=f"{tp.config} {tp.conditioning}")
+    return metrics
+
+
+def train_distributed(tokens_dir, checkpoint, reports_dir, train: dict, tokens: dict) -> dict | None:
+    """Data-parallel training under torchrun (docs/training.md): every rank trains (drawing its
+    rows of each step's batch), rank 0 writes the state, the checkpoint and the reports. No
+    Prefect cache here: a cached rank would leave the others waiting. Returns the metrics on
+    rank 0, None on the others."""
+    import torch.distributed as dist
+
+    from emsync.training.engine import init_distributed
+    from emsync.training.tokens import tokens_digest as digest_of
+
+    info = init_distributed()
+    try:
+        digest = digest_of(Path(tokens_dir))
+        result = train_generator(tokens_dir, digest, train, tokens, state_path=state_path_for(checkpoint),
+                                 progress=info.main)
+        metrics = finish_run(result, TrainParams(**train), checkpoint, reports_dir, digest) if info.main else None
+        if info.world_size > 1:
+            dist.barrier()
+        return metrics
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
 
 
 def loss_csv(history) -> str:
