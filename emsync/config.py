@@ -261,9 +261,37 @@ class ClassifyParams:
 
 @dataclass(frozen=True)
 class BandwidthParams:
-    # §7.3
-    cutoff_hz: int = 11025  # low-pass cut-off: half the bandwidth of 44.1 kHz audio
+    # Chapter 7 (emsync/bandwidth); demo: tiny nets, CPU steps; thesis set: §7.1 sizes, DSD100 + MedleyDB, §7.5
+    cutoff_hz: int = 11025  # §7.3 low-pass cut-off: half the bandwidth of 44.1 kHz audio
     sample_rate: int = 44100
+    dsd100_dir: str = ""  # §7.3 DSD100 root (Mixtures/Dev, Mixtures/Test); "" = none
+    medleydb_dir: str = ""  # §7.3 MedleyDB 2.0 root (Audio/<song>/<song>_MIX.wav); "" = none
+    folders: list = field(default_factory=lambda: ["data/demo/audio"])  # any folders of wav/flac/ogg songs
+    folder_test_songs: int = 1  # the last N songs of each folder are test songs
+    val_songs: int = 1  # §7.3: the last 8 training songs of DSD100 Dev
+    val_offset_s: float = 8.0  # §7.4.3: validation excerpts start at second 8 ...
+    val_duration_s: float = 2.0  # ... and last 8 s (thesis)
+    cache_dir: str = "data/bandwidth/cache"  # each song decoded once to int16 .npy (not a DVC out)
+    out_dir: str = "data/bandwidth"  # <variant>/checkpoint.pt
+    variants: list = field(default_factory=lambda: ["unet", "unet_da", "unet_bn", "unet_do", "resnet", "resnet_da", "resnet_bn", "resnet_do"])  # §7.2.3
+    unet_channels: list = field(default_factory=lambda: [8, 8, 16, 16])  # §7.1.1: 128, 256, 512, 512
+    unet_kernels: list = field(default_factory=lambda: [65, 33, 17, 9])  # §7.1.1 (Audio-SR-U-Net)
+    unet_bottleneck: int = 16  # §7.1.1: 512
+    resnet_blocks: int = 2  # §7.1.2: 15
+    resnet_channels: int = 16  # §7.1.2: 512
+    resnet_kernel: int = 7
+    dropout: float = 0.5  # §7.2.1, the DO variants
+    crop: int = 8192  # §7.5: 186 ms stereo crops
+    batch_size: int = 8  # §7.5
+    lr: float = 5e-4  # §7.5 Adam, betas 0.9 / 0.999
+    steps: int = 40  # §7.5: "until convergence"
+    plateau_every: int = 10  # §7.5: the mean training loss is recorded every 2500 iterations ...
+    plateau_patience: int = 5  # ... and the lr halves after 5 records without a decrease
+    eval_every: int = 20  # §7.4.3: validation every 2500 iterations
+    checkpoint_every: int = 20  # steps between resumable state saves
+    eval_chunk: int = 131072  # samples per forward pass when enhancing whole songs (output unchanged)
+    seed: int = 0
+    device: str = "auto"
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from emsync import config  # noqa: E402
-from emsync.io import write_text  # noqa: E402
+from emsync import config
+from emsync.io import write_text
 
 SHARED = "../shared/data"  # the thesis set reads real data in place from here
 
@@ -86,6 +86,22 @@ THESIS = {
             "sentiment": "cardiffnlp/twitter-roberta-base-sentiment",
             "tokens": "distilbert/distilbert-base-uncased",
         },
+    },
+    "bandwidth": {  # Chapter 7
+        "dsd100_dir": "data/DSD100",  # §7.3
+        "medleydb_dir": "data/MedleyDB",
+        "folders": [],
+        "val_songs": 8,
+        "val_duration_s": 8.0,
+        "unet_channels": [128, 256, 512, 512],  # §7.1.1: 56.4M
+        "unet_bottleneck": 512,
+        "resnet_blocks": 15,  # §7.1.2: 55.1M
+        "resnet_channels": 512,
+        "steps": 200000,  # §7.5 trains "until convergence" (no number given): our choice
+        "plateau_every": 2500,
+        "eval_every": 2500,
+        "checkpoint_every": 2500,
+        "device": "cuda",
     },
     "lyrics": {
         "midi_dir": "data/lmd_full",
