@@ -46,8 +46,9 @@ def _check(args):
 
         raise InputError(f"{name}: {len(missing)} input(s) missing (listed above); no stage was started")
     if args.write:
-        from emsync.io import write_json
+        from emsync.io import check_outputs, write_json
 
+        check_outputs({"--write": args.write}, {"file": args.file or ROOT / "params.yaml"})
         write_json(args.write, {"params": name, "checked": checked})
     print(f"{name}: ok; {len(checked)} input path(s) present" + (f" ({', '.join(checked)})" if checked else ""))
     return 0

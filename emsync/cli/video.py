@@ -19,6 +19,19 @@ def _defaults():
         return VideoParams()
 
 
+def _probe_within(video):
+    """probe() + limits.max_video_duration_s (params, or its default outside a checkout)."""
+    from emsync.config import LimitsParams, load_params
+    from emsync.errors import ParamsError
+    from emsync.video.probe import probe_within
+
+    try:
+        limit = load_params().limits.max_video_duration_s
+    except ParamsError:
+        limit = LimitsParams().max_video_duration_s
+    return probe_within(video, limit)
+
+
 def register(sub):
     p = sub.add_parser("cuts", help="scene cuts + 4 s-filtered boundaries of a video, as JSON (§5.1)")
     p.add_argument("video")
@@ -43,8 +56,9 @@ def _cuts(args):
     from emsync.video.cuts import video_cuts
 
     d = _defaults()
+    info = _probe_within(args.video)
     out = video_cuts(
-        args.video,
+        args.video, info=info,
         threshold=d.scene_threshold if args.threshold is None else args.threshold,
         min_gap_s=d.min_boundary_gap_s if args.min_gap is None else args.min_gap,
         method=args.method or d.cut_method,
@@ -64,8 +78,9 @@ def _sample(args):
     from emsync.video.sampling import sample_video
 
     d = _defaults()
+    info = _probe_within(args.video)
     s = sample_video(
-        args.video, n_frames=args.n_frames or d.n_frames, mode=args.mode or d.frame_mode,
+        args.video, info=info, n_frames=args.n_frames or d.n_frames, mode=args.mode or d.frame_mode,
         seed=d.seed if args.seed is None else args.seed, audio_sr=d.audio_sr, max_side=d.max_side,
     )  # fmt: skip
     print(json.dumps({

@@ -56,6 +56,8 @@ def probe(path) -> VideoInfo:
     """Probe `path` with ffprobe. Raises InputError if it is missing, unreadable, has no video
     stream, or has zero length."""
     path = Path(path)
+    if path.exists() and not path.is_file():  # a folder, FIFO or device (/dev/zero): never opened
+        raise InputError(f"{path}: not a regular file")
     if not path.is_file():
         raise InputError(f"{path}: video file not found")
     if path.stat().st_size == 0:
@@ -99,3 +101,12 @@ def probe(path) -> VideoInfo:
         codec=str(v.get("codec_name", "")),
         variable_fps=bool(avg and real and abs(avg - real) > 1e-3 * real),
     )
+
+
+def probe_within(path, max_duration_s: float) -> VideoInfo:
+    """probe() plus the limits.max_video_duration_s check, before any decoding work."""
+    from emsync.limits import check_limit
+
+    info = probe(path)
+    check_limit(f"{path}: video duration", info.duration, max_duration_s, "limits.max_video_duration_s")
+    return info
