@@ -14,7 +14,7 @@ import pytest
 
 from emsync import render
 from emsync.cli import main
-from emsync.cli.generate import primer_ids
+from emsync.generator import primer_ids
 from emsync.config import Params
 from emsync.errors import InputError
 from emsync.labeling.scan import _one as labeling_scan_one
