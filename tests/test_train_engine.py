@@ -79,6 +79,13 @@ def test_micro_batches_give_the_full_batch_step():
     assert [r["loss"] for r in a.history] == pytest.approx([r["loss"] for r in b.history], rel=1e-5)
 
 
+def test_prefetched_batches_give_the_same_run():
+    cfg = dict(steps=6, lr=0.05, device="cpu")
+    a = train(LinearTask(), EngineConfig(**cfg), progress=False)
+    b = train(LinearTask(), EngineConfig(**cfg, prefetch=True), progress=False)
+    assert all(torch.equal(v, b.model_state[k]) for k, v in a.model_state.items()) and a.history == b.history
+
+
 class Overfit(LinearTask):
     """Validation peaks at the 3rd evaluation: early stopping must stop and keep those weights."""
 

@@ -50,6 +50,7 @@ import math
 import os
 import random
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,8 @@ class EngineConfig:
     micro_batch: int = 0  # rows per forward/backward on each rank (gradient accumulation); 0 = all
     amp: str = "auto"  # auto (bf16 on CUDA, fp32 on CPU) | off | bf16 | fp16
     compile: bool = False  # torch.compile the model for training
+    prefetch: bool = False  # build step k+1's batch in a thread while step k computes; only for tasks whose
+    #                         batches draw from their own seeded generators, not the global RNG
     checkpoint_every: int = 100  # steps between state saves (and always at the end)
     log_every: int = 1  # steps averaged into one history row
     eval_every: int = 0  # steps between task.metrics calls (and at the end); 0 = never
@@ -478,9 +481,13 @@ def train(
     name = getattr(task, "name", type(task).__name__)
     bar = tqdm(range(start, cfg.steps), initial=start, total=cfg.steps, desc=name, unit="step",
                disable=not (progress and dist_info.main))
+    pool = ThreadPoolExecutor(1, thread_name_prefix="prefetch") if cfg.prefetch else None
+    pending = None  # (step, future) of a batch being built ahead
     for step in (bar if not best["stopped"] else ()):
         seed_everything(step_seed(cfg.seed, step))
-        batch = rows(step)
+        batch = pending[1].result() if pending is not None and pending[0] == step else rows(step)
+        if pool is not None and step + 1 < cfg.steps:
+            pending = (step + 1, pool.submit(rows, step + 1))
         if world > 1:  # dropout etc. differ between ranks; the batch above does not depend on the rank
             torch.manual_seed(step_seed(cfg.seed, f"{step}:{rank}"))
         n = n_rows(batch)
@@ -536,6 +543,8 @@ def train(
         if best["stopped"]:
             break
     bar.close()
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
     if log_dir and dist_info.main and history:
         write_text(Path(log_dir) / "loss.csv", history_csv(history, evals))
         plot_history(history, Path(log_dir) / "loss.png", evals, title=f"{name} loss")

@@ -66,7 +66,7 @@ def train_generator(tokens_dir, tokens_digest: str, train: dict, tokens: dict, s
     model = MusicTransformer(cfg)
     stable = {k: v for k, v in train.items() if k not in _RESUMABLE_CHANGES}
     run_fp = fingerprint(tokens_digest, stable, cfg.to_dict(), dataclasses.asdict(chunk), vocab.VOCAB_VERSION)
-    res = train_loop(model, make_batch, LoopConfig.from_params(tp), pad_id=vocab.PAD, chord_id=vocab.CHORD,
+    res = train_loop(model, make_batch, LoopConfig.from_params(tp, prefetch=True), pad_id=vocab.PAD, chord_id=vocab.CHORD,
                      state_path=state_path, run_fingerprint=run_fp, model_config=cfg.to_dict(), progress=progress,
                      make_part=make_part)
     return {

@@ -47,6 +47,7 @@ class LoopConfig:
     log_every: int = 1
     micro_batch: int = 0  # rows per forward/backward (gradient accumulation); 0 = the whole batch
     device: str = "auto"
+    prefetch: bool = False  # build the next batch in a thread (make_batch must not use the global RNG)
 
     @classmethod
     def from_params(cls, tp, **overrides) -> LoopConfig:
@@ -176,7 +177,7 @@ class MusicLMTask(engine.Task):
 def engine_config(cfg: LoopConfig) -> engine.EngineConfig:
     return engine.EngineConfig(steps=cfg.steps, seed=cfg.seed, device=cfg.device, lr=cfg.lr, grad_clip=cfg.grad_clip,
                                micro_batch=cfg.micro_batch, checkpoint_every=cfg.checkpoint_every,
-                               log_every=cfg.log_every)
+                               log_every=cfg.log_every, prefetch=cfg.prefetch)
 
 
 def train_loop(
