@@ -99,7 +99,6 @@ class TokensParams:
     chord_min_notes: int = 3  # §4.1 strong chord: guitar or piano, >= 3 simultaneous notes
     chord_min_beats: float = 2.0  # ... lasting >= 2 beats
     max_boundary_offset_s: float = 10.0  # cap on time-to-next-boundary (§4.1)
-    chunk_len: int = 1216  # §4.4 input length
     start_prob: float = 0.05  # §4.4 chunk from song start with this probability
     transpose_min: int = -3  # §4.4 augmentation (drums never transposed)
     transpose_max: int = 3
@@ -199,8 +198,6 @@ class VideoParams:
     min_boundary_gap_s: float = 4.0  # drop cuts < 4 s after the previous kept one
     n_frames: int = 16  # §5.2.2.1 frames per video for emotion
     audio_sr: int = 16000
-    audio_chunk_s: float = 3.0
-    music_chunk_s: float = 22.0  # music tagger input length (§5.2.3.1)
     cut_method: str = "scenedetect"  # scenedetect (FFmpeg's score inside PySceneDetect) | ffmpeg (reference)
     frame_mode: str = "equidistant"  # equidistant (test) | random (training) | mid_scene (genre, §5.2.3.1)
     seed: int = 0  # random frame positions

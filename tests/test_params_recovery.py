@@ -24,14 +24,14 @@ def _bad_params(tmp_path):
     partial = {k: v for k, v in full.items() if k != "generate"}
     no_key = {**full, "labeling": {k: v for k, v in full["labeling"].items() if k != "max_tempo_bpm"}}
     typo = {**full, "labeling": {**full["labeling"], "max_tempo_bmp": 1000.0}}
-    wrong_type = {**full, "tokens": {**full["tokens"], "chunk_len": "long"}}
+    wrong_type = {**full, "tokens": {**full["tokens"], "pitch_max": "long"}}
     return {
         "empty": ("", "empty"),
         "comments only": ("# nothing here\n", "empty"),
         "partial (a section missing)": (yaml.safe_dump(partial), "1 key(s) missing (generate)"),
         "partial (a key missing)": (yaml.safe_dump(no_key), "1 key(s) missing (labeling.max_tempo_bpm)"),
         "typo key": (yaml.safe_dump(typo), "unknown key 'labeling.max_tempo_bmp' (did you mean 'max_tempo_bpm'?)"),
-        "wrong type": (yaml.safe_dump(wrong_type), "tokens.chunk_len: expected an integer"),
+        "wrong type": (yaml.safe_dump(wrong_type), "tokens.pitch_max: expected an integer"),
         "not YAML": ("labeling: [unclosed\n", "not valid YAML"),
         "not a mapping": ("- a\n- b\n", "expected a mapping of sections"),
     }

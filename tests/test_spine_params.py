@@ -20,8 +20,8 @@ def test_typo_names_the_key_and_suggests(tmp_path):
 def test_unknown_section_and_wrong_type():
     with pytest.raises(ParamsError, match="unknown key 'tokenz'"):
         params_from_dict({"tokenz": {}})
-    with pytest.raises(ParamsError, match=r"tokens.chunk_len: expected an integer, got '1216'"):
-        params_from_dict({"tokens": {"chunk_len": "1216"}})
+    with pytest.raises(ParamsError, match=r"tokens.pitch_max: expected an integer, got '108'"):
+        params_from_dict({"tokens": {"pitch_max": "108"}})
     with pytest.raises(ParamsError, match="expected true/false"):
         params_from_dict({"labeling": {"valence_zero_is_missing": "yes"}})
 
@@ -29,7 +29,7 @@ def test_unknown_section_and_wrong_type():
 def test_int_is_accepted_for_float_and_defaults_fill_in():
     p = params_from_dict({"video": {"min_boundary_gap_s": 4}})
     assert p.video.min_boundary_gap_s == 4.0 and isinstance(p.video.min_boundary_gap_s, float)
-    assert p.tokens.chunk_len == 1216
+    assert p.tokens.pitch_max == 108
 
 
 @pytest.mark.parametrize("name", ["params.yaml", "params/demo.yaml", "params/thesis.yaml"])
@@ -45,7 +45,7 @@ def test_active_params_is_the_demo_set_and_files_match_the_dataclasses():
 
 def test_thesis_set_carries_the_thesis_constants():
     t = load_params(ROOT / "params" / "thesis.yaml")
-    assert t.tokens.chunk_len == 1216 and t.video.scene_threshold == 0.27
+    assert t.generate.window == 1216 and t.video.scene_threshold == 0.27
     assert t.video.min_boundary_gap_s == 4.0 and t.emotion.max_abs_mean == 0.8
     assert t.bandwidth.cutoff_hz == 11025 and t.train.config == "37m"
 

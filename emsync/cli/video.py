@@ -10,13 +10,9 @@ import json
 
 
 def _defaults():
-    from emsync.config import VideoParams, load_params
-    from emsync.errors import ParamsError
+    from emsync.config import load_params_or_defaults
 
-    try:
-        return load_params().video
-    except ParamsError:  # outside a checkout (or no params.yaml): the thesis defaults
-        return VideoParams()
+    return load_params_or_defaults().video  # no params file: the defaults; a broken one fails
 
 
 def _probe_within(video):

@@ -40,9 +40,9 @@ class ChunkConfig:
     max_offset_s: float = 10.0
 
     @classmethod
-    def from_params(cls, p, chunk_len=None):
-        """From TokensParams (chunk_len overrides p.chunk_len, e.g. a tiny model's window)."""
-        return cls(chunk_len or p.chunk_len, p.start_prob, p.transpose_min, p.transpose_max, p.chord_dropout,
+    def from_params(cls, p, chunk_len: int):
+        """From TokensParams; the chunk length is the model's window (+1 for the last target)."""
+        return cls(chunk_len, p.start_prob, p.transpose_min, p.transpose_max, p.chord_dropout,
                    p.max_boundary_offset_s)
 
 
