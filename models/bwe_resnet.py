@@ -12,6 +12,7 @@ block.
     model = BweResNet(BweResNetConfig())
     y = model(x)              # x (B, 2, T) -> (B, 2, T), any T
 """
+
 from dataclasses import asdict, dataclass
 
 from torch import nn
@@ -46,10 +47,12 @@ class ResBlock(nn.Module):
         super().__init__()
         c, k, bn = cfg.channels, cfg.kernel, cfg.norm == "batch"
         self.body = nn.Sequential(
-            nn.Conv1d(c, c, k, padding=k // 2, bias=not bn), *([nn.BatchNorm1d(c)] if bn else []),
+            nn.Conv1d(c, c, k, padding=k // 2, bias=not bn),
+            *([nn.BatchNorm1d(c)] if bn else []),
             nn.ReLU(),
             *([nn.Dropout(cfg.dropout)] if cfg.dropout else []),
-            nn.Conv1d(c, c, k, padding=k // 2, bias=not bn), *([nn.BatchNorm1d(c)] if bn else []),
+            nn.Conv1d(c, c, k, padding=k // 2, bias=not bn),
+            *([nn.BatchNorm1d(c)] if bn else []),
         )
         self.scale = cfg.res_scale
 

@@ -13,6 +13,7 @@ Regularisation (§7.2): `norm="batch"` puts batch normalisation after every down
     model = BweUNet(BweUNetConfig())
     y = model(x)              # x (B, 2, T) -> (B, 2, T); T is padded to a multiple of 32 inside
 """
+
 from dataclasses import asdict, dataclass
 
 import torch
@@ -63,13 +64,14 @@ class BweUNet(nn.Module):
         bn = cfg.norm == "batch"
 
         def down(cin, cout, kk):  # strided conv [+ BN] + ReLU
-            return nn.Sequential(nn.Conv1d(cin, cout, kk, stride=2, padding=kk // 2),
-                                 *([nn.BatchNorm1d(cout)] if bn else []), nn.ReLU())
+            return nn.Sequential(nn.Conv1d(cin, cout, kk, stride=2, padding=kk // 2), *([nn.BatchNorm1d(cout)] if bn else []), nn.ReLU())
 
         def up(cin, cout, kk, act=True):  # conv to 2*cout [+ dropout] [+ ReLU] + sub-pixel
-            return nn.Sequential(nn.Conv1d(cin, 2 * cout, kk, padding=kk // 2),
-                                 *([nn.Dropout(cfg.dropout)] if cfg.dropout else []),
-                                 *([nn.ReLU()] if act else []))
+            return nn.Sequential(
+                nn.Conv1d(cin, 2 * cout, kk, padding=kk // 2),
+                *([nn.Dropout(cfg.dropout)] if cfg.dropout else []),
+                *([nn.ReLU()] if act else []),
+            )
 
         self.down = nn.ModuleList(down(ci, co, kk) for ci, co, kk in zip((cfg.audio_channels, *c[:-1]), c, k))
         self.bottleneck_down = down(c[-1], cfg.bottleneck, cfg.bottleneck_kernel)
@@ -88,8 +90,8 @@ class BweUNet(nn.Module):
         width), rounded up to length_multiple: chunked inference with this halo equals full inference."""
         c = self.cfg
         L, h = len(c.kernels), 0
-        h += sum((kk // 2) * 2 ** i for i, kk in enumerate(c.kernels))  # down convs at spacing 2^i
-        h += (c.bottleneck_kernel // 2) * (2 ** L + 2 ** (L + 1))  # bottleneck down, up
+        h += sum((kk // 2) * 2**i for i, kk in enumerate(c.kernels))  # down convs at spacing 2^i
+        h += (c.bottleneck_kernel // 2) * (2**L + 2 ** (L + 1))  # bottleneck down, up
         h += sum((kk // 2) * 2 ** (L - i) for i, kk in enumerate((*c.kernels[-2::-1], c.out_kernel)))
         m = c.length_multiple
         return -(-h // m) * m

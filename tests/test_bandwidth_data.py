@@ -1,4 +1,5 @@
 """§7.3 data: dataset layouts and splits, conversions of odd files, the decoded cache, crops."""
+
 import subprocess
 import wave
 
@@ -48,8 +49,24 @@ def test_dsd100_medleydb_folder_splits(tmp_path):
 
 def test_odd_files_are_converted_with_notes(tmp_path):
     mono8k = tmp_path / "mono8k.wav"
-    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=8000:duration=1",
-                    "-af", "volume=0.5", "-c:a", "pcm_s24le", str(mono8k)], check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=8000:duration=1",
+            "-af",
+            "volume=0.5",
+            "-c:a",
+            "pcm_s24le",
+            str(mono8k),
+        ],
+        check=True,
+    )
     x, notes = A.read_audio(mono8k)
     assert x.shape == (2, 44100) and np.array_equal(x[0], x[1])  # duplicated at the same level
     assert notes == ["resampled 8000 -> 44100 Hz", "mono duplicated to stereo", "pcm_s24le read as float"]

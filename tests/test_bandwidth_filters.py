@@ -1,5 +1,6 @@
 """Table 7.1 filters: magnitude responses checked numerically, and crops filtered from a window
 equal to filtering the whole file (§7.5's upstream bottleneck removed)."""
+
 import numpy as np
 import pytest
 from scipy import signal
@@ -59,7 +60,7 @@ def test_window_crop_equals_whole_file(name):
     whole = F.lowpass(x.T / 32768, name)
     for start in (0, 777, 60_000, 120_000 - 8192):
         low, full = F.lowpass_window(x, start, 8192, name)
-        ref = whole[:, start:start + 8192]
-        assert np.array_equal(full, (x[start:start + 8192].T / 32768).astype(np.float32))
-        snr = 10 * np.log10((ref ** 2).sum() / ((ref - low) ** 2).sum())
+        ref = whole[:, start : start + 8192]
+        assert np.array_equal(full, (x[start : start + 8192].T / 32768).astype(np.float32))
+        snr = 10 * np.log10((ref**2).sum() / ((ref - low) ** 2).sum())
         assert snr > 90, (name, start, snr)

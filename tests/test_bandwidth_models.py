@@ -1,5 +1,6 @@
 """§7.1 models: parameter counts against the thesis, regulariser placement (§7.2), chunked
 inference equal to one whole pass (§7.4.2)."""
+
 import numpy as np
 import pytest
 import torch

@@ -1,5 +1,6 @@
 """§7.5 training through the one engine: a tiny model overfits one crop, the plateau schedule,
 kill-and-resume, checkpoints, the eight variants."""
+
 import dataclasses
 import wave
 
@@ -52,8 +53,17 @@ def one_crop_song(tmp_path_factory):
 
 
 def _params(**kw):
-    base = {"crop": N, "batch_size": 2, "resnet_blocks": 1, "resnet_channels": 8, "unet_channels": [8, 8, 16, 16],
-                "unet_bottleneck": 16, "plateau_every": 10, "val_offset_s": 0.0, "val_duration_s": N / 44100}
+    base = {
+        "crop": N,
+        "batch_size": 2,
+        "resnet_blocks": 1,
+        "resnet_channels": 8,
+        "unet_channels": [8, 8, 16, 16],
+        "unet_bottleneck": 16,
+        "plateau_every": 10,
+        "val_offset_s": 0.0,
+        "val_duration_s": N / 44100,
+    }
     base.update(kw)
     return dataclasses.replace(BandwidthParams(), **base)
 
@@ -112,8 +122,9 @@ def test_variants_and_checkpoints(tmp_path):
     assert label("resnet_da") == "ResNet DA" and label("unet") == "U-Net"
     assert model_config("unet_bn", p)["norm"] == "batch" and model_config("resnet_do", p)["dropout"] == 0.5
     assert model_config("resnet_da", p)["dropout"] == 0.0
-    thesis = dataclasses.replace(BandwidthParams(), unet_channels=[128, 256, 512, 512], unet_bottleneck=512,
-                                 resnet_blocks=15, resnet_channels=512)
+    thesis = dataclasses.replace(
+        BandwidthParams(), unet_channels=[128, 256, 512, 512], unet_bottleneck=512, resnet_blocks=15, resnet_channels=512
+    )
     with torch.device("meta"):
         sizes = {v: sum(q.numel() for q in build_model(model_config(v, thesis)).parameters()) for v in ("unet", "resnet")}
     assert sizes == {"unet": 56_424_324, "resnet": 55_074_306}

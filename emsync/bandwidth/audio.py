@@ -11,6 +11,7 @@ same level (not libswresample's -3 dB upmix); more than two channels are downmix
 libswresample; integer formats deeper than 16 bits are read at full precision as float (the cached
 training copy is 16-bit, see data.py).
 """
+
 from __future__ import annotations
 
 import wave
@@ -45,8 +46,13 @@ def probe(path) -> dict:
     c, st = _open(path)
     with c:
         dur = float(st.duration * st.time_base) if st.duration else (c.duration / 1e6 if c.duration else None)
-        return {"sample_rate": int(st.rate), "channels": int(st.channels), "codec": st.codec_context.name,
-                "sample_format": st.format.name if st.format else "", "duration": dur}
+        return {
+            "sample_rate": int(st.rate),
+            "channels": int(st.channels),
+            "codec": st.codec_context.name,
+            "sample_format": st.format.name if st.format else "",
+            "duration": dur,
+        }
 
 
 def conversion_notes(info: dict, sample_rate: int = SAMPLE_RATE) -> list:

@@ -16,6 +16,7 @@ The upstream bottleneck was reading and filtering a whole file for every crop. H
 decoded once into an int16 (n, 2) .npy that crops memory-map, and a crop is filtered from a window
 `filters.settle_samples` wide around it (equal to filtering the whole file to ~-100 dB, tested).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -81,7 +82,7 @@ def discover(dsd100_dir="", medleydb_dir="", folders=(), folder_test_songs=1, va
         test += [("folder", str(p.relative_to(d).with_suffix("")), p) for p in files[cut:]]
     # validation: the last `val_songs` of the DSD100 Dev songs (or of the folder songs without DSD100)
     pool = [t for t in train if t[0] == "dsd100"] or train
-    val = pool[max(len(pool) - val_songs, 0):] if val_songs else []
+    val = pool[max(len(pool) - val_songs, 0) :] if val_songs else []
     songs = [Song(f"{s}:{n}", str(p), s, "val" if (s, n, p) in val else "train") for s, n, p in train]
     songs += [Song(f"{s}:{n}", str(p), s, "train") for s, n, p in medley]
     songs += [Song(f"{s}:{n}", str(p), s, "test") for s, n, p in test]
@@ -113,8 +114,7 @@ def build_cache(songs, cache_dir, sample_rate=A.SAMPLE_RATE, rejects: list | Non
                 notes = A.conversion_notes(info, sample_rate)
                 if info["sample_format"] not in ("s16", "s16p"):
                     notes.append("stored as 16-bit")
-                x = np.concatenate([A.to_int16(b) for b in A.iter_blocks(s.path, sample_rate=sample_rate)] or
-                                   [np.zeros((0, 2), "<i2")])
+                x = np.concatenate([A.to_int16(b) for b in A.iter_blocks(s.path, sample_rate=sample_rate)] or [np.zeros((0, 2), "<i2")])
                 if not len(x):
                     raise InputError(f"{s.path}: no audio samples")
                 with atomic_path(npy, suffix=".npy") as tmp, open(tmp, "wb") as fh:

@@ -14,6 +14,7 @@ ripple edge for Chebyshev-1 and elliptic filters (gain -0.05 dB there) and the -
 others. Magnitudes are those of ONE pass; zero-phase filtering squares them (ripple 0.1 dB,
 -6 dB at the cut-off), exactly as filtfilt did in the thesis.
 """
+
 from __future__ import annotations
 
 import functools
@@ -117,8 +118,9 @@ def lowpass(x: np.ndarray, name: str, cutoff_hz: float = 11025.0, sample_rate: i
     return signal.sosfiltfilt(design(name, cutoff_hz, sample_rate).copy(), x, axis=-1).astype(np.float32)
 
 
-def lowpass_window(audio, start: int, length: int, name: str, cutoff_hz: float = 11025.0,
-                   sample_rate: int = 44100, scale: float = 1 / 32768) -> tuple:
+def lowpass_window(
+    audio, start: int, length: int, name: str, cutoff_hz: float = 11025.0, sample_rate: int = 44100, scale: float = 1 / 32768
+) -> tuple:
     """(band-limited, full-band) crop [start, start+length) of `audio` ((n, channels), e.g. an int16
     memmap), each (channels, length) float32. Only a window of `settle_samples` around the crop is
     read and filtered; inside the file it equals `lowpass` of the whole file to ~-100 dB (tested),
@@ -129,4 +131,4 @@ def lowpass_window(audio, start: int, length: int, name: str, cutoff_hz: float =
     win = np.asarray(audio[a:b], dtype=np.float64).T * scale  # (C, b - a)
     low = lowpass(win, name, cutoff_hz, sample_rate)
     s = start - a
-    return low[:, s:s + length], win[:, s:s + length].astype(np.float32)
+    return low[:, s : s + length], win[:, s : s + length].astype(np.float32)

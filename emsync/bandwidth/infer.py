@@ -8,6 +8,7 @@ output EQUALS one forward pass over the whole song (tested) while memory stays f
     y = enhance(model, x)                                          # (2, n) -> (2, n)
     snr(reference, estimate)                                       # dB, stereo signals as they are
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,7 +18,7 @@ import torch
 def snr(x: np.ndarray, x_hat: np.ndarray) -> float:
     """Eq. 7.1: 10 log10(||x||^2 / ||x - x_hat||^2) over all channels and samples."""
     x, x_hat = np.asarray(x, np.float64), np.asarray(x_hat, np.float64)
-    return float(10 * np.log10(np.sum(x ** 2) / max(np.sum((x - x_hat) ** 2), 1e-30)))
+    return float(10 * np.log10(np.sum(x**2) / max(np.sum((x - x_hat) ** 2), 1e-30)))
 
 
 class SnrAccumulator:
@@ -28,7 +29,7 @@ class SnrAccumulator:
 
     def add(self, x, x_hat):
         x, x_hat = np.asarray(x, np.float64), np.asarray(x_hat, np.float64)
-        self.signal += float(np.sum(x ** 2))
+        self.signal += float(np.sum(x**2))
         self.error += float(np.sum((x - x_hat) ** 2))
 
     def value(self) -> float:
@@ -57,8 +58,8 @@ def enhance_blocks(model, blocks, chunk: int = 1 << 17):
         buf = np.concatenate([buf, np.asarray(b, np.float32)], axis=1)
         while buf0 + buf.shape[1] >= pos + chunk + h:
             a = max(0, pos - h)
-            y = _run(model, buf[:, a - buf0:pos + chunk + h - buf0])
-            yield y[:, pos - a:pos - a + chunk]
+            y = _run(model, buf[:, a - buf0 : pos + chunk + h - buf0])
+            yield y[:, pos - a : pos - a + chunk]
             pos += chunk
             drop = max(0, pos - h - buf0)
             buf, buf0 = buf[:, drop:], buf0 + drop
@@ -67,9 +68,9 @@ def enhance_blocks(model, blocks, chunk: int = 1 << 17):
     buf = np.pad(buf, ((0, 0), (0, end - total)))
     while pos < total:
         a, b = max(0, pos - h), min(pos + chunk + h, end)
-        y = _run(model, buf[:, a - buf0:b - buf0])
+        y = _run(model, buf[:, a - buf0 : b - buf0])
         n = min(chunk, total - pos)
-        yield y[:, pos - a:pos - a + n]
+        yield y[:, pos - a : pos - a + n]
         pos += n
 
 

@@ -12,6 +12,7 @@ Butterworth-6: output SNR and input SNR (the dashed baselines of Fig. 7.3).
 Deviation: weights start from PyTorch's default initialisation, not N(0, 1) (§7.5): unit-variance
 weights in 512-channel, width-7 convolutions make activations grow ~60x per layer.
 """
+
 from __future__ import annotations
 
 import io
@@ -54,11 +55,11 @@ def model_config(variant: str, p) -> dict:
     arch, norm, do, _ = VARIANTS[variant]
     drop = p.dropout if do else 0.0
     if arch == "unet":
-        cfg = BweUNetConfig(channels=tuple(p.unet_channels), kernels=tuple(p.unet_kernels),
-                            bottleneck=p.unet_bottleneck, norm=norm, dropout=drop)
+        cfg = BweUNetConfig(
+            channels=tuple(p.unet_channels), kernels=tuple(p.unet_kernels), bottleneck=p.unet_bottleneck, norm=norm, dropout=drop
+        )
     else:
-        cfg = BweResNetConfig(blocks=p.resnet_blocks, channels=p.resnet_channels, kernel=p.resnet_kernel,
-                              norm=norm, dropout=drop)
+        cfg = BweResNetConfig(blocks=p.resnet_blocks, channels=p.resnet_channels, kernel=p.resnet_kernel, norm=norm, dropout=drop)
     return {"arch": arch, **cfg.to_dict()}
 
 
@@ -125,14 +126,14 @@ class BandwidthTask(Task):
         self.val = {}
         if val_songs:
             for setting, names in (("seen", self.filters), ("unseen", (F.UNSEEN_FILTER,))):
-                self.val[setting] = D.validation_excerpts(val_songs, names, p.val_offset_s, p.val_duration_s,
-                                                          p.cutoff_hz, p.sample_rate)
+                self.val[setting] = D.validation_excerpts(val_songs, names, p.val_offset_s, p.val_duration_s, p.cutoff_hz, p.sample_rate)
         self.scheduler = None
 
     def fingerprint(self) -> str:
         keys = ("crop", "batch_size", "lr", "plateau_every", "plateau_patience", "cutoff_hz", "seed")
-        return fingerprint(self.variant, self.config, {k: getattr(self.p, k) for k in keys},
-                           [(s.song_id, s.samples) for s in self.sampler.songs])
+        return fingerprint(
+            self.variant, self.config, {k: getattr(self.p, k) for k in keys}, [(s.song_id, s.samples) for s in self.sampler.songs]
+        )
 
     def build_model(self):
         return build_model(self.config)
@@ -166,8 +167,17 @@ class BandwidthTask(Task):
 
 def engine_config(p, **overrides) -> EngineConfig:
     """The engine settings of params section `p` (§7.5: no gradient clipping, fp32)."""
-    kw = {"steps": p.steps, "seed": p.seed, "device": p.device, "lr": p.lr, "grad_clip": 0.0, "amp": "off",
-          "checkpoint_every": p.checkpoint_every, "eval_every": p.eval_every, "log_every": 1}
+    kw = {
+        "steps": p.steps,
+        "seed": p.seed,
+        "device": p.device,
+        "lr": p.lr,
+        "grad_clip": 0.0,
+        "amp": "off",
+        "checkpoint_every": p.checkpoint_every,
+        "eval_every": p.eval_every,
+        "log_every": 1,
+    }
     kw.update(overrides)
     return EngineConfig(**kw)
 
@@ -193,5 +203,15 @@ def load_checkpoint(path, map_location="cpu") -> tuple:
     return model.eval(), ck.get("extra", {})
 
 
-__all__ = ["VARIANTS", "BandwidthTask", "PlateauHalving", "build_model", "engine_config",
-           "label", "load_checkpoint", "model_config", "save_checkpoint", "training_filters"]
+__all__ = [
+    "VARIANTS",
+    "BandwidthTask",
+    "PlateauHalving",
+    "build_model",
+    "engine_config",
+    "label",
+    "load_checkpoint",
+    "model_config",
+    "save_checkpoint",
+    "training_filters",
+]
