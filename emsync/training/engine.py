@@ -310,7 +310,7 @@ def _fmt(v):
     return "" if v is None else f"{v:.6g}" if isinstance(v, float) else v
 
 
-def plot_history(history, path, evals=(), title="training loss"):
+def plot_history(history, path, evals=(), title="training loss", ylabel="loss"):
     """PNG of the loss (log scale) against step, the lr and validation metrics on a second axis."""
     import matplotlib
 
@@ -322,7 +322,7 @@ def plot_history(history, path, evals=(), title="training loss"):
     ax.plot(steps, [max(r["loss"], 1e-12) for r in history], lw=1, label="train loss")
     ax.set_yscale("log")
     ax.set_xlabel("step")
-    ax.set_ylabel("loss")
+    ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax2 = ax.twinx()
     ax2.plot(steps, [r["lr"] for r in history], color="tab:orange", lw=1, alpha=0.7, label="lr")

@@ -5,9 +5,7 @@ task; flows/train.py writes the checkpoint and reports from what it returns).
 """
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
 from pathlib import Path
 
 from emsync.config import TokensParams, TrainParams
@@ -91,6 +89,7 @@ def finish_run(result: dict, tp: TrainParams, checkpoint, reports_dir, tokens_di
     from emsync.generator import save_generator
     from emsync.io import write_json, write_text
     from emsync.models.music_transformer import MusicTransformer, MusicTransformerConfig
+    from emsync.training.engine import history_csv, plot_history
 
     model = MusicTransformer(MusicTransformerConfig.from_dict(result["config"]))
     model.load_state_dict(result["state_dict"])
@@ -99,8 +98,9 @@ def finish_run(result: dict, tp: TrainParams, checkpoint, reports_dir, tokens_di
     save_generator(checkpoint, model, extra={"vocab_version": vocab.VOCAB_VERSION, "train": dataclasses.asdict(tp),
                                              "tokens_digest": tokens_digest, "metrics": metrics})
     write_json(reports / "train_metrics.json", metrics)
-    write_text(reports / "train_loss.csv", loss_csv(result["history"]))
-    plot_loss(result["history"], reports / "train_loss.png", title=f"{tp.config} {tp.conditioning}")
+    write_text(reports / "train_loss.csv", history_csv(result["history"]))
+    plot_history(result["history"], reports / "train_loss.png", title=f"{tp.config} {tp.conditioning}",
+                 ylabel="weighted cross-entropy")
     return metrics
 
 
@@ -128,15 +128,6 @@ def train_distributed(tokens_dir, checkpoint, reports_dir, train: dict, tokens: 
             dist.destroy_process_group()
 
 
-def loss_csv(history) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["step", "loss", "lr"])
-    for r in history:
-        w.writerow([r["step"], f"{r['loss']:.6f}", f"{r['lr']:.3g}"])
-    return buf.getvalue()
-
-
 def train_metrics(result: dict, tp: TrainParams) -> dict:
     """The `dvc metrics` summary of a training run."""
     hist = result["history"]
@@ -156,28 +147,3 @@ def train_metrics(result: dict, tp: TrainParams) -> dict:
         "device": result["device"],
         "seconds": result["seconds"],
     }
-
-
-def plot_loss(history, path, title="training loss"):
-    """PNG of loss (log scale) and lr against step."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from emsync.io import atomic_path
-
-    steps = [r["step"] for r in history]
-    fig, ax = plt.subplots(figsize=(7, 3.5))
-    ax.plot(steps, [r["loss"] for r in history], lw=1)
-    ax.set_yscale("log")
-    ax.set_xlabel("step")
-    ax.set_ylabel("weighted cross-entropy")
-    ax.set_title(title)
-    ax2 = ax.twinx()
-    ax2.plot(steps, [r["lr"] for r in history], color="tab:orange", lw=1, alpha=0.7)
-    ax2.set_ylabel("lr", color="tab:orange")
-    fig.tight_layout()
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
