@@ -17,7 +17,7 @@ STAGE = """import os, sys, time
 from emsync import env
 from emsync.runguard import enter_stage
 env.apply_defaults()
-enter_stage("toy")  # under dvc repro: DVC holds the lock for us
+enter_stage("toy", os.getcwd())  # under dvc repro: DVC holds the lock for us
 open("started", "w").write(str(os.getpid()))
 time.sleep(float(sys.argv[1]))
 open("out.txt", "w").write("done")
@@ -73,6 +73,19 @@ def test_a_direct_run_is_refused_while_dvc_repro_holds_the_lock(tmp_path):
     finally:
         dvc.kill()
         dvc.wait()
+
+
+@pytest.mark.slow
+def test_dvc_repro_refuses_while_a_direct_run_holds_the_outputs(tmp_path):
+    repo, env = _repo(tmp_path, 30)
+    direct = subprocess.Popen([sys.executable, "stage.py", "30"], cwd=repo, env=env, stderr=subprocess.PIPE)
+    try:
+        _wait_for(repo / "started")
+        r = subprocess.run(["dvc", "repro"], cwd=repo, env=env, capture_output=True, text=True, timeout=120)
+        assert r.returncode != 0 and "is busy" in r.stderr and "emsync run toy" in r.stderr, r.stderr[-2000:]
+    finally:
+        direct.kill()
+        direct.wait()
 
 
 @pytest.mark.slow
