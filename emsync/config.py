@@ -195,10 +195,10 @@ class EvaluateParams:
 class VideoParams:
     # §5.1, §6.2
     scene_threshold: float = 0.27  # ffmpeg scene score: average pixel difference > 27 %
-    min_boundary_gap_s: float = 4.0  # drop cuts < 4 s after the previous kept one
+    min_boundary_gap_s: float = 4.0  # drop cuts < 4 s after the previous kept one (the video start counts)
     n_frames: int = 16  # §5.2.2.1 frames per video for emotion
     audio_sr: int = 16000
-    cut_method: str = "scenedetect"  # scenedetect (FFmpeg's score inside PySceneDetect) | ffmpeg (reference)
+    cut_method: str = "ffmpeg"  # ffmpeg (the definition) | pyav (same scores in-process) | scenedetect-content | scenedetect-adaptive (PySceneDetect's own, not §5.1)
     frame_mode: str = "equidistant"  # equidistant (test) | random (training) | mid_scene (genre, §5.2.3.1)
     seed: int = 0  # random frame positions
     max_side: int = 768  # sampled frames are downscaled so their longer side is at most this (memory bound)

@@ -222,7 +222,7 @@ def format_summary(s: dict) -> str:
     lines = [
         f"video       {s['video']}: {s['duration_s']:.2f} s, {'with' if s['has_audio'] else 'no'} audio",
         f"cuts        {len(s['cuts'])}: {times(s['cuts'])}",
-        f"boundaries  {len(s['boundaries'])} (cuts >= 4 s apart): {times(s['boundaries'])}",
+        f"boundaries  {len(s['boundaries'])} (cuts >= 4 s apart and from the start): {times(s['boundaries'])}",
         f"emotion     valence {s['valence']:+.3f}, arousal {s['arousal']:+.3f} ({s['emotion_source']})"
         + (f", classifier top: {s['emotion_classifier']['top']}" if (s.get("emotion_classifier") or {}).get("used") else ""),
         f"music       {s['music_duration_s']:.2f} s, {s['tokens']} tokens, {s['notes']} notes ({names})"

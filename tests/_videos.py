@@ -47,3 +47,26 @@ def cut_video(out, durations, **kw):
 def demo_set(demo_videos):
     """(videos_dir, ground truth {video_id: {"fps", "cuts", "audio", ...}}) of the demo videos."""
     return Path(demo_videos.videos_dir), demo_videos.ground_truth
+
+
+def raw_clip(out, frames, fps="25", pix_fmt="yuv420p"):
+    """Encode (H, W) uint8 luma frames with libx264 (lossy, as real footage is) at `fps` (e.g.
+    "30000/1001") in `pix_fmt` (yuv420p | yuv444p); returns the path."""
+    import numpy as np
+
+    frames = [np.ascontiguousarray(f, dtype=np.uint8) for f in frames]
+    h, w = frames[0].shape
+    cmd = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "gray", "-s", f"{w}x{h}", "-r", fps,
+           "-i", "-", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", pix_fmt, str(out)]  # fmt: skip
+    subprocess.run(cmd, input=b"".join(f.tobytes() for f in frames), check=True)
+    return Path(out)
+
+
+def texture(seed, h=120, w=160, blur=3):
+    """A smooth random texture (survives compression), mean ~128."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    small = rng.integers(0, 256, (h // blur + 1, w // blur + 1)).astype(np.float64)
+    big = np.kron(small, np.ones((blur, blur)))[:h, :w]
+    return big

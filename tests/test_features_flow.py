@@ -34,7 +34,7 @@ def ws(tmp_path_factory):
     ws = tmp_path_factory.mktemp("features_flow")
     v = ws / "videos"
     v.mkdir()
-    cut_video(v / "scenes.mp4", [2.0, 4.0, 1.0, 3.0], size="160x120")  # cuts 2, 6, 7 -> boundaries 2, 6
+    cut_video(v / "scenes.mp4", [2.0, 4.0, 1.0, 3.0], size="160x120")  # cuts 2, 6, 7 -> boundaries 6 (2 is < 4 s from the start)
     scenes(v / "mute.mkv", [("testsrc2", 3.0)], size="96x64", audio=None)
     (v / "empty.mp4").write_bytes(b"")
     (v / "junk.mp4").write_bytes(os.urandom(4000))
@@ -42,7 +42,7 @@ def ws(tmp_path_factory):
     (ws / "params.yaml").write_text(
         f"paths: {{data_dir: {ws}/data, reports_dir: {ws}/reports, store: {ws}/data/emsync.duckdb}}\n"
         f"features: {{videos_dir: {v}, extractors: [tests._video_statsum_extractor, tests._video_stats_extractor, nosuch]}}\n"
-        "video: {n_frames: 8, cut_method: scenedetect}\n"
+        "video: {n_frames: 8, cut_method: pyav}\n"
     )
     first = _run(ws)
     return ws, first, _tables(ws)
@@ -53,7 +53,7 @@ def test_tables_rejects_and_summary(ws):
     cuts = tables["cuts.parquet"].set_index("video_id")
     assert sorted(cuts.index) == ["mute", "scenes"]
     assert list(cuts.loc["scenes", "cuts"]) == pytest.approx([2.0, 6.0, 7.0], abs=1e-3)
-    assert list(cuts.loc["scenes", "boundaries"]) == pytest.approx([2.0, 6.0], abs=1e-3)
+    assert list(cuts.loc["scenes", "boundaries"]) == pytest.approx([6.0], abs=1e-3)
     assert list(cuts.loc["mute", "cuts"]) == [] and cuts.loc["mute", "duration"] == pytest.approx(3.0, abs=0.05)
     for vid in ("scenes", "mute"):
         t = tables[f"stats/{vid}.parquet"]

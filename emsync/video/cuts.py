@@ -1,149 +1,209 @@
 """Scene cuts and the boundary difference filter (§5.1, §6.2).
 
-The thesis runs FFmpeg's scene detector and calls a frame a cut when its scene score exceeds 0.27
-("average pixel difference above 27 %"). FFmpeg's score (libavfilter/f_select.c) is, on the
-luma plane for YUV input, mafd = sum |cur - prev| / n_pixels (8-bit units) and
-score = clip(min(mafd, |mafd - prev_mafd|) / 100, 0, 1): a jump in frame difference, not the
-difference itself, so sustained fast motion does not fire on every frame.
+The thesis defines a cut with FFmpeg's scene detector: a frame whose scene score exceeds 0.27
+("average pixel difference above 27 %"). The score of libavfilter's `select` filter (FFmpeg 5.1,
+what scripts/install_system.sh installs) is, for planar YUV input, taken on the luma plane only:
 
-Two implementations of that rule:
-- `ffmpeg_cuts`: the reference, `ffmpeg -vf "select='gt(scene,T)',showinfo"` and its pts_time;
-- `scenedetect_cuts`: PySceneDetect's content detection with `FfmpegSceneDetector`, a detector
-  computing the same score (the BGR frames are taken back to the decoder's limited-range luma),
-  so the same threshold gives the same cuts (tested on the demo videos).
+    mafd  = sum |Y_cur - Y_prev| / (width * height)          (8-bit units)
+    score = clip(min(mafd, |mafd - mafd_prev|) / 100, 0, 1)   (0 for the first frame)
 
-Then `filter_boundaries` drops every cut less than `min_gap_s` (4 s) after the previous kept one.
+a jump in frame difference, not the difference itself, so sustained motion does not fire on every
+frame. Packed RGB/BGR and gray frames are scored on all their bytes. Formats the filter does not
+take (4:4:4, 10-bit, NV12, ...) are converted by FFmpeg first; converting 8-bit 4:4:4 to 4:2:0
+leaves the luma plane as it is, so its score is the same.
+
+Methods (`video.cut_method`):
+- `ffmpeg` (default): FFmpeg itself, `select='gte(scene,0)'` printing every frame's score and
+  `select='gt(scene,T)'` deciding the cuts, in one pass. This *is* the thesis's definition.
+- `pyav`: the same score computed in-process on the decoder's own planes (PyAV, no colour
+  conversion), in the same double arithmetic, so scores and cuts are identical (tested on every
+  real clip and on near-threshold transitions). Pixel formats it cannot score the way FFmpeg
+  does fall back to `ffmpeg`.
+- `scenedetect-content`, `scenedetect-adaptive`: PySceneDetect's own detectors at their own
+  default thresholds. NOT the thesis's definition; `threshold` is ignored.
+
+Times are the frame's presentation time relative to the container start, as FFmpeg reports them.
+
+`filter_boundaries` then drops every cut less than `min_gap_s` (4 s) after the previous kept
+boundary, counting the start of the video as the first one: §5.1/§6.2 "discard scenes that are
+less than 4 seconds apart" and the first scene starts at 0 s, where the music starts anyway, so a
+cut in the first 4 s (a fade-in caught at 0.04 s, a short cold open) gives no boundary.
 
     emsync cuts VIDEO            # {"duration": ..., "cuts": [...], "boundaries": [...]}
 """
+import logging
 import re
 import subprocess
+from fractions import Fraction
 
 import numpy as np
 
 from emsync.errors import InputError
 from emsync.video.probe import probe, require_tool
 
-METHODS = ("scenedetect", "ffmpeg")
-_PTS_TIME = re.compile(r"\bpts_time:\s*(-?[0-9.]+(?:e-?\d+)?)")
+METHODS = ("ffmpeg", "pyav", "scenedetect-content", "scenedetect-adaptive")
 _EPS = 1e-6  # seconds: float slack for "exactly min_gap_s apart"
+log = logging.getLogger(__name__)
 
 
-def filter_boundaries(cuts, min_gap_s: float = 4.0) -> list[float]:
-    """Keep a cut only if it is at least `min_gap_s` after the previous *kept* cut (§5.1: drop
-    boundaries occurring less than 4 s apart). The first cut is always kept."""
+def filter_boundaries(cuts, min_gap_s: float = 4.0, from_start: bool = True) -> list[float]:
+    """Keep a cut only if it is at least `min_gap_s` after the previous kept boundary (§5.1: drop
+    boundaries occurring less than 4 s apart). With `from_start` the video start (0 s) is the
+    first boundary (not returned), so no cut in the first `min_gap_s` seconds is kept."""
     kept: list[float] = []
+    last = 0.0 if from_start else None
     for t in sorted(float(c) for c in cuts):
-        if not kept or t - kept[-1] >= min_gap_s - _EPS:
+        if last is None or t - last >= min_gap_s - _EPS:
             kept.append(t)
+            last = t
     return kept
 
 
-def ffmpeg_cuts(path, threshold: float = 0.27, info=None) -> list[float]:
-    """Reference: cut times (s) where FFmpeg's scene score > threshold (`info`: the probe, if done)."""
-    info = info or probe(path)
-    cmd = [
-        require_tool("ffmpeg"), "-nostdin", "-hide_banner", "-nostats", "-i", str(path), "-an", "-sn", "-dn",
-        "-vf", f"select='gt(scene,{threshold})',showinfo", "-f", "null", "-",
-    ]  # fmt: skip
-    res = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
-    times = [float(m.group(1)) for line in res.stderr.splitlines() if "Parsed_showinfo" in line for m in [_PTS_TIME.search(line)] if m]
-    if res.returncode != 0 and not times:
-        raise InputError(f"{path}: ffmpeg scene detection failed ({res.stderr.strip().splitlines()[-1] if res.stderr.strip() else 'no output'})")
-    start = _start_time(path)
-    return [round(t - start, 6) for t in times if t - start > 0 and t - start < info.duration + 1.0]
+# ---- FFmpeg itself ------------------------------------------------------------------------------
+
+_FRAME = re.compile(r"\] frame:\s*(\d+)\s+pts:\s*(-?\d+)")
+_SCORE = re.compile(r"\] lavfi\.scene_score=([0-9.]+)")
 
 
-def _start_time(path) -> float:
-    cmd = [require_tool("ffprobe"), "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=start_time", "-of", "csv=p=0", str(path)]
+def _time_base(path) -> Fraction:
+    cmd = [require_tool("ffprobe"), "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=time_base", "-of", "csv=p=0", str(path)]
     out = subprocess.run(cmd, capture_output=True, text=True).stdout.strip().splitlines()
     try:
-        return float(out[0]) if out and out[0] not in ("", "N/A") else 0.0
-    except ValueError:
-        return 0.0
+        return Fraction(out[0])
+    except (IndexError, ValueError, ZeroDivisionError) as e:
+        raise InputError(f"{path}: no video time base ({e})") from e
 
 
-_LUMA = np.array([[24.966, 128.553, 65.481, 16.0 * 255.0]], np.float32) / 255.0  # B, G, R, offset
+def ffmpeg_scores(path, threshold: float = 0.27, info=None) -> tuple[list[tuple[float, float]], list[float]]:
+    """FFmpeg's per-frame (time, scene score) as it prints them (6 decimals), and the cut times
+    its own `gt(scene, threshold)` selects, from one decoding pass (`info`: the probe, if done)."""
+    info or probe(path)  # one clear error for unreadable input
+    tb = _time_base(path)
+    vf = (
+        "select='gte(scene,0)',metadata=print:key=lavfi.scene_score,"  # every frame's score
+        f"select='gt(scene,{threshold!r})',metadata=print:key=lavfi.scene_score"  # FFmpeg's own decision
+    )
+    cmd = [require_tool("ffmpeg"), "-nostdin", "-hide_banner", "-nostats", "-v", "info", "-i", str(path), "-an", "-sn", "-dn", "-vf", vf, "-f", "null", "-"]
+    res = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
+    scores: dict[str, list] = {}  # filter instance -> [(time, score)]
+    pending: dict[str, float] = {}
+    for line in res.stderr.splitlines():
+        name = line[1 : line.find(" @ ")] if line.startswith("[Parsed_metadata_") else None
+        if name is None:
+            continue
+        if m := _FRAME.search(line):
+            pending[name] = round(float(int(m.group(2)) * tb), 6)
+        elif (m := _SCORE.search(line)) and name in pending:
+            scores.setdefault(name, []).append((pending.pop(name), float(m.group(1))))
+    every = scores.get("Parsed_metadata_1", [])
+    if res.returncode != 0 and not every:
+        tail = res.stderr.strip().splitlines()
+        raise InputError(f"{path}: ffmpeg scene detection failed ({tail[-1] if tail else 'no output'})")
+    return every, [t for t, _ in scores.get("Parsed_metadata_3", [])]
 
 
-def luma_limited(bgr: np.ndarray) -> np.ndarray:
-    """BGR uint8 (H, W, 3) -> BT.601 limited-range luma Y (H, W) uint8: the plane an H.264 decoder
-    hands FFmpeg's select filter (for YUV input it scores the luma plane only)."""
+def ffmpeg_cuts(path, threshold: float = 0.27, info=None) -> list[float]:
+    """Reference: cut times (s) where FFmpeg's scene score > threshold."""
+    return ffmpeg_scores(path, threshold, info)[1]
+
+
+# ---- the same score on the decoder's planes (PyAV) ---------------------------------------------
+
+_LUMA_FORMATS = {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p"}  # scored on plane 0
+_PACKED_FORMATS = {"gray", "rgb24", "bgr24"}  # one plane, every byte
+
+
+class _Unsupported(Exception):
+    pass
+
+
+def _plane0(frame) -> np.ndarray:
+    """Plane 0 of a decoded frame as (height, bytes per line) uint8, without the line padding."""
+    if frame.format.name not in _LUMA_FORMATS | _PACKED_FORMATS:
+        raise _Unsupported(frame.format.name)
+    p = frame.planes[0]
+    width = frame.width * (3 if frame.format.name in ("rgb24", "bgr24") else 1)
+    return np.frombuffer(p, np.uint8).reshape(-1, p.line_size)[: frame.height, :width]
+
+
+def pyav_scores(path, info=None) -> list[tuple[float, float]]:
+    """Per-frame (time, score) with FFmpeg's formula on the decoder's planes, as exact doubles."""
+    import av
     import cv2
 
-    return cv2.transform(bgr, _LUMA)  # (H, W) uint8, rounded and saturated
+    info or probe(path)
+    try:
+        container = av.open(str(path))
+    except av.error.FFmpegError as e:
+        raise InputError(f"{path}: cannot open video for scene detection ({e})") from e
+    out: list[tuple[float, float]] = []
+    with container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"  # frame threads: same pictures, faster
+        tb = stream.time_base
+        offset = round(Fraction(container.start_time or 0, 1_000_000) / tb)  # FFmpeg's ts_offset, in tb units
+        prev, prev_mafd = None, 0.0
+        try:
+            for frame in container.decode(stream):
+                y = _plane0(frame)
+                score = 0.0
+                if prev is not None and prev.shape == y.shape:
+                    sad = int(cv2.absdiff(y, prev).sum(dtype=np.uint64))
+                    mafd = sad / y.size  # both < 2**53: the same double as C's (double)sad / count
+                    score = min(max(min(mafd, abs(mafd - prev_mafd)) / 100.0, 0.0), 1.0)
+                    prev_mafd = mafd
+                elif prev is not None:  # new frame size: FFmpeg rebuilds its filter graph
+                    prev_mafd = 0.0
+                prev = y.copy()
+                pts = frame.pts if frame.pts is not None else 0
+                out.append((round(float((pts - offset) * tb), 6), score))
+        except av.error.FFmpegError as e:  # a damaged tail: keep what decoded, as ffmpeg does
+            if not out:
+                raise InputError(f"{path}: scene detection failed ({e})") from e
+            log.warning("%s: decoding stopped after %d frames (%s)", path, len(out), e)
+    return out
 
 
-def _build_detector_class():
-    from scenedetect import SceneDetector
-
-    class FfmpegSceneDetector(SceneDetector):
-        """PySceneDetect detector with FFmpeg's scene score (see module docstring)."""
-
-        METRIC = "ffmpeg_scene_score"
-
-        def __init__(self, threshold: float = 0.27):
-            super().__init__()
-            self.threshold = threshold
-            self._prev = None  # previous frame's luma plane
-            self._prev_mafd = 0.0
-            self.scores: list[tuple[float, float]] = []  # (seconds, score)
-
-        def get_metrics(self):
-            return [self.METRIC]
-
-        def process_frame(self, timecode, frame_img):
-            import cv2
-
-            y = luma_limited(frame_img)  # (H, W)
-            score = 0.0
-            if self._prev is not None and self._prev.shape == y.shape:
-                mafd = cv2.norm(y, self._prev, cv2.NORM_L1) / y.size  # mean absolute frame difference
-                score = min(max(min(mafd, abs(mafd - self._prev_mafd)) / 100.0, 0.0), 1.0)
-                self._prev_mafd = mafd
-            self._prev = y
-            self.scores.append((float(timecode.seconds), score))
-            return [timecode] if score > self.threshold else []
-
-    return FfmpegSceneDetector
+def pyav_cuts(path, threshold: float = 0.27, info=None) -> list[float]:
+    try:
+        return [t for t, s in pyav_scores(path, info) if s > threshold]
+    except _Unsupported as e:
+        log.info("%s: pixel format %s is converted by FFmpeg before scoring; using ffmpeg", path, e)
+        return ffmpeg_cuts(path, threshold, info)
 
 
-def scenedetect_cuts(path, threshold: float = 0.27, info=None) -> list[float]:
-    """Cut times (s) from PySceneDetect (PyAV backend: frame times are the stream's pts)."""
-    import logging
+# ---- PySceneDetect's own detectors (not the thesis's definition) -------------------------------
 
-    from scenedetect import SceneManager, open_video
 
-    logging.getLogger("pyscenedetect").setLevel(logging.WARNING)  # no per-video "Detecting scenes..."
-    info or probe(path)  # one clear error for unreadable input
+def scenedetect_cuts(path, detector: str = "content", info=None) -> list[float]:
+    """Scene starts (s) from PySceneDetect's ContentDetector or AdaptiveDetector, default settings."""
+    from scenedetect import AdaptiveDetector, ContentDetector, SceneManager, open_video
+
+    logging.getLogger("pyscenedetect").setLevel(logging.WARNING)
+    info or probe(path)
     try:
         video = open_video(str(path), backend="pyav")
     except Exception as e:  # scenedetect wraps PyAV's errors in its own types
         raise InputError(f"{path}: cannot open video for scene detection ({e})") from e
-    detector = _build_detector_class()(threshold)
     manager = SceneManager()
-    manager.auto_downscale = False  # the score is defined on full-resolution frames
-    manager.downscale = 1
-    manager.add_detector(detector)
-    try:
-        manager.detect_scenes(video=video)
-    except Exception as e:
-        if not detector.scores:
-            raise InputError(f"{path}: scene detection failed ({e})") from e
-    return [round(t, 6) for t, score in detector.scores if score > threshold]
+    manager.add_detector(ContentDetector() if detector == "content" else AdaptiveDetector())
+    manager.detect_scenes(video=video)
+    return [round(start.get_seconds(), 6) for start, _ in manager.get_scene_list()[1:]]
 
 
-def detect_cuts(path, threshold: float = 0.27, method: str = "scenedetect", info=None) -> list[float]:
-    """Raw scene-cut times in seconds (§5.1), by `method` ("scenedetect" or the "ffmpeg" reference);
-    `info` is the video's probe when the caller already has it."""
+def detect_cuts(path, threshold: float = 0.27, method: str = "ffmpeg", info=None) -> list[float]:
+    """Raw scene-cut times in seconds (§5.1), by `method` (see the module docstring); `info` is
+    the video's probe when the caller already has it."""
     if method == "ffmpeg":
         return ffmpeg_cuts(path, threshold, info)
-    if method == "scenedetect":
-        return scenedetect_cuts(path, threshold, info)
+    if method == "pyav":
+        return pyav_cuts(path, threshold, info)
+    if method in ("scenedetect-content", "scenedetect-adaptive"):
+        return scenedetect_cuts(path, method.split("-", 1)[1], info)
     raise InputError(f"unknown scene-cut method {method!r} (choose from {', '.join(METHODS)})")
 
 
-def video_cuts(path, threshold: float = 0.27, min_gap_s: float = 4.0, method: str = "scenedetect", info=None) -> dict:
+def video_cuts(path, threshold: float = 0.27, min_gap_s: float = 4.0, method: str = "ffmpeg", info=None) -> dict:
     """{"duration", "fps", "cuts", "boundaries"}: what `emsync cuts` prints and cuts.parquet stores."""
     info = info or probe(path)
     cuts = detect_cuts(path, threshold, method, info)
