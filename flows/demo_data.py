@@ -15,8 +15,8 @@ from prefect import flow
 
 from emsync import env
 from emsync.config import load_params
-from emsync.demo import code_version
 from emsync.flowkit import RunReport, map_items, run_task
+from emsync.stages import stage_digest
 from emsync.io import write_bytes, write_json
 from emsync.tasks.demo_data import demo_audio, demo_goemotions, demo_lmd_tables, demo_midi, demo_video
 
@@ -49,7 +49,7 @@ def demo_data_flow(params=None):
     out = p.path(dp.out_dir)
     gt_dir = out / "ground_truth"
     report = RunReport("demo_data")
-    code = code_version()
+    code = stage_digest("demo_data")
 
     # MIDI corpus: one task per file
     plan = plan_midi_corpus(dp.seed, dp.n_midi, dp.n_duplicates, dp.n_corrupt, dp.n_truncated, dp.n_zero_notes)

@@ -32,7 +32,7 @@ def evaluate_flow(params: Params, checkpoints: list | None = None, reports_dir: 
     from emsync.tasks.train import (boundary_samples_task, emotion_samples_task, token_metrics_task,
                              train_regressor_task)
 
-    from emsync.training import EVAL_CODE, code_version
+    from emsync.stages import stage_digest
     from emsync.training.evaluation import boundary_rates, score_emotion
     from emsync.device import resolve_device
     from emsync.training.report import evaluation_markdown
@@ -49,7 +49,7 @@ def evaluate_flow(params: Params, checkpoints: list | None = None, reports_dir: 
     ev_tokens = {k: ev[k] for k in ("max_test_chunks", "batch_size", "device")}
     ev_reg = {k: v for k, v in ev.items() if k.startswith("regressor_") or k in ("seed", "device")}
     gen = dataclasses.asdict(gp)
-    code = code_version(EVAL_CODE)
+    code = stage_digest("evaluate")
     ckpts = list(dict.fromkeys(checkpoints or [params.train.checkpoint, *ep.checkpoints]))
 
     regressor = None

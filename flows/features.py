@@ -21,7 +21,8 @@ from emsync.errors import InputError
 from emsync.flowkit import RunReport, collect, map_items
 from emsync.io import file_digest
 from emsync.video import stage
-from emsync.tasks.features import code_digest, cuts_task, extract_task
+from emsync.stages import module_digest
+from emsync.tasks.features import cuts_task, extract_task
 
 def make_task_runner(kind: str, workers: int = 1, threads: int = 2):
     """Prefect's default thread-pool runner, or a local Dask cluster (threads, processes=False)."""
@@ -67,7 +68,7 @@ def features_flow(params_path: str | None = None, refresh_cache: bool = False) -
         videos[path.stem] = {"video_id": path.stem, "rel_path": stage.rel_path(path), "digest": file_digest(path), "duration": info.duration}
 
     # 2. scene cuts (§5.1)
-    cuts_code = code_digest(cuts_mod, probe_mod)
+    cuts_code = module_digest(cuts_mod, probe_mod)
     cut_jobs = [
         dict(video_id=v["video_id"], rel_path=v["rel_path"], digest=v["digest"], threshold=p.video.scene_threshold,
              min_gap_s=p.video.min_boundary_gap_s, method=p.video.cut_method, code=cuts_code)
@@ -91,7 +92,7 @@ def features_flow(params_path: str | None = None, refresh_cache: bool = False) -
     for wave in waves:
         jobs = []
         for spec, name, mod, ref, version in wave:
-            code = code_digest(mod, sampling_mod, probe_mod)
+            code = module_digest(mod, sampling_mod, probe_mod)
             sampling = stage.sampling_for(p, name, text_only=bool(getattr(mod, "DEPENDS", ())))
             for v in videos.values():
                 vid = v["video_id"]

@@ -21,6 +21,7 @@ from emsync.labeling import report as rep
 from emsync.labeling import stage
 from emsync.labeling.midi import REASONS
 from emsync.labeling.scan import list_midi
+from emsync.stages import stage_digest
 from emsync.tasks import labeling as T
 
 FILES_CHECKS = [("row_count_between", 1, None), ("not_null", "midi_id"), ("unique", "midi_id"), ("not_null", "content_hash"),
@@ -43,7 +44,7 @@ def labeling_flow(params=None):
     out = p.path(p.paths.data_dir) / "labeling"
     reports = p.path(p.paths.reports_dir)
     report = RunReport("labeling")
-    code = T.code_version()
+    code = stage_digest("labeling")
     midi_dir = p.path(c.midi_dir)
     paths = list_midi(midi_dir)
     if not paths:

@@ -17,6 +17,7 @@ from emsync.config import load_params
 from emsync.flowkit import RunReport, map_items
 from emsync.io import file_digest
 from emsync.music import corpus
+from emsync.stages import stage_digest
 from emsync.music.tokenizer import check_params
 from emsync.tasks.tokens import tokenize_shard
 
@@ -52,7 +53,7 @@ def tokens_flow(params=None):
     ids = list(files)
     batches = [ids[i : i + tp.shard_files] for i in range(0, len(ids), tp.shard_files)]
     # only what changes the tokens goes into the cache key (not paths, labels or chunk settings)
-    shared = {"params": {k: getattr(tp, k) for k in corpus.ENCODE_PARAMS}, "code": corpus.code_version()}
+    shared = {"params": {k: getattr(tp, k) for k in corpus.ENCODE_PARAMS}, "code": stage_digest("tokens")}
     jobs = [{"shard": k, "items": [(m, str(files[m])) for m in b], "digests": [file_digest(files[m]) for m in b]}
             for k, b in enumerate(batches)]
     reports = p.path(p.paths.reports_dir)

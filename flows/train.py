@@ -27,7 +27,7 @@ from emsync.training.tokens import require_tokens, tokens_digest
 def train_flow(params: Params, reports_dir: str | None = None) -> dict:
     from emsync.tasks.train import train_generator_task
 
-    from emsync.training import TRAIN_CODE, code_version
+    from emsync.stages import stage_digest
     from emsync.training.generator import finish_run, state_path_for
 
     tp = params.train
@@ -37,7 +37,7 @@ def train_flow(params: Params, reports_dir: str | None = None) -> dict:
     ckpt = params.path(tp.checkpoint)
     digest = tokens_digest(tokens_dir)
     result = run_task(train_generator_task, report, str(tokens_dir), digest, dataclasses.asdict(tp),
-                      dataclasses.asdict(params.tokens), str(state_path_for(ckpt)), code_version(TRAIN_CODE))
+                      dataclasses.asdict(params.tokens), str(state_path_for(ckpt)), stage_digest("train"))
 
     metrics = finish_run(result, tp, ckpt, reports, digest)
     report.write(reports)

@@ -17,8 +17,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from emsync import config
-from emsync.io import write_text
+from emsync import config  # noqa: E402  (after the sys.path line above)
+from emsync.io import write_text  # noqa: E402
 
 SHARED = "../shared/data"  # the thesis set reads real data in place from here
 

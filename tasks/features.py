@@ -2,10 +2,9 @@
 (extractor, video) returning that extractor's DataFrame.
 
 Both are cached on their inputs: the video's content digest, the parameters, the model's version
-and a digest of the library code they run (`code_digest`), so editing an extractor re-runs only
+and a digest of the library code they run (`emsync.stages.module_digest`), so editing an extractor re-runs only
 that extractor and re-running an unchanged flow is all cache hits.
 """
-import hashlib
 import json
 import threading
 import time
@@ -21,15 +20,6 @@ from emsync.video.stage import resolve_extractor
 _HANDLES: dict = {}  # (extractor, model_ref, device) -> loaded handle, shared by the tasks of one process
 _LOCKS: dict = {}
 _LOCKS_GUARD = threading.Lock()
-
-
-def code_digest(*modules) -> str:
-    """md5 over the source files of the given modules (what a cache key must change with)."""
-    h = hashlib.md5()
-    for m in modules:
-        f = getattr(m, "__file__", None)
-        h.update(Path(f).read_bytes() if f else repr(m).encode())
-    return h.hexdigest()[:12]
 
 
 def _handle(mod, name: str, model_ref, device: str):

@@ -1,6 +1,5 @@
 """Prefect tasks of the labeling stage (§3.1, §4.3). Inputs are content digests; outputs are data."""
 import hashlib
-from pathlib import Path
 
 from emsync.flowkit import CACHE_POLICY, cached_task
 
@@ -12,14 +11,6 @@ def frame_digest(df) -> str:
 
     h = hashlib.md5(repr([(str(c), str(t)) for c, t in df.dtypes.items()]).encode())
     h.update(pd.util.hash_pandas_object(df.astype(str), index=True).values.tobytes())
-    return h.hexdigest()
-
-
-def code_version() -> str:
-    """Digest of the labelling library, part of every cache key (TASK_SOURCE sees only the task)."""
-    h = hashlib.md5()
-    for p in sorted((Path(__file__).resolve().parent.parent / "emsync" / "labeling").glob("*.py")):
-        h.update(p.read_bytes())
     return h.hexdigest()
 
 

@@ -1,18 +1,14 @@
 """Prefect tasks of the lyrics and train_lyrics stages (§3.2). Inputs are content digests, outputs
 are data; library code in emsync/lyrics/."""
-import hashlib
-from pathlib import Path
 
 from emsync.flowkit import CACHE_POLICY, cached_task
 
 
 def code_version() -> str:
     """Digest of the lyrics library and the classifier model, part of every cache key."""
-    root = Path(__file__).resolve().parent.parent
-    h = hashlib.md5()
-    for p in [*sorted((root / "emsync" / "lyrics").glob("*.py")), root / "models" / "lyrics_classifier.py"]:
-        h.update(p.read_bytes())
-    return h.hexdigest()
+    from emsync.stages import code_files, digest
+
+    return digest(code_files(["emsync/lyrics", "models/lyrics_classifier.py"]))
 
 
 @cached_task(name="extract-lyrics")

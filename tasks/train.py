@@ -1,7 +1,7 @@
 """Cached Prefect tasks of the train and evaluate stages (library code in emsync/training/).
 
 Each takes content digests of its input files and `code`, a digest of the library sources it runs
-(emsync.training.code_version), so the cache is invalidated by new data or new code."""
+(emsync.stages.stage_digest), so the cache is invalidated by new data or new code."""
 from emsync.flowkit import cached_task
 
 

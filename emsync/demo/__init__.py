@@ -12,15 +12,3 @@ Pure API (no Prefect; every function is deterministic in its seed):
 The `demo_data` flow (flows/demo_data.py) builds the full tree into data/demo with one cached
 Prefect task per item. Layout: docs/data_layout.md.
 """
-
-import hashlib
-from pathlib import Path
-
-
-def code_version() -> str:
-    """Digest of this package's source: part of every demo task's cache key."""
-    h = hashlib.md5()
-    for p in sorted(Path(__file__).parent.glob("*.py")):
-        h.update(p.name.encode())
-        h.update(p.read_bytes())
-    return h.hexdigest()

@@ -6,7 +6,6 @@ removed duplicates) only its midi_ids are tokenized and its labels and split are
 one every file is tokenized with NaN labels and the §4.3 split: names sorted, the last
 `test_fraction` is test.
 """
-import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -21,15 +20,6 @@ ENCODE_PARAMS = ("time_step_ms", "max_shift_ms", "pitch_min", "pitch_max", "chor
                  "npz_assume_4_4")
 STAT_COLUMNS = ("notes", "instruments", "chords", "bars", "duration_s", "dropped_pitch", "dropped_program",
                 "lengthened", "duplicates", "truncated", "tempo_changes")
-
-
-def code_version() -> str:
-    """Digest of the tokenizer's source: part of the task cache key, so editing the encoder
-    re-tokenizes (Prefect's TASK_SOURCE sees only the task function itself)."""
-    h = hashlib.md5()
-    for name in ("vocab.py", "lpd5.py", "chords.py", "tokenizer.py", "corpus.py"):
-        h.update((Path(__file__).parent / name).read_bytes())
-    return h.hexdigest()
 
 
 def list_files(midi_dir) -> dict:

@@ -10,25 +10,3 @@
 
 Pure PyTorch + numpy: no Prefect, no paths beyond the files the caller names.
 """
-
-from pathlib import Path as _Path
-
-_ROOT = _Path(__file__).resolve().parent.parent.parent
-TRAIN_CODE = ("emsync/training/engine.py", "emsync/training/loop.py", "emsync/training/data.py", "emsync/training/generator.py",
-              "models/music_transformer.py", "emsync/music/dataset.py", "emsync/music/offsets.py", "emsync/music/vocab.py")
-EVAL_CODE = ("emsync/training/engine.py", "emsync/training/loop.py", "emsync/training/data.py", "emsync/training/metrics.py", "emsync/training/regressor.py",
-             "emsync/training/evaluation.py", "models/music_transformer.py", "models/generation.py",
-             "models/emotion_regressor.py", "emsync/music/dataset.py", "emsync/music/vocab.py")
-
-
-def code_version(files) -> str:
-    """Digest of the sources a cached task depends on: passed to the task so that editing the
-    library (not only the task function, which is all Prefect's TASK_SOURCE sees) re-runs it."""
-    import hashlib
-
-    h = hashlib.md5()
-    for rel in files:
-        p = _ROOT / rel
-        h.update(rel.encode())
-        h.update(p.read_bytes() if p.exists() else b"<missing>")
-    return h.hexdigest()

@@ -1,0 +1,70 @@
+"""The code each pipeline stage runs, declared once.
+
+`STAGE_CODE[stage]` lists the repository paths (files, or folders meaning every .py under them)
+of a `python -m flows.<stage>` stage. Both of the stage's code keys come from it: `dvc.yaml` lists
+exactly these paths as the stage's code deps, so editing any of them re-runs the stage, and
+`stage_digest(stage)` hashes the same files into the Prefect task cache key, so a re-run recomputes
+after a code change instead of replaying stale results. tests/test_stage_code.py checks that the
+two agree and that each list covers every module the flow imports.
+
+    python -c "from emsync.stages import stage_digest; print(stage_digest('tokens'))"
+"""
+import hashlib
+from pathlib import Path
+
+CODE_ROOT = Path(__file__).resolve().parent.parent  # the checkout the flows run from
+
+# every flow: params, environment, errors, atomic writes, secret redaction, run guard, Prefect glue, this list
+COMMON = ("emsync/__init__.py", "emsync/config.py", "emsync/env.py", "emsync/errors.py", "emsync/io.py",
+          "emsync/redact.py", "emsync/runguard.py", "emsync/flowkit.py", "emsync/stages.py")
+_GENERATOR = ("emsync/training", "emsync/music", "emsync/midi_input.py", "emsync/labeling/midi.py", "emsync/generator.py",
+              "emsync/device.py", "emsync/emotion_map.py", "emsync/limits.py", "models/checkpoint.py",
+              "models/music_transformer.py", "models/generation.py", "models/emotion_regressor.py", "tasks/train.py")
+
+STAGE_CODE = {
+    "demo_data": (*COMMON, "emsync/checks.py", "emsync/demo", "models/classifier_blocks.py", "models/vemoclap.py",
+                  "flows/demo_data.py", "tasks/demo_data.py"),
+    "demo_models": (*COMMON, "emsync/video/loading.py", "emsync/video/tiny_models.py", "models/audio_tagger.py",
+                    "models/beats.py", "flows/demo_models.py"),
+    "labeling": (*COMMON, "emsync/checks.py", "emsync/labeling", "emsync/midi_input.py", "flows/labeling.py",
+                 "tasks/labeling.py"),
+    "tokens": (*COMMON, "emsync/checks.py", "emsync/music", "emsync/midi_input.py", "emsync/labeling/midi.py",
+               "flows/tokens.py", "tasks/tokens.py"),
+    "train": (*COMMON, *_GENERATOR, "flows/train.py"),
+    "evaluate": (*COMMON, *_GENERATOR, "flows/evaluate.py"),
+    "features": (*COMMON, "emsync/checks.py", "emsync/limits.py", "emsync/video", "models/audio_tagger.py",
+                 "models/beats.py", "flows/features.py", "tasks/features.py"),
+    "store": (*COMMON, "emsync/store.py", "flows/store.py"),
+}
+
+
+def code_files(paths) -> list[Path]:
+    """The .py files behind repository paths (a folder means every .py under it), sorted."""
+    out = set()
+    for rel in paths:
+        p = CODE_ROOT / rel
+        out.update(p.rglob("*.py") if p.is_dir() else [p])
+    return sorted(out)
+
+
+def digest(files) -> str:
+    """md5 over (path relative to the checkout, bytes) of each file: the one source digest."""
+    h = hashlib.md5()
+    for f in sorted(Path(f).resolve() for f in files):
+        try:
+            rel = f.relative_to(CODE_ROOT)
+        except ValueError:  # a plugin module outside the checkout
+            rel = f
+        h.update(str(rel).encode())
+        h.update(f.read_bytes() if f.exists() else b"<missing>")
+    return h.hexdigest()
+
+
+def stage_digest(stage: str) -> str:
+    """Digest of the code `STAGE_CODE[stage]` declares: a stage's Prefect cache-key part."""
+    return digest(code_files(STAGE_CODE[stage]))
+
+
+def module_digest(*modules) -> str:
+    """Digest of the given modules' source files (the features stage keys each extractor on its own)."""
+    return digest(Path(m.__file__) for m in modules)
