@@ -40,6 +40,9 @@ INPUTS = (
           "LPD-5 full piano rolls (Dong et al. 2018; lpd_5_full.tar.gz unpacked: "
           "<0-f>/<md5>.npz, 174,154 files; §4.3) or any folder of .mid/.midi/.kar/.npz"),
     Input("features.videos_dir", "dir", "the videos to analyse: <video_id>.mp4 (any file ffmpeg reads; §5.1)"),
+    Input("bandwidth.dsd100_dir", "dir",
+          "DSD100 (Liutkus et al. 2017; DSD100.zip unpacked: Mixtures/Dev/<song>/mixture.wav, Mixtures/Test/<song>/mixture.wav; §7.3)"),
+    Input("bandwidth.medleydb_dir", "dir", "MedleyDB 2.0 (Bittner et al. 2016): Audio/<song>/<song>_MIX.wav (§7.3)"),
     Input("features.models_dir", "dir",
           "local copies of the models features.models names (one folder per model in the hub layout, "
           "e.g. BEATs: beats/<checkpoint>.pt; README 'Where emsync differs')"),
@@ -81,6 +84,8 @@ def _produced(rel: Path, outs: list[Path]) -> bool:
 def _needed(params: Params, inp: Input) -> bool:
     if inp.key == "labeling.audio_features_archive":
         return params.labeling.audio_features_source == "archive"
+    if inp.key.startswith("bandwidth."):
+        return bool(_value(params, inp.key))  # "" = that dataset is not used
     return True
 
 
@@ -117,6 +122,14 @@ def check_inputs(params: Params, dvc_yaml=None) -> tuple[list[str], list[str]]:
             what = "folder" if inp.kind == "dir" else "file"
             state = "not found" if not path.exists() else f"is not a {what}"
             missing.append(f"{inp.key} = {value}: {what} {state}. It should hold {inp.what}.")
+    for i, folder in enumerate(params.bandwidth.folders):
+        rel = Path(folder)
+        if not rel.is_absolute() and _produced(rel, outs):
+            continue
+        checked.append(folder)
+        if not params.path(folder).is_dir():
+            missing.append(f"bandwidth.folders[{i}] = {folder}: folder not found. It should hold full-band 44.1 kHz "
+                           "songs (wav/flac/ogg; §7.3).")
     for key, ref in _local_model_refs(params):
         rel = Path(ref)
         if not rel.is_absolute() and _produced(rel, outs):

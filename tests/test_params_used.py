@@ -15,7 +15,6 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Keys being wired by an open issue in parallel; each entry names the issue that reads it.
 PENDING = {
-    "bandwidth": "issue 17 (bandwidth extension) wires the bandwidth section",
     "lyrics.va_labels": "issue 16 (lyrics) joins it in the store",
 }
 

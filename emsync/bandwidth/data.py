@@ -170,14 +170,15 @@ class CropSampler:
 
 
 def validation_excerpts(songs, filters, offset_s=8.0, duration_s=8.0, cutoff_hz=11025.0, sample_rate=A.SAMPLE_RATE):
-    """§7.4.3: one excerpt per validation song, `duration_s` from second `offset_s`; with several
+    """§7.4.3: one excerpt per validation song, `duration_s` from second `offset_s` (or the song's
+    last `duration_s` when it is shorter); with several
     filters each song gets a different one (song i -> filters[i % len]). [(song_id, filter, low, full)]."""
     filters = F.check_names(filters)
     out = []
     for i, s in enumerate(songs):
         a = s.audio()
-        start = min(int(offset_s * sample_rate), max(len(a) - 1, 0))
-        n = min(int(duration_s * sample_rate), len(a) - start)
+        n = min(int(duration_s * sample_rate), len(a))
+        start = min(int(offset_s * sample_rate), len(a) - n)  # a short song: its last `duration_s`
         name = filters[i % len(filters)]
         low, full = F.lowpass_window(a, start, n, name, cutoff_hz, sample_rate)
         out.append((s.song_id, name, low, full))

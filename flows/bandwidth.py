@@ -1,0 +1,184 @@
+"""bandwidth stages: the §7.2.3 bandwidth-extension variants (thesis Chapter 7).
+
+    python -m flows.bandwidth --variant resnet_da     # train one variant (DVC stage bandwidth_train@resnet_da)
+    python -m flows.bandwidth --report                # test every trained variant (DVC stage bandwidth_report)
+
+Training goes through the one engine (emsync/training/engine.py) and resumes from
+<out_dir>/<variant>/train_state.pt; it writes <out_dir>/<variant>/checkpoint.pt and loss.csv/.png.
+The report writes reports/bandwidth.md (Table 7.2-shaped SNR table beside the thesis's numbers,
+Table 7.4 params / MACs / CPU runtime rate), reports/bandwidth_metrics.json, Fig. 7.3-style
+validation curves (reports/bandwidth_curves.png) and Fig. 7.4/7.5-style spectrograms
+(reports/bandwidth_spectrograms.png).
+"""
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+from prefect import flow
+
+from emsync import env
+from emsync.config import Params, load_params
+from emsync.flowkit import RunReport, run_task
+
+
+def _songs(params: Params, report: RunReport):
+    from emsync.bandwidth import data as D
+
+    p = params.bandwidth
+    songs = D.discover(
+        dsd100_dir=str(params.path(p.dsd100_dir)) if p.dsd100_dir else "",
+        medleydb_dir=str(params.path(p.medleydb_dir)) if p.medleydb_dir else "",
+        folders=[str(params.path(f)) for f in p.folders],
+        folder_test_songs=p.folder_test_songs,
+        val_songs=p.val_songs,
+    )
+    rejects = []
+    cached = D.build_cache(songs, params.path(p.cache_dir), p.sample_rate, rejects=rejects)
+    for r in rejects:
+        report.skip(r["song_id"], r["reason"])
+    return {s: [x for x in cached if x.split == s] for s in ("train", "val", "test")}
+
+
+@flow(name="bandwidth_train")
+def train_flow(params: Params, variant: str, reports_dir: str | None = None) -> dict:
+    from emsync.bandwidth.train import BandwidthTask, engine_config, save_checkpoint
+    from emsync.training.engine import train
+
+    p = params.bandwidth
+    report = RunReport(f"bandwidth_train_{variant}")
+    split = _songs(params, report)
+    task = BandwidthTask(variant, p, split["train"], split["val"])
+    out = params.path(p.out_dir) / variant
+    res = train(
+        task, engine_config(p), state_path=out / "train_state.pt", fingerprint=task.fingerprint(), model_config=task.config, log_dir=out
+    )
+    save_checkpoint(
+        out / "checkpoint.pt",
+        task.config,
+        res.model_state,
+        {
+            "variant": variant,
+            "steps": res.steps,
+            "evals": res.evals,
+            "final_loss": res.history[-1]["loss"],
+            "train_songs": [s.song_id for s in split["train"]],
+            "val_songs": [s.song_id for s in split["val"]],
+        },
+    )
+    report.write(reports_dir or params.path(params.paths.reports_dir))
+    return {"variant": variant, "steps": res.steps, "final_loss": res.history[-1]["loss"], "evals": res.evals}
+
+
+@flow(name="bandwidth_report")
+def report_flow(params: Params, reports_dir: str | None = None) -> dict:
+    import torch
+
+    from emsync.bandwidth import evaluate as E
+    from emsync.bandwidth import filters as F
+    from emsync.bandwidth.infer import enhance
+    from emsync.bandwidth.train import label, load_checkpoint
+    from emsync.io import file_digest, write_json, write_text
+    from emsync.tasks.bandwidth import evaluate_variant_task
+    from emsync.training.engine import fingerprint
+
+    p = params.bandwidth
+    reports = Path(reports_dir) if reports_dir else params.path(params.paths.reports_dir)
+    report = RunReport("bandwidth_report")
+    test = _songs(params, report)["test"]
+    songs_digest = fingerprint([(s.song_id, s.samples, s.cache) for s in test])
+    code = fingerprint(*(file_digest(Path(E.__file__).parent / f) for f in ("evaluate.py", "infer.py", "filters.py", "train.py")))
+    labels, results, evals, models, table4 = {}, {}, {}, {}, {}
+    for v in p.variants:
+        ck = params.path(p.out_dir) / v / "checkpoint.pt"
+        if not ck.exists():
+            report.skip(v, f"{ck} missing: run python -m flows.bandwidth --variant {v}")
+            continue
+        labels[v] = label(v)
+        results[v] = run_task(evaluate_variant_task, report, str(ck), file_digest(ck), test, songs_digest, dataclasses.asdict(p), code)
+        models[v], extra = load_checkpoint(ck)
+        evals[v] = extra.get("evals", [])
+    if not results:
+        raise SystemExit("bandwidth report: no trained variant (run python -m flows.bandwidth --variant NAME)")
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    for arch in ("unet", "resnet"):
+        if arch in models:
+            m = models[arch]
+            table4[arch] = {
+                "params": sum(q.numel() for q in m.parameters()),
+                "macs_65536": E.macs(m),
+                "runtime_rate_cpu": E.runtime_rate(m, seconds=1.0),
+            }
+    md = [
+        "# Bandwidth extension (thesis Chapter 7)",
+        "",
+        f"Test songs: {len(test)} ({', '.join(s.song_id for s in test)}); whole-song stereo SNR (eq. 7.1), mean over songs.",
+        "ΔSNR = output - input. The thesis columns are Table 7.2 (DSD100 test, full-size models); the VGG-distance",
+        "columns are not computed here (no VGGish weights offline).",
+        "",
+        E.table_7_2(results, labels),
+        "## Table 7.4 (this machine, CPU; thesis runtime on a GTX 1080 Ti)",
+        "",
+        "| model | parameters | MACs (65,536 samples) | runtime rate (CPU) | thesis params / MACs / rate |",
+        "|---|---|---|---|---|",
+    ]
+    for arch, r in table4.items():
+        t = E.THESIS_TABLE_7_4[arch]
+        md.append(
+            f"| {arch} | {r['params'] / 1e6:.2f}M | {r['macs_65536'] / 1e9:.2f}G | {r['runtime_rate_cpu']:.3f} | "
+            f"{t[0] / 1e6:.1f}M / {t[1] / 1e9:.1f}G / {t[2]} |"
+        )
+    write_text(reports / "bandwidth.md", "\n".join(md) + "\n")
+    summary = {v: {f"{s}_{k}": r[s][k] for s in ("seen", "unseen") for k in ("snr", "input_snr")} for v, r in results.items()}
+    write_json(reports / "bandwidth_metrics.json", {"summary": summary, "table_7_4": table4, "results": results})
+    E.plot_curves(evals, reports / "bandwidth_curves.png", labels)
+    if test:  # Figs. 7.4 / 7.5 on 2 s of the first test song
+        a = test[0].audio()
+        s0 = min(int(p.val_offset_s * p.sample_rate), max(len(a) - 2 * p.sample_rate, 0))
+        import numpy as np
+
+        target = np.asarray(a[s0 : s0 + 2 * p.sample_rate], np.float64).T / 32768
+        panels = {}
+        for f in (F.SEEN_TEST_FILTER, F.UNSEEN_FILTER):
+            low = F.lowpass(target, f, p.cutoff_hz, p.sample_rate)
+            panels[f"input {f}"] = low
+            for v in [v for v in ("resnet", "resnet_da") if v in models]:
+                panels[f"{labels[v]} {f}"] = enhance(models[v], low, p.eval_chunk)
+        E.plot_spectrograms(target, panels, reports / "bandwidth_spectrograms.png", p.sample_rate)
+    report.write(reports)
+    return summary
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--params", help="params file (default: params.yaml / EMSYNC_PARAMS)")
+    ap.add_argument("--variant", help="train this variant (unet, unet_da, ..., resnet_do)")
+    ap.add_argument("--report", action="store_true", help="test every trained variant and write the reports")
+    ap.add_argument("--steps", type=int, help="override bandwidth.steps")
+    ap.add_argument("--device", help="override bandwidth.device")
+    args = ap.parse_args(argv)
+    p = load_params(args.params)
+    over = {k: v for k, v in {"steps": args.steps, "device": args.device}.items() if v is not None}
+    if over:
+        p = dataclasses.replace(p, bandwidth=dataclasses.replace(p.bandwidth, **over))
+    if args.report:
+        s = report_flow(p)
+        for v, r in s.items():
+            print(
+                f"{v}: seen {r['seen_snr']:.2f} dB (input {r['seen_input_snr']:.2f}), "
+                f"unseen {r['unseen_snr']:.2f} dB (input {r['unseen_input_snr']:.2f})"
+            )
+        return s
+    if not args.variant:
+        ap.error("give --variant NAME or --report")
+    m = train_flow(p, args.variant)
+    print(f"trained {m['variant']} for {m['steps']} steps: final loss {m['final_loss']:.3g}; {m['evals'][-1] if m['evals'] else ''}")
+    return m
+
+
+if __name__ == "__main__":
+    from emsync.runguard import enter_stage
+
+    env.apply_defaults()
+    enter_stage("bandwidth")
+    main()

@@ -1,0 +1,17 @@
+"""Cached Prefect tasks of the bandwidth stages (library code in emsync/bandwidth/)."""
+
+from emsync.flowkit import cached_task
+
+
+@cached_task(name="bwe-test")
+def evaluate_variant_task(checkpoint: str, checkpoint_digest: str, songs: list, songs_digest: str, bandwidth: dict, code: str) -> dict:
+    """Whole-song test SNRs of one trained variant with the seen and the unseen filter (§7.4.2)."""
+    from emsync.bandwidth.evaluate import evaluate_songs
+    from emsync.bandwidth.filters import SEEN_TEST_FILTER, UNSEEN_FILTER
+    from emsync.bandwidth.train import load_checkpoint
+
+    model, _ = load_checkpoint(checkpoint)
+    return {
+        setting: evaluate_songs(model, songs, f, bandwidth["cutoff_hz"], bandwidth["sample_rate"], bandwidth["eval_chunk"])
+        for setting, f in (("seen", SEEN_TEST_FILTER), ("unseen", UNSEEN_FILTER))
+    }
