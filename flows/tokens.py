@@ -58,6 +58,7 @@ def tokens_flow(params=None):
             for k, b in enumerate(batches)]
     reports = p.path(p.paths.reports_dir)
     rows, rejects = [], []
+    corpus.recover_shards(out)
     shutil.rmtree(out / "shards.new", ignore_errors=True)
     for wave in range(0, len(jobs), WAVE):  # a few shards in flight: memory does not grow with the corpus
         results = map_items(tokenize_shard, jobs[wave : wave + WAVE], report, desc=f"tokenize {wave}/{len(jobs)}",

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from emsync.music import vocab as V
-from emsync.music.corpus import list_files, tokenize_batch, write_outputs
-from emsync.music.dataset import ChunkConfig, ChunkDataset, StreamingChunks, sample_chunk, transpose
+from emsync.music.corpus import add_shard, finish_outputs, list_files, recover_shards, tokenize_batch
+from emsync.music.dataset import ChunkConfig, ChunkDataset, sample_chunk, transpose
 from emsync.music.offsets import boundary_offsets
 from emsync.music.tokenizer import encode
 from tests._tokens_helpers import song_from_notes
@@ -88,7 +88,10 @@ def token_dir(demo_corpus, tmp_path_factory):
                            "split": ["test" if i % 10 == 0 else "train" for i in range(len(ids))]})
     labels.loc[1, "valence"] = np.nan
     out = tmp_path_factory.mktemp("tokens")
-    index, rejects = write_outputs(out, results, labels)
+    rows, rejects = [], []
+    for k in sorted(results):  # as flows/tokens.py does, shard by shard
+        add_shard(out, k, results[k], rows, rejects)
+    index = finish_outputs(out, rows, rejects, labels)
     return out, index, rejects, labels
 
 
@@ -130,13 +133,10 @@ def test_dataset_items_are_tensors_and_deterministic(token_dir):
     assert np.allclose(vals, mid["valence"].to_numpy(), equal_nan=True)
 
 
-def test_streaming_loader_covers_each_song_once_per_pass(token_dir):
-    out, index, _, _ = token_dir
-    stream = StreamingChunks(out, split="test", chunk_len=64, seed=1, passes=2)
-    items = list(stream)
-    n_test = int((index["split"] == "test").sum())
-    assert len(items) == 2 * n_test and n_test >= 3
-    assert [x[0].tolist() for x in items] == [x[0].tolist() for x in StreamingChunks(out, "test", chunk_len=64,
-                                                                                        seed=1, passes=2)]
-    batch = next(iter(torch.utils.data.DataLoader(StreamingChunks(out, "train", chunk_len=64), batch_size=4)))
-    assert batch[0].shape == (4, 64) and batch[1].shape == (4, 64) and batch[2].shape == (4,)
+def test_shards_replaced_without_a_moment_of_loss(token_dir):
+    """finish_outputs swaps shards/ by two renames; a run killed between them gets the old set back."""
+    out, *_ = token_dir
+    before = sorted(p.name for p in (out / "shards").iterdir())
+    (out / "shards").rename(out / "shards.old")  # the state after the first rename
+    recover_shards(out)
+    assert sorted(p.name for p in (out / "shards").iterdir()) == before and not (out / "shards.old").exists()

@@ -98,6 +98,13 @@ def add_shard(out_dir, shard: int, result: dict, rows: list, rejects: list) -> N
         write_shard(out_dir, shard, result["tokens"])
 
 
+def recover_shards(out_dir) -> None:
+    """After a run killed between finish_outputs' two renames: the previous shards/ come back."""
+    out = Path(out_dir)
+    if (out / "shards.old").is_dir() and not (out / "shards").exists():
+        (out / "shards.old").rename(out / "shards")
+
+
 def finish_outputs(out_dir, rows, rejects, labels=None, test_fraction=0.05, check=None):
     """Index from the per-song rows (+ labels), `check(index without list columns)`, then
     shards.new/ replaces shards/ and vocab.json, index.parquet, rejects.parquet are written.
@@ -115,21 +122,16 @@ def finish_outputs(out_dir, rows, rejects, labels=None, test_fraction=0.05, chec
     index = index[front + [c for c in index.columns if c not in front]].sort_values("midi_id").reset_index(drop=True)
     if check is not None:
         check(index.drop(columns=["chord_times"]))
-    new, cur = out / "shards.new", out / "shards"
+    new, cur, old = out / "shards.new", out / "shards", out / "shards.old"
     new.mkdir(parents=True, exist_ok=True)
+    # two renames, so a kill at any point leaves one complete set: shards/ or shards.old/
+    # (recover_shards puts the old set back at the next run's start)
+    shutil.rmtree(old, ignore_errors=True)
     if cur.exists():
-        shutil.rmtree(cur)
+        cur.rename(old)
     new.rename(cur)
+    shutil.rmtree(old, ignore_errors=True)
     write_json(out / "vocab.json", V.to_json())
     write_parquet(out / "index.parquet", index)
     write_parquet(out / "rejects.parquet", pd.DataFrame(rejects, columns=["midi_id", "reason"]))
     return index
-
-
-def write_outputs(out_dir, results: dict, labels=None, test_fraction=0.05, check=None):
-    """All outputs from {shard: tokenize_batch(...)} held in memory (tests, small corpora).
-    Returns (index DataFrame, rejects list)."""
-    rows, rejects = [], []
-    for k in sorted(results):
-        add_shard(out_dir, k, results[k], rows, rejects)
-    return finish_outputs(out_dir, rows, rejects, labels, test_fraction, check), rejects

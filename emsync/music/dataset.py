@@ -139,10 +139,9 @@ def _song_key(midi_id: str) -> int:
 
 
 try:
-    from torch.utils.data import Dataset, IterableDataset, get_worker_info
+    from torch.utils.data import Dataset
 except ImportError:  # torch is a dependency; this only keeps the module importable without it
-    Dataset = IterableDataset = object
-    get_worker_info = None
+    Dataset = object
 
 
 class ChunkDataset(Dataset):
@@ -164,32 +163,3 @@ class ChunkDataset(Dataset):
 
     def __getitem__(self, i):
         return _sample(self.corpus.tokens(i), self.corpus.labels(i), self.seed, self.epoch, self._keys[i], self.cfg)
-
-
-class StreamingChunks(IterableDataset):
-    """Iterable: shards in a seeded random order, songs shuffled within each shard, one chunk per
-    song per pass (`passes` passes, None = forever). Reads one memory-mapped shard at a time, so
-    memory does not grow with the corpus; DataLoader workers split the shards between them."""
-
-    def __init__(self, root, split="train", cfg: ChunkConfig | None = None, seed=0, passes=1, chunk_len=None):
-        self.root, self.split, self.seed, self.passes = root, split, seed, passes
-        cfg = cfg or ChunkConfig()
-        self.cfg = ChunkConfig(**{**cfg.__dict__, **({"chunk_len": chunk_len} if chunk_len else {})})
-
-    def __iter__(self):
-        corpus = TokenCorpus(self.root, self.split)
-        idx = corpus.index
-        info = get_worker_info() if get_worker_info else None
-        wid, nw = (info.id, info.num_workers) if info else (0, 1)
-        shards = np.unique(idx["shard"].to_numpy())
-        epoch = 0
-        while self.passes is None or epoch < self.passes:
-            rng = np.random.default_rng([self.seed, epoch])
-            order = rng.permutation(shards)
-            for s in order[wid::nw]:
-                rows = np.flatnonzero(idx["shard"].to_numpy() == s)
-                for i in rng.permutation(rows):
-                    key = _song_key(idx["midi_id"].iat[i])
-                    yield _sample(corpus.tokens(i), corpus.labels(i), self.seed, epoch, key, self.cfg)
-                corpus._maps.pop(int(s), None)  # let the shard's pages go
-            epoch += 1
