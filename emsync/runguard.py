@@ -81,6 +81,8 @@ def hold_pipeline_lock(stage: str, root=None):
     `dvc repro` (DVC claimed them for us) and outside a DVC repository."""
     if os.environ.get("DVC_STAGE"):
         return None
+    if int(os.environ.get("RANK", "0")) > 0:  # under torchrun, rank 0 holds it for the whole job
+        return None
     from emsync.config import ROOT
 
     root = Path(root or ROOT)

@@ -343,7 +343,10 @@ def plot_history(history, path, evals=(), title="training loss", ylabel="loss"):
 
 def _optimizers(task, model, cfg):
     hook = getattr(task, "configure_optimizers", None)
-    made = hook(model) if hook else torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if hook is None:
+        fused = all(p.is_cuda for p in model.parameters()) or None  # one kernel for all parameters on GPU
+        return torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=fused), None
+    made = hook(model)
     return made if isinstance(made, tuple) else (made, None)
 
 
@@ -351,6 +354,39 @@ def _better(value, best, mode) -> bool:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return False
     return best is None or (value < best if mode == "min" else value > best)
+
+
+def backward_batch(task, model, batch, device, *, micro_batch: int = 0, amp_dtype=None, scaler=None,
+                   world_size: int = 1) -> tuple[torch.Tensor, int]:
+    """Backward this rank's `batch` through `task.loss`, `micro_batch` rows at a time (0: all at
+    once); return (the loss of the global batch, its units). Part i contributes
+    loss_i * weight_i / total weight (all ranks, `task.batch_weight`, default rows), so the summed
+    gradient is the global batch's mean whatever the split; with DDP (`model` wrapped,
+    world_size > 1) gradients sync only on the last part."""
+    weight_of = getattr(task, "batch_weight", None) or (lambda b: float(n_rows(b)))
+    units_of = getattr(task, "batch_units", None) or n_rows
+    n = n_rows(batch)
+    mb = micro_batch or max(n, 1)
+    parts = [slice_rows(batch, slice(i, i + mb)) for i in range(0, n, mb)] if n > mb else [batch]
+    weights = [float(weight_of(p)) for p in parts]
+    totals = torch.tensor([sum(weights), float(sum(units_of(p) for p in parts))], dtype=torch.float64)
+    if world_size > 1:
+        torch.distributed.all_reduce(totals)
+    total_w = max(float(totals[0]), 1e-12)
+    loss_sum = torch.zeros((), device=device)
+    for i, p in enumerate(parts):
+        p = to_device(p, device)
+        sync = contextlib.nullcontext() if world_size == 1 or i == len(parts) - 1 else model.no_sync()
+        with sync:
+            with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+                loss = task.loss(model, p)
+            part = loss.float() * (weights[i] / total_w)  # this part's share of the global mean
+            scaled = part * world_size  # DDP averages gradients over ranks; the shares already sum
+            (scaler.scale(scaled) if scaler is not None else scaled).backward()
+        loss_sum += part.detach()
+    if world_size > 1:
+        torch.distributed.all_reduce(loss_sum)
+    return loss_sum, int(totals[1])
 
 
 def train(
@@ -472,9 +508,6 @@ def train(
             raise InputError(f"the global batch of step {step} has {n} rows, fewer than the {world} ranks")
         return slice_rows(b, rank_rows(n, rank, world))
 
-    weight_of = getattr(task, "batch_weight", None) or (lambda b: float(n_rows(b)))
-    units_of = getattr(task, "batch_units", None) or n_rows
-
     t0 = time.time()
     model.train()
     done = start
@@ -490,29 +523,10 @@ def train(
             pending = (step + 1, pool.submit(rows, step + 1))
         if world > 1:  # dropout etc. differ between ranks; the batch above does not depend on the rank
             torch.manual_seed(step_seed(cfg.seed, f"{step}:{rank}"))
-        n = n_rows(batch)
-        mb = cfg.micro_batch or max(n, 1)
-        parts = [slice_rows(batch, slice(i, i + mb)) for i in range(0, n, mb)] if n > mb else [batch]
-        weights = [float(weight_of(p)) for p in parts]
-        totals = torch.tensor([sum(weights), float(sum(units_of(p) for p in parts))], dtype=torch.float64)
-        if world > 1:
-            torch.distributed.all_reduce(totals)
-        total_w = max(float(totals[0]), 1e-12)
         lr = opt.param_groups[0]["lr"]
         opt.zero_grad(set_to_none=True)
-        loss_sum = torch.zeros((), device=device)
-        for i, p in enumerate(parts):
-            p = to_device(p, device)
-            sync = contextlib.nullcontext() if world == 1 or i == len(parts) - 1 else fwd.no_sync()
-            with sync:
-                with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-                    loss = task.loss(fwd, p)
-                part = loss.float() * (weights[i] / total_w)  # this part's share of the global mean
-                scaled = part * world  # DDP averages gradients over ranks; the shares already sum
-                (scaler.scale(scaled) if scaler is not None else scaled).backward()
-            loss_sum += part.detach()
-        if world > 1:
-            torch.distributed.all_reduce(loss_sum)
+        loss_sum, units = backward_batch(task, fwd, batch, device, micro_batch=cfg.micro_batch, amp_dtype=amp_dtype,
+                                         scaler=scaler, world_size=world)
         if scaler is not None:
             scaler.unscale_(opt)
         if cfg.grad_clip:
@@ -527,7 +541,7 @@ def train(
         value = float(loss_sum)
         if not math.isfinite(value):
             raise FloatingPointError(f"training loss became {value} at step {step} (lr {lr}); lower the lr or check the data")
-        units_seen += int(totals[1])
+        units_seen += units
         window.append(value)
         done = step + 1
         if done % cfg.log_every == 0 or done == cfg.steps:

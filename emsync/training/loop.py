@@ -110,56 +110,16 @@ def model_logits(model, tokens, offsets, valence, arousal) -> torch.Tensor:
     return model(inp, valence, arousal, offsets=off)  # (B, L-1, V)
 
 
-def accumulate_gradients(model, tokens, offsets, valence, arousal, weights, pad_id: int, micro_batch: int = 0,
-                         amp_dtype=None, scaler=None) -> torch.Tensor:
-    """Backward the batch's weighted loss, `micro_batch` rows at a time (0: all at once); return
-    the loss. Each part is sum(w·ce) over the whole batch's total weight, so the accumulated
-    gradient is the full batch's (up to float rounding) with a fraction of the activation memory."""
-    device = tokens.device
-    tgt = tokens[:, 1:]  # (B, L-1)
-    total_w = weights[tgt].masked_fill(tgt == pad_id, 0).sum().clamp(min=1.0)
-    mb = micro_batch or tokens.shape[0]
-    loss = torch.zeros((), device=device)
-    for i in range(0, tokens.shape[0], mb):
-        sl = slice(i, i + mb)
-        with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-            logits = model_logits(model, tokens[sl], offsets[sl] if offsets is not None else None,
-                                  valence[sl], arousal[sl])  # (b, L-1, V)
-        part = lm_loss(logits, tgt[sl], weights, pad_id, reduction="sum") / total_w
-        (scaler.scale(part) if scaler is not None else part).backward()
-        loss += part.detach()
-    return loss
+class WeightedLMLoss:
+    """The CHORD-weighted next-token loss as engine hooks: `loss` is the weighted mean over the
+    batch's non-PAD targets, `batch_weight` its total class weight (how the engine combines
+    micro-batches and ranks), `batch_units` its target tokens."""
 
-
-class MusicLMTask(engine.Task):
-    """The engine task of the music transformer: `make_batch(step)` gives the global batch
-    (tokens (B, L) long, offsets (B, L) float or None, valence (B,), arousal (B,)); with
-    `make_part(step, rank, world_size)` each DDP rank builds only its own rows."""
-
-    name = "music"
-
-    def __init__(self, model, make_batch: Callable[[int], Batch], cfg: LoopConfig, *, pad_id: int, chord_id: int,
-                 vocab_size: int, make_part: Callable[[int, int, int], Batch] | None = None):
-        self.model, self.make_batch, self.cfg, self.pad_id = model, make_batch, cfg, pad_id
-        self.weights_cpu = class_weights(vocab_size, chord_id, cfg.chord_loss_weight)  # (V,)
-        self.weights = self.weights_cpu  # moved to the batch's device by `loss`
-        if make_part is not None:
-            self.batch_part = make_part
-
-    def build_model(self):
-        return self.model
-
-    def configure_optimizers(self, model):
-        c = self.cfg
-        opt = torch.optim.Adam(model.parameters(), lr=c.lr)
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_at(s, c.lr, c.lr_after, c.lr_switch_step) / c.lr)
-        return opt, sched
-
-    def batch(self, step: int) -> Batch:
-        return self.make_batch(step)
+    def __init__(self, weights: torch.Tensor, pad_id: int):
+        self.weights_cpu = weights.detach().cpu()  # (V,)
+        self.weights, self.pad_id = weights, pad_id  # `weights` follows the batch's device
 
     def batch_weight(self, batch) -> float:
-        """The total class weight of the batch's non-PAD targets: what `loss` is a mean over."""
         tgt = batch[0][:, 1:].cpu()  # (B, L-1)
         return float(self.weights_cpu[tgt].masked_fill(tgt == self.pad_id, 0).sum())
 
@@ -172,6 +132,43 @@ class MusicLMTask(engine.Task):
             self.weights = self.weights.to(tokens.device)
         logits = model_logits(model, tokens, offsets, valence, arousal)  # (B, L-1, V)
         return lm_loss(logits, tokens[:, 1:], self.weights, self.pad_id)
+
+
+def accumulate_gradients(model, tokens, offsets, valence, arousal, weights, pad_id: int, micro_batch: int = 0,
+                         amp_dtype=None, scaler=None) -> torch.Tensor:
+    """Backward the batch's weighted loss, `micro_batch` rows at a time (0: all at once), exactly
+    as a training step does (engine.backward_batch); return the loss."""
+    loss, _ = engine.backward_batch(WeightedLMLoss(weights, pad_id), model, (tokens, offsets, valence, arousal),
+                                    tokens.device, micro_batch=micro_batch, amp_dtype=amp_dtype, scaler=scaler)
+    return loss
+
+
+class MusicLMTask(WeightedLMLoss, engine.Task):
+    """The engine task of the music transformer: `make_batch(step)` gives the global batch
+    (tokens (B, L) long, offsets (B, L) float or None, valence (B,), arousal (B,)); with
+    `make_part(step, rank, world_size)` each DDP rank builds only its own rows."""
+
+    name = "music"
+
+    def __init__(self, model, make_batch: Callable[[int], Batch], cfg: LoopConfig, *, pad_id: int, chord_id: int,
+                 vocab_size: int, make_part: Callable[[int, int, int], Batch] | None = None):
+        super().__init__(class_weights(vocab_size, chord_id, cfg.chord_loss_weight), pad_id)
+        self.model, self.make_batch, self.cfg = model, make_batch, cfg
+        if make_part is not None:
+            self.batch_part = make_part
+
+    def build_model(self):
+        return self.model
+
+    def configure_optimizers(self, model):
+        c = self.cfg
+        fused = all(p.is_cuda for p in model.parameters())  # one kernel for all parameters on GPU
+        opt = torch.optim.Adam(model.parameters(), lr=c.lr, fused=fused or None)
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_at(s, c.lr, c.lr_after, c.lr_switch_step) / c.lr)
+        return opt, sched
+
+    def batch(self, step: int) -> Batch:
+        return self.make_batch(step)
 
 
 def engine_config(cfg: LoopConfig) -> engine.EngineConfig:
