@@ -157,7 +157,7 @@ class GenerateParams:
     device: str = "auto"  # auto | cpu | cuda
     cuda_graph: bool = True  # capture the decode step as a CUDA graph on GPU (ignored on CPU)
     max_tokens_per_s: float = 250.0  # safety budget when generating to a duration
-    cpu_int8: bool = True  # CPU only: int8 dynamic-quantized Linear layers (~2.3x faster batch-1 generation; sampling TV ~0.02)
+    cpu_int8: bool = True  # CPU only: int8 dynamic-quantized Linear layers (faster batch-1 generation, README "Speed"; sampling TV ~0.02)
     cpu_threads: int = 1  # CPU only: torch threads while generating (0 = torch's default); 1 is fastest on a shared 2-core box
 
     def __post_init__(self):

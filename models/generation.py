@@ -304,9 +304,9 @@ class Int8Linear(torch.nn.Module):
 def quantize_int8(model):
     """CPU inference copy with int8 dynamic-quantized Linear layers (per-channel weights,
     activations quantized on the fly). Decoding one token reads every weight once, so on CPU it is
-    bound by memory traffic; int8 weights cut that traffic 4x (37m: Linear layers ~4.5x, whole
-    batch-1 generation ~2.3x faster). Sampling distributions move by ~0.02 in total variation on
-    random 37m weights (tests/test_generate_cpu.py bounds it); the CPU default (generate.cpu_int8)."""
+    bound by memory traffic; int8 weights cut that traffic 4x (measured speed-ups: README "Speed").
+    Sampling distributions move by ~0.02 in total variation on random 37m weights
+    (tests/test_generate_cpu.py bounds it); the CPU default (generate.cpu_int8)."""
     import copy
     import warnings
 

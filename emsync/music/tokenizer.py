@@ -124,7 +124,7 @@ def canonical_notes(song: Song) -> tuple[Notes, dict]:
     st["lengthened"] = int(short.sum())
     off = np.where(short, on + 1, off)
     # same (instrument, pitch, on): keep the longest
-    if len(off) and off.max() < 1 << 24:  # one packed int64 key sorts ~3x faster than lexsort
+    if len(off) and off.max() < 1 << 24:  # one packed int64 key sorts faster than lexsort (README "Speed")
         order = np.argsort((((ins << 7 | pit) << 24 | on) << 24) | ((1 << 24) - 1 - off))
     else:  # songs over 37 hours
         order = np.lexsort((-off, on, pit, ins))
