@@ -249,10 +249,36 @@ class SoundtrackParams:
 
 @dataclass(frozen=True)
 class ClassifyParams:
-    # §5.2.2 VEMOCLAP (emotion) and §5.2.3 (genre): trained checkpoints and their use in `soundtrack`
+    # §5.2.2 VEMOCLAP (emotion) and §5.2.3 (genre): data, training through the engine, checkpoints
+    emotion_dataset: str = "demo"  # demo (labels planted in data/demo) | ekman6
+    genre_dataset: str = "demo"  # demo | movienet
+    demo_ground_truth: str = "data/demo/ground_truth/videos.json"
+    ekman6_dir: str = ""  # Ekman-6: <emotion>/<name>.mp4 + train.txt / test.txt (emsync/classify/datasets.py)
+    movienet_csv: str = "../shared/data/movienet/trailers_genres_clean.csv"
+    movienet_splits: str = "../shared/data/movienet/splits.json"
+    features_dir: str = "data/features"
+    blacklist: bool = True  # §5.2.2.4: train the soundtrack's emotion model without blacklisted Ekman-6 videos
+    # VEMOCLAP size (§5.2.2.3: d 512, 4 heads, dropout 0.5); demo: small
+    emotion_model: dict = field(default_factory=lambda: {"d_model": 64, "n_heads": 4, "dropout": 0.1})
+    # §5.2.3.3 genre models (thesis: mlp 1 layer; single 256/2 layers/8 heads; multi native widths/1 layer/8 heads)
+    genre_models: dict = field(default_factory=lambda: {
+        "mlp": {"n_layers": 2, "d_hidden": 64, "dropout": 0.1},
+        "multi_transformer": {"d_model": 32, "n_heads": 4, "max_positions": 256, "dropout": 0.1},
+    })
+    genre_model: str = "multi_transformer"  # the genre model `emsync genre` uses
     emotion_checkpoint: str = "data/models/emotion/checkpoint.pt"  # `emsync emotion`, soundtrack without flags
-    genre_checkpoint: str = "data/models/genre/checkpoint.pt"  # `emsync genre`
-    n_frames: int = 16  # §5.2.2.3: equidistant frames at test time
+    genre_dir: str = "data/models/genre"  # <genre_dir>/<model>/checkpoint.pt
+    genre_checkpoint: str = "data/models/genre/multi_transformer/checkpoint.pt"  # `emsync genre`
+    n_frames: int = 16  # §5.2.2.3: random positions in training, equidistant at test time
+    steps: int = 150  # optimizer steps (thesis: up to 200,000 with early stopping)
+    lr: float = 1e-3  # Adam (thesis: 1e-5)
+    batch_size: int = 8  # thesis: 32
+    val_fraction: float = 0.0  # §5.2.2.3: 10 % of training for validation (demo: 1 training video per emotion)
+    eval_every: int = 0  # steps between validation runs (0 = none)
+    patience: int = 0  # validation runs without improvement before stopping (0 = never)
+    pos_weight: float = 0.25  # §5.2.3.3 weight of positive labels in the genre BCE
+    seed: int = 0
+    device: str = "cpu"  # auto | cpu | cuda
     soundtrack_uses_classifier: bool = True  # soundtrack without emotion flags runs the emotion classifier
 
 

@@ -53,6 +53,25 @@ THESIS = {
         "device": "cuda",
     },
     "generate": {"window": 1216, "device": "cuda"},
+    "classify": {
+        "emotion_dataset": "ekman6",  # §5.2.2.1
+        "genre_dataset": "movienet",  # §5.2.3.1
+        "ekman6_dir": "data/ekman6",
+        "features_dir": "data/features",
+        "emotion_model": {"d_model": 512, "n_heads": 4, "dropout": 0.5},  # §5.2.2.3 (~11M with BEATs)
+        "genre_models": {
+            "mlp": {"n_layers": 1, "dropout": 0.5},  # §5.2.3.3
+            "single_transformer": {"d_model": 256, "n_layers": 2, "n_heads": 8, "dropout": 0.5},
+            "multi_transformer": {"n_layers": 1, "n_heads": 8, "dropout": 0.5},
+        },
+        "steps": 200000,
+        "lr": 1e-5,
+        "batch_size": 32,
+        "val_fraction": 0.1,
+        "eval_every": 5000,
+        "patience": 20,
+        "device": "cuda",
+    },
     "evaluate": {
         "regressor_layers": 8,  # §4.5
         "regressor_d_model": 768,

@@ -1,0 +1,214 @@
+"""The classifier stages' library side (thesis §5.2.2, §5.2.3): datasets from the feature store,
+evaluation, predictions keyed by `video_id`, reports. The flows only wire these together.
+
+- `build_dataset(task, labels, features_dir, videos_dir)` reads every labelled video's feature
+  tables; a video whose table is missing is a recorded skip (`skips`), not a crash.
+- `evaluate(...)` predicts every split and returns the prediction rows (probability per class) plus
+  metrics: accuracy and the confusion matrix normalised over true labels (emotion, Fig. 5.2);
+  P@0.5, R@0.5, mAP macro and per genre (genre, Tables 5.2, 5.3).
+"""
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from emsync.classify.datasets import multi_hot
+from emsync.classify.features import SOURCES, MissingFeatures, infer_dims, read_tables, video_features
+from emsync.classify.metrics import accuracy, confusion, genre_metrics
+from emsync.classify.tasks import ClassifierData
+from emsync.errors import InputError
+from emsync.models.classifier_blocks import GENRES
+
+
+def has_audio_stream(videos_dir, video_id: str) -> bool:
+    """Whether the video file has an audio stream (True when the file is not at hand)."""
+    from emsync.video.probe import probe
+
+    for p in sorted(Path(videos_dir).glob(f"{video_id}.*")):
+        try:
+            return bool(probe(p).has_audio)
+        except Exception:  # an unreadable file: the feature stage has recorded it already
+            return True
+    return True
+
+
+def faces_width(params) -> int:
+    """Width of the face-expression vectors: the expression ViT's hidden size (its config.json when
+    the model is a local folder), else 768 (the thesis's ViT-B)."""
+    import json
+
+    ref = params.features.models.get("faces")
+    ref = ref.get("classifier") if isinstance(ref, dict) else ref
+    cfg = params.path(str(ref)) / "config.json" if ref else None
+    if cfg is not None and cfg.exists():
+        return int(json.loads(cfg.read_text()).get("hidden_size", 768))
+    return 768
+
+
+def build_dataset(task: str, labels: pd.DataFrame, features_dir, videos_dir=None, default_dims=None) -> tuple:
+    """(ClassifierData, skips DataFrame[video_id, reason]) for `task` ("emotion" | "genre") from a
+    label table (`video_id, split` + `label` for emotion or `genres` for genre). `default_dims`
+    gives widths for modalities no video has a row of (e.g. faces when no face was ever found)."""
+    ids = labels["video_id"].tolist()
+    dims = infer_dims(features_dir, ids, task)
+    for m, w in (default_dims or {}).items():
+        dims.setdefault(m, w)
+    missing = set(SOURCES[task]) - set(dims)
+    if missing:
+        raise InputError(f"no feature rows of {sorted(missing)} in {features_dir} to size the {task} classifier")
+    items, targets, split, skips = [], [], [], []
+    for row in labels.itertuples(index=False):
+        try:
+            tables = read_tables(features_dir, row.video_id, task)
+        except MissingFeatures as e:
+            skips.append({"video_id": row.video_id, "reason": str(e)})
+            continue
+        audio = has_audio_stream(videos_dir, row.video_id) if videos_dir else True
+        try:
+            items.append(video_features(tables, row.video_id, task, dims, has_audio=audio))
+        except InputError as e:  # a table with the wrong width: skip the video, say why
+            skips.append({"video_id": row.video_id, "reason": str(e)})
+            continue
+        targets.append(row.label if task == "emotion" else multi_hot(row.genres))
+        split.append(row.split)
+    y = np.asarray(targets, dtype=np.int64 if task == "emotion" else np.float32)
+    if task == "genre" and not len(y):
+        y = np.zeros((0, len(GENRES)), np.float32)
+    return ClassifierData(items, y, split, dims), pd.DataFrame(skips, columns=["video_id", "reason"])
+
+
+def evaluate(task, model, splits=("train", "val", "test")) -> tuple:
+    """(predictions DataFrame, metrics {split: {...}}) for a ClassifierTask and a trained model."""
+    emotion = task.emotion
+    labels = list(model.cfg.labels)
+    rows, metrics = [], {}
+    for split in splits:
+        idx = task.data.index(split)
+        if not len(idx):
+            continue
+        probs, y = task.predict(model, split)
+        for i, p, t in zip(idx, probs, y):
+            row = {"video_id": task.data.items[i].video_id, "split": split}
+            row.update({lab: float(v) for lab, v in zip(labels, p)})
+            if emotion:
+                row.update(true=labels[int(t)], predicted=labels[int(p.argmax())])
+            else:
+                row.update(true=[g for g, b in zip(labels, t) if b > 0], predicted=[g for g, v in zip(labels, p) if v >= 0.5])
+            row["masked"] = ",".join(sorted(task.data.items[i].notes)) or None
+            rows.append(row)
+        if emotion:
+            metrics[split] = {"accuracy": accuracy(y, probs.argmax(1)), "n": int(len(y)),
+                              "confusion": confusion(y, probs.argmax(1), len(labels)).round(4).tolist()}
+        else:
+            metrics[split] = genre_metrics(y, probs, labels)
+    return pd.DataFrame(rows), metrics
+
+
+def confusion_png(matrix, labels, path, title: str):
+    """Fig. 5.2 style: rows = true label, normalised over each row."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from emsync.io import atomic_path
+
+    m = np.asarray(matrix)
+    fig, ax = plt.subplots(figsize=(5.2, 4.4))
+    ax.imshow(m, vmin=0, vmax=1, cmap="Blues")
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    for i in range(len(labels)):
+        for j in range(len(labels)):
+            ax.text(j, i, f"{m[i, j]:.2f}", ha="center", va="center", fontsize=7, color="white" if m[i, j] > 0.5 else "black")
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
+    plt.close(fig)
+
+
+
+# --- labels per dataset -------------------------------------------------------------------------
+
+def emotion_labels(params) -> tuple:
+    """(labels `video_id, emotion, label, split`, blacklisted rows with `reason`) of the emotion
+    dataset; the blacklist (§5.2.2.4) is applied to both splits when classify.blacklist is on
+    (the thesis's soundtrack model), recorded either way."""
+    from emsync.classify.cleaning import apply_blacklist
+    from emsync.classify.datasets import demo_table, ekman6_table
+
+    c = params.classify
+    if c.emotion_dataset == "demo":
+        table = demo_table(params.path(c.demo_ground_truth))
+    elif c.emotion_dataset == "ekman6":
+        if not c.ekman6_dir:
+            raise InputError("classify.ekman6_dir is empty: point it at an Ekman-6 copy (see emsync/classify/datasets.py)")
+        table = ekman6_table(params.path(c.ekman6_dir))
+    else:
+        raise InputError(f"classify.emotion_dataset {c.emotion_dataset!r}: choose demo or ekman6")
+    kept, dropped = apply_blacklist(table)
+    return (kept if c.blacklist else table), dropped
+
+
+def genre_labels(params) -> pd.DataFrame:
+    """`video_id, genres, split` of the genre dataset (MovieNet: its published split)."""
+    from emsync.classify.datasets import demo_table, movienet_table
+
+    c = params.classify
+    if c.genre_dataset == "demo":
+        return demo_table(params.path(c.demo_ground_truth))
+    if c.genre_dataset == "movienet":
+        return movienet_table(params.path(c.movienet_csv), params.path(c.movienet_splits))
+    raise InputError(f"classify.genre_dataset {c.genre_dataset!r}: choose demo or movienet")
+
+
+def features_digest(features_dir, video_ids, task: str) -> str:
+    """Digest of the feature tables a classifier reads (the training cache key)."""
+    from emsync.classify.features import tables_for
+    from emsync.io import file_digest
+
+    import hashlib
+
+    h = hashlib.md5()
+    for vid in sorted(video_ids):
+        for t in tables_for(task):
+            p = Path(features_dir) / t / f"{vid}.parquet"
+            h.update(f"{t}/{vid}:{file_digest(p) if p.exists() else 'missing'};".encode())
+    return h.hexdigest()
+
+
+# --- training through the engine ----------------------------------------------------------------
+
+def make_task(kind: str, data: ClassifierData, c, model_cfg: dict):
+    """The ClassifierTask for registry `kind` with the classify params `c`."""
+    from emsync.classify.tasks import ClassifierTask
+
+    emotion = kind == "vemoclap"
+    return ClassifierTask(kind, data, dict(model_cfg), batch_size=c.batch_size, seed=c.seed,
+                          n_frames=c.n_frames if emotion else None, pos_weight=c.pos_weight, emotion=emotion)
+
+
+def train_classifier(kind: str, data: ClassifierData, c, model_cfg: dict, state_path=None, log_dir=None,
+                     progress: bool = False) -> dict:
+    """Train one classifier through the engine; returns {"kind", "config", "state_dict", "history",
+    "evals", "steps", "best_step", "seconds", "stats", "max_len"} (the best validation weights when
+    validation runs, else the last)."""
+    from emsync.training.engine import EngineConfig, fingerprint, train
+
+    task = make_task(kind, data, c, model_cfg)
+    monitor = "accuracy" if task.emotion else "map"
+    has_val = len(data.index("val")) > 0 and c.eval_every > 0
+    cfg = EngineConfig(steps=c.steps, seed=c.seed, device=c.device, lr=c.lr, grad_clip=1.0,
+                       checkpoint_every=max(1, min(c.steps, 500)), eval_every=c.eval_every if has_val else 0,
+                       monitor=monitor if has_val else "", mode="max", patience=c.patience if has_val else 0)
+    fp = fingerprint(kind, model_cfg, c.steps, c.seed, c.lr, c.batch_size, c.n_frames, c.pos_weight,
+                     [it.video_id for it in data.items], data.split)
+    res = train(task, cfg, state_path=state_path, fingerprint=fp, log_dir=log_dir, progress=progress)
+    model = task.build_model()
+    model.load_state_dict(res.best_state if res.best_state is not None else res.model_state)
+    return {"kind": kind, "config": model.cfg.to_dict(), "state_dict": model.state_dict(), "history": res.history,
+            "evals": res.evals, "steps": res.steps, "best_step": res.best_step, "seconds": round(res.seconds, 3),
+            "stopped_early": res.stopped_early, "device": res.device, "max_len": task.max_len}

@@ -1,0 +1,98 @@
+"""evaluate_classifiers stage: the trained classifiers on every split (thesis §5.2.2.6, §5.2.3.4).
+
+    python -m flows.evaluate_classifiers
+
+Writes the predictions to the feature store, keyed by video_id (one probability column per class):
+data/classify/emotion_predictions.parquet and data/classify/genre_predictions.parquet (column
+`model` per genre model), data/classify/skips.parquet (videos without their feature tables);
+reports/classifiers.md, reports/classifiers_metrics.json (`dvc metrics`) and
+reports/classifiers_confusion.png (Fig. 5.2, `dvc plots`). Emotion accuracy is reported on the test
+split as labelled and with the §5.2.2.4 blacklist applied to it (with / without cleaning).
+"""
+from prefect import flow
+
+from emsync import env
+from emsync.config import Params, load_params
+from emsync.flowkit import RunReport
+
+
+@flow(name="evaluate_classifiers")
+def evaluate_classifiers_flow(params: Params) -> dict:
+    import dataclasses
+
+    import pandas as pd
+
+    from emsync.classify.cleaning import apply_blacklist, load_blacklist
+    from emsync.classify.datasets import demo_table, ekman6_table
+    from emsync.classify.inference import load_classifier
+    from emsync.classify.metrics import accuracy
+    from emsync.classify.report import classifiers_markdown
+    from emsync.classify.stage import build_dataset, confusion_png, evaluate, faces_width, genre_labels, make_task
+    from emsync.io import write_json, write_parquet, write_text
+
+    c = params.classify
+    report = RunReport("evaluate_classifiers")
+    reports = params.path(params.paths.reports_dir)
+    out_dir = params.path("data/classify")
+    features, videos = params.path(c.features_dir), params.path(params.features.videos_dir)
+    metrics, skips = {}, []
+
+    # emotion: every labelled video (blacklisted ones too: they are scored, and reported both ways)
+    model, ckpt = load_classifier(params.path(c.emotion_checkpoint))
+    table = demo_table(params.path(c.demo_ground_truth)) if c.emotion_dataset == "demo" else ekman6_table(params.path(c.ekman6_dir))
+    data, sk = build_dataset("emotion", table, features, videos, {"faces": faces_width(params)})
+    skips += [{"task": "emotion", **s} for s in sk.to_dict("records")]
+    task = make_task("vemoclap", data, c, {})
+    preds, m = evaluate(task, model, splits=("train", "test"))
+    _, dropped = apply_blacklist(table)
+    test = preds[preds["split"] == "test"]
+    clean = test[~test["video_id"].isin(set(dropped["video_id"]))]
+    m["test_cleaned"] = {"accuracy": accuracy(clean["true"], clean["predicted"]) if len(clean) else float("nan"),
+                         "n": int(len(clean)), "blacklist_version": int(load_blacklist()["version"])}
+    m["trained_on_cleaned"] = bool(ckpt["extra"].get("classify", {}).get("blacklist", False))
+    metrics["emotion"] = m
+    preds.insert(1, "model", "vemoclap")
+    write_parquet(out_dir / "emotion_predictions.parquet", preds)
+    if "test" in m:
+        confusion_png(m["test"]["confusion"], list(model.cfg.labels), reports / "classifiers_confusion.png",
+                      f"VEMOCLAP, test split ({m['test']['n']} videos)")
+
+    # genre: every trained model
+    labels = genre_labels(params)
+    gdata, gsk = build_dataset("genre", labels, features, videos)
+    skips += [{"task": "genre", **s} for s in gsk.to_dict("records")]
+    rows = []
+    metrics["genre"] = {}
+    for kind in c.genre_models:
+        gmodel, _ = load_classifier(params.path(c.genre_dir) / kind / "checkpoint.pt")
+        gpreds, gm = evaluate(make_task(kind, gdata, c, {}), gmodel, splits=("train", "val", "test"))
+        gpreds.insert(1, "model", kind)
+        rows.append(gpreds)
+        metrics["genre"][kind] = gm
+    write_parquet(out_dir / "genre_predictions.parquet", pd.concat(rows, ignore_index=True))
+    write_parquet(out_dir / "skips.parquet", pd.DataFrame(skips, columns=["task", "video_id", "reason"]))
+    for s in skips:
+        report.skip(f"{s['task']}:{s['video_id']}", s["reason"])
+
+    summary = _summary(metrics)
+    write_json(reports / "classifiers_metrics.json", {"summary": summary, **metrics})
+    write_text(reports / "classifiers.md", classifiers_markdown(metrics, dataclasses.asdict(c), list(model.cfg.labels)))
+    report.write(reports)
+    return summary
+
+
+def _summary(metrics: dict) -> dict:
+    """Flat numbers for `dvc metrics show`."""
+    e = metrics["emotion"]
+    out = {"emotion_test_accuracy": e.get("test", {}).get("accuracy"), "emotion_test_cleaned_accuracy": e["test_cleaned"]["accuracy"]}
+    for kind, m in metrics["genre"].items():
+        t = m.get("test", {})
+        out.update({f"genre_{kind}_test_map": t.get("map"), f"genre_{kind}_test_p05": t.get("precision"),
+                    f"genre_{kind}_test_r05": t.get("recall")})
+    return out
+
+
+if __name__ == "__main__":
+    env.apply_defaults()
+    s = evaluate_classifiers_flow(load_params())
+    print("  ".join(f"{k} {v:.3f}" for k, v in s.items() if v is not None))

@@ -1,0 +1,71 @@
+"""train_genre stage: the trailer genre classifiers on pretrained features (thesis §5.2.3).
+
+    python -m flows.train_genre              # every model in classify.genre_models
+
+Reads the genre label table (demo: planted genres; MovieNet: trailers_genres_clean.csv and its
+published split) and the feature tables in classify.features_dir; trains each model of
+classify.genre_models (mlp, single_transformer, multi_transformer) through the engine with the
+positive-weighted BCE; writes <classify.genre_dir>/<model>/checkpoint.pt, reports/train_genre.json
+(`dvc metrics`) and reports/runs/train_genre.json (skipped videos). The ViT + AST baseline needs
+ViT/AST frame features that no extractor produces yet, so it is not trained here.
+"""
+from prefect import flow
+
+from emsync import env
+from emsync.config import Params, load_params
+from emsync.flowkit import RunReport, run_task
+
+GENRE_CODE = ("emsync/classify/stage.py", "emsync/classify/tasks.py", "emsync/classify/features.py",
+              "emsync/classify/datasets.py", "emsync/classify/metrics.py", "emsync/training/engine.py",
+              "models/genre_mlp.py", "models/genre_single_transformer.py", "models/genre_multi_transformer.py",
+              "models/classifier_blocks.py", "models/classifiers.py")
+
+
+@flow(name="train_genre")
+def train_genre_flow(params: Params) -> dict:
+    import dataclasses
+    from pathlib import Path
+
+    from emsync.classify.inference import save_classifier
+    from emsync.classify.stage import features_digest, genre_labels
+    from emsync.errors import InputError
+    from emsync.io import write_json
+    from emsync.models.classifiers import REGISTRY, from_checkpoint_dict
+    from emsync.tasks.classify import train_classifier_task
+    from emsync.training import code_version
+
+    c = params.classify
+    unknown = set(c.genre_models) - (set(REGISTRY) - {"vemoclap", "baseline"})
+    if unknown:
+        raise InputError(f"classify.genre_models: unknown model(s) {sorted(unknown)} (mlp, single_transformer, multi_transformer)")
+    report = RunReport("train_genre")
+    labels = genre_labels(params)
+    features = params.path(c.features_dir)
+    digest = features_digest(features, labels["video_id"], "genre")
+    metrics = {}
+    for kind, cfg in c.genre_models.items():
+        ckpt = params.path(c.genre_dir) / kind / "checkpoint.pt"
+        out = run_task(train_classifier_task, report, kind, "genre", labels.to_dict("records"), str(features),
+                       str(params.path(params.features.videos_dir)), digest, dataclasses.asdict(c), dict(cfg), {},
+                       str(Path(ckpt).with_suffix(".train_state.pt")), code_version(GENRE_CODE))
+        model = from_checkpoint_dict(out)
+        m = {"steps": out["steps"], "best_step": out["best_step"], "seconds": out["seconds"],
+             "first_loss": out["history"][0]["loss"] if out["history"] else None,
+             "final_loss": out["history"][-1]["loss"] if out["history"] else None,
+             "videos": out["split_counts"], "max_len": out["max_len"],
+             "parameters": sum(p.numel() for p in model.parameters()), "evals": out["evals"]}
+        save_classifier(ckpt, model, kind, extra={"classify": dataclasses.asdict(c), "metrics": m})
+        metrics[kind] = m
+    for s in out["skips"]:
+        report.skip(s["video_id"], s["reason"])
+    write_json(params.path(params.paths.reports_dir) / "train_genre.json", metrics)
+    report.write(params.path(params.paths.reports_dir))
+    return metrics
+
+
+if __name__ == "__main__":
+    env.apply_defaults()
+    p = load_params()
+    for kind, m in train_genre_flow(p).items():
+        print(f"trained {kind} ({m['parameters']:,} parameters) for {m['steps']} steps: loss {m['first_loss']:.3f} -> "
+              f"{m['final_loss']:.3f}; {m['videos']}")
