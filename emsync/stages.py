@@ -21,6 +21,13 @@ _GENERATOR = ("emsync/training", "emsync/music", "emsync/midi_input.py", "emsync
               "emsync/device.py", "emsync/emotion_map.py", "emsync/limits.py", "models/checkpoint.py",
               "models/music_transformer.py", "models/generation.py", "models/emotion_regressor.py", "tasks/train.py")
 
+_CLASSIFY = ("emsync/classify", "emsync/classify/ekman6_blacklist.json", "emsync/device.py", "emsync/limits.py",
+             "emsync/training/__init__.py", "emsync/training/engine.py", "emsync/video/__init__.py", "emsync/video/cuts.py",
+             "emsync/video/extractors/__init__.py", "emsync/video/extractors/base.py", "emsync/video/probe.py",
+             "emsync/video/sampling.py", "models/classifier_blocks.py", "models/classifiers.py", "models/genre_baseline.py",
+             "models/genre_mlp.py", "models/genre_multi_transformer.py", "models/genre_single_transformer.py",
+             "models/vemoclap.py")
+
 STAGE_CODE = {
     "demo_data": (*COMMON, "emsync/checks.py", "emsync/demo", "models/classifier_blocks.py", "models/vemoclap.py",
                   "flows/demo_data.py", "tasks/demo_data.py"),
@@ -35,6 +42,9 @@ STAGE_CODE = {
     "features": (*COMMON, "emsync/checks.py", "emsync/limits.py", "emsync/video", "models/audio_tagger.py",
                  "models/beats.py", "flows/features.py", "tasks/features.py"),
     "store": (*COMMON, "emsync/store.py", "flows/store.py"),
+    "train_emotion": (*COMMON, *_CLASSIFY, "flows/train_emotion.py", "tasks/classify.py"),
+    "train_genre": (*COMMON, *_CLASSIFY, "flows/train_genre.py", "tasks/classify.py"),
+    "evaluate_classifiers": (*COMMON, *_CLASSIFY, "flows/evaluate_classifiers.py"),
 }
 
 

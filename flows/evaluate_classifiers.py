@@ -93,6 +93,9 @@ def _summary(metrics: dict) -> dict:
 
 
 if __name__ == "__main__":
+    from emsync.runguard import enter_stage
+
     env.apply_defaults()
+    enter_stage("evaluate_classifiers")  # share DVC's lock; exit with the parent
     s = evaluate_classifiers_flow(load_params())
     print("  ".join(f"{k} {v:.3f}" for k, v in s.items() if v is not None))

@@ -14,9 +14,6 @@ from emsync import env
 from emsync.config import Params, load_params
 from emsync.flowkit import RunReport, run_task
 
-EMOTION_CODE = ("emsync/classify/stage.py", "emsync/classify/tasks.py", "emsync/classify/features.py",
-                "emsync/classify/datasets.py", "emsync/classify/cleaning.py", "emsync/classify/ekman6_blacklist.json",
-                "emsync/training/engine.py", "models/vemoclap.py", "models/classifier_blocks.py", "models/classifiers.py")
 
 
 @flow(name="train_emotion")
@@ -28,7 +25,7 @@ def train_emotion_flow(params: Params) -> dict:
     from emsync.io import write_json
     from emsync.models.classifiers import from_checkpoint_dict
     from emsync.tasks.classify import train_classifier_task
-    from emsync.training import code_version
+    from emsync.stages import stage_digest
 
     c = params.classify
     report = RunReport("train_emotion")
@@ -41,7 +38,7 @@ def train_emotion_flow(params: Params) -> dict:
     out = run_task(train_classifier_task, report, "vemoclap", "emotion", labels.to_dict("records"), str(features),
                    str(params.path(params.features.videos_dir)), features_digest(features, labels["video_id"], "emotion"),
                    dataclasses.asdict(c), dict(c.emotion_model), {"faces": faces_width(params)},
-                   str(ckpt.with_suffix(".train_state.pt")), code_version(EMOTION_CODE))
+                   str(ckpt.with_suffix(".train_state.pt")), stage_digest("train_emotion"))
     for s in out["skips"]:
         report.skip(s["video_id"], s["reason"])
     model = from_checkpoint_dict(out)
@@ -65,7 +62,10 @@ def _blacklist_version() -> int:
 
 
 if __name__ == "__main__":
+    from emsync.runguard import enter_stage
+
     env.apply_defaults()
+    enter_stage("train_emotion")  # share DVC's lock; exit with the parent
     p = load_params()
     m = train_emotion_flow(p)
     print(f"trained VEMOCLAP ({m['parameters']:,} parameters) for {m['steps']} steps: loss {m['first_loss']:.3f} -> "

@@ -15,10 +15,6 @@ from emsync import env
 from emsync.config import Params, load_params
 from emsync.flowkit import RunReport, run_task
 
-GENRE_CODE = ("emsync/classify/stage.py", "emsync/classify/tasks.py", "emsync/classify/features.py",
-              "emsync/classify/datasets.py", "emsync/classify/metrics.py", "emsync/training/engine.py",
-              "models/genre_mlp.py", "models/genre_single_transformer.py", "models/genre_multi_transformer.py",
-              "models/classifier_blocks.py", "models/classifiers.py")
 
 
 @flow(name="train_genre")
@@ -32,7 +28,7 @@ def train_genre_flow(params: Params) -> dict:
     from emsync.io import write_json
     from emsync.models.classifiers import REGISTRY, from_checkpoint_dict
     from emsync.tasks.classify import train_classifier_task
-    from emsync.training import code_version
+    from emsync.stages import stage_digest
 
     c = params.classify
     unknown = set(c.genre_models) - (set(REGISTRY) - {"vemoclap", "baseline"})
@@ -47,7 +43,7 @@ def train_genre_flow(params: Params) -> dict:
         ckpt = params.path(c.genre_dir) / kind / "checkpoint.pt"
         out = run_task(train_classifier_task, report, kind, "genre", labels.to_dict("records"), str(features),
                        str(params.path(params.features.videos_dir)), digest, dataclasses.asdict(c), dict(cfg), {},
-                       str(Path(ckpt).with_suffix(".train_state.pt")), code_version(GENRE_CODE))
+                       str(Path(ckpt).with_suffix(".train_state.pt")), stage_digest("train_genre"))
         model = from_checkpoint_dict(out)
         m = {"steps": out["steps"], "best_step": out["best_step"], "seconds": out["seconds"],
              "first_loss": out["history"][0]["loss"] if out["history"] else None,
@@ -64,7 +60,10 @@ def train_genre_flow(params: Params) -> dict:
 
 
 if __name__ == "__main__":
+    from emsync.runguard import enter_stage
+
     env.apply_defaults()
+    enter_stage("train_genre")  # share DVC's lock; exit with the parent
     p = load_params()
     for kind, m in train_genre_flow(p).items():
         print(f"trained {kind} ({m['parameters']:,} parameters) for {m['steps']} steps: loss {m['first_loss']:.3f} -> "
