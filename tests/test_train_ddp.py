@@ -127,3 +127,52 @@ def test_torchrun_trains_the_generator_on_two_ranks(tmp_path):
                           progress=False)
     _close(ref["state_dict"], model.state_dict())
     assert (tmp_path / "reports" / "train_metrics.json").exists()
+
+
+class _Plateau:
+    """A linear task whose validation score peaks at the 2nd evaluation: early stopping must stop
+    every rank at the same step (rank 0 evaluates and broadcasts)."""
+
+    name = "plateau"
+
+    def build_model(self):
+        self.evals = 0
+        return torch.nn.Linear(3, 1)
+
+    def batch(self, step):
+        g = torch.Generator().manual_seed(step)
+        x = torch.randn(4, 3, generator=g)
+        return x, x.sum(1, keepdim=True)
+
+    def loss(self, model, batch):
+        x, y = batch
+        return torch.nn.functional.mse_loss(model(x), y)
+
+    def metrics(self, model):
+        self.evals += 1
+        return {"score": -abs(self.evals - 2)}
+
+
+def _plateau_worker(rank, world, port, out):
+    from emsync.training.engine import EngineConfig, train
+
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+    try:
+        cfg = EngineConfig(steps=50, lr=0.01, eval_every=2, monitor="score", mode="max", patience=2, device="cpu")
+        res = train(_Plateau(), cfg, progress=False)
+        torch.save({"steps": res.steps, "best_step": res.best_step, "evals": res.evals}, f"{out}.{rank}")
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.mark.slow
+def test_early_stopping_stops_every_rank_together(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    mp.spawn(_plateau_worker, args=(2, port, str(tmp_path / "r")), nprocs=2, join=True)
+    got = [torch.load(f"{tmp_path / 'r'}.{r}", weights_only=False) for r in range(2)]
+    assert got[0] == got[1]  # the broadcast metrics and the stop decision reach rank 1
+    assert got[0]["steps"] == 8 and got[0]["best_step"] == 4  # evaluations at 2, 4 (best), 6, 8 -> stop
