@@ -45,6 +45,9 @@ STAGE_CODE = {
     "train_emotion": (*COMMON, *_CLASSIFY, "flows/train_emotion.py", "tasks/classify.py"),
     "train_genre": (*COMMON, *_CLASSIFY, "flows/train_genre.py", "tasks/classify.py"),
     "evaluate_classifiers": (*COMMON, *_CLASSIFY, "flows/evaluate_classifiers.py"),
+    # both bandwidth stages (bandwidth_train@<variant>, bandwidth_report) run flows/bandwidth.py
+    "bandwidth": (*COMMON, "emsync/bandwidth", "emsync/device.py", "emsync/training/engine.py", "models/bwe_unet.py", "models/bwe_resnet.py",
+                  "flows/bandwidth.py", "tasks/bandwidth.py"),
 }
 
 

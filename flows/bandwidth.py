@@ -20,6 +20,7 @@ from prefect import flow
 from emsync import env
 from emsync.config import Params, load_params
 from emsync.flowkit import RunReport, run_task
+from emsync.stages import stage_digest
 
 
 def _songs(params: Params, report: RunReport):
@@ -87,7 +88,7 @@ def report_flow(params: Params, reports_dir: str | None = None) -> dict:
     report = RunReport("bandwidth_report")
     test = _songs(params, report)["test"]
     songs_digest = fingerprint([(s.song_id, s.samples, s.cache) for s in test])
-    code = fingerprint(*(file_digest(Path(E.__file__).parent / f) for f in ("evaluate.py", "infer.py", "filters.py", "train.py")))
+    code = stage_digest("bandwidth")
     labels, results, evals, models, table4 = {}, {}, {}, {}, {}
     for v in p.variants:
         ck = params.path(p.out_dir) / v / "checkpoint.pt"

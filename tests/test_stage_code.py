@@ -18,6 +18,7 @@ def _flow_stages() -> dict:
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
     out = {}
     for st in stages.values():
+        st = st.get("do", st)  # a foreach stage: its template
         cmd = st["cmd"]
         if cmd.startswith("python -m flows."):
             deps = [d for d in st.get("deps", []) if isinstance(d, str) and d.startswith(CODE_PREFIXES)]
