@@ -19,17 +19,33 @@ import yaml
 
 from emsync.errors import ParamsError
 
-ROOT = Path(__file__).resolve().parent.parent  # the repository root
+
+
+def project_root() -> Path:
+    """The project the user stands in, found like git and dvc find theirs: `EMSYNC_ROOT` if set,
+    else the nearest folder holding dvc.yaml, from the working directory upward. Never the
+    package's install folder, so an install serves any clone and `dvc exp run --temp` copies.
+    Every relative path in params is relative to this folder."""
+    env = os.environ.get("EMSYNC_ROOT")
+    if env:
+        return Path(env).resolve()
+    here = Path.cwd().resolve()
+    for d in (here, *here.parents):
+        if (d / "dvc.yaml").is_file():
+            return d
+    raise ParamsError(f"no emsync project here: no dvc.yaml in {here} or any folder above it (cd into a clone, or set EMSYNC_ROOT)")
 
 
 def shared_data_dir() -> Path:
     """The read-only real-data folder (the one setting: EMSYNC_SHARED_DATA, default ../shared/data)."""
-    return Path(os.environ.get("EMSYNC_SHARED_DATA", ROOT.parent / "shared" / "data")).resolve()
+    env = os.environ.get("EMSYNC_SHARED_DATA")
+    return Path(env).resolve() if env else (project_root().parent / "shared" / "data").resolve()
 
 
 def default_reports_dir() -> Path:
     """Where reports go when no folder is given (EMSYNC_REPORTS_DIR, default <repo>/reports)."""
-    return Path(os.environ.get("EMSYNC_REPORTS_DIR") or ROOT / "reports")
+    env = os.environ.get("EMSYNC_REPORTS_DIR")
+    return Path(env) if env else project_root() / "reports"
 
 
 # --------------------------------------------------------------------------------------------
@@ -367,7 +383,7 @@ class Params:
     def path(self, rel) -> Path:
         """A params path resolved against the repository root (absolute paths pass through)."""
         p = Path(rel)
-        return p if p.is_absolute() else ROOT / p
+        return p if p.is_absolute() else project_root() / p
 
 
 # --------------------------------------------------------------------------------------------
@@ -459,7 +475,7 @@ def load_params(path=None, complete=False) -> Params:
     """Load and validate params (default: EMSYNC_PARAMS or <repo>/params.yaml). `complete`: every
     section and key must be present (`emsync params check`, the pipeline's inputs stage): an empty
     or partial params.yaml is refused instead of silently running on defaults."""
-    path = Path(path or os.environ.get("EMSYNC_PARAMS") or ROOT / "params.yaml")
+    path = Path(path or os.environ.get("EMSYNC_PARAMS") or project_root() / "params.yaml")
     if not path.is_file():
         raise ParamsError(f"{path}: params file not found")
     try:
@@ -485,7 +501,7 @@ def load_params(path=None, complete=False) -> Params:
 def load_params_or_defaults(path=None) -> Params:
     """load_params, or the defaults when there is no params file (a command run outside a
     checkout); a params file that exists but is broken still fails."""
-    path = Path(path or os.environ.get("EMSYNC_PARAMS") or ROOT / "params.yaml")
+    path = Path(path or os.environ.get("EMSYNC_PARAMS") or project_root() / "params.yaml")
     return load_params(path) if path.exists() else Params()
 
 

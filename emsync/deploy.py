@@ -14,7 +14,7 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger
 
-from emsync.config import ROOT
+from emsync.config import project_root
 from emsync.errors import InputError
 
 # stage -> cron (UTC). Labelling and tokens nightly, training weekly after them; every other stage
@@ -35,7 +35,7 @@ FLOW_NAME = "dvc-repro"
 def repro_stage(stage: str, project_dir: str = "") -> dict:
     """`dvc repro <stage>` in project_dir (default: this repository). Fails with dvc's last error line."""
     log = get_run_logger()
-    cwd = Path(project_dir or ROOT)
+    cwd = Path(project_dir or project_root())
     r = subprocess.run(["dvc", "repro", stage], cwd=cwd, capture_output=True, text=True)
     for line in r.stdout.splitlines()[-40:]:
         log.info(line)
@@ -49,7 +49,7 @@ def repro_stage(stage: str, project_dir: str = "") -> dict:
 def dvc_stage_names(root=None) -> list:
     import yaml
 
-    return list((yaml.safe_load((Path(root or ROOT) / "dvc.yaml").read_text()) or {}).get("stages", {}))
+    return list((yaml.safe_load((Path(root or project_root()) / "dvc.yaml").read_text()) or {}).get("stages", {}))
 
 
 def ensure_process_pool(pool: str):
@@ -80,7 +80,7 @@ def deploy(stages=None, pool="emsync", project_dir="", schedules=None) -> dict:
         raise InputError(f"{', '.join(unknown)}: not a stage of dvc.yaml (stages: {', '.join(known)})")
     schedules = SCHEDULES if schedules is None else schedules
     ensure_process_pool(pool)
-    source = repro_stage.from_source(source=str(ROOT), entrypoint="emsync/deploy.py:repro_stage")
+    source = repro_stage.from_source(source=str(project_root()), entrypoint="emsync/deploy.py:repro_stage")
     out = {}
     for stage in stages:
         cron = schedules.get(stage)

@@ -10,7 +10,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from emsync.config import ROOT
+from emsync.config import project_root
+from emsync.errors import ParamsError
 
 OFFLINE_DEFAULTS = {
     "HF_HUB_OFFLINE": "1",
@@ -49,7 +50,10 @@ def apply_defaults():
     for k, v in OFFLINE_DEFAULTS.items():
         os.environ.setdefault(k, v)
     # Prefect task results (the cache) live inside the project's data folder.
-    os.environ.setdefault("PREFECT_LOCAL_STORAGE_PATH", str(ROOT / "data" / "prefect_results"))
+    try:
+        os.environ.setdefault("PREFECT_LOCAL_STORAGE_PATH", str(project_root() / "data" / "prefect_results"))
+    except ParamsError:  # outside a project (e.g. `emsync cuts` on a clip): Prefect's own default
+        pass
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     # Ultralytics writes settings and wants Arial.ttf; keep both off the network and out of $HOME.
     yolo_dir = Path(os.environ.setdefault("YOLO_CONFIG_DIR", str(Path(tempfile.gettempdir()) / "emsync-yolo")))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from emsync.config import ROOT, Params
+from emsync.config import project_root, Params
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def _value(params: Params, key: str):
 
 def pipeline_outputs(dvc_yaml=None) -> list[Path]:
     """Every path a dvc.yaml stage writes (relative to the repository root)."""
-    path = Path(dvc_yaml or ROOT / "dvc.yaml")
+    path = Path(dvc_yaml or project_root() / "dvc.yaml")
     if not path.exists():
         return []
     stages = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("stages", {})

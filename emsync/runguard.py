@@ -83,9 +83,9 @@ def hold_pipeline_lock(stage: str, root=None):
         return None
     if int(os.environ.get("RANK", "0")) > 0:  # under torchrun, rank 0 holds it for the whole job
         return None
-    from emsync.config import ROOT
+    from emsync.config import project_root
 
-    root = Path(root or ROOT)
+    root = Path(root or project_root())
     outs = stage_outputs(stage, root)
     if not (root / ".dvc").is_dir() or not outs:
         return None

@@ -16,14 +16,14 @@ import subprocess
 import urllib.request
 from pathlib import Path
 
-from emsync.config import ROOT, default_reports_dir
+from emsync.config import project_root, default_reports_dir
 
 
 def dvc_stages(root=None) -> dict:
     """{stage: {"state": "up to date" | "stale", "changes": [...]}} for every stage in dvc.yaml."""
     import yaml
 
-    root = Path(root or ROOT)
+    root = Path(root or project_root())
     names = list((yaml.safe_load((root / "dvc.yaml").read_text()) or {}).get("stages", {}))
     r = subprocess.run(["dvc", "status", "--json"], cwd=root, capture_output=True, text=True, timeout=600)
     if r.returncode != 0:
@@ -56,7 +56,7 @@ def table_rows(data_dir=None) -> dict:
 
     tables = discover_tables(data_dir)
     con = duckdb.connect()
-    con.execute(f"SET file_search_path = '{ROOT}'")
+    con.execute(f"SET file_search_path = '{project_root()}'")
     try:
         return {name: con.execute("SELECT count(*) FROM read_parquet(?, union_by_name=true)", [glob]).fetchone()[0]
                 for name, glob in tables.items()}

@@ -10,7 +10,7 @@ import os
 import re
 from pathlib import Path
 
-from emsync.config import ROOT
+from emsync.config import project_root
 from emsync.errors import InputError
 
 SKIP_DIRS = {"prefect_results", ".dvc", "demo"}  # demo: raw inputs, not pipeline tables
@@ -34,7 +34,7 @@ def discover_tables(data_dir=None) -> dict:
 
     Files directly in data/<stage>/ are one table each; any deeper folder holding Parquet files
     is one table made of its parts (e.g. data/features/clip/<video_id>.parquet)."""
-    data_dir = Path(data_dir or ROOT / "data")
+    data_dir = Path(data_dir or project_root() / "data")
     tables = {}
     for dirpath, dirnames, filenames in os.walk(data_dir):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
@@ -53,7 +53,7 @@ def discover_tables(data_dir=None) -> dict:
 
 def _rel_to_root(p: Path) -> str:
     try:
-        return str(p.resolve().relative_to(ROOT))
+        return str(p.resolve().relative_to(project_root()))
     except ValueError:
         return str(p.resolve())
 
@@ -65,13 +65,13 @@ def refresh(db_path=None, data_dir=None) -> dict:
 
     from emsync.io import atomic_path
 
-    db_path = Path(db_path or ROOT / "data" / "emsync.duckdb")
+    db_path = Path(db_path or project_root() / "data" / "emsync.duckdb")
     tables = discover_tables(data_dir)
     # build into a temp file and rename: readers never see a half-written catalogue
     with atomic_path(db_path, suffix=".duckdb") as tmp:
         tmp.unlink()
         con = duckdb.connect(str(tmp))
-        con.execute(f"SET file_search_path = '{ROOT}'")
+        con.execute(f"SET file_search_path = '{project_root()}'")
         for name, glob in tables.items():
             con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet('{glob}', union_by_name=true)")
         for name, (inputs, sql) in JOINED_VIEWS.items():
@@ -84,11 +84,11 @@ def refresh(db_path=None, data_dir=None) -> dict:
 def connect(db_path=None, read_only=True):
     import duckdb
 
-    db_path = Path(db_path or ROOT / "data" / "emsync.duckdb")
+    db_path = Path(db_path or project_root() / "data" / "emsync.duckdb")
     if not db_path.exists():
         raise InputError(f"{db_path}: feature store not found; run `dvc repro` (or `emsync store refresh`) first")
     con = duckdb.connect(str(db_path), read_only=read_only)
-    con.execute(f"SET file_search_path = '{ROOT}'")  # views hold root-relative paths
+    con.execute(f"SET file_search_path = '{project_root()}'")  # views hold root-relative paths
     return con
 
 
@@ -98,7 +98,7 @@ READ_STATEMENTS = {"SELECT", "EXPLAIN", "PRAGMA", "CALL"}
 
 
 def db_path(path=None) -> Path:
-    return Path(path or ROOT / "data" / "emsync.duckdb")
+    return Path(path or project_root() / "data" / "emsync.duckdb")
 
 
 def sandboxed(db_path=None, allow_read=()):
@@ -110,11 +110,11 @@ def sandboxed(db_path=None, allow_read=()):
     `lock_configuration` so no SQL statement can undo any of it."""
     import duckdb
 
-    db_path = Path(db_path or ROOT / "data" / "emsync.duckdb")
+    db_path = Path(db_path or project_root() / "data" / "emsync.duckdb")
     if not db_path.is_file():
         raise InputError(f"{db_path}: feature store not found; run `dvc repro` (or `emsync store refresh`) first")
     # views name their files root-relative ("data/..."), checked before file_search_path applies
-    dirs, files = [str((ROOT / "data").resolve()) + "/", "data/"], []
+    dirs, files = [str((project_root() / "data").resolve()) + "/", "data/"], []
     for p in allow_read:
         p = Path(p).resolve()
         if not p.exists():
@@ -122,7 +122,7 @@ def sandboxed(db_path=None, allow_read=()):
         (dirs if p.is_dir() else files).append(str(p) + ("/" if p.is_dir() else ""))
     con = duckdb.connect(str(db_path), read_only=True,
                          config={"autoload_known_extensions": False, "autoinstall_known_extensions": False})
-    con.execute(f"SET file_search_path = '{ROOT}'")  # views hold root-relative paths
+    con.execute(f"SET file_search_path = '{project_root()}'")  # views hold root-relative paths
     con.execute("SET allowed_directories = ?", [dirs])
     if files:
         con.execute("SET allowed_paths = ?", [files])

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from prefect.cache_policies import INPUTS, TASK_SOURCE
 
-from emsync.config import ROOT
+from emsync.config import project_root
 from emsync.errors import InputError
 from emsync.flowkit import cached_task
 from emsync.video.stage import resolve_extractor
@@ -36,7 +36,7 @@ def _handle(mod, name: str, model_ref, device: str):
 
 def resolve_path(rel_path: str) -> Path:
     p = Path(rel_path)
-    return p if p.is_absolute() else ROOT / p
+    return p if p.is_absolute() else project_root() / p
 
 
 @cached_task(name="video-cuts")

@@ -13,7 +13,7 @@ from emsync.bandwidth import audio as A
 from emsync.bandwidth.enhance import enhance_file
 from emsync.bandwidth.infer import enhance
 from emsync.bandwidth.train import build_model, load_checkpoint, save_checkpoint
-from emsync.config import ROOT
+from _root import ROOT
 
 
 @pytest.fixture(scope="module")

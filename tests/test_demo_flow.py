@@ -9,7 +9,7 @@ import sys
 import pytest
 import yaml
 
-from emsync.config import ROOT
+from _root import ROOT
 
 pytestmark = pytest.mark.slow
 

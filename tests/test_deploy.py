@@ -11,7 +11,7 @@ import urllib.request
 
 import pytest
 
-from emsync.config import ROOT
+from _root import ROOT
 
 pytestmark = pytest.mark.slow
 

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from emsync.config import ROOT
+from _root import ROOT
 
 
 def _changed_deps(workdir) -> dict:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from emsync.config import ROOT
+from _root import ROOT
 
 from _videos import cut_video, scenes
 

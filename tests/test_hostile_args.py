@@ -26,7 +26,7 @@ def short_limits(tmp_path, monkeypatch):
 
     import yaml
 
-    from emsync.config import ROOT
+    from _root import ROOT
 
     full = yaml.safe_load((ROOT / "params" / "demo.yaml").read_text())
     full["limits"]["max_video_duration_s"] = 2.0

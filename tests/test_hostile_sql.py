@@ -18,7 +18,7 @@ def repo(tmp_path, monkeypatch):
     pd.DataFrame({"midi_id": ["a", "b"], "valence": [0.5, -0.25]}).to_parquet(data / "labels.parquet")
     (tmp_path / "params.yaml").write_text("seed: 1\n")
     (tmp_path / "secret.csv").write_text("user,password\nme,hunter2\n")
-    monkeypatch.setattr(store, "ROOT", tmp_path)
+    monkeypatch.setenv("EMSYNC_ROOT", str(tmp_path))
     store.refresh(tmp_path / "data" / "emsync.duckdb", tmp_path / "data")
     return tmp_path
 
@@ -62,7 +62,7 @@ def test_allow_read_widens_to_the_named_file_only(repo):
 
 
 def _cli(repo, *args):
-    code = ("import sys, pathlib, emsync.store as s; s.ROOT = pathlib.Path(sys.argv[1]);"
+    code = ("import sys, pathlib, emsync.store as s; import os; os.environ['EMSYNC_ROOT'] = sys.argv[1];"
             "from emsync.cli import main; sys.exit(main(sys.argv[2:]))")
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}  # this checkout's emsync
     return subprocess.run([sys.executable, "-c", code, str(repo), "sql", *args], capture_output=True, text=True, cwd=repo,

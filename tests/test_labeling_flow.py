@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from emsync.config import ROOT
+from _root import ROOT
 
 pytestmark = pytest.mark.slow
 

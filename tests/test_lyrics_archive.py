@@ -71,7 +71,7 @@ def test_store_joins_lyric_labels_with_valence_arousal(tmp_path, monkeypatch):
     pd.DataFrame({"midi_id": ["a", "b"], "valence": [0.5, -0.25], "arousal": [0.1, 0.2], "split": ["train", "test"]}
                  ).to_parquet(data / "labeling" / "labels.parquet")
     pd.DataFrame({"midi_id": ["b", "c"], "p7_joy": [0.9, 0.2]}).to_parquet(data / "lyrics" / "labels.parquet")
-    monkeypatch.setattr(store, "ROOT", tmp_path)
+    monkeypatch.setenv("EMSYNC_ROOT", str(tmp_path))
     views = store.refresh(tmp_path / "s.duckdb", data)
     assert sorted(views) == ["labeling_labels", "lyrics_labels"]
     monkeypatch.chdir(tmp_path)

@@ -10,7 +10,7 @@ import pytest
 import torch
 import yaml
 
-from emsync.config import ROOT
+from _root import ROOT
 from emsync.labeling.scan import list_midi, midi_id_of, scan
 from emsync.lyrics.labels import EKMAN7, GO28, columns
 from emsync.lyrics.model import save_classifier, train_wordpiece

@@ -5,7 +5,8 @@ import json
 import yaml
 
 from emsync.cli import main
-from emsync.config import ROOT, load_params
+from emsync.config import load_params
+from _root import ROOT
 from emsync.inputs import check_inputs
 
 

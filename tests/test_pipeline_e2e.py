@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from emsync.config import ROOT
+from _root import ROOT
 
 pytestmark = pytest.mark.slow
 

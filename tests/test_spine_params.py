@@ -4,7 +4,9 @@ import sys
 
 import pytest
 
-from emsync.config import ROOT, load_params, params_from_dict
+from emsync.config import load_params, params_from_dict
+
+from _root import ROOT
 from emsync.errors import ParamsError
 
 

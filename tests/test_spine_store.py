@@ -23,7 +23,7 @@ def tables(tmp_path, monkeypatch):
     (data / "features" / "asr").mkdir()
     pd.DataFrame({"video_id": ["v1"], "text": ["hi"]}).to_parquet(data / "features" / "asr" / "v1.parquet")  # one part
     pd.DataFrame({"x": [1]}).to_parquet(data / "demo" / "lmd" / "raw.parquet")  # raw inputs are not views
-    monkeypatch.setattr(store, "ROOT", tmp_path)
+    monkeypatch.setenv("EMSYNC_ROOT", str(tmp_path))
     return data
 
 
@@ -45,7 +45,7 @@ def test_sql_cli_prints_and_writes(tables, tmp_path):
     # the CLI resolves views against the repo root; point it at the temp tree via cwd-relative paths
     out = tmp_path / "res.csv"
     code = (
-        "import sys, emsync.store as s, pathlib; s.ROOT = pathlib.Path(sys.argv[1]);"
+        "import sys, emsync.store as s, pathlib; import os; os.environ['EMSYNC_ROOT'] = sys.argv[1];"
         "from emsync.cli import main; sys.exit(main(sys.argv[2:]))"
     )
     r = subprocess.run([sys.executable, "-c", code, str(tmp_path), "sql", "SHOW TABLES", "--db", db], capture_output=True, text=True)

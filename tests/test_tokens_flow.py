@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from emsync.config import ROOT
+from _root import ROOT
 from emsync.music import vocab as V
 from emsync.music.dataset import ChunkDataset
 

@@ -22,11 +22,11 @@ def add_args(p):
 
 
 def _corpus(arg):
-    from emsync.config import ROOT
+    from emsync.config import project_root
 
     if arg:
         return Path(arg)
-    demo = ROOT / "data" / "demo" / "midi"
+    demo = project_root() / "data" / "demo" / "midi"
     if demo.exists() and any(demo.iterdir()):
         return demo
     from emsync.demo.midi_corpus import build_midi_corpus

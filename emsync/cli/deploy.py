@@ -14,5 +14,5 @@ def _deploy(args):
 
     for name, cron in deploy(args.stage, pool=args.pool, project_dir=args.project_dir).items():
         print(f"{name}\t{cron or 'no schedule'}")
-    print(f"start a worker: prefect worker start --pool {args.pool}   (from {__import__('emsync.config').config.ROOT})")
+    print(f"start a worker: prefect worker start --pool {args.pool}   (from {__import__('emsync.config').config.project_root()})")
     return 0

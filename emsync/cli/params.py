@@ -5,10 +5,10 @@
     emsync params use thesis            # make params/thesis.yaml active (and list missing inputs)
 """
 
-from emsync.config import ROOT, load_params, to_dict
+from emsync.config import load_params, project_root, to_dict
 from emsync.errors import ParamsError
 
-SETS = {"demo": ROOT / "params" / "demo.yaml", "thesis": ROOT / "params" / "thesis.yaml"}
+SETS = ("demo", "thesis")  # params/<name>.yaml of the project the user stands in
 
 
 def register(sub):
@@ -48,7 +48,7 @@ def _check(args):
     if args.write:
         from emsync.io import check_outputs, write_json
 
-        check_outputs({"--write": args.write}, {"file": args.file or ROOT / "params.yaml"})
+        check_outputs({"--write": args.write}, {"file": args.file or project_root() / "params.yaml"})
         write_json(args.write, {"params": name, "checked": checked})
     print(f"{name}: ok; {len(checked)} input path(s) present" + (f" ({', '.join(checked)})" if checked else ""))
     return 0
@@ -61,17 +61,17 @@ def _show(args):
 
 
 def _use(args):
-    src = SETS[args.set]
+    src = project_root() / "params" / f"{args.set}.yaml"
     load_params(src, complete=True)  # never activate an invalid set
     if not src.exists():
         raise ParamsError(f"{src}: parameter set not found")
     from emsync.io import write_bytes
 
-    write_bytes(ROOT / "params.yaml", src.read_bytes())
-    print(f"params.yaml <- {src.relative_to(ROOT)}; run `dvc repro` (or `dvc exp run`) to apply")
+    write_bytes(project_root() / "params.yaml", src.read_bytes())
+    print(f"params.yaml <- {src.relative_to(project_root())}; run `dvc repro` (or `dvc exp run`) to apply")
     from emsync.inputs import check_inputs
 
-    _, missing = check_inputs(load_params(ROOT / "params.yaml"))
+    _, missing = check_inputs(load_params(project_root() / "params.yaml"))
     for m in missing:
         print(f"missing input: {m}")
     if missing:

@@ -33,7 +33,7 @@ def _sql(args):
     if out and out.suffix not in (".parquet", ".csv"):
         raise InputError(f"--out {args.out}: use a .parquet or .csv file name")
     if out:  # never over the store or any table it serves
-        check_outputs({"--out": out}, {"--db": store.db_path(args.db), "data/": store.ROOT / "data"})
+        check_outputs({"--out": out}, {"--db": store.db_path(args.db), "data/": store.project_root() / "data"})
     df = store.query(args.query, args.db, allow_read=args.allow_read)
     if out:
         if out.suffix == ".parquet":

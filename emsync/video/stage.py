@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from emsync.checks import check_table
-from emsync.config import ROOT, Params
+from emsync.config import project_root, Params
 from emsync.errors import InputError
 from emsync.io import write_json, write_parquet, write_text
 
@@ -55,7 +55,7 @@ def list_videos(videos_dir: Path) -> list[Path]:
 
 def rel_path(p: Path) -> str:
     try:
-        return str(p.resolve().relative_to(ROOT))
+        return str(p.resolve().relative_to(project_root()))
     except ValueError:
         return str(p.resolve())
 
