@@ -72,7 +72,8 @@ def test_one_install_two_clones_each_command_touches_its_own_clone(two_clones):
 def test_non_editable_install_in_a_venv_works_inside_a_clone(two_clones, tmp_path):
     a, b = two_clones
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    # --without-pip: the base pip and setuptools (with bdist_wheel) serve the venv; a bundled old setuptools would not
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)], check=True)
     py = venv / "bin" / "python"
     env = _env()
     r = subprocess.run([str(py), "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--no-index", str(a)],
