@@ -95,7 +95,7 @@ def test_non_editable_install_in_a_venv_works_inside_a_clone(two_clones, tmp_pat
     ckpt.parent.mkdir(parents=True, exist_ok=True)
     tiny_checkpoint(ckpt)
     out = b / "out.mid"
-    r = subprocess.run([str(emsync), "generate", "--duration", "3", "--seed", "1", "-o", "out.mid"], cwd=b, env=env,
+    r = subprocess.run([str(emsync), "generate", "--valence", "0.2", "--arousal", "0.1", "--duration", "3", "--seed", "1", "-o", "out.mid"], cwd=b, env=env,
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert out.stat().st_size > 0
