@@ -21,11 +21,12 @@ from emsync.errors import ParamsError
 
 
 
-def project_root() -> Path:
+def project_root(required: bool = True) -> Path | None:
     """The project the user stands in, found like git and dvc find theirs: `EMSYNC_ROOT` if set,
     else the nearest folder holding dvc.yaml, from the working directory upward. Never the
     package's install folder, so an install serves any clone and `dvc exp run --temp` copies.
-    Every relative path in params is relative to this folder."""
+    Every relative path in params is relative to this folder. Outside a project: ParamsError,
+    or None when not `required`."""
     env = os.environ.get("EMSYNC_ROOT")
     if env:
         return Path(env).resolve()
@@ -33,6 +34,8 @@ def project_root() -> Path:
     for d in (here, *here.parents):
         if (d / "dvc.yaml").is_file():
             return d
+    if not required:
+        return None
     raise ParamsError(f"no emsync project here: no dvc.yaml in {here} or any folder above it (cd into a clone, or set EMSYNC_ROOT)")
 
 

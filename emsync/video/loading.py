@@ -76,13 +76,14 @@ def resolve(ref: str) -> tuple[str, Path | None, str]:
         if name not in PACKAGE_MODELS:
             raise InputError(f"unknown packaged model '{ref}' (known: {', '.join('pkg:' + k for k in PACKAGE_MODELS)})")
         return "pkg", None, f"{PACKAGE_MODELS[name][1]}=={_dist_version(PACKAGE_MODELS[name][1])}"
-    for cand in (Path(ref).expanduser(), project_root() / ref, Path.cwd() / ref):
+    root = project_root(required=False)
+    for cand in (Path(ref).expanduser(), *([root / ref] if root else []), Path.cwd() / ref):
         if cand.is_dir():
             return "dir", cand.resolve(), dir_version(cand)
     if HUB_ID.match(ref) and not Path(ref).exists():
         snap = _hub_snapshot(ref)
         return "hub", snap, snap.name[:12]  # snapshot folders are named by the hub commit
-    raise InputError(f"model directory '{ref}' not found (looked in {project_root()} and {Path.cwd()}); "
+    raise InputError(f"model directory '{ref}' not found (looked in {root or '-'} and {Path.cwd()}); "
                      "build the demo models with `python -m flows.demo_models` or give a hub id 'org/name'")
 
 
