@@ -87,3 +87,54 @@ def run_task(task_fn, report: RunReport, *args, **kwargs):
     state = task_fn(*args, return_state=True, **kwargs)
     report.add_state(state)
     return state.result()
+
+
+# --- scale-out switch: EMSYNC_DASK -------------------------------------------------------------
+DASK_ENV = "EMSYNC_DASK"
+DASK_DEFAULT_WORKERS = 4
+
+
+def dask_runner(setting=None):
+    """Prefect-dask's DaskTaskRunner chosen by EMSYNC_DASK (or `setting`), or None when it is off.
+
+    unset, "" or "0": off (each flow's own runner); "1" or "local": a distributed.LocalCluster of
+    4 single-threaded worker processes; an integer N > 1: N such processes; "tcp://host:8786" (any
+    scheme://): the existing scheduler at that address (dask-jobqueue, Kubernetes, `dask scheduler`).
+    Tasks' results still go to the Prefect result store (PREFECT_LOCAL_STORAGE_PATH), so on a real
+    cluster that path must be shared storage the workers can all reach."""
+    import os
+
+    from emsync.errors import InputError
+
+    v = (os.environ.get(DASK_ENV, "") if setting is None else str(setting)).strip()
+    if v in ("", "0"):
+        return None
+    import logging
+
+    import dask
+    from prefect_dask import DaskTaskRunner
+
+    logging.getLogger("distributed").setLevel(logging.WARNING)  # no per-worker INFO lines
+    if "://" in v:
+        return DaskTaskRunner(address=v)
+    if v in ("1", "local"):
+        n = DASK_DEFAULT_WORKERS
+    elif v.isdigit():
+        n = int(v)
+    else:
+        raise InputError(f"{DASK_ENV}={v!r}: expected 0, 1, local, a worker count or a scheduler address like tcp://host:8786")
+    # non-daemon workers: tasks that start their own process pools (labeling's scan) may do so
+    dask.config.set({"distributed.worker.daemon": False})
+    return DaskTaskRunner(cluster_kwargs={"n_workers": n, "threads_per_worker": 1, "processes": True, "dashboard_address": None})
+
+
+def with_dask(flow_fn, setting=None):
+    """The flow on a Dask task runner when the EMSYNC_DASK switch is on, else the flow unchanged."""
+    import sys
+
+    runner = dask_runner(setting)
+    if runner is None:
+        return flow_fn
+    where = runner.address or f"a local cluster of {runner.cluster_kwargs['n_workers']} processes"
+    print(f"{flow_fn.name}: tasks on Dask ({where})", file=sys.stderr)
+    return flow_fn.with_options(task_runner=runner)

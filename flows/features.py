@@ -18,7 +18,7 @@ from prefect import flow
 from emsync import env
 from emsync.config import load_params
 from emsync.errors import InputError
-from emsync.flowkit import RunReport, collect, map_items
+from emsync.flowkit import RunReport, collect, dask_runner, map_items
 from emsync.io import file_digest
 from emsync.video import stage
 from emsync.stages import module_digest
@@ -126,7 +126,8 @@ def features_flow(params_path: str | None = None, refresh_cache: bool = False) -
 def run(params_path: str | None = None, runner: str | None = None, refresh_cache: bool = False) -> dict:
     p = load_params(params_path)
     kind = runner or p.features.task_runner
-    task_runner = make_task_runner(kind, p.features.dask_workers, p.features.dask_threads)
+    # the EMSYNC_DASK switch (emsync.flowkit.dask_runner), when set, wins over features.task_runner
+    task_runner = dask_runner() or make_task_runner(kind, p.features.dask_workers, p.features.dask_threads)
     f = features_flow.with_options(task_runner=task_runner) if task_runner else features_flow
     return f(params_path=str(params_path) if params_path else None, refresh_cache=refresh_cache)
 

@@ -15,7 +15,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from emsync import env
 from emsync.config import load_params
 from emsync.errors import InputError
-from emsync.flowkit import RunReport, map_items, run_task
+from emsync.flowkit import RunReport, map_items, run_task, with_dask
 from emsync.io import file_digest, write_json, write_parquet
 from emsync.labeling import report as rep
 from emsync.labeling import stage
@@ -108,6 +108,6 @@ if __name__ == "__main__":
 
     env.apply_defaults()
     enter_stage("labeling")  # share DVC's lock; exit with the parent
-    m = labeling_flow(load_params())
+    m = with_dask(labeling_flow)(load_params())
     print(f"labeling: {m['files']} files, {m['valid']} valid, {m['unique']} unique, {m['matched']} matched, "
           f"{m['with_valence']} with valence, {m['with_arousal']} with arousal")

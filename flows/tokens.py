@@ -14,7 +14,7 @@ from prefect import flow
 from emsync import env
 from emsync.checks import check_table
 from emsync.config import load_params
-from emsync.flowkit import RunReport, map_items
+from emsync.flowkit import RunReport, map_items, with_dask
 from emsync.io import file_digest
 from emsync.music import corpus
 from emsync.stages import stage_digest
@@ -80,6 +80,6 @@ if __name__ == "__main__":
 
     env.apply_defaults()
     enter_stage("tokens")  # share DVC's lock; exit with the parent
-    idx = tokens_flow(load_params())
+    idx = with_dask(tokens_flow)(load_params())
     print(f"tokens: {len(idx)} songs, {int(idx['n_tokens'].sum())} tokens, "
           f"{int((idx['split'] == 'test').sum())} test")
