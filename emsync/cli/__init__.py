@@ -7,7 +7,7 @@ import sys
 from emsync import __version__, env
 
 # Subcommand modules, in `emsync --help` order.
-DOMAINS = ["params", "store", "run", "status", "deploy", "demo", "midi", "tokens", "train", "generate", "video", "soundtrack", "enhance", "features", "classify", "bench"]
+DOMAINS = ["params", "store", "run", "status", "deploy", "reports", "demo", "midi", "tokens", "train", "generate", "video", "soundtrack", "enhance", "features", "classify", "bench"]
 
 
 def build_parser():

@@ -1,0 +1,17 @@
+"""emsync reports index: rebuild reports/index.md and reports/index.html (what the reports_index stage runs)."""
+
+
+def register(sub):
+    p = sub.add_parser("reports", help="reports/index.md + index.html: every report and figure with its stage, params and versions")
+    ss = p.add_subparsers(dest="reports_cmd", metavar="ACTION", required=True)
+    i = ss.add_parser("index", help="rebuild reports/index.md and reports/index.html")
+    i.add_argument("--reports-dir", default=None, help="default: the params' reports folder")
+    i.set_defaults(func=_index)
+
+
+def _index(args):
+    from emsync.reports_index import build
+
+    md, page = build(args.reports_dir)
+    print(f"{md}\n{page}")
+    return 0
