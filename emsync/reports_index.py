@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from emsync.config import ROOT, default_reports_dir
+from emsync.config import default_reports_dir, project_root
 from emsync.io import write_text
 
 KINDS = {".md": "report", ".png": "figure", ".svg": "figure", ".json": "metrics", ".csv": "plot data"}
@@ -46,7 +46,7 @@ def _params_text(params: dict) -> str:
 
 def collect(reports_dir=None, root=None) -> list[dict]:
     """One dict per report file: name, kind, title, stage, params, dvc_md5."""
-    root = Path(root or ROOT)
+    root = Path(root or project_root())
     reports_dir = Path(reports_dir or default_reports_dir())
     entries = _lock_entries(root / "dvc.lock")
     rel_dir = reports_dir.resolve().relative_to(root.resolve()).as_posix() if reports_dir.resolve().is_relative_to(root.resolve()) else None
@@ -67,7 +67,7 @@ def build(reports_dir=None, root=None) -> tuple[Path, Path]:
     """Write index.md and index.html in reports_dir; return their paths."""
     import markdown
 
-    root = Path(root or ROOT)
+    root = Path(root or project_root())
     reports_dir = Path(reports_dir or default_reports_dir())
     items = collect(reports_dir, root)
     git = _git_version(root)

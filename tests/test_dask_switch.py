@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from emsync.config import ROOT
+from _root import ROOT
 from emsync.errors import InputError
 from emsync.flowkit import dask_runner
 
