@@ -17,6 +17,7 @@ from emsync.config import default_reports_dir, project_root
 from emsync.io import write_text
 
 KINDS = {".md": "report", ".png": "figure", ".svg": "figure", ".json": "metrics", ".csv": "plot data"}
+HEADINGS = {"report": "Reports", "figure": "Figures", "metrics": "Metrics", "plot data": "Plot data"}
 SKIP = {"index.md", "index.html", "inputs.json"}
 
 
@@ -75,12 +76,12 @@ def build(reports_dir=None, root=None) -> tuple[Path, Path]:
           "with (dvc.lock) and the file's DVC version (md5 in dvc.lock).", ""]
     body = [f"<h1>emsync reports</h1><p>Code version (git): <code>{html.escape(git)}</code>. Each entry: the DVC stage that made it, "
             "the parameters it ran with (dvc.lock) and the file's DVC version (md5 in dvc.lock).</p>"]
-    for kind in ("report", "figure", "metrics", "plot data"):
+    for kind, heading in HEADINGS.items():
         group = [it for it in items if it["kind"] == kind]
         if not group:
             continue
-        md += [f"## {kind.capitalize()}s" if kind != "plot data" else "## Plot data", ""]
-        body.append(f"<h2>{html.escape(kind.capitalize())}s</h2>" if kind != "plot data" else "<h2>Plot data</h2>")
+        md += [f"## {heading}", ""]
+        body.append(f"<h2>{heading}</h2>")
         for it in group:
             stage = it["stage"] or "(not a DVC output)"
             md5 = it["dvc_md5"] or "-"
