@@ -332,6 +332,7 @@ class BandwidthParams:
     eval_every: int = 20  # §7.4.3: validation every 2500 iterations
     checkpoint_every: int = 20  # steps between resumable state saves
     eval_chunk: int = 131072  # samples per forward pass when enhancing whole songs (output unchanged)
+    vggish_model: str = ""  # §7.4.1 VGG distance: a VGGish folder (config.json + model.safetensors) or .pth; "" = SNR only
     seed: int = 0
     device: str = "auto"
 

@@ -47,7 +47,7 @@ STAGE_CODE = {
     "evaluate_classifiers": (*COMMON, *_CLASSIFY, "flows/evaluate_classifiers.py"),
     # both bandwidth stages (bandwidth_train@<variant>, bandwidth_report) run flows/bandwidth.py
     "bandwidth": (*COMMON, "emsync/bandwidth", "emsync/device.py", "emsync/training/engine.py", "models/bwe_unet.py", "models/bwe_resnet.py",
-                  "flows/bandwidth.py", "tasks/bandwidth.py"),
+                  "models/vggish.py", "flows/bandwidth.py", "tasks/bandwidth.py"),
 }
 
 

@@ -90,13 +90,20 @@ def report_flow(params: Params, reports_dir: str | None = None) -> dict:
     songs_digest = fingerprint([(s.song_id, s.samples, s.cache) for s in test])
     code = stage_digest("bandwidth")
     labels, results, evals, models, table4 = {}, {}, {}, {}, {}
+    bw = dataclasses.asdict(p)
+    vggish_digest = ""
+    if p.vggish_model:  # a folder or a .pth; the digest keys the cached test results on the weights
+        bw["vggish_model"] = str(params.path(p.vggish_model))
+        vp = Path(bw["vggish_model"])
+        files = sorted(f for f in vp.glob("*") if f.is_file()) if vp.is_dir() else [vp] if vp.exists() else []
+        vggish_digest = fingerprint(*(file_digest(f) for f in files))
     for v in p.variants:
         ck = params.path(p.out_dir) / v / "checkpoint.pt"
         if not ck.exists():
             report.skip(v, f"{ck} missing: run python -m flows.bandwidth --variant {v}")
             continue
         labels[v] = label(v)
-        results[v] = run_task(evaluate_variant_task, report, str(ck), file_digest(ck), test, songs_digest, dataclasses.asdict(p), code)
+        results[v] = run_task(evaluate_variant_task, report, str(ck), file_digest(ck), test, songs_digest, bw, vggish_digest, code)
         models[v], extra = load_checkpoint(ck)
         evals[v] = extra.get("evals", [])
     if not results:

@@ -120,6 +120,7 @@ THESIS = {
         "plateau_every": 2500,
         "eval_every": 2500,
         "checkpoint_every": 2500,
+        "vggish_model": "data/pretrained/vggish",  # §7.4.1: the torch port of VGGish (folder or .pth)
         "device": "cuda",
     },
     "lyrics": {

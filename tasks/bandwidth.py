@@ -4,14 +4,21 @@ from emsync.flowkit import cached_task
 
 
 @cached_task(name="bwe-test")
-def evaluate_variant_task(checkpoint: str, checkpoint_digest: str, songs: list, songs_digest: str, bandwidth: dict, code: str) -> dict:
+def evaluate_variant_task(
+    checkpoint: str, checkpoint_digest: str, songs: list, songs_digest: str, bandwidth: dict, vggish_digest: str, code: str
+) -> dict:
     """Whole-song test SNRs of one trained variant with the seen and the unseen filter (§7.4.2)."""
     from emsync.bandwidth.evaluate import evaluate_songs
     from emsync.bandwidth.filters import SEEN_TEST_FILTER, UNSEEN_FILTER
     from emsync.bandwidth.train import load_checkpoint
 
     model, _ = load_checkpoint(checkpoint)
+    vggish = None
+    if bandwidth["vggish_model"]:
+        from emsync.bandwidth.vggish import load_vggish
+
+        vggish = load_vggish(bandwidth["vggish_model"])
     return {
-        setting: evaluate_songs(model, songs, f, bandwidth["cutoff_hz"], bandwidth["sample_rate"], bandwidth["eval_chunk"])
+        setting: evaluate_songs(model, songs, f, bandwidth["cutoff_hz"], bandwidth["sample_rate"], bandwidth["eval_chunk"], vggish)
         for setting, f in (("seen", SEEN_TEST_FILTER), ("unseen", UNSEEN_FILTER))
     }

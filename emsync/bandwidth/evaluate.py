@@ -6,8 +6,9 @@
 
 Each test song is low-passed whole (zero-phase, as in training), enhanced in chunks with context
 (equal to one pass, infer.py), and scored by eq. 7.1 over the whole stereo song; the mean over
-songs is reported (§7.4.2). The VGGish distance of Table 7.2 is not computed (no VGGish weights
-offline); its columns are left out of the table rather than filled with another metric.
+songs is reported (§7.4.2). The VGG distance of Table 7.2 needs VGGish weights (none ship
+offline in the demo set); with `bandwidth.vggish_model` set (a VGGish folder or .pth, vggish.py)
+the VGG distance (eq. 7.2) columns are added.
 """
 
 from __future__ import annotations
@@ -46,8 +47,9 @@ THESIS_TABLE_7_4 = {"unet": (56.4e6, 415.3e9, 0.14), "resnet": (55.1e6, 3609.4e9
 MACS_SAMPLES = 65536  # Table 7.4's MACs match one pass over 65,536 stereo samples (ResNet: 3608G by our count)
 
 
-def evaluate_songs(model, songs, filter_name: str, cutoff_hz=11025.0, sample_rate=44100, chunk=1 << 17) -> dict:
-    """Mean over songs of the whole-song SNR of the output and of the band-limited input."""
+def evaluate_songs(model, songs, filter_name: str, cutoff_hz=11025.0, sample_rate=44100, chunk=1 << 17, vggish=None) -> dict:
+    """Mean over songs of the whole-song SNR (and, given a VggishEmbedder, the VGG distance) of the
+    output and of the band-limited input."""
     rows = []
     for s in songs:
         full = np.asarray(s.audio(), np.float64).T / 32768  # (2, n)
@@ -59,14 +61,15 @@ def evaluate_songs(model, songs, filter_name: str, cutoff_hz=11025.0, sample_rat
         y = enhance(model, low, chunk)
         out.add(full, y)
         inp.add(full, low)
-        rows.append({"song_id": s.song_id, "snr": out.value(), "input_snr": inp.value()})
+        row = {"song_id": s.song_id, "snr": out.value(), "input_snr": inp.value()}
+        if vggish is not None:
+            from emsync.bandwidth.vggish import vgg_distance
+
+            row.update(vgg=vgg_distance(vggish, full, y), input_vgg=vgg_distance(vggish, full, low))
+        rows.append(row)
     ok = [r for r in rows if "snr" in r]
-    return {
-        "filter": filter_name,
-        "snr": float(np.mean([r["snr"] for r in ok])) if ok else float("nan"),
-        "input_snr": float(np.mean([r["input_snr"] for r in ok])) if ok else float("nan"),
-        "songs": rows,
-    }
+    keys = ("snr", "input_snr", "vgg", "input_vgg") if vggish is not None else ("snr", "input_snr")
+    return {"filter": filter_name, **{k: float(np.mean([r[k] for r in ok])) if ok else float("nan") for k in keys}, "songs": rows}
 
 
 def macs(model, samples: int = MACS_SAMPLES) -> int:
@@ -106,14 +109,19 @@ def runtime_rate(model, seconds: float = 1.0, device="cpu", repeats: int = 2, sa
 
 def table_7_2(results: dict, labels: dict) -> str:
     """Markdown shaped like Table 7.2 (SNR columns): results[variant][setting] = evaluate_songs row."""
-    lines = ["| Filter | Experiment | SNR (dB) | ΔSNR | thesis SNR | thesis ΔSNR |", "|---|---|---|---|---|---|"]
+    vgg = all("vgg" in r[s] for r in results.values() for s in r)
+    lines = [
+        "| Filter | Experiment | SNR (dB) | ΔSNR | thesis SNR | thesis ΔSNR |" + (" VGG | -ΔVGG |" if vgg else ""),
+        "|---|---|---|---|---|---|" + ("---|---|" if vgg else ""),
+    ]
     for setting, fname in (("seen", f"{F.SEEN_TEST_FILTER} (seen filter)"), ("unseen", f"{F.UNSEEN_FILTER} (unseen filter)")):
         rows = [r[setting] for r in results.values() if setting in r]
         if not rows:
             continue
         inp = float(np.mean([r["input_snr"] for r in rows]))
         t = THESIS_TABLE_7_2[(setting, "Input")]
-        lines.append(f"| {fname} | Input | {inp:.2f} | | {t[0]:.2f} | |")
+        vin = float(np.mean([r["input_vgg"] for r in rows])) if vgg else 0.0
+        lines.append(f"| {fname} | Input | {inp:.2f} | | {t[0]:.2f} | |" + (f" {vin:.2f} | |" if vgg else ""))
         for v, r in results.items():
             if setting not in r:
                 continue
@@ -122,6 +130,7 @@ def table_7_2(results: dict, labels: dict) -> str:
             lines.append(
                 f"| | {labels[v]} | {r[setting]['snr']:.2f} | {d:+.2f} | "
                 f"{'' if t[0] is None else f'{t[0]:.2f}'} | {'' if t[1] is None else f'{t[1]:+.2f}'} |"
+                + (f" {r[setting]['vgg']:.2f} | {r[setting]['input_vgg'] - r[setting]['vgg']:+.2f} |" if vgg else "")
             )
     return "\n".join(lines) + "\n"
 
