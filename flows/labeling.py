@@ -56,7 +56,7 @@ def labeling_flow(params=None):
     jobs = [{"shard": k, "paths": [str(x) for x in paths[i : i + c.shard_size]], "digests": [file_digest(x) for x in paths[i : i + c.shard_size]]}
             for k, i in enumerate(range(0, len(paths), c.shard_size))]
     shards = map_items(T.inspect_shard, jobs, report, desc="inspect", key=lambda j: j["shard"], opts=opts, code=code)
-    rows = [r for k in sorted(shards) for r in shards[k]]
+    rows = stage.rekey(midi_dir, [r for k in sorted(shards) for r in shards[k]])
     valid, rejects = stage.split_scan(rows)
     for r in rejects.itertuples(index=False):
         report.skip(r.midi_id, f"{r.reason}: {r.detail}")

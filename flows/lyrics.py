@@ -39,7 +39,8 @@ def model_dir_digest(folder) -> str:
 @flow(name="lyrics")
 def lyrics_flow(params: Params, reports_dir: str | None = None) -> dict:
     from emsync.checks import check_table
-    from emsync.labeling.scan import list_midi, midi_id_of
+    from emsync.labeling.scan import list_midi
+    from emsync.midi_ids import midi_ids
     from emsync.lyrics import corpus
     from emsync.lyrics.labels import columns
     from emsync.device import resolve_device
@@ -59,7 +60,8 @@ def lyrics_flow(params: Params, reports_dir: str | None = None) -> dict:
     valid_ids = set(pd.read_parquet(files_table, columns=["midi_id"])["midi_id"])
 
     # 1. lyrics of every valid file, one cached task per shard of files
-    ids = [midi_id_of(x) for x in paths]
+    keys = midi_ids(paths, midi_dir)  # the labelling stage's keys
+    ids = [keys[x] for x in paths]
     rel = {mid: corpus.relative_file(x, midi_dir) for mid, x in zip(ids, paths)}
     rejects = [{"midi_id": mid, "reason": "invalid_midi", "detail": "rejected by the labeling stage's validation"}
                for mid in ids if mid not in valid_ids]

@@ -16,6 +16,7 @@ from emsync.checks import check_table
 from emsync.config import load_params
 from emsync.flowkit import RunReport, map_items, with_dask
 from emsync.io import file_digest
+from emsync.midi_ids import relative_text
 from emsync.music import corpus
 from emsync.stages import stage_digest
 from emsync.music.tokenizer import check_params
@@ -66,7 +67,8 @@ def tokens_flow(params=None):
         for k, r in sorted(results.items()):
             corpus.add_shard(out, k, r, rows, rejects)
         del results
-    for rj in rejects:
+    for rj in rejects:  # reasons name files relative to tokens.midi_dir: no clone path in the table
+        rj["reason"] = relative_text(rj["reason"], p.path(tp.midi_dir))
         report.skip(rj["midi_id"], rj["reason"])
 
     index = corpus.finish_outputs(out, rows, rejects, labels, tp.test_fraction,

@@ -15,6 +15,16 @@ from emsync.labeling.scan import COLUMNS
 REJECT_COLUMNS = ["midi_id", "path", "reason", "detail"]
 
 
+def rekey(midi_dir, rows) -> list:
+    """Scan rows keyed for any folder tree: midi_id from emsync.midi_ids, `path` relative to
+    labeling.midi_dir and no absolute path in `detail`, so the tables do not depend on the clone."""
+    from emsync.midi_ids import midi_ids, rel_path, relative_text
+
+    ids = midi_ids([r["path"] for r in rows], midi_dir)
+    return [{**r, "midi_id": ids[r["path"]], "path": rel_path(r["path"], midi_dir), "detail": relative_text(r.get("detail"), midi_dir)}
+            for r in rows]
+
+
 def split_scan(rows) -> tuple:
     """Scan dicts -> (valid files, rejects), both sorted by midi_id."""
     df = pd.DataFrame(rows, columns=COLUMNS)

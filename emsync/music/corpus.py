@@ -1,6 +1,7 @@
 """Tokenize a folder of MIDI / LPD .npz files into shards (pure logic; flows/tokens.py wires it).
 
-Files -> items: `midi_id` is the file name without suffix (the LMD md5). With a labels table
+Files -> items: `midi_id` from emsync.midi_ids (the file name without suffix, the LMD md5; the
+relative path where names repeat in the tree). With a labels table
 (data/labeling/labels.parquet: midi_id, valence, arousal, split; the labelling stage already
 removed duplicates) only its midi_ids are tokenized and its labels and split are joined; without
 one every file is tokenized with NaN labels and the §4.3 split: names sorted, the last
@@ -23,13 +24,13 @@ STAT_COLUMNS = ("notes", "instruments", "chords", "bars", "duration_s", "dropped
 
 
 def list_files(midi_dir) -> dict:
-    """{midi_id: path} for every music file in the folder (recursive), sorted by midi_id."""
+    """{midi_id: path} for every music file in the folder (recursive), sorted by midi_id; the
+    ids are the labelling stage's (emsync.midi_ids) so labels join on them."""
+    from emsync.midi_ids import midi_ids
+
     midi_dir = Path(midi_dir)
-    found = {}
-    for p in sorted(midi_dir.rglob("*")):
-        if p.suffix.lower() in SUFFIXES and p.is_file():
-            found.setdefault(p.stem, p)
-    return dict(sorted(found.items()))
+    paths = [p for p in sorted(midi_dir.rglob("*")) if p.suffix.lower() in SUFFIXES and p.is_file()]
+    return dict(sorted((m, p) for p, m in midi_ids(paths, midi_dir).items()))
 
 
 def default_split(midi_ids, test_fraction: float) -> dict:
