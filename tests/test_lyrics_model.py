@@ -43,6 +43,18 @@ def test_wordpiece_tokenizer_learns_the_training_words():
     assert len(long) == 512 and long[-1] == tok.sep_token_id
 
 
+def test_wordpiece_vocabulary_is_deterministic_and_merges_by_frequency():
+    from emsync.lyrics.model import learn_wordpiece_vocab
+
+    a, b = train_wordpiece(TEXTS, vocab_size=90), train_wordpiece(list(reversed(TEXTS)), vocab_size=90)
+    assert a.get_vocab() == b.get_vocab()  # same text, same vocabulary and ids (not so with tokenizers' trainer)
+    v = learn_wordpiece_vocab({"low": 5, "lower": 2, "newest": 6, "widest": 3}, vocab_size=100, min_frequency=2)
+    assert v[:5] == ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    assert "##est" in v and "low" in v and "newest" in v
+    assert v.index("##es") < v.index("##est")  # ("##e", "##s") 9x is merged before ("##es", "##t")
+    assert len(set(v)) == len(v)
+
+
 def test_sigmoid_outputs_are_independent_probabilities_and_bce():
     torch.manual_seed(0)
     m = build(preset("tiny", n_labels=7, vocab_size=50), EKMAN7).eval()

@@ -6,9 +6,9 @@ as `distilbert-base-uncased`, read from the local Hugging Face cache only (the p
 downloads; emsync/env.py sets the offline switches). A hub id names a pretrained *body*: the
 multi-label head for `labels` is then new, as when the thesis fine-tuned DistilBERT.
 
-Offline default: `train_wordpiece` trains a WordPiece tokenizer (lower-cased, BERT
-pre-tokenisation, [PAD]/[UNK]/[CLS]/[SEP]/[MASK]) on the training text with `tokenizers`, and the
-classifier starts from random weights of the same architecture.
+Offline default: `train_wordpiece` builds a WordPiece tokenizer (`tokenizers`' WordPiece model,
+lower-cased, BERT pre-tokenisation, [PAD]/[UNK]/[CLS]/[SEP]/[MASK]) whose vocabulary is learnt
+from the training text, and the classifier starts from random weights of the same architecture.
 """
 from pathlib import Path
 
@@ -17,18 +17,86 @@ from emsync.errors import InputError
 SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]  # ids 0..4; [PAD] = 0 as in BERT
 
 
-def train_wordpiece(texts, vocab_size: int, max_length: int = 512):
-    """A transformers fast tokenizer with a WordPiece vocabulary learnt from `texts`."""
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+def _word_counts(texts, normalizer, pre_tokenizer) -> dict:
+    counts = {}
+    for t in texts:
+        for w, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(t)):
+            counts[w] = counts.get(w, 0) + 1
+    return counts
+
+
+def learn_wordpiece_vocab(word_counts: dict, vocab_size: int, min_frequency: int = 2) -> list:
+    """A WordPiece vocabulary learnt by frequency merges, as `tokenizers`' WordPieceTrainer does
+    (it runs a BPE trainer), but deterministic: equal counts are broken by the pair's spelling, so
+    one text gives one vocabulary in every run (the Rust trainer breaks ties in hash order, and its
+    vocabulary changes from run to run). Returns the tokens: specials, then the alphabet, then one
+    token per merge, in learning order."""
+    import heapq
+
+    words = sorted(word_counts.items())
+    seqs = [[w[0]] + ["##" + c for c in w[1:]] for w, _ in words]
+    freqs = [c for _, c in words]
+    alphabet = {}
+    for seq, f in zip(seqs, freqs):
+        for sym in seq:
+            alphabet[sym] = alphabet.get(sym, 0) + f
+    vocab = list(SPECIAL) + sorted(alphabet, key=lambda s: (-alphabet[s], s))
+    pairs, where = {}, {}
+    for i, (seq, f) in enumerate(zip(seqs, freqs)):
+        for a, b in zip(seq, seq[1:]):
+            pairs[(a, b)] = pairs.get((a, b), 0) + f
+            where.setdefault((a, b), set()).add(i)
+    heap = [(-c, p) for p, c in pairs.items()]
+    heapq.heapify(heap)
+    known = set(vocab)
+    while len(vocab) < vocab_size and heap:
+        neg, pair = heapq.heappop(heap)
+        if pairs.get(pair, 0) != -neg:  # stale entry: its count changed after it was pushed
+            continue
+        if -neg < min_frequency:
+            break
+        a, b = pair
+        merged = a + b[2:]
+        if merged not in known:
+            known.add(merged)
+            vocab.append(merged)
+        changed = set()
+        for i in sorted(where.pop(pair, ())):
+            seq, f = seqs[i], freqs[i]
+            for x, y in zip(seq, seq[1:]):  # remove this word's old pairs
+                pairs[(x, y)] -= f
+                changed.add((x, y))
+            out, j = [], 0
+            while j < len(seq):
+                if j + 1 < len(seq) and seq[j] == a and seq[j + 1] == b:
+                    out.append(merged)
+                    j += 2
+                else:
+                    out.append(seq[j])
+                    j += 1
+            seqs[i] = out
+            for x, y in zip(out, out[1:]):  # add its new ones
+                pairs[(x, y)] = pairs.get((x, y), 0) + f
+                where.setdefault((x, y), set()).add(i)
+                changed.add((x, y))
+        pairs.pop(pair, None)
+        for p in sorted(changed):
+            if pairs.get(p, 0) > 0:
+                heapq.heappush(heap, (-pairs[p], p))
+    return vocab
+
+
+def train_wordpiece(texts, vocab_size: int, max_length: int = 512, min_frequency: int = 2):
+    """A transformers fast tokenizer (`tokenizers` WordPiece model, BERT normaliser and
+    pre-tokeniser, [CLS] ... [SEP]) with a vocabulary learnt from `texts` (learn_wordpiece_vocab)."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast
 
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]", max_input_chars_per_word=100))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=True, strip_accents=True, clean_text=True)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tok.decoder = decoders.WordPiece(prefix="##")
-    trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, min_frequency=2, special_tokens=SPECIAL,
-                                        continuing_subword_prefix="##", show_progress=False)
-    tok.train_from_iterator(list(texts), trainer=trainer)
+    normalizer = normalizers.BertNormalizer(lowercase=True, strip_accents=True, clean_text=True)
+    pre = pre_tokenizers.BertPreTokenizer()
+    vocab = learn_wordpiece_vocab(_word_counts(texts, normalizer, pre), vocab_size, min_frequency)
+    tok = Tokenizer(models.WordPiece({t: i for i, t in enumerate(vocab)}, unk_token="[UNK]", max_input_chars_per_word=100))
+    tok.normalizer, tok.pre_tokenizer, tok.decoder = normalizer, pre, decoders.WordPiece(prefix="##")
     cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     tok.post_processor = processors.TemplateProcessing(single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
                                                        special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
