@@ -338,6 +338,30 @@ class BandwidthParams:
 
 
 @dataclass(frozen=True)
+class TrainLyricsParams:
+    # §3.2.1: the GoEmotions multi-label classifiers (7 Ekman + neutral, 28), DistilBERT + sigmoid head
+    data_dir: str = "data/demo/goemotions"  # {train,dev,test}.tsv in GoEmotions' original (28-label) layout
+    out_dir: str = "data/models/lyrics"  # <out_dir>/7 and <out_dir>/28: weights, config, tokenizer, cut-off
+    init: str = ""  # "" = random weights + a WordPiece tokenizer trained on the train split; else a hub id or folder
+    size: str = "tiny"  # tiny | mini | small | thesis (6 layers, 12 heads, 768: 67M)
+    vocab_size: int = 2000  # WordPiece vocabulary when init is "" (distilbert-base-uncased: 30522)
+    max_length: int = 128  # training tokens per comment (GoEmotions comments are short)
+    dropout: float = 0.1  # §3.2.1.2
+    grad_clip: float = 1.0  # §3.2.1.2
+    batch_size_7: int = 16  # §3.2.1.2
+    batch_size_28: int = 32  # §3.2.1.2
+    lr_7: float = 3e-3  # thesis §3.2.1.2: 5e-5 (fine-tuning; a tiny random model needs more)
+    lr_28: float = 3e-3  # thesis: 3e-5
+    max_epochs: int = 80  # thesis §3.2.1.2: early stopping picked 10 epochs (the 240-row demo set needs more)
+    eval_every: int = 0  # steps between dev evaluations; 0 = once per epoch
+    patience: int = 20  # dev evaluations without a better macro-F1 before stopping (thesis set: 3)
+    max_steps: int = 0  # 0 = max_epochs worth of steps; a number caps the run
+    max_train_rows: int = 0  # 0 = every training row; a number caps it (bounded runs)
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda
+
+
+@dataclass(frozen=True)
 class LyricsParams:
     # §3.2.2, §3.2.3.2: lyrics of every valid MIDI file -> 7 + 28 emotion probabilities per midi_id
     midi_dir: str = "data/demo/midi"
@@ -381,6 +405,7 @@ class Params:
     soundtrack: SoundtrackParams = field(default_factory=SoundtrackParams)
     classify: ClassifyParams = field(default_factory=ClassifyParams)
     bandwidth: BandwidthParams = field(default_factory=BandwidthParams)
+    train_lyrics: TrainLyricsParams = field(default_factory=TrainLyricsParams)
     lyrics: LyricsParams = field(default_factory=LyricsParams)
     limits: LimitsParams = field(default_factory=LimitsParams)
 

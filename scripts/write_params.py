@@ -123,6 +123,17 @@ THESIS = {
         "vggish_model": "data/pretrained/vggish",  # §7.4.1: the torch port of VGGish (folder or .pth)
         "device": "cuda",
     },
+    "train_lyrics": {  # §3.2.1.2: fine-tune DistilBERT on GoEmotions (GPU)
+        "data_dir": f"{SHARED}/goemotions/data/original",
+        "init": "distilbert-base-uncased",
+        "size": "thesis",
+        "vocab_size": 30522,
+        "lr_7": 5e-5,
+        "lr_28": 3e-5,
+        "max_epochs": 10,
+        "patience": 3,
+        "device": "cuda",
+    },
     "lyrics": {
         "midi_dir": "data/lmd_full",
         "archive_dir": f"{SHARED}/lyrics_emotions",

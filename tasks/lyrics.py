@@ -38,3 +38,16 @@ def infer(texts: list, texts_digest: str, model_dir: str, model_digest: str, n_l
     model, tok, _ = load_classifier(model_dir, LABEL_SETS[n_labels], device=device)
     probs, n_tokens = predict(model, tok, texts, batch_size=batch_size, max_length=max_tokens)
     return {"probs": probs, "n_tokens": n_tokens}
+
+
+@cached_task(name="train-lyrics-classifier")
+def train_classifier_task(cfg: dict, data_digest: str, state_path: str, code: str) -> dict:
+    """Train one label set (LyricsTrainConfig as a dict) through the engine, resuming
+    `state_path` when it holds this run -> weights, model config, tokenizer JSON, results."""
+    from emsync.lyrics.train import LyricsTrainConfig, train_classifier
+
+    out = train_classifier(LyricsTrainConfig(**cfg), state_path=state_path)
+    model, tok = out["model"], out["tokenizer"]
+    return {"state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+            "labels": [model.config.id2label[i] for i in range(model.config.num_labels)],
+            "tokenizer": tok.backend_tokenizer.to_str(), "result": out["result"]}

@@ -104,6 +104,15 @@ def train_wordpiece(texts, vocab_size: int, max_length: int = 512, min_frequency
                                    sep_token="[SEP]", mask_token="[MASK]", model_max_length=max_length)
 
 
+def tokenizer_from_json(text: str, max_length: int = 512):
+    """A transformers fast tokenizer from `tokenizers` JSON (what a cached training task returns)."""
+    from tokenizers import Tokenizer
+    from transformers import PreTrainedTokenizerFast
+
+    return PreTrainedTokenizerFast(tokenizer_object=Tokenizer.from_str(text), unk_token="[UNK]", pad_token="[PAD]",
+                                   cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]", model_max_length=max_length)
+
+
 def save_classifier(model, tokenizer, folder, extra: dict | None = None):
     """Weights (safetensors), config.json, the tokenizer and `extra` (e.g. the searched cut-off) in
     one folder that `load_classifier` reads back."""

@@ -87,3 +87,45 @@ def table_markdown(result: dict, n_labels: int, title: str) -> str:
     m3 = result["macro_at_0.3"]
     return "\n".join(lines) + (f"\n\nHere: cut-off {result['cutoff']:.2f} (searched on dev); at the thesis's 0.3 the "
                                f"macro P / R / F1 are {m3['precision']:.2f} / {m3['recall']:.2f} / {m3['f1']:.2f}.\n")
+
+
+def summary(result: dict) -> dict:
+    """Flat numbers of one label set's run for `dvc metrics`."""
+    t, b = result["test"], result["baselines"]
+    return {"test_macro_precision": round(t["macro"]["precision"], 4), "test_macro_recall": round(t["macro"]["recall"], 4),
+            "test_macro_f1": round(t["macro"]["f1"], 4), "test_macro_f1_at_0.3": round(t["macro_at_0.3"]["f1"], 4),
+            "dev_macro_f1": round(result["dev_macro_f1"], 4), "cutoff": result["cutoff"],
+            "baseline_majority_f1": round(b["test"]["majority"]["f1"], 4),
+            "baseline_frequency_f1": round(b["test"]["frequency"]["f1"], 4),
+            "baseline_all_positive_f1": round(b["test"]["all_positive"]["f1"], 4),
+            "steps": result["steps"], "best_step": result["best_step"], "n_parameters": result["n_parameters"],
+            "thesis_test_macro_f1": THESIS_MACRO_F1[len(result["test"]["per_label"])]}
+
+
+def training_report(results: dict, init: str, data_dir: str) -> str:
+    """reports/lyrics_classifier.md: Tables 3.3 and 3.4 beside the thesis, baselines, run facts."""
+    lines = ["# Lyrics emotion classifier on GoEmotions (§3.2.1, §3.2.3.1)", "",
+             f"Data: `{data_dir}`. Start: {'`' + init + '`' if init else 'random weights, WordPiece vocabulary learnt on the train split'}.",
+             "", "The thesis fine-tuned pretrained DistilBERT (`distilbert-base-uncased`). Without pretrained weights "
+             "(none can be downloaded here) a from-scratch model is far below its numbers; the baselines show what "
+             "a model that learnt nothing scores.", ""]
+    for n, title in ((7, "Table 3.3: 7-label classification results (test split)"),
+                     (28, "Table 3.4: 28-label classification results (test split)")):
+        if n not in results:
+            continue
+        r = results[n]
+        mc = r["model_config"]
+        lines += [table_markdown(r["test"], n, title),
+                  f"Model: {mc['n_layers']} layers, {mc['n_heads']} heads, {mc['dim']} wide, vocabulary {mc['vocab_size']} "
+                  f"({r['n_parameters'] / 1e6:.2f}M parameters); batch {r['batch_size']}, lr {r['lr']:g}; "
+                  f"{r['steps']} steps ({r['steps'] / r['steps_per_epoch']:.1f} epochs), best dev macro-F1 at step "
+                  f"{r['best_step']}{', stopped early' if r['stopped_early'] else ''}; {r['seconds']:.0f} s on {r.get('device', 'cpu')}.",
+                  "", "| macro-F1 | dev | test |", "|---|---|---|",
+                  f"| this model | {r['dev_macro_f1']:.3f} | {r['test']['macro']['f1']:.3f} |"]
+        for k, name in (("majority", "majority class (every text gets the most frequent label)"),
+                        ("frequency", "label frequency (each label at random at its training rate)"),
+                        ("all_positive", "all labels predicted")):
+            lines.append(f"| {name} | {r['baselines']['dev'][k]['f1']:.3f} | {r['baselines']['test'][k]['f1']:.3f} |")
+        lines.append(f"| thesis (fine-tuned DistilBERT, cut-off 0.3) | | {THESIS_MACRO_F1[n]:.2f} |")
+        lines.append("")
+    return "\n".join(lines)

@@ -4,6 +4,7 @@ train it: the model, the batch for step k, the loss, and validation metrics for 
 - Batches depend only on (seed, step): epoch e = step // steps_per_epoch shuffles the training
   rows with a generator seeded by (seed, e); a resumed run draws the same batches.
 - Loss: binary cross-entropy over every (example, label) pair (models/lyrics_classifier.bce_loss).
+- Optimiser: AdamW, lr decaying linearly to 0 (configure_optimizers).
 - Validation: dev macro-F1 at the cut-off searched on dev (§3.2.1.2: "we search for the optimal
   decision cutoff to maximize the F1-score"), the early-stopping metric; the cut-off is kept.
 """
@@ -51,6 +52,8 @@ class LyricsTask:
     pad_id: int = 0
     eval_batch_size: int = 64
     init_model: object = None  # a loaded (pretrained) model to start from instead of random weights
+    lr: float = 5e-5
+    total_steps: int = 0  # the lr decays linearly to 0 over these (Hugging Face Trainer's default)
 
     name = "lyrics"
     metric = "macro_f1"  # validation metric to maximise (early stopping)
@@ -60,10 +63,17 @@ class LyricsTask:
         return max(1, -(-len(self.train_ids) // self.batch_size))
 
     def build_model(self) -> torch.nn.Module:
+        """Random weights (the engine seeds torch first), or the pretrained model given."""
         if self.init_model is not None:
             return self.init_model
-        torch.manual_seed(self.seed)
         return build(self.model_cfg, self.labels)
+
+    def configure_optimizers(self, model):
+        """AdamW with a linear decay to 0, as Hugging Face's Trainer (the thesis's §3.2.1.2 setup)."""
+        opt = torch.optim.AdamW(model.parameters(), lr=self.lr, weight_decay=0.0)
+        total = max(1, self.total_steps)
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: max(0.0, 1.0 - s / total))
+        return opt, sched
 
     def batch(self, step: int) -> dict:
         """The training batch of `step` (a function of seed and step only)."""
@@ -80,9 +90,9 @@ class LyricsTask:
         """Sigmoid outputs on the dev split (N, L), in dev order."""
         return predict_ids(model, self.dev_ids, self.eval_batch_size, self.pad_id)
 
-    def metrics(self, model, split: str = "val") -> dict:
-        """{"macro_f1", "cutoff", "loss"} on dev (the only split the task holds: GoEmotions' dev is
-        the validation set); macro_f1 at the cut-off searched on dev."""
+    def metrics(self, model) -> dict:
+        """{"macro_f1", "cutoff", "loss"} on dev (GoEmotions' dev split is the validation set);
+        macro_f1 at the cut-off searched on dev: the engine's early-stopping metric."""
         probs = self.dev_probs(model)
         cutoff, f1 = search_cutoff(probs, self.dev_y)
         eps = 1e-7
