@@ -39,6 +39,12 @@ INPUTS = (
     Input("tokens.midi_dir", "dir",
           "LPD-5 full piano rolls (Dong et al. 2018; lpd_5_full.tar.gz unpacked: "
           "<0-f>/<md5>.npz, 174,154 files; §4.3) or any folder of .mid/.midi/.kar/.npz"),
+    Input("train_lyrics.data_dir", "dir",
+          "GoEmotions (Demszky et al. 2020) in its original layout: {train,dev,test}.tsv (text, comma-separated "
+          "label ids, comment id; no header), emotions.txt, ekman_mapping.json (§3.2.1.1)"),
+    Input("lyrics.midi_dir", "dir", "the MIDI files whose lyrics are labelled (LMD-full: <0-f>/<md5>.mid; §3.2.2)"),
+    Input("lyrics.archive_dir", "dir",
+          "the thesis author's lyric labels 7labels.csv and 28labels.csv (Emotion4MIDI; file,<label>... rows; §3.2.3.2)"),
     Input("features.videos_dir", "dir", "the videos to analyse: <video_id>.mp4 (any file ffmpeg reads; §5.1)"),
     Input("bandwidth.dsd100_dir", "dir",
           "DSD100 (Liutkus et al. 2017; DSD100.zip unpacked: Mixtures/Dev/<song>/mixture.wav, Mixtures/Test/<song>/mixture.wav; §7.3)"),
@@ -86,6 +92,8 @@ def _needed(params: Params, inp: Input) -> bool:
         return params.labeling.audio_features_source == "archive"
     if inp.key.startswith("bandwidth."):
         return bool(_value(params, inp.key))  # "" = that dataset is not used
+    if inp.key == "lyrics.archive_dir":
+        return bool(params.lyrics.archive_dir)
     return True
 
 

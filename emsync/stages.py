@@ -28,6 +28,9 @@ _CLASSIFY = ("emsync/classify", "emsync/classify/ekman6_blacklist.json", "emsync
              "models/genre_mlp.py", "models/genre_multi_transformer.py", "models/genre_single_transformer.py",
              "models/vemoclap.py")
 
+_LYRICS = ("emsync/lyrics", "emsync/device.py", "emsync/midi_input.py", "emsync/labeling/midi.py",
+           "emsync/training/__init__.py", "emsync/training/engine.py", "models/lyrics_classifier.py", "tasks/lyrics.py")
+
 STAGE_CODE = {
     "demo_data": (*COMMON, "emsync/checks.py", "emsync/demo", "models/classifier_blocks.py", "models/vemoclap.py",
                   "flows/demo_data.py", "tasks/demo_data.py"),
@@ -48,6 +51,8 @@ STAGE_CODE = {
     # both bandwidth stages (bandwidth_train@<variant>, bandwidth_report) run flows/bandwidth.py
     "bandwidth": (*COMMON, "emsync/bandwidth", "emsync/device.py", "emsync/training/engine.py", "models/bwe_unet.py", "models/bwe_resnet.py",
                   "models/vggish.py", "flows/bandwidth.py", "tasks/bandwidth.py"),
+    "train_lyrics": (*COMMON, *_LYRICS, "flows/train_lyrics.py"),
+    "lyrics": (*COMMON, *_LYRICS, "emsync/checks.py", "emsync/labeling/scan.py", "flows/lyrics.py"),
 }
 
 

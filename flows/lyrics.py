@@ -14,6 +14,8 @@ stage's two classifiers. Writes data/lyrics/
 and reports/lyrics.md (counts, Listing 3.2-style samples, archive comparison), reports/lyrics_counts.png
 (Figure 3.2), reports/lyrics_metrics.json.
 """
+import dataclasses
+
 import pandas as pd
 from prefect import flow
 
@@ -22,6 +24,7 @@ from emsync.config import Params, load_params
 from emsync.errors import InputError
 from emsync.flowkit import RunReport, map_items, run_task
 from emsync.io import file_digest, tree_digest, write_json, write_parquet, write_text
+from emsync.stages import stage_digest
 from emsync.tasks import lyrics as T
 
 REJECT_REASONS = ["invalid_midi", "unreadable", "no_lyrics", "not_english", "too_few_words"]
@@ -43,11 +46,12 @@ def lyrics_flow(params: Params, reports_dir: str | None = None) -> dict:
     from emsync.midi_ids import midi_ids
     from emsync.lyrics import corpus
     from emsync.lyrics.labels import columns
+    from emsync.midi_input import MidiLimits
     from emsync.device import resolve_device
 
     lp = params.lyrics
     report = RunReport("lyrics")
-    code = T.code_version()
+    code = stage_digest("lyrics")
     out = params.path(lp.out_dir)
     reports = params.path(reports_dir or params.paths.reports_dir)
     midi_dir = params.path(lp.midi_dir)
@@ -69,8 +73,9 @@ def lyrics_flow(params: Params, reports_dir: str | None = None) -> dict:
     jobs = [{"shard": k, "paths": [a for a, _ in todo[i: i + lp.shard_size]], "ids": [b for _, b in todo[i: i + lp.shard_size]],
              "digests": [file_digest(a) for a, _ in todo[i: i + lp.shard_size]]}
             for k, i in enumerate(range(0, len(todo), lp.shard_size))]
+    limits = dataclasses.asdict(MidiLimits.from_params(params))
     shards = map_items(T.extract_shard, jobs, report, desc="extract", key=lambda j: j["shard"], min_words=lp.min_words,
-                       language=lp.language, code=code)
+                       language=lp.language, limits=limits, code=code)
     rows = [r for k in sorted(shards) for r in shards[k]]
     for j in jobs:
         if j["shard"] not in shards:  # a failed shard: its files are recorded, never silently dropped

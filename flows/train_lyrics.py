@@ -11,29 +11,28 @@ thesis, baselines), reports/lyrics_classifier_metrics.json (`dvc metrics`) and
 reports/lyrics_train_loss_{7,28}.csv/.png. A killed run resumes from
 <out_dir>_{7,28}.train_state.pt.
 """
+import dataclasses
+from pathlib import Path
+
+from prefect import flow
+
 from emsync import env
-
-env.apply_defaults()
-
-import dataclasses  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-from prefect import flow  # noqa: E402
-
-from emsync.config import Params, load_params  # noqa: E402
-from emsync.errors import InputError  # noqa: E402
-from emsync.flowkit import RunReport, run_task  # noqa: E402
-from emsync.io import write_json, write_text  # noqa: E402
-from tasks import lyrics as T  # noqa: E402
+from emsync.config import Params, load_params
+from emsync.errors import InputError
+from emsync.flowkit import RunReport, run_task
+from emsync.io import write_json, write_text
+from emsync.stages import stage_digest
+from emsync.tasks import lyrics as T
 
 
 @flow(name="train_lyrics")
 def train_lyrics_flow(params: Params, reports_dir: str | None = None) -> dict:
-    from emsync.lyrics.model import save_classifier, tokenizer_from_json
+    from emsync.device import resolve_device
+    from emsync.lyrics.model import tokenizer_from_json
     from emsync.lyrics.report import summary, training_report
     from emsync.lyrics.train import LyricsTrainConfig, data_digest, save
     from emsync.training import engine
-    from models.lyrics_classifier import LyricsClassifierConfig, build
+    from emsync.models.lyrics_classifier import LyricsClassifierConfig, build
 
     tp = params.train_lyrics
     report = RunReport("train_lyrics")
@@ -44,13 +43,13 @@ def train_lyrics_flow(params: Params, reports_dir: str | None = None) -> dict:
             raise InputError(f"{data_dir / name}: GoEmotions split not found (train_lyrics.data_dir; run `dvc repro demo_data` "
                              "for the demo set)")
     out = params.path(tp.out_dir)
-    device = str(engine.resolve_device(tp.device))
+    device = str(resolve_device(tp.device))
     results = {}
     for n in (7, 28):
         cfg = LyricsTrainConfig.from_params(tp, n, data_dir=str(data_dir), device=device)
         state = out.parent / f"{out.name}_{n}.train_state.pt"
         res = run_task(T.train_classifier_task, report, dataclasses.asdict(cfg), data_digest(data_dir), str(state),
-                       T.code_version())
+                       stage_digest("train_lyrics"))
         r = res["result"]
         model = build(LyricsClassifierConfig(**r["model_config"]), res["labels"])
         model.load_state_dict(res["state_dict"])
@@ -66,6 +65,10 @@ def train_lyrics_flow(params: Params, reports_dir: str | None = None) -> dict:
 
 
 if __name__ == "__main__":
+    from emsync.runguard import enter_stage
+
+    env.apply_defaults()
+    enter_stage("train_lyrics")  # share DVC's lock; exit with the parent
     m = train_lyrics_flow(load_params())
     for n, s in m.items():
         print(f"train_lyrics {n}-label: test macro-F1 {s['test_macro_f1']:.3f} (dev {s['dev_macro_f1']:.3f}, cut-off {s['cutoff']}; "

@@ -4,24 +4,18 @@ are data; library code in emsync/lyrics/."""
 from emsync.flowkit import CACHE_POLICY, cached_task
 
 
-def code_version() -> str:
-    """Digest of the lyrics library and the classifier model, part of every cache key."""
-    from emsync.stages import code_files, digest
-
-    return digest(code_files(["emsync/lyrics", "models/lyrics_classifier.py"]))
-
-
 @cached_task(name="extract-lyrics")
-def extract_shard(job: dict, min_words: int, language: str, code: str) -> list:
+def extract_shard(job: dict, min_words: int, language: str, limits: dict, code: str) -> list:
     """Lyrics rows of job["paths"] (ids job["ids"]); the key holds job["digests"] (file md5s).
-    An unreadable file is a row with reason "unreadable" and its error as detail."""
+    A file the MIDI gate rejects is a row with reason "unreadable" and the gate's error as detail."""
     from emsync.errors import InputError
     from emsync.lyrics.rows import lyrics_row
+    from emsync.midi_input import MidiLimits
 
     rows = []
     for path, mid in zip(job["paths"], job["ids"]):
         try:
-            rows.append(lyrics_row(path, mid, min_words, language) | {"detail": ""})
+            rows.append(lyrics_row(path, mid, min_words, language, MidiLimits(**limits)) | {"detail": ""})
         except InputError as e:
             rows.append({"midi_id": mid, "n_words": 0, "keep": False, "reason": "unreadable", "detail": str(e)})
     return rows

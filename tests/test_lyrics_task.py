@@ -7,7 +7,7 @@ from emsync.lyrics.labels import EKMAN7, GO28
 from emsync.lyrics.model import train_wordpiece
 from emsync.lyrics.report import THESIS, evaluate, table_markdown
 from emsync.lyrics.task import LyricsTask, encode
-from models.lyrics_classifier import preset
+from emsync.models.lyrics_classifier import preset
 
 TEXTS = [f"text number {i} is {'happy' if i % 2 else 'sad'}" for i in range(37)]
 
@@ -61,3 +61,19 @@ def test_thesis_tables_and_our_table_shape():
 @pytest.mark.parametrize("n", [7, 28])
 def test_thesis_table_has_every_label(n):
     assert len(THESIS[n]) == n + 1
+
+
+def test_listing_excerpt_and_labels_above_the_threshold():
+    import pandas as pd
+
+    from emsync.lyrics.corpus import excerpt, listing
+    from emsync.lyrics.labels import columns
+
+    assert excerpt("one\ntwo\n\nthree\nfour", 3) == ["one", "two", "three"]
+    assert excerpt(" ".join(["word"] * 40), 2, width=30) == ["word " * 5 + "word"] * 2  # unmarked lyrics are wrapped
+    row = {"midi_id": "x", "file": "a/x.mid"} | {c: 0.01 for c in columns(7) + columns(28)}
+    row |= {"p7_joy": 0.8072, "p7_neutral": 0.1953, "p28_optimism": 0.7554, "p28_neutral": 0.2954}
+    text = listing(pd.DataFrame([row]), {"x": "Imagine there's no heaven\nIt's easy if you try"}, ["x"])
+    assert text.splitlines() == ["File path: a/x.mid", "Lyrics:", "Imagine there's no heaven", "It's easy if you try",
+                                 "7-label predictions:", "joy: 0.8072", "neutral: 0.1953",
+                                 "28-label predictions:", "optimism: 0.7554", "neutral: 0.2954"]  # Listing 3.2's shape

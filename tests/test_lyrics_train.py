@@ -9,7 +9,7 @@ import pytest
 import torch
 import yaml
 
-from emsync.config import ROOT
+from _root import ROOT
 from emsync.lyrics.labels import EKMAN7, GO28
 from emsync.lyrics.model import load_classifier
 

@@ -53,14 +53,18 @@ LYRICS_FIELDS = ["midi_id", "language", "n_words", "keep", "reason", "text"]
 
 def _lyrics(args):
     """A file that cannot be read prints {"midi_id", "error"}; the exit code is then 1."""
+    from emsync.config import load_params_or_defaults
     from emsync.errors import InputError
     from emsync.labeling.scan import midi_id_of
     from emsync.lyrics.rows import lyrics_row
+    from emsync.midi_input import MidiLimits
 
+    p = load_params_or_defaults()
+    limits = MidiLimits.from_params(p)
     rc = 0
     for f in args.files:
         try:
-            row = lyrics_row(f, midi_id_of(f))
+            row = lyrics_row(f, midi_id_of(f), p.lyrics.min_words, p.lyrics.language, limits)
         except InputError as e:
             row, rc = {"midi_id": midi_id_of(f), "error": str(e)}, 1
         if not args.all and "error" not in row:

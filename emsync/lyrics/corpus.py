@@ -60,6 +60,16 @@ def plot_counts(labels: pd.DataFrame, path, threshold: float = COUNT_THRESHOLD, 
     plt.close(fig)
 
 
+def excerpt(text: str, n_lines: int = 6, width: int = 60) -> list:
+    """The first `n_lines` lyric lines; lyrics without line marks are wrapped at `width` characters."""
+    import textwrap
+
+    lines = [ln for ln in text.split("\n") if ln.strip()]
+    if len(lines) < n_lines:
+        lines = [w for ln in lines for w in (textwrap.wrap(ln, width) or [ln])]
+    return lines[:n_lines]
+
+
 def listing(labels: pd.DataFrame, texts: dict, midi_ids: list, n_lines: int = 6,
             threshold: float = COUNT_THRESHOLD) -> str:
     """Listing 3.2: file, a lyrics excerpt, and the labels above `threshold` in descending order."""
@@ -67,7 +77,7 @@ def listing(labels: pd.DataFrame, texts: dict, midi_ids: list, n_lines: int = 6,
     out = []
     for mid in midi_ids:
         r = by_id.loc[mid]
-        lines = [ln for ln in texts.get(mid, "").split("\n") if ln.strip()][:n_lines]
+        lines = excerpt(texts.get(mid, ""), n_lines)
         block = [f"File path: {r['file']}", "Lyrics:", *lines]
         for n in (7, 28):
             probs = sorted(((float(r[c]), name) for c, name in zip(columns(n), LABEL_SETS[n])), reverse=True)

@@ -21,6 +21,7 @@ cp1252 otherwise (latin-1 for the five bytes cp1252 leaves undefined).
 """
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import mido
 
@@ -208,14 +209,18 @@ def _source_text(per_track: dict, ticks_per_beat: int, legacy: str) -> tuple[str
     return join_syllables(evs), chosen, skipped, len(evs)
 
 
-def extract(path) -> Lyrics:
-    """The lyrics of one MIDI/.kar file. Raises InputError when the file cannot be parsed."""
-    from pathlib import Path
+def extract(path, limits=None) -> Lyrics:
+    """The lyrics of one MIDI/.kar file. The file passes the project's MIDI gate first
+    (emsync.midi_input.validate_midi: a regular file within limits.max_midi_mb that the §3.1
+    validator accepts); a rejected file raises its MidiInputError (an InputError)."""
+    import io
 
-    path = Path(path)
+    from emsync.midi_input import validate_midi
+
+    data = validate_midi(path, limits)
     try:
-        mid = mido.MidiFile(path, clip=True, charset="latin-1")
-    except Exception as e:  # mido raises OSError, EOFError, KeyError, ValueError on bad bytes
+        mid = mido.MidiFile(file=io.BytesIO(data), clip=True, charset="latin-1")
+    except Exception as e:  # the validator parses with symusic / pretty_midi; mido may still refuse
         raise InputError(f"{path}: not a readable MIDI file ({type(e).__name__}: {e})") from e
     events = read_events(mid)
     raw = [b for kind in events.values() for evs in kind.values() for _, b in evs]
@@ -225,7 +230,7 @@ def extract(path) -> Lyrics:
     lyr = {t: [(tk, b) for tk, b in evs if not _empty(b) and not HEADER.match(b.decode("latin-1"))]
            for t, evs in events["lyrics"].items()}
     candidates.append(("lyrics", {t: v for t, v in lyr.items() if v}))
-    if _is_karaoke_text(events["text"], path.suffix.lower()):
+    if _is_karaoke_text(events["text"], Path(path).suffix.lower()):
         kar = {t: [(tk, b) for tk, b in evs if not _empty(b) and not HEADER.match(b.decode("latin-1"))]
                for t, evs in events["text"].items()}
         candidates.append(("karaoke", {t: v for t, v in kar.items() if v}))

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from emsync.lyrics.metrics import search_cutoff
-from models.lyrics_classifier import LyricsClassifierConfig, bce_loss, build
+from emsync.models.lyrics_classifier import LyricsClassifierConfig, bce_loss, build
 
 # §3.2.1.2: batch 16 / lr 5e-5 for the 7-label model, batch 32 / lr 3e-5 for the 28-label one
 THESIS_BATCH = {7: 16, 28: 32}

@@ -15,7 +15,7 @@ from emsync.lyrics.goemotions import load_goemotions
 from emsync.lyrics.model import load_classifier, save_classifier, train_wordpiece
 from emsync.lyrics.report import evaluate
 from emsync.lyrics.task import THESIS_BATCH, THESIS_LR, LyricsTask, encode, predict_ids
-from models.lyrics_classifier import config_of, preset
+from emsync.models.lyrics_classifier import config_of, preset
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,8 @@ class LyricsTrainConfig:
     def from_params(cls, tp, n_labels: int, **overrides) -> "LyricsTrainConfig":
         kw = dict(n_labels=n_labels, data_dir=tp.data_dir, init=tp.init, size=tp.size, vocab_size=tp.vocab_size,
                   max_length=tp.max_length, dropout=tp.dropout, grad_clip=tp.grad_clip,
-                  batch_size=getattr(tp, f"batch_size_{n_labels}"), lr=getattr(tp, f"lr_{n_labels}"),
+                  batch_size={7: tp.batch_size_7, 28: tp.batch_size_28}[n_labels],
+                  lr={7: tp.lr_7, 28: tp.lr_28}[n_labels],
                   max_epochs=tp.max_epochs, max_steps=tp.max_steps, eval_every=tp.eval_every, patience=tp.patience,
                   max_train_rows=tp.max_train_rows, seed=tp.seed, device=tp.device)
         kw.update(overrides)
