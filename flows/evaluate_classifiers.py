@@ -47,7 +47,7 @@ def evaluate_classifiers_flow(params: Params) -> dict:
     _, dropped = apply_blacklist(table)
     test = preds[preds["split"] == "test"]
     clean = test[~test["video_id"].isin(set(dropped["video_id"]))]
-    m["test_cleaned"] = {"accuracy": accuracy(clean["true"], clean["predicted"]) if len(clean) else float("nan"),
+    m["test_cleaned"] = {"accuracy": accuracy(clean["label"], clean["predicted"]) if len(clean) else float("nan"),
                          "n": int(len(clean)), "blacklist_version": int(load_blacklist()["version"])}
     m["trained_on_cleaned"] = bool(ckpt["extra"].get("classify", {}).get("blacklist", False))
     metrics["emotion"] = m

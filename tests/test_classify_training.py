@@ -62,7 +62,7 @@ def test_emotion_learns_the_planted_signal(emotion_run):
     model = from_checkpoint_dict(out)
     preds, m = evaluate(make_task("vemoclap", data, _params(), {}), model, splits=("train", "test"))
     assert m["train"]["accuracy"] == 1.0
-    assert m["test"]["accuracy"] >= 0.5, preds[["video_id", "true", "predicted"]]  # chance: 1/6
+    assert m["test"]["accuracy"] >= 0.5, preds[["video_id", "label", "predicted"]]  # chance: 1/6
 
 
 def test_genre_models_learn_the_planted_genres(demo_features):

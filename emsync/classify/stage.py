@@ -91,9 +91,9 @@ def evaluate(task, model, splits=("train", "val", "test")) -> tuple:
             row = {"video_id": task.data.items[i].video_id, "split": split}
             row.update({lab: float(v) for lab, v in zip(labels, p)})
             if emotion:
-                row.update(true=labels[int(t)], predicted=labels[int(p.argmax())])
+                row.update(label=labels[int(t)], predicted=labels[int(p.argmax())])
             else:
-                row.update(true=[g for g, b in zip(labels, t) if b > 0], predicted=[g for g, v in zip(labels, p) if v >= 0.5])
+                row.update(label=[g for g, b in zip(labels, t) if b > 0], predicted=[g for g, v in zip(labels, p) if v >= 0.5])
             row["masked"] = ",".join(sorted(task.data.items[i].notes)) or None
             rows.append(row)
         if emotion:
