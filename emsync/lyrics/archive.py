@@ -28,15 +28,17 @@ def _read(path: Path, n: int) -> pd.DataFrame:
     return df[want].rename(columns=dict(zip(LABEL_SETS[n], columns(n))))
 
 
-def load_archive(folder, midi_id_of=None) -> pd.DataFrame:
-    """The two CSVs under `folder` joined on `file`, keyed by midi_id (the project's key for a
-    file path, `midi_id_of`; default the labelling stage's). Rows sorted by midi_id."""
-    if midi_id_of is None:
-        from emsync.labeling.scan import midi_id_of
+def load_archive(folder) -> pd.DataFrame:
+    """The two CSVs under `folder` joined on `file`, keyed by midi_id: the project's key for the
+    archive's relative paths (emsync.midi_ids: the stem, i.e. the LMD md5, unless stems repeat).
+    Rows sorted by midi_id."""
+    from emsync.midi_ids import midi_ids
+
     folder = Path(folder)
     d7, d28 = _read(folder / "7labels.csv", 7), _read(folder / "28labels.csv", 28)
     df = d7.merge(d28, on="file", how="outer", validate="one_to_one")
-    df.insert(0, "midi_id", df["file"].map(midi_id_of))
+    keys = midi_ids(df["file"].tolist(), ".")
+    df.insert(0, "midi_id", df["file"].map(keys))
     df.insert(1, "dataset", df["file"].str.split("/").str[0])
     df = df.rename(columns={"file": "archive_file"})
     dup = df["midi_id"].duplicated(keep=False)
