@@ -109,3 +109,20 @@ def test_dask_runner_equals_default_runner(ws):
     assert after.keys() == tables.keys()
     for k in tables:
         pd.testing.assert_frame_equal(after[k], tables[k])
+
+
+def test_truncated_video_is_a_recorded_reject(tmp_path):
+    """A truncated file (header says 4 s, data stops at about 1 s): the extractors' frame sampling is
+    rejected with the reason, instead of reading its last frame again for the missing positions."""
+    v = tmp_path / "videos"
+    v.mkdir()
+    full = scenes(tmp_path / "full.mp4", [("testsrc2", 4.0)], size="96x64", extra=("-movflags", "+faststart"))
+    (v / "trunc.mp4").write_bytes(full.read_bytes()[: full.stat().st_size // 3])
+    (tmp_path / "params.yaml").write_text(
+        f"paths: {{data_dir: {tmp_path}/data, reports_dir: {tmp_path}/reports, store: {tmp_path}/data/emsync.duckdb}}\n"
+        f"features: {{videos_dir: {v}, extractors: [tests._video_stats_extractor]}}\n"
+        "video: {n_frames: 8}\n"
+    )
+    _run(tmp_path)
+    rejects = _tables(tmp_path)["rejects.parquet"].set_index(["video_id", "step"])
+    assert "trunc.mp4: truncated: frames decode only to" in rejects.loc[("trunc", "stats"), "reason"]

@@ -110,13 +110,14 @@ def test_zero_length_empty_and_corrupt_files_are_clear_errors(tmp_path):
             sample_video(path, 4)
 
 
-def test_truncated_video_keeps_the_decodable_part(tmp_path):
+def test_truncated_video_is_an_error_not_a_repeated_last_frame(tmp_path):
     full = scenes(tmp_path / "full.mp4", [("testsrc2", 6.0)], size="160x120", extra=("-movflags", "+faststart"))
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(full.read_bytes()[: full.stat().st_size // 2])  # header says 6 s, data stops early
-    s = sample_video(cut, 8)
-    assert s.frames.shape == (8, 120, 160, 3)
-    assert np.all(np.diff(s.frame_times) >= 0) and s.frame_times[-1] < 5.9  # later positions: the last decodable frame
+    with pytest.raises(InputError, match=r"cut.mp4: truncated: frames decode only to [0-9.]+ s"):
+        sample_video(cut, 8)  # positions past the decodable end: recorded, never filled with its last frame
+    s = sample_video(full, 8)  # the intact file: every position is its own frame
+    assert s.frames.shape == (8, 120, 160, 3) and len(set(np.round(s.frame_times, 3))) == 8
     cut_mid = tmp_path / "no_moov.mp4"  # moov atom at the end, lost: unreadable -> clear error
     plain = scenes(tmp_path / "plain.mp4", [("testsrc2", 2.0)])
     cut_mid.write_bytes(plain.read_bytes()[: plain.stat().st_size // 2])

@@ -87,7 +87,7 @@ def _target_size(w: int, h: int, max_side: int | None) -> tuple[int, int]:
 
 def read_frames(path, times, max_side: int | None = 768):
     """For each time (sorted seconds), the first decoded frame at or after it (the last frame for
-    times past the end). Returns (frame_times (k,), frames (k, H, W, 3) uint8 RGB, display-rotated).
+    times within two frames past the end; InputError "truncated" for times further past it). Returns (frame_times (k,), frames (k, H, W, 3) uint8 RGB, display-rotated).
     Streams with PyAV; never holds more than the returned frames."""
     import av
 
@@ -131,8 +131,14 @@ def read_frames(path, times, max_side: int | None = 768):
             except av.FFmpegError:  # corrupt/truncated data: keep what decoded so far
                 pass
             if at_end:
-                # no more frames: the remaining times lie past the decodable end -> its last frame
+                # no more frames: the remaining times lie past the decodable end. Within two frames
+                # of it (the last frame's own span) the last frame serves; further on the file is
+                # truncated, and repeating its last picture would be silent made-up input.
                 if last is not None and i < len(times):
+                    span = 2 * float(last.duration * stream.time_base) if last.duration else 2 / float(stream.average_rate or 25)
+                    if times[-1] - pos > span:
+                        raise InputError(f"{path}: truncated: frames decode only to {pos:.2f} s, "
+                                         f"{len(times) - i} sampled positions up to {times[-1]:.2f} s lie past it")
                     size = size or _target_size(last.width, last.height, max_side)
                     rgb = _to_rgb(last, size)
                     got_t += [pos] * (len(times) - i)
