@@ -19,7 +19,9 @@ Steps (each timed):
 The summary counts how many boundaries got a generated CHORD within `evaluate.hit_tolerance_s`
 (1 s, the §6.4 hit criterion) and the seconds each step took.
 """
+import dataclasses
 import math
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -124,6 +126,12 @@ def make_soundtrack(params, video, output, valence=None, arousal=None, emotion_p
 
     steps.start("cuts", f"detecting scene cuts ({info.duration:.1f} s video)")
     cuts = video_cuts(video, vp.scene_threshold, vp.min_boundary_gap_s, vp.cut_method, info=info)  # the one probe, passed down
+    declared = info.duration
+    plays = cuts.get("decoded_duration")
+    if plays is not None and plays < declared - max(0.5, 2 / info.fps):  # truncated file: fit the music to what plays
+        print(f"warning: {video}: truncated: declares {declared:.2f} s but only {plays:.2f} s decode; "
+              f"the music is fitted to {plays:.2f} s", file=sys.stderr)
+        info = dataclasses.replace(info, duration=plays)
     boundaries = [b for b in cuts["boundaries"] if b < info.duration]
     steps.stop()
 
@@ -162,6 +170,7 @@ def make_soundtrack(params, video, output, valence=None, arousal=None, emotion_p
     return {
         "video": str(video),
         "duration_s": round(info.duration, 3),
+        "declared_duration_s": round(declared, 3),
         "has_audio": info.has_audio,
         "cuts": cuts["cuts"],
         "boundaries": boundaries,

@@ -190,3 +190,16 @@ def test_one_soundtrack_run_probes_the_video_once(setup, monkeypatch, tmp_path):
         monkeypatch.setattr(mod, "probe", lambda path: calls.append(str(path)) or real(path))
     assert soundtrack(setup, monkeypatch, setup["video"], tmp_path / "o.mp4", "--valence", "0.1", "--arousal", "0.1") == 0
     assert calls == [str(setup["video"])]
+
+
+def test_truncated_video_warns_and_fits_the_music_to_what_plays(setup, monkeypatch, tmp_path, capsys):
+    full = cut_video(tmp_path / "full.mp4", [3.0, 3.0], size="96x64", audio=None, extra=("-movflags", "+faststart"))[0]
+    trunc = tmp_path / "trunc.mp4"
+    trunc.write_bytes(full.read_bytes()[: full.stat().st_size // 3])  # declares 6 s, about 2 s decode
+    assert soundtrack(setup, monkeypatch, trunc, tmp_path / "o.mp4", "--seed", "1", "--valence", "0.1", "--arousal", "0.1", "--json") == 0
+    cap = capsys.readouterr()
+    s = json.loads(cap.out)
+    assert f"{trunc}: truncated: declares 6.00 s" in cap.err
+    assert s["declared_duration_s"] == pytest.approx(6.0, abs=0.05) and s["duration_s"] < 4.0
+    dur, streams = ffprobe(tmp_path / "o.mp4")
+    assert float(streams["audio"]["duration"]) == pytest.approx(s["duration_s"], abs=0.1)  # music = what plays, not 6 s

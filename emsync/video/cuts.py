@@ -204,7 +204,14 @@ def detect_cuts(path, threshold: float = 0.27, method: str = "ffmpeg", info=None
 
 
 def video_cuts(path, threshold: float = 0.27, min_gap_s: float = 4.0, method: str = "ffmpeg", info=None) -> dict:
-    """{"duration", "fps", "cuts", "boundaries"}: what `emsync cuts` prints and cuts.parquet stores."""
+    """{"duration", "fps", "cuts", "boundaries", "decoded_duration"}: what `emsync cuts` prints and
+    cuts.parquet stores; `decoded_duration` (ffmpeg method) measures how much of a truncated file plays."""
     info = info or probe(path)
-    cuts = detect_cuts(path, threshold, method, info)
-    return {"duration": info.duration, "fps": info.fps, "cuts": cuts, "boundaries": filter_boundaries(cuts, min_gap_s)}
+    decoded = None  # seconds that decode: the last frame's time + one frame (None: not measured)
+    if method == "ffmpeg":
+        every, cuts = ffmpeg_scores(path, threshold, info)
+        decoded = round(every[-1][0] + 1 / info.fps, 6) if every else None
+    else:
+        cuts = detect_cuts(path, threshold, method, info)
+    return {"duration": info.duration, "fps": info.fps, "cuts": cuts, "boundaries": filter_boundaries(cuts, min_gap_s),
+            "decoded_duration": decoded}
