@@ -36,9 +36,9 @@ STAGE_CODE = {
                   "flows/demo_data.py", "tasks/demo_data.py"),
     "demo_models": (*COMMON, "emsync/video/loading.py", "emsync/video/tiny_models.py", "models/audio_tagger.py",
                     "models/beats.py", "flows/demo_models.py"),
-    "labeling": (*COMMON, "emsync/checks.py", "emsync/labeling", "emsync/midi_input.py", "flows/labeling.py",
+    "labeling": (*COMMON, "emsync/checks.py", "emsync/labeling", "emsync/midi_ids.py", "emsync/midi_input.py", "flows/labeling.py",
                  "tasks/labeling.py"),
-    "tokens": (*COMMON, "emsync/checks.py", "emsync/music", "emsync/midi_input.py", "emsync/labeling/midi.py",
+    "tokens": (*COMMON, "emsync/checks.py", "emsync/music", "emsync/midi_ids.py", "emsync/midi_input.py", "emsync/labeling/midi.py",
                "flows/tokens.py", "tasks/tokens.py"),
     "train": (*COMMON, *_GENERATOR, "flows/train.py"),
     "evaluate": (*COMMON, *_GENERATOR, "flows/evaluate.py"),
@@ -52,7 +52,7 @@ STAGE_CODE = {
     "bandwidth": (*COMMON, "emsync/bandwidth", "emsync/device.py", "emsync/training/engine.py", "models/bwe_unet.py", "models/bwe_resnet.py",
                   "models/vggish.py", "flows/bandwidth.py", "tasks/bandwidth.py"),
     "train_lyrics": (*COMMON, *_LYRICS, "flows/train_lyrics.py"),
-    "lyrics": (*COMMON, *_LYRICS, "emsync/checks.py", "emsync/labeling/scan.py", "flows/lyrics.py"),
+    "lyrics": (*COMMON, *_LYRICS, "emsync/checks.py", "emsync/labeling/scan.py", "emsync/midi_ids.py", "flows/lyrics.py"),
 }
 
 
