@@ -36,10 +36,18 @@ def atomic_path(path, suffix=None):
         yield tmp
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
+        os.chmod(tmp, _new_file_mode())  # mkstemp makes 0600; outputs get the mode open() would give
         os.replace(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _new_file_mode() -> int:
+    """0666 less the process umask, as for a file created with open()."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def _same_file(a: Path, b: Path) -> bool:
