@@ -85,7 +85,7 @@ def regressor_config(ep: EvaluateParams):
 
 
 def fit_regressor(tokens_dir, evaluate: dict) -> dict:
-    """Train the regressor on the train split; report its normalized L1 on the test songs too
+    """Train the regressor on the train split; report its plain L1 (M.mean_l1) on the test songs too
     (how far the judge itself is from the true labels)."""
     from emsync.models.emotion_regressor import EmotionRegressor
     from emsync.music.dataset import TokenCorpus
