@@ -28,7 +28,8 @@ def train_flow(params: Params, reports_dir: str | None = None) -> dict:
     from emsync.tasks.train import train_generator_task
 
     from emsync.stages import stage_digest
-    from emsync.training.generator import finish_run, state_path_for
+    from emsync.errors import InputError
+    from emsync.training.generator import checkpoint_matches, state_path_for, write_run_reports
 
     tp = params.train
     report = RunReport("train")
@@ -36,10 +37,17 @@ def train_flow(params: Params, reports_dir: str | None = None) -> dict:
     reports = Path(reports_dir) if reports_dir else params.path(params.paths.reports_dir)
     ckpt = params.path(tp.checkpoint)
     digest = tokens_digest(tokens_dir)
-    result = run_task(train_generator_task, report, str(tokens_dir), digest, dataclasses.asdict(tp),
-                      dataclasses.asdict(params.tokens), str(state_path_for(ckpt)), stage_digest("train"))
+    args = (str(tokens_dir), digest, dataclasses.asdict(tp), dataclasses.asdict(params.tokens), str(ckpt),
+            str(state_path_for(ckpt)), stage_digest("train"))
+    result = run_task(train_generator_task, report, *args)
+    if not checkpoint_matches(result):  # a cache hit whose checkpoint was deleted or changed: train again
+        print(f"train: cached run's checkpoint {ckpt} is missing or changed; training again")
+        result = run_task(train_generator_task.with_options(refresh_cache=True), report, *args)
+        if not checkpoint_matches(result):
+            raise InputError(f"{ckpt}: checkpoint missing or not the one just trained (md5 {result['md5']})")
 
-    metrics = finish_run(result, tp, ckpt, reports, digest)
+    metrics = result["metrics"]
+    write_run_reports(result["history"], metrics, tp, reports)
     report.write(reports)
     return metrics
 

@@ -6,11 +6,14 @@ from emsync.flowkit import cached_task
 
 
 @cached_task(name="train-generator")
-def train_generator_task(tokens_dir: str, tokens_digest: str, train: dict, tokens: dict, state_path: str, code: str) -> dict:
-    """Train the music transformer (resuming `state_path` if it matches) -> weights + loss history."""
-    from emsync.training.generator import train_generator
+def train_generator_task(tokens_dir: str, tokens_digest: str, train: dict, tokens: dict, checkpoint: str, state_path: str,
+                         code: str) -> dict:
+    """Train the music transformer (resuming `state_path` if it matches), write `checkpoint`
+    -> its path and md5, the metrics and the loss history (the weights stay in the file, not
+    in the Prefect result store)."""
+    from emsync.training.generator import train_to_checkpoint
 
-    return train_generator(tokens_dir, tokens_digest, train, tokens, state_path=state_path)
+    return train_to_checkpoint(tokens_dir, tokens_digest, train, tokens, checkpoint, state_path=state_path)
 
 
 @cached_task(name="token-metrics")

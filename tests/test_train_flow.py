@@ -73,6 +73,17 @@ def test_killed_training_resumes_to_the_uninterrupted_weights_then_evaluates(tmp
     assert csv[0] == "step,loss,lr" and len(csv) == 1 + 60 // 4  # the whole curve, across the kill
     assert extra["metrics"]["final_loss"] == metrics["final_loss"]
 
+    # the cached task result holds the checkpoint's path and md5, not the weights
+    results = [f for f in (tmp_path / "prefect_results").rglob("*") if f.is_file()]
+    assert results and max(f.stat().st_size for f in results) < ckpt.stat().st_size / 4
+    # a cache hit whose checkpoint is gone trains again (resuming the finished state) instead of skipping
+    ckpt.unlink()
+    r = _flow(tmp_path, "train")
+    assert "missing or changed; training again" in r.stdout
+    again, _ = load_checkpoint(ckpt)
+    for k, v in resumed.state_dict().items():
+        assert torch.equal(v, again.state_dict()[k]), k
+
     _flow(tmp_path, "evaluate")
     ev = json.loads((tmp_path / "reports" / "evaluation_metrics.json").read_text())
     (row,) = ev["models"]

@@ -83,25 +83,56 @@ def train_generator(tokens_dir, tokens_digest: str, train: dict, tokens: dict, s
     }
 
 
-def finish_run(result: dict, tp: TrainParams, checkpoint, reports_dir, tokens_digest: str) -> dict:
-    """Write what a training run leaves: the checkpoint, reports/train_metrics.json,
-    train_loss.csv and train_loss.png; return the metrics."""
+def save_run(result: dict, tp: TrainParams, checkpoint, tokens_digest: str) -> dict:
+    """Write the checkpoint of a training run (config + weights + run info); return the metrics."""
     from emsync.generator import save_generator
-    from emsync.io import write_json, write_text
     from emsync.models.music_transformer import MusicTransformer, MusicTransformerConfig
-    from emsync.training.engine import history_csv, plot_history
 
     model = MusicTransformer(MusicTransformerConfig.from_dict(result["config"]))
     model.load_state_dict(result["state_dict"])
     metrics = train_metrics(result, tp)
-    reports = Path(reports_dir)
     save_generator(checkpoint, model, extra={"vocab_version": vocab.VOCAB_VERSION, "train": dataclasses.asdict(tp),
                                              "tokens_digest": tokens_digest, "metrics": metrics})
-    write_json(reports / "train_metrics.json", metrics)
-    write_text(reports / "train_loss.csv", history_csv(result["history"]))
-    plot_history(result["history"], reports / "train_loss.png", title=f"{tp.config} {tp.conditioning}",
-                 ylabel="weighted cross-entropy")
     return metrics
+
+
+def write_run_reports(history: list, metrics: dict, tp: TrainParams, reports_dir) -> None:
+    """reports/train_metrics.json, train_loss.csv and train_loss.png of a training run."""
+    from emsync.io import write_json, write_text
+    from emsync.training.engine import history_csv, plot_history
+
+    reports = Path(reports_dir)
+    write_json(reports / "train_metrics.json", metrics)
+    write_text(reports / "train_loss.csv", history_csv(history))
+    plot_history(history, reports / "train_loss.png", title=f"{tp.config} {tp.conditioning}",
+                 ylabel="weighted cross-entropy")
+
+
+def finish_run(result: dict, tp: TrainParams, checkpoint, reports_dir, tokens_digest: str) -> dict:
+    """Write what a training run leaves: the checkpoint, reports/train_metrics.json,
+    train_loss.csv and train_loss.png; return the metrics."""
+    metrics = save_run(result, tp, checkpoint, tokens_digest)
+    write_run_reports(result["history"], metrics, tp, reports_dir)
+    return metrics
+
+
+def train_to_checkpoint(tokens_dir, tokens_digest: str, train: dict, tokens: dict, checkpoint, state_path=None) -> dict:
+    """Train, write the checkpoint, and return what a cached task should hold: the checkpoint's
+    path and md5 (to check it is still there), the metrics and the loss history; no weights."""
+    from emsync.io import file_digest
+
+    result = train_generator(tokens_dir, tokens_digest, train, tokens, state_path=state_path)
+    metrics = save_run(result, TrainParams(**train), checkpoint, tokens_digest)
+    return {"checkpoint": str(checkpoint), "md5": file_digest(checkpoint), "metrics": metrics,
+            "history": result["history"]}
+
+
+def checkpoint_matches(result: dict) -> bool:
+    """Whether the checkpoint a (possibly cached) train_to_checkpoint result names is on disk unchanged."""
+    from emsync.io import file_digest
+
+    path = Path(result["checkpoint"])
+    return path.is_file() and file_digest(path) == result["md5"]
 
 
 def train_distributed(tokens_dir, checkpoint, reports_dir, train: dict, tokens: dict) -> dict | None:
