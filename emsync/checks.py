@@ -10,6 +10,7 @@ A failure raises DataCheckError whose message names the table, the column, how m
 and a few example values, and writes the full result to reports/checks/<table>.json, which stops
 `dvc repro` at that stage with nothing half-written.
 """
+
 import logging
 from pathlib import Path
 

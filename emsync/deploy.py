@@ -9,6 +9,7 @@ of an up-to-date stage does nothing. Stale upstream stages run first, as `dvc re
     emsync deploy --pool emsync          # register the deployments + schedules (needs PREFECT_API_URL)
     prefect worker start --pool emsync   # a process worker runs them (from the repository root)
 """
+
 import subprocess
 from pathlib import Path
 
@@ -71,8 +72,10 @@ def deploy(stages=None, pool="emsync", project_dir="", schedules=None) -> dict:
     import os
 
     if not os.environ.get("PREFECT_API_URL"):
-        raise InputError("PREFECT_API_URL is not set: deployments need a running server (`prefect server start`, "
-                         "then export PREFECT_API_URL=http://127.0.0.1:4200/api)")
+        raise InputError(
+            "PREFECT_API_URL is not set: deployments need a running server (`prefect server start`, "
+            "then export PREFECT_API_URL=http://127.0.0.1:4200/api)"
+        )
     known = dvc_stage_names(project_dir or None)
     stages = list(stages or known)
     unknown = [s for s in stages if s not in known]
@@ -84,7 +87,14 @@ def deploy(stages=None, pool="emsync", project_dir="", schedules=None) -> dict:
     out = {}
     for stage in stages:
         cron = schedules.get(stage)
-        source.deploy(name=stage, work_pool_name=pool, cron=cron, parameters={"stage": stage, "project_dir": project_dir},
-                      build=False, push=False, print_next_steps=False)
+        source.deploy(
+            name=stage,
+            work_pool_name=pool,
+            cron=cron,
+            parameters={"stage": stage, "project_dir": project_dir},
+            build=False,
+            push=False,
+            print_next_steps=False,
+        )
         out[f"{FLOW_NAME}/{stage}"] = cron
     return out

@@ -1,4 +1,5 @@
 """One device resolver for every stage and command."""
+
 import torch
 
 from emsync.errors import InputError

@@ -16,6 +16,7 @@ from the mixture instead (pick a category by probability, then sample its Gaussi
     >>> mixture_mean({"joy": 1.0})          # joy's scaled mean: (0.8, 0.4766...)
     >>> mixture_mean(parse_probs("anger=0.3,sadness=0.7"))
 """
+
 import math
 from dataclasses import dataclass
 

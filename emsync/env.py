@@ -5,6 +5,7 @@ its state inside the project. Values already set by the user win. Importing this
 emsync module) changes nothing: only entry points call `apply_defaults()` -- the CLI's `main`,
 each flow's `__main__` block and the tests' conftest.
 """
+
 import os
 import sys
 import tempfile

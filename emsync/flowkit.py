@@ -10,6 +10,7 @@
   skip instead of stopping the flow.
 - `RunReport`: per-flow counts (tasks, cache hits, skips) written to reports/runs/<flow>.json.
 """
+
 import dataclasses
 import time
 from pathlib import Path

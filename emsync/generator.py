@@ -4,6 +4,7 @@
     from emsync.generator import generate_midi
     generate_midi(load_params(), 0.6, -0.2, 30.0, "out.mid", boundaries=(4.0, 9.5))
 """
+
 import math
 from pathlib import Path
 
@@ -16,9 +17,16 @@ def token_ids():
     from emsync.models.generation import TokenIds
     from emsync.music import vocab as V
 
-    return TokenIds(pad=V.PAD, start=V.START, bar=V.BAR, chord=V.CHORD, fewer=V.FEWER, more=V.MORE,
-                    banned=(V.PAD, V.START, V.FEWER, V.MORE, *range(V.VALENCE_OFFSET, V.ON_OFFSET)),
-                    timeshift_ms=tuple(int(x) for x in V.TIMESHIFT_MS))
+    return TokenIds(
+        pad=V.PAD,
+        start=V.START,
+        bar=V.BAR,
+        chord=V.CHORD,
+        fewer=V.FEWER,
+        more=V.MORE,
+        banned=(V.PAD, V.START, V.FEWER, V.MORE, *range(V.VALENCE_OFFSET, V.ON_OFFSET)),
+        timeshift_ms=tuple(int(x) for x in V.TIMESHIFT_MS),
+    )
 
 
 def sampling_config(gp, **overrides):
@@ -42,8 +50,10 @@ def load_generator(path, device="cpu"):
 
     path = Path(path)
     if not path.exists():
-        raise InputError(f"{path}: generator checkpoint not found; train one with `dvc repro train` "
-                         "(or `python -m flows.train`), or pass --checkpoint PATH")
+        raise InputError(
+            f"{path}: generator checkpoint not found; train one with `dvc repro train` "
+            "(or `python -m flows.train`), or pass --checkpoint PATH"
+        )
     try:
         with open(path, "rb") as f:
             model, extra = load_checkpoint(f, map_location="cpu")
@@ -84,8 +94,7 @@ def primer_ids(primer: str, instruments: str | None, default_instruments: str = 
     return make_primer(midi_ids=enc.ids, instruments=instruments)
 
 
-def run_generator(params, conds, duration_s, primer=None, instruments=None, seed=0, checkpoint=None, device=None,
-                  progress=True):
+def run_generator(params, conds, duration_s, primer=None, instruments=None, seed=0, checkpoint=None, device=None, progress=True):
     """Load the generator named by the flags or params (int8 on CPU when generate.cpu_int8) and sample
     one sequence per Condition in `conds` (one batch): the GenerationResult. Shared by `emsync generate`
     and `emsync soundtrack`."""
@@ -105,8 +114,21 @@ def run_generator(params, conds, duration_s, primer=None, instruments=None, seed
     return generate(model, conds, ids, duration_s=duration_s, cfg=cfg, seed=seed, progress=progress)
 
 
-def generate_midi(params, valence, arousal, duration_s, output, boundaries=(), primer=None, instruments=None,
-                  seed=0, samples=1, checkpoint=None, device=None, progress=True) -> list[dict]:
+def generate_midi(
+    params,
+    valence,
+    arousal,
+    duration_s,
+    output,
+    boundaries=(),
+    primer=None,
+    instruments=None,
+    seed=0,
+    samples=1,
+    checkpoint=None,
+    device=None,
+    progress=True,
+) -> list[dict]:
     """Generate `samples` MIDI files (one batch) and return one summary dict per file."""
     from emsync.emotion_map import check_condition
     from emsync.music.tokenizer import decode, write_midi
@@ -125,27 +147,37 @@ def generate_midi(params, valence, arousal, duration_s, output, boundaries=(), p
 
     late = [b for b in boundaries if b >= duration_s]
     if late:  # Algorithm 1 could never place a chord there: refuse rather than report "hit 0/n"
-        raise InputError(f"--boundaries {', '.join(f'{b:g}' for b in late)}: at or beyond --duration {duration_s:g} s; "
-                         "drop them or generate longer music")
+        raise InputError(
+            f"--boundaries {', '.join(f'{b:g}' for b in late)}: at or beyond --duration {duration_s:g} s; "
+            "drop them or generate longer music"
+        )
     conds = [Condition(valence, arousal, tuple(boundaries))] * samples
     output = Path(output)
     outs = [output] if samples == 1 else [output.with_name(f"{output.stem}_{i}{output.suffix}") for i in range(samples)]
     from emsync.models.generation import PRIMERS
 
     primer_file = primer if primer and primer not in PRIMERS else None
-    check_outputs({"-o" if len(outs) == 1 else f"-o ({p.name})": p for p in outs},
-                  {"--primer": primer_file, "--checkpoint": params.path(checkpoint or gp.checkpoint)})
+    check_outputs(
+        {"-o" if len(outs) == 1 else f"-o ({p.name})": p for p in outs},
+        {"--primer": primer_file, "--checkpoint": params.path(checkpoint or gp.checkpoint)},
+    )
     res = run_generator(params, conds, duration_s, primer, instruments, seed, checkpoint, device, progress)
     summaries = []
     for i, path in enumerate(outs):
         dec = decode(res.tokens[i], chord_boost=gp.chord_velocity_boost)
         write_midi(dec, path)
         hits = res.boundary_hit[i]
-        summaries.append({
-            "path": str(path), "duration_s": round(float(res.duration_s[i]), 3), "tokens": len(res.tokens[i]),
-            "notes": len(dec.notes), "instruments": sorted({int(x) for x in dec.notes.instrument}),
-            "chords": len(dec.chord_steps), "boundaries_hit": f"{int(hits.sum())}/{len(hits)}",
-            "reached_duration": bool(res.reached[i]),
-        })
+        summaries.append(
+            {
+                "path": str(path),
+                "duration_s": round(float(res.duration_s[i]), 3),
+                "tokens": len(res.tokens[i]),
+                "notes": len(dec.notes),
+                "instruments": sorted({int(x) for x in dec.notes.instrument}),
+                "chords": len(dec.chord_steps),
+                "boundaries_hit": f"{int(hits.sum())}/{len(hits)}",
+                "reached_duration": bool(res.reached[i]),
+            }
+        )
     summaries[0]["seconds"] = round(res.seconds, 2)
     return summaries

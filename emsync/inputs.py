@@ -9,6 +9,7 @@ message names the param, the path and what belongs there (dataset and layout, do
 The `inputs` stage of dvc.yaml runs this check, so `dvc repro` stops here, before any stage that
 would fail on a missing folder.
 """
+
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,40 +26,65 @@ class Input:
 
 
 INPUTS = (
-    Input("labeling.midi_dir", "dir",
-          "the Lakh MIDI Dataset LMD-full (Raffel 2016; lmd_full.tar.gz unpacked: <0-f>/<md5>.mid, 178,561 files; §3.1)"),
-    Input("labeling.match_scores", "file",
-          "LMD-matched's match_scores.json ({msd_track_id: {midi_md5: score}}; §3.1)"),
-    Input("labeling.msd_metadata", "file",
-          "Million Song Dataset track metadata as Parquet (track_id, song_id, title, artist, release, year, duration)"),
-    Input("labeling.spotify_map", "file",
-          "Echo Nest track id -> Spotify id CSV (track_id, spotify_id), e.g. from the MSD Echo Nest id mappings"),
-    Input("labeling.audio_features_archive", "file",
-          "the thesis author's Lakh-Spotify table cleansed_features.csv (track_id, song_id, artist, title, "
-          "spotify_ids, tempo, valence, energy; used when labeling.audio_features_source is archive)"),
-    Input("tokens.midi_dir", "dir",
-          "LPD-5 full piano rolls (Dong et al. 2018; lpd_5_full.tar.gz unpacked: "
-          "<0-f>/<md5>.npz, 174,154 files; §4.3) or any folder of .mid/.midi/.kar/.npz"),
-    Input("train_lyrics.data_dir", "dir",
-          "GoEmotions (Demszky et al. 2020) in its original layout: {train,dev,test}.tsv (text, comma-separated "
-          "label ids, comment id; no header), emotions.txt, ekman_mapping.json (§3.2.1.1)"),
+    Input(
+        "labeling.midi_dir",
+        "dir",
+        "the Lakh MIDI Dataset LMD-full (Raffel 2016; lmd_full.tar.gz unpacked: <0-f>/<md5>.mid, 178,561 files; §3.1)",
+    ),
+    Input("labeling.match_scores", "file", "LMD-matched's match_scores.json ({msd_track_id: {midi_md5: score}}; §3.1)"),
+    Input(
+        "labeling.msd_metadata",
+        "file",
+        "Million Song Dataset track metadata as Parquet (track_id, song_id, title, artist, release, year, duration)",
+    ),
+    Input(
+        "labeling.spotify_map",
+        "file",
+        "Echo Nest track id -> Spotify id CSV (track_id, spotify_id), e.g. from the MSD Echo Nest id mappings",
+    ),
+    Input(
+        "labeling.audio_features_archive",
+        "file",
+        "the thesis author's Lakh-Spotify table cleansed_features.csv (track_id, song_id, artist, title, "
+        "spotify_ids, tempo, valence, energy; used when labeling.audio_features_source is archive)",
+    ),
+    Input(
+        "tokens.midi_dir",
+        "dir",
+        "LPD-5 full piano rolls (Dong et al. 2018; lpd_5_full.tar.gz unpacked: "
+        "<0-f>/<md5>.npz, 174,154 files; §4.3) or any folder of .mid/.midi/.kar/.npz",
+    ),
+    Input(
+        "train_lyrics.data_dir",
+        "dir",
+        "GoEmotions (Demszky et al. 2020) in its original layout: {train,dev,test}.tsv (text, comma-separated "
+        "label ids, comment id; no header), emotions.txt, ekman_mapping.json (§3.2.1.1)",
+    ),
     Input("lyrics.midi_dir", "dir", "the MIDI files whose lyrics are labelled (LMD-full: <0-f>/<md5>.mid; §3.2.2)"),
-    Input("lyrics.archive_dir", "dir",
-          "the thesis author's lyric labels 7labels.csv and 28labels.csv (Emotion4MIDI; file,<label>... rows; §3.2.3.2)"),
+    Input(
+        "lyrics.archive_dir",
+        "dir",
+        "the thesis author's lyric labels 7labels.csv and 28labels.csv (Emotion4MIDI; file,<label>... rows; §3.2.3.2)",
+    ),
     Input("features.videos_dir", "dir", "the videos to analyse: <video_id>.mp4 (any file ffmpeg reads; §5.1)"),
-    Input("bandwidth.dsd100_dir", "dir",
-          "DSD100 (Liutkus et al. 2017; DSD100.zip unpacked: Mixtures/Dev/<song>/mixture.wav, Mixtures/Test/<song>/mixture.wav; §7.3)"),
+    Input(
+        "bandwidth.dsd100_dir",
+        "dir",
+        "DSD100 (Liutkus et al. 2017; DSD100.zip unpacked: Mixtures/Dev/<song>/mixture.wav, Mixtures/Test/<song>/mixture.wav; §7.3)",
+    ),
     Input("bandwidth.medleydb_dir", "dir", "MedleyDB 2.0 (Bittner et al. 2016): Audio/<song>/<song>_MIX.wav (§7.3)"),
-    Input("features.models_dir", "dir",
-          "local copies of the models features.models names (one folder per model in the hub layout, "
-          "e.g. BEATs: beats/<checkpoint>.pt; README 'Where emsync differs')"),
+    Input(
+        "features.models_dir",
+        "dir",
+        "local copies of the models features.models names (one folder per model in the hub layout, "
+        "e.g. BEATs: beats/<checkpoint>.pt; README 'Where emsync differs')",
+    ),
 )
 
 
 # extractor -> what its local model folder holds, where that is not the plain hub layout
 MODEL_LAYOUTS = {
-    "beats": "one official BEATs checkpoint .pt ({\"cfg\", \"model\"}; microsoft/unilm, e.g. "
-             "BEATs_iter3_plus_AS2M_finetuned_on_AS2M_cpt2.pt)",
+    "beats": 'one official BEATs checkpoint .pt ({"cfg", "model"}; microsoft/unilm, e.g. BEATs_iter3_plus_AS2M_finetuned_on_AS2M_cpt2.pt)',
     "audio": "an AudioSet tagger converted to config.json + model.safetensors (models/audio_tagger.py; Cnn14, §5.2.1)",
     "music": "a music tagger converted to config.json + model.safetensors (models/audio_tagger.py; §5.2.1)",
 }
@@ -136,8 +162,9 @@ def check_inputs(params: Params, dvc_yaml=None) -> tuple[list[str], list[str]]:
             continue
         checked.append(folder)
         if not params.path(folder).is_dir():
-            missing.append(f"bandwidth.folders[{i}] = {folder}: folder not found. It should hold full-band 44.1 kHz "
-                           "songs (wav/flac/ogg; §7.3).")
+            missing.append(
+                f"bandwidth.folders[{i}] = {folder}: folder not found. It should hold full-band 44.1 kHz songs (wav/flac/ogg; §7.3)."
+            )
     for key, ref in _local_model_refs(params):
         rel = Path(ref)
         if not rel.is_absolute() and _produced(rel, outs):
@@ -145,6 +172,7 @@ def check_inputs(params: Params, dvc_yaml=None) -> tuple[list[str], list[str]]:
         checked.append(ref)
         if not params.path(ref).is_dir():
             what = MODEL_LAYOUTS.get(key.split(".")[2], "a local copy of that model (hub layout: config + weights)")
-            missing.append(f"{key} = {ref}: model folder not found. It should hold {what}; "
-                           "or name a hub id the local Hugging Face cache holds.")
+            missing.append(
+                f"{key} = {ref}: model folder not found. It should hold {what}; or name a hub id the local Hugging Face cache holds."
+            )
     return checked, missing

@@ -4,6 +4,7 @@ Every file the pipeline produces goes through `atomic_path`: write to a temp fil
 folder, fsync, then rename over the target. A SIGKILL leaves either the old file or the new one,
 never half of one.
 """
+
 import contextlib
 import hashlib
 import json

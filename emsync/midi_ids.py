@@ -7,6 +7,7 @@ A file's id is its stem when no other file in the tree shares it (LMD and LPD fi
 the md5 of their bytes, so their ids stay the md5); files whose stems repeat (a/Imagine.mid,
 b/Imagine.mid) are keyed by their path relative to `root`, so two files never share a row.
 """
+
 from collections import Counter
 from pathlib import Path
 

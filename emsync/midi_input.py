@@ -8,6 +8,7 @@ larger than `limits.max_midi_mb`; its bytes then go through the §3.1 validator
 error for the same file: `<path>: not a usable MIDI file (<reason>: <detail>)`, naming the param
 for a limit.
 """
+
 import os
 import stat
 from dataclasses import dataclass
@@ -16,8 +17,7 @@ from pathlib import Path
 from emsync.errors import InputError
 
 # which params.yaml key a limit-type reject comes from
-LIMIT_PARAMS = {"absurd_length": "labeling.max_duration_s", "absurd_tempo": "labeling.max_tempo_bpm",
-                "too_large": "limits.max_midi_mb"}
+LIMIT_PARAMS = {"absurd_length": "labeling.max_duration_s", "absurd_tempo": "labeling.max_tempo_bpm", "too_large": "limits.max_midi_mb"}
 
 
 @dataclass(frozen=True)
@@ -78,10 +78,8 @@ def inspect_path(path, limits: MidiLimits | None = None, fast=True, fs=None) -> 
     try:
         data = read_regular(path, limits.max_bytes)
     except MidiInputError as e:  # read_error: the file itself could not be read (not its content)
-        return {"valid": False, "reason": e.reason, "detail": e.detail, "content_hash": None, "parser": None,
-                "read_error": True}
-    return inspect_bytes(data, fast=fast, fs=fs or FS, max_tempo_bpm=limits.max_tempo_bpm,
-                         max_duration_s=limits.max_duration_s)
+        return {"valid": False, "reason": e.reason, "detail": e.detail, "content_hash": None, "parser": None, "read_error": True}
+    return inspect_bytes(data, fast=fast, fs=fs or FS, max_tempo_bpm=limits.max_tempo_bpm, max_duration_s=limits.max_duration_s)
 
 
 def validate_midi(path, limits: MidiLimits | None = None) -> bytes:

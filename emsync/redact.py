@@ -8,6 +8,7 @@ record through it and, unless EMSYNC_DEBUG is set, drops Prefect's error lines a
 stage that stops on an error ends with the one line its excepthook prints. The state message
 Prefect stores is the exception's own message, redacted where it is made (e.g. SpotifyError).
 """
+
 import base64
 import logging
 import os
@@ -18,8 +19,13 @@ SECRET_ENV = re.compile(r"(SECRET|TOKEN|PASSWORD|PASSWD|API_KEY|ACCESS_KEY|CLIEN
 _PATTERNS = [  # (pattern, replacement)
     (re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?)[^\"'\n,})]+"), r"\1***"),
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 ***"),
-    (re.compile(r"(?i)([\"']?(?:access_token|refresh_token|id_token|client_secret|client_id|password|passwd|secret|"
-                r"api_key|apikey|token)[\"']?\s*[:=]\s*)(?:\"[^\"]*\"|'[^']*'|[^\s&,;)}\]]+)"), r"\1***"),
+    (
+        re.compile(
+            r"(?i)([\"']?(?:access_token|refresh_token|id_token|client_secret|client_id|password|passwd|secret|"
+            r"api_key|apikey|token)[\"']?\s*[:=]\s*)(?:\"[^\"]*\"|'[^']*'|[^\s&,;)}\]]+)"
+        ),
+        r"\1***",
+    ),
 ]
 
 
@@ -61,8 +67,7 @@ class _RedactFilter(logging.Filter):
 def quiet_prefect_logs():
     """Add the redacting filter to every handler of the Prefect loggers (and the root's)."""
     f = _RedactFilter()
-    loggers = [logging.getLogger()] + [logging.getLogger(n) for n in list(logging.Logger.manager.loggerDict)
-                                       if n.startswith("prefect")]
+    loggers = [logging.getLogger()] + [logging.getLogger(n) for n in list(logging.Logger.manager.loggerDict) if n.startswith("prefect")]
     for lg in loggers:
         for h in lg.handlers:
             if not any(isinstance(x, _RedactFilter) for x in h.filters):

@@ -13,6 +13,7 @@ Muxing copies the video stream (re-encoding with libx264 only if the container r
 codec), encodes the music as AAC and stops at the shorter stream (`-shortest`). The video's own
 audio is replaced, or with `keep_audio` mixed under the music at `keep_audio_db`.
 """
+
 import shutil
 import subprocess
 import tempfile
@@ -119,8 +120,9 @@ def write_wav(path, audio: np.ndarray, sample_rate: int) -> None:
         wavfile.write(tmp, int(sample_rate), pcm)
 
 
-def render_wav(midi_path, wav_path, duration_s=None, soundfont=None, sample_rate=44100, fade_s=3.0,
-               peak_db=-3.0, limits=None, validate=True) -> dict:
+def render_wav(
+    midi_path, wav_path, duration_s=None, soundfont=None, sample_rate=44100, fade_s=3.0, peak_db=-3.0, limits=None, validate=True
+) -> dict:
     """MIDI -> 16-bit stereo WAV: FluidSynth, fitted to `duration_s` (default: what FluidSynth
     rendered, release tails included), faded out over the last `fade_s`, peak-normalised."""
     audio = synthesize(midi_path, soundfont, sample_rate, limits, validate)
@@ -130,8 +132,13 @@ def render_wav(midi_path, wav_path, duration_s=None, soundfont=None, sample_rate
         raise InputError(f"{midi_path}: nothing to render (0 s of audio)")
     audio = peak_normalize(fade_out(audio, sample_rate, fade_s), peak_db)
     write_wav(wav_path, audio, sample_rate)
-    return {"path": str(wav_path), "sample_rate": int(sample_rate), "channels": int(audio.shape[1]),
-            "duration_s": round(len(audio) / sample_rate, 3), "silent": bool(not np.any(audio))}
+    return {
+        "path": str(wav_path),
+        "sample_rate": int(sample_rate),
+        "channels": int(audio.shape[1]),
+        "duration_s": round(len(audio) / sample_rate, 3),
+        "silent": bool(not np.any(audio)),
+    }
 
 
 def render_file(params, midi, output, video=None, duration_s=None, soundfont=None, keep_audio=False) -> dict:
@@ -162,15 +169,29 @@ def render_file(params, midi, output, video=None, duration_s=None, soundfont=Non
     if info:
         check_limit(f"{video}: video duration", info.duration, lim.max_video_duration_s, "limits.max_video_duration_s")
     duration = duration_s if duration_s is not None else (info.duration if info else None)
-    kw = dict(duration_s=duration, soundfont=soundfont or (params.path(sp.soundfont) if sp.soundfont else None),
-              sample_rate=sp.sample_rate, fade_s=params.generate.fade_out_s, peak_db=sp.peak_db,
-              validate=False)  # validated above
+    kw = dict(
+        duration_s=duration,
+        soundfont=soundfont or (params.path(sp.soundfont) if sp.soundfont else None),
+        sample_rate=sp.sample_rate,
+        fade_s=params.generate.fade_out_s,
+        peak_db=sp.peak_db,
+        validate=False,
+    )  # validated above
     if not to_video:
         return render_wav(midi, out, **kw)
     with tempfile.TemporaryDirectory(prefix="emsync-render-") as d:
         s = render_wav(midi, Path(d) / "music.wav", **kw)
-        s.update(mux(video, Path(d) / "music.wav", out, keep_audio=keep_audio, has_audio=info.has_audio,
-                     bitrate=sp.audio_bitrate, keep_audio_db=sp.keep_audio_db))
+        s.update(
+            mux(
+                video,
+                Path(d) / "music.wav",
+                out,
+                keep_audio=keep_audio,
+                has_audio=info.has_audio,
+                bitrate=sp.audio_bitrate,
+                keep_audio_db=sp.keep_audio_db,
+            )
+        )
     return s
 
 

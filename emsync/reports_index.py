@@ -5,6 +5,7 @@ file's DVC version (its md5 in dvc.lock, the hash `dvc checkout` restores it by)
 commit of the code. The HTML page is self-contained: Markdown reports are rendered in place and
 figures are inlined as data URIs, so it opens from any folder. Run by the `reports_index` stage.
 """
+
 import base64
 import html
 import json
@@ -72,10 +73,17 @@ def build(reports_dir=None, root=None) -> tuple[Path, Path]:
     reports_dir = Path(reports_dir or default_reports_dir())
     items = collect(reports_dir, root)
     git = _git_version(root)
-    md = ["# emsync reports", "", f"Code version (git): `{git}`. Each entry: the DVC stage that made it, the parameters it ran "
-          "with (dvc.lock) and the file's DVC version (md5 in dvc.lock).", ""]
-    body = [f"<h1>emsync reports</h1><p>Code version (git): <code>{html.escape(git)}</code>. Each entry: the DVC stage that made it, "
-            "the parameters it ran with (dvc.lock) and the file's DVC version (md5 in dvc.lock).</p>"]
+    md = [
+        "# emsync reports",
+        "",
+        f"Code version (git): `{git}`. Each entry: the DVC stage that made it, the parameters it ran "
+        "with (dvc.lock) and the file's DVC version (md5 in dvc.lock).",
+        "",
+    ]
+    body = [
+        f"<h1>emsync reports</h1><p>Code version (git): <code>{html.escape(git)}</code>. Each entry: the DVC stage that made it, "
+        "the parameters it ran with (dvc.lock) and the file's DVC version (md5 in dvc.lock).</p>"
+    ]
     for kind, heading in HEADINGS.items():
         group = [it for it in items if it["kind"] == kind]
         if not group:
@@ -86,24 +94,28 @@ def build(reports_dir=None, root=None) -> tuple[Path, Path]:
             stage = it["stage"] or "(not a DVC output)"
             md5 = it["dvc_md5"] or "-"
             md.append(f"- [{it['title']}]({it['name']}) — stage `{stage}`, DVC md5 `{md5}`, params: {_params_text(it['params'])}")
-            body.append(f"<section><h3><a href=\"{html.escape(it['name'])}\">{html.escape(it['title'])}</a></h3>"
-                        f"<p class=meta>stage <code>{html.escape(stage)}</code> · DVC md5 <code>{md5}</code> · git <code>{html.escape(git)}</code>"
-                        f"<br>params: <code>{html.escape(_params_text(it['params']))}</code></p>")
+            body.append(
+                f'<section><h3><a href="{html.escape(it["name"])}">{html.escape(it["title"])}</a></h3>'
+                f"<p class=meta>stage <code>{html.escape(stage)}</code> · DVC md5 <code>{md5}</code> · git <code>{html.escape(git)}</code>"
+                f"<br>params: <code>{html.escape(_params_text(it['params']))}</code></p>"
+            )
             p = reports_dir / it["name"]
             if kind == "report":
                 body.append(markdown.markdown(p.read_text(errors="replace"), extensions=["tables", "fenced_code"]))
             elif kind == "figure":
                 mime = "image/svg+xml" if p.suffix == ".svg" else "image/png"
                 data = base64.b64encode(p.read_bytes()).decode()
-                body.append(f"<img alt=\"{html.escape(it['title'])}\" src=\"data:{mime};base64,{data}\">")
+                body.append(f'<img alt="{html.escape(it["title"])}" src="data:{mime};base64,{data}">')
             elif kind == "metrics":
                 body.append(f"<pre>{html.escape(p.read_text(errors='replace'))}</pre>")
             body.append("</section>")
         md.append("")
-    page = ("<!doctype html><html><head><meta charset=utf-8><title>emsync reports</title><style>"
-            "body{font-family:sans-serif;max-width:60em;margin:auto;padding:1em}img{max-width:100%}"
-            "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px}.meta{color:#555;font-size:90%}"
-            "pre{background:#f6f6f6;padding:.5em;overflow:auto}</style></head><body>" + "\n".join(body) + "</body></html>\n")
+    page = (
+        "<!doctype html><html><head><meta charset=utf-8><title>emsync reports</title><style>"
+        "body{font-family:sans-serif;max-width:60em;margin:auto;padding:1em}img{max-width:100%}"
+        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px}.meta{color:#555;font-size:90%}"
+        "pre{background:#f6f6f6;padding:.5em;overflow:auto}</style></head><body>" + "\n".join(body) + "</body></html>\n"
+    )
     md_path, html_path = reports_dir / "index.md", reports_dir / "index.html"
     write_text(md_path, "\n".join(md) + "\n")
     write_text(html_path, page)

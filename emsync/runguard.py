@@ -11,6 +11,7 @@
   intermediate shell was reparented, and SIGTERM unwinds like Ctrl-C so `finally` blocks and
   atomic writes clean up. A `kill -9` of `dvc repro` leaves no orphan flow writing outputs.
 """
+
 import os
 import signal
 import sys
@@ -104,8 +105,10 @@ def hold_pipeline_lock(stage: str, root=None):
         lines = str(e).splitlines()  # "'<path>' is busy, it is being blocked by:", "  (PID n): <cmd>", ...
         path = lines[0].split("'")[1] if lines[0].count("'") >= 2 else "its outputs"
         who = lines[1].strip().strip("()").replace("): ", ": ", 1) if len(lines) > 1 else "another process"
-        raise LockedError(f"{stage}: another run holds the pipeline lock on {os.path.relpath(path, root)} ({who}); "
-                          f"wait for it to finish (DVC's lock: {tmp / 'rwlock'})") from None
+        raise LockedError(
+            f"{stage}: another run holds the pipeline lock on {os.path.relpath(path, root)} ({who}); "
+            f"wait for it to finish (DVC's lock: {tmp / 'rwlock'})"
+        ) from None
     _held.append(claim)
     atexit.register(claim.__exit__, None, None, None)
     return claim

@@ -19,6 +19,7 @@ Steps (each timed):
 The summary counts how many boundaries got a generated CHORD within `evaluate.hit_tolerance_s`
 (1 s, the §6.4 hit criterion) and the seconds each step took.
 """
+
 import dataclasses
 import math
 import sys
@@ -42,8 +43,7 @@ class EmotionChoice:
     probs: dict = field(default_factory=dict)  # normalised weights when source is emotion_probs
 
 
-def pick_emotion(valence=None, arousal=None, emotion_probs=None, max_abs_mean: float = 0.8,
-                 source: str = "emotion_probs") -> EmotionChoice:
+def pick_emotion(valence=None, arousal=None, emotion_probs=None, max_abs_mean: float = 0.8, source: str = "emotion_probs") -> EmotionChoice:
     """Flags (missing ones default to 0, the neutral centre) or the §6.1 mixture mean of `emotion_probs`
     (`source` says where the probabilities came from)."""
     from emsync import emotion_map as em
@@ -59,14 +59,23 @@ def pick_emotion(valence=None, arousal=None, emotion_probs=None, max_abs_mean: f
     return EmotionChoice(v, a, "flags")
 
 
-def generate_tokens(params, valence, arousal, duration_s, boundaries, seed=0, instruments=None, checkpoint=None,
-                    device=None, progress=False):
+def generate_tokens(
+    params, valence, arousal, duration_s, boundaries, seed=0, instruments=None, checkpoint=None, device=None, progress=False
+):
     """One sample from the generator for the video: (token ids, GenerationResult)."""
     from emsync.generator import run_generator
     from emsync.models.generation import Condition
 
-    res = run_generator(params, [Condition(valence, arousal, tuple(boundaries))], duration_s, instruments=instruments,
-                        seed=seed, checkpoint=checkpoint, device=device, progress=progress)
+    res = run_generator(
+        params,
+        [Condition(valence, arousal, tuple(boundaries))],
+        duration_s,
+        instruments=instruments,
+        seed=seed,
+        checkpoint=checkpoint,
+        device=device,
+        progress=progress,
+    )
     return res.tokens[0], res
 
 
@@ -87,9 +96,23 @@ class _Steps:
         self.seconds[self._name] = round(time.perf_counter() - self._t0, 3)
 
 
-def make_soundtrack(params, video, output, valence=None, arousal=None, emotion_probs=None, midi_out=None, wav_out=None,
-                    seed=0, instruments=None, checkpoint=None, device=None, soundfont=None, keep_audio=False,
-                    progress=True) -> dict:
+def make_soundtrack(
+    params,
+    video,
+    output,
+    valence=None,
+    arousal=None,
+    emotion_probs=None,
+    midi_out=None,
+    wav_out=None,
+    seed=0,
+    instruments=None,
+    checkpoint=None,
+    device=None,
+    soundfont=None,
+    keep_audio=False,
+    progress=True,
+) -> dict:
     """Score `video` and write the scored video to `output` (plus the MIDI / WAV when asked).
     Returns the summary dict that `emsync soundtrack --json` prints."""
     from emsync.generator import load_generator
@@ -102,8 +125,9 @@ def make_soundtrack(params, video, output, valence=None, arousal=None, emotion_p
     from emsync.video.probe import probe
 
     t_all = time.perf_counter()
-    check_outputs({"-o": output, "--midi": midi_out, "--wav": wav_out},
-                  {"video": video, "--checkpoint": checkpoint, "--soundfont": soundfont})
+    check_outputs(
+        {"-o": output, "--midi": midi_out, "--wav": wav_out}, {"video": video, "--checkpoint": checkpoint, "--soundfont": soundfont}
+    )
     output = check_video_output(output)
     if instruments not in (None, "fewer", "more"):
         raise InputError(f"--instruments {instruments}: choose fewer or more")
@@ -120,8 +144,7 @@ def make_soundtrack(params, video, output, valence=None, arousal=None, emotion_p
     steps.start("probe", f"probing {video}")
     info = probe(video)
     check_limit(f"{video}: video duration", info.duration, params.limits.max_video_duration_s, "limits.max_video_duration_s")
-    check_limit(f"{video}: music to generate", info.duration, params.limits.max_generate_duration_s,
-                "limits.max_generate_duration_s")
+    check_limit(f"{video}: music to generate", info.duration, params.limits.max_generate_duration_s, "limits.max_generate_duration_s")
     steps.stop()
 
     steps.start("cuts", f"detecting scene cuts ({info.duration:.1f} s video)")
@@ -129,8 +152,10 @@ def make_soundtrack(params, video, output, valence=None, arousal=None, emotion_p
     declared = info.duration
     plays = cuts.get("decoded_duration")
     if plays is not None and plays < declared - max(0.5, 2 / info.fps):  # truncated file: fit the music to what plays
-        print(f"warning: {video}: truncated: declares {declared:.2f} s but only {plays:.2f} s decode; "
-              f"the music is fitted to {plays:.2f} s", file=sys.stderr)
+        print(
+            f"warning: {video}: truncated: declares {declared:.2f} s but only {plays:.2f} s decode; the music is fitted to {plays:.2f} s",
+            file=sys.stderr,
+        )
         info = dataclasses.replace(info, duration=plays)
     boundaries = [b for b in cuts["boundaries"] if b < info.duration]
     steps.stop()
@@ -143,8 +168,18 @@ def make_soundtrack(params, video, output, valence=None, arousal=None, emotion_p
         steps.stop()
 
     steps.start("generate", f"generating {info.duration:.1f} s of music, {len(boundaries)} boundaries")
-    ids, res = generate_tokens(params, emotion.valence, emotion.arousal, info.duration, boundaries, seed=seed,
-                               instruments=instruments, checkpoint=ckpt, device=device, progress=progress)
+    ids, res = generate_tokens(
+        params,
+        emotion.valence,
+        emotion.arousal,
+        info.duration,
+        boundaries,
+        seed=seed,
+        instruments=instruments,
+        checkpoint=ckpt,
+        device=device,
+        progress=progress,
+    )
     dec = decode(ids, chord_boost=params.generate.chord_velocity_boost)
     chords = [round(float(t), 3) for t in chord_times(ids)]
     hits = boundary_hits(ids, boundaries, params.evaluate.hit_tolerance_s)
@@ -156,14 +191,28 @@ def make_soundtrack(params, video, output, valence=None, arousal=None, emotion_p
         write_midi(dec, midi_path)
 
         steps.start("render", f"rendering with FluidSynth ({sp.sample_rate} Hz stereo, {params.generate.fade_out_s:g} s fade-out)")
-        wav = render_wav(midi_path, wav_path, duration_s=info.duration, soundfont=soundfont,
-                         sample_rate=sp.sample_rate, fade_s=params.generate.fade_out_s, peak_db=sp.peak_db,
-                         validate=False)  # emsync's own MIDI, just written
+        wav = render_wav(
+            midi_path,
+            wav_path,
+            duration_s=info.duration,
+            soundfont=soundfont,
+            sample_rate=sp.sample_rate,
+            fade_s=params.generate.fade_out_s,
+            peak_db=sp.peak_db,
+            validate=False,
+        )  # emsync's own MIDI, just written
         steps.stop()
 
         steps.start("mux", f"muxing into {output}")
-        muxed = mux(video, wav_path, output, keep_audio=keep_audio, has_audio=info.has_audio,
-                    bitrate=sp.audio_bitrate, keep_audio_db=sp.keep_audio_db)
+        muxed = mux(
+            video,
+            wav_path,
+            output,
+            keep_audio=keep_audio,
+            has_audio=info.has_audio,
+            bitrate=sp.audio_bitrate,
+            keep_audio_db=sp.keep_audio_db,
+        )
         steps.stop()
 
     total = time.perf_counter() - t_all
@@ -190,8 +239,7 @@ def make_soundtrack(params, video, output, valence=None, arousal=None, emotion_p
         "instruments": sorted({int(x) for x in dec.notes.instrument}),
         "seed": int(seed),
         "checkpoint": str(ckpt),
-        "outputs": {"video": muxed["path"], "midi": str(midi_out) if midi_out else None,
-                    "wav": str(wav_out) if wav_out else None},
+        "outputs": {"video": muxed["path"], "midi": str(midi_out) if midi_out else None, "wav": str(wav_out) if wav_out else None},
         "video_codec": muxed["video_codec"],
         "kept_original_audio": muxed["kept_original_audio"],
         "audio_silent": wav["silent"],
@@ -205,8 +253,11 @@ def _classifier_emotion(params, video, steps, info=None) -> tuple:
     with the reason when it is switched off or has no checkpoint."""
     ckpt = params.path(params.classify.emotion_checkpoint)
     if not params.classify.soundtrack_uses_classifier or not ckpt.exists():
-        why = "classify.soundtrack_uses_classifier is off" if not params.classify.soundtrack_uses_classifier \
+        why = (
+            "classify.soundtrack_uses_classifier is off"
+            if not params.classify.soundtrack_uses_classifier
             else f"no emotion classifier checkpoint at {ckpt} (run `dvc repro train_emotion`)"
+        )
         steps.start("emotion", f"emotion: valence +0.000, arousal +0.000 (default: {why})")
         steps.stop()
         return EmotionChoice(0.0, 0.0, "default"), {"used": False, "reason": why}
@@ -216,8 +267,14 @@ def _classifier_emotion(params, video, steps, info=None) -> tuple:
     out = classify_video(params, video, "emotion", checkpoint=ckpt, info=info)
     choice = pick_emotion(emotion_probs=out["probs"], max_abs_mean=params.emotion.max_abs_mean, source="classifier")
     steps.stop()
-    return choice, {"used": True, "checkpoint": out["checkpoint"], "probs": out["probs"], "top": out["top"],
-                    "masked": out["masked"], "seconds": out["seconds"]}
+    return choice, {
+        "used": True,
+        "checkpoint": out["checkpoint"],
+        "probs": out["probs"],
+        "top": out["top"],
+        "masked": out["masked"],
+        "seconds": out["seconds"],
+    }
 
 
 def format_summary(s: dict) -> str:
@@ -243,6 +300,9 @@ def format_summary(s: dict) -> str:
         if s["outputs"][key]:
             lines.append(f"{key + ' out':<12}{s['outputs'][key]}")
     sec = s["seconds"]
-    lines.append("seconds     " + ", ".join(f"{k} {sec[k]:.2f}" for k in (*STEPS, "total") if k in sec)
-                 + f" ({s['seconds_per_minute']:.1f} s per minute of video)")
+    lines.append(
+        "seconds     "
+        + ", ".join(f"{k} {sec[k]:.2f}" for k in (*STEPS, "total") if k in sec)
+        + f" ({s['seconds_per_minute']:.1f} s per minute of video)"
+    )
     return "\n".join(lines)

@@ -9,48 +9,138 @@ two agree and that each list covers every module the flow imports.
 
     python -c "from emsync.stages import stage_digest; print(stage_digest('tokens'))"
 """
+
 import hashlib
 from pathlib import Path
 
 CODE_ROOT = Path(__file__).resolve().parent.parent  # the checkout the flows run from
 
 # every flow: params, environment, errors, atomic writes, secret redaction, run guard, Prefect glue, this list
-COMMON = ("emsync/__init__.py", "emsync/config.py", "emsync/env.py", "emsync/errors.py", "emsync/io.py",
-          "emsync/redact.py", "emsync/runguard.py", "emsync/flowkit.py", "emsync/stages.py")
-_GENERATOR = ("emsync/training", "emsync/music", "emsync/midi_input.py", "emsync/labeling/midi.py", "emsync/generator.py",
-              "emsync/device.py", "emsync/emotion_map.py", "emsync/limits.py", "models/checkpoint.py",
-              "models/music_transformer.py", "models/generation.py", "models/emotion_regressor.py", "tasks/train.py")
+COMMON = (
+    "emsync/__init__.py",
+    "emsync/config.py",
+    "emsync/env.py",
+    "emsync/errors.py",
+    "emsync/io.py",
+    "emsync/redact.py",
+    "emsync/runguard.py",
+    "emsync/flowkit.py",
+    "emsync/stages.py",
+)
+_GENERATOR = (
+    "emsync/training",
+    "emsync/music",
+    "emsync/midi_input.py",
+    "emsync/labeling/midi.py",
+    "emsync/generator.py",
+    "emsync/device.py",
+    "emsync/emotion_map.py",
+    "emsync/limits.py",
+    "models/checkpoint.py",
+    "models/music_transformer.py",
+    "models/generation.py",
+    "models/emotion_regressor.py",
+    "tasks/train.py",
+)
 
-_CLASSIFY = ("emsync/classify", "emsync/classify/ekman6_blacklist.json", "emsync/device.py", "emsync/limits.py",
-             "emsync/training/__init__.py", "emsync/training/engine.py", "emsync/video/__init__.py", "emsync/video/cuts.py",
-             "emsync/video/extractors/__init__.py", "emsync/video/extractors/base.py", "emsync/video/probe.py",
-             "emsync/video/sampling.py", "models/classifier_blocks.py", "models/classifiers.py", "models/genre_baseline.py",
-             "models/genre_mlp.py", "models/genre_multi_transformer.py", "models/genre_single_transformer.py",
-             "models/vemoclap.py")
+_CLASSIFY = (
+    "emsync/classify",
+    "emsync/classify/ekman6_blacklist.json",
+    "emsync/device.py",
+    "emsync/limits.py",
+    "emsync/training/__init__.py",
+    "emsync/training/engine.py",
+    "emsync/video/__init__.py",
+    "emsync/video/cuts.py",
+    "emsync/video/extractors/__init__.py",
+    "emsync/video/extractors/base.py",
+    "emsync/video/probe.py",
+    "emsync/video/sampling.py",
+    "models/classifier_blocks.py",
+    "models/classifiers.py",
+    "models/genre_baseline.py",
+    "models/genre_mlp.py",
+    "models/genre_multi_transformer.py",
+    "models/genre_single_transformer.py",
+    "models/vemoclap.py",
+)
 
-_LYRICS = ("emsync/lyrics", "emsync/device.py", "emsync/midi_input.py", "emsync/labeling/midi.py",
-           "emsync/training/__init__.py", "emsync/training/engine.py", "models/lyrics_classifier.py", "tasks/lyrics.py")
+_LYRICS = (
+    "emsync/lyrics",
+    "emsync/device.py",
+    "emsync/midi_input.py",
+    "emsync/labeling/midi.py",
+    "emsync/training/__init__.py",
+    "emsync/training/engine.py",
+    "models/lyrics_classifier.py",
+    "tasks/lyrics.py",
+)
 
 STAGE_CODE = {
-    "demo_data": (*COMMON, "emsync/checks.py", "emsync/demo", "models/classifier_blocks.py", "models/vemoclap.py",
-                  "flows/demo_data.py", "tasks/demo_data.py"),
-    "demo_models": (*COMMON, "emsync/video/loading.py", "emsync/video/tiny_models.py", "models/audio_tagger.py",
-                    "models/beats.py", "flows/demo_models.py"),
-    "labeling": (*COMMON, "emsync/checks.py", "emsync/labeling", "emsync/midi_ids.py", "emsync/midi_input.py", "flows/labeling.py",
-                 "tasks/labeling.py"),
-    "tokens": (*COMMON, "emsync/checks.py", "emsync/music", "emsync/midi_ids.py", "emsync/midi_input.py", "emsync/labeling/midi.py",
-               "flows/tokens.py", "tasks/tokens.py"),
+    "demo_data": (
+        *COMMON,
+        "emsync/checks.py",
+        "emsync/demo",
+        "models/classifier_blocks.py",
+        "models/vemoclap.py",
+        "flows/demo_data.py",
+        "tasks/demo_data.py",
+    ),
+    "demo_models": (
+        *COMMON,
+        "emsync/video/loading.py",
+        "emsync/video/tiny_models.py",
+        "models/audio_tagger.py",
+        "models/beats.py",
+        "flows/demo_models.py",
+    ),
+    "labeling": (
+        *COMMON,
+        "emsync/checks.py",
+        "emsync/labeling",
+        "emsync/midi_ids.py",
+        "emsync/midi_input.py",
+        "flows/labeling.py",
+        "tasks/labeling.py",
+    ),
+    "tokens": (
+        *COMMON,
+        "emsync/checks.py",
+        "emsync/music",
+        "emsync/midi_ids.py",
+        "emsync/midi_input.py",
+        "emsync/labeling/midi.py",
+        "flows/tokens.py",
+        "tasks/tokens.py",
+    ),
     "train": (*COMMON, *_GENERATOR, "flows/train.py"),
     "evaluate": (*COMMON, *_GENERATOR, "flows/evaluate.py"),
-    "features": (*COMMON, "emsync/checks.py", "emsync/limits.py", "emsync/video", "models/audio_tagger.py",
-                 "models/beats.py", "flows/features.py", "tasks/features.py"),
+    "features": (
+        *COMMON,
+        "emsync/checks.py",
+        "emsync/limits.py",
+        "emsync/video",
+        "models/audio_tagger.py",
+        "models/beats.py",
+        "flows/features.py",
+        "tasks/features.py",
+    ),
     "store": (*COMMON, "emsync/store.py", "flows/store.py"),
     "train_emotion": (*COMMON, *_CLASSIFY, "flows/train_emotion.py", "tasks/classify.py"),
     "train_genre": (*COMMON, *_CLASSIFY, "flows/train_genre.py", "tasks/classify.py"),
     "evaluate_classifiers": (*COMMON, *_CLASSIFY, "flows/evaluate_classifiers.py"),
     # both bandwidth stages (bandwidth_train@<variant>, bandwidth_report) run flows/bandwidth.py
-    "bandwidth": (*COMMON, "emsync/bandwidth", "emsync/device.py", "emsync/training/engine.py", "models/bwe_unet.py", "models/bwe_resnet.py",
-                  "models/vggish.py", "flows/bandwidth.py", "tasks/bandwidth.py"),
+    "bandwidth": (
+        *COMMON,
+        "emsync/bandwidth",
+        "emsync/device.py",
+        "emsync/training/engine.py",
+        "models/bwe_unet.py",
+        "models/bwe_resnet.py",
+        "models/vggish.py",
+        "flows/bandwidth.py",
+        "tasks/bandwidth.py",
+    ),
     "train_lyrics": (*COMMON, *_LYRICS, "flows/train_lyrics.py"),
     "lyrics": (*COMMON, *_LYRICS, "emsync/checks.py", "emsync/labeling/scan.py", "emsync/midi_ids.py", "flows/lyrics.py"),
 }

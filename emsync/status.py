@@ -9,6 +9,7 @@
 - runs: cache-hit rates from the run reports reports/runs/<flow>.json (emsync.flowkit.RunReport).
 Each part fails on its own: an error is recorded in that part and the others are still reported.
 """
+
 import json
 import os
 import sqlite3
@@ -42,7 +43,7 @@ def dvc_stages(root=None) -> dict:
                 changes.append(e)
                 continue
             for kind, paths in e.items():  # {"changed deps": {path: what}}
-                for path, what in (paths.items() if isinstance(paths, dict) else []):
+                for path, what in paths.items() if isinstance(paths, dict) else []:
                     changes.append(f"{kind.replace('changed ', '')} {path}: {what if isinstance(what, str) else 'modified'}")
         out[name] = {"state": "stale", "changes": changes}
     return out
@@ -58,8 +59,10 @@ def table_rows(data_dir=None) -> dict:
     con = duckdb.connect()
     con.execute(f"SET file_search_path = '{project_root()}'")
     try:
-        return {name: con.execute("SELECT count(*) FROM read_parquet(?, union_by_name=true)", [glob]).fetchone()[0]
-                for name, glob in tables.items()}
+        return {
+            name: con.execute("SELECT count(*) FROM read_parquet(?, union_by_name=true)", [glob]).fetchone()[0]
+            for name, glob in tables.items()
+        }
     finally:
         con.close()
 
@@ -79,8 +82,10 @@ def prefect_runs(limit=200) -> dict:
         req = urllib.request.Request(f"{api.rstrip('/')}/flows/filter", data=b"{}", headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(req, timeout=10) as r:
             flow_names = {f["id"]: f["name"] for f in json.loads(r.read())}
-        rows = [(flow_names.get(x["flow_id"], x["flow_id"]), x["name"], x["state_type"], x["state_name"], x["start_time"], x["end_time"])
-                for x in runs]
+        rows = [
+            (flow_names.get(x["flow_id"], x["flow_id"]), x["name"], x["state_type"], x["state_name"], x["start_time"], x["end_time"])
+            for x in runs
+        ]
         source = api
     else:
         db = _prefect_home() / "prefect.db"
@@ -91,15 +96,20 @@ def prefect_runs(limit=200) -> dict:
             rows = con.execute(
                 "SELECT f.name, r.name, r.state_type, r.state_name, r.start_time, r.end_time FROM flow_run r "
                 "JOIN flow f ON f.id = r.flow_id ORDER BY coalesce(r.start_time, r.expected_start_time) DESC LIMIT ?",
-                (limit,)).fetchall()
+                (limit,),
+            ).fetchall()
         finally:
             con.close()
         source = str(db)
     flows = {}
     for flow, run, state_type, state_name, start, end in rows:
         if flow not in flows:  # rows come newest first
-            flows[flow] = {"run": run, "state": state_name or state_type, "start": str(start) if start else None,
-                           "end": str(end) if end else None}
+            flows[flow] = {
+                "run": run,
+                "state": state_name or state_type,
+                "start": str(start) if start else None,
+                "end": str(end) if end else None,
+            }
     return {"source": source, "flows": dict(sorted(flows.items()))}
 
 
@@ -113,15 +123,24 @@ def run_reports(reports_dir=None) -> dict:
         except (ValueError, TypeError, AttributeError) as e:
             out[p.stem] = {"error": f"{p.name}: unreadable run report ({type(e).__name__})"}
             continue
-        out[d.get("flow") or p.stem] = {"tasks": tasks, "cache_hits": hits, "hit_rate": round(hits / tasks, 4) if tasks else None,
-                                        "skipped": len(d.get("skipped") or []), "seconds": d.get("seconds")}
+        out[d.get("flow") or p.stem] = {
+            "tasks": tasks,
+            "cache_hits": hits,
+            "hit_rate": round(hits / tasks, 4) if tasks else None,
+            "skipped": len(d.get("skipped") or []),
+            "seconds": d.get("seconds"),
+        }
     return out
 
 
 def gather(root=None, data_dir=None, reports_dir=None, dvc=True) -> dict:
     """Every part of the status; a part that fails holds {"error": one line} instead."""
-    parts = {"stages": (lambda: dvc_stages(root)) if dvc else None, "tables": lambda: table_rows(data_dir),
-             "prefect": prefect_runs, "runs": lambda: run_reports(reports_dir)}
+    parts = {
+        "stages": (lambda: dvc_stages(root)) if dvc else None,
+        "tables": lambda: table_rows(data_dir),
+        "prefect": prefect_runs,
+        "runs": lambda: run_reports(reports_dir),
+    }
     out = {}
     for key, fn in parts.items():
         if fn is None:

@@ -6,6 +6,7 @@ Views use paths relative to the repository root, so the .duckdb file stays valid
 `emsync sql` resolves them from the root (DuckDB's file_search_path); a bare
 `duckdb data/emsync.duckdb` works when started in the root.
 """
+
 import os
 import re
 from pathlib import Path
@@ -18,9 +19,10 @@ SKIP_DIRS = {"prefect_results", ".dvc", "demo"}  # demo: raw inputs, not pipelin
 # Views joining tables of different stages, created when all their inputs exist: {name: (inputs, SQL)}
 JOINED_VIEWS = {
     # §3.2 lyric emotion probabilities beside the §4.3 valence/arousal labels of the same file
-    "lyrics_labels_va": (("lyrics_labels", "labeling_labels"),
-                         "SELECT l.*, v.valence, v.arousal, v.split FROM lyrics_labels l "
-                         "LEFT JOIN labeling_labels v USING (midi_id)"),
+    "lyrics_labels_va": (
+        ("lyrics_labels", "labeling_labels"),
+        "SELECT l.*, v.valence, v.arousal, v.split FROM lyrics_labels l LEFT JOIN labeling_labels v USING (midi_id)",
+    ),
 }
 
 
@@ -120,8 +122,7 @@ def sandboxed(db_path=None, allow_read=()):
         if not p.exists():
             raise InputError(f"--allow-read {p}: no such file or folder")
         (dirs if p.is_dir() else files).append(str(p) + ("/" if p.is_dir() else ""))
-    con = duckdb.connect(str(db_path), read_only=True,
-                         config={"autoload_known_extensions": False, "autoinstall_known_extensions": False})
+    con = duckdb.connect(str(db_path), read_only=True, config={"autoload_known_extensions": False, "autoinstall_known_extensions": False})
     con.execute(f"SET file_search_path = '{project_root()}'")  # views hold root-relative paths
     con.execute("SET allowed_directories = ?", [dirs])
     if files:
@@ -143,12 +144,15 @@ def query(sql, db_path=None, allow_read=()):
             raise InputError(f"SQL error: {str(e).splitlines()[0]}") from None
         bad = [k for k in kinds if k not in READ_STATEMENTS]
         if bad:
-            raise InputError(f"SQL refused: {bad[0]} statements are not allowed; `emsync sql` only reads "
-                             f"({', '.join(sorted(READ_STATEMENTS))}); write results with --out")
+            raise InputError(
+                f"SQL refused: {bad[0]} statements are not allowed; `emsync sql` only reads "
+                f"({', '.join(sorted(READ_STATEMENTS))}); write results with --out"
+            )
         return con.execute(sql).df()
     except duckdb.PermissionException as e:
-        raise InputError(f"SQL refused: {str(e).splitlines()[0]} (`emsync sql` reads only under data/; "
-                         "add --allow-read PATH to read your own files)") from None
+        raise InputError(
+            f"SQL refused: {str(e).splitlines()[0]} (`emsync sql` reads only under data/; add --allow-read PATH to read your own files)"
+        ) from None
     except duckdb.Error as e:
         raise InputError(f"SQL error: {str(e).splitlines()[0]}") from None
     finally:

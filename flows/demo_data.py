@@ -9,6 +9,7 @@ ground_truth/{midi,lmd,videos,audio}.json. One cached task per MIDI file / video
 re-run is all cache hits and a killed run resumes where it stopped. Run report:
 reports/runs/demo_data.json.
 """
+
 from pathlib import Path
 
 from prefect import flow
@@ -20,10 +21,20 @@ from emsync.stages import stage_digest
 from emsync.io import write_bytes, write_json
 from emsync.tasks.demo_data import demo_audio, demo_goemotions, demo_lmd_tables, demo_midi, demo_video
 
-MSD_CHECKS = [("row_count_between", 1, None), ("not_null", "track_id"), ("unique", "track_id"),
-              ("regex", "track_id", r"^TR[A-Z0-9]{16}$"), ("between", "duration", 0.0, None)]
-ARCHIVE_CHECKS = [("row_count_between", 1, None), ("not_null", "track_id"), ("unique", "track_id"),
-                  ("between", "valence", 0.0, 1.0), ("between", "tempo", 0.0, 300.0)]
+MSD_CHECKS = [
+    ("row_count_between", 1, None),
+    ("not_null", "track_id"),
+    ("unique", "track_id"),
+    ("regex", "track_id", r"^TR[A-Z0-9]{16}$"),
+    ("between", "duration", 0.0, None),
+]
+ARCHIVE_CHECKS = [
+    ("row_count_between", 1, None),
+    ("not_null", "track_id"),
+    ("unique", "track_id"),
+    ("between", "valence", 0.0, 1.0),
+    ("between", "tempo", 0.0, 300.0),
+]
 
 
 def _write_all(folder: Path, files: dict, pattern: str):
@@ -70,12 +81,22 @@ def demo_data_flow(params=None):
     write_lmd_tables(out / "lmd", tables, gt_dir)
 
     # videos and audio renders
-    vids = map_items(demo_video, list(range(dp.n_videos)), report, desc="demo videos", key=video_id,
-                     seed=dp.seed, min_s=dp.video_min_s, max_s=dp.video_max_s, code=code)
+    vids = map_items(
+        demo_video,
+        list(range(dp.n_videos)),
+        report,
+        desc="demo videos",
+        key=video_id,
+        seed=dp.seed,
+        min_s=dp.video_min_s,
+        max_s=dp.video_max_s,
+        code=code,
+    )
     _write_all(out / "videos", {f"{v}.mp4": b for v, (b, _) in vids.items()}, "*.mp4")
     write_json(gt_dir / "videos.json", {v: e for v, (_, e) in sorted(vids.items())})
-    auds = map_items(demo_audio, audio_songs(dp.seed, dp.n_audio), report, desc="demo audio",
-                     seed=dp.seed, sample_rate=dp.audio_sr, code=code)
+    auds = map_items(
+        demo_audio, audio_songs(dp.seed, dp.n_audio), report, desc="demo audio", seed=dp.seed, sample_rate=dp.audio_sr, code=code
+    )
     _write_all(out / "audio", {f"{e['midi_id']}.wav": b for b, e in auds.values()}, "*.wav")
     write_json(gt_dir / "audio.json", {e["midi_id"]: e for _, e in sorted(auds.values(), key=lambda x: x[1]["midi_id"])})
 
@@ -93,5 +114,7 @@ if __name__ == "__main__":
     enter_stage("demo_data")  # share DVC's lock; exit with the parent
     r = demo_data_flow(load_params())
     rep = r["report"]
-    print(f"demo_data: {r['midi']} MIDI files, {r['videos']} videos, {r['audio']} audio renders; "
-          f"{rep.cache_hits}/{rep.tasks} tasks cached, {len(rep.skipped)} skipped")
+    print(
+        f"demo_data: {r['midi']} MIDI files, {r['videos']} videos, {r['audio']} audio renders; "
+        f"{rep.cache_hits}/{rep.tasks} tasks cached, {len(rep.skipped)} skipped"
+    )

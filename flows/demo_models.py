@@ -8,6 +8,7 @@ data/demo_models/manifest.json ({name: weights digest}). The demo params point
 `features.models` at these folders (see emsync.video.extractors.demo_models). Run report:
 reports/runs/demo_models.json.
 """
+
 from prefect import flow
 
 from emsync import env

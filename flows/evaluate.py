@@ -9,6 +9,7 @@ saved to evaluate.regressor_checkpoint), then (boundary models) the hit rate wit
 "no boundary ahead" (offset = δ_max). Writes reports/evaluation.md, reports/evaluation_metrics.json and
 reports/runs/evaluate.json. A checkpoint that fails is recorded as skipped; the others go on.
 """
+
 import argparse
 import dataclasses
 from pathlib import Path
@@ -29,8 +30,7 @@ def _name(ckpt: str, default: str) -> str:
 
 @flow(name="evaluate")
 def evaluate_flow(params: Params, checkpoints: list | None = None, reports_dir: str | None = None) -> dict:
-    from emsync.tasks.train import (boundary_samples_task, emotion_samples_task, token_metrics_task,
-                             train_regressor_task)
+    from emsync.tasks.train import boundary_samples_task, emotion_samples_task, token_metrics_task, train_regressor_task
 
     from emsync.stages import stage_digest
     from emsync.training.evaluation import boundary_rates, score_emotion
@@ -69,8 +69,7 @@ def evaluate_flow(params: Params, checkpoints: list | None = None, reports_dir: 
                 samples = run_task(emotion_samples_task, report, str(path), dig, ev, gen, code)
                 row["emotion"] = score_emotion(regressor, samples, ep.device)
             if row["boundaries"]:
-                row["boundary"] = boundary_rates(run_task(boundary_samples_task, report, str(path), dig, ev, gen, code),
-                                                 ep.hit_tolerance_s)
+                row["boundary"] = boundary_rates(run_task(boundary_samples_task, report, str(path), dig, ev, gen, code), ep.hit_tolerance_s)
             models.append(row)
         except Exception as e:  # one bad checkpoint never stops the others
             report.skip(ck, f"{type(e).__name__}: {e}")
@@ -82,26 +81,49 @@ def evaluate_flow(params: Params, checkpoints: list | None = None, reports_dir: 
         reg = EmotionRegressor(EmotionRegressorConfig.from_dict(regressor["config"]))
         reg.load_state_dict(regressor["state_dict"])
         write_bytes(params.path(ep.regressor_checkpoint), regressor_bytes(reg, extra={"test_l1": regressor["test_l1"]}))
-        reg_info = {"n_layers": regressor["config"]["n_layers"], "steps": len(regressor["history"]),
-                    "final_loss": regressor["history"][-1]["loss"] if regressor["history"] else None,
-                    "test_l1": regressor["test_l1"], "n_train_songs": regressor["n_train_songs"],
-                    "seconds": regressor["seconds"]}
-    settings = {**{k: ev[k] for k in ("max_test_chunks", "condition_values", "samples_per_condition", "sample_tokens",
-                                      "hit_samples", "hit_duration_s", "hit_tolerance_s")},
-                "chunk_len": models[0].get("chunk_len"), "device": str(resolve_device(ep.device))}
+        reg_info = {
+            "n_layers": regressor["config"]["n_layers"],
+            "steps": len(regressor["history"]),
+            "final_loss": regressor["history"][-1]["loss"] if regressor["history"] else None,
+            "test_l1": regressor["test_l1"],
+            "n_train_songs": regressor["n_train_songs"],
+            "seconds": regressor["seconds"],
+        }
+    settings = {
+        **{
+            k: ev[k]
+            for k in (
+                "max_test_chunks",
+                "condition_values",
+                "samples_per_condition",
+                "sample_tokens",
+                "hit_samples",
+                "hit_duration_s",
+                "hit_tolerance_s",
+            )
+        },
+        "chunk_len": models[0].get("chunk_len"),
+        "device": str(resolve_device(ep.device)),
+    }
     from emsync.models.generation import effective_stride, mean_context, resolve_stride
 
     window = min(gp.window, models[0].get("chunk_len") or gp.window)  # the engine caps it at the model's
     stride = effective_stride(window, resolve_stride(gp.slide_stride))
     settings.update(window=window, slide_stride=stride, mean_context=round(mean_context(window, stride), 1))
-    summary = {r["name"]: {"nll": r["nll"], "top1": r["top1"], "top5": r["top5"],
-                           "emotion_l1": (r.get("emotion") or {}).get("l1"),
-                           "hit_rate_with_offsets": (r.get("boundary") or {}).get("with_offsets", {}).get("hit_rate"),
-                           "hit_rate_without_offsets": (r.get("boundary") or {}).get("without_offsets", {}).get("hit_rate"),
-                           "nll_no_boundary": (r.get("no_boundary") or {}).get("nll"),
-                           "chord_precision_with_offsets": (r.get("boundary") or {}).get("with_offsets", {}).get("chord_precision"),
-                           "chord_precision_without_offsets": (r.get("boundary") or {}).get("without_offsets", {}).get("chord_precision")}
-               for r in models}  # flat numbers per model for `dvc metrics show/diff`
+    summary = {
+        r["name"]: {
+            "nll": r["nll"],
+            "top1": r["top1"],
+            "top5": r["top5"],
+            "emotion_l1": (r.get("emotion") or {}).get("l1"),
+            "hit_rate_with_offsets": (r.get("boundary") or {}).get("with_offsets", {}).get("hit_rate"),
+            "hit_rate_without_offsets": (r.get("boundary") or {}).get("without_offsets", {}).get("hit_rate"),
+            "nll_no_boundary": (r.get("no_boundary") or {}).get("nll"),
+            "chord_precision_with_offsets": (r.get("boundary") or {}).get("with_offsets", {}).get("chord_precision"),
+            "chord_precision_without_offsets": (r.get("boundary") or {}).get("without_offsets", {}).get("chord_precision"),
+        }
+        for r in models
+    }  # flat numbers per model for `dvc metrics show/diff`
     metrics = {"summary": summary, "settings": settings, "regressor": reg_info, "models": models, "skipped": report.skipped}
     write_json(reports / "evaluation_metrics.json", metrics)
     write_text(reports / "evaluation.md", evaluation_markdown(metrics))
@@ -125,8 +147,11 @@ def main(argv=None):
     for r in m["models"]:
         emo = r.get("emotion", {}).get("l1")
         hit = r.get("boundary", {}).get("with_offsets", {}).get("hit_rate")
-        print(f"{r['name']} ({r['conditioning']}): NLL {r['nll'] or float('nan'):.4f} top-1 {r['top1'] or 0:.4f} top-5 {r['top5'] or 0:.4f}"
-              + (f" emotion L1 {emo:.4f}" if emo is not None else "") + (f" hit rate {hit:.3f}" if hit is not None else ""))
+        print(
+            f"{r['name']} ({r['conditioning']}): NLL {r['nll'] or float('nan'):.4f} top-1 {r['top1'] or 0:.4f} top-5 {r['top5'] or 0:.4f}"
+            + (f" emotion L1 {emo:.4f}" if emo is not None else "")
+            + (f" hit rate {hit:.3f}" if hit is not None else "")
+        )
     print("wrote reports/evaluation.md and reports/evaluation_metrics.json")
     return m
 

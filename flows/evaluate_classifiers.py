@@ -9,6 +9,7 @@ reports/classifiers.md, reports/classifiers_metrics.json (`dvc metrics`) and
 reports/classifiers_confusion.png (Fig. 5.2, `dvc plots`). Emotion accuracy is reported on the test
 split as labelled and with the §5.2.2.4 blacklist applied to it (with / without cleaning).
 """
+
 from prefect import flow
 
 from emsync import env
@@ -47,15 +48,22 @@ def evaluate_classifiers_flow(params: Params) -> dict:
     _, dropped = apply_blacklist(table)
     test = preds[preds["split"] == "test"]
     clean = test[~test["video_id"].isin(set(dropped["video_id"]))]
-    m["test_cleaned"] = {"accuracy": accuracy(clean["label"], clean["predicted"]) if len(clean) else float("nan"),
-                         "n": int(len(clean)), "blacklist_version": int(load_blacklist()["version"])}
+    m["test_cleaned"] = {
+        "accuracy": accuracy(clean["label"], clean["predicted"]) if len(clean) else float("nan"),
+        "n": int(len(clean)),
+        "blacklist_version": int(load_blacklist()["version"]),
+    }
     m["trained_on_cleaned"] = bool(ckpt["extra"].get("classify", {}).get("blacklist", False))
     metrics["emotion"] = m
     preds.insert(1, "model", "vemoclap")
     write_parquet(out_dir / "emotion_predictions.parquet", preds)
     if "test" in m:
-        confusion_png(m["test"]["confusion"], list(model.cfg.labels), reports / "classifiers_confusion.png",
-                      f"VEMOCLAP, test split ({m['test']['n']} videos)")
+        confusion_png(
+            m["test"]["confusion"],
+            list(model.cfg.labels),
+            reports / "classifiers_confusion.png",
+            f"VEMOCLAP, test split ({m['test']['n']} videos)",
+        )
 
     # genre: every trained model
     labels = genre_labels(params)
@@ -87,8 +95,13 @@ def _summary(metrics: dict) -> dict:
     out = {"emotion_test_accuracy": e.get("test", {}).get("accuracy"), "emotion_test_cleaned_accuracy": e["test_cleaned"]["accuracy"]}
     for kind, m in metrics["genre"].items():
         t = m.get("test", {})
-        out.update({f"genre_{kind}_test_map": t.get("map"), f"genre_{kind}_test_p05": t.get("precision"),
-                    f"genre_{kind}_test_r05": t.get("recall")})
+        out.update(
+            {
+                f"genre_{kind}_test_map": t.get("map"),
+                f"genre_{kind}_test_p05": t.get("precision"),
+                f"genre_{kind}_test_r05": t.get("recall"),
+            }
+        )
     return out
 
 

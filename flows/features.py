@@ -11,6 +11,7 @@ The store stage then refreshes the DuckDB views. A bad video is a recorded skip,
     python -m flows.features                  # params.yaml; features.task_runner: default | dask
     python -m flows.features --runner dask --refresh-cache
 """
+
 import argparse
 
 from prefect import flow
@@ -24,6 +25,7 @@ from emsync.video import stage
 from emsync.stages import module_digest
 from emsync.tasks.features import cuts_task, extract_task
 
+
 def make_task_runner(kind: str, workers: int = 1, threads: int = 2):
     """Prefect's default thread-pool runner, or a local Dask cluster (threads, processes=False)."""
     if kind == "default":
@@ -35,7 +37,9 @@ def make_task_runner(kind: str, workers: int = 1, threads: int = 2):
 
         logging.getLogger("distributed").setLevel(logging.WARNING)  # no per-worker INFO lines
 
-        return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": threads, "processes": False, "dashboard_address": None})
+        return DaskTaskRunner(
+            cluster_kwargs={"n_workers": workers, "threads_per_worker": threads, "processes": False, "dashboard_address": None}
+        )
     raise InputError(f"features.task_runner: unknown runner {kind!r} (default | dask)")
 
 
@@ -65,7 +69,12 @@ def features_flow(params_path: str | None = None, refresh_cache: bool = False) -
         except InputError as e:
             skip(path.stem, "probe", str(e))
             continue
-        videos[path.stem] = {"video_id": path.stem, "rel_path": stage.rel_path(path), "digest": file_digest(path), "duration": info.duration}
+        videos[path.stem] = {
+            "video_id": path.stem,
+            "rel_path": stage.rel_path(path),
+            "digest": file_digest(path),
+            "duration": info.duration,
+        }
 
     # 2. scene cuts (§5.1)
     cuts_code = module_digest(cuts_mod, probe_mod)
@@ -143,4 +152,6 @@ if __name__ == "__main__":
     ap.add_argument("--refresh-cache", action="store_true", help="recompute every task (ignore cached results)")
     a = ap.parse_args()
     s = run(a.params, a.runner, a.refresh_cache)
-    print(f"features: {s['videos']} videos, {s['cuts']['cuts']} cuts, {len(s['extractors'])} extractors, {s['rejects']} rejects -> reports/features.md")
+    print(
+        f"features: {s['videos']} videos, {s['cuts']['cuts']} cuts, {len(s['extractors'])} extractors, {s['rejects']} rejects -> reports/features.md"
+    )

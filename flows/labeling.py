@@ -6,6 +6,7 @@ Outputs: data/labeling/{files,rejects,matches,labels}.parquet (keyed by midi_id)
 data/labeling/json/<midi_id>.json (Listing 3.1), reports/labeling.md, reports/labeling_metrics.json,
 reports/labeling_{valence,arousal}.png; run report reports/runs/labeling.json.
 """
+
 import dataclasses
 import shutil
 
@@ -24,14 +25,31 @@ from emsync.labeling.scan import list_midi
 from emsync.stages import stage_digest
 from emsync.tasks import labeling as T
 
-FILES_CHECKS = [("row_count_between", 1, None), ("not_null", "midi_id"), ("unique", "midi_id"), ("not_null", "content_hash"),
-                ("between", "n_notes", 1, None), ("between", "tempo", 0.0, None), ("not_null", "is_unique")]
-REJECTS_CHECKS = [("not_null", "midi_id"), ("unique", "midi_id"),
-                  ("in_set", "reason", list(REASONS))]
-MATCHES_CHECKS = [("not_null", "midi_id"), ("unique", "midi_id"), ("not_null", "track_id"), ("between", "match_score", 0.0, 1.0),
-                  ("in_set", "spotify_source", ["map", "search", None])]
-LABELS_CHECKS = [("row_count_between", 1, None), ("not_null", "midi_id"), ("unique", "midi_id"), ("between", "valence", -1.0, 1.0),
-                 ("between", "arousal", -1.0, 1.0), ("in_set", "split", ["train", "test"])]
+FILES_CHECKS = [
+    ("row_count_between", 1, None),
+    ("not_null", "midi_id"),
+    ("unique", "midi_id"),
+    ("not_null", "content_hash"),
+    ("between", "n_notes", 1, None),
+    ("between", "tempo", 0.0, None),
+    ("not_null", "is_unique"),
+]
+REJECTS_CHECKS = [("not_null", "midi_id"), ("unique", "midi_id"), ("in_set", "reason", list(REASONS))]
+MATCHES_CHECKS = [
+    ("not_null", "midi_id"),
+    ("unique", "midi_id"),
+    ("not_null", "track_id"),
+    ("between", "match_score", 0.0, 1.0),
+    ("in_set", "spotify_source", ["map", "search", None]),
+]
+LABELS_CHECKS = [
+    ("row_count_between", 1, None),
+    ("not_null", "midi_id"),
+    ("unique", "midi_id"),
+    ("between", "valence", -1.0, 1.0),
+    ("between", "arousal", -1.0, 1.0),
+    ("in_set", "split", ["train", "test"]),
+]
 
 
 # one shard at a time: each shard task already uses `workers` processes
@@ -51,10 +69,23 @@ def labeling_flow(params=None):
         raise InputError(f"{midi_dir}: no MIDI files (.mid/.midi/.kar) found")
 
     # 1. validate + hash + features, one cached task per shard of files
-    opts = {"workers": c.workers, "fast": c.fast_hash, "verify_every": c.verify_every, "fs": c.roll_fs, "max_tempo_bpm": c.max_tempo_bpm, "max_duration_s": c.max_duration_s,
-            "max_bytes": int(p.limits.max_midi_mb * 2**20)}
-    jobs = [{"shard": k, "paths": [str(x) for x in paths[i : i + c.shard_size]], "digests": [file_digest(x) for x in paths[i : i + c.shard_size]]}
-            for k, i in enumerate(range(0, len(paths), c.shard_size))]
+    opts = {
+        "workers": c.workers,
+        "fast": c.fast_hash,
+        "verify_every": c.verify_every,
+        "fs": c.roll_fs,
+        "max_tempo_bpm": c.max_tempo_bpm,
+        "max_duration_s": c.max_duration_s,
+        "max_bytes": int(p.limits.max_midi_mb * 2**20),
+    }
+    jobs = [
+        {
+            "shard": k,
+            "paths": [str(x) for x in paths[i : i + c.shard_size]],
+            "digests": [file_digest(x) for x in paths[i : i + c.shard_size]],
+        }
+        for k, i in enumerate(range(0, len(paths), c.shard_size))
+    ]
     shards = map_items(T.inspect_shard, jobs, report, desc="inspect", key=lambda j: j["shard"], opts=opts, code=code)
     rows = stage.rekey(midi_dir, [r for k in sorted(shards) for r in shards[k]])
     valid, rejects = stage.split_scan(rows)
@@ -63,7 +94,19 @@ def labeling_flow(params=None):
 
     # 2. dedup + matching
     sp, mp, kp = (p.path(x) for x in (c.match_scores, c.msd_metadata, c.spotify_map))
-    files, matches = run_task(T.match_and_dedup, report, valid, T.frame_digest(valid), str(sp), file_digest(sp), str(mp), file_digest(mp), str(kp), file_digest(kp), code)
+    files, matches = run_task(
+        T.match_and_dedup,
+        report,
+        valid,
+        T.frame_digest(valid),
+        str(sp),
+        file_digest(sp),
+        str(mp),
+        file_digest(mp),
+        str(kp),
+        file_digest(kp),
+        code,
+    )
 
     # 3. audio features: archive table or the Web API (+ search fallback)
     if c.audio_features_source == "archive":
@@ -109,5 +152,7 @@ if __name__ == "__main__":
     env.apply_defaults()
     enter_stage("labeling")  # share DVC's lock; exit with the parent
     m = with_dask(labeling_flow)(load_params())
-    print(f"labeling: {m['files']} files, {m['valid']} valid, {m['unique']} unique, {m['matched']} matched, "
-          f"{m['with_valence']} with valence, {m['with_arousal']} with arousal")
+    print(
+        f"labeling: {m['files']} files, {m['valid']} valid, {m['unique']} unique, {m['matched']} matched, "
+        f"{m['with_valence']} with valence, {m['with_arousal']} with arousal"
+    )

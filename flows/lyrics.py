@@ -14,6 +14,7 @@ stage's two classifiers. Writes data/lyrics/
 and reports/lyrics.md (counts, Listing 3.2-style samples, archive comparison), reports/lyrics_counts.png
 (Figure 3.2), reports/lyrics_metrics.json.
 """
+
 import dataclasses
 
 import pandas as pd
@@ -28,8 +29,20 @@ from emsync.stages import stage_digest
 from emsync.tasks import lyrics as T
 
 REJECT_REASONS = ["invalid_midi", "unreadable", "no_lyrics", "not_english", "too_few_words"]
-LYRICS_COLUMNS = ["midi_id", "file", "language", "language_prob", "n_words", "source", "encoding", "n_events",
-                  "n_empty", "keep", "reason", "text"]
+LYRICS_COLUMNS = [
+    "midi_id",
+    "file",
+    "language",
+    "language_prob",
+    "n_words",
+    "source",
+    "encoding",
+    "n_events",
+    "n_empty",
+    "keep",
+    "reason",
+    "text",
+]
 
 
 def model_dir_digest(folder) -> str:
@@ -67,15 +80,33 @@ def lyrics_flow(params: Params, reports_dir: str | None = None) -> dict:
     keys = midi_ids(paths, midi_dir)  # the labelling stage's keys
     ids = [keys[x] for x in paths]
     rel = {mid: corpus.relative_file(x, midi_dir) for mid, x in zip(ids, paths)}
-    rejects = [{"midi_id": mid, "reason": "invalid_midi", "detail": "rejected by the labeling stage's validation"}
-               for mid in ids if mid not in valid_ids]
+    rejects = [
+        {"midi_id": mid, "reason": "invalid_midi", "detail": "rejected by the labeling stage's validation"}
+        for mid in ids
+        if mid not in valid_ids
+    ]
     todo = [(str(x), mid) for x, mid in zip(paths, ids) if mid in valid_ids]
-    jobs = [{"shard": k, "paths": [a for a, _ in todo[i: i + lp.shard_size]], "ids": [b for _, b in todo[i: i + lp.shard_size]],
-             "digests": [file_digest(a) for a, _ in todo[i: i + lp.shard_size]]}
-            for k, i in enumerate(range(0, len(todo), lp.shard_size))]
+    jobs = [
+        {
+            "shard": k,
+            "paths": [a for a, _ in todo[i : i + lp.shard_size]],
+            "ids": [b for _, b in todo[i : i + lp.shard_size]],
+            "digests": [file_digest(a) for a, _ in todo[i : i + lp.shard_size]],
+        }
+        for k, i in enumerate(range(0, len(todo), lp.shard_size))
+    ]
     limits = dataclasses.asdict(MidiLimits.from_params(params))
-    shards = map_items(T.extract_shard, jobs, report, desc="extract", key=lambda j: j["shard"], min_words=lp.min_words,
-                       language=lp.language, limits=limits, code=code)
+    shards = map_items(
+        T.extract_shard,
+        jobs,
+        report,
+        desc="extract",
+        key=lambda j: j["shard"],
+        min_words=lp.min_words,
+        language=lp.language,
+        limits=limits,
+        code=code,
+    )
     rows = [r for k in sorted(shards) for r in shards[k]]
     for j in jobs:
         if j["shard"] not in shards:  # a failed shard: its files are recorded, never silently dropped
@@ -97,8 +128,7 @@ def lyrics_flow(params: Params, reports_dir: str | None = None) -> dict:
     res = {}
     for n in (7, 28):
         mdir = params.path(lp.models) / str(n)
-        res[n] = run_task(T.infer, report, texts, digest, str(mdir), model_dir_digest(mdir), n, lp.max_tokens,
-                          lp.batch_size, device, code)
+        res[n] = run_task(T.infer, report, texts, digest, str(mdir), model_dir_digest(mdir), n, lp.max_tokens, lp.batch_size, device, code)
     labels = corpus.label_table(kept, res[7]["probs"], res[28]["probs"], res[7]["n_tokens"], lp.max_tokens)
 
     # 3. the author's archive as a second label source, compared where both exist
@@ -113,8 +143,13 @@ def lyrics_flow(params: Params, reports_dir: str | None = None) -> dict:
     probs = columns(7) + columns(28)
     check_table(lyr, "lyrics_lyrics", [("not_null", "midi_id"), ("unique", "midi_id"), ("between", "n_words", 0, None)], reports)
     check_table(rej, "lyrics_rejects", [("not_null", "midi_id"), ("unique", "midi_id"), ("in_set", "reason", REJECT_REASONS)], reports)
-    check_table(labels, "lyrics_labels", [("not_null", "midi_id"), ("unique", "midi_id"), ("between", "n_words", lp.min_words, None)]
-                + [("between", c, 0.0, 1.0) for c in probs], reports)
+    check_table(
+        labels,
+        "lyrics_labels",
+        [("not_null", "midi_id"), ("unique", "midi_id"), ("between", "n_words", lp.min_words, None)]
+        + [("between", c, 0.0, 1.0) for c in probs],
+        reports,
+    )
     write_parquet(out / "lyrics.parquet", lyr)
     write_parquet(out / "rejects.parquet", rej)
     write_parquet(out / "labels.parquet", labels)
@@ -126,17 +161,23 @@ def lyrics_flow(params: Params, reports_dir: str | None = None) -> dict:
         (out / "archive.parquet").unlink()
     corpus.plot_counts(labels, reports / "lyrics_counts.png", lp.count_threshold)
     metrics = {
-        "files": len(paths), "valid": len(valid_ids & set(ids)), "with_lyrics": int((lyr["n_words"] > 0).sum()),
-        "english": int((lyr["language"] == lp.language).sum()), "labelled": len(labels),
+        "files": len(paths),
+        "valid": len(valid_ids & set(ids)),
+        "with_lyrics": int((lyr["n_words"] > 0).sum()),
+        "english": int((lyr["language"] == lp.language).sum()),
+        "labelled": len(labels),
         "truncated": int(labels["truncated"].sum()),
         "rejects": {r: int((rej["reason"] == r).sum()) for r in REJECT_REASONS},
-        "counts_7": corpus.counts(labels, 7, lp.count_threshold), "counts_28": corpus.counts(labels, 28, lp.count_threshold),
+        "counts_7": corpus.counts(labels, 7, lp.count_threshold),
+        "counts_28": corpus.counts(labels, 28, lp.count_threshold),
         "archive": comparison,
     }
     write_json(reports / "lyrics_metrics.json", metrics)
     sample = labels.sort_values(["n_words", "midi_id"], ascending=[False, True])["midi_id"].head(lp.listing_files).tolist()
-    write_text(reports / "lyrics.md", corpus.report_markdown(metrics, corpus.listing(labels, dict(zip(kept["midi_id"], texts)), sample,
-                                                                                     threshold=lp.count_threshold)))
+    write_text(
+        reports / "lyrics.md",
+        corpus.report_markdown(metrics, corpus.listing(labels, dict(zip(kept["midi_id"], texts)), sample, threshold=lp.count_threshold)),
+    )
     report.write(reports)
     return metrics
 
@@ -156,5 +197,7 @@ if __name__ == "__main__":
     env.apply_defaults()
     enter_stage("lyrics")  # share DVC's lock; exit with the parent
     m = lyrics_flow(load_params())
-    print(f"lyrics: {m['files']} files, {m['valid']} valid, {m['with_lyrics']} with lyrics, {m['english']} English, "
-          f"{m['labelled']} labelled ({m['truncated']} truncated at {load_params().lyrics.max_tokens} tokens)")
+    print(
+        f"lyrics: {m['files']} files, {m['valid']} valid, {m['with_lyrics']} with lyrics, {m['english']} English, "
+        f"{m['labelled']} labelled ({m['truncated']} truncated at {load_params().lyrics.max_tokens} tokens)"
+    )

@@ -1,4 +1,5 @@
 """Final stage: refresh the DuckDB feature store (one view per Parquet table under data/)."""
+
 from prefect import flow
 
 from emsync import env, store

@@ -6,6 +6,7 @@ Outputs (TokensParams.out_dir): vocab.json, shards/NNNNN.npy (int16 ids, songs b
 index.parquet (midi_id, shard, offset, n_tokens, split, valence, arousal, chord_times, stats),
 rejects.parquet (midi_id, reason). Run report: reports/runs/tokens.json.
 """
+
 import shutil
 
 import pandas as pd
@@ -55,15 +56,17 @@ def tokens_flow(params=None):
     batches = [ids[i : i + tp.shard_files] for i in range(0, len(ids), tp.shard_files)]
     # only what changes the tokens goes into the cache key (not paths, labels or chunk settings)
     shared = {"params": {k: getattr(tp, k) for k in corpus.ENCODE_PARAMS}, "code": stage_digest("tokens")}
-    jobs = [{"shard": k, "items": [(m, str(files[m])) for m in b], "digests": [file_digest(files[m]) for m in b]}
-            for k, b in enumerate(batches)]
+    jobs = [
+        {"shard": k, "items": [(m, str(files[m])) for m in b], "digests": [file_digest(files[m]) for m in b]} for k, b in enumerate(batches)
+    ]
     reports = p.path(p.paths.reports_dir)
     rows, rejects = [], []
     corpus.recover_shards(out)
     shutil.rmtree(out / "shards.new", ignore_errors=True)
     for wave in range(0, len(jobs), WAVE):  # a few shards in flight: memory does not grow with the corpus
-        results = map_items(tokenize_shard, jobs[wave : wave + WAVE], report, desc=f"tokenize {wave}/{len(jobs)}",
-                            key=lambda j: j["shard"], **shared)
+        results = map_items(
+            tokenize_shard, jobs[wave : wave + WAVE], report, desc=f"tokenize {wave}/{len(jobs)}", key=lambda j: j["shard"], **shared
+        )
         for k, r in sorted(results.items()):
             corpus.add_shard(out, k, r, rows, rejects)
         del results
@@ -71,8 +74,9 @@ def tokens_flow(params=None):
         rj["reason"] = relative_text(rj["reason"], p.path(tp.midi_dir))
         report.skip(rj["midi_id"], rj["reason"])
 
-    index = corpus.finish_outputs(out, rows, rejects, labels, tp.test_fraction,
-                                  check=lambda df: check_table(df, "tokens_index", INDEX_CHECKS, reports))
+    index = corpus.finish_outputs(
+        out, rows, rejects, labels, tp.test_fraction, check=lambda df: check_table(df, "tokens_index", INDEX_CHECKS, reports)
+    )
     report.write(reports)
     return index
 
@@ -83,5 +87,4 @@ if __name__ == "__main__":
     env.apply_defaults()
     enter_stage("tokens")  # share DVC's lock; exit with the parent
     idx = with_dask(tokens_flow)(load_params())
-    print(f"tokens: {len(idx)} songs, {int(idx['n_tokens'].sum())} tokens, "
-          f"{int((idx['split'] == 'test').sum())} test")
+    print(f"tokens: {len(idx)} songs, {int(idx['n_tokens'].sum())} tokens, {int((idx['split'] == 'test').sum())} test")

@@ -10,6 +10,7 @@ reports/train_metrics.json (`dvc metrics`), reports/train_loss.csv and .png (`dv
 reports/runs/train.json. A killed run resumes from <checkpoint stem>.train_state.pt, saved every
 `train.checkpoint_every` steps; raising `train.steps` continues a finished run.
 """
+
 import argparse
 import dataclasses
 import os
@@ -37,8 +38,15 @@ def train_flow(params: Params, reports_dir: str | None = None) -> dict:
     reports = Path(reports_dir) if reports_dir else params.path(params.paths.reports_dir)
     ckpt = params.path(tp.checkpoint)
     digest = tokens_digest(tokens_dir)
-    args = (str(tokens_dir), digest, dataclasses.asdict(tp), dataclasses.asdict(params.tokens), str(ckpt),
-            str(state_path_for(ckpt)), stage_digest("train"))
+    args = (
+        str(tokens_dir),
+        digest,
+        dataclasses.asdict(tp),
+        dataclasses.asdict(params.tokens),
+        str(ckpt),
+        str(state_path_for(ckpt)),
+        stage_digest("train"),
+    )
     result = run_task(train_generator_task, report, *args)
     if not checkpoint_matches(result):  # a cache hit whose checkpoint was deleted or changed: train again
         print(f"train: cached run's checkpoint {ckpt} is missing or changed; training again")
@@ -63,8 +71,13 @@ def main(argv=None):
     ap.add_argument("--no-boundaries", action="store_true", help="train without boundary offsets")
     args = ap.parse_args(argv)
     p = load_params(args.params)
-    over = {k: v for k, v in dict(config=args.config, conditioning=args.conditioning, steps=args.steps,
-                                  device=args.device, checkpoint=args.checkpoint).items() if v is not None}
+    over = {
+        k: v
+        for k, v in dict(
+            config=args.config, conditioning=args.conditioning, steps=args.steps, device=args.device, checkpoint=args.checkpoint
+        ).items()
+        if v is not None
+    }
     if args.no_boundaries:
         over["use_boundaries"] = False
     if over:
@@ -73,14 +86,21 @@ def main(argv=None):
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # under torchrun: every rank trains, rank 0 writes
         from emsync.training.generator import train_distributed
 
-        m = train_distributed(p.path(p.tokens.out_dir), p.path(p.train.checkpoint), p.path(p.paths.reports_dir),
-                              dataclasses.asdict(p.train), dataclasses.asdict(p.tokens))
+        m = train_distributed(
+            p.path(p.tokens.out_dir),
+            p.path(p.train.checkpoint),
+            p.path(p.paths.reports_dir),
+            dataclasses.asdict(p.train),
+            dataclasses.asdict(p.tokens),
+        )
         if m is None:
             return None
     else:
         m = train_flow(p)
-    print(f"trained {m['config']}/{m['conditioning']} for {m['steps']} steps on {m['device']}: "
-          f"loss {m['first_loss']:.3f} -> {m['final_loss']:.3f}; checkpoint {p.train.checkpoint}")
+    print(
+        f"trained {m['config']}/{m['conditioning']} for {m['steps']} steps on {m['device']}: "
+        f"loss {m['first_loss']:.3f} -> {m['final_loss']:.3f}; checkpoint {p.train.checkpoint}"
+    )
     return m
 
 

@@ -8,12 +8,12 @@ classify.features_dir; trains through the engine (emsync/training/engine.py) and
 classify.emotion_checkpoint (config + weights + min-max statistics + run info),
 reports/train_emotion.json (`dvc metrics`) and reports/runs/train_emotion.json (skipped videos).
 """
+
 from prefect import flow
 
 from emsync import env
 from emsync.config import Params, load_params
 from emsync.flowkit import RunReport, run_task
-
 
 
 @flow(name="train_emotion")
@@ -35,21 +35,40 @@ def train_emotion_flow(params: Params) -> dict:
             report.skip(row.video_id, f"blacklist v{_blacklist_version()}: {row.reason}")
     features = params.path(c.features_dir)
     ckpt = params.path(c.emotion_checkpoint)
-    out = run_task(train_classifier_task, report, "vemoclap", "emotion", labels.to_dict("records"), str(features),
-                   str(params.path(params.features.videos_dir)), features_digest(features, labels["video_id"], "emotion"),
-                   dataclasses.asdict(c), dict(c.emotion_model), {"faces": faces_width(params)},
-                   str(ckpt.with_suffix(".train_state.pt")), stage_digest("train_emotion"))
+    out = run_task(
+        train_classifier_task,
+        report,
+        "vemoclap",
+        "emotion",
+        labels.to_dict("records"),
+        str(features),
+        str(params.path(params.features.videos_dir)),
+        features_digest(features, labels["video_id"], "emotion"),
+        dataclasses.asdict(c),
+        dict(c.emotion_model),
+        {"faces": faces_width(params)},
+        str(ckpt.with_suffix(".train_state.pt")),
+        stage_digest("train_emotion"),
+    )
     for s in out["skips"]:
         report.skip(s["video_id"], s["reason"])
     model = from_checkpoint_dict(out)
-    metrics = {"steps": out["steps"], "best_step": out["best_step"], "seconds": out["seconds"],
-               "first_loss": out["history"][0]["loss"] if out["history"] else None,
-               "final_loss": out["history"][-1]["loss"] if out["history"] else None,
-               "videos": out["split_counts"], "skipped": len(out["skips"]), "blacklist": c.blacklist,
-               "blacklisted": int(len(blacklisted)), "parameters": sum(p.numel() for p in model.parameters()),
-               "evals": out["evals"]}
-    save_classifier(ckpt, model, "vemoclap", extra={"classify": dataclasses.asdict(c), "metrics": metrics,
-                                                    "blacklist_version": _blacklist_version()})
+    metrics = {
+        "steps": out["steps"],
+        "best_step": out["best_step"],
+        "seconds": out["seconds"],
+        "first_loss": out["history"][0]["loss"] if out["history"] else None,
+        "final_loss": out["history"][-1]["loss"] if out["history"] else None,
+        "videos": out["split_counts"],
+        "skipped": len(out["skips"]),
+        "blacklist": c.blacklist,
+        "blacklisted": int(len(blacklisted)),
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "evals": out["evals"],
+    }
+    save_classifier(
+        ckpt, model, "vemoclap", extra={"classify": dataclasses.asdict(c), "metrics": metrics, "blacklist_version": _blacklist_version()}
+    )
     write_json(params.path(params.paths.reports_dir) / "train_emotion.json", metrics)
     report.write(params.path(params.paths.reports_dir))
     return metrics
@@ -68,5 +87,7 @@ if __name__ == "__main__":
     enter_stage("train_emotion")  # share DVC's lock; exit with the parent
     p = load_params()
     m = train_emotion_flow(p)
-    print(f"trained VEMOCLAP ({m['parameters']:,} parameters) for {m['steps']} steps: loss {m['first_loss']:.3f} -> "
-          f"{m['final_loss']:.3f}; {m['videos']}; checkpoint {p.classify.emotion_checkpoint}")
+    print(
+        f"trained VEMOCLAP ({m['parameters']:,} parameters) for {m['steps']} steps: loss {m['first_loss']:.3f} -> "
+        f"{m['final_loss']:.3f}; {m['videos']}; checkpoint {p.classify.emotion_checkpoint}"
+    )

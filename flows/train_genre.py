@@ -9,12 +9,12 @@ positive-weighted BCE; writes <classify.genre_dir>/<model>/checkpoint.pt, report
 (`dvc metrics`) and reports/runs/train_genre.json (skipped videos). The ViT + AST baseline needs
 ViT/AST frame features that no extractor produces yet, so it is not trained here.
 """
+
 from prefect import flow
 
 from emsync import env
 from emsync.config import Params, load_params
 from emsync.flowkit import RunReport, run_task
-
 
 
 @flow(name="train_genre")
@@ -41,15 +41,33 @@ def train_genre_flow(params: Params) -> dict:
     metrics = {}
     for kind, cfg in c.genre_models.items():
         ckpt = params.path(c.genre_dir) / kind / "checkpoint.pt"
-        out = run_task(train_classifier_task, report, kind, "genre", labels.to_dict("records"), str(features),
-                       str(params.path(params.features.videos_dir)), digest, dataclasses.asdict(c), dict(cfg), {},
-                       str(Path(ckpt).with_suffix(".train_state.pt")), stage_digest("train_genre"))
+        out = run_task(
+            train_classifier_task,
+            report,
+            kind,
+            "genre",
+            labels.to_dict("records"),
+            str(features),
+            str(params.path(params.features.videos_dir)),
+            digest,
+            dataclasses.asdict(c),
+            dict(cfg),
+            {},
+            str(Path(ckpt).with_suffix(".train_state.pt")),
+            stage_digest("train_genre"),
+        )
         model = from_checkpoint_dict(out)
-        m = {"steps": out["steps"], "best_step": out["best_step"], "seconds": out["seconds"],
-             "first_loss": out["history"][0]["loss"] if out["history"] else None,
-             "final_loss": out["history"][-1]["loss"] if out["history"] else None,
-             "videos": out["split_counts"], "max_len": out["max_len"],
-             "parameters": sum(p.numel() for p in model.parameters()), "evals": out["evals"]}
+        m = {
+            "steps": out["steps"],
+            "best_step": out["best_step"],
+            "seconds": out["seconds"],
+            "first_loss": out["history"][0]["loss"] if out["history"] else None,
+            "final_loss": out["history"][-1]["loss"] if out["history"] else None,
+            "videos": out["split_counts"],
+            "max_len": out["max_len"],
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "evals": out["evals"],
+        }
         save_classifier(ckpt, model, kind, extra={"classify": dataclasses.asdict(c), "metrics": m})
         metrics[kind] = m
     for s in out["skips"]:
@@ -66,5 +84,7 @@ if __name__ == "__main__":
     enter_stage("train_genre")  # share DVC's lock; exit with the parent
     p = load_params()
     for kind, m in train_genre_flow(p).items():
-        print(f"trained {kind} ({m['parameters']:,} parameters) for {m['steps']} steps: loss {m['first_loss']:.3f} -> "
-              f"{m['final_loss']:.3f}; {m['videos']}")
+        print(
+            f"trained {kind} ({m['parameters']:,} parameters) for {m['steps']} steps: loss {m['first_loss']:.3f} -> "
+            f"{m['final_loss']:.3f}; {m['videos']}"
+        )

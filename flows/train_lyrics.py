@@ -11,6 +11,7 @@ thesis, baselines), reports/lyrics_classifier_metrics.json (`dvc metrics`) and
 reports/lyrics_train_loss_{7,28}.csv/.png. A killed run resumes from
 <out_dir>_{7,28}.train_state.pt.
 """
+
 import dataclasses
 from pathlib import Path
 
@@ -40,16 +41,18 @@ def train_lyrics_flow(params: Params, reports_dir: str | None = None) -> dict:
     data_dir = params.path(tp.data_dir)
     for name in ("train.tsv", "dev.tsv", "test.tsv"):
         if not (data_dir / name).exists():
-            raise InputError(f"{data_dir / name}: GoEmotions split not found (train_lyrics.data_dir; run `dvc repro demo_data` "
-                             "for the demo set)")
+            raise InputError(
+                f"{data_dir / name}: GoEmotions split not found (train_lyrics.data_dir; run `dvc repro demo_data` for the demo set)"
+            )
     out = params.path(tp.out_dir)
     device = str(resolve_device(tp.device))
     results = {}
     for n in (7, 28):
         cfg = LyricsTrainConfig.from_params(tp, n, data_dir=str(data_dir), device=device)
         state = out.parent / f"{out.name}_{n}.train_state.pt"
-        res = run_task(T.train_classifier_task, report, dataclasses.asdict(cfg), data_digest(data_dir), str(state),
-                       stage_digest("train_lyrics"))
+        res = run_task(
+            T.train_classifier_task, report, dataclasses.asdict(cfg), data_digest(data_dir), str(state), stage_digest("train_lyrics")
+        )
         r = res["result"]
         model = build(LyricsClassifierConfig(**r["model_config"]), res["labels"])
         model.load_state_dict(res["state_dict"])
@@ -71,5 +74,7 @@ if __name__ == "__main__":
     enter_stage("train_lyrics")  # share DVC's lock; exit with the parent
     m = train_lyrics_flow(load_params())
     for n, s in m.items():
-        print(f"train_lyrics {n}-label: test macro-F1 {s['test_macro_f1']:.3f} (dev {s['dev_macro_f1']:.3f}, cut-off {s['cutoff']}; "
-              f"majority {s['baseline_majority_f1']:.3f}, frequency {s['baseline_frequency_f1']:.3f}; thesis {s['thesis_test_macro_f1']})")
+        print(
+            f"train_lyrics {n}-label: test macro-F1 {s['test_macro_f1']:.3f} (dev {s['dev_macro_f1']:.3f}, cut-off {s['cutoff']}; "
+            f"majority {s['baseline_majority_f1']:.3f}, frequency {s['baseline_frequency_f1']:.3f}; thesis {s['thesis_test_macro_f1']})"
+        )

@@ -10,6 +10,7 @@ frequency, max + mean over time -> `fc_embed` (the activations we keep, `d_embed
 Pure PyTorch; `save_pretrained(dir)` / `from_pretrained(dir)` write and read the hub layout
 (`config.json` + `model.safetensors`) so a checkpoint always says what it is.
 """
+
 import json
 import math
 from dataclasses import asdict, dataclass, field
@@ -50,6 +51,7 @@ class AudioTaggerConfig:
 
 def mel_filterbank(sr: int, n_fft: int, n_mels: int, f_min: float, f_max: float) -> torch.Tensor:
     """Triangular HTK-mel filters, (n_fft // 2 + 1, n_mels)."""
+
     def hz_to_mel(f):
         return 2595.0 * math.log10(1.0 + f / 700.0)
 
@@ -92,8 +94,9 @@ class AudioTagger(nn.Module):
         self.fc_out = nn.Linear(config.d_embed, config.n_classes)
 
     def logmel(self, wav):  # (B, S) float waveform at config.sample_rate
-        spec = torch.stft(wav, self.config.n_fft, self.config.hop_length, window=self.window,
-                          center=True, return_complex=True).abs() ** 2  # (B, F, T)
+        spec = (
+            torch.stft(wav, self.config.n_fft, self.config.hop_length, window=self.window, center=True, return_complex=True).abs() ** 2
+        )  # (B, F, T)
         mel = torch.einsum("bft,fm->btm", spec, self.mel_fb)  # (B, T, M)
         return torch.log(mel + 1e-6)
 

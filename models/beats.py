@@ -25,6 +25,7 @@ averages the per-patch predictor logits over patches and applies a sigmoid.
         model = load_beats(f)
     feats, probs = model(wave_16k)        # (B, N, 768), (B, 527) or None
 """
+
 import io
 import math
 from dataclasses import asdict, dataclass, fields
@@ -36,8 +37,15 @@ from torch import nn
 FBANK_MEAN, FBANK_STD = 15.41663, 6.55582  # AudioSet fbank statistics used by every BEATs checkpoint
 SAMPLE_RATE = 16000
 # keys an official cfg carries that only matter for training
-TRAINING_KEYS = ("dropout", "attention_dropout", "activation_dropout", "encoder_layerdrop", "dropout_input",
-                 "layer_wise_gradient_decay_ratio", "predictor_dropout")
+TRAINING_KEYS = (
+    "dropout",
+    "attention_dropout",
+    "activation_dropout",
+    "encoder_layerdrop",
+    "dropout_input",
+    "layer_wise_gradient_decay_ratio",
+    "predictor_dropout",
+)
 
 
 @dataclass
@@ -152,7 +160,7 @@ class _TrimLast(nn.Module):
         self.trim = 1 if kernel % 2 == 0 else 0
 
     def forward(self, x):
-        return x[..., :-self.trim] if self.trim else x
+        return x[..., : -self.trim] if self.trim else x
 
 
 def relative_buckets(rel: torch.Tensor, num_buckets: int, max_distance: int) -> torch.Tensor:
@@ -184,7 +192,7 @@ class BEATsAttention(nn.Module):
         q = self.q_proj(x).view(B, N, self.h, self.dh).transpose(1, 2)  # (B, H, N, dh)
         k = self.k_proj(x).view(B, N, self.h, self.dh).transpose(1, 2)
         v = self.v_proj(x).view(B, N, self.h, self.dh).transpose(1, 2)
-        logits = (q * self.dh ** -0.5) @ k.transpose(-1, -2)  # (B, H, N, N)
+        logits = (q * self.dh**-0.5) @ k.transpose(-1, -2)  # (B, H, N, N)
         if pos_bias is not None:
             bias = pos_bias.unsqueeze(0)  # (1, H, N, N)
             if self.gru_rel_pos:  # per-query gate from the unscaled query
@@ -266,7 +274,7 @@ class BEATs(nn.Module):
 
     def fbank(self, wave: torch.Tensor) -> torch.Tensor:
         """(B, S) -> (B, T, 128) normalised log mel energies."""
-        f = torch.stack([kaldi_fbank(w * 2 ** 15) for w in wave])  # (B, T, 128)
+        f = torch.stack([kaldi_fbank(w * 2**15) for w in wave])  # (B, T, 128)
         return (f - FBANK_MEAN) / (2 * FBANK_STD)
 
     def forward(self, wave: torch.Tensor):

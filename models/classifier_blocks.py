@@ -1,13 +1,32 @@
 """Pieces shared by the video classifiers (thesis §5.2.2.2, §5.2.3.2): the 21 genres, masked time
 averaging, learned per-modality positions and the transformer encoder they all use."""
+
 import torch
 import torch.nn as nn
 
 # the 21 most frequent MovieNet genres (§5.2.3.3), in the thesis's order
 GENRES = (
-    "Action", "Adventure", "Animation", "Biography", "Comedy", "Crime", "Documentary", "Drama", "Family",
-    "Fantasy", "History", "Horror", "Music", "Musical", "Mystery", "Romance", "Sci-Fi", "Sport", "Thriller",
-    "War", "Western",
+    "Action",
+    "Adventure",
+    "Animation",
+    "Biography",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Family",
+    "Fantasy",
+    "History",
+    "Horror",
+    "Music",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Sport",
+    "Thriller",
+    "War",
+    "Western",
 )
 # thesis-sized inputs (§5.2.1, §5.2.3.1): CLIP, DistilBERT over OCR / ASR text, Audiotag, Music
 THESIS_DIMS = {"clip": 512, "ocr": 768, "asr": 768, "audio": 128, "music": 64}

@@ -1,6 +1,7 @@
 """Name -> (config class, model class) for the video classifiers (thesis §5.2.2, §5.2.3), and
 their checkpoint dictionaries: {"kind", "config", "state_dict"}; VEMOCLAP's min-max statistics are
 buffers in its state_dict, so a checkpoint is self-contained."""
+
 from typing import Any
 
 from .genre_baseline import GenreBaseline, GenreBaselineConfig

@@ -15,6 +15,7 @@ relative global attention, reused, not copied), with
     model = EmotionRegressor(cfg)
     va = model(tokens)            # tokens (B, T<=max_len) long -> (B, 2) in [-1, 1]
 """
+
 from dataclasses import asdict, dataclass
 
 import torch
@@ -46,9 +47,15 @@ class EmotionRegressorConfig:
     def body_config(self) -> MusicTransformerConfig:
         """The generator config whose blocks form the body (one extra position for CLS)."""
         return MusicTransformerConfig(
-            n_layers=self.n_layers, n_heads=self.n_heads, d_model=self.d_model, d_ff=self.d_ff,
-            vocab_size=self.vocab_size, max_len=self.max_len + 1, conditioning="vanilla",
-            boundaries=False, dropout=self.dropout,
+            n_layers=self.n_layers,
+            n_heads=self.n_heads,
+            d_model=self.d_model,
+            d_ff=self.d_ff,
+            vocab_size=self.vocab_size,
+            max_len=self.max_len + 1,
+            conditioning="vanilla",
+            boundaries=False,
+            dropout=self.dropout,
         )
 
     def to_dict(self) -> dict:

@@ -57,6 +57,7 @@ one-query attention written out instead of SDPA (models/music_transformer.py). T
 608 (one re-prefill per 608 tokens), is the named "cpu" preset; it is not the default because the
 model then sees only 609..1216 tokens of context.
 """
+
 import math
 import time
 from dataclasses import dataclass
@@ -86,6 +87,8 @@ class TokenIds:
         if name not in ("fewer", "more"):
             raise ValueError(f"instruments must be one of ['fewer', 'more'] or None, got {name!r}")
         return self.fewer if name == "fewer" else self.more
+
+
 # named window strides: exact §4.4 sliding, the default (mean context >= 95 % of 1216), CPU speed
 STRIDE_PRESETS = {"exact": 1, "thesis": 64, "cpu": 608}
 
@@ -315,13 +318,11 @@ def quantize_int8(model):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch.ao.quantization deprecation notices
-        q = quantize_dynamic(copy.deepcopy(model).cpu().float(), {torch.nn.Linear: per_channel_dynamic_qconfig},
-                             dtype=torch.qint8)
+        q = quantize_dynamic(copy.deepcopy(model).cpu().float(), {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8)
     for parent in list(q.modules()):
         for name, child in parent.named_children():
             if isinstance(child, DynamicLinear):
-                setattr(parent, name, Int8Linear(child._packed_params._packed_params, child.in_features,
-                                                 child.out_features))
+                setattr(parent, name, Int8Linear(child._packed_params._packed_params, child.in_features, child.out_features))
     return q.eval()
 
 
@@ -336,8 +337,17 @@ def _device(model):
 # the loop
 
 
-def generate(model, conditions, primer, duration_s=None, max_new_tokens=None, cfg: SamplingConfig = SamplingConfig(),
-             seed: int = 0, progress: bool = False, static_step: bool | None = None) -> GenerationResult:
+def generate(
+    model,
+    conditions,
+    primer,
+    duration_s=None,
+    max_new_tokens=None,
+    cfg: SamplingConfig = SamplingConfig(),
+    seed: int = 0,
+    progress: bool = False,
+    static_step: bool | None = None,
+) -> GenerationResult:
     """Generate len(conditions) samples in one batch (see the module docstring).
 
     duration_s: stop each sample once its time cursor reaches it (Algorithm 1); max_new_tokens:

@@ -14,6 +14,7 @@ has two stages (§5.2.3.2):
     frame = model.frame_logits("image", x["image"])   # (B, T, 768) -> (B, T, 21)   stage 1
     model.freeze_frames(); logits = model(x, mask)    # -> (B, 21)                  stage 2
 """
+
 from dataclasses import asdict, dataclass, field
 
 import torch
@@ -47,7 +48,6 @@ class GenreBaselineConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "GenreBaselineConfig":
         return cls(**tuples(d))
-
 
 
 class GenreBaseline(nn.Module):

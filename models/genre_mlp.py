@@ -8,6 +8,7 @@ A modality with no valid step (no speech, no text) is replaced by a learned "abs
     model = GenreMLP(GenreMLPConfig())
     logits = model(x, mask)  # x {name: (B, T, D)}, mask {name: (B, T) bool} -> (B, 21)
 """
+
 from dataclasses import asdict, dataclass, field
 
 import torch
@@ -37,7 +38,6 @@ class GenreMLPConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "GenreMLPConfig":
         return cls(**tuples(d))
-
 
 
 class GenreMLP(nn.Module):

@@ -11,6 +11,7 @@ reduces to its <CLS> path, an averaged one to a learned "absent" vector.
     model = GenreMultiTransformer(GenreMultiTransformerConfig())
     logits = model(x, mask)  # x {name: (B, T, D)}, mask {name: (B, T) bool} -> (B, 21)
 """
+
 from dataclasses import asdict, dataclass, field
 
 import torch
@@ -53,7 +54,6 @@ class GenreMultiTransformerConfig:
         return cls(**tuples(d))
 
 
-
 class GenreMultiTransformer(nn.Module):
     def __init__(self, cfg: GenreMultiTransformerConfig):
         super().__init__()
@@ -62,9 +62,9 @@ class GenreMultiTransformer(nn.Module):
         seq = [m for m in cfg.dims if m not in cfg.averaged]
         self.cls = nn.ParameterDict({m: nn.Parameter(torch.randn(cfg.width(m)) * 0.02) for m in seq})
         self.pos = nn.ModuleDict({m: LearnedPositions(cfg.max_positions, cfg.width(m)) for m in seq})
-        self.bodies = nn.ModuleDict({
-            m: encoder(cfg.width(m), cfg.n_heads, cfg.ff_mult * cfg.width(m), cfg.n_layers, cfg.dropout) for m in seq
-        })
+        self.bodies = nn.ModuleDict(
+            {m: encoder(cfg.width(m), cfg.n_heads, cfg.ff_mult * cfg.width(m), cfg.n_layers, cfg.dropout) for m in seq}
+        )
         self.absent = nn.ParameterDict({m: nn.Parameter(torch.randn(cfg.width(m)) * 0.02) for m in cfg.averaged})
         self.head = nn.Linear(sum(cfg.width(m) for m in cfg.dims), cfg.n_classes)
 

@@ -11,6 +11,7 @@ one time-averaged vector (the thesis's "*" text features, Table 5.4). Any length
     model = GenreSingleTransformer(GenreSingleTransformerConfig())
     logits = model(x, mask)  # x {name: (B, T, D)}, mask {name: (B, T) bool} -> (B, 21)
 """
+
 from dataclasses import asdict, dataclass, field
 
 import torch
@@ -47,7 +48,6 @@ class GenreSingleTransformerConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "GenreSingleTransformerConfig":
         return cls(**tuples(d))
-
 
 
 class GenreSingleTransformer(nn.Module):

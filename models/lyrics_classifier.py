@@ -10,6 +10,7 @@ head (66.4M in the DistilBERT body).
 Pure PyTorch + transformers: configs and tensors in, tensors out; loading from a folder or the hub
 is `emsync.lyrics.model.load_classifier`.
 """
+
 from dataclasses import dataclass
 
 import torch
@@ -41,11 +42,21 @@ class LyricsClassifierConfig:
         if len(labels) != self.n_labels:
             raise ValueError(f"{len(labels)} label names for {self.n_labels} labels")
         return DistilBertConfig(  # type: ignore[call-arg]  # the config takes model-specific kwargs
-            vocab_size=self.vocab_size, dim=self.dim, n_layers=self.n_layers, n_heads=self.n_heads,
-            hidden_dim=self.hidden_dim, max_position_embeddings=self.max_position, dropout=self.dropout,
-            attention_dropout=self.dropout, seq_classif_dropout=self.dropout, pad_token_id=self.pad_token_id,
-            num_labels=self.n_labels, problem_type="multi_label_classification",
-            id2label=dict(enumerate(labels)), label2id={n: i for i, n in enumerate(labels)})
+            vocab_size=self.vocab_size,
+            dim=self.dim,
+            n_layers=self.n_layers,
+            n_heads=self.n_heads,
+            hidden_dim=self.hidden_dim,
+            max_position_embeddings=self.max_position,
+            dropout=self.dropout,
+            attention_dropout=self.dropout,
+            seq_classif_dropout=self.dropout,
+            pad_token_id=self.pad_token_id,
+            num_labels=self.n_labels,
+            problem_type="multi_label_classification",
+            id2label=dict(enumerate(labels)),
+            label2id={n: i for i, n in enumerate(labels)},
+        )
 
 
 # named sizes: the thesis's, and small ones that train on a CPU
@@ -71,9 +82,17 @@ def build(cfg: LyricsClassifierConfig, labels: list | None = None) -> DistilBert
 def config_of(model) -> LyricsClassifierConfig:
     """The LyricsClassifierConfig of a built or loaded model."""
     c = model.config
-    return LyricsClassifierConfig(n_labels=c.num_labels, vocab_size=c.vocab_size, dim=c.dim, n_layers=c.n_layers,
-                                  n_heads=c.n_heads, hidden_dim=c.hidden_dim, max_position=c.max_position_embeddings,
-                                  dropout=c.dropout, pad_token_id=c.pad_token_id)
+    return LyricsClassifierConfig(
+        n_labels=c.num_labels,
+        vocab_size=c.vocab_size,
+        dim=c.dim,
+        n_layers=c.n_layers,
+        n_heads=c.n_heads,
+        hidden_dim=c.hidden_dim,
+        max_position=c.max_position_embeddings,
+        dropout=c.dropout,
+        pad_token_id=c.pad_token_id,
+    )
 
 
 def probabilities(model, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
@@ -86,4 +105,3 @@ def bce_loss(model, input_ids, attention_mask, targets: torch.Tensor) -> torch.T
     """Mean binary cross-entropy over every (example, label) pair; targets (B, L) in {0, 1}."""
     logits = model(input_ids=input_ids, attention_mask=attention_mask).logits  # (B, L)
     return torch.nn.functional.binary_cross_entropy_with_logits(logits, targets.to(logits.dtype))
-

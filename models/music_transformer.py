@@ -44,6 +44,7 @@ puts the §4.4 model at ~145M parameters; per-head tables would add 18.7M.
 Layers are pre-LayerNorm with ReLU feed-forward (§2.3); the output head is not tied to the
 embedding.
 """
+
 from dataclasses import asdict, dataclass, fields
 
 import torch

@@ -23,6 +23,7 @@ zeroed before use, so their values (even NaN) cannot reach the output.
     model = Vemoclap(cfg)
     logits = model(x, mask)  # x {name: (B, T, D) or (B, D)}; mask {name: (B, T) or (B,) bool} -> (B, 6)
 """
+
 from dataclasses import asdict, dataclass, field
 from itertools import permutations
 
@@ -78,7 +79,6 @@ class VemoclapConfig:
         return cls(**tuples(d))
 
 
-
 class Vemoclap(nn.Module):
     def __init__(self, cfg: VemoclapConfig):
         super().__init__()
@@ -91,16 +91,14 @@ class Vemoclap(nn.Module):
         self.q = nn.ModuleDict({m: nn.Linear(d, d) for m in cfg.sequential})
         self.k = nn.ModuleDict({m: nn.Linear(d, d) for m in cfg.sequential})
         self.v = nn.ModuleDict({m: nn.Linear(d, d) for m in cfg.sequential})
-        self.attn = nn.ModuleDict({
-            f"{a}__{b}": nn.MultiheadAttention(d, cfg.n_heads, dropout=cfg.dropout, batch_first=True)
-            for a, b in cfg.pairs
-        })
+        self.attn = nn.ModuleDict(
+            {f"{a}__{b}": nn.MultiheadAttention(d, cfg.n_heads, dropout=cfg.dropout, batch_first=True) for a, b in cfg.pairs}
+        )
         self.norms = nn.ModuleDict({f"{a}__{b}": nn.LayerNorm(d) for a, b in cfg.pairs})
         # learned stand-ins for a pair / singular modality with no data (masking, not zeros)
-        self.absent = nn.ParameterDict({
-            name: nn.Parameter(torch.randn(d) * 0.02)
-            for name in [f"{a}__{b}" for a, b in cfg.pairs] + list(cfg.singular)
-        })
+        self.absent = nn.ParameterDict(
+            {name: nn.Parameter(torch.randn(d) * 0.02) for name in [f"{a}__{b}" for a, b in cfg.pairs] + list(cfg.singular)}
+        )
         self.drop = nn.Dropout(cfg.dropout)
         self.head = nn.Linear(d * (len(cfg.pairs) + len(cfg.singular)), cfg.n_classes)
 

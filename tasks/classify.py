@@ -2,12 +2,24 @@
 
 A task takes the labelled videos, a digest of their feature tables and `code` (a digest of the
 library sources it runs), so new features, labels, params or code re-run it and nothing else does."""
+
 from emsync.flowkit import cached_task
 
 
 @cached_task(name="train-classifier")
-def train_classifier_task(kind: str, task: str, labels: list, features_dir: str, videos_dir: str, features_digest: str,
-                          classify: dict, model_cfg: dict, default_dims: dict, state_path: str, code: str) -> dict:
+def train_classifier_task(
+    kind: str,
+    task: str,
+    labels: list,
+    features_dir: str,
+    videos_dir: str,
+    features_digest: str,
+    classify: dict,
+    model_cfg: dict,
+    default_dims: dict,
+    state_path: str,
+    code: str,
+) -> dict:
     """Train classifier `kind` on the labelled videos (through the engine) -> config + weights +
     history, plus the videos skipped for missing tables."""
     import dataclasses

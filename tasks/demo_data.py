@@ -1,6 +1,7 @@
 """Prefect tasks of the demo_data stage: one per MIDI file, video and audio render. Each returns
 the bytes plus its ground-truth entry; the flow writes the files. `code` (the emsync/demo source
 digest) is part of every cache key, so editing the generator re-renders."""
+
 from emsync.flowkit import cached_task
 
 

@@ -5,6 +5,7 @@ Both are cached on their inputs: the video's content digest, the parameters, the
 and a digest of the library code they run (`emsync.stages.module_digest`), so editing an extractor re-runs only
 that extractor and re-running an unchanged flow is all cache hits.
 """
+
 import json
 import threading
 import time

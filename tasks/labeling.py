@@ -1,4 +1,5 @@
 """Prefect tasks of the labeling stage (§3.1, §4.3). Inputs are content digests; outputs are data."""
+
 import hashlib
 
 from emsync.flowkit import CACHE_POLICY, cached_task
@@ -23,13 +24,23 @@ def inspect_shard(job: dict, opts: dict, code: str) -> list:
 
 
 @cached_task(name="match-and-dedup", cache_policy=CACHE_POLICY - "valid")
-def match_and_dedup(valid, valid_digest: str, scores_path: str, scores_digest: str, meta_path: str, meta_digest: str,
-                    map_path: str, map_digest: str, code: str) -> tuple:
+def match_and_dedup(
+    valid,
+    valid_digest: str,
+    scores_path: str,
+    scores_digest: str,
+    meta_path: str,
+    meta_digest: str,
+    map_path: str,
+    map_digest: str,
+    code: str,
+) -> tuple:
     """Content dedup (keep best match score) and LMD-matched/MSD/Spotify-map join."""
     from emsync.labeling import matching, stage
 
-    return stage.match_and_dedup(valid, matching.load_match_scores(scores_path), matching.load_msd_metadata(meta_path),
-                                 matching.load_spotify_map(map_path))
+    return stage.match_and_dedup(
+        valid, matching.load_match_scores(scores_path), matching.load_msd_metadata(meta_path), matching.load_spotify_map(map_path)
+    )
 
 
 @cached_task(name="archive-features", cache_policy=CACHE_POLICY - "matches")

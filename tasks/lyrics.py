@@ -22,8 +22,17 @@ def extract_shard(job: dict, min_words: int, language: str, limits: dict, code: 
 
 
 @cached_task(name="infer-lyrics", cache_policy=CACHE_POLICY - "texts")
-def infer(texts: list, texts_digest: str, model_dir: str, model_digest: str, n_labels: int, max_tokens: int,
-          batch_size: int, device: str, code: str) -> dict:
+def infer(
+    texts: list,
+    texts_digest: str,
+    model_dir: str,
+    model_digest: str,
+    n_labels: int,
+    max_tokens: int,
+    batch_size: int,
+    device: str,
+    code: str,
+) -> dict:
     """{"probs": (N, L), "n_tokens": (N,)} of one classifier over the kept lyrics."""
     from emsync.lyrics.inference import predict
     from emsync.lyrics.labels import LABEL_SETS
@@ -42,6 +51,9 @@ def train_classifier_task(cfg: dict, data_digest: str, state_path: str, code: st
 
     out = train_classifier(LyricsTrainConfig(**cfg), state_path=state_path)
     model, tok = out["model"], out["tokenizer"]
-    return {"state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-            "labels": [model.config.id2label[i] for i in range(model.config.num_labels)],
-            "tokenizer": tok.backend_tokenizer.to_str(), "result": out["result"]}
+    return {
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "labels": [model.config.id2label[i] for i in range(model.config.num_labels)],
+        "tokenizer": tok.backend_tokenizer.to_str(),
+        "result": out["result"],
+    }

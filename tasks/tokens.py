@@ -1,4 +1,5 @@
 """Prefect tasks of the tokens stage (§4.3): one task per shard of files."""
+
 from emsync.flowkit import cached_task
 
 

@@ -2,12 +2,14 @@
 
 Each takes content digests of its input files and `code`, a digest of the library sources it runs
 (emsync.stages.stage_digest), so the cache is invalidated by new data or new code."""
+
 from emsync.flowkit import cached_task
 
 
 @cached_task(name="train-generator")
-def train_generator_task(tokens_dir: str, tokens_digest: str, train: dict, tokens: dict, checkpoint: str, state_path: str,
-                         code: str) -> dict:
+def train_generator_task(
+    tokens_dir: str, tokens_digest: str, train: dict, tokens: dict, checkpoint: str, state_path: str, code: str
+) -> dict:
     """Train the music transformer (resuming `state_path` if it matches), write `checkpoint`
     -> its path and md5, the metrics and the loss history (the weights stay in the file, not
     in the Prefect result store)."""
@@ -17,8 +19,7 @@ def train_generator_task(tokens_dir: str, tokens_digest: str, train: dict, token
 
 
 @cached_task(name="token-metrics")
-def token_metrics_task(checkpoint: str, checkpoint_digest: str, tokens_dir: str, tokens_digest: str, evaluate: dict,
-                       code: str) -> dict:
+def token_metrics_task(checkpoint: str, checkpoint_digest: str, tokens_dir: str, tokens_digest: str, evaluate: dict, code: str) -> dict:
     """NLL / top-1 / top-5 of one generator over the test split (Table 4.1 row)."""
     from emsync.training.evaluation import generator_token_metrics
 

@@ -1,4 +1,5 @@
 """Tiny offline models for the extractor tests, built once per test process (lazily, per model)."""
+
 import atexit
 import functools
 import shutil
@@ -16,8 +17,17 @@ def model_dir(name: str) -> Path:
     return build(name, _ROOT, seed=0)
 
 
-_NEEDS = {"clip": ["clip"], "audio": ["audio"], "beats": ["beats"], "music": ["music"], "faces": ["face_expression"], "asr": ["whisper"],
-          "ocr": [], "sentiment": ["sentiment"], "tokens": ["distilbert"]}
+_NEEDS = {
+    "clip": ["clip"],
+    "audio": ["audio"],
+    "beats": ["beats"],
+    "music": ["music"],
+    "faces": ["face_expression"],
+    "asr": ["whisper"],
+    "ocr": [],
+    "sentiment": ["sentiment"],
+    "tokens": ["distilbert"],
+}
 
 
 @functools.lru_cache(maxsize=None)

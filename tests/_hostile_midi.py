@@ -1,4 +1,5 @@
 """Seeded hostile MIDI for tests: well-formed seeds, >= 1,000 mutants, a huge-delta file."""
+
 import random
 import struct
 
@@ -12,17 +13,22 @@ def seeds() -> list:
         notes = [(i * 240, 240 + 120 * (i % 3), 48 + (i * 7 + k) % 36) for i in range(40)]
         chord = [(960 * b, 1920, p) for b in range(6) for p in (60, 64, 67)]
         drums = [(i * 480, 60, 36 + i % 3) for i in range(24)]
-        out.append(make_midi([(0, False, notes + chord), (33, False, notes[::3]), (0, True, drums)],
-                             tpq=[480, 96, 384, 1000][k], tempos=((0, 90 + 20 * k), (1920, 140)),
-                             time_sigs=((0, 4, 4), (3840, 3, 4))))
+        out.append(
+            make_midi(
+                [(0, False, notes + chord), (33, False, notes[::3]), (0, True, drums)],
+                tpq=[480, 96, 384, 1000][k],
+                tempos=((0, 90 + 20 * k), (1920, 140)),
+                time_sigs=((0, 4, 4), (3840, 3, 4)),
+            )
+        )
     return out
 
 
 def _track_starts(data: bytes) -> list:
     pos, out = 14, []
-    while pos + 8 <= len(data) and data[pos:pos + 4] == b"MTrk":
+    while pos + 8 <= len(data) and data[pos : pos + 4] == b"MTrk":
         out.append(pos)
-        pos += 8 + int.from_bytes(data[pos + 4:pos + 8], "big")
+        pos += 8 + int.from_bytes(data[pos + 4 : pos + 8], "big")
     return out
 
 
@@ -39,9 +45,9 @@ def huge_delta(data: bytes, delta=0x0FFFFFFF) -> bytes:
     if not starts:
         return data
     t = starts[-1]
-    n = int.from_bytes(data[t + 4:t + 8], "big")
-    body = data[t + 8:t + 8 + n]
-    return data[:t] + b"MTrk" + struct.pack(">I", n + len(ev)) + ev + body + data[t + 8 + n:]
+    n = int.from_bytes(data[t + 4 : t + 8], "big")
+    body = data[t + 8 : t + 8 + n]
+    return data[:t] + b"MTrk" + struct.pack(">I", n + len(ev)) + ev + body + data[t + 8 + n :]
 
 
 def mutate(data: bytes, rng: random.Random) -> bytes:
@@ -53,30 +59,30 @@ def mutate(data: bytes, rng: random.Random) -> bytes:
         for _ in range(rng.randint(1, 8)):
             b[rng.randrange(len(b))] = rng.randrange(top)
     elif kind == 1:  # truncate
-        del b[rng.randrange(1, len(b)):]
+        del b[rng.randrange(1, len(b)) :]
     elif kind == 2:  # insert junk
         i = rng.randrange(len(b))
         b[i:i] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 16)))
     elif kind == 3:  # delete a range
         i = rng.randrange(len(b))
-        del b[i:i + rng.randint(1, 32)]
+        del b[i : i + rng.randint(1, 32)]
     elif kind == 4:  # 0 ticks per beat, or an SMPTE division
         b[12:14] = rng.choice([b"\x00\x00", b"\xe7\x28"])
     elif kind == 5:  # tempo 0 (or absurdly fast) wherever a tempo event is
         i = bytes(b).find(b"\xff\x51\x03")
         if i >= 0:
-            b[i + 3:i + 6] = rng.choice([b"\x00\x00\x00", b"\x00\x00\x01", b"\xff\xff\xff"])
+            b[i + 3 : i + 6] = rng.choice([b"\x00\x00\x00", b"\x00\x00\x01", b"\xff\xff\xff"])
     elif kind == 6:  # a bad chunk id or track count
         t = rng.choice(_track_starts(bytes(b)) or [14])
         if rng.random() < 0.5:
-            b[t:t + 4] = rng.choice([b"MTrK", b"RIFF", b"\x00\x00\x00\x00"])
+            b[t : t + 4] = rng.choice([b"MTrK", b"RIFF", b"\x00\x00\x00\x00"])
         else:
             b[10:12] = struct.pack(">H", rng.randrange(0, 40))
     elif kind == 7:  # a huge delta time somewhere in a track
         return huge_delta(bytes(b), rng.choice([0x0FFFFFFF, 0x00FFFFFF, 0x00980000, 0x0010000]))
     elif kind == 8:  # a wrong chunk length
         t = rng.choice(_track_starts(bytes(b)) or [14])
-        b[t + 4:t + 8] = struct.pack(">I", rng.choice([0, 1, 0x7FFFFFFF, rng.randrange(1 << 16)]))
+        b[t + 4 : t + 8] = struct.pack(">I", rng.choice([0, 1, 0x7FFFFFFF, rng.randrange(1 << 16)]))
     else:  # an empty file or only the header
         return bytes(b[: rng.choice([0, 4, 14])])
     return bytes(b)

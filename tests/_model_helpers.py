@@ -1,5 +1,6 @@
 """Shared music-transformer test helpers: the one-thread fixture and a seeded tiny model
 (optionally with head biases that steer sampling), saved as a checkpoint when needed."""
+
 import pytest
 import torch
 

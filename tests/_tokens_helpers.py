@@ -1,4 +1,5 @@
 """Helpers for the tokens tests: tiny MIDI files built in memory."""
+
 import numpy as np
 from symusic import Note, Score, Tempo, TimeSignature, Track
 
@@ -23,5 +24,13 @@ def make_midi(tracks, tpq=480, tempos=((0, 120.0),), time_sigs=()) -> bytes:
 def song_from_notes(notes, downbeats=()) -> Song:
     """notes: [(instrument, pitch, start_s, end_s)] at 120 bpm."""
     a = np.array(notes, dtype=float).reshape(-1, 4)
-    return Song(a[:, 0].astype(np.int8), a[:, 1].astype(np.int16), a[:, 2], a[:, 3], np.full(len(a), 90, np.int16),
-                np.asarray(downbeats, float), np.array([0.0, 1e6]), np.array([0.0, 2e6]))
+    return Song(
+        a[:, 0].astype(np.int8),
+        a[:, 1].astype(np.int16),
+        a[:, 2],
+        a[:, 3],
+        np.full(len(a), 90, np.int16),
+        np.asarray(downbeats, float),
+        np.array([0.0, 1e6]),
+        np.array([0.0, 2e6]),
+    )

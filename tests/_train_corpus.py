@@ -5,6 +5,7 @@ learn them in a few dozen steps, and their emotion is audible in the tokens:
 * valence >= 0: major triads (C E G), else minor (C Eb G), on GUITAR with a CHORD token first;
 * arousal >= 0: 248 ms steps with drums, else 496 ms steps without.
 """
+
 from pathlib import Path
 
 import numpy as np
@@ -42,8 +43,17 @@ def write_corpus(root, n_songs=24, n_test=4, seed=0, n_bars=(6, 12), nan_every=7
         ids = song(v, a, int(rng.integers(*n_bars)), rng)
         if nan_every and i % nan_every == 3:
             v = float("nan")  # a missing valence label (§4.3)
-        rows.append({"midi_id": f"song{i:03d}", "split": "test" if i >= n_songs - n_test else "train", "valence": v,
-                     "arousal": a, "shard": 0, "offset": offset, "n_tokens": len(ids)})
+        rows.append(
+            {
+                "midi_id": f"song{i:03d}",
+                "split": "test" if i >= n_songs - n_test else "train",
+                "valence": v,
+                "arousal": a,
+                "shard": 0,
+                "offset": offset,
+                "n_tokens": len(ids),
+            }
+        )
         parts.append(ids)
         offset += len(ids)
     (root / "shards").mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,6 @@
 """A model-free extractor with the registry's interface, for flow tests: per sampled frame, the
 mean R, G, B and the RMS of the 3 s audio chunk centred on it (deterministic, fast)."""
+
 import numpy as np
 import pandas as pd
 

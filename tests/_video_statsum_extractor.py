@@ -1,5 +1,6 @@
 """A test extractor that reads another extractor's table (DEPENDS), like the text models read
 asr/ocr: one row per video summarising its `stats` rows. It is handed no frames and no audio."""
+
 import numpy as np
 import pandas as pd
 

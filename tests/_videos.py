@@ -1,4 +1,5 @@
 """Small test videos made with ffmpeg's lavfi sources (a few hundred KB, seconds to build)."""
+
 import subprocess
 from pathlib import Path
 
@@ -25,8 +26,23 @@ def scenes(out, segments, size="320x240", fps=25, audio="sine", extra=()):
     elif audio == "silence":
         a = ["-f", "lavfi", "-i", f"anullsrc=r=44100:cl=stereo:d={total}"]
     maps = ["-map", "[v]"] + (["-map", f"{len(segments)}:a", "-c:a", "aac", "-shortest"] if a else [])
-    ffmpeg(*inputs, *a, "-filter_complex", graph, *maps, "-c:v", "libx264", "-preset", "ultrafast", "-g", str(fps),
-           "-pix_fmt", "yuv420p", *extra, out)
+    ffmpeg(
+        *inputs,
+        *a,
+        "-filter_complex",
+        graph,
+        *maps,
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-g",
+        str(fps),
+        "-pix_fmt",
+        "yuv420p",
+        *extra,
+        out,
+    )
     return out
 
 

@@ -1,5 +1,6 @@
 """Shared fixtures. Real data is read in place from EMSYNC_SHARED_DATA (default ../shared/data)
 and tests that need it skip cleanly when it is absent."""
+
 import os
 import tempfile
 
@@ -14,7 +15,6 @@ _TMP = tempfile.mkdtemp(prefix="emsync-tests-")
 os.environ.setdefault("PREFECT_LOCAL_STORAGE_PATH", os.path.join(_TMP, "prefect_results"))
 os.environ.setdefault("EMSYNC_REPORTS_DIR", os.path.join(_TMP, "reports"))
 env.apply_defaults()
-
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
 """Video classifiers (thesis §5.2.2.2, §5.2.3.2): parameter counts at the thesis's input sizes,
 variable-length shapes, and masking (a masked modality's values change nothing)."""
+
 import pytest
 import torch
 
@@ -10,8 +11,13 @@ TINY = {
     "vemoclap": {"dims": {"clip": 12, "audio": 8, "faces": 10, "asr": 6, "ocr": 6}, "d_model": 16, "n_heads": 4},
     "mlp": {"dims": {"clip": 12, "audio": 8, "ocr": 6}, "n_layers": 2, "d_hidden": 16},
     "single_transformer": {"dims": {"clip": 12, "audio": 8, "ocr": 6}, "d_model": 16, "n_heads": 4, "max_positions": 64},
-    "multi_transformer": {"dims": {"clip": 12, "audio": 8, "ocr": 6}, "d_model": 16, "n_heads": 4,
-                          "max_positions": 64, "averaged": ["ocr"]},
+    "multi_transformer": {
+        "dims": {"clip": 12, "audio": 8, "ocr": 6},
+        "d_model": 16,
+        "n_heads": 4,
+        "max_positions": 64,
+        "averaged": ["ocr"],
+    },
     "baseline": {"dims": {"image": 12, "audio": 8}, "d_model": 16, "n_heads": 4, "max_positions": 64},
 }
 
@@ -30,6 +36,7 @@ def _inputs(model, B, lengths, seed=0):
 
 
 # --- parameter counts against the thesis --------------------------------------------------------
+
 
 def test_vemoclap_thesis_inputs_about_11m():
     """§5.2.2.3: "around 11M trainable parameters" with BEATs (768-d) audio."""
@@ -57,9 +64,11 @@ def test_genre_mlp_counts():
 
 # --- shapes, variable length, masking -------------------------------------------------------------
 
+
 @pytest.mark.parametrize("kind", list(REGISTRY))
-@pytest.mark.parametrize("lengths", [{"clip": 1, "audio": 1, "faces": 1, "ocr": 1, "image": 1},
-                                     {"clip": 37, "audio": 11, "faces": 3, "ocr": 50, "image": 23}])
+@pytest.mark.parametrize(
+    "lengths", [{"clip": 1, "audio": 1, "faces": 1, "ocr": 1, "image": 1}, {"clip": 37, "audio": 11, "faces": 3, "ocr": 50, "image": 23}]
+)
 def test_variable_length_shapes(kind, lengths):
     model = build(kind, TINY[kind]).eval()
     x, mask = _inputs(model, 3, lengths)

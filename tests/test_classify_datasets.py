@@ -1,4 +1,5 @@
 """Dataset adapters (thesis §5.2.2.1, §5.2.3.3) and the Ekman-6 blacklist (§5.2.2.4)."""
+
 import json
 
 import numpy as np
@@ -7,7 +8,14 @@ import pytest
 
 from emsync.classify.cleaning import apply_blacklist, load_blacklist
 from emsync.classify.datasets import (
-    demo_table, ekman6_table, iqr_fences, iqr_filter, movienet_split, movienet_table, multi_hot, upper_whisker,
+    demo_table,
+    ekman6_table,
+    iqr_fences,
+    iqr_filter,
+    movienet_split,
+    movienet_table,
+    multi_hot,
+    upper_whisker,
 )
 from emsync.errors import InputError
 from emsync.models.classifier_blocks import GENRES
@@ -63,8 +71,11 @@ def _ekman(tmp_path, train, test):
 
 
 def test_ekman6_table_and_blacklist(tmp_path):
-    root = _ekman(tmp_path, ["joy/joy_beach_01", "joy/joyride_car_02", "anger/angry_crowd_03"],
-                  ["sadness/pensive_man_04", "fear/fear_spider_05", "surprise/astonishing_feats_06"])
+    root = _ekman(
+        tmp_path,
+        ["joy/joy_beach_01", "joy/joyride_car_02", "anger/angry_crowd_03"],
+        ["sadness/pensive_man_04", "fear/fear_spider_05", "surprise/astonishing_feats_06"],
+    )
     t = ekman6_table(root)
     assert t["split"].tolist() == ["train"] * 3 + ["test"] * 3
     assert t.loc[t.video_id == "angry_crowd_03", "label"].item() == 0

@@ -1,6 +1,7 @@
 """Classifying real demo videos end to end with tiny local extractor models: bad input (no audio
 stream, no face, no speech, no text, one frame) gives a prediction with those modalities masked;
 a missing feature table is a named skip."""
+
 import subprocess
 
 import numpy as np
@@ -30,9 +31,13 @@ def tables(demo_videos):
 
 def _model(tables):
     t = next(iter(tables.values()))[0]
-    dims = {"clip": len(t["clip"]["embedding"].iloc[0]), "audio": len(t["audio"]["embedding"].iloc[0]),
-            "faces": handle("faces")["classifier"].model.config.hidden_size,
-            "asr": len(t["sentiment"]["embedding"].iloc[0]), "ocr": len(t["sentiment"]["embedding"].iloc[0])}
+    dims = {
+        "clip": len(t["clip"]["embedding"].iloc[0]),
+        "audio": len(t["audio"]["embedding"].iloc[0]),
+        "faces": handle("faces")["classifier"].model.config.hidden_size,
+        "asr": len(t["sentiment"]["embedding"].iloc[0]),
+        "ocr": len(t["sentiment"]["embedding"].iloc[0]),
+    }
     torch.manual_seed(0)
     return build("vemoclap", {"dims": dims, "d_model": 16, "n_heads": 4}).eval()
 
@@ -49,8 +54,9 @@ def test_bad_input_gives_masked_prediction(demo_videos, tables):
             assert out["masked"]["audio"] == "no audio stream"
             # masked means ignored: other audio values give the same prediction
             noisy = dict(tabs)
-            noisy["audio"] = tabs["audio"].assign(embedding=[np.random.default_rng(1).normal(size=len(e)) * 50
-                                                             for e in tabs["audio"]["embedding"]])
+            noisy["audio"] = tabs["audio"].assign(
+                embedding=[np.random.default_rng(1).normal(size=len(e)) * 50 for e in tabs["audio"]["embedding"]]
+            )
             assert classify_tables(model, noisy, vid, "emotion", has_audio)["probs"] == out["probs"]
         if gt[vid]["text"] is None:
             assert out["masked"].get("ocr") == "no text", (vid, out["masked"])
@@ -61,8 +67,23 @@ def test_bad_input_gives_masked_prediction(demo_videos, tables):
 
 def test_one_frame_video(tmp_path, tables):
     clip = tmp_path / "one.mp4"
-    subprocess.run(["ffmpeg", "-loglevel", "error", "-f", "lavfi", "-i", "color=c=red:s=64x48:d=0.04:r=25",
-                    "-frames:v", "1", "-pix_fmt", "yuv420p", str(clip)], check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=red:s=64x48:d=0.04:r=25",
+            "-frames:v",
+            "1",
+            "-pix_fmt",
+            "yuv420p",
+            str(clip),
+        ],
+        check=True,
+    )
     tabs, has_audio, _ = extract_tables(Params(), clip, "emotion", handles=_handles("emotion"))
     assert not has_audio
     out = classify_tables(_model(tables), tabs, "one", "emotion", has_audio)
@@ -111,9 +132,11 @@ def cli_setup(tmp_path_factory, tables):
         model_dir(name)
     save_classifier(d / "emotion.pt", _model(tables), "vemoclap")
     tiny_checkpoint(d / "music.pt", {V.shift_id(200): 4.0, V.CHORD: 3.0})
-    params = {"features": {"models": extractors.demo_models(_ROOT)},
-              "classify": {"emotion_checkpoint": str(d / "emotion.pt")},
-              "generate": {"slide_stride": 16, "cpu_int8": False}}
+    params = {
+        "features": {"models": extractors.demo_models(_ROOT)},
+        "classify": {"emotion_checkpoint": str(d / "emotion.pt")},
+        "generate": {"slide_stride": 16, "cpu_int8": False},
+    }
     (d / "params.yaml").write_text(yaml.safe_dump(params))
     return d
 
@@ -144,22 +167,35 @@ def test_soundtrack_without_flags_uses_the_classifier(cli_setup, demo_videos, mo
 
     monkeypatch.setenv("EMSYNC_PARAMS", str(cli_setup / "params.yaml"))
     video = demo_videos.path("demo01")
-    assert main(["soundtrack", str(video), "-o", str(tmp_path / "o.mp4"), "--checkpoint", str(cli_setup / "music.pt"),
-                 "-q", "--json"]) == 0
+    assert main(["soundtrack", str(video), "-o", str(tmp_path / "o.mp4"), "--checkpoint", str(cli_setup / "music.pt"), "-q", "--json"]) == 0
     s = json.loads(capsys.readouterr().out)
     assert s["emotion_source"] == "classifier" and s["emotion_classifier"]["used"]
     probs = s["emotion_classifier"]["probs"]
     v, a = em.mixture_mean(probs, 0.8)
     assert (s["valence"], s["arousal"]) == (round(v, 6), round(a, 6))
     # flags still override, and no checkpoint means the neutral default with the reason
-    assert main(["soundtrack", str(video), "-o", str(tmp_path / "f.mp4"), "--checkpoint", str(cli_setup / "music.pt"),
-                 "-q", "--json", "--valence", "0.5"]) == 0
+    assert (
+        main(
+            [
+                "soundtrack",
+                str(video),
+                "-o",
+                str(tmp_path / "f.mp4"),
+                "--checkpoint",
+                str(cli_setup / "music.pt"),
+                "-q",
+                "--json",
+                "--valence",
+                "0.5",
+            ]
+        )
+        == 0
+    )
     s = json.loads(capsys.readouterr().out)
     assert s["emotion_source"] == "flags" and s["emotion_classifier"] is None
     (cli_setup / "p2.yaml").write_text((cli_setup / "params.yaml").read_text().replace("emotion.pt", "missing.pt"))
     monkeypatch.setenv("EMSYNC_PARAMS", str(cli_setup / "p2.yaml"))
-    assert main(["soundtrack", str(video), "-o", str(tmp_path / "d.mp4"), "--checkpoint", str(cli_setup / "music.pt"),
-                 "-q", "--json"]) == 0
+    assert main(["soundtrack", str(video), "-o", str(tmp_path / "d.mp4"), "--checkpoint", str(cli_setup / "music.pt"), "-q", "--json"]) == 0
     s = json.loads(capsys.readouterr().out)
     assert (s["emotion_source"], s["valence"], s["arousal"]) == ("default", 0.0, 0.0)
     assert "missing.pt" in s["emotion_classifier"]["reason"]

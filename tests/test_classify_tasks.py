@@ -1,4 +1,5 @@
 """The classifier task objects the training engine drives: seeded batches, losses, metrics."""
+
 import numpy as np
 import torch
 
@@ -12,11 +13,20 @@ def _items(n, rng):
     items = []
     for i in range(n):
         T = 10 + i
-        x = {"clip": rng.normal(size=(T, 6)).astype(np.float32), "audio": rng.normal(size=(T, 4)).astype(np.float32),
-             "faces": rng.normal(size=(3, 5)).astype(np.float32), "asr": rng.normal(size=3).astype(np.float32),
-             "ocr": rng.normal(size=3).astype(np.float32)}
-        valid = {"clip": np.ones(T, bool), "audio": np.ones(T, bool), "faces": np.array([True, False, True]),
-                 "asr": np.array(i % 2 == 0), "ocr": np.array(True)}
+        x = {
+            "clip": rng.normal(size=(T, 6)).astype(np.float32),
+            "audio": rng.normal(size=(T, 4)).astype(np.float32),
+            "faces": rng.normal(size=(3, 5)).astype(np.float32),
+            "asr": rng.normal(size=3).astype(np.float32),
+            "ocr": rng.normal(size=3).astype(np.float32),
+        }
+        valid = {
+            "clip": np.ones(T, bool),
+            "audio": np.ones(T, bool),
+            "faces": np.array([True, False, True]),
+            "asr": np.array(i % 2 == 0),
+            "ocr": np.array(True),
+        }
         items.append(VideoFeatures(f"v{i}", x, valid))
     return items
 

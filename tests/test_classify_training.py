@@ -1,5 +1,6 @@
 """A short training run on demo features (through the one training engine) learns the emotion and
 genres that the demo generator planted in the videos' pictures and sound (thesis §5.2.2, §5.2.3)."""
+
 import dataclasses
 
 import numpy as np
@@ -72,8 +73,7 @@ def test_genre_models_learn_the_planted_genres(demo_features):
 
     test = data.index("test")
     rng = np.random.default_rng(0)
-    chance = np.mean([genre_metrics(data.targets[test], rng.random(data.targets[test].shape), list(range(21)))["map"]
-                      for _ in range(50)])
+    chance = np.mean([genre_metrics(data.targets[test], rng.random(data.targets[test].shape), list(range(21)))["map"] for _ in range(50)])
     for kind, cfg in (("mlp", {"n_layers": 2, "d_hidden": 64, "dropout": 0.0}),):
         out = train_classifier(kind, data, _params(lr=3e-3, batch_size=12), cfg)
         _, m = evaluate(make_task(kind, data, _params(), {}), from_checkpoint_dict(out), splits=("test",))
@@ -97,16 +97,34 @@ def test_soundtrack_without_flags_picks_the_planted_quadrant(demo_features, emot
     labels, _, out = emotion_run
     save_classifier(tmp_path / "emotion.pt", from_checkpoint_dict(out), "vemoclap")
     tiny_checkpoint(tmp_path / "music.pt", {V.shift_id(200): 4.0, V.CHORD: 3.0})
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump({
-        "features": {"models": extractors.demo_models(_ROOT)},
-        "classify": {"emotion_checkpoint": str(tmp_path / "emotion.pt")},
-        "generate": {"slide_stride": 16, "cpu_int8": False}}))
+    (tmp_path / "params.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "features": {"models": extractors.demo_models(_ROOT)},
+                "classify": {"emotion_checkpoint": str(tmp_path / "emotion.pt")},
+                "generate": {"slide_stride": 16, "cpu_int8": False},
+            }
+        )
+    )
     monkeypatch.setenv("EMSYNC_PARAMS", str(tmp_path / "params.yaml"))
     test = labels[labels["split"] == "test"].set_index("emotion")["video_id"]
     for emotion, quadrant in (("joy", (1, 1)), ("sadness", (-1, -1))):
         video = demo_features / "videos" / f"{test[emotion]}.mp4"
-        assert main(["soundtrack", str(video), "-o", str(tmp_path / f"{emotion}.mp4"), "--checkpoint",
-                     str(tmp_path / "music.pt"), "-q", "--json"]) == 0
+        assert (
+            main(
+                [
+                    "soundtrack",
+                    str(video),
+                    "-o",
+                    str(tmp_path / f"{emotion}.mp4"),
+                    "--checkpoint",
+                    str(tmp_path / "music.pt"),
+                    "-q",
+                    "--json",
+                ]
+            )
+            == 0
+        )
         s = json.loads(capsys.readouterr().out)
         assert s["emotion_source"] == "classifier"
         assert (np.sign(s["valence"]), np.sign(s["arousal"])) == quadrant, (emotion, s["emotion_classifier"])

@@ -1,5 +1,6 @@
 """The EMSYNC_DASK switch: the map-heavy flows on a 2-process distributed.LocalCluster (through
 prefect-dask's DaskTaskRunner) write byte-identical outputs to the single-process run."""
+
 import hashlib
 import os
 import subprocess
@@ -26,8 +27,13 @@ def test_switch_values():
 
 
 def _run(module, params_file, results, dask):
-    env = {**os.environ, "EMSYNC_PARAMS": str(params_file), "PREFECT_LOCAL_STORAGE_PATH": str(results),
-           "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180", "EMSYNC_DASK": dask}
+    env = {
+        **os.environ,
+        "EMSYNC_PARAMS": str(params_file),
+        "PREFECT_LOCAL_STORAGE_PATH": str(results),
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
+        "EMSYNC_DASK": dask,
+    }
     r = subprocess.run([sys.executable, "-m", module], cwd=ROOT, env=env, capture_output=True, text=True, timeout=500)
     assert r.returncode == 0, r.stderr[-3000:]
     assert ("tasks on Dask (a local cluster of 2 processes)" in r.stderr) == (dask == "2")
@@ -43,16 +49,30 @@ def test_labeling_and_tokens_on_a_two_worker_cluster_match_the_single_process_ru
     gt = demo_corpus.ground_truth["files"]
     valid = sorted(m for m, e in gt.items() if e["kind"] == "ok")
     labels = tmp_path / "labels.parquet"
-    pd.DataFrame({"midi_id": valid, "valence": np.linspace(-1, 1, len(valid)), "arousal": np.nan,
-                  "split": ["train"] * (len(valid) - 4) + ["test"] * 4}).to_parquet(labels)
+    pd.DataFrame(
+        {
+            "midi_id": valid,
+            "valence": np.linspace(-1, 1, len(valid)),
+            "arousal": np.nan,
+            "split": ["train"] * (len(valid) - 4) + ["test"] * 4,
+        }
+    ).to_parquet(labels)
     outs = {}
     for mode in ("", "2"):
         d = tmp_path / (mode or "single")
-        params = {"paths": {"data_dir": str(d / "data"), "reports_dir": str(d / "reports")},
-                  "labeling": {"midi_dir": str(demo_corpus.midi_dir), "match_scores": str(lmd / "match_scores.json"),
-                               "msd_metadata": str(lmd / "msd_metadata.parquet"), "spotify_map": str(lmd / "echonest_to_spotify.csv"),
-                               "audio_features_archive": str(lmd / "spotify_features.csv"), "shard_size": 10, "workers": 1},
-                  "tokens": {"midi_dir": str(demo_corpus.midi_dir), "labels": str(labels), "out_dir": str(d / "tokens"), "shard_files": 8}}
+        params = {
+            "paths": {"data_dir": str(d / "data"), "reports_dir": str(d / "reports")},
+            "labeling": {
+                "midi_dir": str(demo_corpus.midi_dir),
+                "match_scores": str(lmd / "match_scores.json"),
+                "msd_metadata": str(lmd / "msd_metadata.parquet"),
+                "spotify_map": str(lmd / "echonest_to_spotify.csv"),
+                "audio_features_archive": str(lmd / "spotify_features.csv"),
+                "shard_size": 10,
+                "workers": 1,
+            },
+            "tokens": {"midi_dir": str(demo_corpus.midi_dir), "labels": str(labels), "out_dir": str(d / "tokens"), "shard_files": 8},
+        }
         (d).mkdir()
         (d / "params.yaml").write_text(yaml.safe_dump(params))
         # separate result stores: the cluster run really computes every task, none is a cache hit

@@ -1,4 +1,5 @@
 """The demo MIDI corpus: determinism, kinds, duplicates, broken files, strong chords, lyrics."""
+
 import io
 import json
 import subprocess
@@ -17,10 +18,7 @@ PIANO_GUITAR = set(range(0, 8)) | set(range(24, 32))
 
 
 def note_set(pm):
-    return sorted(
-        (i.program, i.is_drum, n.pitch, n.velocity, round(n.start, 6), round(n.end, 6))
-        for i in pm.instruments for n in i.notes
-    )
+    return sorted((i.program, i.is_drum, n.pitch, n.velocity, round(n.start, 6), round(n.end, 6)) for i in pm.instruments for n in i.notes)
 
 
 def strong_chords(pm, programs=PIANO_GUITAR, min_notes=3, min_beats=2.0):
@@ -74,10 +72,7 @@ def test_full_size_covers_the_brief(tmp_path):
 
 
 def test_deterministic_across_processes(demo_corpus, tmp_path):
-    code = (
-        "import sys; from emsync.demo.build import build_demo_corpus; "
-        "build_demo_corpus(sys.argv[1], seed=7, n_midi=40, n_duplicates=4)"
-    )
+    code = "import sys; from emsync.demo.build import build_demo_corpus; build_demo_corpus(sys.argv[1], seed=7, n_midi=40, n_duplicates=4)"
     subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True)
     files = lambda root: sorted(p for p in root.rglob("*") if p.is_file())  # noqa: E731
     a, b = files(demo_corpus.root), files(tmp_path)

@@ -1,4 +1,5 @@
 """The demo LMD/MSD/Spotify tables, FluidSynth audio renders and GoEmotions-format text."""
+
 import csv
 import json
 from collections import Counter
@@ -81,7 +82,7 @@ def test_archive_header_matches_the_thesis_authors_file(shared_data, lmd):
 
 def test_audio_render_full_band_stereo(demo_corpus, tmp_path):
     gt = build_audio(tmp_path, seed=demo_corpus.seed, n_audio=1)
-    (audio_id, e), = gt.items()
+    ((audio_id, e),) = gt.items()
     assert audio_id in demo_corpus.ground_truth["files"]  # audio_id = md5 of a corpus MIDI file
     x, sr = read_wav(tmp_path / f"{audio_id}.wav")
     assert sr == 44100 and x.shape[1] == 2 and x.dtype == np.int16

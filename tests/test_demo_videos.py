@@ -1,5 +1,6 @@
 """The demo videos: recorded size/fps/duration/audio, cuts visible exactly at the recorded frames
 (and found by ffmpeg's 27 % scene score, §5.1), byte-identical rebuilds, readable captions."""
+
 import json
 import re
 import subprocess
@@ -13,14 +14,18 @@ from emsync.demo.videos import plan_video, render_video_item
 
 
 def ffprobe(path):
-    out = subprocess.run(["ffprobe", "-v", "error", "-show_streams", "-show_format", "-of", "json", str(path)],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_streams", "-show_format", "-of", "json", str(path)], capture_output=True, text=True, check=True
+    ).stdout
     return json.loads(out)
 
 
 def gray_frames(path, w=64, h=48):
-    raw = subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(path), "-vf", f"scale={w}:{h}:flags=area",
-                          "-f", "rawvideo", "-pix_fmt", "gray", "-"], capture_output=True, check=True).stdout
+    raw = subprocess.run(
+        ["ffmpeg", "-loglevel", "error", "-i", str(path), "-vf", f"scale={w}:{h}:flags=area", "-f", "rawvideo", "-pix_fmt", "gray", "-"],
+        capture_output=True,
+        check=True,
+    ).stdout
     return np.frombuffer(raw, np.uint8).reshape(-1, h, w).astype(np.float64)
 
 
@@ -47,10 +52,13 @@ def test_streams_match_ground_truth(demo_videos):
 
 
 def _rms(path, seconds=3.0):
-    raw = subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(path), "-t", str(seconds), "-vn", "-ac", "1",
-                          "-f", "s16le", "-"], capture_output=True, check=True).stdout
+    raw = subprocess.run(
+        ["ffmpeg", "-loglevel", "error", "-i", str(path), "-t", str(seconds), "-vn", "-ac", "1", "-f", "s16le", "-"],
+        capture_output=True,
+        check=True,
+    ).stdout
     x = np.frombuffer(raw, "<i2").astype(np.float64) / 32768
-    return float(np.sqrt(np.mean(x ** 2)))
+    return float(np.sqrt(np.mean(x**2)))
 
 
 def test_audio_content(demo_videos):
@@ -82,9 +90,22 @@ def test_cuts_visible_at_recorded_frames_only(demo_videos):
 def test_ffmpeg_scene_filter_finds_exactly_the_cuts(demo_videos):
     """The thesis extractor (§5.1: ffmpeg scene score > 27 %) recovers every cut and nothing else."""
     for vid, e in demo_videos.ground_truth.items():
-        err = subprocess.run(["ffmpeg", "-hide_banner", "-i", str(demo_videos.path(vid)), "-vf",
-                              "select='gt(scene,0.27)',showinfo", "-an", "-f", "null", "-"],
-                             capture_output=True, text=True).stderr
+        err = subprocess.run(
+            [
+                "ffmpeg",
+                "-hide_banner",
+                "-i",
+                str(demo_videos.path(vid)),
+                "-vf",
+                "select='gt(scene,0.27)',showinfo",
+                "-an",
+                "-f",
+                "null",
+                "-",
+            ],
+            capture_output=True,
+            text=True,
+        ).stderr
         found = [float(t) for t in re.findall(r"pts_time:([0-9.]+)", err)]
         assert np.allclose(found, e["cuts"], atol=0.5 / e["fps"]), (vid, found, e["cuts"])
 
@@ -106,8 +127,9 @@ def test_full_size_plan_covers_the_brief():
 
 
 def test_rebuild_is_byte_identical_across_processes(demo_videos, tmp_path):
-    code = ("import sys; from emsync.demo.videos import render_video_item; "
-            "open(sys.argv[1], 'wb').write(render_video_item(7, 1, 6.0, 10.0)[0])")
+    code = (
+        "import sys; from emsync.demo.videos import render_video_item; open(sys.argv[1], 'wb').write(render_video_item(7, 1, 6.0, 10.0)[0])"
+    )
     subprocess.run([sys.executable, "-c", code, str(tmp_path / "v.mp4")], check=True)
     assert md5((tmp_path / "v.mp4").read_bytes()) == md5(demo_videos.path("demo01").read_bytes())
     data, entry = render_video_item(7, 0, 6.0, 10.0)  # and in this process
@@ -122,8 +144,9 @@ def test_caption_is_readable_by_ocr(demo_videos, tmp_path):
         if not e["text"]:
             continue
         png = tmp_path / f"{vid}.png"
-        subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-ss", "1", "-i", str(demo_videos.path(vid)),
-                        "-frames:v", "1", str(png)], check=True)
+        subprocess.run(
+            ["ffmpeg", "-loglevel", "error", "-y", "-ss", "1", "-i", str(demo_videos.path(vid)), "-frames:v", "1", str(png)], check=True
+        )
         result, _ = engine(str(png))
         words = " ".join(r[1] for r in result or []).upper().split()
         assert words == e["text"].split(), (vid, words)
@@ -139,14 +162,33 @@ def test_planted_emotion_band_and_tone(demo_videos):
         emotions.append(e["emotion"])
         assert e["genres"] == PLANTED_GENRES[e["emotion"]]
         w, h = e["width"], e["height"]
-        raw = subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(demo_videos.path(vid)), "-frames:v", "1",
-                              "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True, check=True).stdout
+        raw = subprocess.run(
+            [
+                "ffmpeg",
+                "-loglevel",
+                "error",
+                "-i",
+                str(demo_videos.path(vid)),
+                "-frames:v",
+                "1",
+                "-f",
+                "rawvideo",
+                "-pix_fmt",
+                "rgb24",
+                "-",
+            ],
+            capture_output=True,
+            check=True,
+        ).stdout
         frame = np.frombuffer(raw, np.uint8).reshape(h, w, 3).astype(float)
-        band = frame[1:int(0.12 * h) - 1, 2:-2].reshape(-1, 3).mean(0)
+        band = frame[1 : int(0.12 * h) - 1, 2:-2].reshape(-1, 3).mean(0)
         assert np.abs(band - e["planted"]["band_rgb"]).max() < 14, (vid, band, e["planted"])
         if e["audio"] in ("speech", "music"):
-            pcm = subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(demo_videos.path(vid)), "-ac", "1",
-                                  "-ar", "8000", "-f", "f32le", "-"], capture_output=True, check=True).stdout
+            pcm = subprocess.run(
+                ["ffmpeg", "-loglevel", "error", "-i", str(demo_videos.path(vid)), "-ac", "1", "-ar", "8000", "-f", "f32le", "-"],
+                capture_output=True,
+                check=True,
+            ).stdout
             x = np.frombuffer(pcm, np.float32)
             spec = np.abs(np.fft.rfft(x))
             freqs = np.fft.rfftfreq(len(x), 1 / 8000)

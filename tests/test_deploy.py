@@ -1,5 +1,6 @@
 """Scheduled deployments: a real Prefect server and a real process worker run `dvc repro <stage>`;
 afterwards DVC itself says the stage is up to date, and a manual `dvc repro` has nothing to do."""
+
 import json
 import os
 import signal
@@ -48,16 +49,29 @@ def test_deployment_run_by_a_worker_goes_through_dvc(tmp_path):
     proj.mkdir()
     _run(["dvc", "init", "--no-scm", "-q"], os.environ, cwd=proj)
     (proj / "in.txt").write_text("hello\n")
-    _run(["dvc", "stage", "add", "-q", "-n", "copy", "-d", "in.txt", "-o", "out.txt",
-          "cp in.txt out.txt && echo run >> runs.log"], os.environ, cwd=proj)
+    _run(
+        ["dvc", "stage", "add", "-q", "-n", "copy", "-d", "in.txt", "-o", "out.txt", "cp in.txt out.txt && echo run >> runs.log"],
+        os.environ,
+        cwd=proj,
+    )
 
     port = _free_port()
     api = f"http://127.0.0.1:{port}/api"
-    env = dict(os.environ, PREFECT_HOME=str(tmp_path / "home"), PREFECT_API_URL=api, PREFECT_UI_ENABLED="false",
-               PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_LOCAL_STORAGE_PATH=str(tmp_path / "results"))
-    server = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                              env={k: v for k, v in env.items() if k != "PREFECT_API_URL"}, stdout=open(tmp_path / "server.log", "w"),
-                              stderr=subprocess.STDOUT, start_new_session=True)
+    env = dict(
+        os.environ,
+        PREFECT_HOME=str(tmp_path / "home"),
+        PREFECT_API_URL=api,
+        PREFECT_UI_ENABLED="false",
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_LOCAL_STORAGE_PATH=str(tmp_path / "results"),
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env={k: v for k, v in env.items() if k != "PREFECT_API_URL"},
+        stdout=open(tmp_path / "server.log", "w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     worker = None
     try:
         deadline = time.time() + 150
@@ -79,15 +93,27 @@ def test_deployment_run_by_a_worker_goes_through_dvc(tmp_path):
 
         # the stock schedules reach the server: labeling's deployment carries its cron
         from emsync.deploy import SCHEDULES
+
         _run([sys.executable, "-m", "emsync", "deploy", "--pool", "testpool", "--stage", "labeling"], env, cwd=ROOT)
         lab = [d for d in _post(api, "/deployments/filter", {}) if d["name"] == "labeling"][0]
         assert [s["schedule"]["cron"] for s in lab["schedules"]] == [SCHEDULES["labeling"]]
 
-        run = json.loads(urllib.request.urlopen(urllib.request.Request(
-            f"{api}/deployments/{deps[0]['id']}/create_flow_run", data=b"{}", headers={"Content-Type": "application/json"}),
-            timeout=15).read())
-        worker = subprocess.Popen([sys.executable, "-m", "prefect", "worker", "start", "--pool", "testpool"], cwd=ROOT, env=env,
-                                  stdout=open(tmp_path / "worker.log", "w"), stderr=subprocess.STDOUT, start_new_session=True)
+        run = json.loads(
+            urllib.request.urlopen(
+                urllib.request.Request(
+                    f"{api}/deployments/{deps[0]['id']}/create_flow_run", data=b"{}", headers={"Content-Type": "application/json"}
+                ),
+                timeout=15,
+            ).read()
+        )
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "prefect", "worker", "start", "--pool", "testpool"],
+            cwd=ROOT,
+            env=env,
+            stdout=open(tmp_path / "worker.log", "w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.time() + 300
         while True:
             state = json.loads(urllib.request.urlopen(f"{api}/flow_runs/{run['id']}", timeout=15).read())["state_type"]

@@ -1,5 +1,6 @@
 """dvc.yaml data deps follow the active parameter set (DVC params templating, `${labeling.midi_dir}`):
 switching sets changes the paths `dvc status` tracks."""
+
 import json
 import shutil
 import subprocess
@@ -30,8 +31,12 @@ def test_switching_parameter_sets_switches_the_tracked_data_paths(tmp_path):
     thesis = _changed_deps(tmp_path)
 
     assert {"data/demo/midi", "data/demo/lmd/match_scores.json", "data/demo/lmd/spotify_features.csv"} <= demo["labeling"]
-    assert {"data/lmd_full", "data/lmd_matched/match_scores.json", "data/lmd_matched/msd_metadata.parquet",
-            "data/lmd_matched/echonest_to_spotify.csv"} <= thesis["labeling"]
+    assert {
+        "data/lmd_full",
+        "data/lmd_matched/match_scores.json",
+        "data/lmd_matched/msd_metadata.parquet",
+        "data/lmd_matched/echonest_to_spotify.csv",
+    } <= thesis["labeling"]
     assert any(d.endswith("lakh_spotify/cleansed_features.csv") for d in thesis["labeling"])
     assert not any(d.startswith("data/demo") for d in thesis["labeling"] | thesis["tokens"] | thesis["features"])
     assert "data/demo/midi" in demo["tokens"] and "data/lpd_5/lpd_5_full" in thesis["tokens"]

@@ -1,4 +1,5 @@
 """Evaluation metrics: test chunking, NLL/top-k, regressor windows, normalized L1, boundary hits."""
+
 import math
 
 import numpy as np

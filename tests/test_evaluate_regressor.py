@@ -1,4 +1,5 @@
 """The §4.5 valence/arousal regressor: architecture properties, windows, and that it learns."""
+
 import dataclasses
 import math
 
@@ -12,8 +13,7 @@ from emsync.training import metrics as M
 from emsync.training.regressor import masked_l1, predict_sequence
 from emsync.io import write_bytes
 from emsync.models import checkpoint
-from emsync.models.emotion_regressor import (BidirectionalRelativeAttention, EmotionRegressor, EmotionRegressorConfig,
-                                      regressor_bytes)
+from emsync.models.emotion_regressor import BidirectionalRelativeAttention, EmotionRegressor, EmotionRegressorConfig, regressor_bytes
 from emsync.models.music_transformer import RelativeGlobalAttention, naive_relative_logits
 
 
@@ -99,9 +99,19 @@ def test_regressor_learns_arousal_from_the_corpus(tmp_path):
     from emsync.training.evaluation import fit_regressor
 
     write_corpus(tmp_path, n_songs=24, n_test=6, seed=2)
-    ev = dataclasses.asdict(EvaluateParams(regressor_layers=1, regressor_d_model=32, regressor_heads=2, regressor_d_ff=64,
-                                           regressor_window=48, regressor_steps=60, regressor_batch_size=8,
-                                           regressor_lr=3e-3, device="cpu"))
+    ev = dataclasses.asdict(
+        EvaluateParams(
+            regressor_layers=1,
+            regressor_d_model=32,
+            regressor_heads=2,
+            regressor_d_ff=64,
+            regressor_window=48,
+            regressor_steps=60,
+            regressor_batch_size=8,
+            regressor_lr=3e-3,
+            device="cpu",
+        )
+    )
     res = fit_regressor(tmp_path, ev)
     losses = [h["loss"] for h in res["history"]]
     assert np.mean(losses[-10:]) < 0.6 * np.mean(losses[:10])

@@ -1,5 +1,6 @@
 """The evaluate stage's steps on a tiny random generator: test-split coverage, the 25-condition
 sample grid, with-offset vs "no boundary ahead" generation, scoring and the report."""
+
 import dataclasses
 from typing import ClassVar
 
@@ -26,9 +27,21 @@ def _ckpt(path, **kw):
 
 
 def _ev(**kw):
-    base = dict(condition_values=[-0.8, 0.8], samples_per_condition=2, sample_tokens=12, batch_size=3, hit_samples=3,
-                hit_duration_s=14.0, device="cpu", regressor_layers=1, regressor_d_model=16, regressor_heads=2,
-                regressor_d_ff=32, regressor_window=24, regressor_steps=2)
+    base = dict(
+        condition_values=[-0.8, 0.8],
+        samples_per_condition=2,
+        sample_tokens=12,
+        batch_size=3,
+        hit_samples=3,
+        hit_duration_s=14.0,
+        device="cpu",
+        regressor_layers=1,
+        regressor_d_model=16,
+        regressor_heads=2,
+        regressor_d_ff=32,
+        regressor_window=24,
+        regressor_steps=2,
+    )
     return dataclasses.asdict(EvaluateParams(**{**base, **kw}))
 
 
@@ -123,8 +136,7 @@ def test_boundary_samples_share_boundaries_and_score(tmp_path):
 
 def test_score_emotion_per_condition(tmp_path, corpus):
     reg = E.fit_regressor(corpus, _ev())
-    samples = {"conditions": [(-0.8, 0.8), (-0.8, 0.8), (0.8, 0.8)],
-               "samples": [np.array([V.BAR, V.shift_id(8)] * 5)] * 3}
+    samples = {"conditions": [(-0.8, 0.8), (-0.8, 0.8), (0.8, 0.8)], "samples": [np.array([V.BAR, V.shift_id(8)] * 5)] * 3}
     out = E.score_emotion(reg, samples, "cpu")
     assert set(out["per_condition"]) == {"-0.8,+0.8", "+0.8,+0.8"} and out["n_samples"] == 3
     # identical samples get identical predictions: plain L1 (Table 4.2's error), the /2 extra beside it
@@ -134,15 +146,38 @@ def test_score_emotion_per_condition(tmp_path, corpus):
 
 
 def test_report_has_the_thesis_table_shapes():
-    rows = [{"name": n, "conditioning": c, "nll": nll, "top1": 0.5, "top5": 0.9, "n_tokens": 10, "n_chunks": 1,
-             "test_chunks_total": 1} for n, c, nll in (("a", "vanilla", 1.2), ("b", "continuous_concat", 1.0))]
-    rows[1]["emotion"] = {"l1": 0.2, "l1_half": 0.1, "l1_valence": 0.25, "l1_arousal": 0.15, "n_samples": 4,
-                          "per_condition": {"-0.8,-0.8": 0.1, "-0.8,+0.8": 0.2, "+0.8,-0.8": 0.3, "+0.8,+0.8": 0.4}}
-    rows[1]["boundary"] = {"with_offsets": {"hit_rate": 0.75, "hits": 3, "boundaries": 4, "chords": 9, "chord_precision": 0.5},
-                           "without_offsets": {"hit_rate": 0.25, "hits": 1, "boundaries": 4, "chords": 7, "chord_precision": 0.125}}
-    m = {"settings": {"max_test_chunks": 0, "condition_values": [-0.8, 0.8], "samples_per_condition": 1, "sample_tokens": 8,
-                      "hit_samples": 1, "hit_duration_s": 10.0, "hit_tolerance_s": 1.0, "chunk_len": 24, "device": "cpu"},
-         "regressor": {"n_layers": 8, "steps": 2, "n_train_songs": 9, "test_l1": 0.3}, "models": rows, "skipped": []}
+    rows = [
+        {"name": n, "conditioning": c, "nll": nll, "top1": 0.5, "top5": 0.9, "n_tokens": 10, "n_chunks": 1, "test_chunks_total": 1}
+        for n, c, nll in (("a", "vanilla", 1.2), ("b", "continuous_concat", 1.0))
+    ]
+    rows[1]["emotion"] = {
+        "l1": 0.2,
+        "l1_half": 0.1,
+        "l1_valence": 0.25,
+        "l1_arousal": 0.15,
+        "n_samples": 4,
+        "per_condition": {"-0.8,-0.8": 0.1, "-0.8,+0.8": 0.2, "+0.8,-0.8": 0.3, "+0.8,+0.8": 0.4},
+    }
+    rows[1]["boundary"] = {
+        "with_offsets": {"hit_rate": 0.75, "hits": 3, "boundaries": 4, "chords": 9, "chord_precision": 0.5},
+        "without_offsets": {"hit_rate": 0.25, "hits": 1, "boundaries": 4, "chords": 7, "chord_precision": 0.125},
+    }
+    m = {
+        "settings": {
+            "max_test_chunks": 0,
+            "condition_values": [-0.8, 0.8],
+            "samples_per_condition": 1,
+            "sample_tokens": 8,
+            "hit_samples": 1,
+            "hit_duration_s": 10.0,
+            "hit_tolerance_s": 1.0,
+            "chunk_len": 24,
+            "device": "cpu",
+        },
+        "regressor": {"n_layers": 8, "steps": 2, "n_train_songs": 9, "test_l1": 0.3},
+        "models": rows,
+        "skipped": [],
+    }
     md = evaluation_markdown(m)
     assert "| a | vanilla | none (no boundary input) | 1.2000 | 0.5000 | 0.9000 | 10 | 1 of 1 | 0.7445 / 0.7784 / 0.9513 |" in md
     assert "| b | 0.2000 | 0.2500 | 0.1500 | 4 | 0.1948 | 0.1000 |" in md  # plain L1 beside the thesis, /2 as an extra

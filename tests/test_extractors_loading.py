@@ -1,4 +1,5 @@
 """load_pretrained: one loading path for local folders, hub ids (offline) and packaged weights."""
+
 import numpy as np
 import pytest
 import torch
@@ -77,7 +78,9 @@ def test_packaged_weights_load_offline():
 def test_model_version_of_a_role_mapping(tmp_path):
     _tagger(0, tmp_path / "tagger")
     v = model_version({"detector": "pkg:opencv-haar", "classifier": str(tmp_path / "tagger"), "spell": "none"})
-    assert v == f"classifier={dir_version(tmp_path / 'tagger')};detector=opencv-python=={resolve('pkg:opencv-haar')[2].split('==')[1]};spell="
+    assert (
+        v == f"classifier={dir_version(tmp_path / 'tagger')};detector=opencv-python=={resolve('pkg:opencv-haar')[2].split('==')[1]};spell="
+    )
 
 
 def test_hf_folder_loads_and_penultimate_is_the_classifier_input():

@@ -1,5 +1,6 @@
 """Done-when (issue 6): the real clips in ../shared/data/video and ../shared/data/ekman6 run through
 every extractor; the text-overlay clip's words are read by the real PP-OCRv4 model."""
+
 import re
 
 import numpy as np
@@ -11,8 +12,16 @@ from emsync.video.sampling import sample_video
 
 pytestmark = pytest.mark.shared_data
 N = 3  # frames per clip here (the pipeline uses 16); keeps the real-data pass short
-CLIPS = ["video/sintel_5s.mp4", "video/chaplin.mp4", "video/testpattern_text_overlay.mp4", "ekman6/joy.mp4",
-         "ekman6/fear.mp4", "ekman6/sadness.mp4", "ekman6/disgust.mp4", "ekman6/sample.mp4"]
+CLIPS = [
+    "video/sintel_5s.mp4",
+    "video/chaplin.mp4",
+    "video/testpattern_text_overlay.mp4",
+    "ekman6/joy.mp4",
+    "ekman6/fear.mp4",
+    "ekman6/sadness.mp4",
+    "ekman6/disgust.mp4",
+    "ekman6/sample.mp4",
+]
 # embedding width per extractor with the demo models (thesis models: 512, 768, -, 768, 768, 768)
 DIMS = {"clip": 512, "audio": 128, "music": 64}
 

@@ -1,5 +1,6 @@
 """Every extractor on hand-made VideoSamples: schema, row counts, shapes, and behaviour a user
 would notice (a real face found and averaged, rendered text read back, silence handled)."""
+
 import cv2
 import numpy as np
 import pytest
@@ -144,8 +145,10 @@ def test_asr_one_row_per_video_and_no_audio_is_empty_text():
 def _upstream(asr_text, ocr_texts):
     import pandas as pd
 
-    return {"asr": pd.DataFrame({"video_id": "v1", "text": [asr_text]}),
-            "ocr": pd.DataFrame({"video_id": "v1", "t": np.arange(len(ocr_texts), dtype=float), "text": ocr_texts})}
+    return {
+        "asr": pd.DataFrame({"video_id": "v1", "text": [asr_text]}),
+        "ocr": pd.DataFrame({"video_id": "v1", "t": np.arange(len(ocr_texts), dtype=float), "text": ocr_texts}),
+    }
 
 
 def test_sentiment_one_vector_per_text_source():
@@ -162,7 +165,9 @@ def test_sentiment_one_vector_per_text_source():
 
 def test_sentiment_accepts_the_vader_lexicon():
     h = extractors.get("sentiment").load("pkg:vader")
-    df = extractors.get("sentiment").extract(h, make_sample([blank()]), _upstream("I love this, it is wonderful", ["terrible awful disaster"]))
+    df = extractors.get("sentiment").extract(
+        h, make_sample([blank()]), _upstream("I love this, it is wonderful", ["terrible awful disaster"])
+    )
     assert list(df["label"]) == ["positive", "negative"] and np.stack(df["embedding"]).shape == (2, 4)
 
 

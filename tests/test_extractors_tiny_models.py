@@ -1,4 +1,5 @@
 """Tiny offline models: seeded (same seed -> same bytes), hub layout, loadable by load_pretrained."""
+
 import json
 
 import numpy as np
@@ -26,7 +27,13 @@ def test_whisper_keeps_the_multilingual_token_layout(tmp_path):
     out = build("whisper", tmp_path)
     vocab = json.loads((out / "vocabulary.json").read_text())
     assert len(vocab) == 51866
-    assert [vocab.index(t) for t in ("<|endoftext|>", "<|startoftranscript|>", "<|en|>", "<|translate|>", "<|0.00|>")] == [50257, 50258, 50259, 50359, 50365]
+    assert [vocab.index(t) for t in ("<|endoftext|>", "<|startoftranscript|>", "<|en|>", "<|translate|>", "<|0.00|>")] == [
+        50257,
+        50258,
+        50259,
+        50359,
+        50365,
+    ]
     m = load_pretrained(str(out), "whisper")
     segments, info = m.model.transcribe(np.zeros(16000, np.float32), task="translate", temperature=0.0, max_new_tokens=4, beam_size=1)
     assert all(isinstance(s.text, str) for s in segments)

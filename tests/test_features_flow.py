@@ -1,5 +1,6 @@
 """The feature flow end to end (flows/features.py): tables, rejects for bad videos, the summary,
 all cache hits on a re-run, and a Dask run equal to the default run."""
+
 import json
 import os
 import subprocess

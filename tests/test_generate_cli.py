@@ -1,4 +1,5 @@
 """`emsync generate` and `emsync bench generate` end to end on a tiny random checkpoint (CPU)."""
+
 import json
 
 import numpy as np
@@ -27,8 +28,22 @@ def run(setup, monkeypatch, *argv):
 
 def test_generates_a_midi_of_the_requested_duration(setup, monkeypatch, capsys, tmp_path):
     out = tmp_path / "out.mid"
-    rc = run(setup, monkeypatch, "--valence", "0.5", "--arousal", "-0.3", "--duration", "6", "--boundaries", "2,4.5",
-             "--seed", "4", "-o", str(out))
+    rc = run(
+        setup,
+        monkeypatch,
+        "--valence",
+        "0.5",
+        "--arousal",
+        "-0.3",
+        "--duration",
+        "6",
+        "--boundaries",
+        "2,4.5",
+        "--seed",
+        "4",
+        "-o",
+        str(out),
+    )
     assert rc == 0
     pm = pretty_midi.PrettyMIDI(str(out))
     notes = [n for inst in pm.instruments for n in inst.notes]
@@ -36,8 +51,22 @@ def test_generates_a_midi_of_the_requested_duration(setup, monkeypatch, capsys, 
     assert len(pm.instruments) >= 2  # multi-instrument
     assert "boundaries hit" in capsys.readouterr().out
     again = tmp_path / "again.mid"
-    run(setup, monkeypatch, "--valence", "0.5", "--arousal", "-0.3", "--duration", "6", "--boundaries", "2,4.5",
-        "--seed", "4", "-o", str(again))
+    run(
+        setup,
+        monkeypatch,
+        "--valence",
+        "0.5",
+        "--arousal",
+        "-0.3",
+        "--duration",
+        "6",
+        "--boundaries",
+        "2,4.5",
+        "--seed",
+        "4",
+        "-o",
+        str(again),
+    )
     assert again.read_bytes() == out.read_bytes()  # same seed, same file
 
 
@@ -48,8 +77,24 @@ def test_batched_samples_and_midi_primer(setup, monkeypatch, tmp_path):
         piano.notes.append(pretty_midi.Note(velocity=80, pitch=p, start=0.25 * i, end=0.25 * i + 0.2))
     primer.instruments.append(piano)
     primer.write(str(tmp_path / "primer.mid"))
-    rc = run(setup, monkeypatch, "--valence", "nan", "--arousal", "0.8", "--duration", "4", "--samples", "2",
-             "--primer", str(tmp_path / "primer.mid"), "--instruments", "fewer", "-o", str(tmp_path / "s.mid"))
+    rc = run(
+        setup,
+        monkeypatch,
+        "--valence",
+        "nan",
+        "--arousal",
+        "0.8",
+        "--duration",
+        "4",
+        "--samples",
+        "2",
+        "--primer",
+        str(tmp_path / "primer.mid"),
+        "--instruments",
+        "fewer",
+        "-o",
+        str(tmp_path / "s.mid"),
+    )
     assert rc == 0
     outs = [pretty_midi.PrettyMIDI(str(tmp_path / f"s_{i}.mid")) for i in range(2)]
     for pm in outs:  # the primer's notes open every sample
@@ -77,15 +122,46 @@ def test_bad_inputs_fail_with_one_clear_line(setup, monkeypatch, capsys, tmp_pat
 
 def test_missing_checkpoint_says_how_to_get_one(setup, monkeypatch, capsys, tmp_path):
     monkeypatch.setenv("EMSYNC_PARAMS", str(setup / "params.yaml"))
-    rc = main(["generate", "--valence", "0", "--arousal", "0", "--duration", "3", "--checkpoint",
-               str(tmp_path / "none.pt"), "-o", str(tmp_path / "x.mid")])
+    rc = main(
+        [
+            "generate",
+            "--valence",
+            "0",
+            "--arousal",
+            "0",
+            "--duration",
+            "3",
+            "--checkpoint",
+            str(tmp_path / "none.pt"),
+            "-o",
+            str(tmp_path / "x.mid"),
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 1 and "checkpoint not found" in err and "dvc repro train" in err
 
 
 def test_bench_generate_prints_the_issue_json_shape(capsys):
-    rc = main(["bench", "generate", "--config", "tiny", "--window", "32", "--slide-stride", "8", "--full-tokens", "3",
-               "--tokens", "40", "--batch", "3", "--threads", "1"])
+    rc = main(
+        [
+            "bench",
+            "generate",
+            "--config",
+            "tiny",
+            "--window",
+            "32",
+            "--slide-stride",
+            "8",
+            "--full-tokens",
+            "3",
+            "--tokens",
+            "40",
+            "--batch",
+            "3",
+            "--threads",
+            "1",
+        ]
+    )
     assert rc == 0
     out = json.loads(capsys.readouterr().out)
     assert out["device"].startswith("cpu") and out["config"] == "tiny"
@@ -101,8 +177,24 @@ def test_chord_notes_are_louder(tmp_path, monkeypatch):
     tiny_checkpoint(tmp_path / "c.pt", dict.fromkeys((V.CHORD, V.on_id(V.PIANO, 60), V.on_id(V.PIANO, 64), V.shift_id(200)), 6.0))
     (tmp_path / "params.yaml").write_text("generate:\n  chord_velocity_boost: 30\n")
     monkeypatch.setenv("EMSYNC_PARAMS", str(tmp_path / "params.yaml"))
-    assert main(["generate", "--checkpoint", str(tmp_path / "c.pt"), "--valence", "0", "--arousal", "0",
-                 "--duration", "5", "-o", str(tmp_path / "c.mid")]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                "--checkpoint",
+                str(tmp_path / "c.pt"),
+                "--valence",
+                "0",
+                "--arousal",
+                "0",
+                "--duration",
+                "5",
+                "-o",
+                str(tmp_path / "c.mid"),
+            ]
+        )
+        == 0
+    )
     from emsync.music.tokenizer import VELOCITY
 
     piano = [i for i in pretty_midi.PrettyMIDI(str(tmp_path / "c.mid")).instruments if i.name == "Piano"][0]

@@ -1,6 +1,7 @@
 """CPU generation speed paths (issue 5 "Speed"): the written-out one-query attention equals SDPA,
 int8 Linear layers stay close to fp32 (also through the KV cache), the thread setting is scoped
 to the call, and the benchmark prints the issue's JSON shape."""
+
 import argparse
 import json
 
@@ -102,8 +103,9 @@ def test_bench_generate_prints_the_issue_json_shape():
 
     p = argparse.ArgumentParser()
     bench.add_args(p)
-    args = p.parse_args(["--config", "tiny", "--window", "32", "--slide-stride", "8", "--full-tokens", "3",
-                         "--tokens", "16", "--batch", "2"])
+    args = p.parse_args(
+        ["--config", "tiny", "--window", "32", "--slide-stride", "8", "--full-tokens", "3", "--tokens", "16", "--batch", "2"]
+    )
     out = json.loads(json.dumps(bench.run(args)))
     assert out["config"] == "tiny" and out["device"].startswith("cpu")
     modes = out["modes"]
@@ -121,8 +123,24 @@ def test_bench_generate_stride_study_pairs_each_stride_with_stride_1():
 
     p = argparse.ArgumentParser()
     bench.add_args(p)
-    args = p.parse_args(["--config", "tiny", "--window", "32", "--full-tokens", "2", "--tokens", "16", "--batch", "2",
-                         "--strides", "exact,4,16", "--nll-targets", "3"])
+    args = p.parse_args(
+        [
+            "--config",
+            "tiny",
+            "--window",
+            "32",
+            "--full-tokens",
+            "2",
+            "--tokens",
+            "16",
+            "--batch",
+            "2",
+            "--strides",
+            "exact,4,16",
+            "--nll-targets",
+            "3",
+        ]
+    )
     rows = bench.run(args)["strides"]
     assert [r["stride"] for r in rows] == [1, 4, 16]
     assert [r["mean_context"] for r in rows] == [32.0, 30.5, 24.5]

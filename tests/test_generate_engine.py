@@ -1,5 +1,6 @@
 """Generation engine (§4.1 Algorithm 1, §4.4): boundary consumption on a scripted token stream,
 nucleus sampling and temperature, window handling, determinism, cache vs full recompute."""
+
 import math
 
 import numpy as np
@@ -52,22 +53,47 @@ class ScriptedModel(torch.nn.Module):
 
 def test_algorithm_1_consumes_boundaries_and_computes_offsets_exactly():
     # boundaries 2.5, 3.2, 6.0, 30.0 s; ξ = 1 s, δ_max = 10 s
-    script = [TS[1000], TS[1000], V.CHORD, TS[504], V.CHORD, TS[1000], TS[1000], TS[1000], TS[1000], V.CHORD,
-              TS[1000], TS[1000], TS[1000], TS[1000], TS[1000]]
+    script = [
+        TS[1000],
+        TS[1000],
+        V.CHORD,
+        TS[504],
+        V.CHORD,
+        TS[1000],
+        TS[1000],
+        TS[1000],
+        TS[1000],
+        V.CHORD,
+        TS[1000],
+        TS[1000],
+        TS[1000],
+        TS[1000],
+        TS[1000],
+    ]
     model = ScriptedModel(script)
     cond = Condition(0.1, 0.2, boundaries=(6.0, 2.5, 3.2, 30.0))  # unsorted on purpose
     res = generate(model, [cond], make_primer("start_bar", "more"), duration_s=10.0, cfg=SamplingConfig(tokens=TOK))
     want_tokens = [V.MORE, V.START, V.BAR] + script[:14]  # the cursor passes 10 s at the 14th token
     assert res.tokens[0].tolist() == want_tokens
-    want = [2.5, 2.5, 2.5,  # primer at c = 0
-            1.5, 0.5,  # c = 1, 2
-            1.2,  # CHORD at 2.0 eats 2.5 (|2.0 - 2.5| < 1) but not 3.2 (1.2 away): next is 3.2
-            0.696,  # c = 2.504
-            3.496,  # CHORD at 2.504 eats 3.2: next is 6.0
-            2.496, 1.496, 0.496,  # c = 3.504 .. 5.504
-            10.0,  # c = 6.504: 6.0 is past, 30.0 is more than δ_max away
-            10.0,  # CHORD at 6.504 eats the past-but-near 6.0
-            10.0, 10.0, 10.0, 10.0]  # c = 7.504 .. 10.504
+    want = [
+        2.5,
+        2.5,
+        2.5,  # primer at c = 0
+        1.5,
+        0.5,  # c = 1, 2
+        1.2,  # CHORD at 2.0 eats 2.5 (|2.0 - 2.5| < 1) but not 3.2 (1.2 away): next is 3.2
+        0.696,  # c = 2.504
+        3.496,  # CHORD at 2.504 eats 3.2: next is 6.0
+        2.496,
+        1.496,
+        0.496,  # c = 3.504 .. 5.504
+        10.0,  # c = 6.504: 6.0 is past, 30.0 is more than δ_max away
+        10.0,  # CHORD at 6.504 eats the past-but-near 6.0
+        10.0,
+        10.0,
+        10.0,
+        10.0,
+    ]  # c = 7.504 .. 10.504
     np.testing.assert_allclose(res.offsets[0], want, atol=1e-5)
     assert res.boundary_hit[0].tolist() == [True, True, True, False]  # sorted: 2.5, 3.2, 6.0, 30.0
     assert res.duration_s[0] == pytest.approx(10.504) and res.reached[0]
@@ -116,8 +142,9 @@ def test_head_only_tokens_are_never_sampled():
 
 def test_window_keeps_the_instrument_token_first_and_slides_in_strides():
     model = ScriptedModel([TS[8]] * 40, max_len=12)
-    res = generate(model, [Condition()], make_primer("bar", "fewer"), max_new_tokens=30,
-                   cfg=SamplingConfig(tokens=TOK, window=12, slide_stride=3))
+    res = generate(
+        model, [Condition()], make_primer("bar", "fewer"), max_new_tokens=30, cfg=SamplingConfig(tokens=TOK, window=12, slide_stride=3)
+    )
     assert len(res.tokens[0]) == 32
     lengths = [c[0].shape[1] for c in model.calls]
     assert max(lengths) <= 12 and lengths.count(10) >= 3  # re-prefills of 12 - 3 + 1 tokens
@@ -224,7 +251,8 @@ def test_int8_cpu_model_stays_close_and_generates():
 def test_use_offsets_false_feeds_no_offsets_but_still_counts_hits():
     script = [TS[1000], TS[1000], V.CHORD] + [TS[1000]] * 5
     model = ScriptedModel(script)
-    res = generate(model, [Condition(boundaries=(2.3,))], make_primer(), max_new_tokens=6,
-                   cfg=SamplingConfig(tokens=TOK, use_offsets=False))
+    res = generate(
+        model, [Condition(boundaries=(2.3,))], make_primer(), max_new_tokens=6, cfg=SamplingConfig(tokens=TOK, use_offsets=False)
+    )
     assert all(off is None for _, off in model.calls)
     assert res.boundary_hit[0].tolist() == [True]

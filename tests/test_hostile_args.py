@@ -1,19 +1,41 @@
 """Boundaries that cannot be used are one clear line, before any model is loaded (issue 10 item 5)."""
+
 import pytest
 
 from emsync.cli import main
 
 
-@pytest.mark.parametrize("bounds, msg", [
-    ("5,,6", "--boundaries '5,,6': entry 2 is empty"),
-    ("4,", "--boundaries '4,': entry 2 is empty"),
-    ("3,40,50", "--boundaries 40, 50: at or beyond --duration 30 s; drop them or generate longer music"),
-    ("30", "--boundaries 30: at or beyond --duration 30 s"),
-])
+@pytest.mark.parametrize(
+    "bounds, msg",
+    [
+        ("5,,6", "--boundaries '5,,6': entry 2 is empty"),
+        ("4,", "--boundaries '4,': entry 2 is empty"),
+        ("3,40,50", "--boundaries 40, 50: at or beyond --duration 30 s; drop them or generate longer music"),
+        ("30", "--boundaries 30: at or beyond --duration 30 s"),
+    ],
+)
 def test_unusable_boundaries_are_refused(tmp_path, capsys, bounds, msg):
     out = tmp_path / "g.mid"
-    assert main(["generate", "--valence", "0", "--arousal", "0", "--duration", "30", "--boundaries", bounds,
-                 "--checkpoint", str(tmp_path / "no-model.pt"), "-o", str(out)]) == 1
+    assert (
+        main(
+            [
+                "generate",
+                "--valence",
+                "0",
+                "--arousal",
+                "0",
+                "--duration",
+                "30",
+                "--boundaries",
+                bounds,
+                "--checkpoint",
+                str(tmp_path / "no-model.pt"),
+                "-o",
+                str(out),
+            ]
+        )
+        == 1
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and msg in err[0], err  # not "checkpoint not found": checked first
     assert not out.exists()
@@ -33,8 +55,10 @@ def short_limits(tmp_path, monkeypatch):
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(full))
     monkeypatch.setenv("EMSYNC_PARAMS", str(tmp_path / "params.yaml"))
     video = tmp_path / "v.mp4"
-    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=64x48:rate=10:duration=3",
-                    "-pix_fmt", "yuv420p", str(video)], check=True)
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=64x48:rate=10:duration=3", "-pix_fmt", "yuv420p", str(video)],
+        check=True,
+    )
     return video
 
 
@@ -43,8 +67,11 @@ def test_video_limits_are_checked_before_decoding(tmp_path, capsys, short_limits
     from tests._hostile_midi import seeds
 
     (tmp_path / "s.mid").write_bytes(seeds()[0])
-    for argv in (["cuts", str(short_limits)], ["sample", str(short_limits)],
-                 ["render", str(tmp_path / "s.mid"), "--video", str(short_limits), "-o", str(tmp_path / "o.mp4")]):
+    for argv in (
+        ["cuts", str(short_limits)],
+        ["sample", str(short_limits)],
+        ["render", str(tmp_path / "s.mid"), "--video", str(short_limits), "-o", str(tmp_path / "o.mp4")],
+    ):
         assert main(argv) == 1
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and want in err[0], (argv, err)

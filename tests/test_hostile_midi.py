@@ -4,6 +4,7 @@ A seeded fuzz run over 1,000+ mutated files: `midi inspect` (emsync.midi_input.i
 labeling stage's scan, `tokens encode` (read_song + encode), `generate --primer` (primer_ids) and
 `render` (render_file, FluidSynth replaced by a sentinel) all accept the same files and reject the
 rest with the validator's reason. In-process for speed; the CLI is exercised on a few files."""
+
 import collections
 import os
 import subprocess
@@ -46,8 +47,7 @@ def test_fuzz_every_entry_point_agrees_with_the_validator(tmp_path, monkeypatch)
     monkeypatch.setattr(render.subprocess, "run", no_fluidsynth)
     params = Params()
     limits = MidiLimits.from_params(params)
-    opts = {"fast": True, "max_tempo_bpm": limits.max_tempo_bpm, "max_duration_s": limits.max_duration_s,
-            "max_bytes": limits.max_bytes}
+    opts = {"fast": True, "max_tempo_bpm": limits.max_tempo_bpm, "max_duration_s": limits.max_duration_s, "max_bytes": limits.max_bytes}
     files = mutants(1000, seed=10) + [huge_delta(s) for s in seeds()]
     seen = collections.Counter()
     for k, data in enumerate(files):
@@ -89,10 +89,12 @@ def test_the_same_one_line_reason_from_each_command(tmp_path, capsys):
     data[12:14] = b"\x00\x00"
     bad.write_bytes(bytes(data))
     want = f"{bad}: not a usable MIDI file (unreadable: 0 ticks per beat)"
-    for argv in (["tokens", "encode", str(bad), "-o", str(tmp_path / "t.json")], ["tokens", "stats", str(bad)],
-                 ["render", str(bad), "-o", str(tmp_path / "o.wav")],
-                 ["generate", "--valence", "0", "--arousal", "0", "--duration", "5", "--primer", str(bad),
-                  "-o", str(tmp_path / "g.mid")]):
+    for argv in (
+        ["tokens", "encode", str(bad), "-o", str(tmp_path / "t.json")],
+        ["tokens", "stats", str(bad)],
+        ["render", str(bad), "-o", str(tmp_path / "o.wav")],
+        ["generate", "--valence", "0", "--arousal", "0", "--duration", "5", "--primer", str(bad), "-o", str(tmp_path / "g.mid")],
+    ):
         assert main(argv) == 1
         assert capsys.readouterr().err.strip() == f"emsync: error: {want}", argv
     assert main(["midi", "inspect", str(bad)]) == 0  # a verdict, not a failure
@@ -125,8 +127,9 @@ def test_limits_name_their_param(tmp_path, capsys):
     assert "too_large" in capsys.readouterr().out
     assert main(["generate", "--valence", "0", "--arousal", "0", "--duration", "1e7", "-o", str(tmp_path / "g.mid")]) == 1
     err = capsys.readouterr().err.strip()
-    assert err == ("emsync: error: --duration: 1e+07 s is over the 14400 s limit (limits.max_generate_duration_s); "
-                   "raise it in params.yaml to allow it")
+    assert err == (
+        "emsync: error: --duration: 1e+07 s is over the 14400 s limit (limits.max_generate_duration_s); raise it in params.yaml to allow it"
+    )
     assert main(["render", str(tmp_path / "x.mid"), "-o", str(tmp_path / "o.wav"), "--duration", "1e9"]) == 1
     assert "limits.max_video_duration_s" in capsys.readouterr().err
 
@@ -150,12 +153,13 @@ def test_hostile_files_under_a_memory_and_time_cap_are_one_line_errors(tmp_path,
     else:
         src = Path("/dev/zero")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(tmp_path)}
-    for argv in (["render", str(src), "-o", str(tmp_path / "o.wav")],
-                 ["generate", "--valence", "0", "--arousal", "0", "--duration", "10", "--primer", str(src),
-                  "-o", str(tmp_path / "g.mid")],
-                 ["tokens", "encode", str(src), "-o", str(tmp_path / "t.json")], ["midi", "inspect", str(src)]):
-        r = subprocess.run([sys.executable, "-c", CAPPED, *argv], capture_output=True, text=True, env=env, cwd=ROOT,
-                           timeout=120)
+    for argv in (
+        ["render", str(src), "-o", str(tmp_path / "o.wav")],
+        ["generate", "--valence", "0", "--arousal", "0", "--duration", "10", "--primer", str(src), "-o", str(tmp_path / "g.mid")],
+        ["tokens", "encode", str(src), "-o", str(tmp_path / "t.json")],
+        ["midi", "inspect", str(src)],
+    ):
+        r = subprocess.run([sys.executable, "-c", CAPPED, *argv], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
         err = r.stderr.strip().splitlines()
         if argv[0] == "midi" and which == "huge_delta":  # a verdict row, exit 0
             assert r.returncode == 0 and '"valid": false' in r.stdout and '"reason": "unreadable"' in r.stdout, r
@@ -175,7 +179,12 @@ def test_sigterm_removes_render_temp_folders(tmp_path):
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(tmp)}
-    r = subprocess.run(["timeout", "-s", "TERM", "4", sys.executable, "-m", "emsync", "render", str(long),
-                        "-o", str(tmp_path / "o.wav")], capture_output=True, text=True, env=env, cwd=ROOT)
+    r = subprocess.run(
+        ["timeout", "-s", "TERM", "4", sys.executable, "-m", "emsync", "render", str(long), "-o", str(tmp_path / "o.wav")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
     assert r.returncode == 124 and r.stderr.strip() == "emsync: interrupted", r.stderr  # timed out, unwound cleanly
     assert list(tmp.iterdir()) == [] and not (tmp_path / "o.wav").exists()

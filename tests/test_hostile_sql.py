@@ -1,4 +1,5 @@
 """`emsync sql` is sandboxed: reads under data/ only, writes nothing, loads no extensions (issue 10 item 1)."""
+
 import os
 import subprocess
 import sys
@@ -28,22 +29,36 @@ def test_views_still_answer(repo):
     assert set(store.query("SHOW TABLES")["name"]) == {"labeling_labels"}
 
 
-@pytest.mark.parametrize("sql", ["SELECT * FROM read_csv('/etc/passwd')", "SELECT * FROM read_text('/etc/hostname')",
-                                 "SELECT * FROM read_csv('{root}/secret.csv')",
-                                 "SELECT * FROM read_text('{root}/data/../params.yaml')", "SELECT * FROM glob('/etc/*')"])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT * FROM read_csv('/etc/passwd')",
+        "SELECT * FROM read_text('/etc/hostname')",
+        "SELECT * FROM read_csv('{root}/secret.csv')",
+        "SELECT * FROM read_text('{root}/data/../params.yaml')",
+        "SELECT * FROM glob('/etc/*')",
+    ],
+)
 def test_reads_outside_data_are_refused(repo, sql):
     with pytest.raises(InputError, match="SQL refused.*--allow-read"):
         store.query(sql.format(root=repo))
 
 
-@pytest.mark.parametrize("sql", [
-    "COPY (SELECT 1 AS x) TO 'data/labeling/labels.parquet' (FORMAT parquet)",
-    "COPY (SELECT 1 AS x) TO '{root}/params.yaml' (FORMAT csv)",
-    "SELECT 1; COPY (SELECT 1 AS x) TO 'data/labeling/labels.parquet' (FORMAT parquet)",
-    "EXPORT DATABASE '{root}/data/exp'", "ATTACH '{root}/data/new.duckdb'",
-    "INSTALL httpfs", "LOAD httpfs", "SET enable_external_access = true", "SET allowed_directories = ['/']",
-    "CREATE TABLE t AS SELECT 1",
-])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "COPY (SELECT 1 AS x) TO 'data/labeling/labels.parquet' (FORMAT parquet)",
+        "COPY (SELECT 1 AS x) TO '{root}/params.yaml' (FORMAT csv)",
+        "SELECT 1; COPY (SELECT 1 AS x) TO 'data/labeling/labels.parquet' (FORMAT parquet)",
+        "EXPORT DATABASE '{root}/data/exp'",
+        "ATTACH '{root}/data/new.duckdb'",
+        "INSTALL httpfs",
+        "LOAD httpfs",
+        "SET enable_external_access = true",
+        "SET allowed_directories = ['/']",
+        "CREATE TABLE t AS SELECT 1",
+    ],
+)
 def test_writes_extensions_and_settings_are_refused(repo, sql):
     before = {p: p.read_bytes() for p in [repo / "params.yaml", repo / "data/labeling/labels.parquet"]}
     with pytest.raises(InputError, match="SQL refused"):
@@ -62,11 +77,12 @@ def test_allow_read_widens_to_the_named_file_only(repo):
 
 
 def _cli(repo, *args):
-    code = ("import sys, pathlib, emsync.store as s; import os; os.environ['EMSYNC_ROOT'] = sys.argv[1];"
-            "from emsync.cli import main; sys.exit(main(sys.argv[2:]))")
+    code = (
+        "import sys, pathlib, emsync.store as s; import os; os.environ['EMSYNC_ROOT'] = sys.argv[1];"
+        "from emsync.cli import main; sys.exit(main(sys.argv[2:]))"
+    )
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}  # this checkout's emsync
-    return subprocess.run([sys.executable, "-c", code, str(repo), "sql", *args], capture_output=True, text=True, cwd=repo,
-                          env=env)
+    return subprocess.run([sys.executable, "-c", code, str(repo), "sql", *args], capture_output=True, text=True, cwd=repo, env=env)
 
 
 def test_cli_out_never_overwrites_the_store_or_a_table(repo):

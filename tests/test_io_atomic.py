@@ -1,4 +1,5 @@
 """Atomic writes (emsync.io): the rename leaves a whole file with the mode a plain open() gives."""
+
 import os
 import stat
 

@@ -1,6 +1,7 @@
 """§3.1 content dedup on whole corpora: the fast (symusic) hash equals the pretty_midi reference
 on every demo and real MIDI file; dedup groups equal the demo's planted ground truth; every broken
 demo file lands in rejects."""
+
 import pandas as pd
 import pytest
 
@@ -37,8 +38,9 @@ def test_broken_demo_files_all_rejected(demo_scan):
     # reasons follow the damage: random bytes/bad chunks unreadable, cut files truncated
     r = rejects.set_index("midi_id")["reason"]
     for h in broken:
-        expect = {"empty": {"empty"}, "zero_notes": {"zero_notes"}, "truncated": {"truncated"},
-                  "corrupt": {"unreadable", "truncated"}}[kinds[h]]
+        expect = {"empty": {"empty"}, "zero_notes": {"zero_notes"}, "truncated": {"truncated"}, "corrupt": {"unreadable", "truncated"}}[
+            kinds[h]
+        ]
         assert r[h] in expect, (h, kinds[h], r[h])
 
 

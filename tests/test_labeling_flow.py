@@ -1,5 +1,6 @@
 """The labeling flow end to end on the demo corpus (archive source): outputs, checks, Listing 3.1
 JSON, report, and a re-run that is all cache hits."""
+
 import json
 import math
 import os
@@ -16,8 +17,12 @@ pytestmark = pytest.mark.slow
 
 
 def _run(params_file, results):
-    env = dict(os.environ, EMSYNC_PARAMS=str(params_file), PREFECT_LOCAL_STORAGE_PATH=str(results),
-               PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="180")  # a busy CI box starts it slowly
+    env = dict(
+        os.environ,
+        EMSYNC_PARAMS=str(params_file),
+        PREFECT_LOCAL_STORAGE_PATH=str(results),
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="180",
+    )  # a busy CI box starts it slowly
     r = subprocess.run([sys.executable, "-m", "flows.labeling"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=400)
     assert r.returncode == 0, r.stderr[-3000:]
     return r.stdout
@@ -25,10 +30,17 @@ def _run(params_file, results):
 
 def test_labeling_flow_on_demo_corpus(tmp_path, demo_corpus):
     lmd = demo_corpus.root / "lmd"
-    params = {"paths": {"data_dir": str(tmp_path / "data"), "reports_dir": str(tmp_path / "reports")},
-              "labeling": {"midi_dir": str(demo_corpus.midi_dir), "match_scores": str(lmd / "match_scores.json"),
-                           "msd_metadata": str(lmd / "msd_metadata.parquet"), "spotify_map": str(lmd / "echonest_to_spotify.csv"),
-                           "audio_features_archive": str(lmd / "spotify_features.csv"), "shard_size": 20}}
+    params = {
+        "paths": {"data_dir": str(tmp_path / "data"), "reports_dir": str(tmp_path / "reports")},
+        "labeling": {
+            "midi_dir": str(demo_corpus.midi_dir),
+            "match_scores": str(lmd / "match_scores.json"),
+            "msd_metadata": str(lmd / "msd_metadata.parquet"),
+            "spotify_map": str(lmd / "echonest_to_spotify.csv"),
+            "audio_features_archive": str(lmd / "spotify_features.csv"),
+            "shard_size": 20,
+        },
+    }
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     _run(tmp_path / "params.yaml", tmp_path / "results")
 
@@ -51,12 +63,12 @@ def test_labeling_flow_on_demo_corpus(tmp_path, demo_corpus):
         got = lab.loc[m, "valence"]
         assert (want is None and pd.isna(got)) or got == pytest.approx(want)
     matched = sorted(labels.loc[labels["matched"], "midi_id"])
-    assert labels.loc[labels["split"] == "test", "midi_id"].tolist() == matched[len(matched) - math.ceil(len(matched) * 0.05):]
+    assert labels.loc[labels["split"] == "test", "midi_id"].tolist() == matched[len(matched) - math.ceil(len(matched) * 0.05) :]
 
     entries = sorted((out / "json").glob("*.json"))
     assert len(entries) == len(matches)
     e = json.loads(entries[0].read_text())
-    (mid, body), = e.items()
+    ((mid, body),) = e.items()
     assert mid == entries[0].stem and set(body) == {"midi_features", "matched_features"}
     assert {"note_density", "tempo", "n_instruments"} <= set(body["midi_features"])
     assert body["matched_features"]["track_id"] == lmd_gt["true_match"][mid]

@@ -1,4 +1,5 @@
 """Validation, eq. 3.1 tempo, features and the content hash on small MIDI files made here (§3.1)."""
+
 import io
 
 import mido
@@ -14,8 +15,10 @@ def midi_bytes(parts, tempos=((0, 500000),), tpb=96, names=None, extra=None):
     cond = [(t, mido.MetaMessage("set_tempo", tempo=us)) for t, us in tempos]
     mf.tracks.append(_track(cond))
     for k, (ch, prog, notes) in enumerate(parts):
-        ev = [(0, mido.MetaMessage("track_name", name=(names or {}).get(k, f"part{k}"))),
-              (0, mido.Message("program_change", channel=ch, program=prog))]
+        ev = [
+            (0, mido.MetaMessage("track_name", name=(names or {}).get(k, f"part{k}"))),
+            (0, mido.Message("program_change", channel=ch, program=prog)),
+        ]
         for p, v, s, e in notes:
             ev.append((s, mido.Message("note_on", channel=ch, note=p, velocity=v)))
             ev.append((e, mido.Message("note_off", channel=ch, note=p, velocity=0)))
@@ -34,9 +37,11 @@ def _track(events):
     return tr
 
 
-SONG = [(0, 0, [(60, 90, 0, 96), (64, 80, 96, 192), (67, 70, 192, 384)]),
-        (1, 33, [(36, 100, 0, 192), (43, 100, 192, 384)]),
-        (9, 0, [(36, 110, 0, 10), (38, 110, 96, 106), (42, 90, 192, 202)])]
+SONG = [
+    (0, 0, [(60, 90, 0, 96), (64, 80, 96, 192), (67, 70, 192, 384)]),
+    (1, 33, [(36, 100, 0, 192), (43, 100, 192, 384)]),
+    (9, 0, [(36, 110, 0, 10), (38, 110, 96, 106), (42, 90, 192, 202)]),
+]
 
 
 @pytest.fixture(params=[True, False], ids=["fast", "reference"])
@@ -74,17 +79,21 @@ def _truncated():
     return data[: len(data) - 20]
 
 
-@pytest.mark.parametrize("data,reason", [
-    (b"", "empty"),
-    (b"RIFF\x00\x00\x00\x04WAVE", "unreadable"),
-    (b"MThd\x00\x00\x00\x02\x00\x01", "truncated"),
-    (b"MThd\x00\x00\x00\x02\x00\x01\x00\x01\x00\x60", "unreadable"),
-    (b"MThd\x00\x00\x00\x06\x00\x01\x00\x01\x00\x60MTrx\x00\x00\x00\x00", "unreadable"),
-    (_truncated(), "truncated"),
-    (midi_bytes([(0, 0, [])]), "zero_notes"),
-    (midi_bytes(SONG, tempos=((0, 10),)), "absurd_tempo"),
-    (midi_bytes([(0, 0, [(60, 90, 0, 96 * 10000)])], tempos=((0, 2_000_000),)), "absurd_length"),
-], ids=["empty", "no-header", "short-header", "header-len-2", "bad-chunk-id", "truncated", "zero-notes", "absurd-tempo", "absurd-length"])
+@pytest.mark.parametrize(
+    "data,reason",
+    [
+        (b"", "empty"),
+        (b"RIFF\x00\x00\x00\x04WAVE", "unreadable"),
+        (b"MThd\x00\x00\x00\x02\x00\x01", "truncated"),
+        (b"MThd\x00\x00\x00\x02\x00\x01\x00\x01\x00\x60", "unreadable"),
+        (b"MThd\x00\x00\x00\x06\x00\x01\x00\x01\x00\x60MTrx\x00\x00\x00\x00", "unreadable"),
+        (_truncated(), "truncated"),
+        (midi_bytes([(0, 0, [])]), "zero_notes"),
+        (midi_bytes(SONG, tempos=((0, 10),)), "absurd_tempo"),
+        (midi_bytes([(0, 0, [(60, 90, 0, 96 * 10000)])], tempos=((0, 2_000_000),)), "absurd_length"),
+    ],
+    ids=["empty", "no-header", "short-header", "header-len-2", "bad-chunk-id", "truncated", "zero-notes", "absurd-tempo", "absurd-length"],
+)
 def test_rejects_with_reason(data, reason, fast):
     r = inspect_bytes(data, fast=fast, max_duration_s=3600.0)
     assert r["valid"] is False
@@ -133,18 +142,45 @@ def test_hash_sees_notes_velocity_and_instrument_names(fast):
 
 EDGE_CASES = {
     "overlap-same-pitch": [(0, 0, [(60, 80, 0, 40), (60, 70, 20, 60)])],
-    "pedal": (lambda: ([(0, 0, [(60, 80, 0, 20), (64, 80, 30, 40)])],
-                       {0: [(0, mido.Message("control_change", control=64, value=127)), (90, mido.Message("control_change", control=64, value=0))]})),
-    "pitch-bend": (lambda: ([(0, 0, [(60, 80, 0, 96), (62, 80, 96, 192)])],
-                            {0: [(48, mido.Message("pitchwheel", pitch=4096)), (120, mido.Message("pitchwheel", pitch=-8192))]})),
-    "bends-at-pitch-edges": (lambda: ([(0, 0, [(0, 80, 0, 96), (1, 70, 10, 90), (127, 60, 20, 96), (125, 50, 0, 60)])],
-                                      {0: [(5, mido.Message("pitchwheel", pitch=8191)), (40, mido.Message("pitchwheel", pitch=-8192)),
-                                           (70, mido.Message("pitchwheel", pitch=-3000)), (80, mido.Message("pitchwheel", pitch=0))]})),
-    "pedal-and-bends-in-two-places": (lambda: ([(0, 0, [(60, 80, 0, 20), (64, 80, 30, 40), (67, 90, 200, 230), (60, 50, 300, 380)])],
-                                               {0: [(0, mido.Message("control_change", control=64, value=100)),
-                                                    (50, mido.Message("control_change", control=64, value=10)),
-                                                    (210, mido.Message("pitchwheel", pitch=2000)), (240, mido.Message("pitchwheel", pitch=0)),
-                                                    (350, mido.Message("control_change", control=64, value=64))]})),
+    "pedal": (
+        lambda: (
+            [(0, 0, [(60, 80, 0, 20), (64, 80, 30, 40)])],
+            {0: [(0, mido.Message("control_change", control=64, value=127)), (90, mido.Message("control_change", control=64, value=0))]},
+        )
+    ),
+    "pitch-bend": (
+        lambda: (
+            [(0, 0, [(60, 80, 0, 96), (62, 80, 96, 192)])],
+            {0: [(48, mido.Message("pitchwheel", pitch=4096)), (120, mido.Message("pitchwheel", pitch=-8192))]},
+        )
+    ),
+    "bends-at-pitch-edges": (
+        lambda: (
+            [(0, 0, [(0, 80, 0, 96), (1, 70, 10, 90), (127, 60, 20, 96), (125, 50, 0, 60)])],
+            {
+                0: [
+                    (5, mido.Message("pitchwheel", pitch=8191)),
+                    (40, mido.Message("pitchwheel", pitch=-8192)),
+                    (70, mido.Message("pitchwheel", pitch=-3000)),
+                    (80, mido.Message("pitchwheel", pitch=0)),
+                ]
+            },
+        )
+    ),
+    "pedal-and-bends-in-two-places": (
+        lambda: (
+            [(0, 0, [(60, 80, 0, 20), (64, 80, 30, 40), (67, 90, 200, 230), (60, 50, 300, 380)])],
+            {
+                0: [
+                    (0, mido.Message("control_change", control=64, value=100)),
+                    (50, mido.Message("control_change", control=64, value=10)),
+                    (210, mido.Message("pitchwheel", pitch=2000)),
+                    (240, mido.Message("pitchwheel", pitch=0)),
+                    (350, mido.Message("control_change", control=64, value=64)),
+                ]
+            },
+        )
+    ),
     "drums-only-end": [(9, 0, [(36, 100, 0, 500)]), (0, 0, [(60, 80, 0, 96)])],
     "two-channels-one-track": None,
     "tempo-changes": None,
@@ -156,10 +192,16 @@ def test_fast_and_reference_agree_on_edge_cases(case):
     spec = EDGE_CASES[case]
     if case == "two-channels-one-track":
         mf = mido.MidiFile(type=0, ticks_per_beat=96)
-        mf.tracks.append(mido.MidiTrack([mido.Message("note_on", channel=0, note=60, velocity=80, time=0),
-                                         mido.Message("note_on", channel=1, note=60, velocity=70, time=0),
-                                         mido.Message("note_off", channel=0, note=60, time=50),
-                                         mido.Message("note_off", channel=1, note=60, time=50)]))
+        mf.tracks.append(
+            mido.MidiTrack(
+                [
+                    mido.Message("note_on", channel=0, note=60, velocity=80, time=0),
+                    mido.Message("note_on", channel=1, note=60, velocity=70, time=0),
+                    mido.Message("note_off", channel=0, note=60, time=50),
+                    mido.Message("note_off", channel=1, note=60, time=50),
+                ]
+            )
+        )
         buf = io.BytesIO()
         mf.save(file=buf)
         data = buf.getvalue()
@@ -202,10 +244,25 @@ def test_cli_midi_inspect_prints_one_json_line_per_file(tmp_path, capsys):
     assert main(["midi", "inspect", str(good), str(bad)]) == 0
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert [x["midi_id"] for x in lines] == ["good", "bad"]
-    assert set(lines[0]) == {"midi_id", "valid", "reason", "content_hash", "note_density", "tempo", "n_instruments", "has_drums", "duration"}
+    assert set(lines[0]) == {
+        "midi_id",
+        "valid",
+        "reason",
+        "content_hash",
+        "note_density",
+        "tempo",
+        "n_instruments",
+        "has_drums",
+        "duration",
+    }
     assert lines[0]["valid"] and lines[0]["tempo"] == 120.0 and lines[0]["has_drums"] is True
-    assert lines[1] == {**{k: None for k in lines[0]}, "midi_id": "bad", "valid": False, "reason": "truncated",
-                        "detail": "0 of 5 track chunks present"}
+    assert lines[1] == {
+        **{k: None for k in lines[0]},
+        "midi_id": "bad",
+        "valid": False,
+        "reason": "truncated",
+        "detail": "0 of 5 track chunks present",
+    }
 
 
 def test_known_divergence_is_caught_by_verification(tmp_path):
@@ -215,11 +272,17 @@ def test_known_divergence_is_caught_by_verification(tmp_path):
     from emsync.labeling.scan import scan
 
     mf = mido.MidiFile(type=0, ticks_per_beat=96)
-    mf.tracks.append(mido.MidiTrack([mido.Message("note_on", note=60, velocity=80, time=0),
-                                     mido.Message("note_on", note=60, velocity=70, time=10),
-                                     mido.Message("note_off", note=60, time=10),
-                                     mido.Message("note_on", note=62, velocity=80, time=5),
-                                     mido.Message("note_off", note=62, time=10)]))
+    mf.tracks.append(
+        mido.MidiTrack(
+            [
+                mido.Message("note_on", note=60, velocity=80, time=0),
+                mido.Message("note_on", note=60, velocity=70, time=10),
+                mido.Message("note_off", note=60, time=10),
+                mido.Message("note_on", note=62, velocity=80, time=5),
+                mido.Message("note_off", note=62, time=10),
+            ]
+        )
+    )
     path = tmp_path / "restruck.mid"
     mf.save(path)
     assert inspect_bytes(path.read_bytes())["n_notes"] == 2  # fast: the re-struck note is lost
@@ -260,10 +323,17 @@ def test_sparse_pedal_and_bends_equal_pretty_midi_roll(seed):
         return np.array([getattr(x, attr) for x in xs], dtype=dtype)
 
     n, c, pb = ins.notes, ins.control_changes, ins.pitch_bends
-    got = encode_instrument("x", 0, False, col(n, "velocity", np.int64), col(n, "pitch", np.int64),
-                            col(n, "start", float), col(n, "end", float),
-                            (col(c, "number", np.int64), col(c, "value", np.int64), col(c, "time", float)),
-                            (col(pb, "pitch", np.int64), col(pb, "time", float)))
+    got = encode_instrument(
+        "x",
+        0,
+        False,
+        col(n, "velocity", np.int64),
+        col(n, "pitch", np.int64),
+        col(n, "start", float),
+        col(n, "end", float),
+        (col(c, "number", np.int64), col(c, "value", np.int64), col(c, "time", float)),
+        (col(pb, "pitch", np.int64), col(pb, "time", float)),
+    )
     er, ec, ev = encode_dense(roll)
     assert got.width == roll.shape[1]
     assert np.array_equal(got.rows, er) and np.array_equal(got.cols, ec) and np.array_equal(got.vals, ev)

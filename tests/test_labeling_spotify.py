@@ -1,5 +1,6 @@
 """The Spotify client against a real HTTP server on loopback (token, search, audio-features),
 with 429 + Retry-After, 500s, malformed JSON, a crash and a resumed run; and the archive source."""
+
 import base64
 import json
 import logging
@@ -90,8 +91,13 @@ class FakeSpotify:
 
             @staticmethod
             def _track(c):
-                return {"id": c["id"], "name": c["name"], "artists": [{"name": a} for a in c["artists"]], "album": {"name": c["album"]},
-                        "duration_ms": c["audio_features"].get("duration_ms")}
+                return {
+                    "id": c["id"],
+                    "name": c["name"],
+                    "artists": [{"name": a} for a in c["artists"]],
+                    "album": {"name": c["album"]},
+                    "duration_ms": c["audio_features"].get("duration_ms"),
+                }
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -127,12 +133,33 @@ def _catalog(n):
     out = []
     for k in range(n):
         sid = f"sp{k:020d}"
-        out.append({"id": sid, "name": f"Song {k}", "artists": [f"Artist {k % 7}"], "album": "Album",
-                    "audio_features": {"id": sid, "valence": round(float(rng.uniform(0, 1)), 3), "energy": 0.5, "tempo": 120.0}})
-    out.append({"id": "spcafe", "name": "Café del Mar", "artists": ["Energy 52"], "album": "Café del Mar",
-                "audio_features": {"id": "spcafe", "valence": 0.61, "energy": 0.7, "tempo": 133.0}})
-    out.append({"id": "spnight", "name": "夜の街", "artists": ["Tōkyō Band"], "album": "Night",
-                "audio_features": {"id": "spnight", "valence": 0.2, "energy": 0.3, "tempo": 90.0}})
+        out.append(
+            {
+                "id": sid,
+                "name": f"Song {k}",
+                "artists": [f"Artist {k % 7}"],
+                "album": "Album",
+                "audio_features": {"id": sid, "valence": round(float(rng.uniform(0, 1)), 3), "energy": 0.5, "tempo": 120.0},
+            }
+        )
+    out.append(
+        {
+            "id": "spcafe",
+            "name": "Café del Mar",
+            "artists": ["Energy 52"],
+            "album": "Café del Mar",
+            "audio_features": {"id": "spcafe", "valence": 0.61, "energy": 0.7, "tempo": 133.0},
+        }
+    )
+    out.append(
+        {
+            "id": "spnight",
+            "name": "夜の街",
+            "artists": ["Tōkyō Band"],
+            "album": "Night",
+            "audio_features": {"id": "spnight", "valence": 0.2, "energy": 0.3, "tempo": 90.0},
+        }
+    )
     return out
 
 
@@ -202,11 +229,14 @@ def test_non_retryable_error_and_missing_credentials(tmp_path, creds, monkeypatc
 
 
 def test_search_fallback_unicode_and_cache(tmp_path, creds):
-    rows = pd.DataFrame([
-        {"midi_id": "m1", "title": "Café Del Mar (Original Mix)", "artist": "Energy 52", "release": "Trance Hits"},
-        {"midi_id": "m2", "title": "夜の街", "artist": "Tokyo Band", "release": None},
-        {"midi_id": "m3", "title": "Nothing Like It", "artist": "Nobody", "release": None},
-        {"midi_id": "m4", "title": None, "artist": "Energy 52", "release": None}])
+    rows = pd.DataFrame(
+        [
+            {"midi_id": "m1", "title": "Café Del Mar (Original Mix)", "artist": "Energy 52", "release": "Trance Hits"},
+            {"midi_id": "m2", "title": "夜の街", "artist": "Tokyo Band", "release": None},
+            {"midi_id": "m3", "title": "Nothing Like It", "artist": "Nobody", "release": None},
+            {"midi_id": "m4", "title": None, "artist": "Energy 52", "release": None},
+        ]
+    )
     with FakeSpotify(_catalog(5)) as srv:
         srv.plan["/v1/search"] = ["429"]
         c = client(srv, tmp_path / "cache")
@@ -267,11 +297,18 @@ def test_archive_import_keys_and_duplicates(tmp_path):
         "TR1,S1,Bjørk,Jóga,idA    idB,100,0.5,0.4\n"
         "TR1,S1,Bjørk,Jóga,idA    idB,100,0.5,0.4\n"
         "TR2,S2,X,Y,,120,0.0,0.3\n"
-        "TR3,S3,X,Z,,,,\n", encoding="utf-8")
+        "TR3,S3,X,Z,,,,\n",
+        encoding="utf-8",
+    )
     a = spotify.load_archive(tmp_path / "a.csv")
     assert len(a) == 3 and a.loc[0, "spotify_id"] == "idA"
-    m = pd.DataFrame({"midi_id": ["m1", "m2", "m3", "m4", "m5"], "track_id": ["TRx", "TR2", "TR3", "TR9", "TR1"],
-                      "spotify_id": ["idB", None, None, None, "idA"]})
+    m = pd.DataFrame(
+        {
+            "midi_id": ["m1", "m2", "m3", "m4", "m5"],
+            "track_id": ["TRx", "TR2", "TR3", "TR9", "TR1"],
+            "spotify_id": ["idB", None, None, None, "idA"],
+        }
+    )
     f = spotify.features_from_archive(m, a).set_index("midi_id")
     assert "m1" not in f.index  # idB is listed but only the first id keys the archive
     assert f.loc["m5", "valence"] == 0.5 and f.loc["m5", "archive_key"] == "spotify_id"
@@ -286,8 +323,13 @@ def test_author_archive_yields_valence(shared_data):
     a = spotify.load_archive(shared_data / "lakh_spotify" / "cleansed_features.csv")
     assert len(a) == 21425 and a["track_id"].is_unique
     assert a["valence"].notna().sum() == 20394
-    m = pd.DataFrame({"midi_id": ["b97c529ab9ef783a849b896816001748", "m2"], "track_id": ["TRAAAGR128F425B14B", "TRAAAZF12903CCCF6B"],
-                      "spotify_id": [None, None]})
+    m = pd.DataFrame(
+        {
+            "midi_id": ["b97c529ab9ef783a849b896816001748", "m2"],
+            "track_id": ["TRAAAGR128F425B14B", "TRAAAZF12903CCCF6B"],
+            "spotify_id": [None, None],
+        }
+    )
     f = spotify.features_from_archive(m, a).set_index("midi_id")
     assert f.loc["b97c529ab9ef783a849b896816001748", "valence"] == 0.674  # MANIFEST: row 1, valence 0.674
     assert f.loc["m2", "valence"] == 0.828

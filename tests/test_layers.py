@@ -3,6 +3,7 @@
 Each test walks the real sources (the AST, not grep) or imports the real package in a fresh
 interpreter, so a new module that breaks a rule fails here with its file and line.
 """
+
 import ast
 import subprocess
 import sys
@@ -54,17 +55,18 @@ def test_library_never_imports_the_cli():
     which is the CLI's entry point) never reaches up into it."""
     lib = [f for f in _sources("emsync") if f.relative_to(ROOT / "emsync").parts[0] not in ("cli", "__main__.py")]
     lib += _sources("tasks") + _sources("flows") + _sources("models")
-    bad = [f"{f.relative_to(ROOT)}:{line} imports {mod}" for f in lib for line, mod, _ in _imports(f)
-           if _under(mod, "emsync.cli")]
+    bad = [f"{f.relative_to(ROOT)}:{line} imports {mod}" for f in lib for line, mod, _ in _imports(f) if _under(mod, "emsync.cli")]
     assert bad == []
-
 
 
 def test_models_import_nothing_from_emsync():
-    bad = [f"{f.relative_to(ROOT)}:{line} imports {mod}" for f in _sources("models") for line, mod, _ in _imports(f)
-           if _under(mod, "emsync") and not _under(mod, "emsync.models")]
+    bad = [
+        f"{f.relative_to(ROOT)}:{line} imports {mod}"
+        for f in _sources("models")
+        for line, mod, _ in _imports(f)
+        if _under(mod, "emsync") and not _under(mod, "emsync.models")
+    ]
     assert bad == []
-
 
 
 def test_models_tasks_flows_live_in_the_emsync_namespace():
@@ -73,9 +75,13 @@ def test_models_tasks_flows_live_in_the_emsync_namespace():
     for name in ("models", "tasks", "flows"):
         link = ROOT / "emsync" / name
         assert link.is_symlink() and link.resolve() == (ROOT / name).resolve()
-    bad = [f"{f.relative_to(ROOT)}:{line} imports {mod}" for folder in ("emsync", "tasks", "flows", "models", "tests")
-           for f in _sources(folder) for line, mod, relative in _imports(f)
-           if not relative and mod.split(".")[0] in ("models", "tasks", "flows")]
+    bad = [
+        f"{f.relative_to(ROOT)}:{line} imports {mod}"
+        for folder in ("emsync", "tasks", "flows", "models", "tests")
+        for f in _sources(folder)
+        for line, mod, relative in _imports(f)
+        if not relative and mod.split(".")[0] in ("models", "tasks", "flows")
+    ]
     assert bad == []
 
 
@@ -123,5 +129,7 @@ def test_importing_emsync_leaves_the_environment_unchanged():
     r = subprocess.run([sys.executable, "-c", IMPORT_ALL], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     out = json.loads(r.stdout.strip().splitlines()[-1])
-    assert {"emsync.flowkit", "emsync.checks", "emsync.video.loading", "emsync.flows.features", "emsync.models.generation"} <= set(out["modules"])
+    assert {"emsync.flowkit", "emsync.checks", "emsync.video.loading", "emsync.flows.features", "emsync.models.generation"} <= set(
+        out["modules"]
+    )
     assert out["changed"] == [] and out["same_hook"]

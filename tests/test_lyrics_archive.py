@@ -1,4 +1,5 @@
 """Import of the author's published lyric labels (Emotion4MIDI, §3.2.3.2) keyed by midi_id."""
+
 import pytest
 
 from emsync.errors import InputError
@@ -68,8 +69,9 @@ def test_store_joins_lyric_labels_with_valence_arousal(tmp_path, monkeypatch):
     data = tmp_path / "data"
     (data / "labeling").mkdir(parents=True)
     (data / "lyrics").mkdir()
-    pd.DataFrame({"midi_id": ["a", "b"], "valence": [0.5, -0.25], "arousal": [0.1, 0.2], "split": ["train", "test"]}
-                 ).to_parquet(data / "labeling" / "labels.parquet")
+    pd.DataFrame({"midi_id": ["a", "b"], "valence": [0.5, -0.25], "arousal": [0.1, 0.2], "split": ["train", "test"]}).to_parquet(
+        data / "labeling" / "labels.parquet"
+    )
     pd.DataFrame({"midi_id": ["b", "c"], "p7_joy": [0.9, 0.2]}).to_parquet(data / "lyrics" / "labels.parquet")
     monkeypatch.setenv("EMSYNC_ROOT", str(tmp_path))
     views = store.refresh(tmp_path / "s.duckdb", data)

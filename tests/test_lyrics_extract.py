@@ -1,4 +1,5 @@
 """Lyric extraction from MIDI (§3.2.2): real files, encodings, tracks, karaoke marks, bad input."""
+
 import json
 import subprocess
 import sys
@@ -19,8 +20,12 @@ def test_twinkle_kar_soft_karaoke_text(shared_data):
     lyr = extract(shared_data / "midi" / "twinkle.kar")
     assert lyr.source == "karaoke"
     lines = lyr.text.split("\n")
-    assert lines[:4] == ["Twinkle, Twinkle little star;", "How I wonder what you are.",
-                         "Up above the world so high,", "Like a diamond in the sky!"]
+    assert lines[:4] == [
+        "Twinkle, Twinkle little star;",
+        "How I wonder what you are.",
+        "Up above the world so high,",
+        "Like a diamond in the sky!",
+    ]
     assert "@" not in lyr.text and "GNU" not in lyr.text  # headers stripped
     assert "/" not in lyr.text and "\\" not in lyr.text  # line marks, also the trailing one in "are./"
     assert lyr.n_words == 64
@@ -69,8 +74,7 @@ def test_cli_prints_one_json_line_per_file(shared_data, tmp_path):
     bad = tmp_path / "broken.mid"
     bad.write_bytes(b"MThd\x00\x00")
     files = [shared_data / "midi" / "twinkle.kar", shared_data / "midi" / "Schubert_Standchen.mid", bad]
-    out = subprocess.run([sys.executable, "-m", "emsync", "midi", "lyrics", *map(str, files)],
-                         capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-m", "emsync", "midi", "lyrics", *map(str, files)], capture_output=True, text=True)
     rows = [json.loads(x) for x in out.stdout.splitlines()]
     assert [r["midi_id"] for r in rows] == ["twinkle", "Schubert_Standchen", "broken"]
     assert (rows[0]["language"], rows[0]["n_words"], rows[0]["keep"]) == ("en", 64, True)
@@ -157,8 +161,19 @@ def test_hyphenated_syllables_with_spacing(tmp_path):
 
 
 def test_karaoke_headers_marks_and_empty_events(tmp_path):
-    evs = [(0, b"@KMIDI KARAOKE FILE"), (0, b"@LENGL"), (0, b"@TTitle"), (10, b""), (20, b"\\Hel"), (30, b"lo "),
-           (40, b"world "), (50, b" "), (60, b"/good"), (70, b"bye "), (80, b"")]
+    evs = [
+        (0, b"@KMIDI KARAOKE FILE"),
+        (0, b"@LENGL"),
+        (0, b"@TTitle"),
+        (10, b""),
+        (20, b"\\Hel"),
+        (30, b"lo "),
+        (40, b"world "),
+        (50, b" "),
+        (60, b"/good"),
+        (70, b"bye "),
+        (80, b""),
+    ]
     f = _midi(tmp_path / "a.kar", [evs], kind="text")
     lyr = extract(f)
     assert lyr.source == "karaoke" and lyr.text == "Hello world\ngoodbye"
@@ -175,7 +190,9 @@ def test_lyrics_events_beat_a_one_line_credit(tmp_path):
     assert extract(f).source == "lyrics" and extract(f).n_words == 3
 
 
-@pytest.mark.parametrize("data", [b"", b"MThd", b"RIFF\x00\x00\x00\x00", b"MThd\x00\x00\x00\x06\x00\x01\x00\x01\x01\xe0MTrk\xff\xff\xff\xff"])
+@pytest.mark.parametrize(
+    "data", [b"", b"MThd", b"RIFF\x00\x00\x00\x00", b"MThd\x00\x00\x00\x06\x00\x01\x00\x01\x01\xe0MTrk\xff\xff\xff\xff"]
+)
 def test_unreadable_files_raise_input_error(tmp_path, data):
     f = tmp_path / "bad.mid"
     f.write_bytes(data)

@@ -1,5 +1,6 @@
 """The lyrics stage end to end on the demo corpus with tiny saved classifiers: outputs, rejects,
 CSV exports shaped like the published ones, the archive import, and a cached re-run."""
+
 import json
 import os
 import subprocess
@@ -20,8 +21,12 @@ pytestmark = pytest.mark.slow
 
 
 def _run(params_file, results):
-    env = dict(os.environ, EMSYNC_PARAMS=str(params_file), PREFECT_LOCAL_STORAGE_PATH=str(results),
-               PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="180")
+    env = dict(
+        os.environ,
+        EMSYNC_PARAMS=str(params_file),
+        PREFECT_LOCAL_STORAGE_PATH=str(results),
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="180",
+    )
     r = subprocess.run([sys.executable, "-m", "flows.lyrics"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=400)
     assert r.returncode == 0, r.stderr[-3000:]
     return r.stdout
@@ -37,17 +42,25 @@ def test_lyrics_flow_on_demo_corpus(tmp_path, demo_corpus, shared_data):
     for n, labels in ((7, EKMAN7), (28, GO28)):
         torch.manual_seed(n)
         save_classifier(build(preset("tiny", n_labels=n, vocab_size=len(tok)), labels), tok, tmp_path / "models" / str(n))
-    params = {"paths": {"data_dir": str(tmp_path / "data"), "reports_dir": str(tmp_path / "reports")},
-              "lyrics": {"midi_dir": str(demo_corpus.midi_dir), "files": str(files), "models": str(tmp_path / "models"),
-                         "out_dir": str(tmp_path / "data" / "lyrics"), "min_words": 20, "shard_size": 10,
-                         "archive_dir": str(shared_data / "lyrics_emotions"), "device": "cpu"}}
+    params = {
+        "paths": {"data_dir": str(tmp_path / "data"), "reports_dir": str(tmp_path / "reports")},
+        "lyrics": {
+            "midi_dir": str(demo_corpus.midi_dir),
+            "files": str(files),
+            "models": str(tmp_path / "models"),
+            "out_dir": str(tmp_path / "data" / "lyrics"),
+            "min_words": 20,
+            "shard_size": 10,
+            "archive_dir": str(shared_data / "lyrics_emotions"),
+            "device": "cpu",
+        },
+    }
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     _run(tmp_path / "params.yaml", tmp_path / "results")
 
     out = tmp_path / "data" / "lyrics"
     lyr, rej, lab = (pd.read_parquet(out / f"{t}.parquet") for t in ("lyrics", "rejects", "labels"))
-    english = {h for h, e in gt.items() if e["kind"] in ("ok", "duplicate") and e["lyrics_lang"] == "en"
-               and e["n_lyric_words"] >= 20}
+    english = {h for h, e in gt.items() if e["kind"] in ("ok", "duplicate") and e["lyrics_lang"] == "en" and e["n_lyric_words"] >= 20}
     assert set(lab["midi_id"]) == english and len(english) >= 3
     assert set(lyr["midi_id"]) == set(valid)  # one row per valid file
     for r in lyr.itertuples():
@@ -55,8 +68,7 @@ def test_lyrics_flow_on_demo_corpus(tmp_path, demo_corpus, shared_data):
         assert (r.language if isinstance(r.language, str) else None) == gt[r.midi_id]["lyrics_lang"]
     invalid = {midi_id_of(p) for p in paths} - set(valid)
     assert set(rej.loc[rej["reason"] == "invalid_midi", "midi_id"]) == invalid and invalid
-    assert set(rej.loc[rej["reason"] == "not_english", "midi_id"]) == {
-        h for h in valid if gt[h]["lyrics_lang"] not in (None, "en")}
+    assert set(rej.loc[rej["reason"] == "not_english", "midi_id"]) == {h for h in valid if gt[h]["lyrics_lang"] not in (None, "en")}
     assert set(rej["midi_id"]) | set(lab["midi_id"]) == {midi_id_of(p) for p in paths}
     probs = lab[columns(7) + columns(28)].to_numpy()
     assert ((probs > 0) & (probs < 1)).all() and not lab["truncated"].any()  # demo lyrics are < 512 tokens

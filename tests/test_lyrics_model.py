@@ -1,4 +1,5 @@
 """The lyrics classifier (§3.2.1.2): size, multi-label head, tokenizer, one loading function."""
+
 import shutil
 
 import numpy as np
@@ -11,8 +12,14 @@ from emsync.lyrics.metrics import frequency_baseline, macro, majority_baseline, 
 from emsync.lyrics.model import load_classifier, save_classifier, train_wordpiece
 from emsync.models.lyrics_classifier import bce_loss, build, config_of, preset, probabilities
 
-TEXTS = ["I love this song so much", "this is so sad and I miss you", "what a terrible awful day",
-         "thank you for the music", "I am scared of the dark", "wow I did not expect that"] * 10
+TEXTS = [
+    "I love this song so much",
+    "this is so sad and I miss you",
+    "what a terrible awful day",
+    "thank you for the music",
+    "I am scared of the dark",
+    "wow I did not expect that",
+] * 10
 
 
 def test_thesis_size_is_distilbert_base():

@@ -1,4 +1,5 @@
 """The lyrics classifier's training task (what the engine calls) and the Tables 3.3/3.4 report."""
+
 import numpy as np
 import pytest
 import torch
@@ -74,6 +75,15 @@ def test_listing_excerpt_and_labels_above_the_threshold():
     row = {"midi_id": "x", "file": "a/x.mid"} | {c: 0.01 for c in columns(7) + columns(28)}
     row |= {"p7_joy": 0.8072, "p7_neutral": 0.1953, "p28_optimism": 0.7554, "p28_neutral": 0.2954}
     text = listing(pd.DataFrame([row]), {"x": "Imagine there's no heaven\nIt's easy if you try"}, ["x"])
-    assert text.splitlines() == ["File path: a/x.mid", "Lyrics:", "Imagine there's no heaven", "It's easy if you try",
-                                 "7-label predictions:", "joy: 0.8072", "neutral: 0.1953",
-                                 "28-label predictions:", "optimism: 0.7554", "neutral: 0.2954"]  # Listing 3.2's shape
+    assert text.splitlines() == [
+        "File path: a/x.mid",
+        "Lyrics:",
+        "Imagine there's no heaven",
+        "It's easy if you try",
+        "7-label predictions:",
+        "joy: 0.8072",
+        "neutral: 0.1953",
+        "28-label predictions:",
+        "optimism: 0.7554",
+        "neutral: 0.2954",
+    ]  # Listing 3.2's shape

@@ -1,5 +1,6 @@
 """Training the lyrics classifiers through the engine (§3.2.1): the train_lyrics stage on the demo
 GoEmotions set, and a bounded real-data run that must beat the baselines."""
+
 import json
 import os
 import subprocess
@@ -25,10 +26,14 @@ def one_thread():
 
 
 def _run(params_file, results):
-    env = dict(os.environ, EMSYNC_PARAMS=str(params_file), PREFECT_LOCAL_STORAGE_PATH=str(results),
-               PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="180", OMP_NUM_THREADS="1")
-    r = subprocess.run([sys.executable, "-m", "flows.train_lyrics"], cwd=ROOT, env=env, capture_output=True, text=True,
-                       timeout=600)
+    env = dict(
+        os.environ,
+        EMSYNC_PARAMS=str(params_file),
+        PREFECT_LOCAL_STORAGE_PATH=str(results),
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="180",
+        OMP_NUM_THREADS="1",
+    )
+    r = subprocess.run([sys.executable, "-m", "flows.train_lyrics"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     return r.stdout
 
@@ -37,9 +42,16 @@ def test_train_lyrics_flow_on_demo_goemotions(tmp_path):
     from emsync.demo.text import build_goemotions
 
     build_goemotions(tmp_path / "goemotions", seed=1234, n_text=300)
-    params = {"paths": {"data_dir": str(tmp_path / "data"), "reports_dir": str(tmp_path / "reports")},
-              "train_lyrics": {"data_dir": str(tmp_path / "goemotions"), "out_dir": str(tmp_path / "models" / "lyrics"),
-                               "device": "cpu", "max_epochs": 40, "patience": 10}}
+    params = {
+        "paths": {"data_dir": str(tmp_path / "data"), "reports_dir": str(tmp_path / "reports")},
+        "train_lyrics": {
+            "data_dir": str(tmp_path / "goemotions"),
+            "out_dir": str(tmp_path / "models" / "lyrics"),
+            "device": "cpu",
+            "max_epochs": 40,
+            "patience": 10,
+        },
+    }
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     stdout = _run(tmp_path / "params.yaml", tmp_path / "results")
     assert "train_lyrics 7-label: test macro-F1" in stdout
@@ -71,9 +83,20 @@ def test_real_goemotions_sample_beats_the_baselines(shared_data, one_thread):
     majority-class, label-frequency and all-positive baselines (7 labels)."""
     from emsync.lyrics.train import LyricsTrainConfig, train_classifier
 
-    cfg = LyricsTrainConfig(n_labels=7, data_dir=str(shared_data / "goemotions" / "data" / "original"), size="tiny",
-                            vocab_size=4000, max_length=64, batch_size=32, lr=2e-3, max_steps=600, eval_every=120,
-                            patience=10, max_train_rows=8000, max_eval_rows=1000)
+    cfg = LyricsTrainConfig(
+        n_labels=7,
+        data_dir=str(shared_data / "goemotions" / "data" / "original"),
+        size="tiny",
+        vocab_size=4000,
+        max_length=64,
+        batch_size=32,
+        lr=2e-3,
+        max_steps=600,
+        eval_every=120,
+        patience=10,
+        max_train_rows=8000,
+        max_eval_rows=1000,
+    )
     r = train_classifier(cfg)["result"]
     b = r["baselines"]["dev"]
     assert r["steps"] == 600 and r["n"] == {"train": 8000, "dev": 1000, "test": 1000}

@@ -1,5 +1,6 @@
 """midi_id is unique for any folder tree and tables hold no clone path (issue 9 item 2): two files
 named Imagine.mid in different folders get two rows; LMD md5 names keep their ids."""
+
 import shutil
 
 from emsync.labeling import stage
@@ -37,7 +38,12 @@ def test_labeling_rows_have_relative_paths_and_no_clone_path(tmp_path, shared_da
     valid, rejects = stage.split_scan(rows)
     assert sorted(valid["midi_id"])[:2] == ["a/Imagine.mid", "b/Imagine.mid"]
     assert valid["content_hash"].nunique() == len(valid) == 3  # two files, two rows, never merged
-    assert set(valid["path"]) | set(rejects["path"]) == {"a/Imagine.mid", "b/Imagine.mid", f"b/{valid['midi_id'].iloc[2]}.mid", "a/broken.mid"}
+    assert set(valid["path"]) | set(rejects["path"]) == {
+        "a/Imagine.mid",
+        "b/Imagine.mid",
+        f"b/{valid['midi_id'].iloc[2]}.mid",
+        "a/broken.mid",
+    }
     for df in (valid, rejects):
         text = df.select_dtypes(include="object").astype(str)
         assert not text.apply(lambda c: c.str.contains(str(tmp_path), regex=False)).any().any()

@@ -1,6 +1,7 @@
 """BEATs (models/beats.py): Kaldi fbank against an outside Kaldi implementation, the official
 checkpoint layout ({"cfg", "model"}, microsoft/unilm key names) on a tiny random model saved the
 same way, and the thesis set's audio extractor."""
+
 import numpy as np
 import pytest
 import torch
@@ -14,9 +15,19 @@ from emsync.models.beats import (
     load_beats,
 )
 
-TINY = {"embed_dim": 16, "encoder_layers": 2, "encoder_embed_dim": 32, "encoder_ffn_embed_dim": 64,
-        "encoder_attention_heads": 4, "conv_pos": 16, "conv_pos_groups": 4, "num_buckets": 32, "max_distance": 64,
-        "finetuned_model": True, "predictor_class": 7}
+TINY = {
+    "embed_dim": 16,
+    "encoder_layers": 2,
+    "encoder_embed_dim": 32,
+    "encoder_ffn_embed_dim": 64,
+    "encoder_attention_heads": 4,
+    "conv_pos": 16,
+    "conv_pos_groups": 4,
+    "num_buckets": 32,
+    "max_distance": 64,
+    "finetuned_model": True,
+    "predictor_class": 7,
+}
 
 
 def _wave(seconds=1.0, seed=0):
@@ -61,14 +72,25 @@ def test_tiny_random_checkpoint_in_the_official_layout_round_trips(tmp_path):
     raw = torch.load(path, weights_only=True)
     assert set(raw) == {"cfg", "model"} and raw["cfg"]["encoder_layers"] == 2
     keys = set(raw["model"])
-    for k in ("patch_embedding.weight", "layer_norm.weight", "post_extract_proj.weight", "encoder.pos_conv.0.weight_g",
-              "encoder.pos_conv.0.weight_v", "encoder.pos_conv.0.bias", "encoder.layer_norm.bias",
-              "encoder.layers.0.self_attn.relative_attention_bias.weight",
-              "encoder.layers.1.self_attn.relative_attention_bias.weight",  # the shared table, under every layer
-              "encoder.layers.1.self_attn.grep_linear.weight", "encoder.layers.1.self_attn.grep_a",
-              "encoder.layers.1.self_attn.q_proj.bias", "encoder.layers.1.self_attn_layer_norm.weight",
-              "encoder.layers.1.fc1.weight", "encoder.layers.1.fc2.bias", "encoder.layers.1.final_layer_norm.weight",
-              "predictor.weight"):
+    for k in (
+        "patch_embedding.weight",
+        "layer_norm.weight",
+        "post_extract_proj.weight",
+        "encoder.pos_conv.0.weight_g",
+        "encoder.pos_conv.0.weight_v",
+        "encoder.pos_conv.0.bias",
+        "encoder.layer_norm.bias",
+        "encoder.layers.0.self_attn.relative_attention_bias.weight",
+        "encoder.layers.1.self_attn.relative_attention_bias.weight",  # the shared table, under every layer
+        "encoder.layers.1.self_attn.grep_linear.weight",
+        "encoder.layers.1.self_attn.grep_a",
+        "encoder.layers.1.self_attn.q_proj.bias",
+        "encoder.layers.1.self_attn_layer_norm.weight",
+        "encoder.layers.1.fc1.weight",
+        "encoder.layers.1.fc2.bias",
+        "encoder.layers.1.final_layer_norm.weight",
+        "predictor.weight",
+    ):
         assert k in keys, k
     assert "patch_embedding.bias" not in keys  # conv_bias False, as in the official configs
     # an official cfg also carries training-only keys: they load and are ignored
@@ -90,8 +112,10 @@ def test_a_file_that_does_not_fit_its_cfg_is_refused(tmp_path):
     sd = model.state_dict()
     del sd["encoder.layers.1.fc1.weight"]
     torch.save({"cfg": model.cfg.to_dict(), "model": sd}, tmp_path / "bad.pt")
-    with pytest.raises(ValueError, match=r"bad.pt: state dict does not fit.*missing.*encoder.layers.1.fc1.weight"), \
-            open(tmp_path / "bad.pt", "rb") as f:
+    with (
+        pytest.raises(ValueError, match=r"bad.pt: state dict does not fit.*missing.*encoder.layers.1.fc1.weight"),
+        open(tmp_path / "bad.pt", "rb") as f,
+    ):
         load_beats(f)
     torch.save({"model": sd}, tmp_path / "nocfg.pt")
     with pytest.raises(ValueError, match="not a BEATs checkpoint"):

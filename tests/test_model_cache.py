@@ -1,5 +1,6 @@
 """KV cache (issue 5): cached decoding gives the uncached logits, with conditioning and boundary
 offsets present, also after the window slides (the engine re-prefills the retained tail)."""
+
 import pytest
 import torch
 

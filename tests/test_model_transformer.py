@@ -1,5 +1,6 @@
 """The music transformer (§2.3, §4.2, §4.4, §6.2): relative attention against an O(L^2) reference,
 parameter counts of the thesis configs, conditioning behaviour and checkpoints."""
+
 import math
 
 import pytest

@@ -1,5 +1,6 @@
 """No command writes over its own input (issue 10 item 2): same path, symlink, hard link; a folder or an
 unwritable -o is one clear line. All checked by emsync.io.check_outputs before any work."""
+
 import os
 
 import mido
@@ -27,9 +28,15 @@ def song(tmp_path):
 def test_check_outputs_catches_every_alias(tmp_path, song):
     os.symlink(song, tmp_path / "link.mid")
     os.link(song, tmp_path / "hard.mid")
-    for out, why in [(song, "same file as the input"), (tmp_path / "link.mid", "same file as the input"),
-                     (tmp_path / "hard.mid", "same file as the input"), (tmp_path / "sub/../song.mid", "same file"),
-                     (tmp_path, "is a folder"), ("/proc/x", "cannot write in /proc"), ("/dev/null", "not a regular file")]:
+    for out, why in [
+        (song, "same file as the input"),
+        (tmp_path / "link.mid", "same file as the input"),
+        (tmp_path / "hard.mid", "same file as the input"),
+        (tmp_path / "sub/../song.mid", "same file"),
+        (tmp_path, "is a folder"),
+        ("/proc/x", "cannot write in /proc"),
+        ("/dev/null", "not a regular file"),
+    ]:
         with pytest.raises(InputError, match=why):
             check_outputs({"-o": out}, {"file": song})
     with pytest.raises(InputError, match="--wav .* same file as -o"):
@@ -88,7 +95,6 @@ def test_render_and_generate_refuse_their_input(tmp_path, song, capsys):
     assert main(["render", str(song), "-o", str(tmp_path / "song.wav")]) == 1
     _one_line_error(capsys, "same file as the input midi")
     before = song.read_bytes()
-    assert main(["generate", "--valence", "0", "--arousal", "0", "--duration", "5", "--primer", str(song),
-                 "-o", str(song)]) == 1
+    assert main(["generate", "--valence", "0", "--arousal", "0", "--duration", "5", "--primer", str(song), "-o", str(song)]) == 1
     _one_line_error(capsys, "-o", "same file as the input --primer")
     assert song.read_bytes() == before

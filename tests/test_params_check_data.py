@@ -1,5 +1,6 @@
 """`emsync params check --data`: one message per missing input (param, path, what belongs there),
 checked before any stage starts (the `inputs` stage of dvc.yaml)."""
+
 import json
 
 import yaml
@@ -21,21 +22,39 @@ def _params_file(tmp_path, **sections):
 
 
 def test_every_missing_input_gets_one_line_naming_param_path_and_dataset(tmp_path, capsys):
-    f = _params_file(tmp_path,
-                     labeling={"midi_dir": str(tmp_path / "lmd_full"), "match_scores": str(tmp_path / "m.json"),
-                               "msd_metadata": str(tmp_path / "msd.parquet"), "spotify_map": str(tmp_path / "map.csv"),
-                               "audio_features_source": "api"},
-                     tokens={"midi_dir": str(tmp_path / "lpd_5_full")},
-                     features={"videos_dir": str(tmp_path / "videos"), "models_dir": str(tmp_path / "pretrained"),
-                               "extractors": ["clip"], "models": {"clip": str(tmp_path / "pretrained" / "clip")}})
+    f = _params_file(
+        tmp_path,
+        labeling={
+            "midi_dir": str(tmp_path / "lmd_full"),
+            "match_scores": str(tmp_path / "m.json"),
+            "msd_metadata": str(tmp_path / "msd.parquet"),
+            "spotify_map": str(tmp_path / "map.csv"),
+            "audio_features_source": "api",
+        },
+        tokens={"midi_dir": str(tmp_path / "lpd_5_full")},
+        features={
+            "videos_dir": str(tmp_path / "videos"),
+            "models_dir": str(tmp_path / "pretrained"),
+            "extractors": ["clip"],
+            "models": {"clip": str(tmp_path / "pretrained" / "clip")},
+        },
+    )
     out = tmp_path / "inputs.json"
     assert main(["params", "check", "--data", str(f), "--write", str(out)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     lines = [x for x in err if x.startswith("missing input: ")]
     assert len(lines) == 8 and not out.exists()  # the archive is not needed with the api source
     by_key = {x.split(" = ")[0].removeprefix("missing input: "): x for x in lines}
-    assert set(by_key) == {"labeling.midi_dir", "labeling.match_scores", "labeling.msd_metadata", "labeling.spotify_map",
-                           "tokens.midi_dir", "features.videos_dir", "features.models_dir", "features.models.clip"}
+    assert set(by_key) == {
+        "labeling.midi_dir",
+        "labeling.match_scores",
+        "labeling.msd_metadata",
+        "labeling.spotify_map",
+        "tokens.midi_dir",
+        "features.videos_dir",
+        "features.models_dir",
+        "features.models.clip",
+    }
     assert f"{tmp_path / 'lmd_full'}: folder not found" in by_key["labeling.midi_dir"] and "LMD-full" in by_key["labeling.midi_dir"]
     assert "LPD-5 full" in by_key["tokens.midi_dir"] and "<0-f>/<md5>.npz" in by_key["tokens.midi_dir"]
     assert "no stage was started" in err[-1]

@@ -3,6 +3,7 @@
 `emsync params check` refuses empty and partial files; the pipeline's inputs stage runs it on any
 params edit; every stage output, reports included, is DVC-cached, so after a failed `dvc repro`
 `dvc checkout` restores each output byte for byte."""
+
 import os
 import shutil
 import subprocess
@@ -46,8 +47,7 @@ def test_params_check_rejects_each_bad_kind(tmp_path):
         with pytest.raises(ParamsError) as e:
             load_params(f, complete=True)
         assert msg in str(e.value), kind
-        r = subprocess.run([sys.executable, "-m", "emsync", "params", "check", str(f)], capture_output=True, text=True,
-                           cwd=ROOT)
+        r = subprocess.run([sys.executable, "-m", "emsync", "params", "check", str(f)], capture_output=True, text=True, cwd=ROOT)
         assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1 and msg in r.stderr, (kind, r.stderr)
     with pytest.raises(ParamsError, match="params file not found"):
         load_params(tmp_path / "missing.yaml", complete=True)

@@ -5,6 +5,7 @@ A key counts as read when its name appears in the code outside emsync/config.py 
 That is a name-level check: a key whose name some other section also reads still passes, but a key
 that no code mentions at all (the kind that silently does nothing) fails here with its dotted name.
 """
+
 import ast
 import dataclasses
 from pathlib import Path
@@ -49,8 +50,7 @@ def unread_keys(params, names: set) -> list:
 
 def test_every_params_key_is_read_by_code():
     p = config.load_params(ROOT / "params.yaml")
-    unread = [k for k in unread_keys(p, _names_in_code())
-              if k not in PENDING and k.split(".")[0] not in PENDING]
+    unread = [k for k in unread_keys(p, _names_in_code()) if k not in PENDING and k.split(".")[0] not in PENDING]
     assert unread == [], f"params keys no code reads (wire them or remove them): {unread}"
 
 

@@ -7,6 +7,7 @@ One test, in stages, because every step needs the previous one's outputs:
   4. the feature store has a view for every Parquet table; `dvc dag`, push and pull work offline;
   5. `emsync generate` makes a multi-instrument MIDI with the demo checkpoint.
 """
+
 import os
 import shutil
 import signal
@@ -57,8 +58,14 @@ def clone(tmp_path_factory):
 
 def test_dvc_repro_on_a_fresh_clone(clone):
     # 1. a real stage killed mid-run
-    proc = subprocess.Popen([sys.executable, "-m", "flows.demo_data"], cwd=clone, env=_env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flows.demo_data"],
+        cwd=clone,
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     results = clone / "data" / "prefect_results"
     deadline = time.time() + 600
     while time.time() < deadline and proc.poll() is None and len(list(results.glob("*"))) < 40:
@@ -107,8 +114,27 @@ def test_dvc_repro_on_a_fresh_clone(clone):
 
     # 5. the demo checkpoint generates music on CPU
     midi = clone / "out.mid"
-    _run([sys.executable, "-m", "emsync", "generate", "--valence", "0.5", "--arousal", "-0.3", "--duration", "20",
-          "--boundaries", "4,11", "--seed", "1", "-o", str(midi)], cwd=clone)
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "emsync",
+            "generate",
+            "--valence",
+            "0.5",
+            "--arousal",
+            "-0.3",
+            "--duration",
+            "20",
+            "--boundaries",
+            "4,11",
+            "--seed",
+            "1",
+            "-o",
+            str(midi),
+        ],
+        cwd=clone,
+    )
     import pretty_midi
 
     pm = pretty_midi.PrettyMIDI(str(midi))

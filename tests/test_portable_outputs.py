@@ -1,6 +1,7 @@
 """Stage outputs do not depend on where the project is cloned (issue 9 item 2, STYLE 18): the
 labeling and tokens stages run in two project folders at different paths give byte-identical
 output folders, and no Parquet table under data/ holds an absolute path."""
+
 import hashlib
 import os
 import shutil
@@ -22,14 +23,23 @@ def _project(dst, corpus):
     shutil.copytree(corpus.midi_dir, dst / "corpus" / "midi")
     shutil.copytree(corpus.root / "lmd", dst / "corpus" / "lmd")
     lmd = "corpus/lmd/"
-    params = {"paths": {"data_dir": "data", "reports_dir": "reports", "store": "data/emsync.duckdb"},
-              "labeling": {"midi_dir": "corpus/midi", "match_scores": lmd + "match_scores.json", "msd_metadata": lmd + "msd_metadata.parquet",
-                           "spotify_map": lmd + "echonest_to_spotify.csv", "audio_features_archive": lmd + "spotify_features.csv",
-                           "shard_size": 50},
-              "tokens": {"midi_dir": "corpus/midi", "labels": "data/labeling/labels.parquet", "out_dir": "data/tokens"}}
+    params = {
+        "paths": {"data_dir": "data", "reports_dir": "reports", "store": "data/emsync.duckdb"},
+        "labeling": {
+            "midi_dir": "corpus/midi",
+            "match_scores": lmd + "match_scores.json",
+            "msd_metadata": lmd + "msd_metadata.parquet",
+            "spotify_map": lmd + "echonest_to_spotify.csv",
+            "audio_features_archive": lmd + "spotify_features.csv",
+            "shard_size": 50,
+        },
+        "tokens": {"midi_dir": "corpus/midi", "labels": "data/labeling/labels.parquet", "out_dir": "data/tokens"},
+    }
     (dst / "params.yaml").write_text(yaml.safe_dump(params))
     env = {k: v for k, v in os.environ.items() if not k.startswith("EMSYNC_") or k == "EMSYNC_SHARED_DATA"}
-    env.update(PYTHONPATH=str(ROOT), PREFECT_LOCAL_STORAGE_PATH=str(dst / "prefect"), PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="180")
+    env.update(
+        PYTHONPATH=str(ROOT), PREFECT_LOCAL_STORAGE_PATH=str(dst / "prefect"), PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="180"
+    )
     for stage in ("labeling", "tokens"):
         r = subprocess.run([sys.executable, "-m", f"flows.{stage}"], cwd=dst, env=env, capture_output=True, text=True, timeout=600)
         assert r.returncode == 0, r.stderr[-3000:]

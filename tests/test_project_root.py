@@ -2,6 +2,7 @@
 upward holding dvc.yaml (or EMSYNC_ROOT), never the package's install folder. One install acting
 in two clones touches only the clone it runs in; a non-editable install in a venv runs
 `emsync params use`, `generate` and `soundtrack` inside a clone."""
+
 import os
 import shutil
 import subprocess
@@ -58,8 +59,9 @@ def test_one_install_two_clones_each_command_touches_its_own_clone(two_clones):
     before = (a / "params.yaml").read_bytes()
     for clone in (b, b / "emsync"):  # from the clone root and from a subfolder
         (b / "params.yaml").write_bytes(before)
-        r = subprocess.run([sys.executable, "-c", run_a_code, str(a), "params", "use", "thesis"], cwd=clone, env=_env(),
-                           capture_output=True, text=True)
+        r = subprocess.run(
+            [sys.executable, "-c", run_a_code, str(a), "params", "use", "thesis"], cwd=clone, env=_env(), capture_output=True, text=True
+        )
         assert r.returncode == 0, r.stderr
         assert (b / "params.yaml").read_bytes() == (b / "params" / "thesis.yaml").read_bytes()
         assert (a / "params.yaml").read_bytes() == before  # the install's own clone is untouched
@@ -76,12 +78,18 @@ def test_non_editable_install_in_a_venv_works_inside_a_clone(two_clones, tmp_pat
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)], check=True)
     py = venv / "bin" / "python"
     env = _env()
-    r = subprocess.run([str(py), "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--no-index", str(a)],
-                       env=env, capture_output=True, text=True, cwd=tmp_path)
+    r = subprocess.run(
+        [str(py), "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--no-index", str(a)],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     emsync = venv / "bin" / "emsync"
-    where = subprocess.run([str(py), "-c", "import emsync; print(emsync.__file__)"], cwd=tmp_path, env=env,
-                           capture_output=True, text=True, check=True).stdout
+    where = subprocess.run(
+        [str(py), "-c", "import emsync; print(emsync.__file__)"], cwd=tmp_path, env=env, capture_output=True, text=True, check=True
+    ).stdout
     assert "site-packages" in where  # the installed copy, not a clone
 
     r = subprocess.run([str(emsync), "params", "use", "thesis"], cwd=b / "data", env=env, capture_output=True, text=True)
@@ -95,13 +103,23 @@ def test_non_editable_install_in_a_venv_works_inside_a_clone(two_clones, tmp_pat
     ckpt.parent.mkdir(parents=True, exist_ok=True)
     tiny_checkpoint(ckpt)
     out = b / "out.mid"
-    r = subprocess.run([str(emsync), "generate", "--valence", "0.2", "--arousal", "0.1", "--duration", "3", "--seed", "1", "-o", "out.mid"], cwd=b, env=env,
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [str(emsync), "generate", "--valence", "0.2", "--arousal", "0.1", "--duration", "3", "--seed", "1", "-o", "out.mid"],
+        cwd=b,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stderr
     assert out.stat().st_size > 0
     video, _ = cut_video(tmp_path / "clip.mp4", [2.0, 2.0], size="96x64")
-    r = subprocess.run([str(emsync), "soundtrack", str(video), "-o", "scored.mp4", "-q", "--valence", "0.2", "--arousal", "0.1"],
-                       cwd=b, env=env, capture_output=True, text=True)
+    r = subprocess.run(
+        [str(emsync), "soundtrack", str(video), "-o", "scored.mp4", "-q", "--valence", "0.2", "--arousal", "0.1"],
+        cwd=b,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stderr
     assert (b / "scored.mp4").stat().st_size > 0
     assert not (a / "out.mid").exists() and not (a / "scored.mp4").exists()

@@ -1,4 +1,5 @@
 """`dvc metrics show` / `dvc plots show` cover every metrics and plot file a stage writes to reports/."""
+
 import yaml
 from _root import ROOT
 
@@ -24,4 +25,3 @@ def test_every_json_is_a_metric_and_every_figure_or_curve_a_plot():
             assert kind == "metrics", f"{name}: {path} is not declared under metrics"
         if path.endswith((".png", ".svg", ".csv")):
             assert kind == "plots", f"{name}: {path} is not declared under plots"
-

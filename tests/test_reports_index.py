@@ -1,4 +1,5 @@
 """reports/index.{md,html}: every report with the stage, params and DVC md5 from a real dvc.lock; figures inline."""
+
 import base64
 import subprocess
 import sys
@@ -27,8 +28,25 @@ def test_index_names_stage_params_and_dvc_md5_and_inlines_figures(tmp_path):
     (tmp_path / "make.py").write_text(MAKE)
     (tmp_path / "params.yaml").write_text("alpha: 3\n")
     _dvc(tmp_path, "init", "--no-scm", "-q")
-    _dvc(tmp_path, "stage", "add", "-q", "-n", "make", "-p", "alpha", "-d", "make.py", "-o", "reports/table.md",
-         "-o", "reports/curve.png", "-M", "reports/m.json", f"{sys.executable} make.py")
+    _dvc(
+        tmp_path,
+        "stage",
+        "add",
+        "-q",
+        "-n",
+        "make",
+        "-p",
+        "alpha",
+        "-d",
+        "make.py",
+        "-o",
+        "reports/table.md",
+        "-o",
+        "reports/curve.png",
+        "-M",
+        "reports/m.json",
+        f"{sys.executable} make.py",
+    )
     _dvc(tmp_path, "repro", "-q")
     lock = yaml.safe_load((tmp_path / "dvc.lock").read_text())["stages"]["make"]
     md5 = {o["path"]: o["md5"] for o in lock["outs"]}

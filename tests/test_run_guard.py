@@ -1,5 +1,6 @@
 """Runs do not trample each other (issue 10 item 7): a flow shares DVC's repository lock, refuses
 with one line while a `dvc repro` holds it, and exits when its parent (`dvc repro`) is killed."""
+
 import os
 import shutil
 import signal
@@ -31,8 +32,9 @@ def _repo(tmp_path, seconds):
     for cmd in (["git", "init", "-q"], ["dvc", "init", "-q"]):
         subprocess.run(cmd, cwd=repo, check=True, env=env)
     (repo / "stage.py").write_text(STAGE)
-    (repo / "dvc.yaml").write_text(f"stages:\n  toy:\n    cmd: {sys.executable} stage.py {seconds}\n"
-                                   "    deps:\n      - stage.py\n    outs:\n      - out.txt\n")
+    (repo / "dvc.yaml").write_text(
+        f"stages:\n  toy:\n    cmd: {sys.executable} stage.py {seconds}\n    deps:\n      - stage.py\n    outs:\n      - out.txt\n"
+    )
     return repo, env
 
 
@@ -62,8 +64,10 @@ def test_a_direct_run_is_refused_while_dvc_repro_holds_the_lock(tmp_path):
     dvc = subprocess.Popen(["dvc", "repro"], cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         _wait_for(repo / "started")  # the stage itself got past enter_stage under dvc
-        code = ("from emsync import env; env.apply_defaults(); from emsync.runguard import enter_stage; "
-                f"enter_stage('toy', {str(repo)!r}); open('direct.txt', 'w').write('trampled')")
+        code = (
+            "from emsync import env; env.apply_defaults(); from emsync.runguard import enter_stage; "
+            f"enter_stage('toy', {str(repo)!r}); open('direct.txt', 'w').write('trampled')"
+        )
         r = subprocess.run([sys.executable, "-c", code], cwd=repo, env=env, capture_output=True, text=True, timeout=60)
         err = r.stderr.strip().splitlines()
         assert r.returncode == 1 and len(err) == 1, r.stderr
@@ -122,8 +126,7 @@ def test_emsync_run_refuses_while_the_lock_is_held():
     (ROOT / ".dvc" / "tmp").mkdir(exist_ok=True)
     env = {k: v for k, v in os.environ.items() if k != "DVC_STAGE"}
     with rwlock(str(ROOT / ".dvc" / "tmp"), localfs, "dvc repro", [], outs, False):
-        r = subprocess.run([sys.executable, "-m", "emsync", "run", "store"], cwd=ROOT, env=env, capture_output=True,
-                           text=True, timeout=120)
+        r = subprocess.run([sys.executable, "-m", "emsync", "run", "store"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     err = r.stderr.strip().splitlines()
     assert r.returncode == 1 and len(err) == 1, r.stderr
     assert "store: another run holds the pipeline lock on data/emsync.duckdb" in err[0] and "dvc repro" in err[0]

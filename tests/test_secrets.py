@@ -1,6 +1,7 @@
 """Errors carry no secrets (issue 10 item 8): a Spotify server whose error replies echo the
 credentials and the access token; the error a user sees, the Prefect log and the stage's last
 line hold none of them, and a stage failing inside Prefect ends with one line (no traceback)."""
+
 import base64
 import json
 import os
@@ -40,13 +41,23 @@ class EchoServer:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
                 if bad_client:
-                    return self._send(400, {"error": f"invalid_client {SECRET}", "error_description":
-                                            f"got {self.headers.get('Authorization')} and {body}"})
+                    return self._send(
+                        400,
+                        {"error": f"invalid_client {SECRET}", "error_description": f"got {self.headers.get('Authorization')} and {body}"},
+                    )
                 self._send(200, {"access_token": TOKEN, "token_type": "Bearer", "expires_in": 3600})
 
             def do_GET(self):
-                self._send(400, {"error": {"status": 400, "message": f"bad request: Authorization: "
-                                           f"{self.headers.get('Authorization')} client_secret={SECRET} basic={BASIC}"}})
+                self._send(
+                    400,
+                    {
+                        "error": {
+                            "status": 400,
+                            "message": f"bad request: Authorization: "
+                            f"{self.headers.get('Authorization')} client_secret={SECRET} basic={BASIC}",
+                        }
+                    },
+                )
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -71,8 +82,9 @@ def creds(monkeypatch):
 def test_spotify_errors_hold_no_reply_header_or_secret(tmp_path, creds, bad_client):
     srv = EchoServer(bad_client)
     try:
-        c = spotify.SpotifyClient(tmp_path / "cache", api_base=srv.base + "/v1/", token_url=srv.base + "/api/token",
-                                  sleep=lambda s: None, max_retries=1)
+        c = spotify.SpotifyClient(
+            tmp_path / "cache", api_base=srv.base + "/v1/", token_url=srv.base + "/api/token", sleep=lambda s: None, max_retries=1
+        )
         with pytest.raises(spotify.SpotifyError) as e:
             c.audio_features(["0" * 22])
     finally:
@@ -85,8 +97,10 @@ def test_spotify_errors_hold_no_reply_header_or_secret(tmp_path, creds, bad_clie
 def test_redact_blanks_headers_tokens_and_secret_env(monkeypatch):
     monkeypatch.setenv("SPOTIPY_CLIENT_ID", CID)
     monkeypatch.setenv("SPOTIPY_CLIENT_SECRET", SECRET)
-    text = (f"Authorization: Basic {BASIC}; headers={{'Authorization': 'Bearer {TOKEN}'}} "
-            f"body=grant_type=client_credentials&client_secret={SECRET} {{\"access_token\": \"{TOKEN}\"}} id {CID}")
+    text = (
+        f"Authorization: Basic {BASIC}; headers={{'Authorization': 'Bearer {TOKEN}'}} "
+        f'body=grant_type=client_credentials&client_secret={SECRET} {{"access_token": "{TOKEN}"}} id {CID}'
+    )
     out = redact(text)
     assert _clean(out) and "***" in out and "grant_type=client_credentials" in out
     assert redact("tempo 120.0 bpm, 3 files rejected") == "tempo 120.0 bpm, 3 files rejected"
@@ -117,13 +131,25 @@ if __name__ == "__main__":
 @pytest.mark.slow
 def test_a_stage_failing_inside_prefect_ends_with_one_clean_line(tmp_path):
     (tmp_path / "stage.py").write_text(STAGE)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), spotify.ENV_ID: CID, spotify.ENV_SECRET: SECRET,
-           "PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_LOCAL_STORAGE_PATH": str(tmp_path / "results")}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        spotify.ENV_ID: CID,
+        spotify.ENV_SECRET: SECRET,
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "PREFECT_LOCAL_STORAGE_PATH": str(tmp_path / "results"),
+    }
     env.pop("EMSYNC_DEBUG", None)
     srv = EchoServer()
     try:
-        r = subprocess.run([sys.executable, "stage.py", srv.base, str(tmp_path / "cache")], cwd=tmp_path, env=env,
-                           capture_output=True, text=True, timeout=300)
+        r = subprocess.run(
+            [sys.executable, "stage.py", srv.base, str(tmp_path / "cache")],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
     finally:
         srv.close()
     lines = r.stderr.strip().splitlines()

@@ -1,4 +1,5 @@
 """`emsync soundtrack VIDEO` end to end on a tiny random checkpoint (CPU): video in, scored video out."""
+
 import json
 import subprocess
 
@@ -35,9 +36,23 @@ def soundtrack(setup, monkeypatch, video, out, *argv):
 
 
 def ffprobe(path):
-    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_type,codec_name,duration,sample_rate,channels",
-                          "-show_entries", "format=duration", "-of", "json", str(path)],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_type,codec_name,duration,sample_rate,channels",
+            "-show_entries",
+            "format=duration",
+            "-of",
+            "json",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     d = json.loads(out)
     return float(d["format"]["duration"]), {s["codec_type"]: s for s in d["streams"]}
 
@@ -52,8 +67,23 @@ def scored(setup, tmp_path_factory):
 
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
-        rc = soundtrack(setup, mp, setup["video"], out / "scored.mp4", "--midi", str(out / "s.mid"),
-                        "--wav", str(out / "s.wav"), "--seed", "1", "--valence", "0.4", "--arousal", "-0.2", "--json")
+        rc = soundtrack(
+            setup,
+            mp,
+            setup["video"],
+            out / "scored.mp4",
+            "--midi",
+            str(out / "s.mid"),
+            "--wav",
+            str(out / "s.wav"),
+            "--seed",
+            "1",
+            "--valence",
+            "0.4",
+            "--arousal",
+            "-0.2",
+            "--json",
+        )
     mp.undo()
     assert rc == 0
     return out, json.loads(buf.getvalue())
@@ -101,19 +131,53 @@ def test_midi_decodes_to_notes_and_json_reports_the_run(setup, scored):
 
 def test_same_seed_same_midi_bytes_and_human_summary(setup, scored, monkeypatch, tmp_path, capsys):
     out, _ = scored
-    assert soundtrack(setup, monkeypatch, setup["video"], tmp_path / "again.mp4", "--midi", str(tmp_path / "again.mid"),
-                      "--seed", "1", "--valence", "0.4", "--arousal", "-0.2") == 0
+    assert (
+        soundtrack(
+            setup,
+            monkeypatch,
+            setup["video"],
+            tmp_path / "again.mp4",
+            "--midi",
+            str(tmp_path / "again.mid"),
+            "--seed",
+            "1",
+            "--valence",
+            "0.4",
+            "--arousal",
+            "-0.2",
+        )
+        == 0
+    )
     assert (tmp_path / "again.mid").read_bytes() == (out / "s.mid").read_bytes()
     text = capsys.readouterr().out
     assert "boundaries  2 (cuts >= 4 s apart and from the start): 4.40, 8.40" in text and "s per minute of video" in text
-    assert soundtrack(setup, monkeypatch, setup["video"], tmp_path / "other.mp4", "--midi", str(tmp_path / "other.mid"),
-                      "--seed", "4", "--valence", "0.4", "--arousal", "-0.2") == 0
+    assert (
+        soundtrack(
+            setup,
+            monkeypatch,
+            setup["video"],
+            tmp_path / "other.mp4",
+            "--midi",
+            str(tmp_path / "other.mid"),
+            "--seed",
+            "4",
+            "--valence",
+            "0.4",
+            "--arousal",
+            "-0.2",
+        )
+        == 0
+    )
     assert (tmp_path / "other.mid").read_bytes() != (out / "s.mid").read_bytes()
 
 
 def test_video_without_audio_and_emotion_probs(setup, monkeypatch, tmp_path, capsys):
-    assert soundtrack(setup, monkeypatch, setup["noaudio"], tmp_path / "o.mov", "--emotion-probs", "joy=0.7,surprise=0.3",
-                      "--keep-audio", "--json") == 0
+    assert (
+        soundtrack(
+            setup, monkeypatch, setup["noaudio"], tmp_path / "o.mov", "--emotion-probs", "joy=0.7,surprise=0.3", "--keep-audio", "--json"
+        )
+        == 0
+    )
     s = json.loads(capsys.readouterr().out)
     assert s["has_audio"] is False and s["kept_original_audio"] is False
     assert s["emotion_source"] == "emotion_probs" and s["valence"] == pytest.approx(0.7 * 0.8 + 0.3 * 0.388571, abs=1e-5)
@@ -154,8 +218,7 @@ def test_keep_audio_mixes_the_original_under_the_music(setup, monkeypatch, tmp_p
     ],
 )
 def test_bad_inputs_are_one_clear_line(setup, monkeypatch, tmp_path, capsys, kind, argv, msg):
-    video = {"missing": tmp_path / "nope.mp4", "empty": tmp_path / "empty.mp4", "corrupt": tmp_path / "bad.mp4"}.get(
-        kind, setup["noaudio"])
+    video = {"missing": tmp_path / "nope.mp4", "empty": tmp_path / "empty.mp4", "corrupt": tmp_path / "bad.mp4"}.get(kind, setup["noaudio"])
     if kind == "empty":
         video.write_bytes(b"")
     if kind == "corrupt":
@@ -171,8 +234,10 @@ def test_bad_inputs_are_one_clear_line(setup, monkeypatch, tmp_path, capsys, kin
 @pytest.mark.shared_data
 def test_real_clip_end_to_end_keeping_its_audio(shared_data, setup, monkeypatch, tmp_path, capsys):
     video = shared_data / "video" / "chaplin.mp4"  # 9.64 s, one shot, with audio
-    assert soundtrack(setup, monkeypatch, video, tmp_path / "chaplin.mp4", "--keep-audio", "--json",
-                      "--emotion-probs", "joy=0.6,surprise=0.4") == 0
+    assert (
+        soundtrack(setup, monkeypatch, video, tmp_path / "chaplin.mp4", "--keep-audio", "--json", "--emotion-probs", "joy=0.6,surprise=0.4")
+        == 0
+    )
     s = json.loads(capsys.readouterr().out)
     assert s["cuts"] == [] and s["boundaries"] == [] and s["kept_original_audio"] is True
     dur, streams = ffprobe(tmp_path / "chaplin.mp4")

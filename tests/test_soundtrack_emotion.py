@@ -1,11 +1,11 @@
 """§6.1 emotion mapping: Ekman probabilities -> a Gaussian mixture over valence/arousal (Table 6.1)."""
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emsync.emotion_map import (EMOTIONS, TABLE_6_1, mixture_mean, parse_probs, sample_mixture, scaled_gaussians,
-                                weights)
+from emsync.emotion_map import EMOTIONS, TABLE_6_1, mixture_mean, parse_probs, sample_mixture, scaled_gaussians, weights
 from emsync.errors import InputError
 from emsync.soundtrack import pick_emotion
 
@@ -81,8 +81,14 @@ def test_parse_probs():
 
 @pytest.mark.parametrize(
     "text,msg",
-    [("joy", "NAME=PROBABILITY"), ("joy=x", "'x' (for joy) is not a number"), ("", "empty"),
-     ("love=1", "unknown emotion 'love'"), ("joy=0,fear=0", "all zero"), ("joy=-1,fear=2", ">= 0")],
+    [
+        ("joy", "NAME=PROBABILITY"),
+        ("joy=x", "'x' (for joy) is not a number"),
+        ("", "empty"),
+        ("love=1", "unknown emotion 'love'"),
+        ("joy=0,fear=0", "all zero"),
+        ("joy=-1,fear=2", ">= 0"),
+    ],
 )
 def test_bad_probabilities_are_clear_errors(text, msg):
     with pytest.raises(InputError, match=msg.replace("(", r"\(").replace(")", r"\)")):

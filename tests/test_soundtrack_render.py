@@ -1,4 +1,5 @@
 """FluidSynth render, §6.2 fade-out, §6.3 peak normalisation and ffmpeg muxing (`emsync render`)."""
+
 import json
 import subprocess
 
@@ -36,15 +37,19 @@ def rms_windows(a, sr, start_s, n, win_s=0.5):
 
 
 def ffprobe_streams(path):
-    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_type,codec_name,duration,sample_rate,channels",
-                          "-of", "json", str(path)], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "stream=codec_type,codec_name,duration,sample_rate,channels", "-of", "json", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return {s["codec_type"]: s for s in json.loads(out)["streams"]}
 
 
 def test_fade_and_peak_helpers():
     x = np.ones((SR * 4, 2), np.float32)
     y = fade_out(x, SR, 3.0)
-    assert (y[: SR] == 1).all() and y[-1].max() == 0.0
+    assert (y[:SR] == 1).all() and y[-1].max() == 0.0
     tail = y[SR:, 0]
     assert (np.diff(tail) <= 0).all() and tail[0] == pytest.approx(1.0)  # linear ramp 1 -> 0 over the last 3 s
     assert np.abs(peak_normalize(0.01 * x, -3.0)).max() == pytest.approx(10 ** (-3 / 20))
@@ -91,8 +96,7 @@ def test_render_cli_wav_and_video(tmp_path, capsys):
 )
 def test_render_bad_inputs_are_one_line(tmp_path, capsys, argv, msg):
     mid = held_chord(tmp_path / "c.mid", seconds=1.0)
-    argv = [a.format(mid=mid) if "{" in a else (str(tmp_path / a) if a.startswith(("x.", "missing", "nope")) else a)
-            for a in argv]
+    argv = [a.format(mid=mid) if "{" in a else (str(tmp_path / a) if a.startswith(("x.", "missing", "nope")) else a) for a in argv]
     assert main(["render", *argv]) == 1
     err = capsys.readouterr().err
     assert msg in err and "Traceback" not in err and len(err.strip().splitlines()) == 1

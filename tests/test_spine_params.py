@@ -1,4 +1,5 @@
 """params.yaml loading: strict keys and types, both parameter sets valid, clear CLI errors."""
+
 import subprocess
 import sys
 

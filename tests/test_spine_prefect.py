@@ -1,4 +1,5 @@
 """Prefect inside the pipeline: cache hits on re-run, SIGKILL + resume, a real local server."""
+
 import json
 import os
 import signal
@@ -23,8 +24,9 @@ def _env(results_dir, **extra):
 
 
 def _run_toy(outdir, n, results, **extra):
-    r = subprocess.run([sys.executable, str(TOY), str(outdir), str(n)], env=_env(results, **extra),
-                       capture_output=True, text=True, timeout=240)
+    r = subprocess.run(
+        [sys.executable, str(TOY), str(outdir), str(n)], env=_env(results, **extra), capture_output=True, text=True, timeout=240
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     return json.loads((Path(outdir) / "runs" / "toy.json").read_text())
 
@@ -39,8 +41,13 @@ def test_rerun_of_unchanged_flow_is_all_cache_hits(tmp_path):
 
 def test_sigkill_then_resume_recomputes_only_unfinished_items(tmp_path):
     n, out, results = 6, tmp_path / "killed", tmp_path / "results"
-    proc = subprocess.Popen([sys.executable, str(TOY), str(out), str(n)], env=_env(results, TOY_SLEEP_S="1.5"),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(TOY), str(out), str(n)],
+        env=_env(results, TOY_SLEEP_S="1.5"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.time() + 180
     while time.time() < deadline and len(list((out / "items").glob("*.txt"))) < 2:
         time.sleep(0.1)
@@ -74,12 +81,15 @@ def _free_port():
 def test_flow_run_is_recorded_by_a_real_local_prefect_server(tmp_path):
     port = _free_port()
     home = tmp_path / "prefect_home"
-    env = _env(tmp_path / "results", PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false",
-               PREFECT_UI_ENABLED="false")
+    env = _env(tmp_path / "results", PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_UI_ENABLED="false")
     env.pop("PREFECT_API_URL", None)
-    server = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                              env=env, stdout=open(tmp_path / "server.log", "w"), stderr=subprocess.STDOUT,
-                              start_new_session=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=open(tmp_path / "server.log", "w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     api = f"http://127.0.0.1:{port}/api"
     try:
         deadline = time.time() + 150
@@ -98,8 +108,11 @@ def test_flow_run_is_recorded_by_a_real_local_prefect_server(tmp_path):
         with urllib.request.urlopen(req, timeout=10) as r:
             runs = json.loads(r.read())
         assert any(run["state_type"] == "COMPLETED" for run in runs)
-        flows = json.loads(urllib.request.urlopen(urllib.request.Request(
-            f"{api}/flows/filter", data=b"{}", headers={"Content-Type": "application/json"}), timeout=10).read())
+        flows = json.loads(
+            urllib.request.urlopen(
+                urllib.request.Request(f"{api}/flows/filter", data=b"{}", headers={"Content-Type": "application/json"}), timeout=10
+            ).read()
+        )
         assert "toy" in {f["name"] for f in flows}
     finally:
         os.killpg(server.pid, signal.SIGTERM)

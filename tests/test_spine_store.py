@@ -1,4 +1,5 @@
 """The DuckDB feature store and `emsync sql`."""
+
 import subprocess
 import sys
 
@@ -51,28 +52,38 @@ def test_sql_cli_prints_and_writes(tables, tmp_path):
     r = subprocess.run([sys.executable, "-c", code, str(tmp_path), "sql", "SHOW TABLES", "--db", db], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert "features_clip" in r.stdout and "labeling_labels" in r.stdout
-    r = subprocess.run([sys.executable, "-c", code, str(tmp_path), "sql", "SELECT midi_id FROM labeling_labels ORDER BY 1",
-                        "--db", db, "--out", str(out)], capture_output=True, text=True, cwd=tmp_path)
+    r = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path), "sql", "SELECT midi_id FROM labeling_labels ORDER BY 1", "--db", db, "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr
     assert pd.read_csv(out)["midi_id"].tolist() == ["a", "b"]
-    r = subprocess.run([sys.executable, "-c", code, str(tmp_path), "sql", "SELECT 1", "--db", db, "--out", str(tmp_path / "r.xlsx")],
-                       capture_output=True, text=True, cwd=tmp_path)
+    r = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path), "sql", "SELECT 1", "--db", db, "--out", str(tmp_path / "r.xlsx")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert r.returncode == 1 and "use a .parquet or .csv" in r.stderr and not list(tmp_path.glob("*r.xlsx*"))
     r = subprocess.run([sys.executable, "-c", code, str(tmp_path), "sql", "SELECT * FROM nope", "--db", db], capture_output=True, text=True)
     assert r.returncode == 1 and "SQL error" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_missing_store_is_a_clear_error(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "emsync", "sql", "SHOW TABLES", "--db", str(tmp_path / "none.duckdb")],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "emsync", "sql", "SHOW TABLES", "--db", str(tmp_path / "none.duckdb")], capture_output=True, text=True
+    )
     assert r.returncode == 1 and "feature store not found" in r.stderr
 
 
 def test_planted_bad_row_fails_the_data_check_with_a_readable_report(tmp_path):
     df = pd.DataFrame({"midi_id": ["a", "b", "b", None], "valence": [0.1, 0.2, 1.7, 0.0]})
     with pytest.raises(DataCheckError) as e:
-        check_table(df, "labeling_labels", [("not_null", "midi_id"), ("unique", "midi_id"), ("between", "valence", -1.0, 1.0)],
-                    reports_dir=tmp_path)
+        check_table(
+            df, "labeling_labels", [("not_null", "midi_id"), ("unique", "midi_id"), ("between", "valence", -1.0, 1.0)], reports_dir=tmp_path
+        )
     msg = str(e.value)
     assert "labeling_labels" in msg and "column 'valence'" in msg and "1 rows fail" in msg and "1.7" in msg
     assert "column 'midi_id'" in msg

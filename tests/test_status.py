@@ -1,4 +1,5 @@
 """`emsync status`: DVC stage states, feature-store row counts, last Prefect runs, cache-hit rates."""
+
 import json
 import os
 import subprocess
@@ -39,8 +40,9 @@ def test_table_rows_and_cache_hit_rates_json(tmp_path, monkeypatch, capsys):
         pd.DataFrame({"t": range(n)}).to_parquet(data / "features" / "clip" / f"v{i}.parquet")
     runs = tmp_path / "reports" / "runs"
     runs.mkdir(parents=True)
-    (runs / "tokens.json").write_text(json.dumps({"flow": "tokens", "tasks": 8, "cache_hits": 6, "skipped": [{"item": "x", "reason": "y"}],
-                                                  "seconds": 1.5}))
+    (runs / "tokens.json").write_text(
+        json.dumps({"flow": "tokens", "tasks": 8, "cache_hits": 6, "skipped": [{"item": "x", "reason": "y"}], "seconds": 1.5})
+    )
     (runs / "broken.json").write_text("{not json")
     s = status.gather(data_dir=data, reports_dir=tmp_path / "reports", dvc=False)
     assert s["tables"] == {"features_clip": 7, "labeling_labels": 3}

@@ -1,5 +1,6 @@
 """The thesis parameter set is the thesis (§4.3, §4.4, §5.2.1, §6.1): window stride, corpus,
 extractors, and Table 6.1 against the author's own table."""
+
 import csv
 
 import pytest

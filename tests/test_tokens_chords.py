@@ -1,4 +1,5 @@
 """Strong chords (§4.1): found where they are, CHORD right before the chord's first ON."""
+
 import numpy as np
 import pytest
 
@@ -31,12 +32,24 @@ def test_strong_chord_rule():
 
 
 def test_chord_token_sits_right_before_the_chords_first_on():
-    tracks = [(0, False, [(0, 2 * Q, 60), (0, 2 * Q, 64), (0, 2 * Q, 67), (2 * Q, 2 * Q, 62), (2 * Q, 2 * Q, 65),
-                          (2 * Q, 2 * Q, 69)]), (33, False, [(0, 4 * Q, 40)])]
+    tracks = [
+        (0, False, [(0, 2 * Q, 60), (0, 2 * Q, 64), (0, 2 * Q, 67), (2 * Q, 2 * Q, 62), (2 * Q, 2 * Q, 65), (2 * Q, 2 * Q, 69)]),
+        (33, False, [(0, 4 * Q, 40)]),
+    ]
     enc = encode(read_midi(make_midi(tracks)))
     toks = [V.id_to_token(i) for i in enc.ids]
-    assert toks[:10] == ["FEWER_INSTRUMENTS", "START", "BAR", "CHORD", "BASS_ON_40", "PIANO_ON_60", "PIANO_ON_64",
-                         "PIANO_ON_67", "TIMESHIFT_1000", "PIANO_OFF_60"]
+    assert toks[:10] == [
+        "FEWER_INSTRUMENTS",
+        "START",
+        "BAR",
+        "CHORD",
+        "BASS_ON_40",
+        "PIANO_ON_60",
+        "PIANO_ON_64",
+        "PIANO_ON_67",
+        "TIMESHIFT_1000",
+        "PIANO_OFF_60",
+    ]
     assert toks[10:16] == ["PIANO_OFF_64", "PIANO_OFF_67", "CHORD", "PIANO_ON_62", "PIANO_ON_65", "PIANO_ON_69"]
     assert enc.chord_times_s.tolist() == [0.0, 1.0]
     assert decode(enc.ids).chord_steps.tolist() == [0, 125]

@@ -1,4 +1,5 @@
 """`emsync tokens encode|decode|stats` on a real file and on bad input."""
+
 import json
 
 import pytest

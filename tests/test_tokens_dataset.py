@@ -1,4 +1,5 @@
 """Training chunks (§4.4): the 5 % start rule, transposition, CHORD dropout, labels, determinism."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -56,8 +57,7 @@ def test_transposition_spares_drums_and_covers_minus3_to_3():
 
 
 def test_transpose_drops_notes_pushed_out_of_range():
-    ids = np.array([V.on_id(V.PIANO, 107), V.on_id(V.DRUMS, 107), V.shift_id(8), V.off_id(V.PIANO, 107),
-                    V.off_id(V.DRUMS, 107)])
+    ids = np.array([V.on_id(V.PIANO, 107), V.on_id(V.DRUMS, 107), V.shift_id(8), V.off_id(V.PIANO, 107), V.off_id(V.DRUMS, 107)])
     assert [V.id_to_token(i) for i in transpose(ids, 2)] == ["DRUMS_ON_107", "TIMESHIFT_8", "DRUMS_OFF_107"]
     assert [V.id_to_token(i) for i in transpose(ids, -2)][0] == "PIANO_ON_105"
 
@@ -83,9 +83,14 @@ def token_dir(demo_corpus, tmp_path_factory):
     items = list(files.items())
     results = {0: tokenize_batch(items[:20]), 1: tokenize_batch(items[20:])}
     ids = sorted(r["midi_id"] for res in results.values() for r in res["rows"])
-    labels = pd.DataFrame({"midi_id": ids, "valence": np.linspace(-0.9, 0.9, len(ids)),
-                           "arousal": [np.nan if i % 3 == 0 else 0.5 for i in range(len(ids))],
-                           "split": ["test" if i % 10 == 0 else "train" for i in range(len(ids))]})
+    labels = pd.DataFrame(
+        {
+            "midi_id": ids,
+            "valence": np.linspace(-0.9, 0.9, len(ids)),
+            "arousal": [np.nan if i % 3 == 0 else 0.5 for i in range(len(ids))],
+            "split": ["test" if i % 10 == 0 else "train" for i in range(len(ids))],
+        }
+    )
     labels.loc[1, "valence"] = np.nan
     out = tmp_path_factory.mktemp("tokens")
     rows, rejects = [], []

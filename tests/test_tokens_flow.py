@@ -1,4 +1,5 @@
 """The tokens stage end to end (`python -m flows.tokens`, what `dvc repro tokens` runs)."""
+
 import json
 import os
 import subprocess
@@ -17,10 +18,13 @@ pytestmark = pytest.mark.slow
 
 
 def _run(params_file, results):
-    env = {**os.environ, "EMSYNC_PARAMS": str(params_file), "PREFECT_LOCAL_STORAGE_PATH": str(results),
-           "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180"}  # the shared 2-core machine is slow
-    r = subprocess.run([sys.executable, "-m", "flows.tokens"], cwd=ROOT, env=env, capture_output=True, text=True,
-                       timeout=300)
+    env = {
+        **os.environ,
+        "EMSYNC_PARAMS": str(params_file),
+        "PREFECT_LOCAL_STORAGE_PATH": str(results),
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
+    }  # the shared 2-core machine is slow
+    r = subprocess.run([sys.executable, "-m", "flows.tokens"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     return r.stdout
 
@@ -30,12 +34,18 @@ def test_flow_writes_shards_index_and_rejects_then_rerun_is_cached(demo_corpus, 
     out = tmp_path / "tokens"
     labels = tmp_path / "labels.parquet"
     valid = sorted(m for m, e in gt.items() if e["kind"] == "ok")
-    pd.DataFrame({"midi_id": valid + ["0" * 32],  # one labelled id without a file
-                  "valence": np.linspace(-1, 1, len(valid) + 1), "arousal": np.nan,
-                  "split": ["train"] * (len(valid) - 3) + ["test"] * 4}).to_parquet(labels)
-    params = {"paths": {"reports_dir": str(tmp_path / "reports")},
-              "tokens": {"midi_dir": str(demo_corpus.midi_dir), "labels": str(labels), "out_dir": str(out),
-                         "shard_files": 16}}
+    pd.DataFrame(
+        {
+            "midi_id": valid + ["0" * 32],  # one labelled id without a file
+            "valence": np.linspace(-1, 1, len(valid) + 1),
+            "arousal": np.nan,
+            "split": ["train"] * (len(valid) - 3) + ["test"] * 4,
+        }
+    ).to_parquet(labels)
+    params = {
+        "paths": {"reports_dir": str(tmp_path / "reports")},
+        "tokens": {"midi_dir": str(demo_corpus.midi_dir), "labels": str(labels), "out_dir": str(out), "shard_files": 16},
+    }
     pf = tmp_path / "params.yaml"
     pf.write_text(yaml.safe_dump(params))
     _run(pf, tmp_path / "results")

@@ -1,4 +1,5 @@
 """Boundary offsets (§4.1): the vectorised time-grid version equals Algorithm 1 run token by token."""
+
 import math
 
 import numpy as np
@@ -44,8 +45,9 @@ def test_offsets_equal_the_reference_on_real_songs(shared_data):
             np.testing.assert_allclose(boundary_offsets(ids, cap), reference_offsets(ids, cap), atol=1e-5)
 
 
-token = st.sampled_from([V.CHORD, V.BAR, V.token_to_id("PIANO_ON_60"), V.token_to_id("PIANO_OFF_60"),
-                         V.shift_id(8), V.shift_id(496), V.shift_id(1000)])
+token = st.sampled_from(
+    [V.CHORD, V.BAR, V.token_to_id("PIANO_ON_60"), V.token_to_id("PIANO_OFF_60"), V.shift_id(8), V.shift_id(496), V.shift_id(1000)]
+)
 
 
 @settings(max_examples=200, deadline=None)

@@ -1,4 +1,5 @@
 """Encode/decode (§2.1, §4.3): exact round trip, bars, the overlap rules and bad inputs."""
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -45,13 +46,13 @@ def test_round_trip_is_exact_on_every_real_file(shared_data, tmp_path):
         assert st["notes"] == st["notes_in"] - st["dropped_pitch"] - st["duplicates"] > 100, path.name
         # against the file itself: every in-range note's onset survives (to 8 ms) ...
         inr = (song.pitch >= 21) & (song.pitch <= 108)
-        raw_on = set(zip(song.instrument[inr].tolist(), song.pitch[inr].tolist(),
-                         to_steps(song.start_s[inr]).tolist()))
+        raw_on = set(zip(song.instrument[inr].tolist(), song.pitch[inr].tolist(), to_steps(song.start_s[inr]).tolist()))
         assert raw_on == set(zip(dec.notes.instrument.tolist(), dec.notes.pitch.tolist(), dec.notes.on.tolist()))
         # ... and so does its offset, unless the same pitch started again before it ended
         q_off = np.maximum(to_steps(song.end_s[inr]), to_steps(song.start_s[inr]) + 1)
         changed = set(zip(song.instrument[inr].tolist(), song.pitch[inr].tolist(), q_off.tolist())) - set(
-            zip(dec.notes.instrument.tolist(), dec.notes.pitch.tolist(), dec.notes.off.tolist()))
+            zip(dec.notes.instrument.tolist(), dec.notes.pitch.tolist(), dec.notes.off.tolist())
+        )
         assert len(changed) <= st["truncated"] + st["duplicates"], path.name
         assert len(enc.bar_steps) >= 40 and enc.ids[0] in (V.FEWER, V.MORE) and enc.ids[1] == V.START
     # the decoded MIDI file, read again, encodes to the same notes
@@ -89,29 +90,47 @@ def test_the_4_4_bar_fallback_is_only_for_a_set_declared_all_4_4(shared_data):
 
 def test_token_sequence_of_a_small_song():
     # piano C4 (0-0.5 s) then C4 again (0.5-1.0 s) back to back; bass A1 under a silent second bar
-    song = song_from_notes([(V.PIANO, 60, 0.0, 0.5), (V.PIANO, 60, 0.5, 1.0), (V.BASS, 33, 4.0, 5.0)],
-                           downbeats=[0.0, 2.0, 4.0, 6.0])
+    song = song_from_notes([(V.PIANO, 60, 0.0, 0.5), (V.PIANO, 60, 0.5, 1.0), (V.BASS, 33, 4.0, 5.0)], downbeats=[0.0, 2.0, 4.0, 6.0])
     enc, dec = assert_round_trip(song)
     assert toks(enc.ids) == [
-        "FEWER_INSTRUMENTS", "START", "BAR", "PIANO_ON_60", "TIMESHIFT_504",  # 0.5 s = step 62.5 -> 63
-        "PIANO_OFF_60", "PIANO_ON_60", "TIMESHIFT_496",  # OFF before ON: two notes, not one
-        "PIANO_OFF_60", "TIMESHIFT_1000", "BAR",  # the silent bar at 2 s is kept
-        "TIMESHIFT_1000", "TIMESHIFT_1000", "BAR", "BASS_ON_33", "TIMESHIFT_1000", "BASS_OFF_33"]
+        "FEWER_INSTRUMENTS",
+        "START",
+        "BAR",
+        "PIANO_ON_60",
+        "TIMESHIFT_504",  # 0.5 s = step 62.5 -> 63
+        "PIANO_OFF_60",
+        "PIANO_ON_60",
+        "TIMESHIFT_496",  # OFF before ON: two notes, not one
+        "PIANO_OFF_60",
+        "TIMESHIFT_1000",
+        "BAR",  # the silent bar at 2 s is kept
+        "TIMESHIFT_1000",
+        "TIMESHIFT_1000",
+        "BAR",
+        "BASS_ON_33",
+        "TIMESHIFT_1000",
+        "BASS_OFF_33",
+    ]
     assert dec.notes.table().tolist() == [[3, 60, 0, 63], [3, 60, 63, 125], [1, 33, 500, 625]]
 
 
 def test_overlapping_same_pitch_notes_follow_the_retrigger_rule():
-    song = song_from_notes([(V.GUITAR, 64, 0.0, 1.0), (V.GUITAR, 64, 0.5, 1.5),  # overlap -> cut at 0.5
-                            (V.GUITAR, 67, 0.0, 0.2), (V.GUITAR, 67, 0.0, 0.8),  # same onset -> the longer
-                            (V.PIANO, 64, 0.2, 0.4)])  # other instrument: untouched
+    song = song_from_notes(
+        [
+            (V.GUITAR, 64, 0.0, 1.0),
+            (V.GUITAR, 64, 0.5, 1.5),  # overlap -> cut at 0.5
+            (V.GUITAR, 67, 0.0, 0.2),
+            (V.GUITAR, 67, 0.0, 0.8),  # same onset -> the longer
+            (V.PIANO, 64, 0.2, 0.4),
+        ]
+    )  # other instrument: untouched
     enc, dec = assert_round_trip(song)
     assert dec.notes.table().tolist() == [[2, 64, 0, 63], [2, 67, 0, 100], [3, 64, 25, 50], [2, 64, 63, 188]]
     assert enc.stats["truncated"] == 1 and enc.stats["duplicates"] == 1
 
 
 def test_out_of_range_pitches_are_dropped_and_counted():
-    song = song_from_notes([(V.PIANO, 20, 0, 1), (V.PIANO, 21, 0, 1), (V.PIANO, 108, 0, 1), (V.PIANO, 109, 0, 1),
-                            (V.DRUMS, 127, 0, 1)])
+    song = song_from_notes([(V.PIANO, 20, 0, 1), (V.PIANO, 21, 0, 1), (V.PIANO, 108, 0, 1), (V.PIANO, 109, 0, 1), (V.DRUMS, 127, 0, 1)])
     enc, dec = assert_round_trip(song)
     assert enc.stats["dropped_pitch"] == 3 and dec.notes.pitch.tolist() == [21, 108]
 
@@ -125,8 +144,9 @@ def test_zero_length_notes_last_one_step():
 
 def test_bars_follow_tempo_and_time_signature_changes():
     # 2 bars of 4/4 at 120 bpm (2 s each), then 3/4 at 60 bpm (3 s bars) from tick 3840
-    midi = make_midi([(0, False, [(0, 240, 60), (3840 + 3 * 1440, 480, 62)])],
-                     tempos=[(0, 120), (3840, 60)], time_sigs=[(0, 4, 4), (3840, 3, 4)])
+    midi = make_midi(
+        [(0, False, [(0, 240, 60), (3840 + 3 * 1440, 480, 62)])], tempos=[(0, 120), (3840, 60)], time_sigs=[(0, 4, 4), (3840, 3, 4)]
+    )
     song = read_midi(midi)
     assert np.allclose(song.downbeats_s[:5], [0, 2, 4, 7, 10])
     enc, dec = assert_round_trip(song)
@@ -153,8 +173,7 @@ def test_ten_hour_file_and_drum_only_and_single_note():
     assert enc.stats["bars"] == 18001  # 2 s bars at 120 bpm (0 .. 36000 s), silent ones kept
     single = read_midi(make_midi([(0, False, [(480, 480, 60)])]))
     enc, dec = assert_round_trip(single)
-    assert toks(enc.ids) == ["FEWER_INSTRUMENTS", "START", "BAR", "TIMESHIFT_504", "PIANO_ON_60", "TIMESHIFT_496",
-                             "PIANO_OFF_60"]
+    assert toks(enc.ids) == ["FEWER_INSTRUMENTS", "START", "BAR", "TIMESHIFT_504", "PIANO_ON_60", "TIMESHIFT_496", "PIANO_OFF_60"]
 
 
 def test_empty_and_broken_files(tmp_path):
@@ -169,14 +188,34 @@ def test_empty_and_broken_files(tmp_path):
 
 
 def test_decode_tolerates_model_output_and_boosts_chord_notes():
-    ids = [V.token_to_id(t) for t in ["START", "PIANO_OFF_60", "CHORD", "PIANO_ON_60", "PIANO_ON_64", "PIANO_ON_67",
-                                      "BASS_ON_40", "TIMESHIFT_80", "PIANO_ON_72", "PIANO_ON_60", "TIMESHIFT_8",
-                                      "PIANO_ON_72"]]
+    ids = [
+        V.token_to_id(t)
+        for t in [
+            "START",
+            "PIANO_OFF_60",
+            "CHORD",
+            "PIANO_ON_60",
+            "PIANO_ON_64",
+            "PIANO_ON_67",
+            "BASS_ON_40",
+            "TIMESHIFT_80",
+            "PIANO_ON_72",
+            "PIANO_ON_60",
+            "TIMESHIFT_8",
+            "PIANO_ON_72",
+        ]
+    ]
     dec = decode(ids, chord_boost=20)
     # an OFF with no sounding note is ignored; the last PIANO_ON_72 starts at the very end (zero length)
     assert dec.stats == {"stray_off": 1, "zero_length": 1}
-    assert dec.notes.table().tolist() == [[1, 40, 0, 11], [3, 60, 0, 10], [3, 64, 0, 11], [3, 67, 0, 11],
-                                          [3, 60, 10, 11], [3, 72, 10, 11]]  # ON of a sounding pitch retriggers
+    assert dec.notes.table().tolist() == [
+        [1, 40, 0, 11],
+        [3, 60, 0, 10],
+        [3, 64, 0, 11],
+        [3, 67, 0, 11],
+        [3, 60, 10, 11],
+        [3, 72, 10, 11],
+    ]  # ON of a sounding pitch retriggers
     vel = dict(zip(map(tuple, dec.notes.table()[:, [1, 2]].tolist()), dec.velocity.tolist()))
     assert vel[(64, 0)] == 100 and vel[(40, 0)] == 110 and vel[(60, 10)] == 80  # chord notes (and bass) +20
 
@@ -187,8 +226,7 @@ note = st.tuples(st.integers(0, 4), st.integers(0, 127), st.integers(0, 20_000),
 @settings(max_examples=150, deadline=None)
 @given(st.lists(note, max_size=60), st.lists(st.integers(0, 25_000), max_size=8))
 def test_round_trip_on_generated_note_sets(notes, downbeats_ms):
-    song = song_from_notes([(i, p, a / 1000, (a + d) / 1000) for i, p, a, d in notes],
-                           sorted(x / 1000 for x in downbeats_ms))
+    song = song_from_notes([(i, p, a / 1000, (a + d) / 1000) for i, p, a, d in notes], sorted(x / 1000 for x in downbeats_ms))
     enc, dec = assert_round_trip(song)
     n = dec.notes
     assert (n.off > n.on).all() and ((n.pitch >= 21) & (n.pitch <= 108)).all()
@@ -237,7 +275,13 @@ def test_lpd5_npz_layout_written_here_reads_back(tmp_path):
         zf.writestr("info.json", json.dumps(info))
     enc, dec = assert_round_trip(read_song(path))
     # 120 bpm, 24 steps per beat: step = 1/48 s; 8 ms grid: beat 1 = 0.5 s = step 63 (62.5 rounded up)
-    assert dec.notes.table().tolist() == [[0, 36, 0, 5], [3, 60, 0, 125], [3, 64, 0, 125], [3, 67, 0, 125],
-                                          [1, 36, 125, 188], [4, 72, 250, 500]]
+    assert dec.notes.table().tolist() == [
+        [0, 36, 0, 5],
+        [3, 60, 0, 125],
+        [3, 64, 0, 125],
+        [3, 67, 0, 125],
+        [1, 36, 125, 188],
+        [4, 72, 250, 500],
+    ]
     assert enc.stats["dropped_pitch"] == 1 and enc.chord_times_s.tolist() == [0.0]
     assert dec.bar_steps.tolist() == [0, 250]  # downbeats at 0 and 2 s; the music ends at 4 s

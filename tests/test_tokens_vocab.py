@@ -1,4 +1,5 @@
 """The shared vocabulary contract "emsync-v1" (§4.3): fixed ids other helpers rely on."""
+
 import json
 import math
 
@@ -43,14 +44,14 @@ def test_every_id_round_trips_and_properties_agree():
 
 
 def test_vectorised_lookups_give_token_times():
-    ids = np.array([V.START, V.token_to_id("PIANO_ON_60"), V.shift_id(1000), V.shift_id(8),
-                    V.token_to_id("PIANO_OFF_60")])
+    ids = np.array([V.START, V.token_to_id("PIANO_ON_60"), V.shift_id(1000), V.shift_id(8), V.token_to_id("PIANO_OFF_60")])
     assert np.cumsum(V.TIMESHIFT_MS[ids]).tolist() == [0, 0, 1000, 1008, 1008]
     assert V.INSTRUMENT[ids].tolist() == [-1, 3, -1, -1, 3]
 
 
-@pytest.mark.parametrize("x,b", [(-1.0, -2), (-0.61, -2), (-0.59, -1), (-0.2, 0), (0.0, 0), (0.19, 0), (0.2, 1),
-                                 (0.6, 2), (1.0, 2), (5.0, 2), (-7, -2)])
+@pytest.mark.parametrize(
+    "x,b", [(-1.0, -2), (-0.61, -2), (-0.59, -1), (-0.2, 0), (0.0, 0), (0.19, 0), (0.2, 1), (0.6, 2), (1.0, 2), (5.0, 2), (-7, -2)]
+)
 def test_condition_bins_are_five_equal_bins(x, b):
     assert V.condition_bin(x) == b
     assert V.id_to_token(V.valence_token(x)) == f"VALENCE_{b}"

@@ -1,6 +1,7 @@
 """Data-parallel training (torch.distributed, gloo on CPU): 2 processes, each drawing its half of the
 step's global batch, end with the weights of the single-process run on the same global batch, and a
 state saved by one world size resumes under another."""
+
 import os
 import socket
 
@@ -25,7 +26,7 @@ def _batch(step):
     tokens = torch.randint(vocab.ON_OFFSET, vocab.SIZE, (B, L), generator=g)
     tokens[:, 3] = vocab.CHORD
     for r in range(B):
-        tokens[r, L - 2 * r:] = vocab.PAD if r else tokens[r, L - 2 * r:]
+        tokens[r, L - 2 * r :] = vocab.PAD if r else tokens[r, L - 2 * r :]
     return tokens, torch.rand(B, L, generator=g) * 10, torch.rand(B, generator=g) * 2 - 1, torch.rand(B, generator=g) * 2 - 1
 
 
@@ -33,8 +34,9 @@ def _run(steps, state_path=None, micro_batch=0):
     torch.manual_seed(0)
     model = MusicTransformer(CFG)
     cfg = LoopConfig(steps=steps, lr=3e-3, seed=7, checkpoint_every=1, micro_batch=micro_batch, device="cpu")
-    res = train_loop(model, _batch, cfg, pad_id=vocab.PAD, chord_id=vocab.CHORD, state_path=state_path,
-                     run_fingerprint="ddp-test", progress=False)
+    res = train_loop(
+        model, _batch, cfg, pad_id=vocab.PAD, chord_id=vocab.CHORD, state_path=state_path, run_fingerprint="ddp-test", progress=False
+    )
     return res
 
 
@@ -45,8 +47,9 @@ def _worker(rank, world, port, steps, state_path, out, micro_batch):
     try:
         res = _run(steps, state_path, micro_batch)
         if rank == 0:
-            torch.save({"model": res.model_state, "history": res.history, "resumed_from": res.resumed_from,
-                        "tokens_seen": res.tokens_seen}, out)
+            torch.save(
+                {"model": res.model_state, "history": res.history, "resumed_from": res.resumed_from, "tokens_seen": res.tokens_seen}, out
+            )
     finally:
         dist.destroy_process_group()
 
@@ -56,8 +59,7 @@ def _ddp(tmp_path, steps, world=2, state_path=None, micro_batch=0):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     out = tmp_path / f"ddp_{world}_{steps}.pt"
-    mp.spawn(_worker, args=(world, port, steps, str(state_path) if state_path else None, str(out), micro_batch),
-             nprocs=world, join=True)
+    mp.spawn(_worker, args=(world, port, steps, str(state_path) if state_path else None, str(out), micro_batch), nprocs=world, join=True)
     return torch.load(out, weights_only=False)
 
 
@@ -114,17 +116,32 @@ def test_torchrun_trains_the_generator_on_two_ranks(tmp_path):
     (tmp_path / "params.yaml").write_text(
         f"paths: {{reports_dir: {tmp_path}/reports}}\ntokens: {{out_dir: {tmp_path}/tokens}}\n"
         f"train: {{steps: 6, batch_size: 4, seq_len: 32, lr: 0.002, checkpoint_every: 3, device: cpu, config: tiny,"
-        f" checkpoint: {tmp_path}/models/music/checkpoint.pt}}\n")
-    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-                        "-m", "emsync", "train", "--params", str(tmp_path / "params.yaml")],
-                       capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+        f" checkpoint: {tmp_path}/models/music/checkpoint.pt}}\n"
+    )
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node=2",
+            "-m",
+            "emsync",
+            "train",
+            "--params",
+            str(tmp_path / "params.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     assert r.stdout.count("trained tiny/") == 1  # rank 0 reports
     model, extra = load_checkpoint(tmp_path / "models" / "music" / "checkpoint.pt")
     assert load_state(tmp_path / "models" / "music" / "checkpoint.train_state.pt")["world_size"] == 2
     p = load_params(tmp_path / "params.yaml")
-    ref = train_generator(tmp_path / "tokens", "ref", dataclasses.asdict(p.train), dataclasses.asdict(p.tokens),
-                          progress=False)
+    ref = train_generator(tmp_path / "tokens", "ref", dataclasses.asdict(p.train), dataclasses.asdict(p.tokens), progress=False)
     _close(ref["state_dict"], model.state_dict())
     assert (tmp_path / "reports" / "train_metrics.json").exists()
 

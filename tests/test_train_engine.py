@@ -1,6 +1,7 @@
 """The training engine with a minimal task (the example of docs/training.md): it learns, a killed run
 resumes to the same weights, micro-batches give the full-batch step, early stopping keeps the best
 weights, and the loss CSV + plot are written."""
+
 import csv
 
 import numpy as np
@@ -45,8 +46,7 @@ def test_a_minimal_task_learns():
 
 
 def test_kill_and_resume_gives_the_same_weights(tmp_path):
-    cfg = EngineConfig(steps=12, lr=0.01, seed=4, checkpoint_every=5, log_every=2, eval_every=4, monitor="mse",
-                       device="cpu")
+    cfg = EngineConfig(steps=12, lr=0.01, seed=4, checkpoint_every=5, log_every=2, eval_every=4, monitor="mse", device="cpu")
     task = LinearTask(dropout=0.2)  # dropout draws from the reseeded RNG too
     full = train(task, cfg, state_path=tmp_path / "a.pt", fingerprint="f", progress=False)
 

@@ -1,5 +1,6 @@
 """End to end: the train flow SIGKILLed mid-run and resumed ends with the weights of an
 uninterrupted run; the evaluate flow then writes the Table 4.1/4.2-shaped reports."""
+
 import dataclasses
 import json
 import os
@@ -28,13 +29,21 @@ evaluate: {{regressor_layers: 1, regressor_d_model: 32, regressor_heads: 2, regr
 
 
 def _env(root):
-    return {**os.environ, "PREFECT_LOCAL_STORAGE_PATH": str(root / "prefect_results"),
-            "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180"}  # the shared 2-core box starts it slowly
+    return {
+        **os.environ,
+        "PREFECT_LOCAL_STORAGE_PATH": str(root / "prefect_results"),
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
+    }  # the shared 2-core box starts it slowly
 
 
 def _flow(root, name, timeout=300):
-    r = subprocess.run([sys.executable, "-m", f"flows.{name}", "--params", str(root / "params.yaml")], env=_env(root),
-                       capture_output=True, text=True, timeout=timeout)
+    r = subprocess.run(
+        [sys.executable, "-m", f"flows.{name}", "--params", str(root / "params.yaml")],
+        env=_env(root),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     return r
 
@@ -50,8 +59,13 @@ def test_killed_training_resumes_to_the_uninterrupted_weights_then_evaluates(tmp
     ckpt = tmp_path / "models" / "music" / "checkpoint.pt"
     state = state_path_for(ckpt)
 
-    proc = subprocess.Popen([sys.executable, "-m", "flows.train", "--params", str(tmp_path / "params.yaml")], env=_env(tmp_path),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flows.train", "--params", str(tmp_path / "params.yaml")],
+        env=_env(tmp_path),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.time() + 300
     while time.time() < deadline and not state.exists() and proc.poll() is None:
         time.sleep(0.05)

@@ -1,4 +1,5 @@
 """Training loop: lr schedule, CHORD-weighted loss, learning, and kill-and-resume = uninterrupted."""
+
 import pytest
 import torch
 
@@ -44,8 +45,9 @@ def test_chord_loss_weighted_tenfold_and_pad_ignored():
 
 def test_training_learns_a_pattern():
     model = _model()
-    res = train_loop(model, _pattern_batch, LoopConfig(steps=40, lr=5e-3, seed=1, device="cpu"),
-                     pad_id=vocab.PAD, chord_id=vocab.CHORD, progress=False)
+    res = train_loop(
+        model, _pattern_batch, LoopConfig(steps=40, lr=5e-3, seed=1, device="cpu"), pad_id=vocab.PAD, chord_id=vocab.CHORD, progress=False
+    )
     first, last = res.history[0]["loss"], res.history[-1]["loss"]
     assert len(res.history) == 40 and res.history[-1]["step"] == 40
     assert last < 0.1 * first  # a deterministic 4-cycle becomes near-certain

@@ -1,6 +1,7 @@
 """Scene cuts (§5.1): the 4 s difference filter at its edge (and from the video start), the
 in-process path vs FFmpeg, cut times against ground truth, and `emsync cuts`. Exact score equality
 with FFmpeg on real and near-threshold clips: test_video_cuts_exact.py."""
+
 import json
 import subprocess
 

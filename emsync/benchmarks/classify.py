@@ -9,6 +9,7 @@ Defaults: the real clips in ../shared/data/{video,ekman6}; the demo extractor mo
 networks built into a temp folder when --models-dir is absent), so the extractor figures are lower
 bounds on the real models' cost.
 """
+
 import tempfile
 import time
 from pathlib import Path
@@ -37,8 +38,11 @@ def run(args) -> dict:
     from emsync.video.tiny_models import build_all
     from emsync.models.classifiers import build
 
-    videos = [Path(v) for v in args.videos] if args.videos else sorted(
-        [*(shared_data_dir() / "video").glob("*.mp4"), *(shared_data_dir() / "ekman6").glob("*.mp4")])
+    videos = (
+        [Path(v) for v in args.videos]
+        if args.videos
+        else sorted([*(shared_data_dir() / "video").glob("*.mp4"), *(shared_data_dir() / "ekman6").glob("*.mp4")])
+    )
     if not videos:
         raise InputError(f"no videos given and none found under {shared_data_dir()}")
     tmp = None
@@ -52,8 +56,7 @@ def run(args) -> dict:
     from emsync.classify.inference import EXTRACTORS
 
     t = time.perf_counter()
-    handles = {n: extractors.get(n).load(extractors.model_ref(n, params.features.models), args.device)
-               for n in EXTRACTORS[args.task]}
+    handles = {n: extractors.get(n).load(extractors.model_ref(n, params.features.models), args.device) for n in EXTRACTORS[args.task]}
     load_s = time.perf_counter() - t
     totals: dict = {}
     minutes = 0.0

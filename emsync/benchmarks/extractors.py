@@ -8,6 +8,7 @@ networks, built into a temp folder when --models-dir is absent; pkg: models are 
 weights: PP-OCRv4, Haar cascade, py3langid, SymSpell). Tiny random Whisper decodes greedily with
 8 new tokens at most (its text is noise), so its timing is a lower bound on real ASR cost.
 """
+
 import os
 import tempfile
 import time
@@ -31,8 +32,11 @@ def run(args) -> dict:
     from emsync.video.sampling import sample_video
     from emsync.video.tiny_models import build_all
 
-    videos = [Path(v) for v in args.videos] if args.videos else sorted(
-        [*(shared_data_dir() / "video").glob("*.mp4"), *(shared_data_dir() / "ekman6").glob("*.mp4")])
+    videos = (
+        [Path(v) for v in args.videos]
+        if args.videos
+        else sorted([*(shared_data_dir() / "video").glob("*.mp4"), *(shared_data_dir() / "ekman6").glob("*.mp4")])
+    )
     if not videos:
         raise InputError(f"no videos given and none found under {shared_data_dir()}")
     tmp = None
@@ -69,10 +73,22 @@ def run(args) -> dict:
         tmp.cleanup()
     per_min = decode_s / minutes
     return {
-        "machine": {"cpus": len(os.sched_getaffinity(0)), "torch_threads": torch.get_num_threads(),
-                    "load_avg_1m": round(os.getloadavg()[0], 2), "device": args.device},
-        "videos": len(videos), "video_minutes": round(minutes, 3), "n_frames": args.n_frames,
+        "machine": {
+            "cpus": len(os.sched_getaffinity(0)),
+            "torch_threads": torch.get_num_threads(),
+            "load_avg_1m": round(os.getloadavg()[0], 2),
+            "device": args.device,
+        },
+        "videos": len(videos),
+        "video_minutes": round(minutes, 3),
+        "n_frames": args.n_frames,
         "decode_s_per_video_min": round(per_min, 3),
-        "extractors": {n: {"load_s": round(load_s[n], 3), "s_per_video_min": round(extract_s[n] / minutes, 3),
-                           "x_decode": round(extract_s[n] / minutes / per_min, 2)} for n in names},
+        "extractors": {
+            n: {
+                "load_s": round(load_s[n], 3),
+                "s_per_video_min": round(extract_s[n] / minutes, 3),
+                "x_decode": round(extract_s[n] / minutes / per_min, 2),
+            }
+            for n in names
+        },
     }

@@ -9,6 +9,7 @@ sampling a 1-hour video (target <= 2 GiB for decoding + sampling).
 Every figure is measured in this run on this machine; the JSON says which machine (CPU count,
 load average, GPU name) produced it.
 """
+
 import json
 import os
 import resource
@@ -34,7 +35,11 @@ print(json.dumps({"seconds": el, "frames": int(len(s.frames)), "audio_samples": 
 
 
 def add_args(p):
-    p.add_argument("--video", default=None, help="clip to time the extractors/cuts on (default: a generated 60 s 640x360 clip with cuts, speech-band audio)")
+    p.add_argument(
+        "--video",
+        default=None,
+        help="clip to time the extractors/cuts on (default: a generated 60 s 640x360 clip with cuts, speech-band audio)",
+    )
     p.add_argument("--extractors", default="clip,audio,music,faces,asr,ocr", help="comma-separated registry names ('' to skip)")
     p.add_argument("--models-dir", default=None, help="demo model folder (default: build tiny demo models into a temp dir)")
     p.add_argument("--device", default="cpu")
@@ -133,7 +138,9 @@ def run(args) -> dict:
         for mode, n, b in (("equidistant", 16, []), ("mid_scene", args.hour_frames, cuts)):
             r = subprocess.run([sys.executable, "-c", _HOUR_PROBE, str(long), str(n), mode, json.dumps(b)],
                                capture_output=True, text=True, check=True)  # fmt: skip
-            res[f"{mode}_{n}"] = {k: round(v, 2) if isinstance(v, float) else v for k, v in json.loads(r.stdout.strip().splitlines()[-1]).items()}
+            res[f"{mode}_{n}"] = {
+                k: round(v, 2) if isinstance(v, float) else v for k, v in json.loads(r.stdout.strip().splitlines()[-1]).items()
+            }
         out["one_hour"] = {
             "video": f"{linfo.width}x{linfo.height} {linfo.fps:g} fps, {linfo.duration / 60:.1f} min, audio {linfo.audio_sr} Hz",
             "audio_16k_float32_mib": round(linfo.duration * 16000 * 4 / 2**20, 1),

@@ -25,6 +25,7 @@ trained generator.
     emsync bench generate --device cpu --checkpoint data/models/music/checkpoint.pt --nll-targets 32
     emsync bench generate --device cuda --config 37m --batch 256 --dtype bfloat16
 """
+
 import os
 import time
 
@@ -39,21 +40,29 @@ def add_args(p):
     p.add_argument("--config", default="37m", help="model config: tiny | 37m | 145m")
     p.add_argument("--conditioning", default="continuous_token")
     p.add_argument("--window", type=int, default=1216, help="music tokens the model sees (§4.4)")
-    p.add_argument("--slide-stride", type=int, default=608,
-                   help="KV engine modes: tokens dropped per slide (default: the cpu preset, 608; the stride study covers the others)")
+    p.add_argument(
+        "--slide-stride",
+        type=int,
+        default=608,
+        help="KV engine modes: tokens dropped per slide (default: the cpu preset, 608; the stride study covers the others)",
+    )
     p.add_argument("--full-tokens", type=int, default=0, help="tokens for full_recompute (0: 6 on cpu, 64 on cuda)")
-    p.add_argument("--tokens", type=int, default=0,
-                   help="tokens per kv_cache run, best a multiple of the stride (0: the stride on cpu, 2048 on cuda; batched: half)")
+    p.add_argument(
+        "--tokens",
+        type=int,
+        default=0,
+        help="tokens per kv_cache run, best a multiple of the stride (0: the stride on cpu, 2048 on cuda; batched: half)",
+    )
     p.add_argument("--batch", type=int, default=0, help="batched run size (0: 8 on cpu, 256 on cuda)")
     p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
-    p.add_argument("--threads", type=int, default=-1,
-                   help="torch CPU threads (-1: generate.cpu_threads' default, 1; 0: torch's default)")
+    p.add_argument("--threads", type=int, default=-1, help="torch CPU threads (-1: generate.cpu_threads' default, 1; 0: torch's default)")
     p.add_argument("--no-cuda-graph", action="store_true", help="eager decode steps on CUDA")
     p.add_argument("--int8", action="store_true", help="CPU: int8 Linear layers in every mode (the CPU default)")
     p.add_argument("--fp32", action="store_true", help="CPU: keep fp32 Linear layers (no int8 quantization)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--strides", default="1,16,64,152,608",
-                   help="stride study: comma-separated strides (or presets exact, thesis, cpu); '' skips it")
+    p.add_argument(
+        "--strides", default="1,16,64,152,608", help="stride study: comma-separated strides (or presets exact, thesis, cpu); '' skips it"
+    )
     p.add_argument("--nll-targets", type=int, default=0, help="stride study: tokens scored (0: 4 on cpu, 64 on cuda)")
     p.add_argument("--nll-phases", type=int, default=2, help="stride study: contexts sampled per stride cycle")
     p.add_argument("--checkpoint", default=None, help="a trained generator checkpoint instead of random weights")
@@ -83,8 +92,9 @@ def run(args) -> dict:
         cfg = model.cfg
         model = model.to(dev, getattr(torch, args.dtype)).eval()
     else:
-        cfg = MusicTransformerConfig.from_name(args.config, conditioning=args.conditioning, boundaries=True,
-                                               max_len=max(args.window, 2), dropout=0.0)
+        cfg = MusicTransformerConfig.from_name(
+            args.config, conditioning=args.conditioning, boundaries=True, max_len=max(args.window, 2), dropout=0.0
+        )
         model = MusicTransformer(cfg).to(dev, getattr(torch, args.dtype)).eval()
     n_params = model.num_parameters()
     if args.int8 and cuda:
@@ -115,8 +125,13 @@ def run(args) -> dict:
             torch.cuda.synchronize()
         dt, dc = time.perf_counter() - t0, time.process_time() - c0
         k = res.n_generated * b
-        return {"tokens_per_s": round(k / dt, 2), "tokens": k, "seconds": round(dt, 3),
-                "tokens_per_cpu_s": round(k / dc, 2), "cpu_seconds": round(dc, 3)}
+        return {
+            "tokens_per_s": round(k / dt, 2),
+            "tokens": k,
+            "seconds": round(dt, 3),
+            "tokens_per_cpu_s": round(k / dc, 2),
+            "cpu_seconds": round(dc, 3),
+        }
 
     load = [os.getloadavg()[0]]
     full = measure(full_primer, n_full, 1, use_cache=False)
@@ -130,8 +145,9 @@ def run(args) -> dict:
     study = None
     if strides:
         n_targets = args.nll_targets or (64 if cuda else 4)
-        study = stride_study(model, window, strides, cond, full_primer, measure, n_targets, max(1, args.nll_phases),
-                             n_exact=n_full, seed=args.seed)
+        study = stride_study(
+            model, window, strides, cond, full_primer, measure, n_targets, max(1, args.nll_phases), n_exact=n_full, seed=args.seed
+        )
         load.append(os.getloadavg()[0])
     device = torch.cuda.get_device_name(dev) if cuda else f"cpu ({torch.get_num_threads()} threads)"
     return {
@@ -139,10 +155,17 @@ def run(args) -> dict:
         "config": args.checkpoint or args.config,
         "modes": {"full_recompute": full, "kv_cache": kv, "kv_cache_batched": kvb},
         "strides": study,
-        "settings": {"window": window, "slide_stride": stride, "dtype": args.dtype,
-                     "params_m": round(n_params / 1e6, 2), "int8": int8,
-                     "load_avg_1m": [round(x, 2) for x in load], "cpu_count": os.cpu_count(),
-                     "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"), "cuda_graph": cuda and not args.no_cuda_graph},
+        "settings": {
+            "window": window,
+            "slide_stride": stride,
+            "dtype": args.dtype,
+            "params_m": round(n_params / 1e6, 2),
+            "int8": int8,
+            "load_avg_1m": [round(x, 2) for x in load],
+            "cpu_count": os.cpu_count(),
+            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+            "cuda_graph": cuda and not args.no_cuda_graph,
+        },
     }
 
 
@@ -156,8 +179,14 @@ def stride_study(model, window, strides, cond, full_primer, measure, n_targets, 
 
     dev = next(model.parameters()).device
     # the continuation: a full window of the model's own tokens, then n_targets more
-    res = generate(model, [cond], full_primer[:3], max_new_tokens=window + n_targets,
-                   cfg=SamplingConfig(tokens=token_ids(), window=window, slide_stride=window // 2), seed=seed)
+    res = generate(
+        model,
+        [cond],
+        full_primer[:3],
+        max_new_tokens=window + n_targets,
+        cfg=SamplingConfig(tokens=token_ids(), window=window, slide_stride=window // 2),
+        seed=seed,
+    )
     seq = torch.as_tensor(res.tokens[0], device=dev)  # (N,) head token first
     offs = torch.as_tensor(res.offsets[0], device=dev)
     head, n = seq[:1], len(seq)
@@ -188,9 +217,16 @@ def stride_study(model, window, strides, cond, full_primer, measure, n_targets, 
         n_tok = n_exact if s_eff == 1 else s_eff * max(1, -(-64 // s_eff))  # whole cycles, >= 64 tokens
         speed = measure(primer, n_tok, 1, slide_stride=s_eff) if s_eff > 1 else measure(primer, n_tok, 1, use_cache=False)
         mean_nll = float(np.mean(scores))
-        rows.append({"stride": s_eff, "mean_context": mean_context(window, s_eff),
-                     "mean_context_pct": round(100 * mean_context(window, s_eff) / window, 1),
-                     "tokens_per_s": speed["tokens_per_s"], "tokens_per_cpu_s": speed["tokens_per_cpu_s"],
-                     "nll": round(mean_nll, 4), "delta_nll_vs_stride_1": round(mean_nll - base, 4),
-                     "targets": len(targets)})
+        rows.append(
+            {
+                "stride": s_eff,
+                "mean_context": mean_context(window, s_eff),
+                "mean_context_pct": round(100 * mean_context(window, s_eff) / window, 1),
+                "tokens_per_s": speed["tokens_per_s"],
+                "tokens_per_cpu_s": speed["tokens_per_cpu_s"],
+                "nll": round(mean_nll, 4),
+                "delta_nll_vs_stride_1": round(mean_nll - base, 4),
+                "targets": len(targets),
+            }
+        )
     return rows

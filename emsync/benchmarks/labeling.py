@@ -4,6 +4,7 @@ reference in the same run, with a projection for LMD-full's 178,561 files.
     emsync bench labeling                       # demo corpus (data/demo/midi, else generated)
     emsync bench labeling --dir ../shared/data/midi --repeat 20 --workers 2
 """
+
 import os
 import resource
 import tempfile

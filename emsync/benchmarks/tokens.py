@@ -6,6 +6,7 @@ files stream through, nothing is kept).
     emsync bench tokens                                  # ../shared/data/midi, 2000 files, 2 workers
     emsync bench tokens --dir data/demo/midi --n-files 4000
 """
+
 import itertools
 import os
 import resource
@@ -112,6 +113,8 @@ def run(args):
         "lpd5_files": LPD5_FILES,
         "lpd5_projected_minutes_measured": round(LPD5_FILES / rate / 60, 1),
         "lpd5_projected_minutes_idle_workers": round(LPD5_FILES / (cpu_rate * args.workers) / 60, 1),
-        "worker_peak_rss_mb": {f"{len(small)}_files": round(max(m for _, m in out_small) / 1024, 1),
-                               f"{len(files)}_files": round(max(m for _, m in out) / 1024, 1)},
+        "worker_peak_rss_mb": {
+            f"{len(small)}_files": round(max(m for _, m in out_small) / 1024, 1),
+            f"{len(files)}_files": round(max(m for _, m in out) / 1024, 1),
+        },
     }

@@ -13,6 +13,7 @@ Without --tokens, a synthetic corpus in the data/tokens format (random tokens, i
 index.parquet) is written to a temp folder; the batches come from it exactly as in training
 (StepBatches -> ChunkDataset: seeded chunk, transposition, CHORD dropout, boundary offsets).
 """
+
 import tempfile
 import time
 from pathlib import Path
@@ -29,10 +30,12 @@ def add_args(p):
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
     p.add_argument("--compile", action="store_true", help="also time torch.compile (with AMP on CUDA)")
     p.add_argument("--tokens", default=None, help="a tokenized corpus folder (default: a synthetic one)")
-    p.add_argument("--prefetch", action="store_true",
-                   help="build the next batch in a thread during the step, as `emsync train` does (data overlapped)")
-    p.add_argument("--data-only", action="store_true",
-                   help="time only the batch building (e.g. the 37m batch 64 x 1216 on a CPU-only machine)")
+    p.add_argument(
+        "--prefetch", action="store_true", help="build the next batch in a thread during the step, as `emsync train` does (data overlapped)"
+    )
+    p.add_argument(
+        "--data-only", action="store_true", help="time only the batch building (e.g. the 37m batch 64 x 1216 on a CPU-only machine)"
+    )
     p.add_argument("--songs", type=int, default=64, help="synthetic corpus: songs")
     p.add_argument("--song-tokens", type=int, default=4000, help="synthetic corpus: tokens per song")
 
@@ -53,10 +56,17 @@ def synthetic_corpus(root, n_songs: int, song_tokens: int, seed: int = 0) -> Pat
     ids[:, 2::40] = V.CHORD
     (root / "shards").mkdir(parents=True, exist_ok=True)
     np.save(root / "shards" / "00000.npy", ids.reshape(-1))
-    pd.DataFrame({"midi_id": [f"synthetic{i:05d}" for i in range(n_songs)], "split": "train",
-                  "valence": rng.uniform(-1, 1, n_songs), "arousal": rng.uniform(-1, 1, n_songs), "shard": 0,
-                  "offset": np.arange(n_songs) * song_tokens, "n_tokens": song_tokens}).to_parquet(root / "index.parquet",
-                                                                                                  index=False)
+    pd.DataFrame(
+        {
+            "midi_id": [f"synthetic{i:05d}" for i in range(n_songs)],
+            "split": "train",
+            "valence": rng.uniform(-1, 1, n_songs),
+            "arousal": rng.uniform(-1, 1, n_songs),
+            "shard": 0,
+            "offset": np.arange(n_songs) * song_tokens,
+            "n_tokens": song_tokens,
+        }
+    ).to_parquet(root / "index.parquet", index=False)
     write_json(root / "vocab.json", V.to_json())
     return root
 
@@ -80,7 +90,7 @@ def _time_data(cfg, tokens_dir, args) -> dict:
         t0 = time.perf_counter()
         batches(step)
         times.append(time.perf_counter() - t0)
-    return {"data_s_per_step": round(float(np.mean(times[args.warmup:])), 5)}
+    return {"data_s_per_step": round(float(np.mean(times[args.warmup :])), 5)}
 
 
 def _time_mode(cfg, tokens_dir, args, device, amp: str, compile_: bool) -> dict:
@@ -106,20 +116,31 @@ def _time_mode(cfg, tokens_dir, args, device, amp: str, compile_: bool) -> dict:
     n = args.warmup + args.steps
     loop_cfg = LoopConfig(steps=n, lr=1e-4, device=str(device), micro_batch=args.micro_batch)
     task = MusicLMTask(model, make_batch, loop_cfg, pad_id=vocab.PAD, chord_id=vocab.CHORD, vocab_size=cfg.vocab_size)
-    ecfg = engine.EngineConfig(steps=n, device=str(device), lr=1e-4, micro_batch=args.micro_batch, amp=amp,
-                               compile=compile_, checkpoint_every=n, prefetch=args.prefetch)
+    ecfg = engine.EngineConfig(
+        steps=n,
+        device=str(device),
+        lr=1e-4,
+        micro_batch=args.micro_batch,
+        amp=amp,
+        compile=compile_,
+        checkpoint_every=n,
+        prefetch=args.prefetch,
+    )
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
     marks.append(time.perf_counter())
     res = engine.train(task, ecfg, progress=False, on_step=lambda step, loss: marks.append(time.perf_counter()))
-    step_s = np.diff(marks)[args.warmup:]  # (steps,) wall time per step (the loss is read back each step: synced)
-    data = np.asarray(data_s[args.warmup:])
+    step_s = np.diff(marks)[args.warmup :]  # (steps,) wall time per step (the loss is read back each step: synced)
+    data = np.asarray(data_s[args.warmup :])
     compute = step_s if args.prefetch else step_s - data  # prefetched batches are built during the step
     tok = res.units_seen / n  # target tokens per step (non-PAD)
-    out = {"s_per_step": round(float(step_s.mean()), 4), "data_s_per_step": round(float(data.mean()), 5),
-           "compute_s_per_step": round(float(compute.mean()), 4),
-           "data_share": None if args.prefetch else round(float(data.sum() / step_s.sum()), 4),
-           "tokens_per_s": round(tok / float(step_s.mean()), 1)}
+    out = {
+        "s_per_step": round(float(step_s.mean()), 4),
+        "data_s_per_step": round(float(data.mean()), 5),
+        "compute_s_per_step": round(float(compute.mean()), 4),
+        "data_share": None if args.prefetch else round(float(data.sum() / step_s.sum()), 4),
+        "tokens_per_s": round(tok / float(step_s.mean()), 1),
+    }
     if device.type == "cuda":
         out["peak_gib"] = round(torch.cuda.max_memory_allocated() / 2**30, 2)
     return out
@@ -146,6 +167,14 @@ def run(args) -> dict:
             name = "amp_compiled" if device.type == "cuda" else "fp32_compiled"
             modes[name] = _time_mode(cfg, tokens_dir, args, device, "auto", True)
             modes[name]["speedup_vs_fp32"] = round(modes["fp32"]["s_per_step"] / modes[name]["s_per_step"], 2)
-    return {"device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu", "config": args.config,
-            "batch": args.batch, "prefetch": args.prefetch, "seq_len": args.seq_len or cfg.max_len, "micro_batch": args.micro_batch,
-            "threads": torch.get_num_threads(), "corpus": str(args.tokens or "synthetic"), "modes": modes}
+    return {
+        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+        "config": args.config,
+        "batch": args.batch,
+        "prefetch": args.prefetch,
+        "seq_len": args.seq_len or cfg.max_len,
+        "micro_batch": args.micro_batch,
+        "threads": torch.get_num_threads(),
+        "corpus": str(args.tokens or "synthetic"),
+        "modes": modes,
+    }

@@ -8,6 +8,7 @@ of people named Joy cannot be told from file names alone; list their ids under `
 
     kept, dropped = apply_blacklist(table)       # table: video_id, emotion, [path]
 """
+
 import json
 import re
 from pathlib import Path
@@ -50,8 +51,10 @@ def apply_blacklist(table: pd.DataFrame, blacklist: dict | None = None) -> tuple
     """(kept, dropped): `dropped` has the rows removed plus a `reason` column."""
     bl = blacklist or load_blacklist()
     names = table["path"] if "path" in table else table["video_id"]
-    reasons = [blacklist_reason(v, e, bl, Path(str(n)).stem if n is not None else None)
-               for v, e, n in zip(table["video_id"], table["emotion"], names)]
+    reasons = [
+        blacklist_reason(v, e, bl, Path(str(n)).stem if n is not None else None)
+        for v, e, n in zip(table["video_id"], table["emotion"], names)
+    ]
     hit = pd.Series([r is not None for r in reasons], index=table.index)
     dropped = table[hit].copy()
     dropped["reason"] = [r for r in reasons if r is not None]

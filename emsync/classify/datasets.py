@@ -11,6 +11,7 @@ tasks never see a dataset's own layout.
   the split is computed the same way (`movienet_split`).
 - **demo**: `data/demo/ground_truth/videos.json`, whose `emotion` / `genres` the demo generator plants.
 """
+
 import ast
 import json
 from pathlib import Path
@@ -27,6 +28,7 @@ VIDEO_EXTS = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".flv", ".wmv", ".mpg", "
 
 # --- MovieNet -------------------------------------------------------------------------------------
 
+
 def movienet_split(video_ids, train_ratio: float = 0.7, test_ratio: float = 0.2) -> dict:
     """{"train", "val", "test"}: YouTube ids sorted (they are random, so sorting is an unbiased
     shuffle, §5.2.3.3), the first int(train_ratio n) train, the last round(test_ratio n) test, the
@@ -34,11 +36,11 @@ def movienet_split(video_ids, train_ratio: float = 0.7, test_ratio: float = 0.2)
     ids = sorted(set(video_ids))
     n = len(ids)
     n_train, n_test = int(train_ratio * n), int(round(test_ratio * n))
-    return {"train": ids[:n_train], "val": ids[n_train:n - n_test], "test": ids[n - n_test:]}
+    return {"train": ids[:n_train], "val": ids[n_train : n - n_test], "test": ids[n - n_test :]}
 
 
 def parse_genres(text) -> list:
-    """"['Drama', 'History']" -> ['Drama', 'History'] (the CSV stores Python list literals)."""
+    """ "['Drama', 'History']" -> ['Drama', 'History'] (the CSV stores Python list literals)."""
     if isinstance(text, list):
         return text
     try:
@@ -71,14 +73,16 @@ def movienet_table(csv_path, splits_path=None) -> pd.DataFrame:
     if missing:
         raise InputError(f"{csv_path}: missing column(s) {sorted(missing)}")
     parsed = [parse_genres(g) for g in df["genres"]]
-    out = pd.DataFrame({
-        "video_id": df["youtube_id"].astype(str),
-        "imdb_id": df.get("imdb_id", pd.Series([None] * len(df))).astype(object),
-        "title": df.get("title", pd.Series([None] * len(df))).astype(object),
-        "duration": df["duration"].astype(float),
-        "genres": [[g for g in gs if g in GENRES] for gs in parsed],
-        "unknown_genres": [[g for g in gs if g not in GENRES] for gs in parsed],
-    })
+    out = pd.DataFrame(
+        {
+            "video_id": df["youtube_id"].astype(str),
+            "imdb_id": df.get("imdb_id", pd.Series([None] * len(df))).astype(object),
+            "title": df.get("title", pd.Series([None] * len(df))).astype(object),
+            "duration": df["duration"].astype(float),
+            "genres": [[g for g in gs if g in GENRES] for gs in parsed],
+            "unknown_genres": [[g for g in gs if g not in GENRES] for gs in parsed],
+        }
+    )
     if out["video_id"].duplicated().any():
         dup = out.loc[out["video_id"].duplicated(), "video_id"].iloc[0]
         raise InputError(f"{csv_path}: YouTube id {dup} appears twice")
@@ -117,6 +121,7 @@ def upper_whisker(values, k: float = 1.5) -> int:
 
 # --- Ekman-6 --------------------------------------------------------------------------------------
 
+
 def ekman6_table(root) -> pd.DataFrame:
     """Ekman-6: `video_id, emotion, label, split, path` (path relative to root)."""
     root = Path(root)
@@ -137,8 +142,15 @@ def ekman6_table(root) -> pd.DataFrame:
             if rel.stem in seen:
                 raise InputError(f"{listing}:{n}: video id '{rel.stem}' listed twice")
             seen.add(rel.stem)
-            rows.append({"video_id": rel.stem, "emotion": emotion, "label": EMOTIONS.index(emotion),
-                         "split": split, "path": path.relative_to(root).as_posix() if path else None})
+            rows.append(
+                {
+                    "video_id": rel.stem,
+                    "emotion": emotion,
+                    "label": EMOTIONS.index(emotion),
+                    "split": split,
+                    "path": path.relative_to(root).as_posix() if path else None,
+                }
+            )
     return pd.DataFrame(rows, columns=["video_id", "emotion", "label", "split", "path"])
 
 
@@ -153,6 +165,7 @@ def _find_video(root: Path, rel: Path):
 
 # --- demo -----------------------------------------------------------------------------------------
 
+
 def demo_table(ground_truth_path, test_fraction: float = 0.5) -> pd.DataFrame:
     """The demo videos with their planted labels: `video_id, emotion, label, genres, split`; within
     each emotion (ids sorted) the last round(test_fraction n) videos are test, so every emotion is
@@ -162,8 +175,15 @@ def demo_table(ground_truth_path, test_fraction: float = 0.5) -> pd.DataFrame:
     for vid, entry in sorted(gt.items()):
         if "emotion" not in entry:
             raise InputError(f"{ground_truth_path}: {vid} has no planted emotion (rebuild the demo data)")
-        rows.append({"video_id": vid, "emotion": entry["emotion"], "label": EMOTIONS.index(entry["emotion"]),
-                     "genres": list(entry.get("genres", [])), "split": "train"})
+        rows.append(
+            {
+                "video_id": vid,
+                "emotion": entry["emotion"],
+                "label": EMOTIONS.index(entry["emotion"]),
+                "genres": list(entry.get("genres", [])),
+                "split": "train",
+            }
+        )
     df = pd.DataFrame(rows, columns=["video_id", "emotion", "label", "genres", "split"])
     for _, group in df.groupby("emotion"):
         n_test = int(round(test_fraction * len(group)))

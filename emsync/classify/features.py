@@ -14,6 +14,7 @@ Modality sources (extractor table under `data/features/<extractor>/<video_id>.pa
 A missing table raises `MissingFeatures` (a recorded skip for the caller, never a crash of the
 stage); an empty modality (no audio stream, no face, no words) is a masked one.
 """
+
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,10 +25,20 @@ import torch
 from emsync.errors import InputError
 
 SOURCES = {
-    "emotion": {"clip": ("clip", None), "audio": ("audio", None), "faces": ("faces", None),
-                "asr": ("sentiment", "asr"), "ocr": ("sentiment", "ocr")},
-    "genre": {"clip": ("clip", None), "audio": ("audio", None), "music": ("music", None),
-              "asr": ("tokens", "asr"), "ocr": ("tokens", "ocr")},
+    "emotion": {
+        "clip": ("clip", None),
+        "audio": ("audio", None),
+        "faces": ("faces", None),
+        "asr": ("sentiment", "asr"),
+        "ocr": ("sentiment", "ocr"),
+    },
+    "genre": {
+        "clip": ("clip", None),
+        "audio": ("audio", None),
+        "music": ("music", None),
+        "asr": ("tokens", "asr"),
+        "ocr": ("tokens", "ocr"),
+    },
 }
 SINGULAR = {"emotion": ("asr", "ocr"), "genre": ()}
 

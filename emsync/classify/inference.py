@@ -3,6 +3,7 @@ needs (§5.2.1), build its inputs (missing modalities masked) and run the traine
 
     result = classify_video(params, "clip.mp4", "emotion")   # {"probs": {label: p}, "top", "masked", ...}
 """
+
 import time
 from pathlib import Path
 
@@ -13,8 +14,7 @@ from emsync.errors import InputError
 from emsync.io import write_bytes
 
 # extractors each task reads, in dependency order (sentiment / tokens read the asr + ocr text)
-EXTRACTORS = {"emotion": ["clip", "audio", "faces", "asr", "ocr", "sentiment"],
-              "genre": ["clip", "audio", "music", "asr", "ocr", "tokens"]}
+EXTRACTORS = {"emotion": ["clip", "audio", "faces", "asr", "ocr", "sentiment"], "genre": ["clip", "audio", "music", "asr", "ocr", "tokens"]}
 
 
 def save_classifier(path, model, kind: str, extra: dict | None = None):
@@ -55,8 +55,9 @@ def extract_tables(params, video, task: str, device: str = "cpu", handles: dict 
         raise InputError(f"video {video} not found")
     vp = params.video
     t0 = time.perf_counter()
-    sample = sample_video(video, n_frames=vp.n_frames, mode="equidistant", seed=vp.seed, audio_sr=vp.audio_sr,
-                          max_side=vp.max_side, info=info)
+    sample = sample_video(
+        video, n_frames=vp.n_frames, mode="equidistant", seed=vp.seed, audio_sr=vp.audio_sr, max_side=vp.max_side, info=info
+    )
     seconds = {"decode": time.perf_counter() - t0}
     tables = {}
     for name in EXTRACTORS[task]:
@@ -86,25 +87,25 @@ def classify_tables(model, tables: dict, video_id: str, task: str, has_audio: bo
         logits = model(x, mask)[0]
     probs = torch.softmax(logits, -1) if task == "emotion" else torch.sigmoid(logits)
     p = {lab: round(float(v), 6) for lab, v in zip(model.cfg.labels, probs.numpy())}
-    return {"video_id": video_id, "probs": p, "top": max(p, key=p.get),
-            "masked": {m: vf.notes[m] for m in sorted(vf.notes)}}
+    return {"video_id": video_id, "probs": p, "top": max(p, key=p.get), "masked": {m: vf.notes[m] for m in sorted(vf.notes)}}
 
 
 def classify_video(params, video, task: str, checkpoint=None, device: str = "cpu", info=None) -> dict:
     """Classify a video file with the trained classifier of `task` ("emotion" or "genre")."""
-    ckpt_path = Path(checkpoint) if checkpoint else params.path(
-        params.classify.emotion_checkpoint if task == "emotion" else params.classify.genre_checkpoint)
+    ckpt_path = (
+        Path(checkpoint)
+        if checkpoint
+        else params.path(params.classify.emotion_checkpoint if task == "emotion" else params.classify.genre_checkpoint)
+    )
     model, _ = load_classifier(ckpt_path)
     t0 = time.perf_counter()
     tables, has_audio, seconds = extract_tables(params, video, task, device, info=info)
     t1 = time.perf_counter()
     out = classify_tables(model, tables, Path(video).stem, task, has_audio, params.classify.n_frames)
     seconds["classifier"] = time.perf_counter() - t1
-    out.update(checkpoint=str(ckpt_path), seconds={k: round(v, 3) for k, v in seconds.items()},
-               features_s=round(t1 - t0, 3))
+    out.update(checkpoint=str(ckpt_path), seconds={k: round(v, 3) for k, v in seconds.items()}, features_s=round(t1 - t0, 3))
     return out
 
 
 def top_k(probs: dict, k: int = 3) -> list:
     return sorted(probs, key=probs.get, reverse=True)[:k]
-

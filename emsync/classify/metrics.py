@@ -1,6 +1,7 @@
 """Classifier metrics: emotion accuracy and the confusion matrix normalised over true labels
 (thesis Table 5.1, Fig. 5.2); genre precision and recall at a 0.5 threshold and average precision,
 macro-averaged over genres and per genre (Tables 5.2, 5.3)."""
+
 import numpy as np
 
 
@@ -45,10 +46,19 @@ def genre_metrics(y, probs, labels, threshold: float = 0.5) -> dict:
     for c, name in enumerate(labels):
         tp = float((pred[:, c] & (y[:, c] > 0)).sum())
         n_pred, n_pos = float(pred[:, c].sum()), float(y[:, c].sum())
-        per[name] = {"precision": tp / n_pred if n_pred else 0.0, "recall": tp / n_pos if n_pos else 0.0,
-                     "ap": average_precision(y[:, c], probs[:, c]), "positives": int(n_pos)}
+        per[name] = {
+            "precision": tp / n_pred if n_pred else 0.0,
+            "recall": tp / n_pos if n_pos else 0.0,
+            "ap": average_precision(y[:, c], probs[:, c]),
+            "positives": int(n_pos),
+        }
     scored = [g for g in labels if per[g]["positives"] > 0]
-    macro = {k: float(np.mean([per[g][k] for g in scored])) if scored else float("nan")
-             for k in ("precision", "recall", "ap")}
-    return {"precision": macro["precision"], "recall": macro["recall"], "map": macro["ap"],
-            "per_genre": per, "no_positives": [g for g in labels if g not in scored], "n": int(len(y))}
+    macro = {k: float(np.mean([per[g][k] for g in scored])) if scored else float("nan") for k in ("precision", "recall", "ap")}
+    return {
+        "precision": macro["precision"],
+        "recall": macro["recall"],
+        "map": macro["ap"],
+        "per_genre": per,
+        "no_positives": [g for g in labels if g not in scored],
+        "n": int(len(y)),
+    }

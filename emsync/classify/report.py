@@ -1,10 +1,12 @@
 """reports/classifiers.md: emotion accuracy and confusion (Table 5.1, Fig. 5.2) and the genre
 P@0.5 / R@0.5 / mAP tables, macro and per genre (Tables 5.2, 5.3), next to the thesis's numbers."""
+
 import math
 
-THESIS = {"emotion_accuracy": 65.28,  # Table 5.1 VEMOCLAP, Ekman-6 test split (uncleaned)
-          "genre": {"mlp": (82.05, 33.51, 63.16), "single_transformer": (81.00, 37.11, 65.09),
-                    "multi_transformer": (82.00, 38.33, 66.02)}}  # Table 5.2: P@0.5, R@0.5, mAP
+THESIS = {
+    "emotion_accuracy": 65.28,  # Table 5.1 VEMOCLAP, Ekman-6 test split (uncleaned)
+    "genre": {"mlp": (82.05, 33.51, 63.16), "single_transformer": (81.00, 37.11, 65.09), "multi_transformer": (82.00, 38.33, 66.02)},
+}  # Table 5.2: P@0.5, R@0.5, mAP
 
 
 def _pct(x) -> str:
@@ -13,37 +15,66 @@ def _pct(x) -> str:
 
 def classifiers_markdown(metrics: dict, classify: dict, emotion_labels: list) -> str:
     e = metrics["emotion"]
-    lines = ["# Video classifiers (thesis §5.2.2, §5.2.3)", "",
-             f"Emotion dataset: **{classify['emotion_dataset']}**; genre dataset: **{classify['genre_dataset']}**. "
-             "Thesis numbers are on Ekman-6 / MovieNet with the real pretrained features; demo numbers are on the "
-             "demo videos' planted labels (a check that the pipeline learns, not a comparison).", "",
-             "## Emotion (VEMOCLAP)", "", "| split | videos | accuracy (%) | thesis (%) |", "|---|---|---|---|"]
+    lines = [
+        "# Video classifiers (thesis §5.2.2, §5.2.3)",
+        "",
+        f"Emotion dataset: **{classify['emotion_dataset']}**; genre dataset: **{classify['genre_dataset']}**. "
+        "Thesis numbers are on Ekman-6 / MovieNet with the real pretrained features; demo numbers are on the "
+        "demo videos' planted labels (a check that the pipeline learns, not a comparison).",
+        "",
+        "## Emotion (VEMOCLAP)",
+        "",
+        "| split | videos | accuracy (%) | thesis (%) |",
+        "|---|---|---|---|",
+    ]
     for split in ("train", "test"):
         if split in e:
-            lines.append(f"| {split} | {e[split]['n']} | {_pct(e[split]['accuracy'])} | "
-                         f"{THESIS['emotion_accuracy'] if split == 'test' else '-'} |")
+            lines.append(
+                f"| {split} | {e[split]['n']} | {_pct(e[split]['accuracy'])} | {THESIS['emotion_accuracy'] if split == 'test' else '-'} |"
+            )
     tc = e["test_cleaned"]
-    lines += [f"| test, blacklist v{tc['blacklist_version']} applied | {tc['n']} | {_pct(tc['accuracy'])} | - |", "",
-              f"Trained {'with' if e['trained_on_cleaned'] else 'without'} the §5.2.2.4 blacklist.", ""]
+    lines += [
+        f"| test, blacklist v{tc['blacklist_version']} applied | {tc['n']} | {_pct(tc['accuracy'])} | - |",
+        "",
+        f"Trained {'with' if e['trained_on_cleaned'] else 'without'} the §5.2.2.4 blacklist.",
+        "",
+    ]
     if "test" in e:
-        lines += ["Confusion matrix, test split, rows = true label, normalised per row (Fig. 5.2):", "",
-                  "| true \\ predicted | " + " | ".join(emotion_labels) + " |", "|---" * (len(emotion_labels) + 1) + "|"]
+        lines += [
+            "Confusion matrix, test split, rows = true label, normalised per row (Fig. 5.2):",
+            "",
+            "| true \\ predicted | " + " | ".join(emotion_labels) + " |",
+            "|---" * (len(emotion_labels) + 1) + "|",
+        ]
         for lab, row in zip(emotion_labels, e["test"]["confusion"]):
             lines.append(f"| {lab} | " + " | ".join(f"{v:.2f}" for v in row) + " |")
         lines.append("")
-    lines += ["## Genre", "", "Macro averages over the genres with a positive video in the split (Table 5.2).", "",
-              "| model | split | P@0.5 | R@0.5 | mAP | thesis P / R / mAP |", "|---|---|---|---|---|---|"]
+    lines += [
+        "## Genre",
+        "",
+        "Macro averages over the genres with a positive video in the split (Table 5.2).",
+        "",
+        "| model | split | P@0.5 | R@0.5 | mAP | thesis P / R / mAP |",
+        "|---|---|---|---|---|---|",
+    ]
     for kind, m in metrics["genre"].items():
         ref = THESIS["genre"].get(kind)
         for split in ("val", "test"):
             if split in m:
-                lines.append(f"| {kind} | {split} | {_pct(m[split]['precision'])} | {_pct(m[split]['recall'])} | "
-                             f"{_pct(m[split]['map'])} | {' / '.join(map(str, ref)) if ref and split == 'test' else '-'} |")
+                lines.append(
+                    f"| {kind} | {split} | {_pct(m[split]['precision'])} | {_pct(m[split]['recall'])} | "
+                    f"{_pct(m[split]['map'])} | {' / '.join(map(str, ref)) if ref and split == 'test' else '-'} |"
+                )
     for kind, m in metrics["genre"].items():
         if "test" not in m:
             continue
-        lines += ["", f"### {kind}: per genre, test split (Table 5.3)", "", "| genre | positives | P@0.5 | R@0.5 | AP |",
-                  "|---|---|---|---|---|"]
+        lines += [
+            "",
+            f"### {kind}: per genre, test split (Table 5.3)",
+            "",
+            "| genre | positives | P@0.5 | R@0.5 | AP |",
+            "|---|---|---|---|---|",
+        ]
         for g, v in m["test"]["per_genre"].items():
             lines.append(f"| {g} | {v['positives']} | {_pct(v['precision'])} | {_pct(v['recall'])} | {_pct(v['ap'])} |")
     return "\n".join(lines) + "\n"

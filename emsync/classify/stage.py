@@ -7,6 +7,7 @@ evaluation, predictions keyed by `video_id`, reports. The flows only wire these 
   metrics: accuracy and the confusion matrix normalised over true labels (emotion, Fig. 5.2);
   P@0.5, R@0.5, mAP macro and per genre (genre, Tables 5.2, 5.3).
 """
+
 from pathlib import Path
 
 import numpy as np
@@ -97,8 +98,11 @@ def evaluate(task, model, splits=("train", "val", "test")) -> tuple:
             row["masked"] = ",".join(sorted(task.data.items[i].notes)) or None
             rows.append(row)
         if emotion:
-            metrics[split] = {"accuracy": accuracy(y, probs.argmax(1)), "n": int(len(y)),
-                              "confusion": confusion(y, probs.argmax(1), len(labels)).round(4).tolist()}
+            metrics[split] = {
+                "accuracy": accuracy(y, probs.argmax(1)),
+                "n": int(len(y)),
+                "confusion": confusion(y, probs.argmax(1), len(labels)).round(4).tolist(),
+            }
         else:
             metrics[split] = genre_metrics(y, probs, labels)
     return pd.DataFrame(rows), metrics
@@ -130,8 +134,8 @@ def confusion_png(matrix, labels, path, title: str):
     plt.close(fig)
 
 
-
 # --- labels per dataset -------------------------------------------------------------------------
+
 
 def emotion_labels(params) -> tuple:
     """(labels `video_id, emotion, label, split`, blacklisted rows with `reason`) of the emotion
@@ -182,17 +186,25 @@ def features_digest(features_dir, video_ids, task: str) -> str:
 
 # --- training through the engine ----------------------------------------------------------------
 
+
 def make_task(kind: str, data: ClassifierData, c, model_cfg: dict):
     """The ClassifierTask for registry `kind` with the classify params `c`."""
     from emsync.classify.tasks import ClassifierTask
 
     emotion = kind == "vemoclap"
-    return ClassifierTask(kind, data, dict(model_cfg), batch_size=c.batch_size, seed=c.seed,
-                          n_frames=c.n_frames if emotion else None, pos_weight=c.pos_weight, emotion=emotion)
+    return ClassifierTask(
+        kind,
+        data,
+        dict(model_cfg),
+        batch_size=c.batch_size,
+        seed=c.seed,
+        n_frames=c.n_frames if emotion else None,
+        pos_weight=c.pos_weight,
+        emotion=emotion,
+    )
 
 
-def train_classifier(kind: str, data: ClassifierData, c, model_cfg: dict, state_path=None, log_dir=None,
-                     progress: bool = False) -> dict:
+def train_classifier(kind: str, data: ClassifierData, c, model_cfg: dict, state_path=None, log_dir=None, progress: bool = False) -> dict:
     """Train one classifier through the engine; returns {"kind", "config", "state_dict", "history",
     "evals", "steps", "best_step", "seconds", "stats", "max_len"} (the best validation weights when
     validation runs, else the last)."""
@@ -201,14 +213,34 @@ def train_classifier(kind: str, data: ClassifierData, c, model_cfg: dict, state_
     task = make_task(kind, data, c, model_cfg)
     monitor = "accuracy" if task.emotion else "map"
     has_val = len(data.index("val")) > 0 and c.eval_every > 0
-    cfg = EngineConfig(steps=c.steps, seed=c.seed, device=c.device, lr=c.lr, grad_clip=1.0,
-                       checkpoint_every=max(1, min(c.steps, 500)), eval_every=c.eval_every if has_val else 0,
-                       monitor=monitor if has_val else "", mode="max", patience=c.patience if has_val else 0)
-    fp = fingerprint(kind, model_cfg, c.steps, c.seed, c.lr, c.batch_size, c.n_frames, c.pos_weight,
-                     [it.video_id for it in data.items], data.split)
+    cfg = EngineConfig(
+        steps=c.steps,
+        seed=c.seed,
+        device=c.device,
+        lr=c.lr,
+        grad_clip=1.0,
+        checkpoint_every=max(1, min(c.steps, 500)),
+        eval_every=c.eval_every if has_val else 0,
+        monitor=monitor if has_val else "",
+        mode="max",
+        patience=c.patience if has_val else 0,
+    )
+    fp = fingerprint(
+        kind, model_cfg, c.steps, c.seed, c.lr, c.batch_size, c.n_frames, c.pos_weight, [it.video_id for it in data.items], data.split
+    )
     res = train(task, cfg, state_path=state_path, fingerprint=fp, log_dir=log_dir, progress=progress)
     model = task.build_model()
     model.load_state_dict(res.best_state if res.best_state is not None else res.model_state)
-    return {"kind": kind, "config": model.cfg.to_dict(), "state_dict": model.state_dict(), "history": res.history,
-            "evals": res.evals, "steps": res.steps, "best_step": res.best_step, "seconds": round(res.seconds, 3),
-            "stopped_early": res.stopped_early, "device": res.device, "max_len": task.max_len}
+    return {
+        "kind": kind,
+        "config": model.cfg.to_dict(),
+        "state_dict": model.state_dict(),
+        "history": res.history,
+        "evals": res.evals,
+        "steps": res.steps,
+        "best_step": res.best_step,
+        "seconds": round(res.seconds, 3),
+        "stopped_early": res.stopped_early,
+        "device": res.device,
+        "max_len": task.max_len,
+    }

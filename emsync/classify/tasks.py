@@ -9,6 +9,7 @@ model, the batch for step k, the loss, the validation metric. The loop itself is
 
 Batches depend only on (seed, step): each epoch is a permutation seeded by (seed, epoch).
 """
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -59,8 +60,11 @@ class ClassifierTask:
         if len(train) == 0:
             raise ValueError("no training videos")
         if not self.emotion and self.max_len is None:
-            self.max_len = {m: max(1, upper_whisker([len(self.data.items[i].x[m]) for i in train] or [1]))
-                            for m, d in self.data.dims.items() if self.data.items[train[0]].x[m].ndim == 2}
+            self.max_len = {
+                m: max(1, upper_whisker([len(self.data.items[i].x[m]) for i in train] or [1]))
+                for m, d in self.data.dims.items()
+                if self.data.items[train[0]].x[m].ndim == 2
+            }
         self.stats = minmax_stats([self.data.items[i] for i in train])
 
     # --- the engine's hooks ---------------------------------------------------------------------
@@ -77,7 +81,7 @@ class ClassifierTask:
         per_epoch = max(1, int(np.ceil(len(train) / self.batch_size)))
         epoch, k = divmod(step, per_epoch)
         order = np.random.default_rng([self.seed, epoch]).permutation(train)
-        idx = order[k * self.batch_size:(k + 1) * self.batch_size]
+        idx = order[k * self.batch_size : (k + 1) * self.batch_size]
         rng = np.random.default_rng([self.seed, epoch, k, 1])
         return self._make(idx, rng)
 
@@ -98,7 +102,7 @@ class ClassifierTask:
         out = []
         bs = 1 if not self.emotion else (batch_size or self.batch_size)  # genre: one full-length video at a time
         for s in range(0, len(idx), bs):
-            x, mask, _ = self._make(idx[s:s + bs], None)
+            x, mask, _ = self._make(idx[s : s + bs], None)
             logits = model(x, mask)
             out.append(torch.softmax(logits, -1) if self.emotion else torch.sigmoid(logits))
         model.train(was)

@@ -1,5 +1,6 @@
 """`emsync` command line. Each domain adds its subcommands in emsync/cli/<domain>.py via
 `register(subparsers)`; handlers take the parsed args and return an exit code (or None)."""
+
 import argparse
 import importlib
 import sys
@@ -7,14 +8,31 @@ import sys
 from emsync import __version__, env
 
 # Subcommand modules, in `emsync --help` order.
-DOMAINS = ["params", "store", "run", "status", "deploy", "reports", "demo", "midi", "tokens", "train", "generate", "video", "soundtrack", "enhance", "features", "classify", "bench"]
+DOMAINS = [
+    "params",
+    "store",
+    "run",
+    "status",
+    "deploy",
+    "reports",
+    "demo",
+    "midi",
+    "tokens",
+    "train",
+    "generate",
+    "video",
+    "soundtrack",
+    "enhance",
+    "features",
+    "classify",
+    "bench",
+]
 
 
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="emsync",
-        description="Turn a video into an emotion-matched, cut-synchronised MIDI soundtrack; "
-        "reproduce the thesis pipeline (Sulun 2025).",
+        description="Turn a video into an emotion-matched, cut-synchronised MIDI soundtrack; reproduce the thesis pipeline (Sulun 2025).",
     )
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     parser.add_argument("--version", action="version", version=f"emsync {__version__}")

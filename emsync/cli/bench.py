@@ -1,6 +1,7 @@
 """emsync bench <name> [options]: speed/memory benchmarks that print one JSON object (ratios
 measured in the same run, never timed tests). Modules live in emsync/benchmarks/ and are
 imported only when run, so `emsync --help` stays fast."""
+
 import argparse
 import importlib
 import json

@@ -9,13 +9,16 @@ Checkpoints default to classify.emotion_checkpoint / classify.genre_checkpoint (
 train_genre stages' outputs). Modalities the video lacks (audio stream, faces, speech, on-screen text)
 are masked, and listed under "masked".
 """
+
 import argparse
 import json
 
 
 def register(sub):
-    for task, help_ in (("emotion", "Ekman-6 emotion probabilities of a video (VEMOCLAP, §5.2.2)"),
-                        ("genre", "21 trailer genre probabilities of a video (§5.2.3)")):
+    for task, help_ in (
+        ("emotion", "Ekman-6 emotion probabilities of a video (VEMOCLAP, §5.2.2)"),
+        ("genre", "21 trailer genre probabilities of a video (§5.2.3)"),
+    ):
         p = sub.add_parser(task, help=help_, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
         p.add_argument("video", help="input video")
         p.add_argument("--checkpoint", default=None, help=f"classifier checkpoint (default: params classify.{task}_checkpoint)")

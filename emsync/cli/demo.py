@@ -1,9 +1,10 @@
 """emsync demo: build or inspect the embedded demo data (issue 2, item 6).
 
-    emsync demo build                      # the demo_data stage (Prefect flow, cached) into data/demo
-    emsync demo sample /tmp/demo --n-midi 40 --n-videos 4   # a small tree, no Prefect
-    emsync demo show                       # what data/demo holds, from its ground truth
+emsync demo build                      # the demo_data stage (Prefect flow, cached) into data/demo
+emsync demo sample /tmp/demo --n-midi 40 --n-videos 4   # a small tree, no Prefect
+emsync demo show                       # what data/demo holds, from its ground truth
 """
+
 from collections import Counter
 from pathlib import Path
 
@@ -36,8 +37,10 @@ def _build(args):
 
     r = demo_data_flow(load_params())
     rep = r["report"]
-    print(f"demo_data: {r['midi']} MIDI files, {r['videos']} videos, {r['audio']} audio renders; "
-          f"{rep.cache_hits}/{rep.tasks} tasks cached, {len(rep.skipped)} skipped")
+    print(
+        f"demo_data: {r['midi']} MIDI files, {r['videos']} videos, {r['audio']} audio renders; "
+        f"{rep.cache_hits}/{rep.tasks} tasks cached, {len(rep.skipped)} skipped"
+    )
 
 
 def _sample(args):
@@ -69,10 +72,14 @@ def _show(args):
     kinds = Counter(e["kind"] for e in midi["files"].values())
     ok = [e for e in midi["files"].values() if e["kind"] == "ok"]
     print(f"MIDI: {len(midi['files'])} files " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
-    print(f"  duplicate groups {len(midi['duplicate_groups'])}, strong chords {sum(len(e['chord_times']) for e in ok)}, "
-          f"with drums {sum(e['has_drums'] for e in ok)}, tempo changes {sum(e['tempo_changes'] for e in ok)}, "
-          f"lyrics {dict(Counter(e['lyrics_lang'] for e in ok if e['lyrics_lang']))}, karaoke {sum(e['karaoke'] for e in ok)}")
+    print(
+        f"  duplicate groups {len(midi['duplicate_groups'])}, strong chords {sum(len(e['chord_times']) for e in ok)}, "
+        f"with drums {sum(e['has_drums'] for e in ok)}, tempo changes {sum(e['tempo_changes'] for e in ok)}, "
+        f"lyrics {dict(Counter(e['lyrics_lang'] for e in ok if e['lyrics_lang']))}, karaoke {sum(e['karaoke'] for e in ok)}"
+    )
     if (gt_dir / "videos.json").exists():
         for vid, e in read_json(gt_dir / "videos.json").items():
-            print(f"  {vid}: {e['width']}x{e['height']} @{e['fps']} {e['duration']:.2f}s audio={e['audio']} "
-                  f"text={e['text']!r} cuts={e['cuts']}")
+            print(
+                f"  {vid}: {e['width']}x{e['height']} @{e['fps']} {e['duration']:.2f}s audio={e['audio']} "
+                f"text={e['text']!r} cuts={e['cuts']}"
+            )

@@ -9,6 +9,7 @@ The checkpoint defaults to generate.checkpoint (data/models/music/checkpoint.pt,
 output). The output lasts --duration seconds of music (a MIDI primer counts towards it);
 --boundaries are times (s) in the output where strong chords should fall (Algorithm 1).
 """
+
 import argparse
 import math
 
@@ -16,16 +17,25 @@ from emsync.errors import InputError
 
 
 def register(sub):
-    p = sub.add_parser("generate", help="generate a MIDI file for an emotion, a duration and cut times",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "generate",
+        help="generate a MIDI file for an emotion, a duration and cut times",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--valence", type=float, required=True, help="valence in [-1, 1] (nan: unconditioned)")
     p.add_argument("--arousal", type=float, required=True, help="arousal in [-1, 1] (nan: unconditioned)")
     p.add_argument("--duration", type=float, required=True, help="seconds of music to generate")
     p.add_argument("--boundaries", default="", help="comma-separated boundary times in seconds, e.g. 4,9.5,17")
-    p.add_argument("--primer", default=None,
-                   help="start_bar (default: params generate.primer), bar (abrupt start) or a .mid file to continue")
-    p.add_argument("--instruments", choices=["fewer", "more"], default=None,
-                   help="FEWER_/MORE_INSTRUMENTS (default: params generate.instruments; a MIDI primer keeps its own)")
+    p.add_argument(
+        "--primer", default=None, help="start_bar (default: params generate.primer), bar (abrupt start) or a .mid file to continue"
+    )
+    p.add_argument(
+        "--instruments",
+        choices=["fewer", "more"],
+        default=None,
+        help="FEWER_/MORE_INSTRUMENTS (default: params generate.instruments; a MIDI primer keeps its own)",
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same music)")
     p.add_argument("--samples", type=int, default=1, help="samples generated in one batch (out_0.mid, out_1.mid, ...)")
     p.add_argument("--checkpoint", default=None, help="generator checkpoint (default: params generate.checkpoint)")
@@ -36,9 +46,13 @@ def register(sub):
 
 
 def add_stride_arg(p):
-    p.add_argument("--stride", default=None, metavar="N|exact|thesis|cpu",
-                   help="window slide stride (default: params generate.slide_stride, 64 = thesis): exact (1) is "
-                        "§4.4's every-token slide, cpu (608) the CPU speed preset")
+    p.add_argument(
+        "--stride",
+        default=None,
+        metavar="N|exact|thesis|cpu",
+        help="window slide stride (default: params generate.slide_stride, 64 = thesis): exact (1) is "
+        "§4.4's every-token slide, cpu (608) the CPU speed preset",
+    )
 
 
 def with_stride(params, stride):
@@ -83,12 +97,25 @@ def _run(args):
     from emsync.music import vocab as V
 
     params = with_stride(load_params(), args.stride)
-    out = generate_midi(params, args.valence, args.arousal, args.duration, args.output,
-                        boundaries=parse_boundaries(args.boundaries), primer=args.primer, instruments=args.instruments,
-                        seed=args.seed, samples=args.samples, checkpoint=args.checkpoint, device=args.device)
+    out = generate_midi(
+        params,
+        args.valence,
+        args.arousal,
+        args.duration,
+        args.output,
+        boundaries=parse_boundaries(args.boundaries),
+        primer=args.primer,
+        instruments=args.instruments,
+        seed=args.seed,
+        samples=args.samples,
+        checkpoint=args.checkpoint,
+        device=args.device,
+    )
     for s in out:
         names = ",".join(V.INSTRUMENTS[i].lower() for i in s["instruments"]) or "none"
         warn = "" if s["reached_duration"] else " (token budget hit before the duration)"
-        print(f"{s['path']}: {s['duration_s']:.1f} s, {s['tokens']} tokens, {s['notes']} notes ({names}), "
-              f"{s['chords']} chords, boundaries hit {s['boundaries_hit']}{warn}")
+        print(
+            f"{s['path']}: {s['duration_s']:.1f} s, {s['tokens']} tokens, {s['notes']} notes ({names}), "
+            f"{s['chords']} chords, boundaries hit {s['boundaries_hit']}{warn}"
+        )
     print(f"generated in {out[0]['seconds']} s")

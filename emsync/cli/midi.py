@@ -5,6 +5,7 @@ emsync midi lyrics FILE...: the lyrics in MIDI/.kar files, their language and wo
     emsync midi inspect --reference song.mid     # pretty_midi reference parser only
     emsync midi lyrics song.kar other.mid        # {"midi_id", "language", "n_words", "text", ...}
 """
+
 import json
 import sys
 
@@ -42,8 +43,7 @@ def _inspect(args):
         sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
     if unread:
         sys.stdout.flush()
-        print(f"emsync: error: {len(unread)} of {len(args.files)} files could not be read: {', '.join(map(str, unread))}",
-              file=sys.stderr)
+        print(f"emsync: error: {len(unread)} of {len(args.files)} files could not be read: {', '.join(map(str, unread))}", file=sys.stderr)
         return 1
     return 0
 

@@ -1,8 +1,8 @@
 """emsync params show|check|use.
 
-    emsync params check                 # params.yaml: keys and types
-    emsync params check --data          # ... and every input folder it names (one line per missing one)
-    emsync params use thesis            # make params/thesis.yaml active (and list missing inputs)
+emsync params check                 # params.yaml: keys and types
+emsync params check --data          # ... and every input folder it names (one line per missing one)
+emsync params use thesis            # make params/thesis.yaml active (and list missing inputs)
 """
 
 from emsync.config import load_params, project_root, to_dict
@@ -16,8 +16,9 @@ def register(sub):
     ps = p.add_subparsers(dest="params_cmd", metavar="ACTION", required=True)
     s = ps.add_parser("check", help="validate a params file (default: params.yaml); --data: its input folders too")
     s.add_argument("file", nargs="?")
-    s.add_argument("--data", action="store_true",
-                   help="also check every dataset/video/model folder the set names (one line per missing input)")
+    s.add_argument(
+        "--data", action="store_true", help="also check every dataset/video/model folder the set names (one line per missing input)"
+    )
     s.add_argument("--write", default=None, help="with --data: write the checked paths as JSON here (the inputs stage)")
     s.set_defaults(func=_check)
     s = ps.add_parser("show", help="print the validated parameters with defaults filled in")
@@ -75,5 +76,4 @@ def _use(args):
     for m in missing:
         print(f"missing input: {m}")
     if missing:
-        print(f"{len(missing)} input(s) missing: `dvc repro` stops at the inputs stage until they are there "
-              "(`emsync params check --data`)")
+        print(f"{len(missing)} input(s) missing: `dvc repro` stops at the inputs stage until they are there (`emsync params check --data`)")

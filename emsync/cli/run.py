@@ -1,4 +1,5 @@
 """emsync run STAGE: run one pipeline flow directly (what `dvc repro` runs for that stage)."""
+
 import pkgutil
 import runpy
 import sys

@@ -10,6 +10,7 @@
 The generator checkpoint defaults to generate.checkpoint (data/models/music/checkpoint.pt, the
 train stage's output); the SoundFont to soundtrack.soundfont (TimGM6mb.sf2 from pretty_midi).
 """
+
 import argparse
 import json
 
@@ -17,14 +18,21 @@ from emsync.cli.generate import add_stride_arg, with_stride
 
 
 def register(sub):
-    p = sub.add_parser("soundtrack", help="score a video: cuts + emotion -> MIDI -> FluidSynth audio -> muxed video (ch. 6)",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "soundtrack",
+        help="score a video: cuts + emotion -> MIDI -> FluidSynth audio -> muxed video (ch. 6)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("video", help="input video")
     p.add_argument("-o", "--output", required=True, help="scored video (.mp4, .m4v, .mov or .mkv)")
     p.add_argument("--valence", type=float, default=None, help="valence in [-1, 1] (default 0)")
     p.add_argument("--arousal", type=float, default=None, help="arousal in [-1, 1] (default 0)")
-    p.add_argument("--emotion-probs", default=None,
-                   help="Ekman probabilities, e.g. anger=0.1,joy=0.9 -> the §6.1 mixture mean (instead of --valence/--arousal)")
+    p.add_argument(
+        "--emotion-probs",
+        default=None,
+        help="Ekman probabilities, e.g. anger=0.1,joy=0.9 -> the §6.1 mixture mean (instead of --valence/--arousal)",
+    )
     p.add_argument("--midi", default=None, help="also keep the generated MIDI here")
     p.add_argument("--wav", default=None, help="also keep the rendered 44.1 kHz stereo WAV here")
     p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same MIDI)")
@@ -56,10 +64,23 @@ def _soundtrack(args):
 
     params = with_stride(load_params(), args.stride)
     probs = parse_probs(args.emotion_probs) if args.emotion_probs is not None else None
-    s = make_soundtrack(params, args.video, args.output, valence=args.valence, arousal=args.arousal, emotion_probs=probs,
-                        midi_out=args.midi, wav_out=args.wav, seed=args.seed, instruments=args.instruments,
-                        checkpoint=args.checkpoint, device=args.device, soundfont=args.soundfont,
-                        keep_audio=args.keep_audio, progress=not args.quiet)
+    s = make_soundtrack(
+        params,
+        args.video,
+        args.output,
+        valence=args.valence,
+        arousal=args.arousal,
+        emotion_probs=probs,
+        midi_out=args.midi,
+        wav_out=args.wav,
+        seed=args.seed,
+        instruments=args.instruments,
+        checkpoint=args.checkpoint,
+        device=args.device,
+        soundfont=args.soundfont,
+        keep_audio=args.keep_audio,
+        progress=not args.quiet,
+    )
     print(json.dumps(s) if args.json else format_summary(s))
 
 
@@ -67,10 +88,19 @@ def _render(args):
     from emsync.config import load_params
     from emsync.render import render_file
 
-    s = render_file(load_params(), args.midi, args.output, video=args.video, duration_s=args.duration,
-                    soundfont=args.soundfont, keep_audio=args.keep_audio)
+    s = render_file(
+        load_params(),
+        args.midi,
+        args.output,
+        video=args.video,
+        duration_s=args.duration,
+        soundfont=args.soundfont,
+        keep_audio=args.keep_audio,
+    )
     if args.json:
         print(json.dumps(s))
     else:
-        print(f"{s['path']}: {s['duration_s']:.2f} s, {s['sample_rate']} Hz, {s['channels']} channels"
-              + (" (silent: the MIDI has no audible notes)" if s["silent"] else ""))
+        print(
+            f"{s['path']}: {s['duration_s']:.2f} s, {s['sample_rate']} Hz, {s['channels']} channels"
+            + (" (silent: the MIDI has no audible notes)" if s["silent"] else "")
+        )

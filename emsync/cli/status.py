@@ -1,4 +1,5 @@
 """emsync status: stages up to date/stale (DVC), feature-store row counts, last Prefect runs, cache hits."""
+
 import json
 
 

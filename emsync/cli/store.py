@@ -1,4 +1,5 @@
 """emsync sql / emsync store: query and refresh the DuckDB feature store."""
+
 from pathlib import Path
 
 from emsync.errors import InputError
@@ -10,9 +11,14 @@ def register(sub):
     p.add_argument("--db", help="DuckDB file (default: data/emsync.duckdb)")
     p.add_argument("--out", help="write the result to FILE.parquet or FILE.csv instead of printing")
     p.add_argument("--max-rows", type=int, default=50, help="rows to print (default 50)")
-    p.add_argument("--allow-read", action="append", default=[], metavar="PATH",
-                   help="also let the query read this file or folder (repeatable); by default `emsync sql` "
-                   "reads only under data/, writes no files, loads no extensions")
+    p.add_argument(
+        "--allow-read",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="also let the query read this file or folder (repeatable); by default `emsync sql` "
+        "reads only under data/, writes no files, loads no extensions",
+    )
     p.set_defaults(func=_sql)
     s = sub.add_parser("store", help="refresh or list the feature store's views")
     ss = s.add_subparsers(dest="store_cmd", metavar="ACTION", required=True)

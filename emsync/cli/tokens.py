@@ -1,9 +1,10 @@
 """emsync tokens encode|decode|stats: the event tokenizer on single files (§2.1, §4.1, §4.3).
 
-    emsync tokens encode song.mid -o tokens.json     # {"vocab_version", "tokens": [...], "chord_times", "stats"}
-    emsync tokens decode tokens.json -o out.mid      # token strings (or ids) -> MIDI
-    emsync tokens stats song.mid                     # counts, chords found, duration (JSON)
+emsync tokens encode song.mid -o tokens.json     # {"vocab_version", "tokens": [...], "chord_times", "stats"}
+emsync tokens decode tokens.json -o out.mid      # token strings (or ids) -> MIDI
+emsync tokens stats song.mid                     # counts, chords found, duration (JSON)
 """
+
 import json
 from pathlib import Path
 
@@ -45,9 +46,17 @@ def _encode(args):
 
     check_outputs({"-o": args.out}, {"file": args.file})
     enc = _encode_file(args.file)
-    write_json(args.out, {"vocab_version": V.VOCAB_VERSION, "source": Path(args.file).name,
-                          "tokens": [V.id_to_token(i) for i in enc.ids],
-                          "chord_times": enc.chord_times_s.round(3).tolist(), "stats": enc.stats}, indent=None)
+    write_json(
+        args.out,
+        {
+            "vocab_version": V.VOCAB_VERSION,
+            "source": Path(args.file).name,
+            "tokens": [V.id_to_token(i) for i in enc.ids],
+            "chord_times": enc.chord_times_s.round(3).tolist(),
+            "stats": enc.stats,
+        },
+        indent=None,
+    )
     print(f"{len(enc.ids)} tokens, {enc.stats['notes']} notes, {enc.stats['chords']} chords -> {args.out}")
 
 
@@ -74,7 +83,11 @@ def _stats(args):
 
     enc = _encode_file(args.file)
     per_instrument = {name: int((enc.notes.instrument == i).sum()) for i, name in enumerate(V.INSTRUMENTS)}
-    out = {"file": str(args.file), "vocab_version": V.VOCAB_VERSION, **enc.stats,
-           "notes_per_instrument": per_instrument,
-           "chord_times": enc.chord_times_s.round(3).tolist()}
+    out = {
+        "file": str(args.file),
+        "vocab_version": V.VOCAB_VERSION,
+        **enc.stats,
+        "notes_per_instrument": per_instrument,
+        "chord_times": enc.chord_times_s.round(3).tolist(),
+    }
     print(json.dumps(out, indent=2))

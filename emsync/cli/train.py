@@ -1,9 +1,9 @@
 """emsync train / emsync evaluate: the train and evaluate stages' flows, with overrides.
 
-    emsync train                                     # params.yaml's train section (the DVC stage)
-    emsync train --config 37m --conditioning continuous_concat --checkpoint data/models/concat/checkpoint.pt
-    emsync evaluate                                  # train.checkpoint (+ evaluate.checkpoints)
-    emsync evaluate --checkpoint data/models/concat/checkpoint.pt --checkpoint data/models/music/checkpoint.pt
+emsync train                                     # params.yaml's train section (the DVC stage)
+emsync train --config 37m --conditioning continuous_concat --checkpoint data/models/concat/checkpoint.pt
+emsync evaluate                                  # train.checkpoint (+ evaluate.checkpoints)
+emsync evaluate --checkpoint data/models/concat/checkpoint.pt --checkpoint data/models/music/checkpoint.pt
 """
 
 
@@ -11,8 +11,11 @@ def register(sub):
     p = sub.add_parser("train", help="train the music transformer (resumable; writes the checkpoint + reports)")
     p.add_argument("--params", help="params file (default: params.yaml / EMSYNC_PARAMS)")
     p.add_argument("--config", choices=["tiny", "37m", "145m"], help="model size (train.config)")
-    p.add_argument("--conditioning", choices=["vanilla", "discrete_token", "continuous_token", "continuous_concat"],
-                   help="emotion conditioning mode (train.conditioning, §4.2)")
+    p.add_argument(
+        "--conditioning",
+        choices=["vanilla", "discrete_token", "continuous_token", "continuous_concat"],
+        help="emotion conditioning mode (train.conditioning, §4.2)",
+    )
     p.add_argument("--steps", type=int, help="optimizer steps (train.steps); more steps continue a finished run")
     p.add_argument("--device", help="auto | cpu | cuda (train.device)")
     p.add_argument("--checkpoint", help="where to write the model (train.checkpoint)")
@@ -21,8 +24,11 @@ def register(sub):
 
     e = sub.add_parser("evaluate", help="NLL/top-k, emotion L1 and boundary hit rate of generator checkpoints (§4.5)")
     e.add_argument("--params", help="params file (default: params.yaml / EMSYNC_PARAMS)")
-    e.add_argument("--checkpoint", action="append", help="generator checkpoint to evaluate (repeatable; "
-                   "default: train.checkpoint + evaluate.checkpoints)")
+    e.add_argument(
+        "--checkpoint",
+        action="append",
+        help="generator checkpoint to evaluate (repeatable; default: train.checkpoint + evaluate.checkpoints)",
+    )
     e.set_defaults(func=_evaluate)
 
 

@@ -1,10 +1,11 @@
 """`emsync cuts VIDEO`, `emsync probe VIDEO`, `emsync sample VIDEO`: the video stage on one file.
 
-    emsync cuts clip.mp4                       # {"duration": 14.0, "cuts": [...], "boundaries": [...]}
-    emsync cuts clip.mp4 --method pyav         # the same scores computed in-process (PyAV planes)
-    emsync probe clip.mp4                      # duration, fps, size, rotation, has_audio
-    emsync sample clip.mp4 -n 16 --mode random # sampled frame times, frame shape, audio length
+emsync cuts clip.mp4                       # {"duration": 14.0, "cuts": [...], "boundaries": [...]}
+emsync cuts clip.mp4 --method pyav         # the same scores computed in-process (PyAV planes)
+emsync probe clip.mp4                      # duration, fps, size, rotation, has_audio
+emsync sample clip.mp4 -n 16 --mode random # sampled frame times, frame shape, audio length
 """
+
 import dataclasses
 import json
 
@@ -33,11 +34,17 @@ def register(sub):
 
     p = sub.add_parser("cuts", help="scene cuts + 4 s-filtered boundaries of a video, as JSON (§5.1)")
     p.add_argument("video")
-    p.add_argument("--threshold", type=float, default=None, help="FFmpeg scene score threshold (default: params video.scene_threshold, 0.27)")
+    p.add_argument(
+        "--threshold", type=float, default=None, help="FFmpeg scene score threshold (default: params video.scene_threshold, 0.27)"
+    )
     p.add_argument("--min-gap", type=float, default=None, help="drop cuts closer than this to the previous kept one (default 4 s)")
-    p.add_argument("--method", choices=list(METHODS), default=None,
-                   help="ffmpeg (FFmpeg's select filter, the thesis's definition) | pyav (the same score in-process) | "
-                        "scenedetect-content/-adaptive (PySceneDetect's own detectors, own thresholds); default: params video.cut_method")
+    p.add_argument(
+        "--method",
+        choices=list(METHODS),
+        default=None,
+        help="ffmpeg (FFmpeg's select filter, the thesis's definition) | pyav (the same score in-process) | "
+        "scenedetect-content/-adaptive (PySceneDetect's own detectors, own thresholds); default: params video.cut_method",
+    )
     p.set_defaults(func=_cuts)
 
     p = sub.add_parser("probe", help="what a video file holds (ffprobe), as JSON")
@@ -58,7 +65,8 @@ def _cuts(args):
     d = _defaults()
     info = _probe_within(args.video)
     out = video_cuts(
-        args.video, info=info,
+        args.video,
+        info=info,
         threshold=d.scene_threshold if args.threshold is None else args.threshold,
         min_gap_s=d.min_boundary_gap_s if args.min_gap is None else args.min_gap,
         method=args.method or d.cut_method,

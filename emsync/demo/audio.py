@@ -4,6 +4,7 @@ bandwidth-extension data) using the General MIDI SoundFont that ships in pretty_
     wav = render_midi(midi_bytes)                 # WAV bytes (16-bit PCM, stereo, 44.1 kHz)
     gt = build_audio(out_dir, seed, n_audio=4)    # <out_dir>/<midi md5>.wav + ground truth
 """
+
 import io
 import shutil
 import subprocess
@@ -32,8 +33,23 @@ def render_midi(midi_bytes: bytes, sample_rate=44100, gain=0.6) -> bytes:
     with tempfile.TemporaryDirectory() as d:
         mid, wav = Path(d) / "in.mid", Path(d) / "out.wav"
         mid.write_bytes(midi_bytes)
-        cmd = [exe, "-ni", "-q", "-g", str(gain), "-r", str(sample_rate), "-O", "s16", "-T", "wav",
-               "-F", str(wav), str(soundfont_path()), str(mid)]
+        cmd = [
+            exe,
+            "-ni",
+            "-q",
+            "-g",
+            str(gain),
+            "-r",
+            str(sample_rate),
+            "-O",
+            "s16",
+            "-T",
+            "wav",
+            "-F",
+            str(wav),
+            str(soundfont_path()),
+            str(mid),
+        ]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0 or not wav.exists():
             raise InputError(f"fluidsynth failed on a demo MIDI: {proc.stderr.strip()[-300:]}")
@@ -68,8 +84,7 @@ def render_audio_item(seed: int, index: int, sample_rate=44100) -> tuple:
     midi = song_to_midi(song_for(seed, index))
     wav = render_midi(midi, sample_rate)
     x, sr = read_wav(wav)
-    return wav, {"midi_id": md5(midi), "sample_rate": sr, "channels": int(x.shape[1]),
-                 "duration": round(len(x) / sr, 6)}
+    return wav, {"midi_id": md5(midi), "sample_rate": sr, "channels": int(x.shape[1]), "duration": round(len(x) / sr, 6)}
 
 
 def build_audio(out_dir, seed=1234, n_audio=4, sample_rate=44100) -> dict:

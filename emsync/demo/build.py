@@ -1,5 +1,6 @@
 """Small demo trees for tests and other helpers: the data/demo layout (docs/data_layout.md) in any
 folder, built in-process without Prefect. The `demo_data` flow builds the full-size tree."""
+
 from dataclasses import dataclass
 from pathlib import Path
 

@@ -11,6 +11,7 @@ The chain the thesis follows: MIDI md5 --match_scores--> MSD track --Echo Nest m
 - an archive in the shape of the thesis author's cleansed_features.csv covering only some
   tracks, with a few valences of exactly 0.0 (missing values in disguise, §4.3) and some blanks.
 """
+
 from pathlib import Path
 
 import numpy as np
@@ -21,12 +22,40 @@ from emsync.io import atomic_path, write_json, write_parquet
 
 ALNUM = np.array(list("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"))
 BASE62 = np.array(list("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"))
-UNICODE_TITLES = ["Café del Mar", "Naïve Heart", "Ångström Blues", "Über den Wolken", "Corazón Partido",
-                  "夜の街", "Смотри на меня", "Jalapeño Dreams", "Señorita Luz", "Öresund Night"]
-RELEASES = ["Greatest Hits", "Live at the Forum", "Uber 30 - das rockt!", "Noites de Verão", "Best of the 80s",
-            "Back to Basics", "Midnight Sessions"]
-FEATURE_KEYS = ["danceability", "energy", "key", "loudness", "mode", "speechiness", "acousticness",
-                "instrumentalness", "liveness", "valence", "tempo"]
+UNICODE_TITLES = [
+    "Café del Mar",
+    "Naïve Heart",
+    "Ångström Blues",
+    "Über den Wolken",
+    "Corazón Partido",
+    "夜の街",
+    "Смотри на меня",
+    "Jalapeño Dreams",
+    "Señorita Luz",
+    "Öresund Night",
+]
+RELEASES = [
+    "Greatest Hits",
+    "Live at the Forum",
+    "Uber 30 - das rockt!",
+    "Noites de Verão",
+    "Best of the 80s",
+    "Back to Basics",
+    "Midnight Sessions",
+]
+FEATURE_KEYS = [
+    "danceability",
+    "energy",
+    "key",
+    "loudness",
+    "mode",
+    "speechiness",
+    "acousticness",
+    "instrumentalness",
+    "liveness",
+    "valence",
+    "tempo",
+]
 
 
 def _ident(rng, prefix, n=16):
@@ -51,8 +80,13 @@ def make_lmd_tables(midi_gt: dict, seed=1234) -> dict:
     song_track = {}
     for h in ok:
         e = files[h]
-        t = {"track_id": _ident(rng, "TR"), "song_id": _ident(rng, "SO"), "title": e["title"],
-             "artist": e["artist"], "duration": round(float(e["duration"]) * rng.uniform(0.95, 1.6), 3)}
+        t = {
+            "track_id": _ident(rng, "TR"),
+            "song_id": _ident(rng, "SO"),
+            "title": e["title"],
+            "artist": e["artist"],
+            "duration": round(float(e["duration"]) * rng.uniform(0.95, 1.6), 3),
+        }
         if rng.random() < 0.1:
             t["title"] = str(rng.choice(UNICODE_TITLES))
         tracks.append(t)
@@ -61,10 +95,16 @@ def make_lmd_tables(midi_gt: dict, seed=1234) -> dict:
     for h in ok[1::20]:
         song_track[h] = song_track[ok[(ok.index(h) + 7) % len(ok)]]
     # tracks no MIDI belongs to (wrong candidates only)
-    decoys = [{"track_id": _ident(rng, "TR"), "song_id": _ident(rng, "SO"),
-               "title": " ".join(rng.choice(["Lost", "Found", "Blue", "Velvet", "Night", "Train"], 2)),
-               "artist": str(rng.choice(["Decoy Band", "The Others", "Nadie"])),
-               "duration": round(float(rng.uniform(120, 360)), 3)} for _ in range(max(5, len(ok) // 5))]
+    decoys = [
+        {
+            "track_id": _ident(rng, "TR"),
+            "song_id": _ident(rng, "SO"),
+            "title": " ".join(rng.choice(["Lost", "Found", "Blue", "Velvet", "Night", "Train"], 2)),
+            "artist": str(rng.choice(["Decoy Band", "The Others", "Nadie"])),
+            "duration": round(float(rng.uniform(120, 360)), 3),
+        }
+        for _ in range(max(5, len(ok) // 5))
+    ]
     all_tracks = tracks + decoys
 
     # match scores {track_id: {md5: score}}
@@ -93,10 +133,17 @@ def make_lmd_tables(midi_gt: dict, seed=1234) -> dict:
     rows = []
     for t in all_tracks:
         r = item_rng(seed, "msd", t["track_id"])
-        rows.append({"track_id": t["track_id"], "song_id": t["song_id"], "title": t["title"], "artist": t["artist"],
-                     "release": None if r.random() < 0.1 else str(r.choice(RELEASES)),
-                     "year": None if r.random() < 0.2 else int(r.integers(1960, 2011)),
-                     "duration": t["duration"]})
+        rows.append(
+            {
+                "track_id": t["track_id"],
+                "song_id": t["song_id"],
+                "title": t["title"],
+                "artist": t["artist"],
+                "release": None if r.random() < 0.1 else str(r.choice(RELEASES)),
+                "year": None if r.random() < 0.2 else int(r.integers(1960, 2011)),
+                "duration": t["duration"],
+            }
+        )
     msd = pd.DataFrame(rows).astype({"year": "Int64"}).sort_values("track_id", ignore_index=True)
 
     # Spotify side: features per distinct track; mapping, archive and catalog
@@ -105,12 +152,19 @@ def make_lmd_tables(midi_gt: dict, seed=1234) -> dict:
     for i, t in enumerate(used):
         r = item_rng(seed, "spotify", t["track_id"])
         sid = _spotify_id(r)
-        feats = {"danceability": round(float(r.uniform(0.2, 0.95)), 3), "energy": round(float(r.uniform(0.1, 1.0)), 3),
-                 "key": int(r.integers(0, 12)), "loudness": round(float(r.uniform(-20, -2)), 3),
-                 "mode": int(r.integers(0, 2)), "speechiness": round(float(r.uniform(0.02, 0.3)), 4),
-                 "acousticness": round(float(r.uniform(0, 1)), 4), "instrumentalness": round(float(r.uniform(0, 0.9)), 6),
-                 "liveness": round(float(r.uniform(0.05, 0.6)), 3), "valence": round(float(r.uniform(0.03, 0.98)), 3),
-                 "tempo": round(float(r.uniform(60, 180)), 3)}
+        feats = {
+            "danceability": round(float(r.uniform(0.2, 0.95)), 3),
+            "energy": round(float(r.uniform(0.1, 1.0)), 3),
+            "key": int(r.integers(0, 12)),
+            "loudness": round(float(r.uniform(-20, -2)), 3),
+            "mode": int(r.integers(0, 2)),
+            "speechiness": round(float(r.uniform(0.02, 0.3)), 4),
+            "acousticness": round(float(r.uniform(0, 1)), 4),
+            "instrumentalness": round(float(r.uniform(0, 0.9)), 6),
+            "liveness": round(float(r.uniform(0.05, 0.6)), 3),
+            "valence": round(float(r.uniform(0.03, 0.98)), 3),
+            "tempo": round(float(r.uniform(60, 180)), 3),
+        }
         if i % 25 == 3:
             feats["valence"] = 0.0  # the spurious peak at 0 (§4.3)
         u = r.random()
@@ -131,10 +185,18 @@ def make_lmd_tables(midi_gt: dict, seed=1234) -> dict:
             catalog.append(_catalog_entry(sid, t, feats))
         if r.random() < 0.65:  # the archive covers only some tracks
             blank = r.random() < 0.05
-            archive.append({"track_id": t["track_id"], "song_id": t["song_id"], "artist": t["artist"],
-                            "title": t["title"], "spotify_ids": "    ".join(ids) if mapping == "mapped" else "",
-                            "tempo": None if blank else feats["tempo"],
-                            "valence": None if blank else feats["valence"], "energy": None if blank else feats["energy"]})
+            archive.append(
+                {
+                    "track_id": t["track_id"],
+                    "song_id": t["song_id"],
+                    "artist": t["artist"],
+                    "title": t["title"],
+                    "spotify_ids": "    ".join(ids) if mapping == "mapped" else "",
+                    "tempo": None if blank else feats["tempo"],
+                    "valence": None if blank else feats["valence"],
+                    "energy": None if blank else feats["energy"],
+                }
+            )
     for t in decoys[:3]:  # catalog noise: unrelated tracks a search might hit
         r = item_rng(seed, "decoy", t["track_id"])
         catalog.append(_catalog_entry(_spotify_id(r), t, {k: 0.5 for k in FEATURE_KEYS} | {"key": 0, "mode": 1}))
@@ -143,17 +205,34 @@ def make_lmd_tables(midi_gt: dict, seed=1234) -> dict:
     arch = pd.DataFrame(archive, columns=["track_id", "song_id", "artist", "title", "spotify_ids", "tempo", "valence", "energy"])
     arch = arch.sort_values("track_id", ignore_index=True)
     catalog.sort(key=lambda c: c["id"])
-    gt = {"true_match": dict(sorted(true_match.items())), "spotify_id": gt_spot, "valence": gt_val,
-          "search_only": search_only, "unmatched_midis": sorted(h for h in matched_midis if h not in true_match)}
-    return {"msd_metadata": msd, "match_scores": scores, "echonest_to_spotify": e2s, "spotify_features": arch,
-            "spotify_catalog": catalog, "ground_truth": gt}
+    gt = {
+        "true_match": dict(sorted(true_match.items())),
+        "spotify_id": gt_spot,
+        "valence": gt_val,
+        "search_only": search_only,
+        "unmatched_midis": sorted(h for h in matched_midis if h not in true_match),
+    }
+    return {
+        "msd_metadata": msd,
+        "match_scores": scores,
+        "echonest_to_spotify": e2s,
+        "spotify_features": arch,
+        "spotify_catalog": catalog,
+        "ground_truth": gt,
+    }
 
 
 def _catalog_entry(sid, t, feats):
-    af = dict(feats, type="audio_features", id=sid, uri=f"spotify:track:{sid}",
-              track_href=f"https://api.spotify.com/v1/tracks/{sid}",
-              analysis_url=f"https://api.spotify.com/v1/audio-analysis/{sid}",
-              duration_ms=int(round(t["duration"] * 1000)), time_signature=4)
+    af = dict(
+        feats,
+        type="audio_features",
+        id=sid,
+        uri=f"spotify:track:{sid}",
+        track_href=f"https://api.spotify.com/v1/tracks/{sid}",
+        analysis_url=f"https://api.spotify.com/v1/audio-analysis/{sid}",
+        duration_ms=int(round(t["duration"] * 1000)),
+        time_signature=4,
+    )
     return {"id": sid, "name": t["title"], "artists": [t["artist"]], "album": "Demo Album", "audio_features": af}
 
 

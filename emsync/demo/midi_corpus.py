@@ -11,6 +11,7 @@ A duplicate group lists the original first; duplicates have the same notes (prog
 pitch, velocity, start/end in seconds) but other bytes: renamed tracks and metadata, another
 track order, doubled tick resolution, or note-offs written as velocity-0 note-ons.
 """
+
 import hashlib
 import io
 from pathlib import Path
@@ -56,8 +57,7 @@ def song_for(seed: int, index: int, zero_notes=False) -> Song:
     return make_song(rng, lyrics_lang=lang, karaoke=karaoke, zero_notes=zero_notes)
 
 
-def song_to_midi(song: Song, *, rename=False, order=None, tick_scale=1, velocity0_off=False,
-                 copyright=None) -> bytes:
+def song_to_midi(song: Song, *, rename=False, order=None, tick_scale=1, velocity0_off=False, copyright=None) -> bytes:
     """Type-1 MIDI bytes: a conductor track, one track per part, a "Words" track for karaoke.
 
     The keyword arguments change bytes without changing notes (used for planted duplicates)."""
@@ -86,11 +86,13 @@ def song_to_midi(song: Song, *, rename=False, order=None, tick_scale=1, velocity
     for i, part in enumerate(song.parts):
         ch = 9 if part.is_drum else channels[i % len(channels)]
         name = (part.name.upper() + " trk") if rename else part.name
-        ev = [(0, 0, mido.MetaMessage("track_name", name=name)),
-              (0, 1, mido.Message("program_change", channel=ch, program=part.program))]
+        ev = [(0, 0, mido.MetaMessage("track_name", name=name)), (0, 1, mido.Message("program_change", channel=ch, program=part.program))]
         for n in part.notes:
-            off = (mido.Message("note_on", channel=ch, note=n.pitch, velocity=0) if velocity0_off
-                   else mido.Message("note_off", channel=ch, note=n.pitch, velocity=64))
+            off = (
+                mido.Message("note_on", channel=ch, note=n.pitch, velocity=0)
+                if velocity0_off
+                else mido.Message("note_off", channel=ch, note=n.pitch, velocity=64)
+            )
             ev.append((n.end, 2, off))
             ev.append((n.start, 3, mido.Message("note_on", channel=ch, note=n.pitch, velocity=n.velocity)))
         if part.role == "melody":
@@ -146,8 +148,7 @@ def _parses(data: bytes) -> bool:
 # the corpus plan and its items
 
 
-def plan_midi_corpus(seed=1234, n_midi=200, n_duplicates=12, n_corrupt=3, n_truncated=3, n_zero_notes=2,
-                     empty=True) -> list:
+def plan_midi_corpus(seed=1234, n_midi=200, n_duplicates=12, n_corrupt=3, n_truncated=3, n_zero_notes=2, empty=True) -> list:
     """The list of items (dicts) that make the corpus; each renders on its own."""
     items = [{"kind": "ok", "index": i} for i in range(n_midi)]
     rng = item_rng(seed, "duplicates")
@@ -166,10 +167,25 @@ def plan_midi_corpus(seed=1234, n_midi=200, n_duplicates=12, n_corrupt=3, n_trun
 
 
 def _broken_entry(kind):
-    return {"kind": kind, "group": None, "chord_times": [], "distractor_chord_times": [], "tempo_bpm": None,
-            "tempo_changes": False, "time_signature": None, "has_drums": False, "lyrics_lang": None,
-            "karaoke": False, "n_lyric_words": 0, "n_instruments": 0, "programs": [], "n_notes": 0,
-            "duration": None, "title": None, "artist": None}
+    return {
+        "kind": kind,
+        "group": None,
+        "chord_times": [],
+        "distractor_chord_times": [],
+        "tempo_bpm": None,
+        "tempo_changes": False,
+        "time_signature": None,
+        "has_drums": False,
+        "lyrics_lang": None,
+        "karaoke": False,
+        "n_lyric_words": 0,
+        "n_instruments": 0,
+        "programs": [],
+        "n_notes": 0,
+        "duration": None,
+        "title": None,
+        "artist": None,
+    }
 
 
 def render_midi_item(seed: int, item: dict) -> tuple:

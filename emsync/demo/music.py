@@ -14,6 +14,7 @@ ground truth unambiguous for any detector, the generator obeys a few rules:
 
 Everything is integer ticks; seconds come from the tempo map (`Song.seconds`).
 """
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -68,10 +69,38 @@ LYRICS = {
         "me leva mais perto da manha",
     ],
 }
-TITLE_WORDS = ["Summer", "Night", "River", "Light", "Dream", "Road", "Heart", "Fire", "Blue", "Rain",
-               "Morning", "Echo", "Golden", "Silent", "Wild", "Ocean"]
-ARTISTS = ["The Lanterns", "Mara Quinn", "Los Caminos", "Die Nachtfalter", "Joe Harlow", "Björk Ensemble",
-           "Sigur Band", "Café Tacvba Tribute", "Ana Lúcia", "Motörhead Cover Band", "Nova", "Elena Ríos"]
+TITLE_WORDS = [
+    "Summer",
+    "Night",
+    "River",
+    "Light",
+    "Dream",
+    "Road",
+    "Heart",
+    "Fire",
+    "Blue",
+    "Rain",
+    "Morning",
+    "Echo",
+    "Golden",
+    "Silent",
+    "Wild",
+    "Ocean",
+]
+ARTISTS = [
+    "The Lanterns",
+    "Mara Quinn",
+    "Los Caminos",
+    "Die Nachtfalter",
+    "Joe Harlow",
+    "Björk Ensemble",
+    "Sigur Band",
+    "Café Tacvba Tribute",
+    "Ana Lúcia",
+    "Motörhead Cover Band",
+    "Nova",
+    "Elena Ríos",
+]
 
 
 @dataclass
@@ -295,8 +324,18 @@ def make_song(rng: np.random.Generator, *, lyrics_lang=None, karaoke=False, zero
             p.notes = []
         lyrics, kar, strong, distract = [], [], [], []
     return Song(
-        ticks_per_beat=tpb, tempos=tempos, time_signature=ts, parts=parts, end_tick=n_bars * bar,
-        title=title, artist=artist, key=tonic, minor=minor, lyrics=lyrics, karaoke=kar,
+        ticks_per_beat=tpb,
+        tempos=tempos,
+        time_signature=ts,
+        parts=parts,
+        end_tick=n_bars * bar,
+        title=title,
+        artist=artist,
+        key=tonic,
+        minor=minor,
+        lyrics=lyrics,
+        karaoke=kar,
         lyrics_lang=(lyrics_lang or ("en" if karaoke else None)) if (lyrics or kar) else None,
-        strong_chord_ticks=strong, distractor_ticks=distract,
+        strong_chord_ticks=strong,
+        distractor_ticks=distract,
     )

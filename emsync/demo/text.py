@@ -6,16 +6,43 @@ classifier trained on them can learn something; ~15 % of rows carry two labels.
 
     gt = build_goemotions(out_dir, seed=1234, n_text=300)
 """
+
 from pathlib import Path
 
 from emsync.demo.midi_corpus import item_rng
 from emsync.io import write_text
 
 # The 28 GoEmotions labels in id order (27 emotions + neutral), as published.
-EMOTIONS = ["admiration", "amusement", "anger", "annoyance", "approval", "caring", "confusion", "curiosity",
-            "desire", "disappointment", "disapproval", "disgust", "embarrassment", "excitement", "fear",
-            "gratitude", "grief", "joy", "love", "nervousness", "optimism", "pride", "realization", "relief",
-            "remorse", "sadness", "surprise", "neutral"]
+EMOTIONS = [
+    "admiration",
+    "amusement",
+    "anger",
+    "annoyance",
+    "approval",
+    "caring",
+    "confusion",
+    "curiosity",
+    "desire",
+    "disappointment",
+    "disapproval",
+    "disgust",
+    "embarrassment",
+    "excitement",
+    "fear",
+    "gratitude",
+    "grief",
+    "joy",
+    "love",
+    "nervousness",
+    "optimism",
+    "pride",
+    "realization",
+    "relief",
+    "remorse",
+    "sadness",
+    "surprise",
+    "neutral",
+]
 
 PHRASES = {
     "admiration": ["what a brilliant {x}", "this {x} is truly impressive", "you did an amazing job with the {x}"],
@@ -47,8 +74,24 @@ PHRASES = {
     "surprise": ["wow I did not expect the {x}", "the {x} was a total surprise", "no way the {x} happened"],
     "neutral": ["the {x} is on tuesday", "I read about the {x}", "the {x} is next to the station"],
 }
-THINGS = ["game", "movie", "song", "trip", "concert", "weather", "meeting", "dinner", "party", "match", "book",
-          "video", "show", "update", "exam", "project"]
+THINGS = [
+    "game",
+    "movie",
+    "song",
+    "trip",
+    "concert",
+    "weather",
+    "meeting",
+    "dinner",
+    "party",
+    "match",
+    "book",
+    "video",
+    "show",
+    "update",
+    "exam",
+    "project",
+]
 
 
 def make_goemotions(seed=1234, n_text=300) -> dict:
@@ -63,8 +106,11 @@ def make_goemotions(seed=1234, n_text=300) -> dict:
         cid = "e" + "".join(rng.choice(list("abcdefghijklmnopqrstuvwxyz0123456789"), size=6))
         rows.append((text, labels, cid))
     n_dev = n_test = max(1, n_text // 10)
-    return {"train": rows[: n_text - n_dev - n_test], "dev": rows[n_text - n_dev - n_test: n_text - n_test],
-            "test": rows[n_text - n_test:]}
+    return {
+        "train": rows[: n_text - n_dev - n_test],
+        "dev": rows[n_text - n_dev - n_test : n_text - n_test],
+        "test": rows[n_text - n_test :],
+    }
 
 
 def build_goemotions(out_dir, seed=1234, n_text=300) -> dict:

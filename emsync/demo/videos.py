@@ -18,6 +18,7 @@ yuv420p, AAC, bit-exact flags, one thread), so a seed gives byte-identical files
 
     gt = build_videos(out_dir, seed=1234, n_videos=12)   # <out_dir>/<video_id>.mp4 + ground truth
 """
+
 import shutil
 import subprocess
 import tempfile
@@ -89,22 +90,41 @@ def plan_video(seed: int, index: int, min_s=10.0, max_s=60.0) -> dict:
     scenes = []
     base_hue = float(rng.uniform(0, 360))
     for s in range(len(cuts) + 1):
-        scenes.append({
-            "hue": (base_hue + 137.0 * s) % 360,
-            "light": bool(s % 2),
-            "pan": [float(rng.uniform(-1.5, 1.5)), float(rng.uniform(-1.0, 1.0))],
-            "grid": int(rng.integers(3, 7)),
-            "shapes": [{"kind": str(rng.choice(["circle", "rect"])), "r": float(rng.uniform(0.08, 0.18)) * h,
+        scenes.append(
+            {
+                "hue": (base_hue + 137.0 * s) % 360,
+                "light": bool(s % 2),
+                "pan": [float(rng.uniform(-1.5, 1.5)), float(rng.uniform(-1.0, 1.0))],
+                "grid": int(rng.integers(3, 7)),
+                "shapes": [
+                    {
+                        "kind": str(rng.choice(["circle", "rect"])),
+                        "r": float(rng.uniform(0.08, 0.18)) * h,
                         "pos": [float(rng.uniform(0.2, 0.8)) * w, float(rng.uniform(0.2, 0.7)) * h],
                         "vel": [float(rng.uniform(-4, 4)), float(rng.uniform(-3, 3))],
-                        "hue": float(rng.uniform(0, 360))} for _ in range(int(rng.integers(1, 4)))],
-        })
+                        "hue": float(rng.uniform(0, 360)),
+                    }
+                    for _ in range(int(rng.integers(1, 4)))
+                ],
+            }
+        )
     return {
-        "video_id": video_id(index), "index": index, "width": w, "height": h, "fps": fps, "n_frames": n,
-        "duration": round(n / fps, 6), "cut_frames": cuts, "cuts": [round(c / fps, 6) for c in cuts],
-        "audio": audio, "text": text, "speech_text": SPEECH[index % len(SPEECH)] if audio == "speech" else None,
-        "music_song": index if audio == "music" else None, "scenes": scenes,
-        "emotion": EMOTIONS[index % len(EMOTIONS)], "genres": PLANTED_GENRES[EMOTIONS[index % len(EMOTIONS)]],
+        "video_id": video_id(index),
+        "index": index,
+        "width": w,
+        "height": h,
+        "fps": fps,
+        "n_frames": n,
+        "duration": round(n / fps, 6),
+        "cut_frames": cuts,
+        "cuts": [round(c / fps, 6) for c in cuts],
+        "audio": audio,
+        "text": text,
+        "speech_text": SPEECH[index % len(SPEECH)] if audio == "speech" else None,
+        "music_song": index if audio == "music" else None,
+        "scenes": scenes,
+        "emotion": EMOTIONS[index % len(EMOTIONS)],
+        "genres": PLANTED_GENRES[EMOTIONS[index % len(EMOTIONS)]],
     }
 
 
@@ -126,8 +146,9 @@ def _hsv(hue, s, v):
     x = c * (1 - abs(hp % 2 - 1))
     r, g, b = [(c, x, 0), (x, c, 0), (0, c, x), (0, x, c), (x, 0, c), (c, 0, x)][int(hp) % 6]
     m = v - c
-    return np.stack([np.broadcast_to(r + m, np.shape(v)), np.broadcast_to(g + m, np.shape(v)),
-                     np.broadcast_to(b + m, np.shape(v))], axis=-1)
+    return np.stack(
+        [np.broadcast_to(r + m, np.shape(v)), np.broadcast_to(g + m, np.shape(v)), np.broadcast_to(b + m, np.shape(v))], axis=-1
+    )
 
 
 def _texture(rng, grid, th, tw):
@@ -176,13 +197,12 @@ def render_frames(plan: dict, seed: int):
         bg = (_hsv(sc["hue"], 0.3 if sc["light"] else 0.75, v) * 255).round().astype(np.uint8)  # (th, tw, 3)
         bg = np.concatenate([bg, bg[:h]], axis=0)
         bg = np.concatenate([bg, bg[:, :w]], axis=1)  # wrap-padded: any (oy, ox) window is a slice
-        colors = {id(sh): (_hsv(sh["hue"], 0.9, 0.35 if sc["light"] else 0.95) * 255).round().astype(np.uint8)
-                  for sh in sc["shapes"]}
+        colors = {id(sh): (_hsv(sh["hue"], 0.9, 0.35 if sc["light"] else 0.95) * 255).round().astype(np.uint8) for sh in sc["shapes"]}
         for f in range(bounds[s], bounds[s + 1]):
             k = f - bounds[s]
             oy = int(np.floor(k * sc["pan"][1])) % th
             ox = int(np.floor(k * sc["pan"][0])) % tw
-            frame = bg[oy:oy + h, ox:ox + w].copy()
+            frame = bg[oy : oy + h, ox : ox + w].copy()
             for sh in sc["shapes"]:
                 cx = _bounce(sh["pos"][0] + sh["vel"][0] * k, w)
                 cy = _bounce(sh["pos"][1] + sh["vel"][1] * k, h)
@@ -191,14 +211,14 @@ def render_frames(plan: dict, seed: int):
                 x0, x1 = max(0, int(cx - r) - 1), min(w, int(cx + r) + 2)
                 ys, xs = yy[y0:y1, x0:x1], xx[y0:y1, x0:x1]
                 if sh["kind"] == "circle":
-                    mask = (xs - cx) ** 2 + (ys - cy) ** 2 <= r ** 2
+                    mask = (xs - cx) ** 2 + (ys - cy) ** 2 <= r**2
                 else:
                     mask = (np.abs(xs - cx) <= r) & (np.abs(ys - cy) <= 0.7 * r)
                 frame[y0:y1, x0:x1][mask] = colors[id(sh)]
             frame[:band_h] = band_rgb  # the planted emotion
             if caption is not None:
                 band, y0 = caption
-                frame[y0:y0 + band.shape[0]] = band
+                frame[y0 : y0 + band.shape[0]] = band
             yield frame
 
 
@@ -219,8 +239,7 @@ def _audio_wav(plan: dict, seed: int, tmp: Path):
         if exe is None:
             raise InputError("espeak-ng not found on PATH (apt-get install espeak-ng)")
         out = tmp / "speech.wav"
-        subprocess.run([exe, "-v", "en", "-s", "150", "-w", str(out), plan["speech_text"]], check=True,
-                       capture_output=True)
+        subprocess.run([exe, "-v", "en", "-s", "150", "-w", str(out), plan["speech_text"]], check=True, capture_output=True)
         return out
     if plan["audio"] == "music":
         from emsync.demo.audio import render_midi
@@ -241,28 +260,59 @@ def encode_video(plan: dict, seed: int) -> bytes:
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         out = tmp / "out.mp4"
-        cmd = [exe, "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
-               "-s", f"{w}x{h}", "-r", str(fps), "-i", "pipe:0"]
+        cmd = [
+            exe,
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-s",
+            f"{w}x{h}",
+            "-r",
+            str(fps),
+            "-i",
+            "pipe:0",
+        ]
         wav = _audio_wav(plan, seed, tmp)
         if wav is not None:  # speech or music, plus the planted tone to mix in
             hz = planted_signal(plan["emotion"])["tone_hz"]
             cmd += ["-i", str(wav), "-f", "lavfi", "-i", f"sine=frequency={hz}:sample_rate=44100"]
         elif plan["audio"] == "silence":
             cmd += ["-f", "lavfi", "-i", "anullsrc=r=44100:cl=stereo"]
-        cmd += ["-map", "0:v", "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p",
-                "-threads", "1"]  # the pipe holds exactly n frames
+        cmd += [
+            "-map",
+            "0:v",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-crf",
+            "23",
+            "-pix_fmt",
+            "yuv420p",
+            "-threads",
+            "1",
+        ]  # the pipe holds exactly n frames
         if plan["audio"] != "none":
             d = f"{plan['duration']:.6f}"
             pad = f"apad=whole_dur={d},atrim=end={d}"  # exactly as long as the video
             if wav is not None:
-                cmd += ["-filter_complex", f"[1:a]aresample=44100,aformat=channel_layouts=stereo,{pad}[s];"
-                        f"[2:a]volume={TONE_LEVEL},aformat=channel_layouts=stereo,atrim=end={d}[t];"
-                        "[s][t]amix=inputs=2:duration=first:normalize=0[a]", "-map", "[a]"]
+                cmd += [
+                    "-filter_complex",
+                    f"[1:a]aresample=44100,aformat=channel_layouts=stereo,{pad}[s];"
+                    f"[2:a]volume={TONE_LEVEL},aformat=channel_layouts=stereo,atrim=end={d}[t];"
+                    "[s][t]amix=inputs=2:duration=first:normalize=0[a]",
+                    "-map",
+                    "[a]",
+                ]
             else:
                 cmd += ["-map", "1:a", "-af", pad]
             cmd += ["-c:a", "aac", "-b:a", "96k", "-ar", "44100", "-ac", "2"]
-        cmd += ["-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact", "-map_metadata", "-1",
-                "-f", "mp4", str(out)]
+        cmd += ["-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact", "-map_metadata", "-1", "-f", "mp4", str(out)]
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
             for frame in render_frames(plan, seed):
@@ -277,8 +327,7 @@ def encode_video(plan: dict, seed: int) -> bytes:
 
 
 def ground_truth_entry(plan: dict, seed: int) -> dict:
-    keys = ["duration", "fps", "width", "height", "cuts", "cut_frames", "n_frames", "audio", "text", "speech_text",
-            "emotion", "genres"]
+    keys = ["duration", "fps", "width", "height", "cuts", "cut_frames", "n_frames", "audio", "text", "speech_text", "emotion", "genres"]
     e = {k: plan[k] for k in keys}
     e["planted"] = planted_signal(plan["emotion"])
     if plan["audio"] not in ("speech", "music"):

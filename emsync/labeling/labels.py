@@ -9,6 +9,7 @@
 - split: the matched files sorted by name; the last `test_fraction` (5 %, rounded up) is the test
   split, everything else is train.
 """
+
 import math
 
 import numpy as np
@@ -64,7 +65,9 @@ def build_labels(unique_files: pd.DataFrame, matches: pd.DataFrame, features: pd
     df["spotify_valence"] = df["midi_id"].map(val).astype(float)
     df["valence"] = [valence_label(v, cfg.valence_zero_is_missing) for v in df["spotify_valence"]]
     if cfg.arousal_feature == "tempo":
-        df["arousal"] = [arousal_from_tempo(t, d, cfg.arousal_tempo_min, cfg.arousal_tempo_max) for t, d in zip(df["tempo"], df["has_drums"])]
+        df["arousal"] = [
+            arousal_from_tempo(t, d, cfg.arousal_tempo_min, cfg.arousal_tempo_max) for t, d in zip(df["tempo"], df["has_drums"])
+        ]
     elif cfg.arousal_feature == "note_density":
         ref = df.loc[df["matched"], "avg_note_density"]
         top = float(np.nanpercentile(ref, 99)) if len(ref) else float("nan")
@@ -90,10 +93,28 @@ def _clean(v):
 
 def listing_entry(file_row: dict, match_row: dict | None, audio: dict | None) -> dict:
     """Listing 3.1: {"midi_features": {...}, "matched_features": {..., "spotify_audio_features"}}."""
-    entry = {"midi_features": {k: _clean(file_row.get(k)) for k in ("note_density", "tempo", "n_instruments", "avg_note_density", "has_drums", "duration")}}
+    entry = {
+        "midi_features": {
+            k: _clean(file_row.get(k)) for k in ("note_density", "tempo", "n_instruments", "avg_note_density", "has_drums", "duration")
+        }
+    }
     if match_row is not None:
-        mf = {k: _clean(match_row.get(k)) for k in ("track_id", "match_score", "song_id", "title", "artist", "release", "spotify_id",
-                                                    "spotify_title", "spotify_artist", "spotify_album", "spotify_source")}
+        mf = {
+            k: _clean(match_row.get(k))
+            for k in (
+                "track_id",
+                "match_score",
+                "song_id",
+                "title",
+                "artist",
+                "release",
+                "spotify_id",
+                "spotify_title",
+                "spotify_artist",
+                "spotify_album",
+                "spotify_source",
+            )
+        }
         mf["spotify_audio_features"] = {k: _clean(v) for k, v in audio.items() if k not in ("midi_id",)} if audio else None
         entry["matched_features"] = mf
     return entry

@@ -4,6 +4,7 @@ fallback's queries and pick rule.
 Mapping tables are read leniently: missing fields become NaN, duplicate rows collapse, and every
 choice between several candidates has a fixed, documented tie-break so reruns give the same table.
 """
+
 import difflib
 import json
 import re

@@ -28,6 +28,7 @@ Two details §3.1 leaves open, fixed here: instruments with the *same* name are 
 own roll's digest (so track order never matters), and drum instruments keep pretty_midi's all-zero
 roll (their notes do not enter the hash, only their length).
 """
+
 import hashlib
 import io
 import warnings
@@ -401,12 +402,17 @@ def parse_hybrid(data: bytes, fs=FS, max_duration_s=float("inf")) -> Parsed:
     insts = []
     for i in pm.instruments:
         a = np.array([(n.velocity, n.pitch, n.start, n.end) for n in i.notes], dtype=float).reshape(-1, 4)
-        cc = (np.array([c.number for c in i.control_changes], dtype=np.int64),
-              np.array([c.value for c in i.control_changes], dtype=np.int64),
-              np.array([c.time for c in i.control_changes], dtype=float))
+        cc = (
+            np.array([c.number for c in i.control_changes], dtype=np.int64),
+            np.array([c.value for c in i.control_changes], dtype=np.int64),
+            np.array([c.time for c in i.control_changes], dtype=float),
+        )
         bends = (np.array([b.pitch for b in i.pitch_bends], dtype=np.int64), np.array([b.time for b in i.pitch_bends], dtype=float))
-        insts.append(encode_instrument(i.name, int(i.program), bool(i.is_drum), a[:, 0].astype(np.int64),
-                                       a[:, 1].astype(np.int64), a[:, 2], a[:, 3], cc, bends, fs))
+        insts.append(
+            encode_instrument(
+                i.name, int(i.program), bool(i.is_drum), a[:, 0].astype(np.int64), a[:, 1].astype(np.int64), a[:, 2], a[:, 3], cc, bends, fs
+            )
+        )
     h = _digest(*merge_encoded(_order(insts)))
     return Parsed(pm.resolution, list(pm._tick_scales), np.asarray(pm.get_tempo_changes()[0], dtype=float), insts, h, "hybrid")
 

@@ -1,5 +1,6 @@
 """reports/labeling.md + reports/labeling_metrics.json (Table 3.1-shaped counts) and the
 valence/arousal histograms (reports/labeling_valence.png, reports/labeling_arousal.png)."""
+
 from pathlib import Path
 
 import numpy as np
@@ -8,8 +9,16 @@ import pandas as pd
 from emsync.io import atomic_path, write_json, write_text
 
 # Thesis figures for LMD-full / LMD-matched (§3.1, §4.3), printed beside ours.
-THESIS = {"files": 178561, "valid": 174270, "unique": 152968, "matched": 36545, "with_audio_features": 34791,
-          "with_valence": 23653, "with_arousal": 103735, "hours_with_audio_features": 2161.9}
+THESIS = {
+    "files": 178561,
+    "valid": 174270,
+    "unique": 152968,
+    "matched": 36545,
+    "with_audio_features": 34791,
+    "with_valence": 23653,
+    "with_arousal": 103735,
+    "hours_with_audio_features": 2161.9,
+}
 
 
 def metrics(files: pd.DataFrame, rejects: pd.DataFrame, labels: pd.DataFrame, audio: pd.DataFrame) -> dict:
@@ -66,9 +75,16 @@ def write_report(m: dict, labels: pd.DataFrame, reports_dir, arousal_feature="te
     write_json(reports_dir / "labeling_metrics.json", m)
     _histogram(labels["valence"], "valence", reports_dir / "labeling_valence.png")
     _histogram(labels["arousal"], f"arousal ({arousal_feature})", reports_dir / "labeling_arousal.png")
-    rows = [("files", "files"), ("valid", "valid"), ("unique content", "unique"), ("matched to MSD", "matched"),
-            ("with Spotify audio features", "with_audio_features"), ("with valence", "with_valence"),
-            ("with arousal", "with_arousal"), ("hours (with audio features)", "hours_with_audio_features")]
+    rows = [
+        ("files", "files"),
+        ("valid", "valid"),
+        ("unique content", "unique"),
+        ("matched to MSD", "matched"),
+        ("with Spotify audio features", "with_audio_features"),
+        ("with valence", "with_valence"),
+        ("with arousal", "with_arousal"),
+        ("hours (with audio features)", "hours_with_audio_features"),
+    ]
     table = "\n".join(f"| {name} | {m[k]} | {THESIS.get(k, '')} |" for name, k in rows)
     rej = ", ".join(f"{k}: {v}" for k, v in m["rejected"].items()) or "none"
     text = f"""# Lakh MIDI labelling (thesis §3.1, §4.3)
@@ -80,15 +96,15 @@ Counts in the shape of Table 3.1 (thesis column: LMD-full / LMD-matched as repor
 {table}
 
 Rejected files by reason: {rej}.
-Fast-path hashes re-checked against the pretty_midi reference: {m['fast_path_verified']} files, {m['fast_path_mismatches']} disagreements.
-Test split: {m['test_files']} files (last 5 % of the matched files by name). Arousal feature: `{arousal_feature}`.
+Fast-path hashes re-checked against the pretty_midi reference: {m["fast_path_verified"]} files, {m["fast_path_mismatches"]} disagreements.
+Test split: {m["test_files"]} files (last 5 % of the matched files by name). Arousal feature: `{arousal_feature}`.
 
 ## Valence (Spotify valence, 0.0 -> missing, scaled to [-1, 1])
 
 ![valence](labeling_valence.png)
 
 ```
-{_text_hist(labels['valence'])}
+{_text_hist(labels["valence"])}
 ```
 
 ## Arousal ({arousal_feature})
@@ -96,7 +112,7 @@ Test split: {m['test_files']} files (last 5 % of the matched files by name). Aro
 ![arousal](labeling_arousal.png)
 
 ```
-{_text_hist(labels['arousal'])}
+{_text_hist(labels["arousal"])}
 ```
 """
     write_text(reports_dir / "labeling.md", text)

@@ -1,14 +1,32 @@
 """Validate + hash + describe many MIDI files in worker processes (memory bounded: each worker
 holds one file at a time; results are small dicts)."""
+
 import os
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from emsync.labeling.midi import inspect_file
 
-COLUMNS = ["midi_id", "path", "valid", "reason", "detail", "content_hash", "parser", "n_notes", "duration",
-           "note_density", "n_instruments", "avg_note_density", "has_drums", "tempo", "tempo_initial",
-           "n_tempo_changes", "resolution", "verified"]
+COLUMNS = [
+    "midi_id",
+    "path",
+    "valid",
+    "reason",
+    "detail",
+    "content_hash",
+    "parser",
+    "n_notes",
+    "duration",
+    "note_density",
+    "n_instruments",
+    "avg_note_density",
+    "has_drums",
+    "tempo",
+    "tempo_initial",
+    "n_tempo_changes",
+    "resolution",
+    "verified",
+]
 
 
 def midi_id_of(path) -> str:

@@ -13,6 +13,7 @@ API client:
 Spotify deprecated audio-features for new apps in Nov 2024, so the archive source (`load_archive`,
 e.g. the thesis author's cleansed_features.csv) is a first-class alternative.
 """
+
 import json
 import logging
 import os
@@ -29,8 +30,21 @@ from emsync.redact import redact
 
 SPOTIFY_ID = re.compile(r"[0-9A-Za-z]{22}")
 ENV_ID, ENV_SECRET = "SPOTIPY_CLIENT_ID", "SPOTIPY_CLIENT_SECRET"
-AUDIO_FEATURES = ["danceability", "energy", "key", "loudness", "mode", "speechiness", "acousticness",
-                  "instrumentalness", "liveness", "valence", "tempo", "duration_ms", "time_signature"]
+AUDIO_FEATURES = [
+    "danceability",
+    "energy",
+    "key",
+    "loudness",
+    "mode",
+    "speechiness",
+    "acousticness",
+    "instrumentalness",
+    "liveness",
+    "valence",
+    "tempo",
+    "duration_ms",
+    "time_signature",
+]
 
 
 class SpotifyError(InputError):
@@ -73,8 +87,18 @@ class SpotifyClient:
     """spotipy with explicit retries and a persistent cache. `api_base`/`token_url` point it at
     another server (the tests' loopback one); `sleep` is injectable so tests can record waits."""
 
-    def __init__(self, cache_dir, api_base="https://api.spotify.com/v1/", token_url=None, batch_size=100,
-                 max_retries=6, backoff_s=0.5, max_wait_s=60.0, timeout_s=20.0, sleep=time.sleep):
+    def __init__(
+        self,
+        cache_dir,
+        api_base="https://api.spotify.com/v1/",
+        token_url=None,
+        batch_size=100,
+        max_retries=6,
+        backoff_s=0.5,
+        max_wait_s=60.0,
+        timeout_s=20.0,
+        sleep=time.sleep,
+    ):
         import requests
         import spotipy
         from spotipy.cache_handler import MemoryCacheHandler
@@ -82,8 +106,9 @@ class SpotifyClient:
 
         cid, secret = os.environ.get(ENV_ID), os.environ.get(ENV_SECRET)
         if not cid or not secret:
-            raise InputError(f"Spotify API source needs {ENV_ID} and {ENV_SECRET} in the environment "
-                             "(or set labeling.audio_features_source: archive)")
+            raise InputError(
+                f"Spotify API source needs {ENV_ID} and {ENV_SECRET} in the environment (or set labeling.audio_features_source: archive)"
+            )
         # its debug lines carry the auth header, its error lines the server's reply (which can echo
         # the credentials); every failure reaches the user as a SpotifyError instead
         logging.getLogger("spotipy").setLevel(logging.CRITICAL)
@@ -156,10 +181,17 @@ class SpotifyClient:
             items = (res.get("tracks") or {}).get("items") if isinstance(res, dict) else None
             if items is None:
                 items = []
-            slim = [{"id": t.get("id"), "name": t.get("name"), "artists": [{"name": a.get("name") if isinstance(a, dict) else str(a)} for a in t.get("artists") or []],
-                     "album": (t.get("album") or {}).get("name") if isinstance(t.get("album"), dict) else t.get("album"),
-                     "duration_ms": t.get("duration_ms")}
-                    for t in items if isinstance(t, dict)]
+            slim = [
+                {
+                    "id": t.get("id"),
+                    "name": t.get("name"),
+                    "artists": [{"name": a.get("name") if isinstance(a, dict) else str(a)} for a in t.get("artists") or []],
+                    "album": (t.get("album") or {}).get("name") if isinstance(t.get("album"), dict) else t.get("album"),
+                    "duration_ms": t.get("duration_ms"),
+                }
+                for t in items
+                if isinstance(t, dict)
+            ]
             self.cache.add_search(query, slim)
         return self.cache.searches[query]
 

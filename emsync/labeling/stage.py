@@ -1,10 +1,11 @@
 """The labelling stage's steps as plain functions (no Prefect): scan rows -> tables.
 
-    files    valid files: midi_id, content_hash, features, is_unique, duplicate_of, group_size
-    rejects  midi_id, path, reason, detail
-    matches  unique matched files: best MSD track, metadata, Spotify id and where it came from
-    labels   unique valid files: valence, arousal, split (+ the inputs of both)
+files    valid files: midi_id, content_hash, features, is_unique, duplicate_of, group_size
+rejects  midi_id, path, reason, detail
+matches  unique matched files: best MSD track, metadata, Spotify id and where it came from
+labels   unique valid files: valence, arousal, split (+ the inputs of both)
 """
+
 import numpy as np
 import pandas as pd
 
@@ -21,8 +22,10 @@ def rekey(midi_dir, rows) -> list:
     from emsync.midi_ids import midi_ids, rel_path, relative_text
 
     ids = midi_ids([r["path"] for r in rows], midi_dir)
-    return [{**r, "midi_id": ids[r["path"]], "path": rel_path(r["path"], midi_dir), "detail": relative_text(r.get("detail"), midi_dir)}
-            for r in rows]
+    return [
+        {**r, "midi_id": ids[r["path"]], "path": rel_path(r["path"], midi_dir), "detail": relative_text(r.get("detail"), midi_dir)}
+        for r in rows
+    ]
 
 
 def split_scan(rows) -> tuple:

@@ -7,6 +7,7 @@ LMD-full gets the thesis's lyric labels without training anything.
 
     df = load_archive("../shared/data/lyrics_emotions")   # midi_id, archive_file, dataset, p7_*, p28_*
 """
+
 from pathlib import Path
 
 import pandas as pd

@@ -2,6 +2,7 @@
 the published 7labels.csv / 28labels.csv, the Figure 3.2 counts plot, the Listing 3.2 text report,
 and the comparison with the archive's labels where both exist.
 """
+
 from pathlib import Path
 
 import numpy as np
@@ -13,14 +14,20 @@ from emsync.lyrics.labels import LABEL_SETS, columns
 COUNT_THRESHOLD = 0.1  # Figure 3.2 / Listing 3.2: a label is "present" above 0.1
 
 
-def label_table(rows: pd.DataFrame, probs7: np.ndarray, probs28: np.ndarray, n_tokens: np.ndarray,
-                max_tokens: int) -> pd.DataFrame:
+def label_table(rows: pd.DataFrame, probs7: np.ndarray, probs28: np.ndarray, n_tokens: np.ndarray, max_tokens: int) -> pd.DataFrame:
     """midi_id, file, n_words, n_tokens, truncated, p7_*, p28_* (raw sigmoid outputs, no threshold)."""
-    df = pd.DataFrame({"midi_id": rows["midi_id"].to_numpy(), "file": rows["file"].to_numpy(),
-                       "n_words": rows["n_words"].to_numpy().astype(int), "n_tokens": n_tokens.astype(int),
-                       "truncated": n_tokens > max_tokens})
-    df = pd.concat([df, pd.DataFrame(probs7.astype(float), columns=columns(7)),
-                    pd.DataFrame(probs28.astype(float), columns=columns(28))], axis=1)
+    df = pd.DataFrame(
+        {
+            "midi_id": rows["midi_id"].to_numpy(),
+            "file": rows["file"].to_numpy(),
+            "n_words": rows["n_words"].to_numpy().astype(int),
+            "n_tokens": n_tokens.astype(int),
+            "truncated": n_tokens > max_tokens,
+        }
+    )
+    df = pd.concat(
+        [df, pd.DataFrame(probs7.astype(float), columns=columns(7)), pd.DataFrame(probs28.astype(float), columns=columns(28))], axis=1
+    )
     return df.sort_values("midi_id").reset_index(drop=True)
 
 
@@ -70,8 +77,7 @@ def excerpt(text: str, n_lines: int = 6, width: int = 60) -> list:
     return lines[:n_lines]
 
 
-def listing(labels: pd.DataFrame, texts: dict, midi_ids: list, n_lines: int = 6,
-            threshold: float = COUNT_THRESHOLD) -> str:
+def listing(labels: pd.DataFrame, texts: dict, midi_ids: list, n_lines: int = 6, threshold: float = COUNT_THRESHOLD) -> str:
     """Listing 3.2: file, a lyrics excerpt, and the labels above `threshold` in descending order."""
     by_id = labels.set_index("midi_id")
     out = []
@@ -113,22 +119,32 @@ def relative_file(path, root) -> str:
 def report_markdown(m: dict, listing_text: str) -> str:
     """reports/lyrics.md: the §3.2.2 filter counts, Figure 3.2 counts, samples and the archive check."""
     rj = m["rejects"]
-    lines = ["# Lyric emotion labels (§3.2.2, §3.2.3.2)", "",
-             "| files | valid | with lyrics | English | labelled (English, >= min words) | truncated at max tokens |",
-             "|---|---|---|---|---|---|",
-             f"| {m['files']} | {m['valid']} | {m['with_lyrics']} | {m['english']} | {m['labelled']} | {m['truncated']} |", "",
-             "Rejects: " + ", ".join(f"{k} {v}" for k, v in rj.items()) + ".", "",
-             "The thesis kept 12,509 files (8,386 Lakh + 4,123 Reddit) with English lyrics of at least 50 words.", "",
-             "## Files per emotion, probability > 0.1, neutral excluded (Figure 3.2: reports/lyrics_counts.png)", ""]
+    lines = [
+        "# Lyric emotion labels (§3.2.2, §3.2.3.2)",
+        "",
+        "| files | valid | with lyrics | English | labelled (English, >= min words) | truncated at max tokens |",
+        "|---|---|---|---|---|---|",
+        f"| {m['files']} | {m['valid']} | {m['with_lyrics']} | {m['english']} | {m['labelled']} | {m['truncated']} |",
+        "",
+        "Rejects: " + ", ".join(f"{k} {v}" for k, v in rj.items()) + ".",
+        "",
+        "The thesis kept 12,509 files (8,386 Lakh + 4,123 Reddit) with English lyrics of at least 50 words.",
+        "",
+        "## Files per emotion, probability > 0.1, neutral excluded (Figure 3.2: reports/lyrics_counts.png)",
+        "",
+    ]
     for n in (7, 28):
         c = m[f"counts_{n}"]
         lines += [f"{n}-label: " + ", ".join(f"{k} {v}" for k, v in sorted(c.items(), key=lambda kv: -kv[1])), ""]
     a = m["archive"]
     lines += ["## Compared with the author's published labels", ""]
     if a.get("n_common"):
-        lines += [f"{a['n_common']} files in both: mean |difference| {a['mean_abs_diff_7']:.4f} (7 labels), "
-                  f"{a['mean_abs_diff_28']:.4f} (28 labels); same top label {a['top_label_agreement_7']:.1%} / "
-                  f"{a['top_label_agreement_28']:.1%}.", ""]
+        lines += [
+            f"{a['n_common']} files in both: mean |difference| {a['mean_abs_diff_7']:.4f} (7 labels), "
+            f"{a['mean_abs_diff_28']:.4f} (28 labels); same top label {a['top_label_agreement_7']:.1%} / "
+            f"{a['top_label_agreement_28']:.1%}.",
+            "",
+        ]
     else:
         lines += ["No file is labelled by both (the archive covers Lakh and Reddit MIDI files; none is in this corpus).", ""]
     lines += ["## Samples (Listing 3.2 style)", "", "```", listing_text.rstrip("\n"), "```", ""]

@@ -19,6 +19,7 @@ Bytes are decoded per event: UTF-8 when valid, otherwise the file's legacy encod
 from all its non-UTF-8 bytes: Shift-JIS (cp932) when they decode strictly and read as Japanese,
 cp1252 otherwise (latin-1 for the five bytes cp1252 leaves undefined).
 """
+
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -227,12 +228,12 @@ def extract(path, limits=None) -> Lyrics:
     legacy = legacy_encoding(raw)
     n_empty = sum(1 for b in raw if _empty(b))
     candidates = []
-    lyr = {t: [(tk, b) for tk, b in evs if not _empty(b) and not HEADER.match(b.decode("latin-1"))]
-           for t, evs in events["lyrics"].items()}
+    lyr = {t: [(tk, b) for tk, b in evs if not _empty(b) and not HEADER.match(b.decode("latin-1"))] for t, evs in events["lyrics"].items()}
     candidates.append(("lyrics", {t: v for t, v in lyr.items() if v}))
     if _is_karaoke_text(events["text"], Path(path).suffix.lower()):
-        kar = {t: [(tk, b) for tk, b in evs if not _empty(b) and not HEADER.match(b.decode("latin-1"))]
-               for t, evs in events["text"].items()}
+        kar = {
+            t: [(tk, b) for tk, b in evs if not _empty(b) and not HEADER.match(b.decode("latin-1"))] for t, evs in events["text"].items()
+        }
         candidates.append(("karaoke", {t: v for t, v in kar.items() if v}))
     best = Lyrics(n_empty=n_empty, encoding=_encoding_name(raw, legacy))
     for source, per_track in candidates:
@@ -241,6 +242,13 @@ def extract(path, limits=None) -> Lyrics:
         text, chosen, skipped, n = _source_text(per_track, mid.ticks_per_beat, legacy)
         if len(words_of(text)) > best.n_words:
             used = [b for t in chosen for _, b in per_track[t]]
-            best = Lyrics(text=text, source=source, encoding=_encoding_name(used, legacy), n_events=n,
-                          n_empty=n_empty, tracks=chosen, skipped_tracks=skipped)
+            best = Lyrics(
+                text=text,
+                source=source,
+                encoding=_encoding_name(used, legacy),
+                n_events=n,
+                n_empty=n_empty,
+                tracks=chosen,
+                skipped_tracks=skipped,
+            )
     return best

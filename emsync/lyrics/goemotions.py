@@ -7,6 +7,7 @@ tests/test_lyrics_archive.py checks it), so one folder in the original layout se
     splits = load_goemotions("../shared/data/goemotions/data/original", n_labels=7)
     splits["train"].texts[0], splits["train"].targets.shape   # (43410, 7)
 """
+
 from dataclasses import dataclass
 from pathlib import Path
 

@@ -1,5 +1,6 @@
 """Lyric emotion probabilities for a batch of texts (§3.2.2): the whole song's lyrics, truncated
 at the model's 512 tokens as in the thesis; that a text was truncated is recorded."""
+
 import numpy as np
 import torch
 
@@ -17,9 +18,8 @@ def predict(model, tokenizer, texts: list, batch_size: int = 16, max_length: int
     model.eval()
     with torch.inference_mode():
         for i in range(0, len(texts), batch_size):
-            idx = order[i: i + batch_size]
-            enc = tokenizer([texts[j] for j in idx], padding=True, truncation=True, max_length=max_length,
-                            return_tensors="pt")
+            idx = order[i : i + batch_size]
+            enc = tokenizer([texts[j] for j in idx], padding=True, truncation=True, max_length=max_length, return_tensors="pt")
             p = probabilities(model, enc["input_ids"].to(device), enc["attention_mask"].to(device))  # (B, L)
             out[idx] = p.float().cpu().numpy()
     return out, n_tokens

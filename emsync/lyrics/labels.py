@@ -4,16 +4,43 @@ A lyric-label table has one row per `midi_id` with the raw sigmoid outputs of bo
 threshold applied (§3.2.3.2): `p7_<label>` for the 7 Ekman + neutral labels and `p28_<label>` for
 the 28 GoEmotions labels.
 """
+
 import json
 from pathlib import Path
 
 from emsync.errors import InputError
 
 # GoEmotions' 28 labels in id order (emotions.txt: 27 emotions, then neutral)
-GO28 = ["admiration", "amusement", "anger", "annoyance", "approval", "caring", "confusion", "curiosity",
-        "desire", "disappointment", "disapproval", "disgust", "embarrassment", "excitement", "fear",
-        "gratitude", "grief", "joy", "love", "nervousness", "optimism", "pride", "realization", "relief",
-        "remorse", "sadness", "surprise", "neutral"]
+GO28 = [
+    "admiration",
+    "amusement",
+    "anger",
+    "annoyance",
+    "approval",
+    "caring",
+    "confusion",
+    "curiosity",
+    "desire",
+    "disappointment",
+    "disapproval",
+    "disgust",
+    "embarrassment",
+    "excitement",
+    "fear",
+    "gratitude",
+    "grief",
+    "joy",
+    "love",
+    "nervousness",
+    "optimism",
+    "pride",
+    "realization",
+    "relief",
+    "remorse",
+    "sadness",
+    "surprise",
+    "neutral",
+]
 # the 7-label set in id order (ekman/labels.txt)
 EKMAN7 = ["anger", "disgust", "fear", "joy", "neutral", "sadness", "surprise"]
 
@@ -22,8 +49,20 @@ TABLE_3_2 = {
     "anger": ["anger", "annoyance", "disapproval"],
     "disgust": ["disgust"],
     "fear": ["fear", "nervousness"],
-    "joy": ["admiration", "amusement", "approval", "caring", "desire", "excitement", "gratitude", "joy", "love",
-            "optimism", "pride", "relief"],
+    "joy": [
+        "admiration",
+        "amusement",
+        "approval",
+        "caring",
+        "desire",
+        "excitement",
+        "gratitude",
+        "joy",
+        "love",
+        "optimism",
+        "pride",
+        "relief",
+    ],
     "sadness": ["sadness", "disappointment", "embarrassment", "grief", "remorse"],
     "surprise": ["confusion", "curiosity", "realization", "surprise"],
 }

@@ -1,5 +1,6 @@
 """Language of a lyric text with py3langid (the offline model shipped on PyPI), and the §3.2.2
 filter: English lyrics with at least 50 words go to the classifier."""
+
 from functools import lru_cache
 
 from emsync.lyrics.extract import words_of

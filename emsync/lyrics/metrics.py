@@ -5,6 +5,7 @@ baselines a trained model must beat (and the all-positive one it reaches by lear
 Macro = the unweighted mean of the per-label values (GoEmotions' and the thesis's averaging). A
 label with no predicted positives has precision 0; with no true positives, recall 0; F1 0 then.
 """
+
 import numpy as np
 
 CUTOFFS = np.round(np.arange(0.05, 0.951, 0.05), 2)  # searched on validation (the thesis found 0.3)

@@ -10,6 +10,7 @@ Offline default: `train_wordpiece` builds a WordPiece tokenizer (`tokenizers`' W
 lower-cased, BERT pre-tokenisation, [PAD]/[UNK]/[CLS]/[SEP]/[MASK]) whose vocabulary is learnt
 from the training text, and the classifier starts from random weights of the same architecture.
 """
+
 from pathlib import Path
 
 from emsync.errors import InputError
@@ -98,10 +99,18 @@ def train_wordpiece(texts, vocab_size: int, max_length: int = 512, min_frequency
     tok = Tokenizer(models.WordPiece({t: i for i, t in enumerate(vocab)}, unk_token="[UNK]", max_input_chars_per_word=100))
     tok.normalizer, tok.pre_tokenizer, tok.decoder = normalizer, pre, decoders.WordPiece(prefix="##")
     cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
-    tok.post_processor = processors.TemplateProcessing(single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
-                                                       special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
-    return PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
-                                   sep_token="[SEP]", mask_token="[MASK]", model_max_length=max_length)
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)]
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+        model_max_length=max_length,
+    )
 
 
 def tokenizer_from_json(text: str, max_length: int = 512):
@@ -109,8 +118,15 @@ def tokenizer_from_json(text: str, max_length: int = 512):
     from tokenizers import Tokenizer
     from transformers import PreTrainedTokenizerFast
 
-    return PreTrainedTokenizerFast(tokenizer_object=Tokenizer.from_str(text), unk_token="[UNK]", pad_token="[PAD]",
-                                   cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]", model_max_length=max_length)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=Tokenizer.from_str(text),
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+        model_max_length=max_length,
+    )
 
 
 def save_classifier(model, tokenizer, folder, extra: dict | None = None):
@@ -144,8 +160,12 @@ def load_classifier(ref, labels: list | None = None, device="cpu", cache_dir=Non
     folder = _is_folder(ref)
     kwargs = {}
     if labels is not None:
-        kwargs = dict(num_labels=len(labels), problem_type="multi_label_classification",
-                      id2label=dict(enumerate(labels)), label2id={n: i for i, n in enumerate(labels)})
+        kwargs = dict(
+            num_labels=len(labels),
+            problem_type="multi_label_classification",
+            id2label=dict(enumerate(labels)),
+            label2id={n: i for i, n in enumerate(labels)},
+        )
     src = str(folder) if folder else str(ref)
     hub = {} if folder else {"cache_dir": cache_dir}
     head = {} if folder else {"ignore_mismatched_sizes": True}  # a hub body's own head is replaced
@@ -162,9 +182,16 @@ def load_classifier(ref, labels: list | None = None, device="cpu", cache_dir=Non
         raise
     except (OSError, ValueError) as e:
         where = f"folder {src}" if folder else f"hub id '{src}'"
-        hint = "" if folder else (" (not in the local Hugging Face cache; this pipeline never downloads: run "
-                                  f"`hf download {src} --local-dir <dir>` elsewhere and give <dir>)")
-        raise InputError(f"cannot load the lyrics classifier from {where}: {type(e).__name__}: "
-                         f"{str(e).splitlines()[0][:200]}{hint}") from None
+        hint = (
+            ""
+            if folder
+            else (
+                " (not in the local Hugging Face cache; this pipeline never downloads: run "
+                f"`hf download {src} --local-dir <dir>` elsewhere and give <dir>)"
+            )
+        )
+        raise InputError(
+            f"cannot load the lyrics classifier from {where}: {type(e).__name__}: {str(e).splitlines()[0][:200]}{hint}"
+        ) from None
     extra = read_json(folder / "emsync.json") if folder and (folder / "emsync.json").exists() else {}
     return model.to(device).eval(), tokenizer, extra

@@ -1,4 +1,5 @@
 """One file -> one lyrics row: what `emsync midi lyrics` prints and the `lyrics` stage stores."""
+
 from emsync.lyrics.extract import extract
 from emsync.lyrics.language import LANGUAGE, MIN_WORDS, identify, keep_reason
 
@@ -10,7 +11,18 @@ def lyrics_row(path, midi_id: str, min_words: int = MIN_WORDS, language: str = L
     lyr = extract(path, limits)
     lang, prob = identify(lyr.text)
     reason = keep_reason(lang, lyr.n_words, min_words, language)
-    return {"midi_id": midi_id, "language": lang, "language_prob": round(prob, 4), "n_words": lyr.n_words,
-            "text": lyr.text, "source": lyr.source, "encoding": lyr.encoding, "n_events": lyr.n_events,
-            "n_empty": lyr.n_empty, "tracks": lyr.tracks, "skipped_tracks": lyr.skipped_tracks,
-            "keep": reason is None, "reason": reason}
+    return {
+        "midi_id": midi_id,
+        "language": lang,
+        "language_prob": round(prob, 4),
+        "n_words": lyr.n_words,
+        "text": lyr.text,
+        "source": lyr.source,
+        "encoding": lyr.encoding,
+        "n_events": lyr.n_events,
+        "n_empty": lyr.n_empty,
+        "tracks": lyr.tracks,
+        "skipped_tracks": lyr.skipped_tracks,
+        "keep": reason is None,
+        "reason": reason,
+    }

@@ -8,6 +8,7 @@ train it: the model, the batch for step k, the loss, and validation metrics for 
 - Validation: dev macro-F1 at the cut-off searched on dev (§3.2.1.2: "we search for the optimal
   decision cutoff to maximize the F1-score"), the early-stopping metric; the cut-off is kept.
 """
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,7 +80,7 @@ class LyricsTask:
         """The training batch of `step` (a function of seed and step only)."""
         epoch, k = divmod(int(step), self.steps_per_epoch)
         order = np.random.default_rng([self.seed, epoch]).permutation(len(self.train_ids))
-        idx = order[k * self.batch_size: (k + 1) * self.batch_size]
+        idx = order[k * self.batch_size : (k + 1) * self.batch_size]
         ids, mask = pad([self.train_ids[i] for i in idx], self.pad_id)
         return {"input_ids": ids, "attention_mask": mask, "targets": torch.from_numpy(self.train_y[idx])}
 
@@ -110,7 +111,7 @@ def predict_ids(model, rows: list, batch_size: int = 64, pad_id: int = 0) -> np.
     model.eval()
     with torch.inference_mode():
         for i in range(0, len(rows), batch_size):
-            idx = order[i: i + batch_size]
+            idx = order[i : i + batch_size]
             ids, mask = pad([rows[j] for j in idx], pad_id)
             logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits  # (B, L)
             out[idx] = torch.sigmoid(logits).float().cpu().numpy()

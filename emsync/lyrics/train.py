@@ -5,6 +5,7 @@ one with `init`), the LyricsTask, training through the one training engine (emsy
 with early stopping on dev macro-F1, the cut-off searched on dev, then test-split precision /
 recall / F1 per label (Tables 3.3 / 3.4) beside the majority-class and label-frequency baselines.
 """
+
 import dataclasses
 import hashlib
 from dataclasses import dataclass
@@ -43,12 +44,25 @@ class LyricsTrainConfig:
 
     @classmethod
     def from_params(cls, tp, n_labels: int, **overrides) -> "LyricsTrainConfig":
-        kw = dict(n_labels=n_labels, data_dir=tp.data_dir, init=tp.init, size=tp.size, vocab_size=tp.vocab_size,
-                  max_length=tp.max_length, dropout=tp.dropout, grad_clip=tp.grad_clip,
-                  batch_size={7: tp.batch_size_7, 28: tp.batch_size_28}[n_labels],
-                  lr={7: tp.lr_7, 28: tp.lr_28}[n_labels],
-                  max_epochs=tp.max_epochs, max_steps=tp.max_steps, eval_every=tp.eval_every, patience=tp.patience,
-                  max_train_rows=tp.max_train_rows, seed=tp.seed, device=tp.device)
+        kw = dict(
+            n_labels=n_labels,
+            data_dir=tp.data_dir,
+            init=tp.init,
+            size=tp.size,
+            vocab_size=tp.vocab_size,
+            max_length=tp.max_length,
+            dropout=tp.dropout,
+            grad_clip=tp.grad_clip,
+            batch_size={7: tp.batch_size_7, 28: tp.batch_size_28}[n_labels],
+            lr={7: tp.lr_7, 28: tp.lr_28}[n_labels],
+            max_epochs=tp.max_epochs,
+            max_steps=tp.max_steps,
+            eval_every=tp.eval_every,
+            patience=tp.patience,
+            max_train_rows=tp.max_train_rows,
+            seed=tp.seed,
+            device=tp.device,
+        )
         kw.update(overrides)
         return cls(**kw)
 
@@ -66,10 +80,19 @@ def make_task(cfg: LyricsTrainConfig):
         tok = train_wordpiece(splits["train"].texts, cfg.vocab_size, max_length=512)
         model_cfg = preset(cfg.size, n_labels=cfg.n_labels, vocab_size=len(tok), dropout=cfg.dropout)
     max_len = min(cfg.max_length, model_cfg.max_position)
-    task = LyricsTask(model_cfg, labels, encode(tok, splits["train"].texts, max_len), splits["train"].targets,
-                      encode(tok, splits["dev"].texts, max_len), splits["dev"].targets,
-                      cfg.batch_size or THESIS_BATCH[cfg.n_labels], cfg.seed, tok.pad_token_id, init_model=init_model,
-                      lr=cfg.lr or THESIS_LR[cfg.n_labels])
+    task = LyricsTask(
+        model_cfg,
+        labels,
+        encode(tok, splits["train"].texts, max_len),
+        splits["train"].targets,
+        encode(tok, splits["dev"].texts, max_len),
+        splits["dev"].targets,
+        cfg.batch_size or THESIS_BATCH[cfg.n_labels],
+        cfg.seed,
+        tok.pad_token_id,
+        init_model=init_model,
+        lr=cfg.lr or THESIS_LR[cfg.n_labels],
+    )
     task.total_steps = cfg.max_steps or cfg.max_epochs * task.steps_per_epoch
     return task, tok, splits
 
@@ -91,22 +114,48 @@ def train_classifier(cfg: LyricsTrainConfig, state_path=None, log_dir=None, prog
     from emsync.training import engine
 
     task, tok, splits = make_task(cfg)
-    ecfg = engine.EngineConfig(steps=task.total_steps, seed=cfg.seed, device=cfg.device, lr=task.lr,
-                               grad_clip=cfg.grad_clip, eval_every=cfg.eval_every or task.steps_per_epoch,
-                               checkpoint_every=cfg.eval_every or task.steps_per_epoch, log_every=max(1, task.steps_per_epoch // 20),
-                               monitor="macro_f1", mode="max", patience=cfg.patience)
+    ecfg = engine.EngineConfig(
+        steps=task.total_steps,
+        seed=cfg.seed,
+        device=cfg.device,
+        lr=task.lr,
+        grad_clip=cfg.grad_clip,
+        eval_every=cfg.eval_every or task.steps_per_epoch,
+        checkpoint_every=cfg.eval_every or task.steps_per_epoch,
+        log_every=max(1, task.steps_per_epoch // 20),
+        monitor="macro_f1",
+        mode="max",
+        patience=cfg.patience,
+    )
     fp = engine.fingerprint(dataclasses.asdict(cfg), data_digest(cfg.data_dir), len(tok))
-    res = engine.train(task, ecfg, state_path=state_path, fingerprint=fp, model_config=dataclasses.asdict(task.model_cfg),
-                       log_dir=log_dir, progress=progress)
+    res = engine.train(
+        task,
+        ecfg,
+        state_path=state_path,
+        fingerprint=fp,
+        model_config=dataclasses.asdict(task.model_cfg),
+        log_dir=log_dir,
+        progress=progress,
+    )
     model = task.build_model()
     model.load_state_dict(res.best_state if res.best_state is not None else res.model_state)
     model.eval()
     cutoff = float(res.best_metrics["cutoff"]) if res.best_metrics else float(task.metrics(model)["cutoff"])
     result = final_report(model, tok, task, splits, cfg, cutoff)
-    result.update(steps=res.steps, best_step=res.best_step, stopped_early=res.stopped_early, seconds=res.seconds, device=res.device,
-                  steps_per_epoch=task.steps_per_epoch, history=res.history, evals=res.evals,
-                  n_parameters=sum(p.numel() for p in model.parameters()), model_config=dataclasses.asdict(task.model_cfg),
-                  batch_size=task.batch_size, lr=task.lr)
+    result.update(
+        steps=res.steps,
+        best_step=res.best_step,
+        stopped_early=res.stopped_early,
+        seconds=res.seconds,
+        device=res.device,
+        steps_per_epoch=task.steps_per_epoch,
+        history=res.history,
+        evals=res.evals,
+        n_parameters=sum(p.numel() for p in model.parameters()),
+        model_config=dataclasses.asdict(task.model_cfg),
+        batch_size=task.batch_size,
+        lr=task.lr,
+    )
     return {"model": model, "tokenizer": tok, "result": result}
 
 
@@ -120,8 +169,11 @@ def final_report(model, tok, task, splits, cfg: LyricsTrainConfig, cutoff: float
         "test": evaluate(test_probs, test_y, task.labels, cutoff),
         "dev_macro_f1": M.macro(dev_probs, dev_y, cutoff)["f1"],
         "baselines": {
-            s: {"majority": M.majority_baseline(train_y, y), "frequency": M.frequency_baseline(train_y, y),
-                "all_positive": M.all_positive_baseline(y)}
+            s: {
+                "majority": M.majority_baseline(train_y, y),
+                "frequency": M.frequency_baseline(train_y, y),
+                "all_positive": M.all_positive_baseline(y),
+            }
             for s, y in (("dev", dev_y), ("test", test_y))
         },
         "n": {s: len(splits[s].texts) for s in splits},
@@ -131,7 +183,12 @@ def final_report(model, tok, task, splits, cfg: LyricsTrainConfig, cutoff: float
 
 def save(model, tok, out_dir, cfg: LyricsTrainConfig, result: dict):
     """The classifier folder the lyrics stage loads: weights, config, tokenizer, emsync.json."""
-    extra = {"n_labels": cfg.n_labels, "labels": list(model.config.id2label[i] for i in range(cfg.n_labels)),
-             "cutoff": result["cutoff"], "dev_macro_f1": result["dev_macro_f1"],
-             "test_macro_f1": result["test"]["macro"]["f1"], "init": cfg.init or "random + WordPiece learnt on train"}
+    extra = {
+        "n_labels": cfg.n_labels,
+        "labels": list(model.config.id2label[i] for i in range(cfg.n_labels)),
+        "cutoff": result["cutoff"],
+        "dev_macro_f1": result["dev_macro_f1"],
+        "test_macro_f1": result["test"]["macro"]["f1"],
+        "init": cfg.init or "random + WordPiece learnt on train",
+    }
     save_classifier(model, tok, out_dir, extra)

@@ -6,6 +6,7 @@ musical boundaries used for training (a CHORD token goes before the chord's firs
 as lasting two beats if it is at most BEAT_TOLERANCE shorter (one LPD time step at 24 steps per
 beat), so a chord held for exactly two beats survives the 8 ms quantisation.
 """
+
 import numpy as np
 
 from emsync.music.vocab import GUITAR, PIANO
@@ -22,7 +23,6 @@ def strong_chord_steps(instrument, pitch, on, dur_beats, min_notes=3, min_beats=
     if not keep.any():
         return np.zeros(0, np.int64)
     # distinct (instrument, onset, pitch) triples, then count pitches per (instrument, onset)
-    trip = np.unique(np.stack([instrument[keep].astype(np.int64), on[keep].astype(np.int64),
-                               pitch[keep].astype(np.int64)], axis=1), axis=0)
+    trip = np.unique(np.stack([instrument[keep].astype(np.int64), on[keep].astype(np.int64), pitch[keep].astype(np.int64)], axis=1), axis=0)
     groups, counts = np.unique(trip[:, :2], axis=0, return_counts=True)
     return np.unique(groups[counts >= min_notes, 1])

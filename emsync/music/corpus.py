@@ -7,6 +7,7 @@ removed duplicates) only its midi_ids are tokenized and its labels and split are
 one every file is tokenized with NaN labels and the §4.3 split: names sorted, the last
 `test_fraction` is test.
 """
+
 from pathlib import Path
 
 import numpy as np
@@ -17,10 +18,20 @@ from emsync.music.lpd5 import read_song
 from emsync.music.tokenizer import encode
 
 SUFFIXES = (".mid", ".midi", ".kar", ".npz")
-ENCODE_PARAMS = ("time_step_ms", "max_shift_ms", "pitch_min", "pitch_max", "chord_min_notes", "chord_min_beats",
-                 "npz_assume_4_4")
-STAT_COLUMNS = ("notes", "instruments", "chords", "bars", "duration_s", "dropped_pitch", "dropped_program",
-                "lengthened", "duplicates", "truncated", "tempo_changes")
+ENCODE_PARAMS = ("time_step_ms", "max_shift_ms", "pitch_min", "pitch_max", "chord_min_notes", "chord_min_beats", "npz_assume_4_4")
+STAT_COLUMNS = (
+    "notes",
+    "instruments",
+    "chords",
+    "bars",
+    "duration_s",
+    "dropped_pitch",
+    "dropped_program",
+    "lengthened",
+    "duplicates",
+    "truncated",
+    "tempo_changes",
+)
 
 
 def list_files(midi_dir) -> dict:

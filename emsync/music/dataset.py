@@ -20,6 +20,7 @@ Shards are memory-mapped, so neither dataset holds the corpus in memory.
     >>> ds = ChunkDataset("data/tokens", split="train", chunk_len=1216, seed=0)
     >>> tokens, offsets, valence, arousal = ds[0]   # (1216,) int64, (1216,) float32, (), ()
 """
+
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,8 +43,7 @@ class ChunkConfig:
     @classmethod
     def from_params(cls, p, chunk_len: int):
         """From TokensParams; the chunk length is the model's window (+1 for the last target)."""
-        return cls(chunk_len, p.start_prob, p.transpose_min, p.transpose_max, p.chord_dropout,
-                   p.max_boundary_offset_s)
+        return cls(chunk_len, p.start_prob, p.transpose_min, p.transpose_max, p.chord_dropout, p.max_boundary_offset_s)
 
 
 def transpose(ids: np.ndarray, k: int) -> np.ndarray:
@@ -127,8 +127,7 @@ def _sample(seq, labels, seed, epoch, key, cfg):
     rng = np.random.default_rng([seed, epoch, key])
     tokens, offsets, _ = sample_chunk(seq, rng, cfg)
     v, a = labels
-    return (torch.from_numpy(tokens), torch.from_numpy(offsets), torch.tensor(v, dtype=torch.float32),
-            torch.tensor(a, dtype=torch.float32))
+    return (torch.from_numpy(tokens), torch.from_numpy(offsets), torch.tensor(v, dtype=torch.float32), torch.tensor(a, dtype=torch.float32))
 
 
 def _song_key(midi_id: str) -> int:

@@ -17,6 +17,7 @@ beats" rule of strong chords, §4.1), plus the downbeat times that become BAR to
 
     >>> song = read_song("../shared/data/midi/Aicha.mid")
 """
+
 import json
 import re
 import zipfile
@@ -79,8 +80,18 @@ class Song:
 
 def _empty_song(downbeats=(), source="", **kw):
     z = np.zeros(0)
-    return Song(np.zeros(0, np.int8), np.zeros(0, np.int16), z, z, np.zeros(0, np.int16),
-                np.asarray(downbeats, float), np.array([0.0, 1.0]), np.array([0.0, 2.0]), source=source, **kw)
+    return Song(
+        np.zeros(0, np.int8),
+        np.zeros(0, np.int16),
+        z,
+        z,
+        np.zeros(0, np.int16),
+        np.asarray(downbeats, float),
+        np.array([0.0, 1.0]),
+        np.array([0.0, 2.0]),
+        source=source,
+        **kw,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -173,10 +184,17 @@ def read_midi(src, source="") -> Song:
     # beat map knots: every tempo change, plus one past the end (np.interp clamps outside)
     knots = np.unique(np.concatenate([[0], t_ticks[t_ticks > 0], [end_tick.max() + 16 * tpq]])).astype(np.float64)
     return Song(
-        instrument=c["instrument"], pitch=c["pitch"], start_s=on_s, end_s=off_s, velocity=c["velocity"],
+        instrument=c["instrument"],
+        pitch=c["pitch"],
+        start_s=on_s,
+        end_s=off_s,
+        velocity=c["velocity"],
         downbeats_s=ticks_to_seconds(db, t_ticks, t_mspq, tpq),
-        beat_grid_s=ticks_to_seconds(knots, t_ticks, t_mspq, tpq), beat_grid=knots / tpq,
-        n_tempo_changes=len(t_ticks), dropped_program=dropped, source=source,
+        beat_grid_s=ticks_to_seconds(knots, t_ticks, t_mspq, tpq),
+        beat_grid=knots / tpq,
+        n_tempo_changes=len(t_ticks),
+        dropped_program=dropped,
+        source=source,
         meta={"tpq": tpq, "n_time_signatures": len(ts["time"])},
     )
 
@@ -251,8 +269,10 @@ def read_npz(path, source="", assume_4_4: bool = False) -> Song:
         # LPD *cleansed* files mark only the first downbeat and are all 4/4 (Dong et al. 2018), so
         # their bars can be filled in; anywhere else that guess would put BARs in the wrong places
         if not assume_4_4:
-            raise InputError(f"{name}: marks {len(downbeat)} downbeat(s) in {n_steps / res:.0f} beats of music; bars are "
-                             "filled in at 4/4 only for an all-4/4 set such as LPD cleansed (tokens.npz_assume_4_4: true)")
+            raise InputError(
+                f"{name}: marks {len(downbeat)} downbeat(s) in {n_steps / res:.0f} beats of music; bars are "
+                "filled in at 4/4 only for an all-4/4 set such as LPD cleansed (tokens.npz_assume_4_4: true)"
+            )
         downbeat = np.arange(downbeat[0] if len(downbeat) else 0, n_steps, 4 * res)
 
     cols = {k: [] for k in ("instrument", "on", "off", "pitch", "velocity")}
@@ -290,11 +310,18 @@ def read_npz(path, source="", assume_4_4: bool = False) -> Song:
     c = {k: np.concatenate(v) for k, v in cols.items()}
     c["off"] = np.minimum(c["off"], n_steps)
     return Song(
-        instrument=c["instrument"], pitch=c["pitch"], start_s=step_s[c["on"]], end_s=step_s[c["off"]],
-        velocity=c["velocity"], downbeats_s=step_s[downbeat],
-        beat_grid_s=step_s, beat_grid=np.arange(len(step_s)) / res,
+        instrument=c["instrument"],
+        pitch=c["pitch"],
+        start_s=step_s[c["on"]],
+        end_s=step_s[c["off"]],
+        velocity=c["velocity"],
+        downbeats_s=step_s[downbeat],
+        beat_grid_s=step_s,
+        beat_grid=np.arange(len(step_s)) / res,
         n_tempo_changes=int(np.count_nonzero(np.diff(bpm))) + 1,
-        dropped_program=dropped, source=name, meta={"beat_resolution": res},
+        dropped_program=dropped,
+        source=name,
+        meta={"beat_resolution": res},
     )
 
 

@@ -8,6 +8,7 @@ boundary: tokens up to the CHORD token see offset 0 when they share its time ste
 token and its chord notes already look at the next boundary. Instead of the inference-time
 cursor, all offsets are computed at once on the time grid `cumsum(TIMESHIFT_MS[ids])`.
 """
+
 import numpy as np
 
 from emsync.music import vocab as V

@@ -31,6 +31,7 @@ generation; 0 by default, GenerateParams.chord_velocity_boost at generation).
     >>> enc = encode(read_song("../shared/data/midi/Aicha.mid"))
     >>> dec = decode(enc.ids); assert dec.notes == enc.notes
 """
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -99,8 +100,13 @@ class Decoded:
 
 def check_params(p) -> None:
     """TokensParams must match the fixed vocabulary (its grid is part of VOCAB_VERSION)."""
-    fixed = {"time_step_ms": V.TIME_STEP_MS, "max_shift_ms": V.MAX_SHIFT_MS, "pitch_min": V.PITCH_MIN,
-             "pitch_max": V.PITCH_MAX, "n_condition_bins": V.N_BINS}
+    fixed = {
+        "time_step_ms": V.TIME_STEP_MS,
+        "max_shift_ms": V.MAX_SHIFT_MS,
+        "pitch_min": V.PITCH_MIN,
+        "pitch_max": V.PITCH_MAX,
+        "n_condition_bins": V.N_BINS,
+    }
     for k, v in fixed.items():
         if getattr(p, k, v) != v:
             raise ParamsError(f"tokens.{k}={getattr(p, k)} does not match vocabulary {V.VOCAB_VERSION} ({v})")
@@ -184,15 +190,22 @@ def encode(song: Song, params=None) -> Encoded:
     chord_steps = chords.strong_chord_steps(notes.instrument, notes.pitch, notes.on, dur_beats, min_notes, min_beats)
     base = notes.instrument * V.N_PITCHES + notes.pitch - V.PITCH_MIN
     steps = np.concatenate([bars, notes.off, chord_steps, notes.on])
-    kinds = np.concatenate([np.full(len(bars), _BAR), np.full(len(notes), _OFF), np.full(len(chord_steps), _CHORD),
-                            np.full(len(notes), _ON)])
-    ids = np.concatenate([np.full(len(bars), V.BAR), V.OFF_OFFSET + base, np.full(len(chord_steps), V.CHORD),
-                          V.ON_OFFSET + base])
+    kinds = np.concatenate(
+        [np.full(len(bars), _BAR), np.full(len(notes), _OFF), np.full(len(chord_steps), _CHORD), np.full(len(notes), _ON)]
+    )
+    ids = np.concatenate([np.full(len(bars), V.BAR), V.OFF_OFFSET + base, np.full(len(chord_steps), V.CHORD), V.ON_OFFSET + base])
     n_instr = len(np.unique(notes.instrument))
     head = [V.FEWER if n_instr <= 2 else V.MORE, V.START]
     out = events_to_ids(steps, kinds, ids, head)
-    st.update(notes=len(notes), tokens=len(out), bars=len(bars), chords=len(chord_steps), instruments=n_instr,
-              duration_s=end * STEP_S, tempo_changes=int(song.n_tempo_changes))
+    st.update(
+        notes=len(notes),
+        tokens=len(out),
+        bars=len(bars),
+        chords=len(chord_steps),
+        instruments=n_instr,
+        duration_s=end * STEP_S,
+        tempo_changes=int(song.n_tempo_changes),
+    )
     return Encoded(out, notes, bars, chord_steps, st)
 
 

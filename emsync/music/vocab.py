@@ -18,6 +18,7 @@ INSTRUMENT, PITCH) so sequences can be processed without Python loops:
     >>> vocab.token_to_id("PIANO_ON_60"), vocab.id_to_token(vocab.size - 1)
     (319, 'TIMESHIFT_1000')
 """
+
 import json
 import math
 
@@ -154,8 +155,15 @@ def arousal_token(a: float) -> int | None:
 
 def to_json() -> dict:
     """The vocabulary as saved next to every tokenized dataset (data/tokens/vocab.json)."""
-    return {"version": VOCAB_VERSION, "size": SIZE, "time_step_ms": TIME_STEP_MS, "max_shift_ms": MAX_SHIFT_MS,
-            "instruments": list(INSTRUMENTS), "pitch_range": [PITCH_MIN, PITCH_MAX], "tokens": list(TOKENS)}
+    return {
+        "version": VOCAB_VERSION,
+        "size": SIZE,
+        "time_step_ms": TIME_STEP_MS,
+        "max_shift_ms": MAX_SHIFT_MS,
+        "instruments": list(INSTRUMENTS),
+        "pitch_range": [PITCH_MIN, PITCH_MAX],
+        "tokens": list(TOKENS),
+    }
 
 
 def from_json(d) -> "Vocab":

@@ -7,6 +7,7 @@ s*B .. s*B+B-1 of that endless stream. It depends on nothing but (seed, step), w
 makes a resumed run replay exactly the batches the killed run would have seen.
 `StepBatches.part(step, rank, world_size)` builds only one DDP rank's rows of that batch.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -38,6 +38,7 @@ and, optionally:
 
 Plain PyTorch; docs/training.md says why not Lightning Fabric or Accelerate.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -356,8 +357,9 @@ def _better(value, best, mode) -> bool:
     return best is None or (value < best if mode == "min" else value > best)
 
 
-def backward_batch(task, model, batch, device, *, micro_batch: int = 0, amp_dtype=None, scaler=None,
-                   world_size: int = 1) -> tuple[torch.Tensor, int]:
+def backward_batch(
+    task, model, batch, device, *, micro_batch: int = 0, amp_dtype=None, scaler=None, world_size: int = 1
+) -> tuple[torch.Tensor, int]:
     """Backward this rank's `batch` through `task.loss`, `micro_batch` rows at a time (0: all at
     once); return (the loss of the global batch, its units). Part i contributes
     loss_i * weight_i / total weight (all ranks, `task.batch_weight`, default rows), so the summed
@@ -425,8 +427,12 @@ def train(
     start, history, window, evals, units_seen = 0, [], [], [], 0
     best = {"value": None, "step": None, "metrics": None, "state": None, "bad": 0, "stopped": False}
     state = load_state(state_path) if state_path else None
-    if (state is not None and state.get("engine") == ENGINE_VERSION and state.get("fingerprint") == fingerprint
-            and state["step"] <= cfg.steps):
+    if (
+        state is not None
+        and state.get("engine") == ENGINE_VERSION
+        and state.get("fingerprint") == fingerprint
+        and state["step"] <= cfg.steps
+    ):
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         if sched is not None and state.get("scheduler") is not None:
@@ -489,8 +495,13 @@ def train(
             if cfg.monitor not in metrics:
                 raise KeyError(f"monitor metric {cfg.monitor!r} not among task.metrics' {sorted(metrics)}")
             if _better(metrics[cfg.monitor], best["value"], cfg.mode):
-                best.update(value=metrics[cfg.monitor], step=step, metrics=metrics, bad=0,
-                            state={k: v.detach().cpu().clone() for k, v in model.state_dict().items()})
+                best.update(
+                    value=metrics[cfg.monitor],
+                    step=step,
+                    metrics=metrics,
+                    bad=0,
+                    state={k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+                )
             else:
                 best["bad"] += 1
                 if cfg.patience and best["bad"] >= cfg.patience:
@@ -512,11 +523,10 @@ def train(
     model.train()
     done = start
     name = getattr(task, "name", type(task).__name__)
-    bar = tqdm(range(start, cfg.steps), initial=start, total=cfg.steps, desc=name, unit="step",
-               disable=not (progress and dist_info.main))
+    bar = tqdm(range(start, cfg.steps), initial=start, total=cfg.steps, desc=name, unit="step", disable=not (progress and dist_info.main))
     pool = ThreadPoolExecutor(1, thread_name_prefix="prefetch") if cfg.prefetch else None
     pending = None  # (step, future) of a batch being built ahead
-    for step in (bar if not best["stopped"] else ()):
+    for step in bar if not best["stopped"] else ():
         seed_everything(step_seed(cfg.seed, step))
         batch = pending[1].result() if pending is not None and pending[0] == step else rows(step)
         if pool is not None and step + 1 < cfg.steps:
@@ -525,8 +535,9 @@ def train(
             torch.manual_seed(step_seed(cfg.seed, f"{step}:{rank}"))
         lr = opt.param_groups[0]["lr"]
         opt.zero_grad(set_to_none=True)
-        loss_sum, units = backward_batch(task, fwd, batch, device, micro_batch=cfg.micro_batch, amp_dtype=amp_dtype,
-                                         scaler=scaler, world_size=world)
+        loss_sum, units = backward_batch(
+            task, fwd, batch, device, micro_batch=cfg.micro_batch, amp_dtype=amp_dtype, scaler=scaler, world_size=world
+        )
         if scaler is not None:
             scaler.unscale_(opt)
         if cfg.grad_clip:

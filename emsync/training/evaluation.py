@@ -15,6 +15,7 @@ tasks/train.py can cache it and flows/evaluate.py writes the reports from the re
   with "no boundary ahead" (offset = δ_max); the fraction of boundaries with a generated CHORD
   within 1 s (this project's hit rate; §6.4 reports a user study, not a hit rate).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -62,15 +63,25 @@ def generator_token_metrics(checkpoint, tokens_dir, evaluate: dict) -> dict:
                 off = torch.from_numpy(np.stack([c[1] for c in part]))  # (B, L+1)
                 if no_boundary:  # the ablation: "no boundary ahead" everywhere
                     off = torch.full_like(off, cap)
-            yield (torch.from_numpy(np.stack([c[0] for c in part])), off,
-                   torch.tensor([c[2] for c in part], dtype=torch.float32), torch.tensor([c[3] for c in part], dtype=torch.float32))
+            yield (
+                torch.from_numpy(np.stack([c[0] for c in part])),
+                off,
+                torch.tensor([c[2] for c in part], dtype=torch.float32),
+                torch.tensor([c[3] for c in part], dtype=torch.float32),
+            )
 
     out = M.token_metrics(model, batches(), device=device)
     if model.cfg.boundaries:
         ab = M.token_metrics(model, batches(no_boundary=True), device=device)
         out["no_boundary"] = {k: ab[k] for k in ("nll", "top1", "top5")}
-    return {**out, "test_songs": len(corpus), "test_chunks_total": total, "chunk_len": L,
-            "conditioning": model.cfg.conditioning, "boundaries": model.cfg.boundaries}
+    return {
+        **out,
+        "test_songs": len(corpus),
+        "test_chunks_total": total,
+        "chunk_len": L,
+        "conditioning": model.cfg.conditioning,
+        "boundaries": model.cfg.boundaries,
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -80,8 +91,13 @@ def generator_token_metrics(checkpoint, tokens_dir, evaluate: dict) -> dict:
 def regressor_config(ep: EvaluateParams):
     from emsync.models.emotion_regressor import EmotionRegressorConfig
 
-    return EmotionRegressorConfig(n_layers=ep.regressor_layers, n_heads=ep.regressor_heads, d_model=ep.regressor_d_model,
-                                  d_ff=ep.regressor_d_ff, max_len=ep.regressor_window)
+    return EmotionRegressorConfig(
+        n_layers=ep.regressor_layers,
+        n_heads=ep.regressor_heads,
+        d_model=ep.regressor_d_model,
+        d_ff=ep.regressor_d_ff,
+        max_len=ep.regressor_window,
+    )
 
 
 def fit_regressor(tokens_dir, evaluate: dict) -> dict:
@@ -97,21 +113,35 @@ def fit_regressor(tokens_dir, evaluate: dict) -> dict:
     train = TokenCorpus(tokens_dir, split="train")
     seed_everything(ep.seed)
     model = EmotionRegressor(cfg)
-    fit = train_regressor(model, regressor_batches(train, cfg.max_len, ep.regressor_batch_size, ep.seed), ep.regressor_steps,
-                          lr=ep.regressor_lr, seed=ep.seed, device=ep.device, progress=True)
+    fit = train_regressor(
+        model,
+        regressor_batches(train, cfg.max_len, ep.regressor_batch_size, ep.seed),
+        ep.regressor_steps,
+        lr=ep.regressor_lr,
+        seed=ep.seed,
+        device=ep.device,
+        progress=True,
+    )
     test = TokenCorpus(tokens_dir, split="test")
     preds, labels = [], []
     for i in range(len(test)):
         preds.append(predict_sequence(model, test.tokens(i)))
         labels.append(test.labels(i))
     test_l1 = M.mean_l1(np.array(preds), np.array(labels)) if preds else None
-    return {"config": cfg.to_dict(), "state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
-            "history": fit["history"], "seconds": fit["seconds"], "test_l1": test_l1, "n_train_songs": len(train),
-            "n_test_songs": len(test)}
+    return {
+        "config": cfg.to_dict(),
+        "state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
+        "history": fit["history"],
+        "seconds": fit["seconds"],
+        "test_l1": test_l1,
+        "n_train_songs": len(train),
+        "n_test_songs": len(test),
+    }
 
 
-def generate_samples(model, valence, arousal, n_tokens=None, duration_s=None, boundaries=None, use_offsets=True,
-                    seed=0, generate: dict | None = None) -> list[np.ndarray]:
+def generate_samples(
+    model, valence, arousal, n_tokens=None, duration_s=None, boundaries=None, use_offsets=True, seed=0, generate: dict | None = None
+) -> list[np.ndarray]:
     """One batch through the generation engine (models/generation.py: nucleus sampling, KV cache,
     Algorithm 1), primed per generate.primer / generate.instruments (default [MORE_INSTRUMENTS,
     START, BAR]); returns each row's generated ids
@@ -127,8 +157,15 @@ def generate_samples(model, valence, arousal, n_tokens=None, duration_s=None, bo
     conds = [Condition(float(v), float(a), tuple(b)) for v, a, b in zip(valence.tolist(), arousal.tolist(), bounds)]
     if not use_offsets:
         conds = [Condition(c.valence, c.arousal, ()) for c in conds]
-    res = run(model, conds, make_primer(gp.primer, gp.instruments),
-              duration_s=duration_s, max_new_tokens=n_tokens, cfg=sampling_config(gp), seed=seed)
+    res = run(
+        model,
+        conds,
+        make_primer(gp.primer, gp.instruments),
+        duration_s=duration_s,
+        max_new_tokens=n_tokens,
+        cfg=sampling_config(gp),
+        seed=seed,
+    )
     return [np.asarray(t[res.n_primer :], np.int64) for t in res.tokens]
 
 
@@ -144,10 +181,8 @@ def generate_condition_samples(checkpoint, evaluate: dict, generate: dict) -> di
         part = rows[s : s + ep.batch_size]
         v = torch.tensor([c[0] for c in part], dtype=torch.float32)
         a = torch.tensor([c[1] for c in part], dtype=torch.float32)
-        samples += generate_samples(model, v, a, n_tokens=ep.sample_tokens, use_offsets=False, seed=ep.seed + s,
-                                   generate=generate)
-    return {"conditions": rows, "samples": [np.asarray(x, np.int16) for x in samples],
-            "conditioning": model.cfg.conditioning}
+        samples += generate_samples(model, v, a, n_tokens=ep.sample_tokens, use_offsets=False, seed=ep.seed + s, generate=generate)
+    return {"conditions": rows, "samples": [np.asarray(x, np.int16) for x in samples], "conditioning": model.cfg.conditioning}
 
 
 def score_emotion(regressor: dict, samples: dict, device="auto") -> dict:
@@ -196,8 +231,16 @@ def generate_boundary_samples(checkpoint, evaluate: dict, generate: dict) -> dic
         for s in range(0, len(bounds), ep.batch_size):
             part = bounds[s : s + ep.batch_size]
             v = torch.zeros(len(part))  # neutral emotion: the boundaries are what is measured
-            samples += generate_samples(model, v, v.clone(), duration_s=ep.hit_duration_s, boundaries=part,
-                                       use_offsets=use, seed=ep.seed + 1000 + s, generate=generate)
+            samples += generate_samples(
+                model,
+                v,
+                v.clone(),
+                duration_s=ep.hit_duration_s,
+                boundaries=part,
+                use_offsets=use,
+                seed=ep.seed + 1000 + s,
+                generate=generate,
+            )
         out[key] = [np.asarray(x, np.int16) for x in samples]
     return out
 

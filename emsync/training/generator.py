@@ -3,6 +3,7 @@
 `train_generator` is what the `train` stage runs (tasks/train.py wraps it in a cached Prefect
 task; flows/train.py writes the checkpoint and reports from what it returns).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -22,8 +23,7 @@ def model_config(tp: TrainParams):
     from emsync.models.music_transformer import MusicTransformerConfig
 
     try:
-        return MusicTransformerConfig.from_name(tp.config, conditioning=tp.conditioning, boundaries=tp.use_boundaries,
-                                                dropout=tp.dropout)
+        return MusicTransformerConfig.from_name(tp.config, conditioning=tp.conditioning, boundaries=tp.use_boundaries, dropout=tp.dropout)
     except ValueError as e:
         raise ParamsError(f"train: {e}") from None
 
@@ -64,9 +64,18 @@ def train_generator(tokens_dir, tokens_digest: str, train: dict, tokens: dict, s
     model = MusicTransformer(cfg)
     stable = {k: v for k, v in train.items() if k not in _RESUMABLE_CHANGES}
     run_fp = fingerprint(tokens_digest, stable, cfg.to_dict(), dataclasses.asdict(chunk), vocab.VOCAB_VERSION)
-    res = train_loop(model, make_batch, LoopConfig.from_params(tp, prefetch=True), pad_id=vocab.PAD, chord_id=vocab.CHORD,
-                     state_path=state_path, run_fingerprint=run_fp, model_config=cfg.to_dict(), progress=progress,
-                     make_part=make_part)
+    res = train_loop(
+        model,
+        make_batch,
+        LoopConfig.from_params(tp, prefetch=True),
+        pad_id=vocab.PAD,
+        chord_id=vocab.CHORD,
+        state_path=state_path,
+        run_fingerprint=run_fp,
+        model_config=cfg.to_dict(),
+        progress=progress,
+        make_part=make_part,
+    )
     return {
         "config": cfg.to_dict(),
         "state_dict": res.model_state,
@@ -91,8 +100,11 @@ def save_run(result: dict, tp: TrainParams, checkpoint, tokens_digest: str) -> d
     model = MusicTransformer(MusicTransformerConfig.from_dict(result["config"]))
     model.load_state_dict(result["state_dict"])
     metrics = train_metrics(result, tp)
-    save_generator(checkpoint, model, extra={"vocab_version": vocab.VOCAB_VERSION, "train": dataclasses.asdict(tp),
-                                             "tokens_digest": tokens_digest, "metrics": metrics})
+    save_generator(
+        checkpoint,
+        model,
+        extra={"vocab_version": vocab.VOCAB_VERSION, "train": dataclasses.asdict(tp), "tokens_digest": tokens_digest, "metrics": metrics},
+    )
     return metrics
 
 
@@ -104,8 +116,7 @@ def write_run_reports(history: list, metrics: dict, tp: TrainParams, reports_dir
     reports = Path(reports_dir)
     write_json(reports / "train_metrics.json", metrics)
     write_text(reports / "train_loss.csv", history_csv(history))
-    plot_history(history, reports / "train_loss.png", title=f"{tp.config} {tp.conditioning}",
-                 ylabel="weighted cross-entropy")
+    plot_history(history, reports / "train_loss.png", title=f"{tp.config} {tp.conditioning}", ylabel="weighted cross-entropy")
 
 
 def finish_run(result: dict, tp: TrainParams, checkpoint, reports_dir, tokens_digest: str) -> dict:
@@ -123,8 +134,7 @@ def train_to_checkpoint(tokens_dir, tokens_digest: str, train: dict, tokens: dic
 
     result = train_generator(tokens_dir, tokens_digest, train, tokens, state_path=state_path)
     metrics = save_run(result, TrainParams(**train), checkpoint, tokens_digest)
-    return {"checkpoint": str(checkpoint), "md5": file_digest(checkpoint), "metrics": metrics,
-            "history": result["history"]}
+    return {"checkpoint": str(checkpoint), "md5": file_digest(checkpoint), "metrics": metrics, "history": result["history"]}
 
 
 def checkpoint_matches(result: dict) -> bool:
@@ -148,8 +158,7 @@ def train_distributed(tokens_dir, checkpoint, reports_dir, train: dict, tokens: 
     info = init_distributed()
     try:
         digest = digest_of(Path(tokens_dir))
-        result = train_generator(tokens_dir, digest, train, tokens, state_path=state_path_for(checkpoint),
-                                 progress=info.main)
+        result = train_generator(tokens_dir, digest, train, tokens, state_path=state_path_for(checkpoint), progress=info.main)
         metrics = finish_run(result, TrainParams(**train), checkpoint, reports_dir, digest) if info.main else None
         if info.world_size > 1:
             dist.barrier()
@@ -162,7 +171,7 @@ def train_distributed(tokens_dir, checkpoint, reports_dir, train: dict, tokens: 
 def train_metrics(result: dict, tp: TrainParams) -> dict:
     """The `dvc metrics` summary of a training run."""
     hist = result["history"]
-    tail = hist[-max(1, len(hist) // 10):]
+    tail = hist[-max(1, len(hist) // 10) :]
     return {
         "final_loss": hist[-1]["loss"] if hist else None,
         "first_loss": hist[0]["loss"] if hist else None,

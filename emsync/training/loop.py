@@ -12,6 +12,7 @@
   killed at any point and resumed ends with the same weights as an uninterrupted run (bit-exact
   on CPU).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -73,8 +74,9 @@ def class_weights(vocab_size: int, chord_id: int, chord_weight: float, device=No
     return w
 
 
-def lm_loss(logits: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor | None, pad_id: int,
-            reduction: str = "mean") -> torch.Tensor:
+def lm_loss(
+    logits: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor | None, pad_id: int, reduction: str = "mean"
+) -> torch.Tensor:
     """Weighted cross-entropy over non-PAD targets: "mean" is PyTorch's weighted mean
     sum(w·ce)/sum(w), "sum" is sum(w·ce). logits (B, T, V), targets (B, T).
     An all-PAD batch gives a zero loss, not NaN."""
@@ -134,12 +136,20 @@ class WeightedLMLoss:
         return lm_loss(logits, tokens[:, 1:], self.weights, self.pad_id)
 
 
-def accumulate_gradients(model, tokens, offsets, valence, arousal, weights, pad_id: int, micro_batch: int = 0,
-                         amp_dtype=None, scaler=None) -> torch.Tensor:
+def accumulate_gradients(
+    model, tokens, offsets, valence, arousal, weights, pad_id: int, micro_batch: int = 0, amp_dtype=None, scaler=None
+) -> torch.Tensor:
     """Backward the batch's weighted loss, `micro_batch` rows at a time (0: all at once), exactly
     as a training step does (engine.backward_batch); return the loss."""
-    loss, _ = engine.backward_batch(WeightedLMLoss(weights, pad_id), model, (tokens, offsets, valence, arousal),
-                                    tokens.device, micro_batch=micro_batch, amp_dtype=amp_dtype, scaler=scaler)
+    loss, _ = engine.backward_batch(
+        WeightedLMLoss(weights, pad_id),
+        model,
+        (tokens, offsets, valence, arousal),
+        tokens.device,
+        micro_batch=micro_batch,
+        amp_dtype=amp_dtype,
+        scaler=scaler,
+    )
     return loss
 
 
@@ -150,8 +160,17 @@ class MusicLMTask(WeightedLMLoss, engine.Task):
 
     name = "music"
 
-    def __init__(self, model, make_batch: Callable[[int], Batch], cfg: LoopConfig, *, pad_id: int, chord_id: int,
-                 vocab_size: int, make_part: Callable[[int, int, int], Batch] | None = None):
+    def __init__(
+        self,
+        model,
+        make_batch: Callable[[int], Batch],
+        cfg: LoopConfig,
+        *,
+        pad_id: int,
+        chord_id: int,
+        vocab_size: int,
+        make_part: Callable[[int, int, int], Batch] | None = None,
+    ):
         super().__init__(class_weights(vocab_size, chord_id, cfg.chord_loss_weight), pad_id)
         self.model, self.make_batch, self.cfg = model, make_batch, cfg
         if make_part is not None:
@@ -172,9 +191,17 @@ class MusicLMTask(WeightedLMLoss, engine.Task):
 
 
 def engine_config(cfg: LoopConfig) -> engine.EngineConfig:
-    return engine.EngineConfig(steps=cfg.steps, seed=cfg.seed, device=cfg.device, lr=cfg.lr, grad_clip=cfg.grad_clip,
-                               micro_batch=cfg.micro_batch, checkpoint_every=cfg.checkpoint_every,
-                               log_every=cfg.log_every, prefetch=cfg.prefetch)
+    return engine.EngineConfig(
+        steps=cfg.steps,
+        seed=cfg.seed,
+        device=cfg.device,
+        lr=cfg.lr,
+        grad_clip=cfg.grad_clip,
+        micro_batch=cfg.micro_batch,
+        checkpoint_every=cfg.checkpoint_every,
+        log_every=cfg.log_every,
+        prefetch=cfg.prefetch,
+    )
 
 
 def train_loop(
@@ -198,12 +225,27 @@ def train_loop(
     saved state with the same `run_fingerprint` is resumed (a different fingerprint is ignored
     and overwritten). `on_step(step, loss)` runs after each optimizer step (tests use it to
     interrupt a run)."""
-    task = MusicLMTask(model, make_batch, cfg, pad_id=pad_id, chord_id=chord_id,
-                       vocab_size=_vocab_size(model, model_config), make_part=make_part)
-    res = engine.train(task, engine_config(cfg), state_path=state_path, fingerprint=run_fingerprint,
-                       model_config=model_config, on_step=on_step, progress=progress)
-    return TrainResult(model_state=res.model_state, history=res.history, steps=res.steps, resumed_from=res.resumed_from,
-                       seconds=res.seconds, tokens_seen=res.units_seen, device=res.device)
+    task = MusicLMTask(
+        model, make_batch, cfg, pad_id=pad_id, chord_id=chord_id, vocab_size=_vocab_size(model, model_config), make_part=make_part
+    )
+    res = engine.train(
+        task,
+        engine_config(cfg),
+        state_path=state_path,
+        fingerprint=run_fingerprint,
+        model_config=model_config,
+        on_step=on_step,
+        progress=progress,
+    )
+    return TrainResult(
+        model_state=res.model_state,
+        history=res.history,
+        steps=res.steps,
+        resumed_from=res.resumed_from,
+        seconds=res.seconds,
+        tokens_seen=res.units_seen,
+        device=res.device,
+    )
 
 
 def _vocab_size(model, model_config) -> int:

@@ -10,6 +10,7 @@
   tolerance (1 s, the sensitivity ξ of Algorithm 1). This hit rate is this project's metric: §6.4
   evaluates the temporal conditioning with a user study, not with a hit rate.
 """
+
 from __future__ import annotations
 
 import math
@@ -150,8 +151,13 @@ def hit_rate(samples, boundaries_per_sample, tolerance_s: float = 1.0) -> dict:
         chords += len(c)
         if len(c) and len(b):
             near += int((np.abs(c[:, None] - np.asarray(b, np.float64)[None, :]) < tolerance_s).any(axis=1).sum())
-    return {"hit_rate": (k / n) if n else None, "hits": k, "boundaries": n, "chords": chords,
-            "chord_precision": (near / chords) if chords else None}
+    return {
+        "hit_rate": (k / n) if n else None,
+        "hits": k,
+        "boundaries": n,
+        "chords": chords,
+        "chord_precision": (near / chords) if chords else None,
+    }
 
 
 def random_boundaries(duration_s: float, rng: np.random.Generator, min_gap_s: float = 4.0, max_gap_s: float = 10.0):

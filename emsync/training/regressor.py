@@ -4,6 +4,7 @@ Trained on chunks of the train split with an L1 loss against the song's (valence
 a NaN label (missing, §4.3) contributes nothing. Applied to a generated sample with windows of
 the regressor's length at 50 % overlap, the window outputs averaged (§4.5, Fig. 4.4).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -47,14 +48,28 @@ class RegressorTask(engine.Task):
         return masked_l1(model(tokens).float(), labels.float())  # pred (B, 2)
 
 
-def train_regressor(model, make_batch: Callable[[int], tuple], steps: int, lr: float = 1e-4, seed: int = 0,
-                    grad_clip: float = 1.0, device: str = "auto", progress: bool = True, state_path=None) -> dict:
+def train_regressor(
+    model,
+    make_batch: Callable[[int], tuple],
+    steps: int,
+    lr: float = 1e-4,
+    seed: int = 0,
+    grad_clip: float = 1.0,
+    device: str = "auto",
+    progress: bool = True,
+    state_path=None,
+) -> dict:
     """Adam + L1 for `steps` steps through the engine; `make_batch(step)` -> (tokens (B, T) long,
     labels (B, 2) float with NaN for missing). Returns {"history": [{"step", "loss", "lr"}],
     "seconds", "device"}; with `state_path` the run is resumable."""
     cfg = engine.EngineConfig(steps=steps, lr=lr, seed=seed, grad_clip=grad_clip, device=device)
-    res = engine.train(RegressorTask(model, make_batch), cfg, state_path=state_path, progress=progress,
-                       fingerprint=engine.fingerprint("regressor", lr, seed, grad_clip))
+    res = engine.train(
+        RegressorTask(model, make_batch),
+        cfg,
+        state_path=state_path,
+        progress=progress,
+        fingerprint=engine.fingerprint("regressor", lr, seed, grad_clip),
+    )
     return {"history": res.history, "seconds": res.seconds, "device": res.device}
 
 

@@ -1,4 +1,5 @@
 """The tokens stage's outputs (data/tokens/) as the train and evaluate stages read them."""
+
 from pathlib import Path
 
 from emsync.errors import InputError

@@ -31,6 +31,7 @@ cut in the first 4 s (a fade-in caught at 0.04 s, a short cold open) gives no bo
 
     emsync cuts VIDEO            # {"duration": ..., "cuts": [...], "boundaries": [...]}
 """
+
 import logging
 import re
 import subprocess
@@ -66,7 +67,18 @@ _SCORE = re.compile(r"\] lavfi\.scene_score=([0-9.]+)")
 
 
 def _time_base(path) -> Fraction:
-    cmd = [require_tool("ffprobe"), "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=time_base", "-of", "csv=p=0", str(path)]
+    cmd = [
+        require_tool("ffprobe"),
+        "-v",
+        "error",
+        "-select_streams",
+        "v:0",
+        "-show_entries",
+        "stream=time_base",
+        "-of",
+        "csv=p=0",
+        str(path),
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True).stdout.strip().splitlines()
     try:
         return Fraction(out[0])
@@ -83,7 +95,24 @@ def ffmpeg_scores(path, threshold: float = 0.27, info=None) -> tuple[list[tuple[
         "select='gte(scene,0)',metadata=print:key=lavfi.scene_score,"  # every frame's score
         f"select='gt(scene,{threshold!r})',metadata=print:key=lavfi.scene_score"  # FFmpeg's own decision
     )
-    cmd = [require_tool("ffmpeg"), "-nostdin", "-hide_banner", "-nostats", "-v", "info", "-i", str(path), "-an", "-sn", "-dn", "-vf", vf, "-f", "null", "-"]
+    cmd = [
+        require_tool("ffmpeg"),
+        "-nostdin",
+        "-hide_banner",
+        "-nostats",
+        "-v",
+        "info",
+        "-i",
+        str(path),
+        "-an",
+        "-sn",
+        "-dn",
+        "-vf",
+        vf,
+        "-f",
+        "null",
+        "-",
+    ]
     res = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
     scores: dict[str, list] = {}  # filter instance -> [(time, score)]
     pending: dict[str, float] = {}
@@ -213,5 +242,10 @@ def video_cuts(path, threshold: float = 0.27, min_gap_s: float = 4.0, method: st
         decoded = round(every[-1][0] + 1 / info.fps, 6) if every else None
     else:
         cuts = detect_cuts(path, threshold, method, info)
-    return {"duration": info.duration, "fps": info.fps, "cuts": cuts, "boundaries": filter_boundaries(cuts, min_gap_s),
-            "decoded_duration": decoded}
+    return {
+        "duration": info.duration,
+        "fps": info.fps,
+        "cuts": cuts,
+        "boundaries": filter_boundaries(cuts, min_gap_s),
+        "decoded_duration": decoded,
+    }

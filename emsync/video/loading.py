@@ -16,6 +16,7 @@
 
     python -c "from emsync.video.loading import load_pretrained; print(load_pretrained('data/demo_models/clip', 'open_clip'))"
 """
+
 import hashlib
 import os
 import re
@@ -27,8 +28,22 @@ from typing import Any
 from emsync.config import project_root
 from emsync.errors import InputError
 
-KINDS = ("open_clip", "hf_image_classifier", "hf_sequence_classifier", "hf_encoder", "hf_seq2seq",
-         "whisper", "yolo", "audio_tagger", "beats", "ocr", "face_detector", "langid", "segmenter", "sentiment_lexicon")
+KINDS = (
+    "open_clip",
+    "hf_image_classifier",
+    "hf_sequence_classifier",
+    "hf_encoder",
+    "hf_seq2seq",
+    "whisper",
+    "yolo",
+    "audio_tagger",
+    "beats",
+    "ocr",
+    "face_detector",
+    "langid",
+    "segmenter",
+    "sentiment_lexicon",
+)
 
 # pkg:<name> -> (kinds it can serve, the PyPI distribution whose version is the model version)
 PACKAGE_MODELS = {
@@ -83,8 +98,10 @@ def resolve(ref: str) -> tuple[str, Path | None, str]:
     if HUB_ID.match(ref) and not Path(ref).exists():
         snap = _hub_snapshot(ref)
         return "hub", snap, snap.name[:12]  # snapshot folders are named by the hub commit
-    raise InputError(f"model directory '{ref}' not found (looked in {root or '-'} and {Path.cwd()}); "
-                     "build the demo models with `python -m flows.demo_models` or give a hub id 'org/name'")
+    raise InputError(
+        f"model directory '{ref}' not found (looked in {root or '-'} and {Path.cwd()}); "
+        "build the demo models with `python -m flows.demo_models` or give a hub id 'org/name'"
+    )
 
 
 def _hub_snapshot(repo_id: str) -> Path:
@@ -97,7 +114,8 @@ def _hub_snapshot(repo_id: str) -> Path:
             f"model '{repo_id}' is not available offline ({type(e).__name__}): it is not in the local "
             f"Hugging Face cache and this pipeline never downloads. On a machine with network run "
             f"`huggingface-cli download {repo_id} --local-dir <dir>` (or `hf download`), copy <dir> here "
-            f"and set the extractor's entry in features.models to that local directory") from None
+            f"and set the extractor's entry in features.models to that local directory"
+        ) from None
 
 
 def _dist_version(dist: str) -> str:
@@ -175,7 +193,7 @@ def _open_clip(path: Path, device):
 def _open_clip_tag(ref: str) -> tuple[str, str]:
     """'open_clip:ViT-B-32/openai' -> ('ViT-B-32', 'openai'): an architecture and one of open_clip's
     pretrained tags (`openai` = OpenAI's own CLIP weights, the thesis's §5.2.1 model)."""
-    body = ref[len("open_clip:"):]
+    body = ref[len("open_clip:") :]
     arch, _, tag = body.partition("/")
     if not arch or not tag:
         raise InputError(f"model reference '{ref}': write open_clip:<architecture>/<pretrained tag>, e.g. open_clip:ViT-B-32/openai")
@@ -220,8 +238,10 @@ def _whisper(path: Path, device):
     from faster_whisper import WhisperModel
 
     if not (path / "model.bin").exists():
-        raise InputError(f"{path} has no model.bin: faster-whisper needs a CTranslate2 conversion "
-                         "(ct2-transformers-converter --model <hf dir> --output_dir <dir>)")
+        raise InputError(
+            f"{path} has no model.bin: faster-whisper needs a CTranslate2 conversion "
+            "(ct2-transformers-converter --model <hf dir> --output_dir <dir>)"
+        )
     compute = "int8" if device == "cpu" else "float16"
     return WhisperModel(str(path), device=device, compute_type=compute, cpu_threads=max(1, os.cpu_count() or 1)), None
 
@@ -250,8 +270,9 @@ def _beats(path: Path, device):
 
     pts = sorted(path.glob("*.pt"))
     if len(pts) != 1:
-        raise InputError(f"{path} must hold exactly one BEATs checkpoint *.pt (found {len(pts)}), "
-                         "e.g. BEATs_iter3_plus_AS2M_finetuned_on_AS2M_cpt2.pt")
+        raise InputError(
+            f"{path} must hold exactly one BEATs checkpoint *.pt (found {len(pts)}), e.g. BEATs_iter3_plus_AS2M_finetuned_on_AS2M_cpt2.pt"
+        )
     with open(pts[0], "rb") as f:
         return load_beats(f, map_location=device).to(device), None
 

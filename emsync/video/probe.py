@@ -1,7 +1,8 @@
 """ffprobe wrapper: what a video file holds, or one clear error saying why it cannot be read.
 
-    python -c "from emsync.video.probe import probe; print(probe('clip.mp4'))"
+python -c "from emsync.video.probe import probe; print(probe('clip.mp4'))"
 """
+
 import json
 import shutil
 import subprocess

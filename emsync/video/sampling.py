@@ -14,6 +14,7 @@ grows with length.
 
     python -c "from emsync.video.sampling import sample_video; print(sample_video('clip.mp4', 16))"
 """
+
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -137,8 +138,10 @@ def read_frames(path, times, max_side: int | None = 768):
                 if last is not None and i < len(times):
                     span = 2 * float(last.duration * stream.time_base) if last.duration else 2 / float(stream.average_rate or 25)
                     if times[-1] - pos > span:
-                        raise InputError(f"{path}: truncated: frames decode only to {pos:.2f} s, "
-                                         f"{len(times) - i} sampled positions up to {times[-1]:.2f} s lie past it")
+                        raise InputError(
+                            f"{path}: truncated: frames decode only to {pos:.2f} s, "
+                            f"{len(times) - i} sampled positions up to {times[-1]:.2f} s lie past it"
+                        )
                     size = size or _target_size(last.width, last.height, max_side)
                     rgb = _to_rgb(last, size)
                     got_t += [pos] * (len(times) - i)
@@ -163,7 +166,24 @@ def read_audio(path, sr: int = 16000, info: VideoInfo | None = None) -> np.ndarr
     info = info or probe(path)
     if not info.has_audio:
         return None
-    cmd = [require_tool("ffmpeg"), "-nostdin", "-v", "error", "-i", str(path), "-map", "0:a:0", "-vn", "-ac", "1", "-ar", str(sr), "-f", "f32le", "-"]
+    cmd = [
+        require_tool("ffmpeg"),
+        "-nostdin",
+        "-v",
+        "error",
+        "-i",
+        str(path),
+        "-map",
+        "0:a:0",
+        "-vn",
+        "-ac",
+        "1",
+        "-ar",
+        str(sr),
+        "-f",
+        "f32le",
+        "-",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     # read straight into one preallocated array (sized from the duration, grown if needed): the
     # peak is the audio itself, not a list of pipe blocks plus their concatenation

@@ -6,6 +6,7 @@ results (§5.1, §5.2.1). flows/features.py only wires the tasks.
     <extractor>/<video_id>.parquet   one table per (extractor, video)
     rejects.parquet                  video_id, step, reason
 """
+
 import importlib
 from pathlib import Path
 

@@ -10,6 +10,7 @@ dictionary, VADER) are used directly as `pkg:` refs instead.
 
     python -c "from emsync.video.tiny_models import build_all; build_all('data/demo_models')"
 """
+
 import json
 import shutil
 import tempfile
@@ -21,12 +22,14 @@ import torch
 FACE_LABELS = ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
 SENTIMENT_LABELS = ["negative", "neutral", "positive"]  # twitter-roberta-base-sentiment
 
-_WORDS = ("the a an of to and in is was it for on with as at by this that my our your his her their "
-          "we you he she they i me us them holiday holidays summer winter film movie trailer music song "
-          "love happy sad fear angry joy surprise disgust dark night day light city road car house family "
-          "friend child mother father story world life death time year good bad great best worst new old "
-          "first last never always one two three four five 2013 2024 hello welcome coming soon only "
-          "theatres official presents production picture sound from studio episode season part chapter").split()
+_WORDS = (
+    "the a an of to and in is was it for on with as at by this that my our your his her their "
+    "we you he she they i me us them holiday holidays summer winter film movie trailer music song "
+    "love happy sad fear angry joy surprise disgust dark night day light city road car house family "
+    "friend child mother father story world life death time year good bad great best worst new old "
+    "first last never always one two three four five 2013 2024 hello welcome coming soon only "
+    "theatres official presents production picture sound from studio episode season part chapter"
+).split()
 
 
 def _corpus(n_lines=400, seed=0):
@@ -51,8 +54,12 @@ def build_clip(out: Path, seed=0):
         "vision_cfg": {"image_size": 32, "layers": 2, "width": 64, "patch_size": 8, "head_width": 32},
         "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 2},
     }
-    preprocess_cfg = {"mean": list(open_clip.OPENAI_DATASET_MEAN), "std": list(open_clip.OPENAI_DATASET_STD),
-                      "interpolation": "bicubic", "resize_mode": "shortest"}
+    preprocess_cfg = {
+        "mean": list(open_clip.OPENAI_DATASET_MEAN),
+        "std": list(open_clip.OPENAI_DATASET_STD),
+        "interpolation": "bicubic",
+        "resize_mode": "shortest",
+    }
     torch.manual_seed(seed)
     model = open_clip.CLIP(**model_cfg)
     out.mkdir(parents=True, exist_ok=True)
@@ -79,9 +86,18 @@ def build_beats(out: Path, seed=0):
     from emsync.models.beats import BEATs, BEATsConfig, beats_bytes
 
     torch.manual_seed(seed)
-    cfg = BEATsConfig(embed_dim=16, encoder_layers=2, encoder_embed_dim=32, encoder_ffn_embed_dim=64,
-                      encoder_attention_heads=4, conv_pos=16, conv_pos_groups=4, num_buckets=32, max_distance=64,
-                      finetuned_model=True)
+    cfg = BEATsConfig(
+        embed_dim=16,
+        encoder_layers=2,
+        encoder_embed_dim=32,
+        encoder_ffn_embed_dim=64,
+        encoder_attention_heads=4,
+        conv_pos=16,
+        conv_pos_groups=4,
+        num_buckets=32,
+        max_distance=64,
+        finetuned_model=True,
+    )
     out.mkdir(parents=True, exist_ok=True)
     write_bytes(out / "BEATs_tiny_random.pt", beats_bytes(BEATs(cfg).eval()))
 
@@ -95,9 +111,17 @@ def build_face_expression(out: Path, seed=0):
     """ViT image classifier over FER-2013's 7 expressions (like trpakov/vit-face-expression)."""
     from transformers import ViTConfig, ViTForImageClassification, ViTImageProcessor
 
-    cfg = ViTConfig(image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                    intermediate_size=64, num_labels=len(FACE_LABELS),
-                    id2label=dict(enumerate(FACE_LABELS)), label2id={k: i for i, k in enumerate(FACE_LABELS)})
+    cfg = ViTConfig(
+        image_size=32,
+        patch_size=8,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        num_labels=len(FACE_LABELS),
+        id2label=dict(enumerate(FACE_LABELS)),
+        label2id={k: i for i, k in enumerate(FACE_LABELS)},
+    )
     torch.manual_seed(seed)
     ViTForImageClassification(cfg).eval().save_pretrained(out)
     ViTImageProcessor(size={"height": 32, "width": 32}, image_mean=[0.5] * 3, image_std=[0.5] * 3).save_pretrained(out)
@@ -109,8 +133,9 @@ def _bpe_tokenizer(vocab_size, specials, seed=0):
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=specials, show_progress=False,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=specials, show_progress=False, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+    )
     tok.train_from_iterator(_corpus(seed=seed), trainer=trainer)
     return tok
 
@@ -122,13 +147,31 @@ def build_sentiment(out: Path, seed=0):
 
     tok = _bpe_tokenizer(600, ["<s>", "<pad>", "</s>", "<unk>", "<mask>"], seed)
     tok.post_processor = processors.RobertaProcessing(("</s>", tok.token_to_id("</s>")), ("<s>", tok.token_to_id("<s>")))
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", sep_token="</s>",
-                                   cls_token="<s>", unk_token="<unk>", pad_token="<pad>", mask_token="<mask>",
-                                   model_max_length=126)
-    cfg = RobertaConfig(vocab_size=tok.get_vocab_size(), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=130, pad_token_id=fast.pad_token_id,
-                        bos_token_id=fast.bos_token_id, eos_token_id=fast.eos_token_id, num_labels=3,
-                        id2label=dict(enumerate(SENTIMENT_LABELS)), label2id={k: i for i, k in enumerate(SENTIMENT_LABELS)})
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        bos_token="<s>",
+        eos_token="</s>",
+        sep_token="</s>",
+        cls_token="<s>",
+        unk_token="<unk>",
+        pad_token="<pad>",
+        mask_token="<mask>",
+        model_max_length=126,
+    )
+    cfg = RobertaConfig(
+        vocab_size=tok.get_vocab_size(),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=130,
+        pad_token_id=fast.pad_token_id,
+        bos_token_id=fast.bos_token_id,
+        eos_token_id=fast.eos_token_id,
+        num_labels=3,
+        id2label=dict(enumerate(SENTIMENT_LABELS)),
+        label2id={k: i for i, k in enumerate(SENTIMENT_LABELS)},
+    )
     torch.manual_seed(seed)
     RobertaForSequenceClassification(cfg).eval().save_pretrained(out)
     fast.save_pretrained(out)
@@ -149,10 +192,24 @@ def build_distilbert(out: Path, seed=0):
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tok.decoder = decoders.WordPiece()
     tok.post_processor = processors.BertProcessing(("[SEP]", tok.token_to_id("[SEP]")), ("[CLS]", tok.token_to_id("[CLS]")))
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
-                                   sep_token="[SEP]", mask_token="[MASK]", model_max_length=128)
-    cfg = DistilBertConfig(vocab_size=tok.get_vocab_size(), dim=32, n_layers=2, n_heads=2, hidden_dim=64,
-                           max_position_embeddings=128, pad_token_id=fast.pad_token_id)
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+        model_max_length=128,
+    )
+    cfg = DistilBertConfig(
+        vocab_size=tok.get_vocab_size(),
+        dim=32,
+        n_layers=2,
+        n_heads=2,
+        hidden_dim=64,
+        max_position_embeddings=128,
+        pad_token_id=fast.pad_token_id,
+    )
     torch.manual_seed(seed)
     DistilBertModel(cfg).eval().save_pretrained(out)
     fast.save_pretrained(out)
@@ -163,8 +220,13 @@ def build_whisper(out: Path, seed=0):
     with CTranslate2 (int8), as ../shared/FEASIBILITY.md §3c describes."""
     import ctranslate2
     from tokenizers import AddedToken
-    from transformers import (GenerationConfig, PreTrainedTokenizerFast, WhisperConfig, WhisperFeatureExtractor,
-                              WhisperForConditionalGeneration)
+    from transformers import (
+        GenerationConfig,
+        PreTrainedTokenizerFast,
+        WhisperConfig,
+        WhisperFeatureExtractor,
+        WhisperForConditionalGeneration,
+    )
     from transformers.models.whisper.tokenization_whisper import LANGUAGES
 
     langs = list(LANGUAGES)  # Whisper's own order: en, zh, de, ... (ids 50259...)
@@ -173,33 +235,61 @@ def build_whisper(out: Path, seed=0):
     tok = _bpe_tokenizer(500, [], seed)
     fill = [f"<|filler{i}|>" for i in range(n_text - tok.get_vocab_size())]
     tok.add_tokens([AddedToken(t, special=True) for t in fill])
-    specials = (["<|endoftext|>", "<|startoftranscript|>"] + [f"<|{c}|>" for c in langs]
-                + ["<|translate|>", "<|transcribe|>", "<|startoflm|>", "<|startofprev|>", "<|nospeech|>", "<|notimestamps|>"]
-                + [f"<|{i * 0.02:.2f}|>" for i in range(1501)])
+    specials = (
+        ["<|endoftext|>", "<|startoftranscript|>"]
+        + [f"<|{c}|>" for c in langs]
+        + ["<|translate|>", "<|transcribe|>", "<|startoflm|>", "<|startofprev|>", "<|nospeech|>", "<|notimestamps|>"]
+        + [f"<|{i * 0.02:.2f}|>" for i in range(1501)]
+    )
     tok.add_special_tokens([AddedToken(t, special=True) for t in specials])
     ids = {t: tok.token_to_id(t) for t in specials}
     vocab = tok.get_vocab_size()
     eot, sot = ids["<|endoftext|>"], ids["<|startoftranscript|>"]
-    cfg = WhisperConfig(vocab_size=vocab, num_mel_bins=80, d_model=64, encoder_layers=2, decoder_layers=2,
-                        encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=128, decoder_ffn_dim=128,
-                        max_source_positions=1500, max_target_positions=448, pad_token_id=eot, bos_token_id=eot,
-                        eos_token_id=eot, decoder_start_token_id=sot, suppress_tokens=[], begin_suppress_tokens=[220, eot])
+    cfg = WhisperConfig(
+        vocab_size=vocab,
+        num_mel_bins=80,
+        d_model=64,
+        encoder_layers=2,
+        decoder_layers=2,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=128,
+        decoder_ffn_dim=128,
+        max_source_positions=1500,
+        max_target_positions=448,
+        pad_token_id=eot,
+        bos_token_id=eot,
+        eos_token_id=eot,
+        decoder_start_token_id=sot,
+        suppress_tokens=[],
+        begin_suppress_tokens=[220, eot],
+    )
     torch.manual_seed(seed)
     model = WhisperForConditionalGeneration(cfg).eval()
-    gen = GenerationConfig(decoder_start_token_id=sot, eos_token_id=eot, pad_token_id=eot, bos_token_id=eot,
-                           max_length=448, suppress_tokens=[], begin_suppress_tokens=[220, eot],
-                           no_timestamps_token_id=ids["<|notimestamps|>"], is_multilingual=True,
-                           lang_to_id={f"<|{c}|>": ids[f"<|{c}|>"] for c in langs},
-                           task_to_id={"translate": ids["<|translate|>"], "transcribe": ids["<|transcribe|>"]},
-                           alignment_heads=[[1, 0], [1, 1]])
+    gen = GenerationConfig(
+        decoder_start_token_id=sot,
+        eos_token_id=eot,
+        pad_token_id=eot,
+        bos_token_id=eot,
+        max_length=448,
+        suppress_tokens=[],
+        begin_suppress_tokens=[220, eot],
+        no_timestamps_token_id=ids["<|notimestamps|>"],
+        is_multilingual=True,
+        lang_to_id={f"<|{c}|>": ids[f"<|{c}|>"] for c in langs},
+        task_to_id={"translate": ids["<|translate|>"], "transcribe": ids["<|transcribe|>"]},
+        alignment_heads=[[1, 0], [1, 1]],
+    )
     model.generation_config = gen
     with tempfile.TemporaryDirectory() as hf:
         model.save_pretrained(hf)
-        PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<|endoftext|>", bos_token="<|endoftext|>",
-                                eos_token="<|endoftext|>", pad_token="<|endoftext|>").save_pretrained(hf)
+        PreTrainedTokenizerFast(
+            tokenizer_object=tok, unk_token="<|endoftext|>", bos_token="<|endoftext|>", eos_token="<|endoftext|>", pad_token="<|endoftext|>"
+        ).save_pretrained(hf)
         WhisperFeatureExtractor(feature_size=80).save_pretrained(hf)
-        ctranslate2.converters.TransformersConverter(
-            hf, copy_files=["tokenizer.json", "preprocessor_config.json"]).convert(str(out), quantization="int8", force=True)
+        ctranslate2.converters.TransformersConverter(hf, copy_files=["tokenizer.json", "preprocessor_config.json"]).convert(
+            str(out), quantization="int8", force=True
+        )
 
 
 BUILDERS = {

@@ -15,6 +15,7 @@ Every extractor module exposes
 
 Vectors are stored as list<float32> in the `embedding` column.
 """
+
 import importlib
 from emsync.errors import InputError
 from emsync.video.extractors.base import Handle, frame, merge_refs, penultimate, vectors  # noqa: F401
@@ -51,8 +52,9 @@ def model_ref(name: str, models: dict | None):
 def demo_models(models_dir="data/demo_models") -> dict:
     """{extractor: demo model ref} with the demo folder prefix replaced by `models_dir`
     (the demo params' `features.models`, built by `python -m flows.demo_models`)."""
+
     def swap(ref):
-        return str(models_dir) + ref[len("data/demo_models"):] if ref.startswith("data/demo_models") else ref
+        return str(models_dir) + ref[len("data/demo_models") :] if ref.startswith("data/demo_models") else ref
 
     out = {}
     for name, mod in REGISTRY.items():

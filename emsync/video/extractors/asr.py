@@ -3,6 +3,7 @@ text from the entire audio, translated to English when the speech is not English
 
 faster-whisper (CTranslate2) runs Whisper with task="translate"; one row per video. A video
 without an audio stream gives one row with empty text and language None."""
+
 from emsync.video.extractors.base import Handle, frame
 from emsync.video.loading import load_pretrained
 
@@ -28,6 +29,13 @@ def extract(handle: Handle, sample, upstream=None):
         parts = [s.text.strip() for s in segments]  # decoding happens while iterating
         text, n = " ".join(p for p in parts if p), len(parts)
         lang, prob = info.language, float(info.language_probability)
-    row = {"video_id": sample.video_id, "text": text, "language": lang, "language_prob": prob, "n_segments": n,
-           "model_id": handle.model_id, "model_version": handle.model_version}
+    row = {
+        "video_id": sample.video_id,
+        "text": text,
+        "language": lang,
+        "language_prob": prob,
+        "n_segments": n,
+        "model_id": handle.model_id,
+        "model_version": handle.model_version,
+    }
     return frame([row], COLUMNS)

@@ -5,6 +5,7 @@ This is the AudioSet tagger of the thesis's genre pipeline (PANNs-style CNN, 527
 activations before the classification layer). The thesis's emotion classifier uses BEATs instead:
 the `beats` extractor, which the thesis set runs; the demo set keeps this small tagger. A video without an audio
 stream is encoded as silence (all-zero chunks), keeping n rows per video."""
+
 import numpy as np
 
 from emsync.video.extractors.base import Handle, frame, vectors
@@ -31,7 +32,7 @@ def embed_chunks(handle: Handle, chunks: np.ndarray) -> tuple[np.ndarray, np.nda
     model = handle["tagger"].model
     embs, probs = [], []
     for i in range(0, len(chunks), BATCH):
-        x = torch.from_numpy(np.ascontiguousarray(chunks[i:i + BATCH])).to(handle.device)  # (B, S)
+        x = torch.from_numpy(np.ascontiguousarray(chunks[i : i + BATCH])).to(handle.device)  # (B, S)
         with torch.inference_mode():
             e, p = model(x)  # (B, d_embed), (B, n_classes)
         embs.append(e.cpu().numpy())
@@ -50,8 +51,12 @@ def check_rate(handle: Handle, sample):
 def extract(handle: Handle, sample, upstream=None):
     check_rate(handle, sample)
     seconds = handle["tagger"].model.config.chunk_s
-    chunks = np.stack([sample.audio_chunk(t, seconds) for t in sample.frame_times]) if len(sample.frame_times) else np.zeros((0, 1), np.float32)
+    chunks = (
+        np.stack([sample.audio_chunk(t, seconds) for t in sample.frame_times]) if len(sample.frame_times) else np.zeros((0, 1), np.float32)
+    )
     emb, _ = embed_chunks(handle, chunks)
-    rows = [{"video_id": sample.video_id, "t": float(t), "embedding": e, "model_id": handle.model_id,
-             "model_version": handle.model_version} for t, e in zip(sample.frame_times, vectors(emb))]
+    rows = [
+        {"video_id": sample.video_id, "t": float(t), "embedding": e, "model_id": handle.model_id, "model_version": handle.model_version}
+        for t, e in zip(sample.frame_times, vectors(emb))
+    ]
     return frame(rows, COLUMNS)

@@ -1,4 +1,5 @@
 """Shared pieces of the extractors: the loaded-model handle, ref merging, table helpers."""
+
 from dataclasses import dataclass, field
 from typing import Any
 

@@ -6,6 +6,7 @@ over its patches: the activations entering the AudioSet classification layer (76
 official checkpoints). The model is a folder with one official checkpoint file, e.g.
 `data/pretrained/beats/BEATs_iter3_plus_AS2M_finetuned_on_AS2M_cpt2.pt` (microsoft/unilm). A
 video without an audio stream is encoded as silence, keeping n rows per video."""
+
 import numpy as np
 
 from emsync.video.extractors.base import Handle, frame, vectors
@@ -31,7 +32,7 @@ def embed_chunks(handle: Handle, chunks: np.ndarray) -> np.ndarray:
     model = handle["beats"].model
     out = []
     for i in range(0, len(chunks), BATCH):
-        x = torch.from_numpy(np.ascontiguousarray(chunks[i:i + BATCH], dtype=np.float32)).to(handle.device)  # (B, S)
+        x = torch.from_numpy(np.ascontiguousarray(chunks[i : i + BATCH], dtype=np.float32)).to(handle.device)  # (B, S)
         with torch.inference_mode():
             feats, _ = model(x)  # (B, N, D)
         out.append(feats.mean(dim=1).float().cpu().numpy())  # (B, D)
@@ -42,8 +43,12 @@ def extract(handle: Handle, sample, upstream=None):
     if sample.audio_sr != SAMPLE_RATE:
         raise ValueError(f"{sample.video_id}: audio sampled at {sample.audio_sr} Hz but BEATs expects {SAMPLE_RATE} Hz")
     seconds = 3.0  # §5.2.2.1 audio chunks (as the audio tagger's)
-    chunks = np.stack([sample.audio_chunk(t, seconds) for t in sample.frame_times]) if len(sample.frame_times) else np.zeros((0, 1), np.float32)
+    chunks = (
+        np.stack([sample.audio_chunk(t, seconds) for t in sample.frame_times]) if len(sample.frame_times) else np.zeros((0, 1), np.float32)
+    )
     emb = embed_chunks(handle, chunks)
-    rows = [{"video_id": sample.video_id, "t": float(t), "embedding": e, "model_id": handle.model_id,
-             "model_version": handle.model_version} for t, e in zip(sample.frame_times, vectors(emb))]
+    rows = [
+        {"video_id": sample.video_id, "t": float(t), "embedding": e, "model_id": handle.model_id, "model_version": handle.model_version}
+        for t, e in zip(sample.frame_times, vectors(emb))
+    ]
     return frame(rows, COLUMNS)

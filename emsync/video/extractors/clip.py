@@ -1,5 +1,6 @@
 """CLIP image embeddings per sampled frame (thesis §5.2.1 "CLIP": resize the shorter side to the
 model's input size, centre crop, encode each frame into a 512-d vector; Fig. 5.1, Fig. 5.3)."""
+
 import numpy as np
 
 from emsync.video.extractors.base import Handle, frame, vectors
@@ -26,7 +27,7 @@ def embed_frames(handle: Handle, frames: np.ndarray) -> np.ndarray:
     m = handle["clip"]
     out = []
     for i in range(0, len(frames), BATCH):
-        batch = torch.stack([m.processor(Image.fromarray(f)) for f in frames[i:i + BATCH]]).to(handle.device)  # (B, 3, S, S)
+        batch = torch.stack([m.processor(Image.fromarray(f)) for f in frames[i : i + BATCH]]).to(handle.device)  # (B, 3, S, S)
         with torch.inference_mode():
             out.append(m.model.encode_image(batch).float().cpu().numpy())  # (B, D)
     return np.concatenate(out) if out else np.zeros((0, m.model.visual.output_dim), np.float32)
@@ -34,6 +35,8 @@ def embed_frames(handle: Handle, frames: np.ndarray) -> np.ndarray:
 
 def extract(handle: Handle, sample, upstream=None):
     emb = embed_frames(handle, sample.frames)
-    rows = [{"video_id": sample.video_id, "t": float(t), "embedding": e, "model_id": handle.model_id,
-             "model_version": handle.model_version} for t, e in zip(sample.frame_times, vectors(emb))]
+    rows = [
+        {"video_id": sample.video_id, "t": float(t), "embedding": e, "model_id": handle.model_id, "model_version": handle.model_version}
+        for t, e in zip(sample.frame_times, vectors(emb))
+    ]
     return frame(rows, COLUMNS)

@@ -5,6 +5,7 @@ Detector: a YOLO face model (ultralytics; thesis) or OpenCV's shipped frontal-fa
 (`pkg:opencv-haar`, real weights available offline). Classifier: a ViT trained on FER-2013
 (trpakov/vit-face-expression); the feature is the activation entering its classification layer.
 Only frames with at least one face give a row, so a video has k <= n rows."""
+
 import numpy as np
 
 from emsync.video.extractors.base import Handle, frame, merge_refs, penultimate, vectors
@@ -22,8 +23,13 @@ N_AVERAGED = 2  # §5.2.2.1: the two largest faces
 
 def load(model_ref, device: str = "cpu") -> Handle:
     refs = merge_refs(DEFAULT_MODEL, model_ref)
-    return Handle({"classifier": load_pretrained(refs["classifier"], "hf_image_classifier", device),
-                   "detector": load_pretrained(refs["detector"], "face_detector", device)}, device)
+    return Handle(
+        {
+            "classifier": load_pretrained(refs["classifier"], "hf_image_classifier", device),
+            "detector": load_pretrained(refs["detector"], "face_detector", device),
+        },
+        device,
+    )
 
 
 def detect(handle: Handle, image: np.ndarray) -> np.ndarray:
@@ -69,8 +75,15 @@ def extract(handle: Handle, sample, upstream=None):
         crops = [crop(image, b) for b in boxes[:N_AVERAGED]]
         feats, logits = classify(handle, crops)
         mean_logits = logits.mean(0)
-        rows.append({"video_id": sample.video_id, "t": float(t), "n_faces": int(len(boxes)),
-                     "embedding": vectors(feats.mean(0, keepdims=True))[0],
-                     "expression": str(id2label[int(np.argmax(mean_logits))]),
-                     "model_id": handle.model_id, "model_version": handle.model_version})
+        rows.append(
+            {
+                "video_id": sample.video_id,
+                "t": float(t),
+                "n_faces": int(len(boxes)),
+                "embedding": vectors(feats.mean(0, keepdims=True))[0],
+                "expression": str(id2label[int(np.argmax(mean_logits))]),
+                "model_id": handle.model_id,
+                "model_version": handle.model_version,
+            }
+        )
     return frame(rows, COLUMNS)

@@ -1,6 +1,7 @@
 """Music-tagger embeddings on consecutive 22 s chunks of the whole audio (thesis §5.2.1 "Music":
 50 tags, 64-d activations; used for genre, §5.2.3.1, Fig. 5.3). The last chunk is zero-padded;
 a video shorter than 22 s gives one chunk; no audio stream gives one chunk of silence."""
+
 import math
 
 import numpy as np
@@ -32,7 +33,16 @@ def extract(handle: Handle, sample, upstream=None):
     centres = chunk_centres(sample.duration, cfg.chunk_s)
     emb, probs = audio.embed_chunks(handle, np.stack([sample.audio_chunk(t, cfg.chunk_s) for t in centres]))
     labels = cfg.labels or [str(i) for i in range(cfg.n_classes)]
-    rows = [{"video_id": sample.video_id, "chunk": i, "t": float(t), "embedding": e, "top_tag": labels[int(np.argmax(p))],
-             "model_id": handle.model_id, "model_version": handle.model_version}
-            for i, (t, e, p) in enumerate(zip(centres, vectors(emb), probs))]
+    rows = [
+        {
+            "video_id": sample.video_id,
+            "chunk": i,
+            "t": float(t),
+            "embedding": e,
+            "top_tag": labels[int(np.argmax(p))],
+            "model_id": handle.model_id,
+            "model_version": handle.model_version,
+        }
+        for i, (t, e, p) in enumerate(zip(centres, vectors(emb), probs))
+    ]
     return frame(rows, COLUMNS)

@@ -11,6 +11,7 @@
 A role whose model is "none" is skipped and the skip is recorded in the row's `steps`
 (e.g. `spell:skipped(no model)`), so the demo never pretends to have run a model it lacks.
 Every frame gives one row (empty text when nothing is read)."""
+
 import re
 
 import numpy as np
@@ -38,18 +39,41 @@ MIN_SCORE = 0.5  # drop recognised lines below this confidence
 SPELL_PREFIX = "grammar: "  # the input prefix ai-forever/T5-large-spell was trained with
 # ISO 639-1 (language id output) -> NLLB-200 source codes for the most common languages
 NLLB_CODES = {
-    "ar": "arb_Arab", "bg": "bul_Cyrl", "cs": "ces_Latn", "da": "dan_Latn", "de": "deu_Latn", "el": "ell_Grek",
-    "es": "spa_Latn", "fi": "fin_Latn", "fr": "fra_Latn", "hi": "hin_Deva", "hu": "hun_Latn", "id": "ind_Latn",
-    "it": "ita_Latn", "ja": "jpn_Jpan", "ko": "kor_Hang", "nl": "nld_Latn", "no": "nob_Latn", "pl": "pol_Latn",
-    "pt": "por_Latn", "ro": "ron_Latn", "ru": "rus_Cyrl", "sv": "swe_Latn", "th": "tha_Thai", "tr": "tur_Latn",
-    "uk": "ukr_Cyrl", "vi": "vie_Latn", "zh": "zho_Hans", "sw": "swh_Latn", "ur": "urd_Arab",
+    "ar": "arb_Arab",
+    "bg": "bul_Cyrl",
+    "cs": "ces_Latn",
+    "da": "dan_Latn",
+    "de": "deu_Latn",
+    "el": "ell_Grek",
+    "es": "spa_Latn",
+    "fi": "fin_Latn",
+    "fr": "fra_Latn",
+    "hi": "hin_Deva",
+    "hu": "hun_Latn",
+    "id": "ind_Latn",
+    "it": "ita_Latn",
+    "ja": "jpn_Jpan",
+    "ko": "kor_Hang",
+    "nl": "nld_Latn",
+    "no": "nob_Latn",
+    "pl": "pol_Latn",
+    "pt": "por_Latn",
+    "ro": "ron_Latn",
+    "ru": "rus_Cyrl",
+    "sv": "swe_Latn",
+    "th": "tha_Thai",
+    "tr": "tur_Latn",
+    "uk": "ukr_Cyrl",
+    "vi": "vie_Latn",
+    "zh": "zho_Hans",
+    "sw": "swh_Latn",
+    "ur": "urd_Arab",
 }
 
 
 def load(model_ref, device: str = "cpu") -> Handle:
     refs = merge_refs(DEFAULT_MODEL, model_ref)
-    models = {role: None if str(ref).lower() in ("none", "") else load_pretrained(ref, KINDS[role], device)
-              for role, ref in refs.items()}
+    models = {role: None if str(ref).lower() in ("none", "") else load_pretrained(ref, KINDS[role], device) for role, ref in refs.items()}
     if models["ocr"] is None:
         raise ValueError("the OCR model itself cannot be 'none'")
     return Handle(models, device)
@@ -145,6 +169,16 @@ def extract(handle: Handle, sample, upstream=None):
     for t, image in zip(sample.frame_times, sample.frames):
         raw = read_text(handle, image)
         lang, text, steps = postprocess(handle, raw)
-        rows.append({"video_id": sample.video_id, "t": float(t), "raw_text": raw, "language": lang, "text": text,
-                     "steps": ",".join(["ocr"] + steps), "model_id": handle.model_id, "model_version": handle.model_version})
+        rows.append(
+            {
+                "video_id": sample.video_id,
+                "t": float(t),
+                "raw_text": raw,
+                "language": lang,
+                "text": text,
+                "steps": ",".join(["ocr"] + steps),
+                "model_id": handle.model_id,
+                "model_version": handle.model_version,
+            }
+        )
     return frame(rows, COLUMNS)

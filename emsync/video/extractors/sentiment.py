@@ -5,6 +5,7 @@ A RoBERTa classifier trained on TweetEval sentiment (cardiffnlp/twitter-roberta-
 the feature is the activation entering its final layer (768-d for the real model). `pkg:vader`
 (VADER lexicon, real weights on PyPI) is accepted as a lightweight stand-in that gives the 4-d
 [neg, neu, pos, compound] scores instead. Rows: one per (video, source in asr/ocr)."""
+
 import numpy as np
 
 from emsync.video.extractors.base import Handle, frame, penultimate, vectors, video_texts
@@ -38,7 +39,16 @@ def encode(handle: Handle, texts: list[str]) -> tuple[np.ndarray, list[str]]:
 def extract(handle: Handle, sample, upstream=None):
     texts = video_texts(upstream)
     feats, labels = encode(handle, list(texts.values()))
-    rows = [{"video_id": sample.video_id, "source": src, "text": txt, "embedding": e, "label": lab,
-             "model_id": handle.model_id, "model_version": handle.model_version}
-            for (src, txt), e, lab in zip(texts.items(), vectors(feats), labels)]
+    rows = [
+        {
+            "video_id": sample.video_id,
+            "source": src,
+            "text": txt,
+            "embedding": e,
+            "label": lab,
+            "model_id": handle.model_id,
+            "model_version": handle.model_version,
+        }
+        for (src, txt), e, lab in zip(texts.items(), vectors(feats), labels)
+    ]
     return frame(rows, COLUMNS)

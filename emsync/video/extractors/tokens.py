@@ -1,6 +1,7 @@
 """DistilBERT token features of the ASR and OCR texts, for genre (thesis §5.2.1 "DistilBERT";
 §5.2.3.1: a sequence of 768-d vectors, one per (sub)word token, special tokens included).
 Rows: one per (video, source, token position)."""
+
 from emsync.video.extractors.base import Handle, frame, vectors, video_texts
 from emsync.video.loading import load_pretrained
 
@@ -25,7 +26,16 @@ def extract(handle: Handle, sample, upstream=None):
         with torch.inference_mode():
             hidden = m.model(**enc).last_hidden_state[0].float().cpu().numpy()  # (T, d)
         toks = m.processor.convert_ids_to_tokens(enc["input_ids"][0].tolist())
-        rows += [{"video_id": sample.video_id, "source": source, "chunk": i, "token": tok, "embedding": e,
-                  "model_id": handle.model_id, "model_version": handle.model_version}
-                 for i, (tok, e) in enumerate(zip(toks, vectors(hidden)))]
+        rows += [
+            {
+                "video_id": sample.video_id,
+                "source": source,
+                "chunk": i,
+                "token": tok,
+                "embedding": e,
+                "model_id": handle.model_id,
+                "model_version": handle.model_version,
+            }
+            for i, (tok, e) in enumerate(zip(toks, vectors(hidden)))
+        ]
     return frame(rows, COLUMNS)
