@@ -229,7 +229,7 @@ class FeaturesParams:
     videos_dir: str = "data/demo/videos"
     models_dir: str = "data/demo_models"  # folder of this set's local model copies (the features stage's DVC dep; hub ids come from the HF cache)
     # order matters: sentiment and tokens read the asr + ocr text of the same video
-    extractors: list = field(default_factory=lambda: ["clip", "audio", "music", "faces", "asr", "ocr", "sentiment", "tokens"])
+    extractors: list = field(default_factory=lambda: ["clip", "audio", "music", "vit", "ast", "faces", "asr", "ocr", "sentiment", "tokens"])
     task_runner: str = "default"  # default | dask
     device: str = "cpu"
     # extractor -> model ref: hub id, local dir or pkg:<name>; multi-model extractors (faces, ocr) take
@@ -239,6 +239,8 @@ class FeaturesParams:
         "audio": "data/demo_models/audio",
         "beats": "data/demo_models/beats",
         "music": "data/demo_models/music",
+        "vit": "data/demo_models/vit",  # §5.2.3.2 genre baseline: frozen ViT per frame
+        "ast": "data/demo_models/ast",  # ... and frozen AST per 10 s audio chunk
         "faces": {"classifier": "data/demo_models/face_expression", "detector": "pkg:opencv-haar"},
         "asr": "data/demo_models/whisper",
         "ocr": {"ocr": "pkg:rapidocr", "langid": "pkg:py3langid", "segmenter": "pkg:symspell", "spell": "none", "translate": "none"},

@@ -91,7 +91,7 @@ THESIS = {
     },
     "features": {
         "videos_dir": "data/videos",
-        "extractors": ["clip", "beats", "music", "faces", "asr", "ocr", "sentiment", "tokens"],  # §5.2.1: BEATs for emotion
+        "extractors": ["clip", "beats", "music", "vit", "ast", "faces", "asr", "ocr", "sentiment", "tokens"],  # §5.2.1: BEATs for emotion; §5.2.3.2: ViT + AST baseline
         "models_dir": "data/pretrained",
         "device": "cuda",
         "models": {  # §5.2.1: the thesis's pretrained models (download them where a hub is reachable)
@@ -99,6 +99,8 @@ THESIS = {
             "audio": "data/pretrained/panns_audiotag",
             "beats": "data/pretrained/beats",  # §5.2.1 BEATs: one official checkpoint .pt (microsoft/unilm)
             "music": "data/pretrained/music_tagger",
+            "vit": "google/vit-base-patch16-224",  # §5.2.3.2 baseline (the thesis names no checkpoint)
+            "ast": "MIT/ast-finetuned-audioset-10-10-0.4593",  # §5.2.3.2 baseline: AudioSet AST (Gong et al. 2021)
             "faces": {"classifier": "trpakov/vit-face-expression", "detector": "arnabdhar/YOLOv8-Face-Detection"},
             "asr": "Systran/faster-whisper-large-v2",
             "ocr": {

@@ -21,6 +21,8 @@ _NEEDS = {
     "clip": ["clip"],
     "audio": ["audio"],
     "beats": ["beats"],
+    "vit": ["vit"],
+    "ast": ["ast"],
     "music": ["music"],
     "faces": ["face_expression"],
     "asr": ["whisper"],

@@ -31,6 +31,7 @@ from emsync.errors import InputError
 KINDS = (
     "open_clip",
     "hf_image_classifier",
+    "hf_audio_classifier",
     "hf_sequence_classifier",
     "hf_encoder",
     "hf_seq2seq",
@@ -323,6 +324,7 @@ def _unsupported(kind):
 _LOADERS = {
     "open_clip": _open_clip,
     "hf_image_classifier": _hf("AutoModelForImageClassification", "AutoImageProcessor"),
+    "hf_audio_classifier": _hf("AutoModelForAudioClassification", "AutoFeatureExtractor"),
     "hf_sequence_classifier": _hf("AutoModelForSequenceClassification", "AutoTokenizer"),
     "hf_encoder": _hf("AutoModel", "AutoTokenizer"),
     "hf_seq2seq": _hf("AutoModelForSeq2SeqLM", "AutoTokenizer"),

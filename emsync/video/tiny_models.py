@@ -127,6 +127,41 @@ def build_face_expression(out: Path, seed=0):
     ViTImageProcessor(size={"height": 32, "width": 32}, image_mean=[0.5] * 3, image_std=[0.5] * 3).save_pretrained(out)
 
 
+def build_vit(out: Path, seed=0):
+    """ViT image classifier (like google/vit-base-patch16-224, 1000 ImageNet classes) at toy size:
+    the frozen image model of the genre baseline (§5.2.3.2)."""
+    from transformers import ViTConfig, ViTForImageClassification, ViTImageProcessor
+
+    cfg = ViTConfig(image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, num_labels=1000)
+    torch.manual_seed(seed)
+    ViTForImageClassification(cfg).eval().save_pretrained(out)
+    ViTImageProcessor(size={"height": 32, "width": 32}, image_mean=[0.5] * 3, image_std=[0.5] * 3).save_pretrained(out)
+
+
+def build_ast(out: Path, seed=0):
+    """Audio Spectrogram Transformer (like MIT/ast-finetuned-audioset-10-10-0.4593: 128 mel bins,
+    1024 frames = 10.24 s at 16 kHz, 527 AudioSet labels) at toy width: the frozen audio model of
+    the genre baseline (§5.2.3.2). The input layout is the real one, so the feature extractor runs
+    unchanged; patches use stride 16 (not 10) to keep the sequence short."""
+    from transformers import ASTConfig, ASTFeatureExtractor, ASTForAudioClassification
+
+    cfg = ASTConfig(
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        patch_size=16,
+        frequency_stride=16,
+        time_stride=16,
+        max_length=1024,
+        num_mel_bins=128,
+        num_labels=527,
+    )
+    torch.manual_seed(seed)
+    ASTForAudioClassification(cfg).eval().save_pretrained(out)
+    ASTFeatureExtractor(num_mel_bins=128, max_length=1024, sampling_rate=16000).save_pretrained(out)
+
+
 def _bpe_tokenizer(vocab_size, specials, seed=0):
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
@@ -298,6 +333,8 @@ BUILDERS = {
     "music": build_music,
     "beats": build_beats,
     "face_expression": build_face_expression,
+    "vit": build_vit,
+    "ast": build_ast,
     "sentiment": build_sentiment,
     "distilbert": build_distilbert,
     "whisper": build_whisper,

@@ -24,6 +24,8 @@ _MODULES = {
     "clip": "clip",
     "audio": "audio",
     "beats": "beats",
+    "vit": "vit",
+    "ast": "ast",
     "music": "music",
     "faces": "faces",
     "asr": "asr",
