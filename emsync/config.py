@@ -278,6 +278,7 @@ class ClassifyParams:
     movienet_csv: str = "../shared/data/movienet/trailers_genres_clean.csv"
     movienet_splits: str = "../shared/data/movienet/splits.json"
     features_dir: str = "data/features"
+    emotion_inputs: list = field(default_factory=lambda: ["clip", "audio", "faces", "asr", "ocr"])  # §5.2.2.1 VEMOCLAP inputs: extractor tables + asr/ocr sentiment (thesis: beats for audio)
     blacklist: bool = True  # §5.2.2.4: train the soundtrack's emotion model without blacklisted Ekman-6 videos
     # VEMOCLAP size (§5.2.2.3: d 512, 4 heads, dropout 0.5); demo: small
     emotion_model: dict = field(default_factory=lambda: {"d_model": 64, "n_heads": 4, "dropout": 0.1})
@@ -286,7 +287,6 @@ class ClassifyParams:
         "mlp": {"n_layers": 2, "d_hidden": 64, "dropout": 0.1},
         "multi_transformer": {"d_model": 32, "n_heads": 4, "max_positions": 256, "dropout": 0.1},
     })
-    genre_model: str = "multi_transformer"  # the genre model `emsync genre` uses
     emotion_checkpoint: str = "data/models/emotion/checkpoint.pt"  # `emsync emotion`, soundtrack without flags
     genre_dir: str = "data/models/genre"  # <genre_dir>/<model>/checkpoint.pt
     genre_checkpoint: str = "data/models/genre/multi_transformer/checkpoint.pt"  # `emsync genre`

@@ -41,7 +41,7 @@ def evaluate_classifiers_flow(params: Params) -> dict:
     # emotion: every labelled video (blacklisted ones too: they are scored, and reported both ways)
     model, ckpt = load_classifier(params.path(c.emotion_checkpoint))
     table = demo_table(params.path(c.demo_ground_truth)) if c.emotion_dataset == "demo" else ekman6_table(params.path(c.ekman6_dir))
-    data, sk = build_dataset("emotion", table, features, videos, {"faces": faces_width(params)})
+    data, sk = build_dataset("emotion", table, features, videos, {"faces": faces_width(params)}, inputs=list(model.cfg.dims))
     skips += [{"task": "emotion", **s} for s in sk.to_dict("records")]
     task = make_task("vemoclap", data, c, {})
     preds, m = evaluate(task, model, splits=("train", "test"))

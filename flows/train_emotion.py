@@ -43,7 +43,7 @@ def train_emotion_flow(params: Params) -> dict:
         labels.to_dict("records"),
         str(features),
         str(params.path(params.features.videos_dir)),
-        features_digest(features, labels["video_id"], "emotion"),
+        features_digest(features, labels["video_id"], "emotion", c.emotion_inputs),
         dataclasses.asdict(c),
         dict(c.emotion_model),
         {"faces": faces_width(params)},

@@ -59,6 +59,7 @@ THESIS = {
         "genre_dataset": "movienet",  # §5.2.3.1
         "ekman6_dir": "data/ekman6",
         "features_dir": "data/features",
+        "emotion_inputs": ["clip", "beats", "faces", "asr", "ocr"],  # §5.2.2.1: n CLIP, n BEATs, k faces, ASR + OCR sentiment
         "emotion_model": {"d_model": 512, "n_heads": 4, "dropout": 0.5},  # §5.2.2.3 (~11M with BEATs)
         "genre_models": {
             "mlp": {"n_layers": 1, "dropout": 0.5},  # §5.2.3.3
@@ -91,7 +92,7 @@ THESIS = {
     },
     "features": {
         "videos_dir": "data/videos",
-        "extractors": ["clip", "beats", "music", "vit", "ast", "faces", "asr", "ocr", "sentiment", "tokens"],  # §5.2.1: BEATs for emotion; §5.2.3.2: ViT + AST baseline
+        "extractors": ["clip", "audio", "beats", "music", "vit", "ast", "faces", "asr", "ocr", "sentiment", "tokens"],  # §5.2.1: Audiotag + Music for genre, BEATs for emotion; §5.2.3.2: ViT + AST baseline
         "models_dir": "data/pretrained",
         "device": "cuda",
         "models": {  # §5.2.1: the thesis's pretrained models (download them where a hub is reachable)

@@ -31,7 +31,8 @@ def train_classifier_task(
     from emsync.config import ClassifyParams
 
     c = ClassifyParams(**classify)
-    data, skips = build_dataset(task, pd.DataFrame(labels), features_dir, videos_dir, default_dims)
+    inputs = c.emotion_inputs if task == "emotion" else None  # §5.2.2.1 (thesis set: BEATs audio)
+    data, skips = build_dataset(task, pd.DataFrame(labels), features_dir, videos_dir, default_dims, inputs)
     if task == "emotion" and c.val_fraction > 0:
         data = dataclasses.replace(data, split=carve_validation(data.split, c.val_fraction, c.seed))
     out = train_classifier(kind, data, c, model_cfg, state_path=state_path)

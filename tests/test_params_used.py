@@ -17,7 +17,6 @@ ROOT = Path(__file__).resolve().parent.parent
 # Keys being wired by an open issue in parallel; each entry names the issue that reads it.
 PENDING = {
     "lyrics.va_labels": "issue 16 (lyrics) joins it in the store",
-    "classify.genre_model": "issue 14 (video classifiers): `emsync genre` reads classify.genre_checkpoint, not this key",
 }
 
 

@@ -5,11 +5,15 @@ Modality sources (extractor table under `data/features/<extractor>/<video_id>.pa
 | task | modality | table | kind |
 |---|---|---|---|
 | emotion | clip | clip | one vector per sampled frame |
-| emotion | audio | audio | one vector per 3 s window (the landed 128-d tagger in BEATs' place) |
+| emotion | audio or beats | audio / beats | one vector per 3 s window (thesis set: BEATs, 768-d; demo: the 128-d tagger) |
 | emotion | faces | faces | one vector per frame with a face; faceless frames masked |
 | emotion | asr, ocr | sentiment (source asr / ocr) | one vector; masked when the text is empty |
 | genre | clip, audio, music | clip, audio, music | sequences |
 | genre | asr, ocr | tokens (source asr / ocr) | DistilBERT token vectors; masked when the text is empty |
+
+Which modalities a classifier reads is a list of names (`classify.emotion_inputs`; the genre models
+read `DEFAULT_INPUTS["genre"]`): a sequential extractor reads its own table, `asr` / `ocr` read the
+task's text table. A trained model's inputs are the keys of its `cfg.dims`.
 
 A missing table raises `MissingFeatures` (a recorded skip for the caller, never a crash of the
 stage); an empty modality (no audio stream, no face, no words) is a masked one.
@@ -24,22 +28,26 @@ import torch
 
 from emsync.errors import InputError
 
-SOURCES = {
-    "emotion": {
-        "clip": ("clip", None),
-        "audio": ("audio", None),
-        "faces": ("faces", None),
-        "asr": ("sentiment", "asr"),
-        "ocr": ("sentiment", "ocr"),
-    },
-    "genre": {
-        "clip": ("clip", None),
-        "audio": ("audio", None),
-        "music": ("music", None),
-        "asr": ("tokens", "asr"),
-        "ocr": ("tokens", "ocr"),
-    },
-}
+SEQUENTIAL = ("clip", "audio", "beats", "music", "faces")  # extractor tables with one vector per step
+TEXT_TABLE = {"emotion": "sentiment", "genre": "tokens"}  # the table holding the asr / ocr vectors
+DEFAULT_INPUTS = {"emotion": ("clip", "audio", "faces", "asr", "ocr"), "genre": ("clip", "audio", "music", "asr", "ocr")}
+THESIS_INPUTS = {"emotion": ("clip", "beats", "faces", "asr", "ocr"), "genre": ("clip", "audio", "music", "asr", "ocr")}  # §5.2.2.1, §5.2.3.1
+
+
+def sources(task: str, inputs=None) -> dict:
+    """{modality: (table, source filter or None)} for a list of input names (default: the demo set's)."""
+    out = {}
+    for m in DEFAULT_INPUTS[task] if inputs is None else inputs:
+        if m in ("asr", "ocr"):
+            out[m] = (TEXT_TABLE[task], m)
+        elif m in SEQUENTIAL:
+            out[m] = (m, None)
+        else:
+            raise InputError(f"{task} classifier input {m!r}: choose from {', '.join(SEQUENTIAL + ('asr', 'ocr'))}")
+    return out
+
+
+SOURCES = {task: sources(task) for task in DEFAULT_INPUTS}  # the demo set's inputs
 SINGULAR = {"emotion": ("asr", "ocr"), "genre": ()}
 
 
@@ -55,14 +63,14 @@ class VideoFeatures:
     notes: dict = field(default_factory=dict)  # modality -> why it is (partly) masked
 
 
-def tables_for(task: str) -> list:
-    return sorted({t for t, _ in SOURCES[task].values()})
+def tables_for(task: str, inputs=None) -> list:
+    return sorted({t for t, _ in sources(task, inputs).values()})
 
 
-def read_tables(features_dir, video_id: str, task: str) -> dict:
+def read_tables(features_dir, video_id: str, task: str, inputs=None) -> dict:
     """{table name: DataFrame} for one video; MissingFeatures names the first absent table."""
     out = {}
-    for name in tables_for(task):
+    for name in tables_for(task, inputs):
         p = Path(features_dir) / name / f"{video_id}.parquet"
         if not p.exists():
             raise MissingFeatures(f"video {video_id}: feature table {name} is missing ({p})")
@@ -75,17 +83,16 @@ def _stack(vectors, dim: int) -> np.ndarray:
     return np.stack(rows) if rows else np.zeros((0, dim), np.float32)
 
 
-AUDIO_MODALITIES = ("audio", "music")
+AUDIO_MODALITIES = ("audio", "beats", "music")
 
 
 def video_features(tables: dict, video_id: str, task: str, dims: dict, has_audio: bool = True) -> VideoFeatures:
     """Classifier inputs of one video from its tables (see the module table); `dims` gives each
-    modality's width (needed when a modality has no row at all). The audio extractors encode a
-    missing audio stream as silence to keep their row count; `has_audio=False` masks them instead."""
+    modality's width (needed when a modality has no row at all) and, by its keys, the inputs read.
+    The audio extractors encode a missing audio stream as silence to keep their row count;
+    `has_audio=False` masks them instead."""
     x, valid, notes = {}, {}, {}
-    for m, (table, source) in SOURCES[task].items():
-        if m not in dims:
-            continue
+    for m, (table, source) in sources(task, list(dims)).items():
         df = tables[table]
         if source is not None:
             df = df[df["source"] == source]
@@ -120,30 +127,31 @@ def video_features(tables: dict, video_id: str, task: str, dims: dict, has_audio
         if m in AUDIO_MODALITIES and not has_audio:
             notes[m] = "no audio stream"
         elif not len(x[m]):
-            notes[m] = "no rows (no audio stream?)" if m in ("audio", "music") else "no rows"
+            notes[m] = "no rows (no audio stream?)" if m in AUDIO_MODALITIES else "no rows"
     for m, a in x.items():
         if a.shape[-1] != dims[m]:
             raise InputError(f"video {video_id}: {m} vectors are {a.shape[-1]}-d, the classifier expects {dims[m]}")
     return VideoFeatures(video_id, x, valid, notes)
 
 
-def infer_dims(features_dir, video_ids, task: str) -> dict:
+def infer_dims(features_dir, video_ids, task: str, inputs=None) -> dict:
     """Each modality's vector width, read from the first table that has a row of it."""
+    srcs = sources(task, inputs)
     dims = {}
     for vid in video_ids:
         try:
-            tables = read_tables(features_dir, vid, task)
+            tables = read_tables(features_dir, vid, task, inputs)
         except MissingFeatures:
             continue
-        for m, (table, source) in SOURCES[task].items():
+        for m, (table, source) in srcs.items():
             df = tables[table]
             if source is not None:
                 df = df[df["source"] == source]
             if m not in dims and len(df) and df["embedding"].iloc[0] is not None:
                 dims[m] = int(len(df["embedding"].iloc[0]))
-        if len(dims) == len(SOURCES[task]):
+        if len(dims) == len(srcs):
             break
-    return dims
+    return {m: dims[m] for m in srcs if m in dims}  # in input order
 
 
 def select_steps(n: int, k: int, rng: np.random.Generator | None) -> np.ndarray:

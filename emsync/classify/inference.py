@@ -9,12 +9,21 @@ from pathlib import Path
 
 import torch
 
-from emsync.classify.features import SOURCES, video_features
+from emsync.classify.features import TEXT_TABLE, sources, video_features
 from emsync.errors import InputError
 from emsync.io import write_bytes
 
-# extractors each task reads, in dependency order (sentiment / tokens read the asr + ocr text)
-EXTRACTORS = {"emotion": ["clip", "audio", "faces", "asr", "ocr", "sentiment"], "genre": ["clip", "audio", "music", "asr", "ocr", "tokens"]}
+
+def extractors_for(task: str, inputs=None) -> list:
+    """The extractors a classifier with these inputs needs, in dependency order (the sentiment /
+    tokens table reads the asr + ocr text)."""
+    srcs = sources(task, inputs)
+    seq = [m for m, (_, source) in srcs.items() if source is None]
+    text = [m for m in ("asr", "ocr") if m in srcs]
+    return seq + (["asr", "ocr", TEXT_TABLE[task]] if text else [])
+
+
+EXTRACTORS = {task: extractors_for(task) for task in TEXT_TABLE}  # the demo set's inputs
 
 
 def save_classifier(path, model, kind: str, extra: dict | None = None):
@@ -43,10 +52,11 @@ def load_classifier(path):
         raise InputError(f"{p} is not a classifier checkpoint ({e})") from None
 
 
-def extract_tables(params, video, task: str, device: str = "cpu", handles: dict | None = None, info=None) -> tuple:
+def extract_tables(params, video, task: str, device: str = "cpu", handles: dict | None = None, info=None, inputs=None) -> tuple:
     """({table: DataFrame}, has_audio, {extractor: seconds}) for one video file; `handles` may hold
     already loaded extractors by name (the others load from params.features.models); `info` is the
-    video's probe when the caller already has it."""
+    video's probe when the caller already has it; `inputs` the classifier's modalities (None: the
+    demo set's)."""
     from emsync.video import extractors
     from emsync.video.sampling import sample_video
 
@@ -60,7 +70,7 @@ def extract_tables(params, video, task: str, device: str = "cpu", handles: dict 
     )
     seconds = {"decode": time.perf_counter() - t0}
     tables = {}
-    for name in EXTRACTORS[task]:
+    for name in extractors_for(task, inputs):
         t = time.perf_counter()
         mod = extractors.get(name)
         handle = (handles or {}).get(name) or mod.load(extractors.model_ref(name, params.features.models), device)
@@ -76,9 +86,10 @@ def classify_tables(model, tables: dict, video_id: str, task: str, has_audio: bo
     from emsync.classify.features import collate, crop
 
     dims = dict(model.cfg.dims)
-    unknown = set(dims) - set(SOURCES[task])
-    if unknown:
-        raise InputError(f"classifier expects modalities {sorted(unknown)} that the {task} features do not provide")
+    try:
+        sources(task, list(dims))
+    except InputError as e:
+        raise InputError(f"classifier expects modalities {sorted(dims)} that the {task} features do not provide ({e})") from None
     vf = video_features(tables, video_id, task, dims, has_audio=has_audio)
     if task == "emotion":
         vf = crop(vf, n_frames)  # §5.2.2.3: n equidistant steps at test time
@@ -99,7 +110,7 @@ def classify_video(params, video, task: str, checkpoint=None, device: str = "cpu
     )
     model, _ = load_classifier(ckpt_path)
     t0 = time.perf_counter()
-    tables, has_audio, seconds = extract_tables(params, video, task, device, info=info)
+    tables, has_audio, seconds = extract_tables(params, video, task, device, info=info, inputs=list(model.cfg.dims))
     t1 = time.perf_counter()
     out = classify_tables(model, tables, Path(video).stem, task, has_audio, params.classify.n_frames)
     seconds["classifier"] = time.perf_counter() - t1

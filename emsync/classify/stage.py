@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from emsync.classify.datasets import multi_hot
-from emsync.classify.features import SOURCES, MissingFeatures, infer_dims, read_tables, video_features
+from emsync.classify.features import MissingFeatures, infer_dims, read_tables, sources, video_features
 from emsync.classify.metrics import accuracy, confusion, genre_metrics
 from emsync.classify.tasks import ClassifierData
 from emsync.errors import InputError
@@ -46,21 +46,22 @@ def faces_width(params) -> int:
     return 768
 
 
-def build_dataset(task: str, labels: pd.DataFrame, features_dir, videos_dir=None, default_dims=None) -> tuple:
+def build_dataset(task: str, labels: pd.DataFrame, features_dir, videos_dir=None, default_dims=None, inputs=None) -> tuple:
     """(ClassifierData, skips DataFrame[video_id, reason]) for `task` ("emotion" | "genre") from a
-    label table (`video_id, split` + `label` for emotion or `genres` for genre). `default_dims`
-    gives widths for modalities no video has a row of (e.g. faces when no face was ever found)."""
+    label table (`video_id, split` + `label` for emotion or `genres` for genre). `inputs` names the
+    modalities (features.sources; None: the demo set's). `default_dims` gives widths for modalities
+    no video has a row of (e.g. faces when no face was ever found)."""
     ids = labels["video_id"].tolist()
-    dims = infer_dims(features_dir, ids, task)
-    for m, w in (default_dims or {}).items():
-        dims.setdefault(m, w)
-    missing = set(SOURCES[task]) - set(dims)
+    srcs = sources(task, inputs)
+    found = infer_dims(features_dir, ids, task, inputs)
+    dims = {m: found.get(m, (default_dims or {}).get(m)) for m in srcs}
+    missing = [m for m, w in dims.items() if w is None]
     if missing:
-        raise InputError(f"no feature rows of {sorted(missing)} in {features_dir} to size the {task} classifier")
+        raise InputError(f"no feature rows of {missing} in {features_dir} to size the {task} classifier")
     items, targets, split, skips = [], [], [], []
     for row in labels.itertuples(index=False):
         try:
-            tables = read_tables(features_dir, row.video_id, task)
+            tables = read_tables(features_dir, row.video_id, task, inputs)
         except MissingFeatures as e:
             skips.append({"video_id": row.video_id, "reason": str(e)})
             continue
@@ -169,7 +170,7 @@ def genre_labels(params) -> pd.DataFrame:
     raise InputError(f"classify.genre_dataset {c.genre_dataset!r}: choose demo or movienet")
 
 
-def features_digest(features_dir, video_ids, task: str) -> str:
+def features_digest(features_dir, video_ids, task: str, inputs=None) -> str:
     """Digest of the feature tables a classifier reads (the training cache key)."""
     from emsync.classify.features import tables_for
     from emsync.io import file_digest
@@ -178,7 +179,7 @@ def features_digest(features_dir, video_ids, task: str) -> str:
 
     h = hashlib.md5()
     for vid in sorted(video_ids):
-        for t in tables_for(task):
+        for t in tables_for(task, inputs):
             p = Path(features_dir) / t / f"{vid}.parquet"
             h.update(f"{t}/{vid}:{file_digest(p) if p.exists() else 'missing'};".encode())
     return h.hexdigest()
