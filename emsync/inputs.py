@@ -138,6 +138,105 @@ def _local_model_refs(params: Params) -> list[tuple[str, str]]:
     return out
 
 
+EKMAN6 = (
+    "Ekman-6 (Xu et al. 2018) as <emotion>/<name>.mp4 (anger, disgust, fear, joy, sadness, surprise) "
+    "with the provided split as train.txt / test.txt, one <emotion>/<name> per line (§5.2.2.1)"
+)
+MOVIENET_CSV = "MovieNet trailer metadata trailers_genres_clean.csv (imdb_id, youtube_id, genres, title, duration; §5.2.3.1)"
+MOVIENET_SPLITS = 'the published MovieNet split splits.json ({"trn", "val", "tst"}: lists of YouTube ids; §5.2.3.3)'
+
+
+def _dataset_problems(params: Params, outs: list[Path]) -> tuple[list[str], list[str]]:
+    """(checked, problems) for the classifier datasets (§5.2.2.1 Ekman-6, §5.2.3 MovieNet): checked
+    only when classify.emotion_dataset / genre_dataset selects them; the content is read with the
+    stage's own adapters, so a file the stage would refuse fails here, in one line."""
+    from emsync.classify.datasets import ekman6_table, movienet_table
+    from emsync.errors import InputError
+
+    c = params.classify
+    checked, problems = [], []
+
+    def check(key: str, value: str, kind: str, what: str, read) -> bool:
+        """Whether the input is usable (appends one line when it is not)."""
+        if not value:
+            problems.append(f"{key} is empty but the dataset is selected. It should name {what}.")
+            return False
+        rel = Path(value)
+        if not rel.is_absolute() and _produced(rel, outs):
+            return True
+        path = params.path(value)
+        checked.append(value)
+        noun = "folder" if kind == "dir" else "file"
+        if not (path.is_dir() if kind == "dir" else path.is_file()):
+            state = "not found" if not path.exists() else f"is not a {noun}"
+            problems.append(f"{key} = {value}: {noun} {state}. It should hold {what}.")
+            return False
+        try:
+            why = read(path)
+        except InputError as e:
+            why = str(e)
+        except (OSError, ValueError, UnicodeDecodeError) as e:  # unreadable / not CSV / not JSON
+            why = f"cannot read it ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})"
+        if why:
+            problems.append(f"{key} = {value}: {why}. It should hold {what}.")
+        return not why
+
+    def ekman6(path: Path):
+        table = ekman6_table(path)
+        absent = table[table["path"].isna()]
+        if table.empty:
+            return "train.txt and test.txt list no video"
+        if len(absent):
+            return f"{len(absent)} of {len(table)} listed videos are missing (first: {absent['video_id'].iloc[0]})"
+        return None
+
+    def splits(path: Path):
+        import json
+
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(raw, dict) or not raw or not all(isinstance(v, list) for v in raw.values()):
+            return "not a JSON object of id lists"
+        bad = sorted(set(raw) - {"trn", "val", "tst", "train", "test"})
+        return f"unknown split name(s) {bad}" if bad else None
+
+    def metadata(path: Path):
+        sp = params.path(c.movienet_splits) if c.movienet_splits and splits_ok else None
+        table = movienet_table(path, sp)
+        if table.empty:
+            return "no trailers in it"
+        orphans = table[table["split"].isna()]
+        if len(orphans):
+            return f"{len(orphans)} of {len(table)} YouTube ids are in no split of {c.movienet_splits} (first: {orphans['video_id'].iloc[0]})"
+        return None
+
+    if c.emotion_dataset == "ekman6":
+        check("classify.ekman6_dir", c.ekman6_dir, "dir", EKMAN6, ekman6)
+    if c.genre_dataset == "movienet":
+        splits_ok = False  # "" = the split is computed from the sorted ids (datasets.movienet_split)
+        if c.movienet_splits:
+            splits_ok = check("classify.movienet_splits", c.movienet_splits, "file", MOVIENET_SPLITS, splits)
+        check("classify.movienet_csv", c.movienet_csv, "file", MOVIENET_CSV, metadata)
+    return checked, problems
+
+
+def _input_problems(params: Params) -> list[str]:
+    """Params that name inputs the features stage would not produce (§5.2.2.1)."""
+    from emsync.classify.features import sources
+    from emsync.errors import InputError
+
+    try:
+        tables = {t for t, _ in sources("emotion", params.classify.emotion_inputs).values()}
+    except InputError as e:
+        return [f"classify.emotion_inputs = {params.classify.emotion_inputs}: {e}."]
+    absent = sorted(tables - set(params.features.extractors))
+    if absent:
+        return [
+            f"classify.emotion_inputs = {params.classify.emotion_inputs}: features.extractors does not run {', '.join(absent)}, "
+            "so train_emotion would find no such tables."
+        ]
+    return []
+
+
 def check_inputs(params: Params, dvc_yaml=None) -> tuple[list[str], list[str]]:
     """(checked paths, one message per missing input)."""
     outs = pipeline_outputs(dvc_yaml)
@@ -175,4 +274,5 @@ def check_inputs(params: Params, dvc_yaml=None) -> tuple[list[str], list[str]]:
             missing.append(
                 f"{key} = {ref}: model folder not found. It should hold {what}; or name a hub id the local Hugging Face cache holds."
             )
-    return checked, missing
+    more, problems = _dataset_problems(params, outs)
+    return checked + more, missing + problems + _input_problems(params)

@@ -151,7 +151,7 @@ def infer_dims(features_dir, video_ids, task: str, inputs=None) -> dict:
                 dims[m] = int(len(df["embedding"].iloc[0]))
         if len(dims) == len(srcs):
             break
-    return {m: dims[m] for m in srcs if m in dims}  # in input order
+    return dims
 
 
 def select_steps(n: int, k: int, rng: np.random.Generator | None) -> np.ndarray:

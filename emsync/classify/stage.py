@@ -53,8 +53,8 @@ def build_dataset(task: str, labels: pd.DataFrame, features_dir, videos_dir=None
     no video has a row of (e.g. faces when no face was ever found)."""
     ids = labels["video_id"].tolist()
     srcs = sources(task, inputs)
-    found = infer_dims(features_dir, ids, task, inputs)
-    dims = {m: found.get(m, (default_dims or {}).get(m)) for m in srcs}
+    dims = infer_dims(features_dir, ids, task, inputs)  # in the order found (the models' layer order)
+    dims.update({m: (default_dims or {}).get(m) for m in srcs if m not in dims})
     missing = [m for m, w in dims.items() if w is None]
     if missing:
         raise InputError(f"no feature rows of {missing} in {features_dir} to size the {task} classifier")
