@@ -103,12 +103,15 @@ def fade_out(audio: np.ndarray, sample_rate: int, seconds: float = 3.0) -> np.nd
     return out
 
 
+def peak_gain(audio: np.ndarray, peak_db: float = -3.0) -> float:
+    """The gain that brings the largest |sample| to `peak_db` dBFS (1 for silence)."""
+    peak = float(np.abs(audio).max()) if audio.size else 0.0
+    return 10.0 ** (peak_db / 20.0) / peak if peak > 0.0 else 1.0
+
+
 def peak_normalize(audio: np.ndarray, peak_db: float = -3.0) -> np.ndarray:
     """Scale so the largest |sample| is `peak_db` dBFS (§6.3); silence stays silence."""
-    peak = float(np.abs(audio).max()) if audio.size else 0.0
-    if peak <= 0.0:
-        return audio.astype(np.float32)
-    return (audio * (10.0 ** (peak_db / 20.0) / peak)).astype(np.float32)
+    return (audio * peak_gain(audio, peak_db)).astype(np.float32)
 
 
 def write_wav(path, audio: np.ndarray, sample_rate: int) -> None:
@@ -130,15 +133,41 @@ def render_wav(
         audio = fit_length(audio, int(round(duration_s * sample_rate)))
     if len(audio) == 0:
         raise InputError(f"{midi_path}: nothing to render (0 s of audio)")
-    audio = peak_normalize(fade_out(audio, sample_rate, fade_s), peak_db)
+    audio = fade_out(audio, sample_rate, fade_s)
+    gain = peak_gain(audio, peak_db)
+    audio = (audio * gain).astype(np.float32)
     write_wav(wav_path, audio, sample_rate)
     return {
         "path": str(wav_path),
+        "gain": gain,
         "sample_rate": int(sample_rate),
         "channels": int(audio.shape[1]),
         "duration_s": round(len(audio) / sample_rate, 3),
         "silent": bool(not np.any(audio)),
     }
+
+
+def render_stems(midis: dict, out_dir, duration_s, gain: float, soundfont=None, sample_rate=44100, fade_s=3.0) -> dict:
+    """One WAV per stem: `midis` maps a stem name to a MIDI file holding only that instrument.
+    Each is rendered like the mix (same FluidSynth, SoundFont, sample rate, length and fade-out)
+    and scaled by the mix's peak-normalisation `gain` instead of being normalised on its own, so
+    the stems keep their level in the mix and sum back to it (up to 16-bit rounding and FluidSynth's
+    voice allocation). Returns {name: {"path", "peak_dbfs", "clipped"}}."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    n = int(round(duration_s * sample_rate))
+    stems = {}
+    for name, midi in midis.items():
+        audio = fade_out(fit_length(synthesize(midi, soundfont, sample_rate, validate=False), n), sample_rate, fade_s) * gain
+        path = out_dir / f"{name}.wav"
+        write_wav(path, audio, sample_rate)
+        peak = float(np.abs(audio).max()) if audio.size else 0.0
+        stems[name] = {
+            "path": str(path),
+            "peak_dbfs": round(20 * np.log10(peak), 2) if peak > 0 else None,
+            "clipped": int((np.abs(audio) > 1.0).sum()),  # samples beyond full scale (16-bit clips them)
+        }
+    return stems
 
 
 def render_file(params, midi, output, video=None, duration_s=None, soundfont=None, keep_audio=False) -> dict:

@@ -105,6 +105,7 @@ def make_soundtrack(
     emotion_probs=None,
     midi_out=None,
     wav_out=None,
+    stems_dir=None,
     seed=0,
     instruments=None,
     checkpoint=None,
@@ -118,8 +119,9 @@ def make_soundtrack(
     from emsync.generator import load_generator
     from emsync.io import check_outputs
     from emsync.limits import check_limit
-    from emsync.music.tokenizer import decode, write_midi
-    from emsync.render import check_video_output, mux, render_wav, resolve_soundfont
+    from emsync.music.daw import write_daw_midi
+    from emsync.music.tokenizer import decode
+    from emsync.render import check_video_output, mux, render_stems, render_wav, resolve_soundfont
     from emsync.training.metrics import boundary_hits, chord_times
     from emsync.video.cuts import video_cuts
     from emsync.video.probe import probe
@@ -128,6 +130,8 @@ def make_soundtrack(
     check_outputs(
         {"-o": output, "--midi": midi_out, "--wav": wav_out}, {"video": video, "--checkpoint": checkpoint, "--soundfont": soundfont}
     )
+    if stems_dir is not None and Path(stems_dir).exists() and not Path(stems_dir).is_dir():
+        raise InputError(f"--stems {stems_dir}: exists and is not a directory")
     output = check_video_output(output)
     if instruments not in (None, "fewer", "more"):
         raise InputError(f"--instruments {instruments}: choose fewer or more")
@@ -188,7 +192,8 @@ def make_soundtrack(
     with tempfile.TemporaryDirectory(prefix="emsync-soundtrack-") as tmpdir:
         midi_path = Path(midi_out) if midi_out else Path(tmpdir) / "soundtrack.mid"
         wav_path = Path(wav_out) if wav_out else Path(tmpdir) / "soundtrack.wav"
-        write_midi(dec, midi_path)
+        daw_cuts = [c for c in cuts["cuts"] if c < info.duration]
+        daw = write_daw_midi(dec, midi_path, daw_cuts, boundaries, info.fps)
 
         steps.start("render", f"rendering with FluidSynth ({sp.sample_rate} Hz stereo, {params.generate.fade_out_s:g} s fade-out)")
         wav = render_wav(
@@ -201,6 +206,17 @@ def make_soundtrack(
             peak_db=sp.peak_db,
             validate=False,
         )  # emsync's own MIDI, just written
+        stems = None
+        if stems_dir is not None:  # one WAV per instrument, at the mix's gain (render_stems)
+            from emsync.music import vocab as V
+
+            midis = {}
+            for i in sorted({int(x) for x in dec.notes.instrument}):
+                midis[V.INSTRUMENTS[i].lower()] = Path(tmpdir) / f"stem_{V.INSTRUMENTS[i].lower()}.mid"
+                write_daw_midi(dec, midis[V.INSTRUMENTS[i].lower()], daw_cuts, boundaries, info.fps, instruments=[i])
+            stems = render_stems(
+                midis, stems_dir, info.duration, wav["gain"], soundfont, sp.sample_rate, params.generate.fade_out_s
+            )
         steps.stop()
 
         steps.start("mux", f"muxing into {output}")
@@ -239,7 +255,14 @@ def make_soundtrack(
         "instruments": sorted({int(x) for x in dec.notes.instrument}),
         "seed": int(seed),
         "checkpoint": str(ckpt),
-        "outputs": {"video": muxed["path"], "midi": str(midi_out) if midi_out else None, "wav": str(wav_out) if wav_out else None},
+        "outputs": {
+            "video": muxed["path"],
+            "midi": str(midi_out) if midi_out else None,
+            "wav": str(wav_out) if wav_out else None,
+            "stems": {k: v["path"] for k, v in stems.items()} if stems is not None else None,
+        },
+        "midi_export": daw,
+        "stems": stems,
         "video_codec": muxed["video_codec"],
         "kept_original_audio": muxed["kept_original_audio"],
         "audio_silent": wav["silent"],
@@ -299,6 +322,8 @@ def format_summary(s: dict) -> str:
     for key in ("video", "midi", "wav"):
         if s["outputs"][key]:
             lines.append(f"{key + ' out':<12}{s['outputs'][key]}")
+    if s["outputs"].get("stems"):
+        lines.append(f"{'stems out':<12}" + ", ".join(s["outputs"]["stems"].values()))
     sec = s["seconds"]
     lines.append(
         "seconds     "

@@ -3,6 +3,7 @@
     emsync soundtrack clip.mp4 -o scored.mp4                                  # valence = arousal = 0
     emsync soundtrack clip.mp4 -o scored.mp4 --valence 0.5 --arousal -0.2 --seed 3 --midi scored.mid --wav scored.wav
     emsync soundtrack clip.mp4 -o scored.mp4 --emotion-probs anger=0.1,joy=0.6,surprise=0.3 --json
+    emsync soundtrack clip.mp4 -o scored.mp4 --midi scored.mid --stems stems/   # DAW-ready MIDI + one WAV per instrument
     emsync soundtrack clip.mp4 -o scored.mp4 --stride cpu                     # 608: faster on CPU, less context
     emsync render song.mid -o song.wav                                        # FluidSynth, 3 s fade-out, -3 dB peak
     emsync render song.mid --video clip.mp4 -o scored.mp4 [--keep-audio]      # fitted to the video, muxed
@@ -35,6 +36,12 @@ def register(sub):
     )
     p.add_argument("--midi", default=None, help="also keep the generated MIDI here")
     p.add_argument("--wav", default=None, help="also keep the rendered 44.1 kHz stereo WAV here")
+    p.add_argument(
+        "--stems",
+        default=None,
+        metavar="DIR",
+        help="also write one WAV per instrument into DIR (drums.wav, bass.wav, ...) at the mix's gain: they sum to the mix",
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same MIDI)")
     p.add_argument("--instruments", choices=["fewer", "more"], default=None, help="default: params generate.instruments")
     p.add_argument("--checkpoint", default=None, help="generator checkpoint (default: params generate.checkpoint)")
@@ -73,6 +80,7 @@ def _soundtrack(args):
         emotion_probs=probs,
         midi_out=args.midi,
         wav_out=args.wav,
+        stems_dir=args.stems,
         seed=args.seed,
         instruments=args.instruments,
         checkpoint=args.checkpoint,
