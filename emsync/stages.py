@@ -1,7 +1,8 @@
 """The code each pipeline stage runs, declared once.
 
 `STAGE_CODE[stage]` lists the repository paths (files, or folders meaning every .py under them)
-of a `python -m flows.<stage>` stage. Both of the stage's code keys come from it: `dvc.yaml` lists
+of a `python -m flows.<stage>` stage (keyed by the dvc.yaml stage name where one flow serves stages
+with different code, as features_<extractor> do; else by the flow's name). Both of the stage's code keys come from it: `dvc.yaml` lists
 exactly these paths as the stage's code deps, so editing any of them re-runs the stage, and
 `stage_digest(stage)` hashes the same files into the Prefect task cache key, so a re-run recomputes
 after a code change instead of replaying stale results. tests/test_stage_code.py checks that the
@@ -76,6 +77,38 @@ _LYRICS = (
     "tasks/lyrics.py",
 )
 
+# the feature stages' shared code (§5.1, §5.2.1): probing, sampling, scene cuts, model loading, the
+# stage's plain steps and the lazy extractor registry; features_cuts and features (the report) run only this
+_FEATURES = (
+    *COMMON,
+    "emsync/checks.py",
+    "emsync/limits.py",
+    "emsync/video/__init__.py",
+    "emsync/video/probe.py",
+    "emsync/video/sampling.py",
+    "emsync/video/cuts.py",
+    "emsync/video/loading.py",
+    "emsync/video/stage.py",
+    "emsync/video/extractors/__init__.py",
+    "emsync/video/extractors/base.py",
+    "flows/features.py",
+    "tasks/features.py",
+)
+
+# each registered extractor's own code: its module and what only it imports. Its DVC stage
+# features_<name> depends on _FEATURES plus this, so editing one extractor re-runs only its stage.
+EXTRACTOR_CODE = {
+    "clip": ("emsync/video/extractors/clip.py",),
+    "audio": ("emsync/video/extractors/audio.py", "models/audio_tagger.py"),
+    "beats": ("emsync/video/extractors/beats.py", "models/beats.py"),
+    "music": ("emsync/video/extractors/music.py", "emsync/video/extractors/audio.py", "models/audio_tagger.py"),
+    "faces": ("emsync/video/extractors/faces.py",),
+    "asr": ("emsync/video/extractors/asr.py",),
+    "ocr": ("emsync/video/extractors/ocr.py",),
+    "sentiment": ("emsync/video/extractors/sentiment.py",),
+    "tokens": ("emsync/video/extractors/tokens.py",),
+}
+
 STAGE_CODE = {
     "demo_data": (
         *COMMON,
@@ -115,16 +148,9 @@ STAGE_CODE = {
     ),
     "train": (*COMMON, *_GENERATOR, "flows/train.py"),
     "evaluate": (*COMMON, *_GENERATOR, "flows/evaluate.py"),
-    "features": (
-        *COMMON,
-        "emsync/checks.py",
-        "emsync/limits.py",
-        "emsync/video",
-        "models/audio_tagger.py",
-        "models/beats.py",
-        "flows/features.py",
-        "tasks/features.py",
-    ),
+    # features_cuts and features (the summary) run flows/features.py without an extractor
+    "features": _FEATURES,
+    **{f"features_{name}": (*_FEATURES, *code) for name, code in EXTRACTOR_CODE.items()},
     "store": (*COMMON, "emsync/store.py", "flows/store.py"),
     "train_emotion": (*COMMON, *_CLASSIFY, "flows/train_emotion.py", "tasks/classify.py"),
     "train_genre": (*COMMON, *_CLASSIFY, "flows/train_genre.py", "tasks/classify.py"),
@@ -174,5 +200,5 @@ def stage_digest(stage: str) -> str:
 
 
 def module_digest(*modules) -> str:
-    """Digest of the given modules' source files (the features stage keys each extractor on its own)."""
+    """Digest of the given modules' source files (a plugin extractor given as a module path)."""
     return digest(Path(m.__file__) for m in modules)

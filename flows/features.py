@@ -1,14 +1,17 @@
 """Feature stage (§5.1, §5.2.1): scene cuts and one pretrained-feature table per extractor.
 
-For every video in `features.videos_dir`:
-- `data/features/cuts.parquet`: video_id, duration, fps, method, cuts (raw), boundaries (after the
-  4 s difference filter);
-- `data/features/<extractor>/<video_id>.parquet`: one cached task per (extractor, video);
-- `data/features/rejects.parquet`: video_id, step, reason for every video/step that was skipped;
-- `reports/features.md` (+ `.json`): rows per table, seconds per video-minute per extractor;
+For every video in `features.videos_dir`, one step per DVC stage:
+- features_cuts: `data/features/cuts.parquet`: video_id, duration, fps, method, cuts (raw),
+  boundaries (after the 4 s difference filter); `data/features/rejects/cuts.parquet` (probe + cuts);
+- features_<extractor>: `data/features/<extractor>/<video_id>.parquet`, one cached task per
+  (extractor, video), and `data/features/rejects/<extractor>.parquet` (video_id, step, reason);
+- features: `reports/features.md` (+ `.json`) from every step's `reports/features/<step>.json`:
+  rows per table, seconds per video-minute per extractor.
 The store stage then refreshes the DuckDB views. A bad video is a recorded skip, never a stopped flow.
 
-    python -m flows.features                  # params.yaml; features.task_runner: default | dask
+    python -m flows.features                  # every step; features.task_runner: default | dask
+    python -m flows.features --extractor clip # one extractor (reads the cuts table when mid_scene)
+    python -m flows.features --cuts | --report
     python -m flows.features --runner dask --refresh-cache
 """
 
@@ -20,9 +23,8 @@ from emsync import env
 from emsync.config import load_params
 from emsync.errors import InputError
 from emsync.flowkit import RunReport, collect, dask_runner, map_items
-from emsync.io import file_digest
 from emsync.video import stage
-from emsync.stages import module_digest
+from emsync.stages import module_digest, stage_digest
 from emsync.tasks.features import cuts_task, extract_task
 
 
@@ -44,75 +46,80 @@ def make_task_runner(kind: str, workers: int = 1, threads: int = 2):
 
 
 @flow(name="features")
-def features_flow(params_path: str | None = None, refresh_cache: bool = False) -> dict:
-    """Cuts + every extractor on every video; returns the summary dict (also reports/features.json)."""
-    from emsync.video import cuts as cuts_mod
-    from emsync.video import probe as probe_mod
-    from emsync.video import sampling as sampling_mod
-    from emsync.video.probe import probe
+def features_flow(params_path: str | None = None, refresh_cache: bool = False, step: str | None = None) -> dict:
+    """One step of the feature stage, or all of them (`step` None): "cuts", an extractor (a
+    features.extractors entry or a registered name) or "report". Returns that step's summary."""
+    from emsync.video.extractors import REGISTRY
 
     p = load_params(params_path)
     data_dir, reports_dir = p.path(p.paths.data_dir), p.path(p.paths.reports_dir)
     out_dir = data_dir / "features"
-    report = RunReport("features")
-    rejects: list[dict] = []
+    specs = list(p.features.extractors)
+    if step not in (None, "cuts", "report") and step not in specs and step not in REGISTRY:
+        raise InputError(f"--extractor {step}: not in features.extractors ({', '.join(specs)}) nor a registered extractor")
+    report = RunReport("features" if step in (None, "report") else f"features_{step}")
+    if step == "report":
+        summary = stage.write_summary(out_dir, reports_dir, specs)
+        report.write(reports_dir)
+        return summary
 
-    def skip(video_id, step, reason):
-        rejects.append({"video_id": video_id, "step": step, "reason": reason})
-        report.skip(f"{step}/{video_id}", reason)
+    # 1. probe: unreadable, zero-length or stream-less files are rejected once, by the cuts step
+    videos, probe_rejects = stage.probe_videos(p.path(p.features.videos_dir))
+    for r in probe_rejects:
+        report.skip(f"probe/{r['video_id']}", r["reason"])
 
-    # 1. probe: unreadable, zero-length or stream-less files are rejected once, here
-    videos = {}
-    for path in stage.list_videos(p.path(p.features.videos_dir)):
-        try:
-            info = probe(path)
-        except InputError as e:
-            skip(path.stem, "probe", str(e))
-            continue
-        videos[path.stem] = {
-            "video_id": path.stem,
-            "rel_path": stage.rel_path(path),
-            "digest": file_digest(path),
-            "duration": info.duration,
-        }
-
-    # 2. scene cuts (§5.1)
-    cuts_code = module_digest(cuts_mod, probe_mod)
-    cut_jobs = [
-        dict(video_id=v["video_id"], rel_path=v["rel_path"], digest=v["digest"], threshold=p.video.scene_threshold,
-             min_gap_s=p.video.min_boundary_gap_s, method=p.video.cut_method, code=cuts_code)
-        for v in videos.values()
-    ]  # fmt: skip
-    cut_task = cuts_task.with_options(refresh_cache=True) if refresh_cache else cuts_task
-    n_skips = len(report.skipped)
-    cut_rows = map_items(cut_task, cut_jobs, report, desc="cuts", key=lambda j: j["video_id"])
-    for s in report.skipped[n_skips:]:
-        rejects.append({"video_id": s["item"], "step": "cuts", "reason": s["reason"]})
+    # 2. scene cuts (§5.1); an extractor step alone reads them from the features_cuts stage's table
+    if step in (None, "cuts"):
+        rejects = list(probe_rejects)
+        cut_jobs = [
+            dict(video_id=v["video_id"], rel_path=v["rel_path"], digest=v["digest"], threshold=p.video.scene_threshold,
+                 min_gap_s=p.video.min_boundary_gap_s, method=p.video.cut_method, code=stage_digest("features"))
+            for v in videos.values()
+        ]  # fmt: skip
+        cut_task = cuts_task.with_options(refresh_cache=True) if refresh_cache else cuts_task
+        n_skips = len(report.skipped)
+        cut_rows = map_items(cut_task, cut_jobs, report, desc="cuts", key=lambda j: j["video_id"])
+        rejects += [{"video_id": s["item"], "step": "cuts", "reason": s["reason"]} for s in report.skipped[n_skips:]]
+        cuts_summary = stage.write_cuts(out_dir, reports_dir, videos, cut_rows, rejects)
+        if step == "cuts":
+            report.write(reports_dir)
+            return cuts_summary
+    else:
+        cut_rows = stage.read_cuts(out_dir)
 
     # 3. one task per (extractor, video) (§5.2.1); extractors reading other extractors' tables
     #    (DEPENDS: the text models read asr/ocr) run in a second wave with those tables passed in
-    plan, failed = stage.plan_extractors(p)  # (spec, name, module, ref, version); a missing model skips once
+    #    (from this run, or from their own stage's folder)
+    run_specs = specs if step is None else [step] if step in specs else []  # a listed-out extractor writes empty outputs
+    plan, failed = stage.plan_extractors(p, run_specs)  # (spec, name, module, ref, version); a missing model skips once
+    rejects_of: dict = {spec: [] for spec in ([step] if step else specs)}
+
+    def skip(spec, video_id, name, reason):
+        rejects_of[spec].append({"video_id": video_id, "step": name, "reason": reason})
+        report.skip(f"{name}/{video_id}", reason)
+
     for spec, reason in failed:
-        skip("*", spec, reason)
-    extractor_names = [name for _, name, *_ in plan]
+        skip(spec, "*", spec, reason)
+    spec_of = {name: spec for spec, name, *_ in plan}
     results: dict = {}
     waves = [[x for x in plan if not getattr(x[2], "DEPENDS", ())], [x for x in plan if getattr(x[2], "DEPENDS", ())]]
     ex_task = extract_task.with_options(refresh_cache=True) if refresh_cache else extract_task
     for wave in waves:
         jobs = []
         for spec, name, mod, ref, version in wave:
-            code = module_digest(mod, sampling_mod, probe_mod)
+            # the code key: what the extractor's DVC stage depends on (a plugin module: its own file)
+            code = stage_digest(f"features_{spec}") if spec in REGISTRY else stage_digest("features") + module_digest(mod)
             sampling = stage.sampling_for(p, name, text_only=bool(getattr(mod, "DEPENDS", ())))
             for v in videos.values():
                 vid = v["video_id"]
                 if sampling["mode"] == "mid_scene" and vid not in cut_rows:
-                    skip(vid, name, "mid-scene sampling needs the scene cuts, which failed")
+                    skip(spec, vid, name, "mid-scene sampling needs the scene cuts, which failed or were not run")
                     continue
                 upstream = None
                 if getattr(mod, "DEPENDS", ()):
                     upstream, missing = stage.upstream_tables(mod.DEPENDS, vid, results, out_dir)
                     if missing:
-                        skip(vid, name, f"needs the {', '.join(missing)} table(s) of this video, which failed or were not run")
+                        skip(spec, vid, name, f"needs the {', '.join(missing)} table(s) of this video, which failed or were not run")
                         continue
                 job = dict(extractor=spec, name=name, video_id=vid, rel_path=v["rel_path"], digest=v["digest"], model_ref=ref,
                            model_version=version, device=p.features.device, sampling=sampling, code=code,
@@ -124,34 +131,47 @@ def features_flow(params_path: str | None = None, refresh_cache: bool = False) -
         results.update(collect(futures, report, key=lambda j: f"{j['name']}/{j['video_id']}"))
         for s in report.skipped[n_skips:]:
             name, _, vid = s["item"].partition("/")
-            rejects.append({"video_id": vid, "step": name, "reason": s["reason"]})
+            rejects_of[spec_of[name]].append({"video_id": vid, "step": name, "reason": s["reason"]})
 
-    # 4. write the tables from the returned values
-    summary = stage.write_outputs(out_dir, reports_dir, videos, cut_rows, results, extractor_names, rejects)
+    # 4. each extractor's table, rejects and report; all steps: the merged report
+    names = {spec: name for spec, name, *_ in plan}
+    out = {spec: stage.write_extractor(out_dir, reports_dir, spec, names.get(spec), videos, results, rejects_of[spec]) for spec in rejects_of}
     report.write(reports_dir)
-    return summary
+    return stage.write_summary(out_dir, reports_dir, specs) if step is None else out[step]
 
 
-def run(params_path: str | None = None, runner: str | None = None, refresh_cache: bool = False) -> dict:
+def run(params_path: str | None = None, runner: str | None = None, refresh_cache: bool = False, step: str | None = None) -> dict:
     p = load_params(params_path)
     kind = runner or p.features.task_runner
     # the EMSYNC_DASK switch (emsync.flowkit.dask_runner), when set, wins over features.task_runner
     task_runner = dask_runner() or make_task_runner(kind, p.features.dask_workers, p.features.dask_threads)
     f = features_flow.with_options(task_runner=task_runner) if task_runner else features_flow
-    return f(params_path=str(params_path) if params_path else None, refresh_cache=refresh_cache)
+    return f(params_path=str(params_path) if params_path else None, refresh_cache=refresh_cache, step=step)
 
 
 if __name__ == "__main__":
     from emsync.runguard import enter_stage
 
     env.apply_defaults()
-    enter_stage("features")  # share DVC's lock; exit with the parent
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--params", default=None, help="params file (default: EMSYNC_PARAMS or params.yaml)")
     ap.add_argument("--runner", choices=["default", "dask"], default=None, help="override features.task_runner")
     ap.add_argument("--refresh-cache", action="store_true", help="recompute every task (ignore cached results)")
+    one = ap.add_mutually_exclusive_group()
+    one.add_argument("--cuts", action="store_const", const="cuts", dest="step", help="scene cuts only (DVC stage features_cuts)")
+    one.add_argument("--extractor", dest="step", metavar="NAME", help="one extractor only (DVC stage features_NAME)")
+    one.add_argument("--report", action="store_const", const="report", dest="step", help="merge the steps' reports (DVC stage features)")
     a = ap.parse_args()
-    s = run(a.params, a.runner, a.refresh_cache)
-    print(
-        f"features: {s['videos']} videos, {s['cuts']['cuts']} cuts, {len(s['extractors'])} extractors, {s['rejects']} rejects -> reports/features.md"
-    )
+    if a.step in (None, "report"):  # all steps claim every feature stage's outputs
+        for name in [] if a.step else ["features_cuts", *(f"features_{x}" for x in load_params(a.params).features.extractors)]:
+            enter_stage(name)
+        enter_stage("features")  # share DVC's lock; exit with the parent
+    else:
+        enter_stage(f"features_{a.step}")
+    s = run(a.params, a.runner, a.refresh_cache, a.step)
+    if a.step in (None, "report"):
+        print(f"features: {s['videos']} videos, {s['cuts']['cuts']} cuts, {len(s['extractors'])} extractors, {s['rejects']} rejects -> reports/features.md")
+    elif a.step == "cuts":
+        print(f"features_cuts: {s['videos']} videos, {s['cuts']['cuts']} cuts, {s['cuts']['boundaries']} boundaries")
+    else:
+        print(f"features_{a.step}: " + (f"{s['videos']} videos, {s['rows']} rows" if s["ran"] else "not run (not in features.extractors, or its model failed)"))

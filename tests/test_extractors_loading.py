@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from emsync.errors import InputError
+from emsync.video.extractors.audio import load_tagger_dir
 from emsync.video.loading import dir_version, load_pretrained, model_version, resolve
 from _extractor_models import model_dir
 
@@ -20,7 +21,7 @@ def _tagger(seed, out):
 
 def test_local_dir_roundtrip_gives_the_same_outputs(tmp_path):
     original = _tagger(0, tmp_path / "tagger")
-    loaded = load_pretrained(str(tmp_path / "tagger"), "audio_tagger")
+    loaded = load_pretrained(str(tmp_path / "tagger"), "audio_tagger", loader=load_tagger_dir)
     wav = torch.from_numpy(np.random.default_rng(0).normal(0, 0.1, (2, 16000)).astype(np.float32))
     with torch.inference_mode():
         e0, p0 = original(wav)
@@ -41,7 +42,7 @@ def test_version_follows_the_weights(tmp_path):
 def test_relative_dir_is_found_from_the_working_directory(tmp_path, monkeypatch):
     _tagger(0, tmp_path / "models" / "tagger")
     monkeypatch.chdir(tmp_path)
-    assert load_pretrained("models/tagger", "audio_tagger").model.config.d_embed == 12
+    assert load_pretrained("models/tagger", "audio_tagger", loader=load_tagger_dir).model.config.d_embed == 12
 
 
 def test_uncached_hub_id_fails_offline_naming_the_id_and_the_fix():

@@ -26,6 +26,11 @@ def _run(ws: Path, *args):
     return json.loads((ws / "reports" / "runs" / "features.json").read_text())
 
 
+def _rejects(ws: Path) -> pd.DataFrame:
+    """Every step's rejects (data/features/rejects/<step>.parquet, one per DVC stage)."""
+    return pd.concat([pd.read_parquet(p) for p in sorted((ws / "data" / "features" / "rejects").glob("*.parquet"))], ignore_index=True)
+
+
 def _tables(ws: Path) -> dict:
     return {str(p.relative_to(ws / "data" / "features")): pd.read_parquet(p) for p in sorted((ws / "data" / "features").rglob("*.parquet"))}
 
@@ -62,7 +67,7 @@ def test_tables_rejects_and_summary(ws):
         assert (t["video_id"] == vid).all() and t["t"].is_monotonic_increasing
     assert all(e[3] == 0 for e in tables["stats/mute.parquet"]["embedding"])  # no audio stream -> silent chunks
     assert min(e[3] for e in tables["stats/scenes.parquet"]["embedding"]) > 0.05  # the sine (amplitude 1/8) RMS
-    rejects = tables["rejects.parquet"]
+    rejects = _rejects(ws)
     assert sorted(zip(rejects["video_id"], rejects["step"])) == [("*", "nosuch"), ("empty", "probe"), ("junk", "probe")]
     assert rejects.set_index("video_id").loc["empty", "reason"].endswith("empty.mp4: empty file (0 bytes)")
     # the DEPENDS extractor ran after the one it reads, on its returned table
@@ -87,6 +92,7 @@ def test_tables_rejects_and_summary(ws):
     try:
         assert con.execute("select count(*) from features_stats").fetchone()[0] == 16
         assert con.execute("select count(*) from features_cuts").fetchone()[0] == 2
+        assert con.execute("select count(*) from features_rejects").fetchone()[0] == 3  # every step's, one view
     finally:
         os.chdir(cwd)
         con.close()
@@ -100,6 +106,30 @@ def test_rerun_is_all_cache_hits_with_identical_tables(ws):
     assert after.keys() == tables.keys()
     for k in tables:
         pd.testing.assert_frame_equal(after[k], tables[k])
+
+
+def test_one_step_at_a_time_equals_the_whole_flow(ws):
+    """The DVC stages' commands (--cuts, --extractor NAME, --report) rebuild the same tables and
+    report from the same cached tasks; the DEPENDS extractor reads its input from the other's folder."""
+    ws, _, tables = ws
+    md = (ws / "reports" / "features.md").read_text()
+    for p in ws.glob("data/features/**/*.parquet"):
+        p.unlink()
+    (ws / "reports" / "features.md").unlink()
+    steps = [("--cuts",), ("--extractor", "tests._video_stats_extractor"), ("--extractor", "tests._video_statsum_extractor")]
+    runs = {}
+    for step in steps:
+        _run(ws, *step)
+        runs[step[-1]] = json.loads((ws / "reports" / "runs" / f"features_{step[-1].lstrip('-')}.json").read_text())
+    assert [runs[s[-1]]["cache_hits"] for s in steps] == [2, 2, 2]  # the same task keys as the whole flow's
+    assert not (ws / "data" / "features" / "rejects" / "nosuch.parquet").exists()  # nosuch's step did not run
+    _run(ws, "--report")
+    after = _tables(ws)
+    assert after.keys() == tables.keys() - {"rejects/nosuch.parquet"}
+    for k in after:
+        pd.testing.assert_frame_equal(after[k], tables[k])
+    report = (ws / "reports" / "features.md").read_text()
+    assert report.split("## Rejects")[0] == md.split("## Rejects")[0] and "## Rejects (2)" in report
 
 
 def test_dask_runner_equals_default_runner(ws):
@@ -125,5 +155,5 @@ def test_truncated_video_is_a_recorded_reject(tmp_path):
         "video: {n_frames: 8}\n"
     )
     _run(tmp_path)
-    rejects = _tables(tmp_path)["rejects.parquet"].set_index(["video_id", "step"])
+    rejects = _rejects(tmp_path).set_index(["video_id", "step"])
     assert "trunc.mp4: truncated: frames decode only to" in rejects.loc[("trunc", "stats"), "reason"]

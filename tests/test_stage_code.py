@@ -6,25 +6,38 @@ import ast
 from pathlib import Path
 
 import pytest
-import yaml
 
-from emsync.stages import STAGE_CODE, code_files, digest, stage_digest
+from emsync.stages import EXTRACTOR_CODE, STAGE_CODE, code_files, digest, stage_digest
 
 ROOT = Path(__file__).resolve().parent.parent
 CODE_PREFIXES = ("emsync/", "flows/", "tasks/", "models/", "scripts/")
 
 
-def _flow_stages() -> dict:
-    """{flow name: code deps} for every dvc.yaml stage that runs `python -m flows.<name>`."""
-    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+def _dvc_stages() -> dict:
+    """{stage name: (code key, code deps)} for every dvc.yaml stage that runs `python -m flows.<name>`,
+    as DVC resolves them (foreach entries one by one, templates filled from params.yaml). The code
+    key is the stage's name (without @item) where STAGE_CODE has it, else the flow's name."""
+    from dvc.repo import Repo
+
     out = {}
-    for st in stages.values():
-        st = st.get("do", st)  # a foreach stage: its template
-        cmd = st["cmd"]
-        if cmd.startswith("python -m flows."):
-            deps = [d for d in st.get("deps", []) if isinstance(d, str) and d.startswith(CODE_PREFIXES)]
-            out[cmd.split("flows.")[1].split()[0]] = deps
+    with Repo(str(ROOT)) as repo:
+        for st in repo.index.stages:
+            if st.cmd and st.cmd.startswith("python -m flows."):
+                deps = [d.def_path for d in st.deps if d.def_path.startswith(CODE_PREFIXES)]
+                base = st.name.split("@")[0]
+                out[st.name] = (base if base in STAGE_CODE else st.cmd.split("flows.")[1].split()[0], deps)
     return out
+
+
+STAGES = _dvc_stages()
+
+
+def _flow_start(key: str) -> list:
+    """Where a stage's imports start: its flow, and for features_<extractor> that extractor's module
+    (the flow imports it by name at run time)."""
+    if key.startswith("features_") and key[len("features_") :] in EXTRACTOR_CODE:
+        return [ROOT / "flows" / "features.py", ROOT / "emsync" / "video" / "extractors" / f"{key[len('features_') :]}.py"]
+    return [ROOT / "flows" / f"{key}.py"]
 
 
 def _module_file(name: str):
@@ -40,9 +53,9 @@ def _module_file(name: str):
     return None
 
 
-def _import_closure(start: Path) -> set:
+def _import_closure(*start: Path) -> set:
     """Repository .py files reachable from `start` through static imports (lazy ones included)."""
-    seen, todo = set(), [start]
+    seen, todo = set(), list(start)
     while todo:
         f = todo.pop()
         if f in seen:
@@ -61,13 +74,13 @@ def _import_closure(start: Path) -> set:
 
 
 def test_every_flow_stage_has_a_declared_code_list():
-    assert sorted(_flow_stages()) == sorted(STAGE_CODE)
+    assert sorted({key for key, _ in STAGES.values()}) == sorted(STAGE_CODE)
 
 
-@pytest.mark.parametrize("stage", sorted(STAGE_CODE))
+@pytest.mark.parametrize("stage", sorted(STAGES))
 def test_dvc_code_deps_equal_the_declared_list(stage):
-    deps = _flow_stages()[stage]
-    assert len(deps) == len(set(deps)) and sorted(deps) == sorted(STAGE_CODE[stage])
+    key, deps = STAGES[stage]
+    assert len(deps) == len(set(deps)) and sorted(deps) == sorted(STAGE_CODE[key])
 
 
 @pytest.mark.parametrize("stage", sorted(STAGE_CODE))
@@ -75,7 +88,7 @@ def test_declared_list_covers_every_module_the_flow_imports(stage):
     declared = {f.resolve() for f in code_files(STAGE_CODE[stage])}
     markers = {ROOT / d / "__init__.py" for d in ("tasks", "models", "flows")}  # empty package markers
     missing = sorted(
-        str(f.relative_to(ROOT)) for f in _import_closure(ROOT / "flows" / f"{stage}.py") - markers if f.resolve() not in declared
+        str(f.relative_to(ROOT)) for f in _import_closure(*_flow_start(stage)) - markers if f.resolve() not in declared
     )
     assert missing == [], f"add to emsync.stages.STAGE_CODE[{stage!r}] and dvc.yaml: {missing}"
 
@@ -96,3 +109,33 @@ def test_the_digest_follows_the_bytes_and_names(tmp_path):
     a.write_text("x = 2\n")
     assert digest([a]) != first
     assert len(stage_digest("tokens")) == 32
+
+
+def test_each_extractor_stage_depends_on_its_own_extractor_code_only():
+    """Editing one extractor's module (or its network in models/) invalidates only the stages that
+    run it: features_clip's deps hold neither the beats extractor nor models/beats.py."""
+    clip = set(STAGES["features_clip"][1])
+    assert "emsync/video/extractors/clip.py" in clip
+    assert not clip & {"emsync/video/extractors/beats.py", "models/beats.py", "models/audio_tagger.py", "emsync/video"}
+    for name in EXTRACTOR_CODE:
+        module = f"emsync/video/extractors/{name}.py"
+        users = sorted(st for st, (_, deps) in STAGES.items() if module in deps)
+        expected = sorted(f"features_{x}" for x, code in EXTRACTOR_CODE.items() if module in code)
+        assert users == expected, f"{module} is a dep of {users}"
+    beats_users = [st for st, (_, deps) in STAGES.items() if "models/beats.py" in deps and st.startswith("features")]
+    assert beats_users == ["features_beats"]
+
+
+def test_stages_reading_features_run_after_every_extractor_stage():
+    from dvc.repo import Repo
+
+    with Repo(str(ROOT)) as repo:
+        graph = repo.index.graph  # edges point from a stage to the stages it depends on
+        names = {st: st.name for st in graph.nodes}
+        import networkx as nx
+
+        for reader in ("train_emotion", "train_genre", "evaluate_classifiers", "store", "features"):
+            node = next(st for st, n in names.items() if n == reader)
+            upstream = {names[s] for s in nx.descendants(graph, node)}
+            missing = {"features_cuts", *(f"features_{x}" for x in EXTRACTOR_CODE)} - upstream
+            assert not missing, f"{reader} does not depend on {sorted(missing)}"

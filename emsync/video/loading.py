@@ -153,10 +153,16 @@ def model_version(ref) -> str:
     return resolve(ref)[2]
 
 
-def load_pretrained(ref: str, kind: str, device: str = "cpu") -> Pretrained:
-    """Load model `ref` (hub id, local dir or pkg:<name>) as `kind` (one of KINDS) on `device`."""
+def load_pretrained(ref: str, kind: str, device: str = "cpu", loader=None) -> Pretrained:
+    """Load model `ref` (hub id, local dir or pkg:<name>) as `kind` (one of KINDS) on `device`.
+
+    `loader(path, device) -> (model, processor)` reads a local folder of a kind whose network lives
+    in models/ (audio_tagger, beats): the extractor that needs it passes it, so only that
+    extractor's stage imports (and depends on) the network's module."""
     if kind not in KINDS:
         raise InputError(f"unknown model kind '{kind}' (known: {', '.join(KINDS)})")
+    if loader is None and kind not in _LOADERS:
+        raise InputError(f"a {kind} model loads through its extractor's folder loader (emsync.video.extractors)")
     where, path, version = resolve(ref)
     if where == "open_clip_tag":
         if kind != "open_clip":
@@ -170,7 +176,7 @@ def load_pretrained(ref: str, kind: str, device: str = "cpu") -> Pretrained:
         model, processor = _load_package(name)
         return Pretrained(kind, ref, model, processor, None, version)
     try:
-        model, processor = _LOADERS[kind](path, device)
+        model, processor = (loader or _LOADERS[kind])(path, device)
     except InputError:
         raise
     except Exception as e:
@@ -257,27 +263,6 @@ def _yolo(path: Path, device):
     return model, {"device": device}
 
 
-def _audio_tagger(path: Path, device):
-    from emsync.models.audio_tagger import AudioTagger
-
-    if not (path / "config.json").exists():
-        raise InputError(f"{path} has no config.json (not an audio tagger folder)")
-    return AudioTagger.from_pretrained(path, device=device), None
-
-
-def _beats(path: Path, device):
-    """A folder holding one official BEATs checkpoint (`{"cfg", "model"}` .pt, microsoft/unilm)."""
-    from emsync.models.beats import load_beats
-
-    pts = sorted(path.glob("*.pt"))
-    if len(pts) != 1:
-        raise InputError(
-            f"{path} must hold exactly one BEATs checkpoint *.pt (found {len(pts)}), e.g. BEATs_iter3_plus_AS2M_finetuned_on_AS2M_cpt2.pt"
-        )
-    with open(pts[0], "rb") as f:
-        return load_beats(f, map_location=device).to(device), None
-
-
 def _haar_dir(path: Path, device):
     xml = sorted(path.glob("*.xml"))
     if not xml:
@@ -330,8 +315,6 @@ _LOADERS = {
     "hf_seq2seq": _hf("AutoModelForSeq2SeqLM", "AutoTokenizer"),
     "whisper": _whisper,
     "yolo": _yolo,
-    "audio_tagger": _audio_tagger,
-    "beats": _beats,
     "ocr": _ocr_dir,
     "face_detector": _face_detector,
     "langid": _unsupported("langid"),

@@ -4,7 +4,10 @@ results (§5.1, §5.2.1). flows/features.py only wires the tasks.
 
     cuts.parquet                     video_id, duration, fps, method, cuts (raw), boundaries (4 s filter)
     <extractor>/<video_id>.parquet   one table per (extractor, video)
-    rejects.parquet                  video_id, step, reason
+    rejects/<step>.parquet           video_id, step, reason (step: cuts, or an extractor); one DuckDB view
+
+Each step is its own DVC stage (features_cuts, features_<extractor>), writing only its own files and
+reports/features/<step>.json; the features stage merges those into reports/features.md and .json.
 """
 
 import importlib
@@ -33,11 +36,11 @@ def resolve_extractor(name: str):
     return extractors.get(name)
 
 
-def plan_extractors(p: Params) -> tuple[list, list]:
-    """([(spec, table name, module, model ref, model version)], [(spec, reason)]) for
-    features.extractors: an extractor whose module or model cannot be found fails once, here."""
+def plan_extractors(p: Params, specs=None) -> tuple[list, list]:
+    """([(spec, table name, module, model ref, model version)], [(spec, reason)]) for `specs`
+    (default features.extractors): an extractor whose module or model cannot be found fails once, here."""
     plan, failed = [], []
-    for spec in p.features.extractors:
+    for spec in p.features.extractors if specs is None else specs:
         try:
             mod = resolve_extractor(spec)
             name = getattr(mod, "NAME", spec) if "." in spec else spec  # a module path's table is named by its NAME
@@ -111,43 +114,123 @@ def frames_digest(tables: dict) -> str:
     return h.hexdigest()
 
 
-def write_outputs(out_dir: Path, reports_dir: Path, videos: dict, cut_rows: dict, results: dict, extractors: list, rejects: list) -> dict:
+def probe_videos(videos_dir: Path) -> tuple[dict, list]:
+    """({video_id: {video_id, rel_path, digest, duration}}, probe rejects): unreadable, zero-length
+    or stream-less files are rejected here, once per video."""
+    from emsync.io import file_digest
+    from emsync.video.probe import probe
+
+    videos, rejects = {}, []
+    for path in list_videos(videos_dir):
+        try:
+            info = probe(path)
+        except InputError as e:
+            rejects.append({"video_id": path.stem, "step": "probe", "reason": str(e)})
+            continue
+        videos[path.stem] = {"video_id": path.stem, "rel_path": rel_path(path), "digest": file_digest(path), "duration": info.duration}
+    return videos, rejects
+
+
+def table_name(spec: str) -> str:
+    """The table an features.extractors entry writes: its registry name, or a module path's NAME."""
+    if "." not in spec:
+        return spec
+    try:
+        return getattr(resolve_extractor(spec), "NAME", spec)
+    except InputError:
+        return spec
+
+
+def read_cuts(out_dir: Path) -> dict:
+    """{video_id: cuts row} from the features_cuts stage's table ({} before it ran)."""
+    path = out_dir / "cuts.parquet"
+    if not path.exists():
+        return {}
+    return {r["video_id"]: {**r, "cuts": [float(x) for x in r["cuts"]]} for r in pd.read_parquet(path).to_dict("records")}
+
+
+def _write_rejects(out_dir: Path, step: str, rejects: list):
+    df = pd.DataFrame(rejects, columns=REJECT_COLUMNS).sort_values(["step", "video_id"]).reset_index(drop=True)
+    write_parquet(out_dir / "rejects" / f"{step}.parquet", df)
+
+
+def write_cuts(out_dir: Path, reports_dir: Path, videos: dict, cut_rows: dict, rejects: list) -> dict:
+    """The features_cuts stage's outputs: cuts.parquet, rejects/cuts.parquet (probe + cuts) and
+    reports/features/cuts.json."""
     cols = ["video_id", "duration", "fps", "method", "cuts", "boundaries"]
     cuts_df = pd.DataFrame([{c: cut_rows[k][c] for c in cols} for k in sorted(cut_rows)], columns=cols)
     check_table(cuts_df, "features_cuts", [("not_null", "video_id"), ("unique", "video_id"), ("between", "duration", 0.0, None)])
     write_parquet(out_dir / "cuts.parquet", cuts_df)
-    write_parquet(out_dir / "rejects.parquet", pd.DataFrame(rejects, columns=REJECT_COLUMNS).sort_values(["step", "video_id"]))
-
-    per_extractor = {}
-    for name in extractors:
-        mine = {k.partition("/")[2]: r for k, r in results.items() if k.partition("/")[0] == name}
-        folder = out_dir / name
-        for vid in sorted(mine):
-            write_parquet(folder / f"{vid}.parquet", mine[vid]["table"])
-        for stale in folder.glob("*.parquet") if folder.exists() else []:  # videos gone or now skipped
-            if stale.stem not in mine:
-                stale.unlink()
-        if mine:
-            check_table(pd.concat([r["table"] for r in mine.values()]), f"features_{name}", [("not_null", "video_id")])
-        minutes = sum(videos[v]["duration"] for v in mine) / 60
-        decode = sum(r["decode_s"] for r in mine.values())
-        extract = sum(r["extract_s"] for r in mine.values())
-        per_extractor[name] = {
-            "videos": len(mine),
-            "rows": int(sum(len(r["table"]) for r in mine.values())),
-            "video_minutes": round(minutes, 3),
-            "decode_s": round(decode, 2),
-            "extract_s": round(extract, 2),
-            "load_s": round(max((r["load_s"] for r in mine.values()), default=0.0), 2),
-            "s_per_video_minute": round((decode + extract) / minutes, 2) if minutes else None,
-        }
+    _write_rejects(out_dir, "cuts", rejects)
     summary = {
         "videos": len(videos),
         "cuts": {"videos": len(cuts_df), "cuts": int(cuts_df["cuts"].map(len).sum()), "boundaries": int(cuts_df["boundaries"].map(len).sum()),
                  "seconds": round(sum(r["seconds"] for r in cut_rows.values()), 2)},
-        "extractors": per_extractor,
-        "rejects": len(rejects),
     }  # fmt: skip
+    write_json(reports_dir / "features" / "cuts.json", summary)
+    return summary
+
+
+def write_extractor(out_dir: Path, reports_dir: Path, step: str, name: str | None, videos: dict, results: dict, rejects: list) -> dict:
+    """One features_<extractor> stage's outputs: <name>/<video_id>.parquet (stale parts removed),
+    rejects/<step>.parquet and reports/features/<step>.json. `name` None: the extractor did not
+    run (not in features.extractors, or its model failed): its folder is emptied."""
+    _write_rejects(out_dir, step, rejects)
+    if name is None:
+        for stale in (out_dir / step).glob("*.parquet") if (out_dir / step).is_dir() else []:
+            stale.unlink()
+        from emsync.video.extractors import REGISTRY
+
+        if step in REGISTRY:
+            (out_dir / step).mkdir(parents=True, exist_ok=True)  # its stage's (empty) DVC output
+        e = {"ran": False}
+        write_json(reports_dir / "features" / f"{step}.json", e)
+        return e
+    mine = {k.partition("/")[2]: r for k, r in results.items() if k.partition("/")[0] == name}
+    folder = out_dir / name
+    folder.mkdir(parents=True, exist_ok=True)
+    for vid in sorted(mine):
+        write_parquet(folder / f"{vid}.parquet", mine[vid]["table"])
+    for stale in folder.glob("*.parquet"):  # videos gone or now skipped
+        if stale.stem not in mine:
+            stale.unlink()
+    if mine:
+        check_table(pd.concat([r["table"] for r in mine.values()]), f"features_{name}", [("not_null", "video_id")])
+    minutes = sum(videos[v]["duration"] for v in mine) / 60
+    decode = sum(r["decode_s"] for r in mine.values())
+    extract = sum(r["extract_s"] for r in mine.values())
+    e = {
+        "ran": True,
+        "table": name,
+        "videos": len(mine),
+        "rows": int(sum(len(r["table"]) for r in mine.values())),
+        "video_minutes": round(minutes, 3),
+        "decode_s": round(decode, 2),
+        "extract_s": round(extract, 2),
+        "load_s": round(max((r["load_s"] for r in mine.values()), default=0.0), 2),
+        "s_per_video_minute": round((decode + extract) / minutes, 2) if minutes else None,
+    }
+    write_json(reports_dir / "features" / f"{step}.json", e)
+    return e
+
+
+def write_summary(out_dir: Path, reports_dir: Path, specs: list) -> dict:
+    """The features stage's report from the per-step ones: reports/features.md and .json over the
+    scene cuts and every features.extractors entry (seconds as each step's stage measured them)."""
+    from emsync.io import read_json
+
+    cuts_json = reports_dir / "features" / "cuts.json"
+    if not cuts_json.exists():
+        raise InputError(f"{cuts_json}: no scene-cut report; run the features_cuts stage first (python -m flows.features --cuts)")
+    summary = dict(read_json(cuts_json), extractors={})
+    rejects = []
+    for step in ["cuts", *specs]:
+        if (out_dir / "rejects" / f"{step}.parquet").exists():
+            rejects += pd.read_parquet(out_dir / "rejects" / f"{step}.parquet").to_dict("records")
+        e = read_json(reports_dir / "features" / f"{step}.json") if step != "cuts" and (reports_dir / "features" / f"{step}.json").exists() else {}
+        if e.get("ran"):
+            summary["extractors"][e["table"]] = {k: v for k, v in e.items() if k not in ("ran", "table")}
+    summary["rejects"] = len(rejects)
     write_json(reports_dir / "features.json", summary)
     write_text(reports_dir / "features.md", summary_markdown(summary, rejects))
     return summary

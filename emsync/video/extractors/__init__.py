@@ -17,6 +17,8 @@ Vectors are stored as list<float32> in the `embedding` column.
 """
 
 import importlib
+from collections.abc import Mapping
+
 from emsync.errors import InputError
 from emsync.video.extractors.base import Handle, frame, merge_refs, penultimate, vectors  # noqa: F401
 
@@ -33,7 +35,23 @@ _MODULES = {
     "sentiment": "sentiment",
     "tokens": "tokens",
 }
-REGISTRY = {name: importlib.import_module(f"{__name__}.{mod}") for name, mod in _MODULES.items()}
+
+
+class _Registry(Mapping):
+    """{name: extractor module}, each module imported on first use: a features stage that runs one
+    extractor imports (and, in dvc.yaml, depends on) that extractor's code only."""
+
+    def __getitem__(self, name):
+        return importlib.import_module(f"{__name__}.{_MODULES[name]}")
+
+    def __iter__(self):
+        return iter(_MODULES)
+
+    def __len__(self):
+        return len(_MODULES)
+
+
+REGISTRY = _Registry()
 
 
 def get(name: str):

@@ -8,6 +8,7 @@ stream is encoded as silence (all-zero chunks), keeping n rows per video."""
 
 import numpy as np
 
+from emsync.errors import InputError
 from emsync.video.extractors.base import Handle, frame, vectors
 from emsync.video.loading import load_pretrained
 
@@ -21,8 +22,17 @@ DEPENDS = ()
 BATCH = 16
 
 
+def load_tagger_dir(path, device):
+    """A local audio-tagger folder (config.json + weights, models/audio_tagger.py) -> (model, None)."""
+    from emsync.models.audio_tagger import AudioTagger
+
+    if not (path / "config.json").exists():
+        raise InputError(f"{path} has no config.json (not an audio tagger folder)")
+    return AudioTagger.from_pretrained(path, device=device), None
+
+
 def load(model_ref: str, device: str = "cpu") -> Handle:
-    return Handle({"tagger": load_pretrained(model_ref, "audio_tagger", device)}, device)
+    return Handle({"tagger": load_pretrained(model_ref, "audio_tagger", device, loader=load_tagger_dir)}, device)
 
 
 def embed_chunks(handle: Handle, chunks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -9,6 +9,7 @@ video without an audio stream is encoded as silence, keeping n rows per video.""
 
 import numpy as np
 
+from emsync.errors import InputError
 from emsync.video.extractors.base import Handle, frame, vectors
 from emsync.video.loading import load_pretrained
 
@@ -21,8 +22,21 @@ BATCH = 8
 SAMPLE_RATE = 16000
 
 
+def load_beats_dir(path, device):
+    """A folder holding one official BEATs checkpoint (`{"cfg", "model"}` .pt, microsoft/unilm) -> (model, None)."""
+    from emsync.models.beats import load_beats
+
+    pts = sorted(path.glob("*.pt"))
+    if len(pts) != 1:
+        raise InputError(
+            f"{path} must hold exactly one BEATs checkpoint *.pt (found {len(pts)}), e.g. BEATs_iter3_plus_AS2M_finetuned_on_AS2M_cpt2.pt"
+        )
+    with open(pts[0], "rb") as f:
+        return load_beats(f, map_location=device).to(device), None
+
+
 def load(model_ref: str, device: str = "cpu") -> Handle:
-    return Handle({"beats": load_pretrained(model_ref, "beats", device)}, device)
+    return Handle({"beats": load_pretrained(model_ref, "beats", device, loader=load_beats_dir)}, device)
 
 
 def embed_chunks(handle: Handle, chunks: np.ndarray) -> np.ndarray:

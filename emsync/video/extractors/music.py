@@ -19,7 +19,7 @@ DEPENDS = ()
 
 
 def load(model_ref: str, device: str = "cpu") -> Handle:
-    return Handle({"tagger": load_pretrained(model_ref, "audio_tagger", device)}, device)
+    return Handle({"tagger": load_pretrained(model_ref, "audio_tagger", device, loader=audio.load_tagger_dir)}, device)
 
 
 def chunk_centres(duration: float, seconds: float) -> np.ndarray:
