@@ -101,6 +101,8 @@ EXTRACTOR_CODE = {
     "clip": ("emsync/video/extractors/clip.py",),
     "audio": ("emsync/video/extractors/audio.py", "models/audio_tagger.py"),
     "beats": ("emsync/video/extractors/beats.py", "models/beats.py"),
+    "vit": ("emsync/video/extractors/vit.py",),
+    "ast": ("emsync/video/extractors/ast.py",),
     "music": ("emsync/video/extractors/music.py", "emsync/video/extractors/audio.py", "models/audio_tagger.py"),
     "faces": ("emsync/video/extractors/faces.py",),
     "asr": ("emsync/video/extractors/asr.py",),

@@ -38,11 +38,13 @@ def test_switching_parameter_sets_switches_the_tracked_data_paths(tmp_path):
         "data/lmd_matched/echonest_to_spotify.csv",
     } <= thesis["labeling"]
     assert any(d.endswith("lakh_spotify/cleansed_features.csv") for d in thesis["labeling"])
-    assert not any(d.startswith("data/demo") for d in thesis["labeling"] | thesis["tokens"] | thesis["features"])
+    assert not any(d.startswith("data/demo") for d in thesis["labeling"] | thesis["tokens"] | thesis["features_clip"])
     assert "data/demo/midi" in demo["tokens"] and "data/lpd_5/lpd_5_full" in thesis["tokens"]
     assert "data/labeling/labels.parquet" in thesis["tokens"]  # the §3.1 unique list
-    assert {"data/demo/videos", "data/demo_models"} <= demo["features"]
-    assert {"data/videos", "data/pretrained"} <= thesis["features"]
+    for stage in ("features_clip", "features_tokens"):  # every extractor stage
+        assert {"data/demo/videos", "data/demo_models"} <= demo[stage]
+        assert {"data/videos", "data/pretrained"} <= thesis[stage]
+    assert "data/demo/videos" in demo["features_cuts"] and "data/videos" in thesis["features_cuts"]
     for stage in ("train", "evaluate"):
         assert "data/tokens" in thesis[stage]
     assert "data/models/music/checkpoint.pt" in thesis["evaluate"]

@@ -139,3 +139,16 @@ def test_stages_reading_features_run_after_every_extractor_stage():
             upstream = {names[s] for s in nx.descendants(graph, node)}
             missing = {"features_cuts", *(f"features_{x}" for x in EXTRACTOR_CODE)} - upstream
             assert not missing, f"{reader} does not depend on {sorted(missing)}"
+
+
+def test_every_registered_extractor_has_its_stage_and_dvc_yaml_is_written_from_the_lists():
+    import importlib.util
+
+    from emsync.video.extractors import REGISTRY
+
+    assert sorted(EXTRACTOR_CODE) == sorted(REGISTRY), "add the extractor to emsync.stages.EXTRACTOR_CODE"
+    spec = importlib.util.spec_from_file_location("write_feature_stages", ROOT / "scripts" / "write_feature_stages.py")
+    writer = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(writer)
+    text = (ROOT / "dvc.yaml").read_text()
+    assert writer.rewritten(text) == text, "run python scripts/write_feature_stages.py"
