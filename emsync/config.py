@@ -286,6 +286,7 @@ class ClassifyParams:
     genre_models: dict = field(default_factory=lambda: {
         "mlp": {"n_layers": 2, "d_hidden": 64, "dropout": 0.1},
         "multi_transformer": {"d_model": 32, "n_heads": 4, "max_positions": 256, "dropout": 0.1},
+        "baseline": {"d_model": 32, "n_heads": 4, "max_positions": 256, "dropout": 0.1},  # §5.2.3.2 ViT + AST, two-stage
     })
     emotion_checkpoint: str = "data/models/emotion/checkpoint.pt"  # `emsync emotion`, soundtrack without flags
     genre_dir: str = "data/models/genre"  # <genre_dir>/<model>/checkpoint.pt

@@ -71,9 +71,16 @@ def evaluate_classifiers_flow(params: Params) -> dict:
     skips += [{"task": "genre", **s} for s in gsk.to_dict("records")]
     rows = []
     metrics["genre"] = {}
+    bdata = None
     for kind in c.genre_models:
         gmodel, _ = load_classifier(params.path(c.genre_dir) / kind / "checkpoint.pt")
-        gpreds, gm = evaluate(make_task(kind, gdata, c, {}), gmodel, splits=("train", "val", "test"))
+        if kind == "baseline":  # the ViT + AST baseline reads the vit / ast tables
+            if bdata is None:
+                bdata, bsk = build_dataset("baseline", labels, features, videos)
+                skips += [{"task": "genre_baseline", **s} for s in bsk.to_dict("records")]
+            gpreds, gm = evaluate(make_task(kind, bdata, c, {}), gmodel, splits=("train", "val", "test"))
+        else:
+            gpreds, gm = evaluate(make_task(kind, gdata, c, {}), gmodel, splits=("train", "val", "test"))
         gpreds.insert(1, "model", kind)
         rows.append(gpreds)
         metrics["genre"][kind] = gm

@@ -4,10 +4,10 @@
 
 Reads the genre label table (demo: planted genres; MovieNet: trailers_genres_clean.csv and its
 published split) and the feature tables in classify.features_dir; trains each model of
-classify.genre_models (mlp, single_transformer, multi_transformer) through the engine with the
-positive-weighted BCE; writes <classify.genre_dir>/<model>/checkpoint.pt, reports/train_genre.json
-(`dvc metrics`) and reports/runs/train_genre.json (skipped videos). The ViT + AST baseline needs
-ViT/AST frame features that no extractor produces yet, so it is not trained here.
+classify.genre_models (mlp, single_transformer, multi_transformer, baseline) through the engine with
+the positive-weighted BCE; writes <classify.genre_dir>/<model>/checkpoint.pt, reports/train_genre.json
+(`dvc metrics`) and reports/runs/train_genre.json (skipped videos). The ViT + AST baseline reads the
+`vit` / `ast` feature tables and trains in its two stages (emsync.classify.stage.train_baseline).
 """
 
 from prefect import flow
@@ -31,21 +31,22 @@ def train_genre_flow(params: Params) -> dict:
     from emsync.stages import stage_digest
 
     c = params.classify
-    unknown = set(c.genre_models) - (set(REGISTRY) - {"vemoclap", "baseline"})
+    unknown = set(c.genre_models) - (set(REGISTRY) - {"vemoclap"})
     if unknown:
-        raise InputError(f"classify.genre_models: unknown model(s) {sorted(unknown)} (mlp, single_transformer, multi_transformer)")
+        raise InputError(f"classify.genre_models: unknown model(s) {sorted(unknown)} (mlp, single_transformer, multi_transformer, baseline)")
     report = RunReport("train_genre")
     labels = genre_labels(params)
     features = params.path(c.features_dir)
-    digest = features_digest(features, labels["video_id"], "genre")
     metrics = {}
     for kind, cfg in c.genre_models.items():
+        inputs = "baseline" if kind == "baseline" else "genre"  # the baseline reads the vit / ast tables
+        digest = features_digest(features, labels["video_id"], inputs)
         ckpt = params.path(c.genre_dir) / kind / "checkpoint.pt"
         out = run_task(
             train_classifier_task,
             report,
             kind,
-            "genre",
+            inputs,
             labels.to_dict("records"),
             str(features),
             str(params.path(params.features.videos_dir)),

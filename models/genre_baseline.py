@@ -12,6 +12,7 @@ has two stages (§5.2.3.2):
 
     model = GenreBaseline(GenreBaselineConfig())
     frame = model.frame_logits("image", x["image"])   # (B, T, 768) -> (B, T, 21)   stage 1
+    model(x, mask, frames=True)                       # the same, for every modality (what the engine calls)
     model.freeze_frames(); logits = model(x, mask)    # -> (B, 21)                  stage 2
 """
 
@@ -78,8 +79,11 @@ class GenreBaseline(nn.Module):
         for p in list(self.mlps.parameters()) + list(self.frame_heads.parameters()):
             p.requires_grad_(False)
 
-    def forward(self, x: dict, mask: dict) -> torch.Tensor:
-        """Stage 2. x {modality: (B, T, D)}, mask {modality: (B, T) bool}. Returns logits (B, n_classes)."""
+    def forward(self, x: dict, mask: dict, frames: bool = False):
+        """Stage 2. x {modality: (B, T, D)}, mask {modality: (B, T) bool}. Returns logits (B, n_classes).
+        With `frames` (stage 1): {modality: per-frame logits (B, T, n_classes)} from frame_logits."""
+        if frames:
+            return {m: self.frame_logits(m, x[m].to(self.head.weight.device)) for m in self.cfg.dims if m in x}
         B = next(iter(x.values())).shape[0]
         dev = self.head.weight.device
         parts = []

@@ -65,6 +65,7 @@ THESIS = {
             "mlp": {"n_layers": 1, "dropout": 0.5},  # §5.2.3.3
             "single_transformer": {"d_model": 256, "n_layers": 2, "n_heads": 8, "dropout": 0.5},
             "multi_transformer": {"n_layers": 1, "n_heads": 8, "dropout": 0.5},
+            "baseline": {"d_model": 768, "mlp_layers": 2, "n_layers": 1, "n_heads": 4, "dropout": 0.5},  # §5.2.3.3
         },
         "steps": 200000,
         "lr": 1e-5,

@@ -10,6 +10,7 @@ Modality sources (extractor table under `data/features/<extractor>/<video_id>.pa
 | emotion | asr, ocr | sentiment (source asr / ocr) | one vector; masked when the text is empty |
 | genre | clip, audio, music | clip, audio, music | sequences |
 | genre | asr, ocr | tokens (source asr / ocr) | DistilBERT token vectors; masked when the text is empty |
+| baseline | vit, ast | vit, ast | ViT vector per frame, AST vector per 10 s chunk (the ViT + AST baseline, §5.2.3.2) |
 
 Which modalities a classifier reads is a list of names (`classify.emotion_inputs`; the genre models
 read `DEFAULT_INPUTS["genre"]`): a sequential extractor reads its own table, `asr` / `ocr` read the
@@ -28,10 +29,19 @@ import torch
 
 from emsync.errors import InputError
 
-SEQUENTIAL = ("clip", "audio", "beats", "music", "faces")  # extractor tables with one vector per step
+SEQUENTIAL = ("clip", "audio", "beats", "music", "faces", "vit", "ast")  # extractor tables with one vector per step
 TEXT_TABLE = {"emotion": "sentiment", "genre": "tokens"}  # the table holding the asr / ocr vectors
-DEFAULT_INPUTS = {"emotion": ("clip", "audio", "faces", "asr", "ocr"), "genre": ("clip", "audio", "music", "asr", "ocr")}
-THESIS_INPUTS = {"emotion": ("clip", "beats", "faces", "asr", "ocr"), "genre": ("clip", "audio", "music", "asr", "ocr")}  # §5.2.2.1, §5.2.3.1
+# "baseline": the ViT + AST genre baseline (§5.2.3.2) reads the frozen ViT / AST tables only
+DEFAULT_INPUTS = {
+    "emotion": ("clip", "audio", "faces", "asr", "ocr"),
+    "genre": ("clip", "audio", "music", "asr", "ocr"),
+    "baseline": ("vit", "ast"),
+}
+THESIS_INPUTS = {
+    "emotion": ("clip", "beats", "faces", "asr", "ocr"),
+    "genre": ("clip", "audio", "music", "asr", "ocr"),
+    "baseline": ("vit", "ast"),
+}  # §5.2.2.1, §5.2.3.1, §5.2.3.2
 
 
 def sources(task: str, inputs=None) -> dict:
@@ -48,7 +58,7 @@ def sources(task: str, inputs=None) -> dict:
 
 
 SOURCES = {task: sources(task) for task in DEFAULT_INPUTS}  # the demo set's inputs
-SINGULAR = {"emotion": ("asr", "ocr"), "genre": ()}
+SINGULAR = {"emotion": ("asr", "ocr"), "genre": (), "baseline": ()}
 
 
 class MissingFeatures(InputError):
@@ -83,7 +93,7 @@ def _stack(vectors, dim: int) -> np.ndarray:
     return np.stack(rows) if rows else np.zeros((0, dim), np.float32)
 
 
-AUDIO_MODALITIES = ("audio", "beats", "music")
+AUDIO_MODALITIES = ("audio", "beats", "music", "ast")
 
 
 def video_features(tables: dict, video_id: str, task: str, dims: dict, has_audio: bool = True) -> VideoFeatures:

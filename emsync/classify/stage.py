@@ -74,7 +74,7 @@ def build_dataset(task: str, labels: pd.DataFrame, features_dir, videos_dir=None
         targets.append(row.label if task == "emotion" else multi_hot(row.genres))
         split.append(row.split)
     y = np.asarray(targets, dtype=np.int64 if task == "emotion" else np.float32)
-    if task == "genre" and not len(y):
+    if task != "emotion" and not len(y):
         y = np.zeros((0, len(GENRES)), np.float32)
     return ClassifierData(items, y, split, dims), pd.DataFrame(skips, columns=["video_id", "reason"])
 
@@ -209,23 +209,12 @@ def train_classifier(kind: str, data: ClassifierData, c, model_cfg: dict, state_
     """Train one classifier through the engine; returns {"kind", "config", "state_dict", "history",
     "evals", "steps", "best_step", "seconds", "stats", "max_len"} (the best validation weights when
     validation runs, else the last)."""
-    from emsync.training.engine import EngineConfig, fingerprint, train
+    from emsync.training.engine import fingerprint, train
 
+    if kind == "baseline":
+        return train_baseline(data, c, model_cfg, state_path=state_path, log_dir=log_dir, progress=progress)
     task = make_task(kind, data, c, model_cfg)
-    monitor = "accuracy" if task.emotion else "map"
-    has_val = len(data.index("val")) > 0 and c.eval_every > 0
-    cfg = EngineConfig(
-        steps=c.steps,
-        seed=c.seed,
-        device=c.device,
-        lr=c.lr,
-        grad_clip=1.0,
-        checkpoint_every=max(1, min(c.steps, 500)),
-        eval_every=c.eval_every if has_val else 0,
-        monitor=monitor if has_val else "",
-        mode="max",
-        patience=c.patience if has_val else 0,
-    )
+    cfg = engine_config(c, task.emotion, len(data.index("val")) > 0)
     fp = fingerprint(
         kind, model_cfg, c.steps, c.seed, c.lr, c.batch_size, c.n_frames, c.pos_weight, [it.video_id for it in data.items], data.split
     )
@@ -244,4 +233,67 @@ def train_classifier(kind: str, data: ClassifierData, c, model_cfg: dict, state_
         "stopped_early": res.stopped_early,
         "device": res.device,
         "max_len": task.max_len,
+    }
+
+
+def engine_config(c, emotion: bool, has_val: bool):
+    """The engine settings of a classifier run from the classify params."""
+    from emsync.training.engine import EngineConfig
+
+    monitor = "accuracy" if emotion else "map"
+    has_val = has_val and c.eval_every > 0
+    return EngineConfig(
+        steps=c.steps,
+        seed=c.seed,
+        device=c.device,
+        lr=c.lr,
+        grad_clip=1.0,
+        checkpoint_every=max(1, min(c.steps, 500)),
+        eval_every=c.eval_every if has_val else 0,
+        monitor=monitor if has_val else "",
+        mode="max",
+        patience=c.patience if has_val else 0,
+    )
+
+
+def train_baseline(data: ClassifierData, c, model_cfg: dict, state_path=None, log_dir=None, progress: bool = False) -> dict:
+    """The ViT + AST baseline's two-stage training (§5.2.3.2), both stages through the engine:
+    1. the image- and audio-MLPs with per-frame heads on single frames (each frame carries its
+       video's genres; the two MLPs share no parameter, so one run with the summed loss trains each
+       exactly as a run of its own would on the same batches);
+    2. the MLPs frozen, the fusion transformers + output layer on whole videos.
+    `classify.steps` optimizer steps per stage. Returns train_classifier's dict; history and evals
+    rows carry `stage` 1 / 2 and the steps count both stages."""
+    from pathlib import Path
+
+    from emsync.classify.tasks import BaselineFrameTask
+    from emsync.training.engine import fingerprint, train
+
+    has_val = len(data.index("val")) > 0
+    base = ["baseline", model_cfg, c.steps, c.seed, c.lr, c.batch_size, c.pos_weight, [it.video_id for it in data.items], data.split]
+    paths = [None, None] if state_path is None else [Path(state_path).with_suffix(f".stage{k}.pt") for k in (1, 2)]
+    logs = [None, None] if log_dir is None else [Path(log_dir) / f"stage{k}" for k in (1, 2)]
+
+    t1 = BaselineFrameTask("baseline", data, dict(model_cfg), batch_size=c.batch_size, seed=c.seed, pos_weight=c.pos_weight, emotion=False)
+    r1 = train(t1, engine_config(c, False, has_val), state_path=paths[0], fingerprint=fingerprint(*base, 1), log_dir=logs[0], progress=progress)
+    stage1 = r1.best_state if r1.best_state is not None else r1.model_state
+
+    t2 = make_task("baseline", data, c, model_cfg)
+    t2.init_state, t2.freeze_frames = stage1, True
+    fp2 = fingerprint(*base, 2, r1.steps, r1.best_step)
+    r2 = train(t2, engine_config(c, False, has_val), state_path=paths[1], fingerprint=fp2, log_dir=logs[1], progress=progress)
+    model = t2.build_model()
+    model.load_state_dict(r2.best_state if r2.best_state is not None else r2.model_state)
+    return {
+        "kind": "baseline",
+        "config": model.cfg.to_dict(),
+        "state_dict": model.state_dict(),
+        "history": [{**h, "stage": 1} for h in r1.history] + [{**h, "stage": 2} for h in r2.history],
+        "evals": [{**e, "stage": 1} for e in r1.evals] + [{**e, "stage": 2} for e in r2.evals],
+        "steps": r1.steps + r2.steps,
+        "best_step": r2.best_step,
+        "seconds": round(r1.seconds + r2.seconds, 3),
+        "stopped_early": r1.stopped_early or r2.stopped_early,
+        "device": r2.device,
+        "max_len": t2.max_len,
     }

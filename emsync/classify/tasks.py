@@ -54,6 +54,8 @@ class ClassifierTask:
     max_len: dict | None = None  # genre: per-modality training maxima (None: upper whisker)
     pos_weight: float = 0.25  # genre: weight of the positive labels in the BCE
     emotion: bool = True
+    init_state: dict | None = None  # weights the model starts from (the baseline's second stage)
+    freeze_frames: bool = False  # baseline stage 2: its frame MLPs stay as stage 1 left them
 
     def __post_init__(self):
         train = self.data.index("train")
@@ -73,6 +75,10 @@ class ClassifierTask:
         model = build(self.kind, cfg)
         if hasattr(model, "set_stats"):
             model.set_stats({m: self.stats.get(m, {"min": 0.0, "max": 1.0}) for m in self.data.dims})
+        if self.init_state is not None:
+            model.load_state_dict(self.init_state)
+        if self.freeze_frames:
+            model.freeze_frames()
         return model
 
     def batch(self, step: int) -> tuple:
@@ -132,3 +138,40 @@ class ClassifierTask:
         t = self.data.targets[np.asarray(idx, dtype=int)]
         y = torch.as_tensor(t, dtype=torch.long) if self.emotion else torch.as_tensor(t, dtype=torch.float32)
         return x, mask, y
+
+
+class BaselineFrameTask(ClassifierTask):
+    """Stage 1 of the ViT + AST baseline (§5.2.3.2): the image- and audio-MLPs (with per-frame
+    heads) learn the video's genres from single frames; every valid frame of a training video is
+    one example carrying the video's labels, with the positive-weighted BCE. Validation: mAP of
+    each video's frame probabilities averaged over its frames and modalities."""
+
+    def loss(self, model, batch) -> torch.Tensor:
+        x, mask, y = batch
+        out = model(x, mask, frames=True)  # {m: (B, T, C)}
+        total = torch.zeros(())
+        for m, logits in out.items():
+            v = mask[m].to(logits.device, torch.float32)  # (B, T)
+            t = y.to(logits.device)[:, None, :].expand_as(logits)
+            w = torch.full_like(t, 1.0).where(t <= 0, torch.full_like(t, self.pos_weight))
+            per_frame = F.binary_cross_entropy_with_logits(logits, t, weight=w, reduction="none").mean(-1)  # (B, T)
+            total = total.to(logits.device) + (per_frame * v).sum() / v.sum().clamp(min=1.0)
+        return total
+
+    @torch.no_grad()
+    def predict(self, model, split: str, batch_size: int | None = None) -> tuple:
+        was = model.training
+        model.eval()
+        idx = self.data.index(split)
+        out = []
+        for i in idx:
+            x, mask, _ = self._make([i], None)
+            per = []
+            for m, logits in model(x, mask, frames=True).items():
+                v = mask[m][0]
+                if v.any():
+                    per.append(torch.sigmoid(logits[0][v.to(logits.device)]).mean(0))
+            out.append(torch.stack(per).mean(0) if per else torch.full((model.cfg.n_classes,), 0.5))
+        model.train(was)
+        probs = torch.stack(out).cpu().numpy() if out else np.zeros((0, model.cfg.n_classes), np.float32)
+        return probs, self.data.targets[idx]

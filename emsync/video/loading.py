@@ -20,6 +20,8 @@
 import hashlib
 import os
 import re
+import threading
+import time
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -230,12 +232,30 @@ def _open_clip_pretrained(ref: str, device):
     return model.eval(), preprocess
 
 
+_HF_LOCK = threading.Lock()
+
+
+def _transformers_class(name: str):
+    """transformers.<name>, resolved through its lazy module. When another feature task's thread is
+    importing transformers' submodules at the same moment, the lazy lookup can see a half-imported
+    module and raise AttributeError (seen once per features run with vit + ast); the import then
+    finishes in that thread, so the lookup is retried."""
+    import transformers
+
+    for attempt in range(20):
+        try:
+            return getattr(transformers, name)
+        except AttributeError:
+            if attempt == 19:
+                raise
+            time.sleep(0.25)
+
+
 def _hf(auto_model: str, auto_proc: str):
     def load(path: Path, device):
-        import transformers
-
-        model = getattr(transformers, auto_model).from_pretrained(str(path), local_files_only=True)
-        proc = getattr(transformers, auto_proc).from_pretrained(str(path), local_files_only=True)
+        with _HF_LOCK:
+            model = _transformers_class(auto_model).from_pretrained(str(path), local_files_only=True)
+            proc = _transformers_class(auto_proc).from_pretrained(str(path), local_files_only=True)
         return model.to(device).eval(), proc
 
     return load
