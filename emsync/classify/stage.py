@@ -270,7 +270,7 @@ def train_baseline(data: ClassifierData, c, model_cfg: dict, state_path=None, lo
     from emsync.training.engine import fingerprint, train
 
     has_val = len(data.index("val")) > 0
-    base = ["baseline", model_cfg, c.steps, c.seed, c.lr, c.batch_size, c.pos_weight, [it.video_id for it in data.items], data.split]
+    base = ["baseline", model_cfg, data.dims, c.steps, c.seed, c.lr, c.batch_size, c.pos_weight, [it.video_id for it in data.items], data.split]
     paths = [None, None] if state_path is None else [Path(state_path).with_suffix(f".stage{k}.pt") for k in (1, 2)]
     logs = [None, None] if log_dir is None else [Path(log_dir) / f"stage{k}" for k in (1, 2)]
 
