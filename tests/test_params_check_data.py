@@ -80,7 +80,9 @@ def test_paths_a_stage_writes_are_not_inputs_and_the_demo_set_passes():
 def test_stages_reading_external_inputs_wait_for_the_check():
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
     assert "params check --data" in stages["inputs"]["cmd"]
-    for name in ("labeling", "tokens", "features"):
+    readers = ["labeling", "tokens"] + [n for n in stages if n.startswith("features_")]  # one stage per feature step
+    assert "features_cuts" in readers and "features_beats" in readers
+    for name in readers:
         assert "reports/inputs.json" in stages[name]["deps"], name
 
 
