@@ -299,6 +299,7 @@ class ClassifyParams:
     eval_every: int = 0  # steps between validation runs (0 = none)
     patience: int = 0  # validation runs without improvement before stopping (0 = never)
     pos_weight: float = 0.25  # §5.2.3.3 weight of positive labels in the genre BCE
+    ablation: bool = True  # Table 5.4: evaluate_classifiers retrains the genre classifier per feature set
     seed: int = 0
     device: str = "cpu"  # auto | cpu | cuda
     soundtrack_uses_classifier: bool = True  # soundtrack without emotion flags runs the emotion classifier

@@ -7,7 +7,10 @@ data/classify/emotion_predictions.parquet and data/classify/genre_predictions.pa
 `model` per genre model), data/classify/skips.parquet (videos without their feature tables);
 reports/classifiers.md, reports/classifiers_metrics.json (`dvc metrics`) and
 reports/classifiers_confusion.png (Fig. 5.2, `dvc plots`). Emotion accuracy is reported on the test
-split as labelled and with the §5.2.2.4 blacklist applied to it (with / without cleaning).
+split as labelled and with the §5.2.2.4 blacklist applied to it (with / without cleaning). With
+classify.ablation, Table 5.4 (emsync/classify/ablation.py): the genre classifier retrained per
+feature set through the engine, its test mAP and seconds per video (extraction times from
+reports/features.json), in the same report and metrics.
 """
 
 from prefect import flow
@@ -89,9 +92,23 @@ def evaluate_classifiers_flow(params: Params) -> dict:
     for s in skips:
         report.skip(f"{s['task']}:{s['video_id']}", s["reason"])
 
+    # Table 5.4: the feature ablation with runtimes (one engine run per feature set)
+    ablation_md = []
+    if c.ablation:
+        from emsync.classify import ablation
+        from emsync.io import read_json
+
+        timing_json = reports / "features.json"
+        seconds = ablation.seconds_per_video(read_json(timing_json)) if timing_json.exists() else {}
+        metrics["ablation"] = ablation.run(labels, features, videos, c, seconds)
+        chance = ablation.chance_map(gdata.targets[gdata.index("test")]) if len(gdata.index("test")) else None
+        metrics["ablation_chance_map"] = chance
+        ablation_md = ablation.markdown(metrics["ablation"], chance)
+
     summary = _summary(metrics)
     write_json(reports / "classifiers_metrics.json", {"summary": summary, **metrics})
-    write_text(reports / "classifiers.md", classifiers_markdown(metrics, dataclasses.asdict(c), list(model.cfg.labels)))
+    md = classifiers_markdown(metrics, dataclasses.asdict(c), list(model.cfg.labels))
+    write_text(reports / "classifiers.md", md + ("\n" + "\n".join(ablation_md) if ablation_md else ""))
     report.write(reports)
     return summary
 
@@ -109,6 +126,8 @@ def _summary(metrics: dict) -> dict:
                 f"genre_{kind}_test_r05": t.get("recall"),
             }
         )
+    for row, r in metrics.get("ablation", {}).items():
+        out.update({f"ablation_{row}_map": r["map"], f"ablation_{row}_runtime_s": r["runtime_s"]})
     return out
 
 
