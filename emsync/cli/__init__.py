@@ -25,6 +25,7 @@ DOMAINS = [
     "enhance",
     "features",
     "classify",
+    "study",
     "bench",
 ]
 
