@@ -70,7 +70,9 @@ def test_markdown_tables_in_thesis_shape(db):
     assert "| EMSYNC, neutral emotion | 2.67 (0.33) |" in t64
 
 
-def test_report_command_writes_tables_and_figures(db, tmp_path, capsys):
+def test_report_command_writes_tables_and_figures(db, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # --db and -o given: no project (dvc.yaml) needed
+    monkeypatch.delenv("EMSYNC_ROOT", raising=False)
     out = tmp_path / "report"
     assert main(["study", "report", "--db", str(db), "-o", str(out)]) == 0
     assert "Table 6.4: 5 participants" in capsys.readouterr().out

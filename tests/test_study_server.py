@@ -221,3 +221,31 @@ def test_study_file_keeps_the_mapping_server_side(app):
         assert v["video_id"] not in page
     for cond in ("emsync", "no_boundaries", "neutral"):
         assert cond not in page.lower()
+
+
+def test_serve_command_serves_and_stops_on_sigterm(app, tmp_path):
+    """The real entry point: `python -m emsync study serve --port 0` prints its address, answers,
+    and SIGTERM ends it like Ctrl-C (exit 130, no traceback)."""
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    db = tmp_path / "cli.duckdb"
+    cmd = [sys.executable, "-m", "emsync", "study", "serve", "--study", str(app["dir"]), "--db", str(db), "--port", "0"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        port = int(re.search(r"http://127\.0\.0\.1:(\d+)/s/<token>/", line).group(1))
+        t = app["tokens"][35]
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("POST", f"/s/{t}/submit", urlencode(answers(app, t)), FORM)
+        assert conn.getresponse().status == 303
+        conn.close()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and "Traceback" not in err and t not in err  # the log shows <token>
+    assert "POST /s/<token>/submit" in err
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT token FROM submissions").fetchall() == [(t,)]

@@ -95,7 +95,7 @@ def _serve(args):
     db = args.db or study_dir / "responses.duckdb"
     server = make_server(study, study_dir, db, args.host, args.port)
     host, port = server.server_address[:2]
-    print(f"survey: http://{host}:{port}/s/<token>/ for each token in {study_dir / 'links.txt'}; answers -> {db}; Ctrl-C stops")
+    print(f"survey: http://{host}:{port}/s/<token>/ for each token in {study_dir / 'links.txt'}; answers -> {db}; Ctrl-C stops", flush=True)
     try:
         server.serve_forever()
     finally:
@@ -109,8 +109,10 @@ def _report(args):
     from emsync.study.report import GROUPS, write_report
     from emsync.study.responses import read_answers
 
-    study_dir = Path(args.study) if args.study else _default("study")
-    db = args.db or study_dir / "responses.duckdb"
+    study_dir = Path(args.study) if args.study else None
+    if args.db is None or args.out is None:  # the defaults live in the study folder
+        study_dir = study_dir or _default("study")
+    db = Path(args.db) if args.db else study_dir / "responses.duckdb"
     out = Path(args.out) if args.out else study_dir / "report"
     agg = write_report(read_answers(db), out)
     parts = ", ".join(f"Table {t}: {agg[k]['participants']} participants" for k, t, *_ in GROUPS)
