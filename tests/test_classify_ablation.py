@@ -75,3 +75,19 @@ def test_seconds_per_video_from_the_features_record():
     summary = {"extractors": {"clip": {"decode_s": 10.0, "extract_s": 2.0, "videos": 4}, "faces": {"videos": 0}}}
     assert ablation.seconds_per_video(summary) == {"clip": 3.0}
     assert ablation.extractors_of(("clip", "ocr")) == ["clip", "ocr", "tokens"]
+
+
+def test_frames_benchmark_keeps_n_random_frames_per_video_seeded():
+    """Fig. 5.8 benchmark (emsync bench frames_map): N CLIP rows per video at random sorted
+    positions, the same draw for the same seed, every row when a video has fewer than N."""
+    from emsync.benchmarks.frames_map import keep_frames
+    from emsync.classify.features import VideoFeatures
+    from emsync.classify.tasks import ClassifierData
+
+    items = [VideoFeatures(f"v{k}", {"clip": np.arange(T * 2, dtype=np.float32).reshape(T, 2)}, {"clip": np.ones(T, bool)}) for k, T in enumerate((20, 5))]
+    data = ClassifierData(items, np.zeros((2, len(GENRES)), np.float32), ["train", "test"], {"clip": 2})
+    a, b, c = keep_frames(data, 8, 0), keep_frames(data, 8, 0), keep_frames(data, 8, 1)
+    t0 = a.items[0].x["clip"][:, 0] / 2
+    assert len(t0) == 8 and np.all(np.diff(t0) > 0) and len(set(t0)) == 8
+    assert np.array_equal(a.items[0].x["clip"], b.items[0].x["clip"]) and not np.array_equal(a.items[0].x["clip"], c.items[0].x["clip"])
+    assert len(a.items[1].x["clip"]) == 5  # fewer rows than N: all of them
