@@ -119,3 +119,22 @@ def test_end_to_end_on_demo_videos(models, demo_set):  # noqa: F811
         assert len(da) == len(ast.chunk_starts(s.duration)) >= 1
         assert np.isfinite(np.stack(dv["embedding"])).all() and np.isfinite(np.stack(da["embedding"])).all()
         assert dv["model_version"].iloc[0] and da["model_version"].iloc[0]
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize("rel", ["ekman6/disgust.mp4", "ekman6/sadness.mp4", "ekman6/fear.mp4", "video/sintel_5s.mp4"])
+def test_ast_chunks_span_the_duration_ffprobe_reports(models, shared_data, rel):
+    """Real clips: the AST rows are the 10 s / 5 s-hop chunks over the track length that FFmpeg's
+    ffprobe reports (26.7 s -> 5 chunks, 32.0 s -> 6, 10.05 s -> 2, 5.0 s -> 1), centred at start + 5 s."""
+    import math
+    import subprocess
+
+    path = shared_data / rel
+    dur = float(subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(path)],
+                               capture_output=True, text=True, check=True).stdout)  # fmt: skip
+    expected = 1 if dur <= 10 else math.ceil((dur - 10) / 5) + 1
+    s = sample_video(path, 2, video_id="real")
+    df = extractors.get("ast").extract(extractors.get("ast").load(str(models["ast"])), s)
+    assert len(df) == expected
+    assert df["t"].tolist() == [5.0 + 5 * k for k in range(expected)]
+    assert np.isfinite(np.stack(df["embedding"])).all()
