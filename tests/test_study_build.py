@@ -133,3 +133,35 @@ def test_build_other_conditions_and_json_summary(soundtracks, tmp_path, capsys):
     summary = json.loads(capsys.readouterr().out)
     assert summary["videos"] == 3 and summary["pages"] == 1
     assert summary["position_counts"] == {"emsync": [1, 1, 1], "random_emotion": [1, 1, 1], "neutral": [1, 1, 1]}
+
+
+def _tags(path):
+    r = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "format=duration:format_tags:stream_tags", "-of", "json", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    d = json.loads(r.stdout)
+    return float(d["format"]["duration"]), d["format"].get("tags", {}), [s.get("tags", {}) for s in d["streams"]]
+
+
+def test_real_clips_copied_exactly_without_their_tags(shared_data, tmp_path):
+    """Real H.264 + AAC / MP3 files (Ekman-6 sample with creation times and an `AVC Coding` encoder
+    tag; Lavf-muxed Sintel and Chaplin) as the three versions: streams bit-identical, tags gone."""
+    sources = {"emsync": shared_data / "ekman6" / "joy.mp4", "no_boundaries": shared_data / "video" / "sintel_5s.mp4"}
+    sources["neutral"] = shared_data / "video" / "chaplin.mp4"
+    (tmp_path / "st" / "real").mkdir(parents=True)
+    for cond, src in sources.items():
+        (tmp_path / "st" / "real" / f"{cond}.mp4").symlink_to(src)
+    build_study(tmp_path / "st", tmp_path / "study", participants=1)
+    v = load_study(tmp_path / "study")["videos"][0]
+    for slot, cond in zip(design.SLOTS, v["order"]):
+        src, dst = sources[cond], tmp_path / "study" / "public" / "media" / f"{v['media'][slot]}.mp4"
+        assert _stream_md5(src, "0:v") == _stream_md5(dst, "0:v") and _stream_md5(src, "0:a") == _stream_md5(dst, "0:a")
+        (d_src, fmt_src, _), (d_dst, fmt_dst, streams) = _tags(src), _tags(dst)
+        assert abs(d_src - d_dst) < 0.05
+        assert set(fmt_src) - {"major_brand", "minor_version", "compatible_brands"}  # the source had tags ...
+        assert set(fmt_dst) == {"major_brand", "minor_version", "compatible_brands"}  # ... the copy has none
+        assert all(set(t) <= {"language", "handler_name", "vendor_id"} for t in streams)  # muxer defaults only
+        assert all(t.get("language") == "und" for t in streams)
