@@ -249,3 +249,19 @@ def test_serve_command_serves_and_stops_on_sigterm(app, tmp_path):
     assert "POST /s/<token>/submit" in err
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT token FROM submissions").fetchall() == [(t,)]
+
+
+def test_submission_waits_while_another_process_reads_the_database(app):
+    """`emsync study report` (another process) holding the DuckDB file does not lose an answer."""
+    import subprocess
+    import sys
+
+    hold = "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], read_only=True); print('locked', flush=True); time.sleep(1.5)"
+    proc = subprocess.Popen([sys.executable, "-c", hold, str(app["db"])], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "locked"
+        t = app["tokens"][36]
+        assert post(app, t, answers(app, t))[0] == 303
+    finally:
+        proc.wait(timeout=30)
+    assert stored(app, t)[0] == 1

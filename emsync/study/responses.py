@@ -11,6 +11,7 @@ Each call opens and closes its own connection, so `emsync study report` can read
 """
 
 import threading
+import time
 from pathlib import Path
 
 import duckdb
@@ -42,20 +43,32 @@ class AlreadySubmitted(Exception):
     """This participant token has a stored submission."""
 
 
+def _connect(db_path, read_only: bool = False, wait_s: float = 10.0):
+    """A connection; while another process holds the file (a report being read), retry for `wait_s`."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return duckdb.connect(str(db_path), read_only=read_only)
+        except duckdb.IOException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def init(db_path) -> None:
-    with _LOCK, duckdb.connect(str(db_path)) as con:
+    with _LOCK, _connect(db_path) as con:
         con.execute(_SCHEMA)
 
 
 def has_submitted(db_path, token: str) -> bool:
-    with _LOCK, duckdb.connect(str(db_path)) as con:
+    with _LOCK, _connect(db_path) as con:
         return con.execute("SELECT count(*) FROM submissions WHERE token = ?", [token]).fetchone()[0] > 0
 
 
 def store_submission(db_path, token: str, page_id: str, music_theory: bool, rows: list[tuple]) -> None:
     """Store one participant's answers; rows = (video_id, question, condition, slot, rank).
     Raises AlreadySubmitted (nothing written) when the token has answered before."""
-    with _LOCK, duckdb.connect(str(db_path)) as con:
+    with _LOCK, _connect(db_path) as con:
         con.execute(_SCHEMA)
         con.execute("BEGIN TRANSACTION")
         try:
@@ -76,7 +89,7 @@ def read_answers(db_path):
     if not path.is_file():
         raise InputError(f"{path}: no responses database (run `emsync study serve` and collect answers first)")
     try:
-        with duckdb.connect(str(path), read_only=True) as con:
+        with _connect(path, read_only=True) as con:
             return con.execute(
                 "SELECT a.token, a.video_id, a.question, a.condition, a.slot, a.rank, s.music_theory "
                 "FROM answers a JOIN submissions s USING (token) ORDER BY a.token, a.video_id, a.question, a.condition"

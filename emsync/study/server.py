@@ -209,6 +209,9 @@ def make_handler(study: dict, study_dir, db_path):
                 return self._refuse(e.status, e.reason)
             except responses.AlreadySubmitted:
                 return self._refuse(409, "This survey link has already been used: your first answers are kept, these were not stored.")
+            except Exception as e:  # the database could not be written: say so, keep serving
+                self.log_message("store failed: %s", type(e).__name__)
+                return self._refuse(503, "Your answers could not be stored right now; please submit again in a minute.")
             self._send(303, b"", headers={"Location": f"/s/{token}/done"})
 
         def _drain(self, length: int):
