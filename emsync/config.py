@@ -266,6 +266,10 @@ class SoundtrackParams:
     peak_db: float = -3.0  # §6.3: peak normalisation up to -3 dB
     audio_bitrate: str = "192k"  # AAC in the muxed video
     keep_audio_db: float = -6.0  # --keep-audio: gain of the video's own audio under the music
+    videos_dir: str = "data/demo/videos"  # the soundtrack stage scores every video of this folder (§6.3.1)
+    conditions: list = field(default_factory=lambda: ["emsync", "no_boundaries", "neutral", "random_emotion"])  # §6.3: full EMSYNC + ablations
+    seed: int = 0  # the soundtrack stage: one sampling seed shared by a video's conditions
+    flow_max_side: int = 160  # AV-Align: Farnebäck optical flow on frames downscaled to this longer side
 
 
 @dataclass(frozen=True)

@@ -113,9 +113,15 @@ def make_soundtrack(
     soundfont=None,
     keep_audio=False,
     progress=True,
+    use_boundaries=True,
+    keep_ids=False,
 ) -> dict:
     """Score `video` and write the scored video to `output` (plus the MIDI / WAV when asked).
-    Returns the summary dict that `emsync soundtrack --json` prints."""
+    Returns the summary dict that `emsync soundtrack --json` prints.
+
+    `use_boundaries=False` is the no-boundaries ablation (the batch `soundtrack` stage): the cuts are
+    still detected and reported, but the generator gets none (offset = δ_max, "no boundary ahead").
+    `keep_ids=True` adds the generated token ids to the summary (`token_ids`)."""
     from emsync.generator import load_generator
     from emsync.io import check_outputs
     from emsync.limits import check_limit
@@ -177,7 +183,7 @@ def make_soundtrack(
         emotion.valence,
         emotion.arousal,
         info.duration,
-        boundaries,
+        boundaries if use_boundaries else [],
         seed=seed,
         instruments=instruments,
         checkpoint=ckpt,
@@ -239,6 +245,7 @@ def make_soundtrack(
         "has_audio": info.has_audio,
         "cuts": cuts["cuts"],
         "boundaries": boundaries,
+        "conditioned_on_boundaries": bool(use_boundaries),
         "valence": emotion.valence,
         "arousal": emotion.arousal,
         "emotion_source": emotion.source,
@@ -268,7 +275,7 @@ def make_soundtrack(
         "audio_silent": wav["silent"],
         "seconds": {**steps.seconds, "total": round(total, 3)},
         "seconds_per_minute": round(total / info.duration * 60.0, 2) if info.duration > 0 else math.nan,
-    }
+    } | ({"token_ids": [int(x) for x in ids]} if keep_ids else {})
 
 
 def _classifier_emotion(params, video, steps, info=None) -> tuple:

@@ -169,6 +169,22 @@ STAGE_CODE = {
         "flows/bandwidth.py",
         "tasks/bandwidth.py",
     ),
+    # §6.3: every video under every condition through the soundtrack pipeline, then §6.3.2's metrics
+    "soundtrack": (
+        *COMMON,
+        "emsync/checks.py",
+        *_GENERATOR,
+        *(p for p in _CLASSIFY if p not in _GENERATOR and not p.startswith(("emsync/video/", "emsync/training/"))),
+        "emsync/video",
+        "emsync/render.py",
+        "emsync/soundtrack.py",
+        "emsync/soundtrack_batch.py",
+        "emsync/objective.py",
+        "models/audio_tagger.py",
+        "models/beats.py",
+        "flows/soundtrack.py",
+        "tasks/soundtrack.py",
+    ),
     "train_lyrics": (*COMMON, *_LYRICS, "flows/train_lyrics.py"),
     "lyrics": (*COMMON, *_LYRICS, "emsync/checks.py", "emsync/labeling/scan.py", "emsync/midi_ids.py", "flows/lyrics.py"),
 }

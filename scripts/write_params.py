@@ -116,6 +116,7 @@ THESIS = {
             "tokens": "distilbert/distilbert-base-uncased",
         },
     },
+    "soundtrack": {"videos_dir": "data/videos"},  # §6.3.1: the 24 one-minute evaluation videos
     "bandwidth": {  # Chapter 7
         "dsd100_dir": "data/DSD100",  # §7.3
         "medleydb_dir": "data/MedleyDB",
