@@ -66,10 +66,33 @@ def ensure_process_pool(pool: str):
             pass
 
 
+def _unreachable(api: str, e: Exception, done: int = 0, total: int = 0) -> InputError:
+    e = getattr(e, "reason", e)  # urllib's URLError wraps the socket error
+    where = f"; {done} of {total} deployments were registered before it went away" if total else ""
+    return InputError(
+        f"Prefect server at {api} is not reachable ({type(e).__name__}: {e}){where}; start it (`prefect server start`) "
+        "or fix PREFECT_API_URL, then run `emsync deploy` again (registering again updates, never duplicates)"
+    )
+
+
+def check_server(api: str, timeout: float = 5.0):
+    """Raise one clear InputError unless the server at `api` answers its health check."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{api.rstrip('/')}/health", timeout=timeout) as r:
+            r.read()
+    except OSError as e:  # refused, timed out, HTTP error status
+        raise _unreachable(api, e) from None
+
+
 def deploy(stages=None, pool="emsync", project_dir="", schedules=None) -> dict:
     """Register one `dvc-repro/<stage>` deployment per stage on the server in PREFECT_API_URL;
-    return {deployment name: cron or None}."""
+    return {deployment name: cron or None}. A server that is down, or goes away part-way, is one
+    InputError line; the deployments already registered stay, and a rerun registers the rest."""
     import os
+
+    import httpx
 
     if not os.environ.get("PREFECT_API_URL"):
         raise InputError(
@@ -82,19 +105,24 @@ def deploy(stages=None, pool="emsync", project_dir="", schedules=None) -> dict:
     if unknown:
         raise InputError(f"{', '.join(unknown)}: not a stage of dvc.yaml (stages: {', '.join(known)})")
     schedules = SCHEDULES if schedules is None else schedules
-    ensure_process_pool(pool)
-    source = repro_stage.from_source(source=str(project_root()), entrypoint="emsync/deploy.py:repro_stage")
+    api = os.environ["PREFECT_API_URL"]
+    check_server(api)
     out = {}
-    for stage in stages:
-        cron = schedules.get(stage)
-        source.deploy(
-            name=stage,
-            work_pool_name=pool,
-            cron=cron,
-            parameters={"stage": stage, "project_dir": project_dir},
-            build=False,
-            push=False,
-            print_next_steps=False,
-        )
-        out[f"{FLOW_NAME}/{stage}"] = cron
+    try:
+        ensure_process_pool(pool)
+        source = repro_stage.from_source(source=str(project_root()), entrypoint="emsync/deploy.py:repro_stage")
+        for stage in stages:
+            cron = schedules.get(stage)
+            source.deploy(
+                name=stage,
+                work_pool_name=pool,
+                cron=cron,
+                parameters={"stage": stage, "project_dir": project_dir},
+                build=False,
+                push=False,
+                print_next_steps=False,
+            )
+            out[f"{FLOW_NAME}/{stage}"] = cron
+    except (httpx.TransportError, OSError) as e:  # the server stopped part-way
+        raise _unreachable(api, e, len(out), len(stages)) from None
     return out
