@@ -127,7 +127,7 @@ def _summary(metrics: dict) -> dict:
             }
         )
     for row, r in metrics.get("ablation", {}).items():
-        out.update({f"ablation_{row}_map": r["map"], f"ablation_{row}_runtime_s": r["runtime_s"]})
+        out.update({f"ablation_{row}_map": r.get("map"), f"ablation_{row}_runtime_s": r.get("runtime_s")})
     return out
 
 

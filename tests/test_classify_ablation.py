@@ -71,6 +71,13 @@ def test_rows_train_score_and_add_up_their_runtimes(tables):
     assert "| clip | multi_transformer |" in md and "64.73 | 5.32 |" in md and "no timing: asr" in md
 
 
+def test_a_feature_set_without_tables_is_a_recorded_skip(tables):
+    root, labels = tables  # no vit / ast tables here
+    rows = ablation.run(labels, root, None, _c(), {}, rows=["baseline"])
+    assert "vit" in rows["baseline"]["skipped"] and rows["baseline"]["extractors"] == ["vit", "ast"]
+    assert "| baseline | baseline | skipped: " in "\n".join(ablation.markdown(rows))
+
+
 def test_seconds_per_video_from_the_features_record():
     summary = {"extractors": {"clip": {"decode_s": 10.0, "extract_s": 2.0, "videos": 4}, "faces": {"videos": 0}}}
     assert ablation.seconds_per_video(summary) == {"clip": 3.0}

@@ -62,12 +62,19 @@ def run(labels, features_dir, videos_dir, c, extractor_seconds: dict, rows=None)
     """Train and score every row; returns {row: {"map", "precision", "recall", "n_test",
     "extract_s", "classify_s", "runtime_s", "extractors", "missing_timing", "parameters"}}."""
     from emsync.classify.stage import build_dataset, evaluate, make_task, train_classifier
+    from emsync.errors import InputError
     from emsync.models.classifiers import from_checkpoint_dict
 
     out = {}
     for name in rows or ROWS:
         kind, task, inputs, averaged = ROWS[name]
-        data, _ = build_dataset(task, labels, features_dir, videos_dir, inputs=list(inputs))
+        try:
+            data, _ = build_dataset(task, labels, features_dir, videos_dir, inputs=list(inputs))
+            if not len(data.index("train")) or not len(data.index("test")):
+                raise InputError(f"no {'training' if not len(data.index('train')) else 'test'} video has the {', '.join(inputs)} tables")
+        except InputError as e:  # a feature set this run has no tables for: a recorded skip, the other rows go on
+            out[name] = {"skipped": str(e), "extractors": extractors_of(inputs)}
+            continue
         cfg = dict(c.genre_models.get(kind) or {})
         if kind == "multi_transformer":
             cfg["averaged"] = list(averaged)
@@ -127,6 +134,9 @@ def markdown(rows: dict, chance: float | None = None) -> list:
     for name, r in rows.items():
         kind = ROWS[name][0]
         ref = THESIS.get(name, ("-", "-"))
+        if "skipped" in r:
+            lines.append(f"| {name} | {kind} | skipped: {r['skipped']} | - | - | - | {ref[0]} | {ref[1]} |")
+            continue
         miss = f" (no timing: {', '.join(r['missing_timing'])})" if r["missing_timing"] else ""
         lines.append(
             f"| {name} | {kind} | {pct(r['map'])} | {r['runtime_s']:.2f}{miss} | {r['extract_s']:.2f} | {r['classify_s']:.4f} | "
