@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from emsync.demo.audio import audio_songs, build_audio, read_wav, render_audio_item
-from emsync.demo.text import EMOTIONS, build_goemotions
+from emsync.demo.text import build_goemotions
+from emsync.lyrics.labels import GO28
 
 ARCHIVE_HEADER = ["track_id", "song_id", "artist", "title", "spotify_ids", "tempo", "valence", "energy"]
 
@@ -100,7 +101,7 @@ def test_audio_render_full_band_stereo(demo_corpus, tmp_path):
 def test_goemotions_format(tmp_path, demo_corpus):
     counts = build_goemotions(tmp_path, seed=3, n_text=100)
     assert counts == {"train": 80, "dev": 10, "test": 10}
-    assert (tmp_path / "emotions.txt").read_text().split() == EMOTIONS and len(EMOTIONS) == 28
+    assert (tmp_path / "emotions.txt").read_text().split() == GO28 and len(GO28) == 28
     seen, ids = set(), set()
     for split in ("train", "dev", "test"):
         for line in (tmp_path / f"{split}.tsv").read_text().splitlines():
@@ -118,4 +119,4 @@ def test_goemotions_format(tmp_path, demo_corpus):
 @pytest.mark.shared_data
 def test_emotion_names_match_goemotions(shared_data):
     real = (shared_data / "goemotions" / "data" / "original" / "emotions.txt").read_text().split()
-    assert real == EMOTIONS
+    assert real == GO28

@@ -11,38 +11,7 @@ from pathlib import Path
 
 from emsync.demo.midi_corpus import item_rng
 from emsync.io import write_text
-
-# The 28 GoEmotions labels in id order (27 emotions + neutral), as published.
-EMOTIONS = [
-    "admiration",
-    "amusement",
-    "anger",
-    "annoyance",
-    "approval",
-    "caring",
-    "confusion",
-    "curiosity",
-    "desire",
-    "disappointment",
-    "disapproval",
-    "disgust",
-    "embarrassment",
-    "excitement",
-    "fear",
-    "gratitude",
-    "grief",
-    "joy",
-    "love",
-    "nervousness",
-    "optimism",
-    "pride",
-    "realization",
-    "relief",
-    "remorse",
-    "sadness",
-    "surprise",
-    "neutral",
-]
+from emsync.lyrics.labels import GO28
 
 PHRASES = {
     "admiration": ["what a brilliant {x}", "this {x} is truly impressive", "you did an amazing job with the {x}"],
@@ -99,8 +68,8 @@ def make_goemotions(seed=1234, n_text=300) -> dict:
     rng = item_rng(seed, "goemotions")
     rows = []
     for i in range(n_text):
-        labels = sorted({int(rng.integers(len(EMOTIONS)))} | ({int(rng.integers(27))} if rng.random() < 0.15 else set()))
-        parts = [str(rng.choice(PHRASES[EMOTIONS[k]])).format(x=rng.choice(THINGS)) for k in labels]
+        labels = sorted({int(rng.integers(len(GO28)))} | ({int(rng.integers(27))} if rng.random() < 0.15 else set()))
+        parts = [str(rng.choice(PHRASES[GO28[k]])).format(x=rng.choice(THINGS)) for k in labels]
         text = " and ".join(parts)
         text = text[0].upper() + text[1:] + str(rng.choice([".", "!", "", "..."]))
         cid = "e" + "".join(rng.choice(list("abcdefghijklmnopqrstuvwxyz0123456789"), size=6))
@@ -122,5 +91,5 @@ def write_goemotions(out_dir, splits: dict) -> dict:
     out_dir = Path(out_dir)
     for name, rows in splits.items():
         write_text(out_dir / f"{name}.tsv", "".join(f"{t}\t{','.join(map(str, ls))}\t{c}\n" for t, ls, c in rows))
-    write_text(out_dir / "emotions.txt", "\n".join(EMOTIONS) + "\n")
+    write_text(out_dir / "emotions.txt", "\n".join(GO28) + "\n")
     return {k: len(v) for k, v in splits.items()}
