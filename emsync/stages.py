@@ -116,6 +116,7 @@ STAGE_CODE = {
         *COMMON,
         "emsync/checks.py",
         "emsync/demo",
+        "emsync/labeling/audio_features.py",
         "emsync/lyrics/labels.py",
         "models/classifier_blocks.py",
         "models/vemoclap.py",

@@ -19,6 +19,7 @@ import pandas as pd
 
 from emsync.demo.midi_corpus import item_rng
 from emsync.io import atomic_path, write_json, write_parquet
+from emsync.labeling.audio_features import AUDIO_FEATURES
 
 ALNUM = np.array(list("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"))
 BASE62 = np.array(list("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"))
@@ -42,19 +43,6 @@ RELEASES = [
     "Best of the 80s",
     "Back to Basics",
     "Midnight Sessions",
-]
-FEATURE_KEYS = [
-    "danceability",
-    "energy",
-    "key",
-    "loudness",
-    "mode",
-    "speechiness",
-    "acousticness",
-    "instrumentalness",
-    "liveness",
-    "valence",
-    "tempo",
 ]
 
 
@@ -199,7 +187,7 @@ def make_lmd_tables(midi_gt: dict, seed=1234) -> dict:
             )
     for t in decoys[:3]:  # catalog noise: unrelated tracks a search might hit
         r = item_rng(seed, "decoy", t["track_id"])
-        catalog.append(_catalog_entry(_spotify_id(r), t, {k: 0.5 for k in FEATURE_KEYS} | {"key": 0, "mode": 1}))
+        catalog.append(_catalog_entry(_spotify_id(r), t, {k: 0.5 for k in AUDIO_FEATURES} | {"key": 0, "mode": 1}))
     e2s = pd.DataFrame(map_rows, columns=["track_id", "spotify_id"])
     e2s.loc[len(e2s)] = {"track_id": decoys[1]["track_id"], "spotify_id": _spotify_id(rng)}  # id not in catalog
     arch = pd.DataFrame(archive, columns=["track_id", "song_id", "artist", "title", "spotify_ids", "tempo", "valence", "energy"])

@@ -26,25 +26,11 @@ import pandas as pd
 
 from emsync.errors import InputError
 from emsync.io import write_parquet
+from emsync.labeling.audio_features import AUDIO_FEATURES
 from emsync.redact import redact
 
 SPOTIFY_ID = re.compile(r"[0-9A-Za-z]{22}")
 ENV_ID, ENV_SECRET = "SPOTIPY_CLIENT_ID", "SPOTIPY_CLIENT_SECRET"
-AUDIO_FEATURES = [
-    "danceability",
-    "energy",
-    "key",
-    "loudness",
-    "mode",
-    "speechiness",
-    "acousticness",
-    "instrumentalness",
-    "liveness",
-    "valence",
-    "tempo",
-    "duration_ms",
-    "time_signature",
-]
 
 
 class SpotifyError(InputError):
