@@ -10,9 +10,9 @@ networks built into a temp folder when --models-dir is absent), so the extractor
 bounds on the real models' cost.
 """
 
-import tempfile
 import time
-from pathlib import Path
+
+from emsync.benchmarks import real_videos_and_models
 
 
 def add_args(p):
@@ -26,31 +26,21 @@ def run(args) -> dict:
     from emsync import env
 
     env.apply_defaults()
+    with real_videos_and_models(args.videos, args.models_dir) as (videos, models_dir):
+        return _run(args, videos, models_dir)
+
+
+def _run(args, videos, models_dir) -> dict:
     import dataclasses
 
     import torch
 
     from emsync.classify.features import SOURCES
     from emsync.classify.inference import classify_tables, extract_tables
-    from emsync.config import Params, shared_data_dir
-    from emsync.errors import InputError
+    from emsync.config import Params
     from emsync.video import extractors
-    from emsync.video.tiny_models import build_all
     from emsync.models.classifiers import build
 
-    videos = (
-        [Path(v) for v in args.videos]
-        if args.videos
-        else sorted([*(shared_data_dir() / "video").glob("*.mp4"), *(shared_data_dir() / "ekman6").glob("*.mp4")])
-    )
-    if not videos:
-        raise InputError(f"no videos given and none found under {shared_data_dir()}")
-    tmp = None
-    models_dir = args.models_dir
-    if models_dir is None:
-        tmp = tempfile.TemporaryDirectory(prefix="emsync-bench-models-")
-        build_all(tmp.name)
-        models_dir = tmp.name
     params = Params()
     params = dataclasses.replace(params, features=dataclasses.replace(params.features, models=extractors.demo_models(models_dir)))
     from emsync.classify.inference import EXTRACTORS
@@ -83,8 +73,6 @@ def run(args) -> dict:
         minutes += probe(v).duration / 60.0
         for k, s in seconds.items():
             totals[k] = totals.get(k, 0.0) + s
-    if tmp is not None:
-        tmp.cleanup()
     per_min = {k: round(s / minutes, 4) for k, s in totals.items()}
     features = sum(s for k, s in per_min.items() if k != "classifier")
     return {

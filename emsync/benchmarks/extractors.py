@@ -10,9 +10,9 @@ weights: PP-OCRv4, Haar cascade, py3langid, SymSpell). Tiny random Whisper decod
 """
 
 import os
-import tempfile
 import time
-from pathlib import Path
+
+from emsync.benchmarks import real_videos_and_models
 
 
 def add_args(p):
@@ -24,27 +24,16 @@ def add_args(p):
 
 
 def run(args) -> dict:
+    with real_videos_and_models(args.videos, args.models_dir) as (videos, models_dir):
+        return _run(args, videos, models_dir)
+
+
+def _run(args, videos, models_dir) -> dict:
     import torch
 
-    from emsync.config import shared_data_dir
-    from emsync.errors import InputError
     from emsync.video import extractors
     from emsync.video.sampling import sample_video
-    from emsync.video.tiny_models import build_all
 
-    videos = (
-        [Path(v) for v in args.videos]
-        if args.videos
-        else sorted([*(shared_data_dir() / "video").glob("*.mp4"), *(shared_data_dir() / "ekman6").glob("*.mp4")])
-    )
-    if not videos:
-        raise InputError(f"no videos given and none found under {shared_data_dir()}")
-    tmp = None
-    models_dir = args.models_dir
-    if models_dir is None:
-        tmp = tempfile.TemporaryDirectory(prefix="emsync-bench-models-")
-        build_all(tmp.name)
-        models_dir = tmp.name
     refs = extractors.demo_models(models_dir)
     names = args.extractors or list(extractors.REGISTRY)
     names = [n for n in extractors.REGISTRY if n in set(names) | {d for n in names for d in extractors.get(n).DEPENDS}]
@@ -69,8 +58,6 @@ def run(args) -> dict:
             t0 = time.perf_counter()
             tables[n] = mod.extract(handles[n], sample, {d: tables[d] for d in mod.DEPENDS})
             extract_s[n] += time.perf_counter() - t0
-    if tmp is not None:
-        tmp.cleanup()
     per_min = decode_s / minutes
     return {
         "machine": {
