@@ -107,35 +107,31 @@ def build_music(out: Path, seed=0):
     _audio_tagger(out, seed, d_embed=64, n_classes=50, chunk_s=22.0)
 
 
-def build_face_expression(out: Path, seed=0):
-    """ViT image classifier over FER-2013's 7 expressions (like trpakov/vit-face-expression)."""
+def _save(model_cls, cfg, out: Path, seed, *processors):
+    """Seeded random weights of `model_cls(cfg)` and its processors, saved in the hub layout."""
+    torch.manual_seed(seed)
+    model_cls(cfg).eval().save_pretrained(out)
+    for proc in processors:
+        proc.save_pretrained(out)
+
+
+def _tiny_vit(out: Path, seed, **labels):
+    """A ViT image classifier at toy size (32 px, 8 px patches, 2 layers of width 32) and its processor."""
     from transformers import ViTConfig, ViTForImageClassification, ViTImageProcessor
 
-    cfg = ViTConfig(
-        image_size=32,
-        patch_size=8,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        num_labels=len(FACE_LABELS),
-        id2label=dict(enumerate(FACE_LABELS)),
-        label2id={k: i for i, k in enumerate(FACE_LABELS)},
-    )
-    torch.manual_seed(seed)
-    ViTForImageClassification(cfg).eval().save_pretrained(out)
-    ViTImageProcessor(size={"height": 32, "width": 32}, image_mean=[0.5] * 3, image_std=[0.5] * 3).save_pretrained(out)
+    cfg = ViTConfig(image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, **labels)
+    _save(ViTForImageClassification, cfg, out, seed, ViTImageProcessor(size={"height": 32, "width": 32}, image_mean=[0.5] * 3, image_std=[0.5] * 3))
+
+
+def build_face_expression(out: Path, seed=0):
+    """ViT image classifier over FER-2013's 7 expressions (like trpakov/vit-face-expression)."""
+    _tiny_vit(out, seed, num_labels=len(FACE_LABELS), id2label=dict(enumerate(FACE_LABELS)), label2id={k: i for i, k in enumerate(FACE_LABELS)})
 
 
 def build_vit(out: Path, seed=0):
     """ViT image classifier (like google/vit-base-patch16-224, 1000 ImageNet classes) at toy size:
     the frozen image model of the genre baseline (§5.2.3.2)."""
-    from transformers import ViTConfig, ViTForImageClassification, ViTImageProcessor
-
-    cfg = ViTConfig(image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, num_labels=1000)
-    torch.manual_seed(seed)
-    ViTForImageClassification(cfg).eval().save_pretrained(out)
-    ViTImageProcessor(size={"height": 32, "width": 32}, image_mean=[0.5] * 3, image_std=[0.5] * 3).save_pretrained(out)
+    _tiny_vit(out, seed, num_labels=1000)
 
 
 def build_ast(out: Path, seed=0):
@@ -157,9 +153,7 @@ def build_ast(out: Path, seed=0):
         num_mel_bins=128,
         num_labels=527,
     )
-    torch.manual_seed(seed)
-    ASTForAudioClassification(cfg).eval().save_pretrained(out)
-    ASTFeatureExtractor(num_mel_bins=128, max_length=1024, sampling_rate=16000).save_pretrained(out)
+    _save(ASTForAudioClassification, cfg, out, seed, ASTFeatureExtractor(num_mel_bins=128, max_length=1024, sampling_rate=16000))
 
 
 def _bpe_tokenizer(vocab_size, specials, seed=0):
@@ -207,9 +201,7 @@ def build_sentiment(out: Path, seed=0):
         id2label=dict(enumerate(SENTIMENT_LABELS)),
         label2id={k: i for i, k in enumerate(SENTIMENT_LABELS)},
     )
-    torch.manual_seed(seed)
-    RobertaForSequenceClassification(cfg).eval().save_pretrained(out)
-    fast.save_pretrained(out)
+    _save(RobertaForSequenceClassification, cfg, out, seed, fast)
 
 
 def build_distilbert(out: Path, seed=0):
@@ -245,9 +237,7 @@ def build_distilbert(out: Path, seed=0):
         max_position_embeddings=128,
         pad_token_id=fast.pad_token_id,
     )
-    torch.manual_seed(seed)
-    DistilBertModel(cfg).eval().save_pretrained(out)
-    fast.save_pretrained(out)
+    _save(DistilBertModel, cfg, out, seed, fast)
 
 
 def build_whisper(out: Path, seed=0):
