@@ -72,6 +72,8 @@ def test_whole_survey_in_chromium(app, browser):
     page.wait_for_function("Array.from(document.querySelectorAll('video')).every(v => v.readyState >= 1)", timeout=30_000)
     durations = page.eval_on_selector_all("video", "vs => vs.map(v => v.duration)")
     assert all(abs(d - 0.6) < 0.15 for d in durations), durations
+    page.eval_on_selector("video", "v => { v.muted = true; return v.play(); }")  # picture and sound decode and play
+    page.wait_for_function("document.querySelector('video').currentTime > 0.2", timeout=30_000)
 
     # picking a rank another method holds takes it from that method (each question stays an order)
     first = study["pages"][[p["id"] for p in study["pages"]].index(study["tokens"][t1])]["videos"][0]

@@ -5,7 +5,7 @@
     emsync study serve --port 8000                       # http://127.0.0.1:8000/s/<token>/ for each line of data/study/links.txt
     emsync study report                                  # data/study/report/study.md (Tables 6.2-6.4) + fig_6_5..7.png
 
-Default folders are under the project's data/ (data/soundtrack is the `soundtrack` stage's output).
+Default folders are under the data root, params `paths.data_dir` (data/soundtrack is the `soundtrack` stage's output).
 """
 
 import argparse
@@ -15,9 +15,11 @@ from emsync.study import design
 
 
 def _default(sub: str):
-    from emsync.config import project_root
+    """<data root>/<sub>: the data root is params `paths.data_dir`, where the `soundtrack` stage writes."""
+    from emsync.config import load_params
 
-    return project_root() / "data" / sub
+    params = load_params()
+    return params.path(params.paths.data_dir) / sub
 
 
 def register(sub):
