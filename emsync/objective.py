@@ -230,6 +230,10 @@ def item_metrics(params, record: dict, video_motion: dict | None, original_tags,
     return row
 
 
+ROW_COLUMNS = [
+    "video_id", "condition", "n_boundaries", "cut_to_chord_s", "hit_rate", "seconds_per_minute", "av_align_frame",
+    "av_align_second", "kl", "pred_valence", "pred_arousal", "emotion_l1",
+]  # fmt: skip
 COLUMNS = {  # column -> (title, thesis value or None)
     "cut_to_chord_s": ("cut-to-chord distance (s) ↓", None),
     "hit_rate": ("hit rate within 1 s ↑", None),
@@ -288,13 +292,15 @@ def evaluate(params, records, videos: dict, motions: dict | None = None) -> dict
     "markdown", "rows" (per item)}. `videos`: {video_id: {rel_path, ...}}; `motions`: {video_id:
     {mags, fps}} (flow magnitudes; computed here when not given)."""
     from emsync.soundtrack_batch import resolve_path
-    from emsync.video.loading import load_pretrained
+    from emsync.video.extractors import music
     from emsync.video.sampling import read_audio
 
     sp = params.soundtrack
     notes = [
         "cut-to-chord distance and hit rate are this project's metrics (not in the thesis); boundaries are the video's "
         "detected boundaries in every condition, so `no_boundaries` shows what the boundary condition buys.",
+        "a video whose music has no CHORD at all has no finite cut-to-chord distance: it is left out of that mean "
+        "(the n beside it drops) and counts as misses in the hit rate.",
         "AV-Align: Farnebäck optical flow (OpenCV; the thesis cites Horn & Schunck) on frames downscaled to "
         f"{sp.flow_max_side} px; onsets from librosa at 22,050 Hz; IoU = I / (|A| + |V| - I).",
         "runtime includes each item's model loading (generator, FluidSynth) and the emotion classifier's run is not in it "
@@ -304,7 +310,7 @@ def evaluate(params, records, videos: dict, motions: dict | None = None) -> dict
     tagger = None
     if tagger_ref:
         try:
-            tagger = load_pretrained(tagger_ref, "audio_tagger").model.eval()
+            tagger = music.load(tagger_ref)["tagger"].model.eval()  # the features stage's music tagger
             if "demo_models" in str(tagger_ref):
                 notes.append(f"KL: the music tagger is the demo's random tiny model ({tagger_ref}): the KL numbers exercise the code, not music similarity.")
         except Exception as e:  # a missing tagger drops one column, not the report
@@ -336,3 +342,28 @@ def evaluate(params, records, videos: dict, motions: dict | None = None) -> dict
     for c, m in summary.items():
         csv_lines.append(c + "," + ",".join("" if m[k] is None else f"{m[k]:.6g}" for k in COLUMNS))
     return {"metrics": metrics, "csv": "\n".join(csv_lines) + "\n", "markdown": markdown(summary, notes, metrics["n_videos"]), "rows": rows}
+
+
+def metrics_png(summary: dict, path) -> None:
+    """One bar chart per metric, one bar per condition (reports/soundtrack_metrics.png)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from emsync.io import atomic_path
+
+    conds = list(summary)
+    fig, axes = plt.subplots(1, len(COLUMNS), figsize=(2.3 * len(COLUMNS), 3.2))
+    for ax, (col, (title, ref)) in zip(axes, COLUMNS.items()):
+        vals = [summary[c][col] if summary[c][col] is not None else np.nan for c in conds]
+        ax.bar(range(len(conds)), vals, color=["C0", "C1", "C2", "C3"][: len(conds)])
+        if ref is not None:
+            ax.axhline(ref, color="k", ls="--", lw=1, label="thesis")
+            ax.legend(fontsize=7)
+        ax.set_xticks(range(len(conds)), conds, rotation=45, ha="right", fontsize=7)
+        ax.set_title(title, fontsize=8)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
+    plt.close(fig)

@@ -8,7 +8,7 @@ data/soundtrack/soundtrack.parquet (one row per video and condition, paths relat
 the store stage registers it as the view `soundtrack_soundtrack`), data/soundtrack/skips.parquet
 (videos or items that could not be scored, with the reason), and the objective evaluation
 (emsync/objective.py): reports/soundtrack.md, reports/soundtrack_metrics.json (`dvc metrics`),
-reports/soundtrack_metrics.csv (`dvc plots`). A bad video is a recorded skip, never a stopped flow.
+reports/soundtrack_metrics.csv and .png (`dvc plots`), data/soundtrack/metrics.parquet (per video and condition). A bad video is a recorded skip, never a stopped flow.
 """
 
 from prefect import flow
@@ -102,6 +102,8 @@ def soundtrack_flow(params: Params) -> dict:
     write_json(reports / "soundtrack_metrics.json", ev["metrics"])
     write_text(reports / "soundtrack_metrics.csv", ev["csv"])
     write_text(reports / "soundtrack.md", ev["markdown"])
+    objective.metrics_png(ev["metrics"]["per_condition"], reports / "soundtrack_metrics.png")
+    write_parquet(out_dir / "metrics.parquet", pd.DataFrame(ev["rows"], columns=objective.ROW_COLUMNS))
     report.write(reports)
     return ev["metrics"]
 

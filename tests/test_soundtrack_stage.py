@@ -11,10 +11,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 
 from _model_helpers import tiny_checkpoint
 from _root import ROOT
 from _videos import cut_video, ffmpeg
+from emsync.models.audio_tagger import AudioTagger, AudioTaggerConfig
+from emsync.models.emotion_regressor import EmotionRegressor, EmotionRegressorConfig, regressor_bytes
 from emsync.music import vocab as V
 
 pytestmark = pytest.mark.slow
@@ -39,13 +42,17 @@ def ws(tmp_path_factory):
     ffmpeg("-f", "lavfi", "-i", "testsrc2=s=64x48:r=25", "-frames:v", "1", "-pix_fmt", "yuv420p", v / "oneframe.mp4")
     (v / "empty.mp4").write_bytes(b"")
     tiny_checkpoint(ws / "gen.pt", {V.shift_id(200): 4.0, V.CHORD: 3.0, V.on_id(V.PIANO, 60): 2.0})
+    torch.manual_seed(0)  # tiny random music tagger and V/A regressor for the KL and emotion columns
+    AudioTagger(AudioTaggerConfig(channels=[4, 8], d_embed=8, n_classes=5, chunk_s=2.0)).save_pretrained(ws / "tagger")
+    reg = EmotionRegressor(EmotionRegressorConfig(n_layers=1, n_heads=2, d_model=16, d_ff=32, max_len=32)).eval()
+    (ws / "reg.pt").write_bytes(regressor_bytes(reg))
     (ws / "params.yaml").write_text(
         f"paths: {{data_dir: {ws}/data, reports_dir: {ws}/reports, store: {ws}/data/emsync.duckdb}}\n"
         f"soundtrack: {{videos_dir: {v}, seed: 3}}\n"
         f"generate: {{checkpoint: {ws}/gen.pt, slide_stride: 16}}\n"
         f"classify: {{emotion_checkpoint: {ws}/none.pt}}\n"
-        f"evaluate: {{regressor_checkpoint: {ws}/none.pt}}\n"
-        "features: {models: {}}\n"
+        f"evaluate: {{regressor_checkpoint: {ws}/reg.pt}}\n"
+        f"features: {{models: {{music: {ws}/tagger}}}}\n"
         "video: {cut_method: pyav}\n"
     )
     first = _run(ws)
@@ -112,11 +119,26 @@ def test_report_and_metrics(ws):
     ws, _ = ws
     m = json.loads((ws / "reports" / "soundtrack_metrics.json").read_text())
     assert set(m["per_condition"]) == set(CONDITIONS)
+    rows = pd.read_parquet(ws / "data" / "soundtrack" / "metrics.parquet")
+    table = pd.read_parquet(ws / "data" / "soundtrack" / "soundtrack.parquet")
+    assert list(zip(rows.video_id, rows.condition)) == list(zip(table.video_id, table.condition))
+    cuts = rows[rows.video_id == "cuts"].set_index("condition")
+    # the cut-to-chord distance is recomputed from the record's boundaries and chords
+    for c in CONDITIONS:
+        rec = table[(table.video_id == "cuts") & (table.condition == c)].iloc[0]
+        d = [min((abs(b - x) for x in rec.chord_times), default=float("inf")) for b in rec.boundaries]
+        assert cuts.loc[c, "cut_to_chord_s"] == pytest.approx(sum(d) / len(d))
+        assert 0 <= cuts.loc[c, "av_align_frame"] <= 1 and 0 <= cuts.loc[c, "av_align_second"] <= 1
+        assert cuts.loc[c, "kl"] >= 0 and cuts.loc[c, "emotion_l1"] >= 0
+    # KL needs the original audio: none for the mute video
+    assert rows[rows.video_id == "mute"].kl.isna().all()
+    n_audio = int(table[table.condition == "emsync"].has_audio.sum())
+    assert all(m["per_condition"][c]["kl_n"] == n_audio for c in CONDITIONS)
     md = (ws / "reports" / "soundtrack.md").read_text()
     assert "| emsync |" in md and "thesis 85.2" in md
-    assert "KL: not computed" in md and "emotion agreement: not computed" in md
     csv = pd.read_csv(ws / "reports" / "soundtrack_metrics.csv")
     assert list(csv.condition) == CONDITIONS
+    assert (ws / "reports" / "soundtrack_metrics.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_rerun_is_cached_and_rebuilds_deleted_files(ws):
