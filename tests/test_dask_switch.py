@@ -26,7 +26,7 @@ def test_switch_values():
         dask_runner("lots")
 
 
-def _run(module, params_file, results, dask):
+def _run(module, params_file, results, dask, announced=True):
     env = {
         **os.environ,
         "EMSYNC_PARAMS": str(params_file),
@@ -36,7 +36,10 @@ def _run(module, params_file, results, dask):
     }
     r = subprocess.run([sys.executable, "-m", module], cwd=ROOT, env=env, capture_output=True, text=True, timeout=500)
     assert r.returncode == 0, r.stderr[-3000:]
-    assert ("tasks on Dask (a local cluster of 2 processes)" in r.stderr) == (dask == "2")
+    if announced:
+        assert ("tasks on Dask (a local cluster of 2 processes)" in r.stderr) == (dask == "2")
+    else:  # the features flow picks its runner itself: the cluster's workers log their start
+        assert ("distributed.worker" in r.stderr) == (dask == "2")
 
 
 def _hashes(folder):
@@ -82,3 +85,30 @@ def test_labeling_and_tokens_on_a_two_worker_cluster_match_the_single_process_ru
     single, cluster = outs[""], outs["2"]
     assert len(single[0]) > 4 and len(single[1]) > 3
     assert cluster == single
+
+
+@pytest.mark.slow
+def test_features_on_a_two_worker_cluster_match_the_single_process_run(tmp_path, demo_videos):
+    """The features flow with the real CLIP extractor (a tiny random open_clip model saved here) on
+    one demo video: the 2-worker cluster writes byte-identical Parquet to the single-process run."""
+    from emsync.video.tiny_models import build
+
+    clip = build("clip", tmp_path / "models", seed=0)
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    src = sorted(demo_videos.videos_dir.iterdir())[0]
+    (videos / src.name).symlink_to(src)
+    outs = {}
+    for mode in ("", "2"):
+        d = tmp_path / (mode or "single")
+        d.mkdir()
+        params = {
+            "paths": {"data_dir": str(d / "data"), "reports_dir": str(d / "reports"), "store": str(d / "data" / "emsync.duckdb")},
+            "features": {"videos_dir": str(videos), "models_dir": str(tmp_path / "models"), "extractors": ["clip"], "models": {"clip": str(clip)}},
+            "video": {"n_frames": 4},
+        }
+        (d / "params.yaml").write_text(yaml.safe_dump(params))
+        _run("flows.features", d / "params.yaml", d / "results", mode, announced=False)
+        outs[mode] = {k: v for k, v in _hashes(d / "data" / "features").items() if k.endswith(".parquet")}
+    assert {f"clip/{src.stem}.parquet", "cuts.parquet"} <= set(outs[""])
+    assert outs["2"] == outs[""]
