@@ -21,7 +21,7 @@ from emsync.config import project_root, Params
 @dataclass(frozen=True)
 class Input:
     key: str  # dotted params key
-    kind: str  # "dir" | "file"
+    kind: str  # "dir" | "file" | "path" (either)
     what: str  # what belongs there: dataset, layout, section
 
 
@@ -73,6 +73,12 @@ INPUTS = (
         "DSD100 (Liutkus et al. 2017; DSD100.zip unpacked: Mixtures/Dev/<song>/mixture.wav, Mixtures/Test/<song>/mixture.wav; §7.3)",
     ),
     Input("bandwidth.medleydb_dir", "dir", "MedleyDB 2.0 (Bittner et al. 2016): Audio/<song>/<song>_MIX.wav (§7.3)"),
+    Input(
+        "bandwidth.vggish_model",
+        "path",
+        "VGGish weights for the VGG distance (§7.4.1): the torch port's released .pth state dict, or a folder "
+        "with config.json + model.safetensors [+ pca.npz] (emsync/bandwidth/vggish.py)",
+    ),
     Input(
         "features.models_dir",
         "dir",
@@ -250,9 +256,9 @@ def check_inputs(params: Params, dvc_yaml=None) -> tuple[list[str], list[str]]:
             continue  # a stage writes it
         path = params.path(value)
         checked.append(value)
-        ok = path.is_dir() if inp.kind == "dir" else path.is_file()
+        ok = {"dir": path.is_dir, "file": path.is_file, "path": path.exists}[inp.kind]()
         if not ok:
-            what = "folder" if inp.kind == "dir" else "file"
+            what = {"dir": "folder", "file": "file", "path": "file or folder"}[inp.kind]
             state = "not found" if not path.exists() else f"is not a {what}"
             missing.append(f"{inp.key} = {value}: {what} {state}. It should hold {inp.what}.")
     for i, folder in enumerate(params.bandwidth.folders):

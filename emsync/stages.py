@@ -127,8 +127,10 @@ STAGE_CODE = {
         *COMMON,
         "emsync/video/loading.py",
         "emsync/video/tiny_models.py",
+        "emsync/bandwidth/vggish.py",
         "models/audio_tagger.py",
         "models/beats.py",
+        "models/vggish.py",
         "flows/demo_models.py",
     ),
     "labeling": (

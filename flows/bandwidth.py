@@ -91,12 +91,13 @@ def report_flow(params: Params, reports_dir: str | None = None) -> dict:
     code = stage_digest("bandwidth")
     labels, results, evals, models, table4 = {}, {}, {}, {}, {}
     bw = dataclasses.asdict(p)
-    vggish_digest = ""
+    vggish_digest, vggish_demo = "", False
     if p.vggish_model:  # a folder or a .pth; the digest keys the cached test results on the weights
         bw["vggish_model"] = str(params.path(p.vggish_model))
         vp = Path(bw["vggish_model"])
         files = sorted(f for f in vp.glob("*") if f.is_file()) if vp.is_dir() else [vp] if vp.exists() else []
         vggish_digest = fingerprint(*(file_digest(f) for f in files))
+        vggish_demo = (vp / "demo.json").is_file()  # the demo_models stage's tiny random VGGish
     for v in p.variants:
         ck = params.path(p.out_dir) / v / "checkpoint.pt"
         if not ck.exists():
@@ -117,14 +118,43 @@ def report_flow(params: Params, reports_dir: str | None = None) -> dict:
                 "macs_65536": E.macs(m),
                 "runtime_rate_cpu": E.runtime_rate(m, seconds=1.0),
             }
+    sizes = " / ".join(f"{arch} {r['params']:,}" for arch, r in table4.items())
+    thesis_size = list(p.unet_channels) == [128, 256, 512, 512] and p.unet_bottleneck == 512 and (p.resnet_blocks, p.resnet_channels) == (15, 512)
+    vgg_note = (
+        "not computed (bandwidth.vggish_model is empty)"
+        if not p.vggish_model
+        else "**demo weights**: a tiny random VGGish (demo_models stage); its distances exercise eq. 7.2 but carry no perceptual meaning"
+        if vggish_demo
+        else f"VGGish weights from {p.vggish_model}"
+    )
     md = [
         "# Bandwidth extension (thesis Chapter 7)",
         "",
+        (
+            f"**Demo numbers, not thesis numbers**: models of {sizes} parameters (thesis 56.4M / 55.1M), {p.steps} steps of {p.crop}-sample crops (thesis: until convergence, 8192) "
+            f"on {len(test)} test song(s) of the configured folders (thesis: DSD100 test, 50 songs)."
+            if not thesis_size
+            else f"Thesis-size models, {p.steps} steps of {p.crop}-sample crops."
+        ),
+        "The thesis columns are its Table 7.2 (DSD100 test, full-size models, trained to convergence on a GPU).",
+        "",
         f"Test songs: {len(test)} ({', '.join(s.song_id for s in test)}); whole-song stereo SNR (eq. 7.1), mean over songs.",
-        "ΔSNR = output - input. The thesis columns are Table 7.2 (DSD100 test, full-size models); the VGG-distance",
-        "columns are not computed here (no VGGish weights offline).",
+        f"ΔSNR = output - input; -ΔVGG = input VGG distance - output VGG distance. VGG distance (eq. 7.2): {vgg_note}.",
         "",
         E.table_7_2(results, labels),
+        "## Validation at the last evaluation (§7.4.3, Fig. 7.3's end points)",
+        "",
+        f"Mean SNR over the validation excerpts ({p.val_duration_s:g} s from second {p.val_offset_s:g}); seen = the variant's training filter(s).",
+        "",
+        "| variant | steps | seen SNR | seen input | unseen SNR | unseen input |",
+        "|---|---|---|---|---|---|",
+        *(
+            f"| {labels[v]} | {ev[-1]['step']} | {ev[-1]['snr_seen']:.2f} | {ev[-1]['input_snr_seen']:.2f} | "
+            f"{ev[-1]['snr_unseen']:.2f} | {ev[-1]['input_snr_unseen']:.2f} |"
+            for v, ev in evals.items()
+            if ev and "snr_seen" in ev[-1]
+        ),
+        "",
         "## Table 7.4 (this machine, CPU; thesis runtime on a GTX 1080 Ti)",
         "",
         "| model | parameters | MACs (65,536 samples) | runtime rate (CPU) | thesis params / MACs / rate |",
@@ -137,8 +167,20 @@ def report_flow(params: Params, reports_dir: str | None = None) -> dict:
             f"{t[0] / 1e6:.1f}M / {t[1] / 1e9:.1f}G / {t[2]} |"
         )
     write_text(reports / "bandwidth.md", "\n".join(md) + "\n")
-    summary = {v: {f"{s}_{k}": r[s][k] for s in ("seen", "unseen") for k in ("snr", "input_snr")} for v, r in results.items()}
-    write_json(reports / "bandwidth_metrics.json", {"summary": summary, "table_7_4": table4, "results": results})
+    keys = ("snr", "input_snr", "vgg", "input_vgg")
+    summary = {v: {f"{s}_{k}": r[s][k] for s in ("seen", "unseen") for k in keys if k in r[s]} for v, r in results.items()}
+    validation = {v: {k: x for k, x in ev[-1].items() if k == "step" or "snr" in k} for v, ev in evals.items() if ev}
+    write_json(
+        reports / "bandwidth_metrics.json",
+        {
+            "demo": not thesis_size,
+            "vggish_demo_weights": vggish_demo,
+            "summary": summary,
+            "validation": validation,
+            "table_7_4": table4,
+            "results": results,
+        },
+    )
     E.plot_curves(evals, reports / "bandwidth_curves.png", labels)
     if test:  # Figs. 7.4 / 7.5 on 2 s of the first test song
         a = test[0].audio()

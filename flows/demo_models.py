@@ -2,10 +2,11 @@
 
     python -m flows.demo_models        # what `dvc repro demo_models` runs
 
-Writes data/demo_models/<name>/ for clip, audio, music, beats, vit, ast, face_expression, sentiment, distilbert and
-whisper (emsync/video/tiny_models.py: the thesis architectures at toy size, hub layout), plus
+Writes data/demo_models/<name>/ for clip, audio, music, beats, vit, ast, face_expression, sentiment, distilbert,
+whisper and vggish (emsync/video/tiny_models.py: the thesis architectures at toy size, hub layout), plus
 data/demo_models/manifest.json ({name: weights digest}). The demo params point
-`features.models` at these folders (see emsync.video.extractors.demo_models). Run report:
+`features.models` at these folders (see emsync.video.extractors.demo_models) and
+`bandwidth.vggish_model` at data/demo_models/vggish (§7.4.1 VGG distance). Run report:
 reports/runs/demo_models.json.
 """
 

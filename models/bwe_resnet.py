@@ -73,5 +73,9 @@ class BweResNet(nn.Module):
         """Samples of context each side an output sample depends on (head + 2 convs per block)."""
         return (self.cfg.kernel // 2) * (1 + 2 * self.cfg.blocks)
 
+    def output_conv(self) -> nn.Conv1d:
+        """The 1x1 tail conv back to stereo."""
+        return self.tail
+
     def forward(self, x):  # x (B, 2, T)
         return x + self.tail(self.blocks(self.head(x)))  # (B, 2, T)

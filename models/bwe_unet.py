@@ -96,6 +96,10 @@ class BweUNet(nn.Module):
         m = c.length_multiple
         return -(-h // m) * m
 
+    def output_conv(self) -> nn.Conv1d:
+        """The last conv (to 2 x audio channels before the last sub-pixel layer)."""
+        return self.up[-1][0]
+
     def forward(self, x):  # x (B, C, T)
         T = x.shape[-1]
         pad = (-T) % self.cfg.length_multiple

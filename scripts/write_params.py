@@ -123,6 +123,7 @@ THESIS = {
         "folders": [],
         "val_songs": 8,
         "val_duration_s": 8.0,
+        "crop": 8192,  # §7.5
         "unet_channels": [128, 256, 512, 512],  # §7.1.1: 56.4M
         "unet_bottleneck": 512,
         "resnet_blocks": 15,  # §7.1.2: 55.1M

@@ -53,6 +53,7 @@ def test_train_and_report(tmp_path):
         3000 * np.eye(16),
         np.full(16, 0.05),
     )
+    (tmp_path / "vggish" / "demo.json").write_text('{"weights": "demo"}')  # marked as the demo_models stage marks it
     p = load_params()
     bw = dataclasses.replace(
         p.bandwidth,
@@ -88,6 +89,8 @@ def test_train_and_report(tmp_path):
         "thesis ΔSNR | VGG | -ΔVGG |" in md
         and 0 <= summary_vgg(metrics := json.loads((tmp_path / "reports" / "bandwidth_metrics.json").read_text())) <= 255
     )
+    assert "**Demo numbers, not thesis numbers**" in md and "VGG distance (eq. 7.2): **demo weights**" in md
+    assert "| U-Net | 4 |" in md and metrics["demo"] and metrics["vggish_demo_weights"] and metrics["validation"]["unet"]["step"] == 4
     assert "| butter_6 (unseen filter) | Input |" in md and "| | ResNet DA |" in md and "| | U-Net |" in md
     assert metrics["table_7_4"]["unet"]["params"] > 0
     for f in ("bandwidth_curves.png", "bandwidth_spectrograms.png"):

@@ -61,3 +61,29 @@ def test_released_state_dict_file_loads(tmp_path):
         load_vggish(tmp_path / "bad.pth")
     with pytest.raises(InputError, match="VGGish model not found"):
         load_vggish(tmp_path / "missing.pth")
+
+
+def test_demo_vggish_is_built_by_demo_models_and_named_by_the_demo_params(tmp_path):
+    """The demo set's VGG distance runs offline on the demo_models stage's tiny VGGish (demo weights)."""
+    import json
+
+    import yaml
+
+    from _root import ROOT
+    from emsync.config import load_params
+    from emsync.video.tiny_models import build
+
+    demo = load_params(ROOT / "params" / "demo.yaml").bandwidth.vggish_model
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    assert demo == "data/demo_models/vggish" and "data/demo_models" in stages["demo_models"]["outs"]
+    assert "${bandwidth.vggish_model}" in stages["bandwidth_report"]["deps"]
+    folder = build("vggish", tmp_path)
+    assert json.loads((folder / "demo.json").read_text())["weights"] == "demo"
+    emb = load_vggish(folder)
+    assert emb.pca_matrix.shape == (128, 128) and emb.model.cfg.channels == (8, 16, 32, 32, 64, 64)
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, 3 * 44100)) * 0.05
+    y = emb(x)
+    assert y.shape == (3, 128) and y.std() > 20  # the fitted post-processing spreads codes over 0..255
+    assert vgg_distance(emb, x, x) == 0.0
+    assert vgg_distance(emb, x, F.lowpass(x, "butter_6")) > 5  # band-limiting moves the embedding

@@ -9,7 +9,7 @@ from emsync.video.loading import dir_version, load_pretrained
 from emsync.video.tiny_models import BUILDERS, build
 
 
-@pytest.mark.parametrize("name", ["audio", "music", "beats", "face_expression", "vit", "ast", "sentiment", "distilbert"])
+@pytest.mark.parametrize("name", ["audio", "music", "beats", "face_expression", "vit", "ast", "sentiment", "distilbert", "vggish"])
 def test_build_is_seeded(tmp_path, name):
     a, b, c = build(name, tmp_path / "a", seed=0), build(name, tmp_path / "b", seed=0), build(name, tmp_path / "c", seed=1)
     assert dir_version(a) == dir_version(b) != dir_version(c)
@@ -40,4 +40,4 @@ def test_whisper_keeps_the_multilingual_token_layout(tmp_path):
 
 
 def test_every_builder_is_registered():
-    assert set(BUILDERS) == {"clip", "audio", "music", "beats", "face_expression", "vit", "ast", "sentiment", "distilbert", "whisper"}
+    assert set(BUILDERS) == {"clip", "audio", "music", "beats", "face_expression", "vit", "ast", "sentiment", "distilbert", "whisper", "vggish"}

@@ -156,6 +156,39 @@ def build_ast(out: Path, seed=0):
     _save(ASTForAudioClassification, cfg, out, seed, ASTFeatureExtractor(num_mel_bins=128, max_length=1024, sampling_rate=16000))
 
 
+def build_vggish(out: Path, seed=0):
+    """VGGish (the torch port's layer layout, §7.4.1 VGG distance) at toy widths, read by
+    emsync.bandwidth.vggish.load_vggish. Demo weights: random, so the VGG distances they give
+    carry no perceptual meaning. The PCA post-processing is fitted (whitening) on embeddings of
+    seeded band-limited noise, so the quantised 0..255 embeddings spread over the range instead
+    of sitting at the clip value; demo.json marks the folder as demo weights."""
+    import numpy as np
+
+    from emsync.bandwidth.vggish import SR, log_mel_examples, save_vggish
+    from emsync.models.vggish import Vggish, VggishConfig
+
+    torch.manual_seed(seed)
+    model = Vggish(VggishConfig(channels=(8, 16, 32, 32, 64, 64), hidden=128, embedding=128)).eval()
+    rng = np.random.default_rng(seed)
+    n = int(0.96 * SR) + 441  # one 0.96-s example per clip
+    freqs = np.fft.rfftfreq(n, 1 / SR)
+    clips = []
+    for _ in range(256):  # white noise of random level, low-passed at a random cut-off (or full band)
+        spec = np.fft.rfft(rng.standard_normal(n))
+        spec[freqs > rng.choice([2000.0, 5000.0, 8000.0, 11025.0, 16000.0, SR])] = 0
+        clips.append(np.fft.irfft(spec, n) * 10 ** rng.uniform(-3, -0.5))
+    with torch.no_grad():
+        x = torch.from_numpy(np.concatenate([log_mel_examples(c, model.cfg) for c in clips]))
+        emb = model(x).numpy().astype(np.float64)
+    means = emb.mean(0)
+    eig, vec = np.linalg.eigh(np.cov(emb - means, rowvar=False))
+    order = np.argsort(eig)[::-1]
+    # rows = principal directions, scaled to unit variance (directions without variance stay near 0)
+    pca = (vec[:, order] / np.sqrt(eig[order] + 1e-3 * eig.max())).T
+    save_vggish(out, model, pca, means)
+    (out / "demo.json").write_text(json.dumps({"weights": "demo", "note": "random toy-size VGGish; not the released model"}) + "\n")
+
+
 def _bpe_tokenizer(vocab_size, specials, seed=0):
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
@@ -328,6 +361,7 @@ BUILDERS = {
     "sentiment": build_sentiment,
     "distilbert": build_distilbert,
     "whisper": build_whisper,
+    "vggish": build_vggish,
 }
 
 
