@@ -104,7 +104,12 @@ def test_features_on_a_two_worker_cluster_match_the_single_process_run(tmp_path,
         d.mkdir()
         params = {
             "paths": {"data_dir": str(d / "data"), "reports_dir": str(d / "reports"), "store": str(d / "data" / "emsync.duckdb")},
-            "features": {"videos_dir": str(videos), "models_dir": str(tmp_path / "models"), "extractors": ["clip"], "models": {"clip": str(clip)}},
+            "features": {
+                "videos_dir": str(videos),
+                "models_dir": str(tmp_path / "models"),
+                "extractors": ["clip"],
+                "models": {"clip": str(clip)},
+            },
             "video": {"n_frames": 4},
         }
         (d / "params.yaml").write_text(yaml.safe_dump(params))

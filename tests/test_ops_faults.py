@@ -131,7 +131,9 @@ def test_killed_flow_run_crashes_then_a_rerun_completes_from_the_cache_and_a_sto
     base = {**os.environ, "DVC_NO_ANALYTICS": "1"}
     _run(["dvc", "init", "--no-scm", "-q"], base, cwd=proj)
     (proj / "stage.py").write_text(STAGE)
-    _run(["dvc", "stage", "add", "-q", "-n", "items", "-d", "stage.py", "-o", "out", f"{sys.executable} stage.py {N_ITEMS}"], base, cwd=proj)
+    _run(
+        ["dvc", "stage", "add", "-q", "-n", "items", "-d", "stage.py", "-o", "out", f"{sys.executable} stage.py {N_ITEMS}"], base, cwd=proj
+    )
 
     port = _free_port()
     api = f"http://127.0.0.1:{port}/api"

@@ -34,7 +34,7 @@ def test_the_repository_names_a_local_default_remote():
     cfg = configparser.ConfigParser()
     cfg.read(ROOT / ".dvc" / "config")
     assert cfg["core"]["remote"] == "local"
-    url = cfg['\'remote "local"\'']["url"]
+    url = cfg["'remote \"local\"'"]["url"]
     assert "://" not in url and not os.path.isabs(url)  # a folder beside the clone, relative to .dvc/
 
 
@@ -51,7 +51,9 @@ def test_fresh_clone_pulls_from_the_local_remote_and_is_up_to_date(tmp_path):
     (proj / "raw" / "in.txt").write_text("demo input\n")
     _run(["dvc", "add", "-q", "raw/in.txt"], proj)
     (proj / "stage.py").write_text(STAGE)
-    _run(["dvc", "stage", "add", "-q", "-n", "parts", "-d", "stage.py", "-d", "raw/in.txt", "-o", "out", f"{sys.executable} stage.py"], proj)
+    _run(
+        ["dvc", "stage", "add", "-q", "-n", "parts", "-d", "stage.py", "-d", "raw/in.txt", "-o", "out", f"{sys.executable} stage.py"], proj
+    )
     _run(["dvc", "repro", "-q"], proj)
     _run(["git", "add", "-A"], proj)
     _run(["git", "commit", "-qm", "pipeline"], proj)
