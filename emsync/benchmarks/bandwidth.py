@@ -52,10 +52,10 @@ def run(args) -> dict:
     from emsync.training.engine import resolve_device
 
     device = resolve_device(args.device)
-    p = BandwidthParams()
-    if args.size == "thesis":
-        import dataclasses
+    import dataclasses
 
+    p = dataclasses.replace(BandwidthParams(), crop=8192)  # §7.5's crop (the demo params train on 2048)
+    if args.size == "thesis":
         p = dataclasses.replace(p, unet_channels=[128, 256, 512, 512], unet_bottleneck=512, resnet_blocks=15, resnet_channels=512)
     with tempfile.TemporaryDirectory() as tmp:
         sampler = D.CropSampler(_songs(args.audio, tmp), F.MULTI_FILTER, p.crop)
