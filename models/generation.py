@@ -28,6 +28,24 @@ Per step (batched):
   are counted the same way. A model trained with offsets never saw that input: its ablation
   baseline is no boundaries given (offset = δ_max, "no boundary ahead"; docs/training.md).
 
+Emotion curves (emotion per scene; beyond the thesis, which holds one valence/arousal per video).
+A Condition's `curve` gives a valence/arousal per segment; the segment in force is the one holding
+the sample's time cursor, so it switches right after the TIMESHIFT that reaches the segment's
+start, and that token's input already carries the new condition (it predicts the first token of
+the new segment). How the switch reaches the model depends on its conditioning mode (§4.2):
+* continuous_concat: the condition vector is concatenated to every token embedding, so each token
+  keeps the condition of the segment it was generated in (a per-token (B, T) valence/arousal). The
+  KV cache is untouched: earlier tokens keep their condition, new tokens carry the new one; a
+  re-prefill after a slide rebuilds every retained token with its own condition.
+* continuous_token / discrete_token: the condition is the prefix before the window (two vectors, or
+  VALENCE_k/AROUSAL_k tokens), one per window. At a switch the prefix is replaced and the cache is
+  re-prefilled (same tokens, same positions), so from the segment start the model reads all of its
+  context under the new condition: the music of the previous scene becomes context "as if" it had
+  been generated for the new emotion. One extra window forward per switch per batch.
+* vanilla: no emotion input; the curve changes nothing (the switches are still recorded).
+`GenerationResult.switches` lists (token index, cursor s, segment) per sample. The cached,
+uncached and static decode paths switch at the same token (tests/test_generate_curve.py).
+
 KV cache and the sliding window (design decision). Attention is relative, but the model also adds
 *learned absolute* positional encodings at its input (§2.3, eq. 6.1), so when the window slides
 by one token every retained token changes position and every cached key/value of every layer is
@@ -156,11 +174,25 @@ class SamplingConfig:
 
 @dataclass(frozen=True)
 class Condition:
-    """One sample's conditions: valence, arousal in [-1, 1] (NaN = none) and boundaries (s)."""
+    """One sample's conditions: valence, arousal in [-1, 1] (NaN = none) and boundaries (s).
+
+    `curve` (emotion per scene): ((start_s, valence, arousal), ...) sorted by start, the first at
+    0 s; it replaces valence/arousal, and the condition in force changes when the sample's time
+    cursor reaches a start (see "Emotion curves" in the module docstring)."""
 
     valence: float = float("nan")
     arousal: float = float("nan")
     boundaries: tuple = ()
+    curve: tuple = ()
+
+    def segments(self) -> tuple:
+        """The curve, or one segment from 0 s holding valence/arousal."""
+        if not self.curve:
+            return ((0.0, self.valence, self.arousal),)
+        starts = [float(c[0]) for c in self.curve]
+        if starts[0] != 0.0 or any(b <= a for a, b in zip(starts, starts[1:])):
+            raise ValueError(f"curve starts must rise from 0 s, got {starts}")
+        return tuple((float(t), float(v), float(a)) for t, v, a in self.curve)
 
 
 @dataclass
@@ -176,6 +208,8 @@ class GenerationResult:
     seconds: float = 0.0
     nucleus_sizes: np.ndarray | None = None  # (steps, B) nucleus size per sampled token (diagnostics)
     temperatures: np.ndarray | None = None  # (steps, B) temperature used per sampled token
+    conditioning: str = ""  # the model's emotion conditioning mode
+    switches: list | None = None  # per sample: [(token index, cursor s, segment)] where the curve's condition changed
 
 
 def make_primer(tok: TokenIds, kind: str = "start_bar", instruments: str | None = "more", midi_ids=None) -> list[int]:
@@ -391,27 +425,68 @@ def _generate(model, conditions, primer, duration_s, max_new_tokens, cfg, seed, 
     use_offsets = mcfg.boundaries and cfg.use_offsets
     max_off = min(cfg.max_offset_s, mcfg.max_offset_s)
 
-    valence = torch.tensor([c.valence for c in conditions], dtype=torch.float32, device=dev)  # (B,)
-    arousal = torch.tensor([c.arousal for c in conditions], dtype=torch.float32, device=dev)  # (B,)
+    # emotion curves: per sample, segment starts (+inf padded) and their valence/arousal
+    segs = [c.segments() for c in conditions]
+    S = max(len(x) for x in segs)
+    seg_start = torch.full((B, S), math.inf, dtype=torch.float64, device=dev)  # (B, S)
+    seg_va = torch.zeros((B, S, 2), dtype=torch.float32, device=dev)  # (B, S, 2)
+    for i, x in enumerate(segs):
+        seg_start[i, : len(x)] = torch.tensor([t for t, _, _ in x], dtype=torch.float64)
+        seg_va[i, : len(x)] = torch.tensor([[v, a] for _, v, a in x], dtype=torch.float32)
+    seg = torch.zeros(B, dtype=torch.long, device=dev)  # (B,) segment in force
+    curves = S > 1 and mcfg.conditioning != "vanilla"
+    per_token = curves and mcfg.conditioning == "continuous_concat"
+    valence = seg_va[:, 0, 0].clone()  # (B,) updated in place when a segment starts (the static step reads it)
+    arousal = seg_va[:, 0, 1].clone()  # (B,)
+    switches = [[] for _ in range(B)]
     tracker = BoundaryTracker(tid, [c.boundaries for c in conditions], dev, cfg.boundary_sensitivity_s, max_off)
     n_max = len(primer) + budget
     seq = torch.full((B, n_max), tid.pad, dtype=torch.long, device=dev)  # (B, N)
     off = torch.full((B, n_max), max_off, dtype=torch.float32, device=dev)  # (B, N)
+    va = torch.zeros((B, n_max, 2), dtype=torch.float32, device=dev) if per_token else None  # (B, N, 2) per-token condition
+
+    def follow_curve(pos) -> bool:
+        """After token `pos` moved the cursor: switch to the segment the cursor is in; True if any
+        sample switched. Token pos keeps the new condition (it is the input that predicts the
+        first token of the new segment)."""
+        nonlocal seg
+        if not curves:
+            return False
+        now = (tracker.c.unsqueeze(1) >= seg_start).sum(1) - 1  # (B,)
+        changed = now != seg
+        if bool(changed.any()):
+            seg = now
+            cur = seg_va.gather(1, now.view(B, 1, 1).expand(B, 1, 2))[:, 0]  # (B, 2)
+            valence.copy_(cur[:, 0]), arousal.copy_(cur[:, 1])
+            for i in torch.nonzero(changed).flatten().tolist():
+                switches[i].append((pos, round(float(tracker.c[i]), 3), int(now[i])))
+        if per_token:
+            va[:, pos, 0], va[:, pos, 1] = valence, arousal
+        return bool(changed.any())
+
     for i, t in enumerate(primer):  # the primer goes through Algorithm 1 too
         seq[:, i] = t
         off[:, i] = tracker.step(seq[:, i])
+        follow_curve(i)
     n = len(primer)
 
     def window_of(end, size):
-        """Model input for tokens [.., end): the pinned head + the latest size(-1) tokens."""
+        """Model input for tokens [.., end): the pinned head + the latest size(-1) tokens, their
+        offsets, and the condition: (B,) valence/arousal, or (B, T) of each token's own (curves
+        on a continuous_concat model; the head takes the first body token's, like its offset)."""
         if has_head:
             lo = max(1, end - (max(size, 2) - 1))  # the newest token always comes along
-            t = torch.cat([seq[:, :1], seq[:, lo:end]], 1)
-            o = torch.cat([off[:, lo : lo + 1] if lo < end else off[:, :1], off[:, lo:end]], 1)  # head: first body offset
+            idx = torch.cat([torch.zeros(1, dtype=torch.long), torch.arange(lo, end)]).to(dev)
+            head_src = lo if lo < end else 0
+            t = seq[:, idx]
+            o = torch.cat([off[:, head_src : head_src + 1], off[:, lo:end]], 1)  # head: first body offset
+            c = torch.cat([va[:, head_src : head_src + 1], va[:, lo:end]], 1) if per_token else None
         else:
             lo = max(0, end - size)
             t, o = seq[:, lo:end], off[:, lo:end]
-        return t, (o if use_offsets else None)
+            c = va[:, lo:end] if per_token else None
+        v, a = (c[..., 0], c[..., 1]) if per_token else (valence, arousal)
+        return t, (o if use_offsets else None), v, a
 
     gen = torch.Generator(device=dev).manual_seed(seed)
     banned = torch.tensor(tid.banned, device=dev)
@@ -424,15 +499,15 @@ def _generate(model, conditions, primer, duration_s, max_new_tokens, cfg, seed, 
     cache = step = None
     if cfg.use_cache:
         cache = model.new_cache(B, device=dev)
-        t, o = window_of(n, window)
-        logits, cache = model(t, valence, arousal, o, cache=cache)
+        t, o, v, a = window_of(n, window)
+        logits, cache = model(t, v, a, o, cache=cache)
         logits, n_forward = logits[:, -1], 1
         static = static_step if static_step is not None else (cfg.cuda_graph and dev.type == "cuda")
         if static:
             step = _StaticStep(model, cache, valence, arousal, use_offsets, capture=cfg.cuda_graph and dev.type == "cuda")
     else:
-        t, o = window_of(n, window)
-        logits, n_forward = model(t, valence, arousal, o)[:, -1], 1
+        t, o, v, a = window_of(n, window)
+        logits, n_forward = model(t, v, a, o)[:, -1], 1
 
     bar = None
     if progress:
@@ -448,6 +523,7 @@ def _generate(model, conditions, primer, duration_s, max_new_tokens, cfg, seed, 
         sizes.append(size)
         seq[:, n] = tok
         off[:, n] = tracker.step(tok, ~done)
+        switched = follow_curve(n)
         n += 1
         newly = ~done & (tracker.c >= duration_s) if duration_s is not None else torch.zeros_like(done)
         end_at = torch.where(newly, torch.full_like(end_at, n), end_at)
@@ -459,8 +535,14 @@ def _generate(model, conditions, primer, duration_s, max_new_tokens, cfg, seed, 
             break
         # next logits
         if cache is None:
-            t, o = window_of(n, window)
-            logits = model(t, valence, arousal, o)[:, -1]
+            t, o, v, a = window_of(n, window)
+            logits = model(t, v, a, o)[:, -1]
+        elif switched and not per_token and cache.pos - mcfg.n_prefix < window:  # new condition prefix: re-prefill
+            size = cache.pos - mcfg.n_prefix + 1  # the cached tokens and the new one, at the same positions
+            cache.reset()
+            t, o, v, a = window_of(n, size)
+            logits, cache = model(t, v, a, o, cache=cache)
+            logits = logits[:, -1]
         elif cache.pos - mcfg.n_prefix < window:  # room: one token through the cache
             if step is not None:
                 logits = step(seq[:, n - 1], off[:, n - 1] if use_offsets else None)
@@ -470,8 +552,8 @@ def _generate(model, conditions, primer, duration_s, max_new_tokens, cfg, seed, 
                 logits = logits[:, -1]
         else:  # full: slide by the stride and re-prefill the retained tail
             cache.reset()
-            t, o = window_of(n, keep)
-            logits, cache = model(t, valence, arousal, o, cache=cache)
+            t, o, v, a = window_of(n, keep)
+            logits, cache = model(t, v, a, o, cache=cache)
             logits = logits[:, -1]
         n_forward += 1
     if bar is not None:
@@ -495,4 +577,6 @@ def _generate(model, conditions, primer, duration_s, max_new_tokens, cfg, seed, 
         seconds=time.perf_counter() - t0,
         nucleus_sizes=torch.stack(sizes).cpu().numpy() if sizes else np.zeros((0, B), np.int64),
         temperatures=torch.stack(temps).cpu().numpy() if temps else np.zeros((0, B), np.float32),
+        conditioning=mcfg.conditioning,
+        switches=[[x for x in sw if x[0] < end_at[i]] for i, sw in enumerate(switches)],
     )

@@ -8,7 +8,8 @@ token vocabulary `emsync.music.vocab` ("emsync-v1"), conditioned on
     - ``discrete_token``: VALENCE_k / AROUSAL_k bin tokens (5 equal bins) prepended;
     - ``continuous_token``: FFN_v(valence), FFN_a(arousal) vectors prepended along the sequence;
     - ``continuous_concat``: one condition vector (d_cond) concatenated to every token embedding
-      along the features (§4.4: 192 + 576 = 768).
+      along the features (§4.4: 192 + 576 = 768); it may differ per token ((B, T) valence/arousal),
+      which the generation engine uses to change the emotion at a scene boundary.
   A NaN valence/arousal uses a learned "missing" embedding instead (§4.2).
 * temporal boundaries (§4.1, eq. 6.1): the offset (seconds to the next boundary, capped) of every
   token goes through FFN_b and is concatenated with a *halved* learned positional encoding. Without
@@ -378,7 +379,8 @@ class MusicTransformer(nn.Module):
         return torch.cat([b, pe.unsqueeze(0).expand(b.shape[0], -1, -1).to(b.dtype)], dim=-1)
 
     def forward(self, tokens, valence=None, arousal=None, offsets=None, cache: KVCache | None = None):
-        """tokens (B, T) long; valence, arousal (B,) float or NaN; offsets (B, T) seconds or None.
+        """tokens (B, T) long; valence, arousal (B,) float or NaN, or (B, T) per token for
+        continuous_concat (each token's embedding carries its own condition); offsets (B, T) or None.
 
         Without a cache: the whole sequence (T <= max_len) -> logits (B, T, V).
         With a cache: the T new tokens continue the cached sequence (an empty cache first gets
@@ -392,15 +394,21 @@ class MusicTransformer(nn.Module):
         if cfg.conditioning != "vanilla":
             if valence is None or arousal is None:
                 raise ValueError(f"{cfg.conditioning} model needs valence and arousal (NaN = missing)")
-            valence = torch.as_tensor(valence, dtype=torch.float32, device=tokens.device).expand(B)
-            arousal = torch.as_tensor(arousal, dtype=torch.float32, device=tokens.device).expand(B)
+            valence = torch.as_tensor(valence, dtype=torch.float32, device=tokens.device)
+            arousal = torch.as_tensor(arousal, dtype=torch.float32, device=tokens.device)
+            if valence.dim() == 2 or arousal.dim() == 2:  # one condition per token (emotion per scene)
+                if cfg.conditioning != "continuous_concat":
+                    raise ValueError(f"per-token valence/arousal (B, T) needs continuous_concat, not {cfg.conditioning}")
+                valence, arousal = valence.expand(B, T), arousal.expand(B, T)
+            else:
+                valence, arousal = valence.expand(B), arousal.expand(B)
         start = cache.pos if cache is not None else 0
         with_prefix = start == 0 and cfg.n_prefix > 0
 
         x = self.tok_emb(tokens)  # (B, T, d_tok)
         if cfg.conditioning == "continuous_concat":
-            c = torch.cat([self.ffn_v(valence), self.ffn_a(arousal)], dim=-1).to(x.dtype)  # (B, d_cond)
-            x = torch.cat([c.unsqueeze(1).expand(B, T, -1), x], dim=-1)  # (B, T, d)
+            c = torch.cat([self.ffn_v(valence), self.ffn_a(arousal)], dim=-1).to(x.dtype)  # (B, d_cond) or (B, T, d_cond)
+            x = torch.cat([c if c.dim() == 3 else c.unsqueeze(1).expand(B, T, -1), x], dim=-1)  # (B, T, d)
         music_start = max(start, cfg.n_prefix)
         x = x + self._positions(music_start, T, offsets).to(x.dtype)
         if with_prefix:
