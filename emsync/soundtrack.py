@@ -10,7 +10,9 @@ Steps (each timed):
 3. emotion valence/arousal from the flags, or from Ekman probabilities the mean of the §6.1
            Gaussian mixture (emsync.emotion_map): given with --emotion-probs or, without any emotion
            flag, predicted by the video emotion classifier (VEMOCLAP, §5.2.2; emsync.classify) when
-           its checkpoint exists (else the neutral centre 0, 0);
+           its checkpoint exists (else the neutral centre 0, 0); with --emotion-per-scene the
+           classifier runs on every segment between boundaries and the music follows that curve
+           (CURVE_MODES says how for each conditioning mode; the JSON holds the curve);
 4. generate the music transformer generates tokens until the music lasts the video, with the
            boundaries as Algorithm 1's temporal condition (§4.1, §6.2); decoded to a multi-instrument MIDI;
 5. render  FluidSynth at 44.1 kHz stereo, fitted to the video's duration, 3 s fade-out, peak -3 dB;
@@ -60,15 +62,16 @@ def pick_emotion(valence=None, arousal=None, emotion_probs=None, max_abs_mean: f
 
 
 def generate_tokens(
-    params, valence, arousal, duration_s, boundaries, seed=0, instruments=None, checkpoint=None, device=None, progress=False
+    params, valence, arousal, duration_s, boundaries, seed=0, instruments=None, checkpoint=None, device=None, progress=False, curve=()
 ):
-    """One sample from the generator for the video: (token ids, GenerationResult)."""
+    """One sample from the generator for the video: (token ids, GenerationResult). `curve`
+    ((start_s, valence, arousal), ...) changes the condition at each start (emotion per scene)."""
     from emsync.generator import run_generator
     from emsync.models.generation import Condition
 
     res = run_generator(
         params,
-        [Condition(valence, arousal, tuple(boundaries))],
+        [Condition(valence, arousal, tuple(boundaries), tuple(curve))],
         duration_s,
         instruments=instruments,
         seed=seed,
@@ -112,6 +115,7 @@ def make_soundtrack(
     device=None,
     soundfont=None,
     keep_audio=False,
+    emotion_per_scene=False,
     progress=True,
     use_boundaries=True,
     keep_ids=False,
@@ -142,6 +146,14 @@ def make_soundtrack(
     if instruments not in (None, "fewer", "more"):
         raise InputError(f"--instruments {instruments}: choose fewer or more")
     emotion = pick_emotion(valence, arousal, emotion_probs, params.emotion.max_abs_mean)  # fail fast on bad flags
+    if emotion_per_scene:
+        if valence is not None or arousal is not None or emotion_probs:
+            raise InputError("--emotion-per-scene classifies every scene: drop --valence/--arousal/--emotion-probs")
+        emo_ckpt = params.path(params.classify.emotion_checkpoint)
+        if not emo_ckpt.exists():
+            raise InputError(
+                f"--emotion-per-scene needs the video emotion classifier: no checkpoint at {emo_ckpt} (run `dvc repro train_emotion`)"
+            )
     # paths given here are relative to the working directory, params paths to the repository
     sf = params.soundtrack.soundfont
     soundfont = resolve_soundfont(soundfont or (params.path(sf) if sf else None))
@@ -170,8 +182,10 @@ def make_soundtrack(
     boundaries = [b for b in cuts["boundaries"] if b < info.duration]
     steps.stop()
 
-    classifier = None
-    if valence is None and arousal is None and not emotion_probs:
+    classifier, curve = None, None
+    if emotion_per_scene:
+        emotion, curve = _scene_emotions(params, video, steps, [0.0, *boundaries, info.duration])
+    elif valence is None and arousal is None and not emotion_probs:
         emotion, classifier = _classifier_emotion(params, video, steps, info)
     else:
         steps.start("emotion", f"emotion: valence {emotion.valence:+.3f}, arousal {emotion.arousal:+.3f} ({emotion.source})")
@@ -189,6 +203,7 @@ def make_soundtrack(
         checkpoint=ckpt,
         device=device,
         progress=progress,
+        curve=[(c["start"], c["valence"], c["arousal"]) for c in curve] if curve else (),
     )
     dec = decode(ids, chord_boost=params.generate.chord_velocity_boost)
     chords = [round(float(t), 3) for t in chord_times(ids)]
@@ -251,6 +266,8 @@ def make_soundtrack(
         "emotion_source": emotion.source,
         "emotion_probs": emotion.probs or None,
         "emotion_classifier": classifier,
+        "emotion_curve": curve,
+        "emotion_conditioning": _conditioning_record(res, ids, curve) if curve else None,
         "chord_times": chords,
         "boundaries_hit": int(hits.sum()),
         "boundary_hit": [bool(h) for h in hits],
@@ -307,6 +324,56 @@ def _classifier_emotion(params, video, steps, info=None) -> tuple:
     }
 
 
+# how one generation follows the emotion curve, per conditioning mode (models/generation.py "Emotion curves")
+CURVE_MODES = {
+    "continuous_concat": "per token: every token embedding carries its segment's valence/arousal; "
+    "tokens of earlier segments keep theirs (KV cache untouched)",
+    "continuous_token": "prefix switch: at each segment start the two condition vectors before the window are "
+    "replaced and the window is re-prefilled, so the model reads all its context under the new condition",
+    "discrete_token": "prefix switch: at each segment start the VALENCE_k/AROUSAL_k tokens before the window are "
+    "replaced and the window is re-prefilled, so the model reads all its context under the new condition",
+    "vanilla": "none: the model takes no emotion input, the curve is recorded only",
+}
+
+
+def _scene_emotions(params, video, steps, edges) -> tuple:
+    """(EmotionChoice, curve) with the video emotion classifier run on every segment between
+    boundaries; the choice is the duration-weighted mean of the curve (the summary's V/A)."""
+    from emsync.classify.inference import classify_segments
+
+    segments = [(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+    steps.start("emotion", f"emotion: classifying {len(segments)} scenes (§5.2.2, one per segment between boundaries)")
+    curve = []
+    for r in classify_segments(params, video, "emotion", segments):
+        e = pick_emotion(emotion_probs=r["probs"], max_abs_mean=params.emotion.max_abs_mean, source="classifier")
+        curve.append(
+            {"start": r["start"], "end": r["end"], "valence": e.valence, "arousal": e.arousal, "top": r["top"], "probs": r["probs"],
+             "masked": r["masked"], "seconds": r["seconds"]}
+        )  # fmt: skip
+    steps.stop()
+    w = [c["end"] - c["start"] for c in curve]
+    v = round(sum(c["valence"] * x for c, x in zip(curve, w)) / sum(w), 6)
+    a = round(sum(c["arousal"] * x for c, x in zip(curve, w)) / sum(w), 6)
+    return EmotionChoice(v, a, "classifier_per_scene"), curve
+
+
+def _conditioning_record(res, ids, curve) -> dict:
+    """Where the generator switched condition: per switch the token index, the music time, the segment."""
+    import numpy as np
+
+    from emsync.music import vocab as V
+
+    mode = res.conditioning
+    sw = [{"token": int(k), "t": float(t), "segment": int(g)} for k, t, g in (res.switches or [[]])[0]]
+    t = np.cumsum(V.TIMESHIFT_MS[np.asarray(ids)]) / 1000.0
+    ons = V.IS_ON[np.asarray(ids)]
+    density = []
+    for c in curve:  # notes started per second inside each segment (what the listener hears change)
+        m = (t >= c["start"]) & (t < c["end"])
+        density.append(round(float(ons[m].sum()) / max(c["end"] - c["start"], 1e-9), 3))
+    return {"mode": mode, "how": CURVE_MODES.get(mode, ""), "switches": sw, "notes_per_s": density}
+
+
 def format_summary(s: dict) -> str:
     """The human-readable summary `emsync soundtrack` prints."""
     from emsync.music import vocab as V
@@ -321,6 +388,15 @@ def format_summary(s: dict) -> str:
         f"boundaries  {len(s['boundaries'])} (cuts >= 4 s apart and from the start): {times(s['boundaries'])}",
         f"emotion     valence {s['valence']:+.3f}, arousal {s['arousal']:+.3f} ({s['emotion_source']})"
         + (f", classifier top: {s['emotion_classifier']['top']}" if (s.get("emotion_classifier") or {}).get("used") else ""),
+        *(
+            [
+                f"scene {c['start']:6.2f}-{c['end']:6.2f} s: valence {c['valence']:+.3f}, arousal {c['arousal']:+.3f} ({c['top']})"
+                for c in s["emotion_curve"]
+            ]
+            + [f"conditioning {s['emotion_conditioning']['mode']}: {s['emotion_conditioning']['how']}"]
+            if s.get("emotion_curve")
+            else []
+        ),
         f"music       {s['music_duration_s']:.2f} s, {s['tokens']} tokens, {s['notes']} notes ({names})"
         + ("" if s["reached_duration"] else " (token budget hit before the duration)"),
         f"chords      {len(s['chord_times'])}: {times(s['chord_times'])}",

@@ -118,5 +118,43 @@ def classify_video(params, video, task: str, checkpoint=None, device: str = "cpu
     return out
 
 
+def clip_segment(video, start: float, end: float, out) -> Path:
+    """Re-encode [start, end) of `video` into `out` (frame-accurate: the seek happens while
+    decoding; picture and sound start at 0), so a segment classifies like a video of its own."""
+    import subprocess
+
+    cmd = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-ss", f"{start:.3f}", "-i", str(video), "-t", f"{end - start:.3f}",
+           "-map", "0:v:0", "-map", "0:a:0?", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+           "-c:a", "aac", str(out)]  # fmt: skip
+    res = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
+    if res.returncode != 0 or not Path(out).exists():
+        last = (res.stderr.strip().splitlines() or ["no error output"])[-1]
+        raise InputError(f"{video}: ffmpeg could not cut the segment {start:.2f}-{end:.2f} s ({last})")
+    return Path(out)
+
+
+def classify_segments(params, video, task: str, segments, checkpoint=None, device: str = "cpu") -> list:
+    """Classify each (start, end) segment of `video` as a video of its own (emotion per scene):
+    the segment is cut out with ffmpeg, then sampled and classified exactly like `classify_video`
+    (its own n_frames, its own audio); the classifier and the extractors load once."""
+    import tempfile
+
+    from emsync.video import extractors
+    from emsync.video.probe import probe
+
+    ckpt_path = Path(checkpoint) if checkpoint else params.path(params.classify.emotion_checkpoint if task == "emotion" else params.classify.genre_checkpoint)
+    model, _ = load_classifier(ckpt_path)
+    handles = {n: extractors.get(n).load(extractors.model_ref(n, params.features.models), device) for n in EXTRACTORS[task]}
+    out = []
+    with tempfile.TemporaryDirectory(prefix="emsync-segments-") as d:
+        for i, (start, end) in enumerate(segments):
+            t0 = time.perf_counter()
+            clip = clip_segment(video, start, end, Path(d) / f"segment{i}.mp4")
+            tables, has_audio, _ = extract_tables(params, clip, task, device, handles=handles, info=probe(clip))
+            r = classify_tables(model, tables, f"{Path(video).stem}@{start:.2f}", task, has_audio, params.classify.n_frames)
+            out.append({"start": round(float(start), 3), "end": round(float(end), 3), **r, "seconds": round(time.perf_counter() - t0, 3)})
+    return out
+
+
 def top_k(probs: dict, k: int = 3) -> list:
     return sorted(probs, key=probs.get, reverse=True)[:k]

@@ -4,6 +4,7 @@
     emsync soundtrack clip.mp4 -o scored.mp4 --valence 0.5 --arousal -0.2 --seed 3 --midi scored.mid --wav scored.wav
     emsync soundtrack clip.mp4 -o scored.mp4 --emotion-probs anger=0.1,joy=0.6,surprise=0.3 --json
     emsync soundtrack clip.mp4 -o scored.mp4 --midi scored.mid --stems stems/   # DAW-ready MIDI + one WAV per instrument
+    emsync soundtrack clip.mp4 -o scored.mp4 --emotion-per-scene --json   # the emotion of each scene, as a curve
     emsync soundtrack clip.mp4 -o scored.mp4 --stride cpu                     # 608: faster on CPU, less context
     emsync render song.mid -o song.wav                                        # FluidSynth, 3 s fade-out, -3 dB peak
     emsync render song.mid --video clip.mp4 -o scored.mp4 [--keep-audio]      # fitted to the video, muxed
@@ -33,6 +34,11 @@ def register(sub):
         "--emotion-probs",
         default=None,
         help="Ekman probabilities, e.g. anger=0.1,joy=0.9 -> the §6.1 mixture mean (instead of --valence/--arousal)",
+    )
+    p.add_argument(
+        "--emotion-per-scene",
+        action="store_true",
+        help="classify every segment between boundaries and condition each segment's music on its own valence/arousal",
     )
     p.add_argument("--midi", default=None, help="also keep the generated MIDI here")
     p.add_argument("--wav", default=None, help="also keep the rendered 44.1 kHz stereo WAV here")
@@ -87,6 +93,7 @@ def _soundtrack(args):
         device=args.device,
         soundfont=args.soundfont,
         keep_audio=args.keep_audio,
+        emotion_per_scene=args.emotion_per_scene,
         progress=not args.quiet,
     )
     print(json.dumps(s) if args.json else format_summary(s))
