@@ -267,7 +267,7 @@ def make_soundtrack(
         "emotion_probs": emotion.probs or None,
         "emotion_classifier": classifier,
         "emotion_curve": curve,
-        "emotion_conditioning": _conditioning_record(res, ids, curve) if curve else None,
+        "emotion_conditioning": _conditioning_record(res, dec, curve) if curve else None,
         "chord_times": chords,
         "boundaries_hit": int(hits.sum()),
         "boundary_hit": [bool(h) for h in hits],
@@ -357,20 +357,18 @@ def _scene_emotions(params, video, steps, edges) -> tuple:
     return EmotionChoice(v, a, "classifier_per_scene"), curve
 
 
-def _conditioning_record(res, ids, curve) -> dict:
-    """Where the generator switched condition: per switch the token index, the music time, the segment."""
-    import numpy as np
-
-    from emsync.music import vocab as V
+def _conditioning_record(res, dec, curve) -> dict:
+    """Where the generator switched condition (per switch the token index, the music time, the
+    segment) and the decoded notes per second of each segment."""
+    from emsync.music.tokenizer import STEP_S
 
     mode = res.conditioning
     sw = [{"token": int(k), "t": float(t), "segment": int(g)} for k, t, g in (res.switches or [[]])[0]]
-    t = np.cumsum(V.TIMESHIFT_MS[np.asarray(ids)]) / 1000.0
-    ons = V.IS_ON[np.asarray(ids)]
+    on_s = dec.notes.on * STEP_S
     density = []
-    for c in curve:  # notes started per second inside each segment (what the listener hears change)
-        m = (t >= c["start"]) & (t < c["end"])
-        density.append(round(float(ons[m].sum()) / max(c["end"] - c["start"], 1e-9), 3))
+    for c in curve:  # notes starting per second inside each segment (what the listener hears change)
+        m = (on_s >= c["start"]) & (on_s < c["end"])
+        density.append(round(float(m.sum()) / max(c["end"] - c["start"], 1e-9), 3))
     return {"mode": mode, "how": CURVE_MODES.get(mode, ""), "switches": sw, "notes_per_s": density}
 
 

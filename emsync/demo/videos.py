@@ -128,17 +128,21 @@ def plan_video(seed: int, index: int, min_s=10.0, max_s=60.0) -> dict:
     }
 
 
-def emotion_change_plan(seed: int, emotions=("joy", "sadness"), scene_s: float = 5.0, index: int = 3) -> dict:
+def emotion_change_plan(
+    seed: int, emotions=("joy", "sadness"), scene_s: float = 5.0, index: int = 3, light_first: bool = False, band: float = 0.4
+) -> dict:
     """A demo video plan whose planted emotion changes at its cuts (emotion per scene): scene k
-    lasts `scene_s` and shows the band of `emotions[k]`; scenes alternate dark/light with the hue
-    rotated, so every change is a hard cut (and a boundary when scene_s >= 4). Silent audio (no
-    planted tone). `encode_video(plan, seed)` makes the mp4; plan["cuts"] / plan["emotions"] are the truth."""
+    lasts `scene_s` and shows the band of `emotions[k]`; scenes alternate dark/light (the first dark
+    unless `light_first`) with the hue rotated, so every change is a hard cut (and a boundary when
+    scene_s >= 4). The emotion band covers `band` of the frame height (0.4: one scene's few frames
+    carry it clearly; the demo set's is BAND). Silent audio (no planted tone). `encode_video(plan, seed)` makes the mp4;
+    plan["cuts"] / plan["emotions"] are the truth."""
     plan = plan_video(seed, index, scene_s, scene_s)
     fps, k = plan["fps"], len(emotions)
     n = int(round(k * scene_s * fps))
     cut_frames = [int(round(i * scene_s * fps)) for i in range(1, k)]
     base = plan["scenes"][0]
-    scenes = [{**base, "hue": (base["hue"] + 137.0 * i) % 360, "light": bool(i % 2), "emotion": e} for i, e in enumerate(emotions)]
+    scenes = [{**base, "hue": (base["hue"] + 137.0 * i) % 360, "light": bool((i + light_first) % 2), "emotion": e} for i, e in enumerate(emotions)]
     return {
         **plan,
         "video_id": f"{plan['video_id']}_" + "_".join(emotions),
@@ -151,6 +155,7 @@ def emotion_change_plan(seed: int, emotions=("joy", "sadness"), scene_s: float =
         "speech_text": None,
         "music_song": None,
         "scenes": scenes,
+        "band": band,
         "emotion": emotions[0],
         "emotions": list(emotions),
         "genres": PLANTED_GENRES[emotions[0]],
@@ -214,7 +219,7 @@ def render_frames(plan: dict, seed: int):
     w, h, n = plan["width"], plan["height"], plan["n_frames"]
     bounds = [0] + plan["cut_frames"] + [n]
     caption = _caption(plan["text"], w, h) if plan["text"] else None
-    band_h = max(2, int(round(BAND * h)))
+    band_h = max(2, int(round(plan.get("band", BAND) * h)))
     yy, xx = np.mgrid[0:h, 0:w]
     for s, sc in enumerate(plan["scenes"]):
         band_rgb = np.array(planted_signal(sc.get("emotion", plan["emotion"]))["band_rgb"], np.uint8)  # a scene may plant its own
