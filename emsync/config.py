@@ -270,6 +270,7 @@ class SoundtrackParams:
     conditions: list = field(default_factory=lambda: ["emsync", "no_boundaries", "neutral", "random_emotion"])  # §6.3: full EMSYNC + ablations
     seed: int = 0  # the soundtrack stage: one sampling seed shared by a video's conditions
     flow_max_side: int = 160  # AV-Align: Farnebäck optical flow on frames downscaled to this longer side
+    long_video_s: float = 1800.0  # the soundtrack stage scores longer videos one item at a time (each render holds its whole track in memory)
 
 
 @dataclass(frozen=True)

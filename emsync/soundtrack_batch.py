@@ -17,7 +17,8 @@ Layout (paths relative to the data root, paths.data_dir):
 
 Long videos: the generator never holds more than its window (generate.window tokens, the §4.4
 KV-cache window sliding by generate.slide_stride), so a two-hour video is generated in windows
-with bounded memory; it is refused only past limits.max_video_duration_s (4 h).
+with bounded memory; the render holds the whole track, so the flow scores the items of videos
+longer than soundtrack.long_video_s one at a time; limits.max_video_duration_s (4 h) refuses longer.
 """
 
 import json

@@ -80,12 +80,16 @@ def soundtrack_flow(params: Params) -> dict:
             jobs.append(dict(video_id=vid, rel_path=v["rel_path"], digest=v["digest"], condition=c, setting=setting, seed=sp.seed))
     n = len(report.skipped)
     key = lambda j: f"{j['video_id']}/{j['condition']}"  # noqa: E731
-    results = map_items(score_task, jobs, report, desc="soundtrack", key=key, sections=sections, generator_digest=gdig, code=code)
+    shared = dict(sections=sections, generator_digest=gdig, code=code)
+    is_long = lambda j: videos[j["video_id"]]["duration"] > sp.long_video_s  # noqa: E731
+    results = map_items(score_task, [j for j in jobs if not is_long(j)], report, desc="soundtrack", key=key, **shared)
+    for j in filter(is_long, jobs):  # one at a time: each holds its whole rendered track in memory
+        results.update(map_items(score_task, [j], report, desc=f"soundtrack (long: {key(j)})", key=key, **shared))
     # a cache hit whose files went missing (deleted by hand) is scored again
     redo = [j for j in jobs if key(j) in results and not all(p.exists() for p in sb.item_paths(data_root, j["video_id"], j["condition"]).values())]
     if redo:
         again = score_task.with_options(refresh_cache=True)
-        results.update(map_items(again, redo, report, desc="soundtrack (missing files)", key=key, sections=sections, generator_digest=gdig, code=code))
+        results.update(map_items(again, redo, report, desc="soundtrack (missing files)", key=key, **shared))
     for s in report.skipped[n:]:
         vid, _, c = s["item"].partition("/")
         skips.append({"video_id": vid, "condition": c, "reason": s["reason"]})

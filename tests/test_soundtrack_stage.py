@@ -48,7 +48,7 @@ def ws(tmp_path_factory):
     (ws / "reg.pt").write_bytes(regressor_bytes(reg))
     (ws / "params.yaml").write_text(
         f"paths: {{data_dir: {ws}/data, reports_dir: {ws}/reports, store: {ws}/data/emsync.duckdb}}\n"
-        f"soundtrack: {{videos_dir: {v}, seed: 3}}\n"
+        f"soundtrack: {{videos_dir: {v}, seed: 3, long_video_s: 8.0}}\n"  # cuts.mp4 (11 s) takes the one-at-a-time path
         f"generate: {{checkpoint: {ws}/gen.pt, slide_stride: 16}}\n"
         f"classify: {{emotion_checkpoint: {ws}/none.pt}}\n"
         f"evaluate: {{regressor_checkpoint: {ws}/reg.pt}}\n"
@@ -96,8 +96,10 @@ def test_bad_inputs_are_recorded_not_fatal(ws):
     reasons = dict(zip(skips.video_id, skips.reason))
     assert "empty" in reasons and "empty.mp4" in reasons["empty"]
     table = pd.read_parquet(ws / "data" / "soundtrack" / "soundtrack.parquet")
-    # one frame: scored (a 0.04 s soundtrack) or a recorded skip naming the video, never a crash
-    assert ("oneframe" in set(table.video_id)) != any(s.startswith("oneframe") for s in skips.video_id)
+    # one frame: scored, a 0.04 s soundtrack under every condition
+    one = table[table.video_id == "oneframe"]
+    assert list(one.condition) == CONDITIONS and (one.duration_s < 0.1).all()
+    assert not any(s.startswith("oneframe") for s in skips.video_id)
 
 
 def test_store_registers_the_table(ws):
