@@ -54,19 +54,24 @@ def cut_to_chord(boundaries, chords, tolerance_s: float = 1.0) -> dict:
 
 
 def flow_magnitude(frames) -> np.ndarray:
-    """Per-frame mean Farnebäck optical-flow magnitude of grey frames (T, H, W) uint8: entry i is
-    the motion from frame i-1 to frame i (entry 0 is 0)."""
+    """Per-frame mean Farnebäck optical-flow magnitude of grey frames ((H, W) uint8 each, any
+    iterable, streamed): entry i is the motion from frame i-1 to frame i (entry 0 is 0)."""
     import cv2
 
-    mags = np.zeros(len(frames), dtype=np.float64)
-    for i in range(1, len(frames)):
-        flow = cv2.calcOpticalFlowFarneback(frames[i - 1], frames[i], None, 0.5, 3, 15, 3, 5, 1.2, 0)  # (H, W, 2)
-        mags[i] = float(np.linalg.norm(flow, axis=2).mean())
-    return mags
+    mags, prev = [], None
+    for f in frames:
+        if prev is None:
+            mags.append(0.0)
+        else:
+            flow = cv2.calcOpticalFlowFarneback(prev, f, None, 0.5, 3, 15, 3, 5, 1.2, 0)  # (H, W, 2)
+            mags.append(float(np.linalg.norm(flow, axis=2).mean()))
+        prev = f
+    return np.asarray(mags, dtype=np.float64)
 
 
-def read_grey_frames(video, max_side: int = 160) -> tuple[np.ndarray, float]:
-    """((T, H, W) uint8 grey frames downscaled to `max_side`, fps) of every frame of `video`."""
+def grey_frames(video, max_side: int = 160):
+    """(fps, iterator of (H, W) uint8 grey frames downscaled to `max_side`) of every frame of
+    `video`, decoded one at a time (a two-hour video is never held in memory)."""
     import cv2
 
     from emsync.errors import InputError
@@ -75,17 +80,30 @@ def read_grey_frames(video, max_side: int = 160) -> tuple[np.ndarray, float]:
     if not cap.isOpened():
         raise InputError(f"{video}: OpenCV cannot open it")
     fps = float(cap.get(cv2.CAP_PROP_FPS)) or 25.0
-    frames = []
-    while True:
-        ok, img = cap.read()
-        if not ok:
-            break
-        h, w = img.shape[:2]
-        s = min(1.0, max_side / max(h, w))
-        if s < 1.0:
-            img = cv2.resize(img, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
-        frames.append(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY))
-    cap.release()
+
+    def frames():
+        try:
+            while True:
+                ok, img = cap.read()
+                if not ok:
+                    return
+                h, w = img.shape[:2]
+                s = min(1.0, max_side / max(h, w))
+                if s < 1.0:
+                    img = cv2.resize(img, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+                yield cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+        finally:
+            cap.release()
+
+    return fps, frames()
+
+
+def read_grey_frames(video, max_side: int = 160) -> tuple[np.ndarray, float]:
+    """((T, H, W) uint8 grey frames, fps): `grey_frames` stacked (short clips and tests)."""
+    from emsync.errors import InputError
+
+    fps, it = grey_frames(video, max_side)
+    frames = list(it)
     if not frames:
         raise InputError(f"{video}: no decodable frames")
     return np.stack(frames), fps
@@ -325,7 +343,7 @@ def evaluate(params, records, videos: dict, motions: dict | None = None) -> dict
     for vid, v in videos.items():
         path = resolve_path(v["rel_path"])
         if vid not in motions:
-            frames, fps = read_grey_frames(path, sp.flow_max_side)
+            fps, frames = grey_frames(path, sp.flow_max_side)
             motions[vid] = {"mags": flow_magnitude(frames), "fps": fps}
         if tagger is not None:
             y = read_audio(path, sr=tagger.config.sample_rate)
