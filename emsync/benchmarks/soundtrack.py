@@ -56,15 +56,17 @@ def make_clip(out: Path, duration: float = 60.0) -> Path:
 def run(args) -> dict:
     import torch
 
-    from emsync.cli.generate import with_stride
+    import dataclasses
+
     from emsync.config import load_params_or_defaults
     from emsync.device import resolve_device
     from emsync.generator import load_generator, save_generator
     from emsync.soundtrack import STEPS, make_soundtrack
 
     params = load_params_or_defaults()
-    if args.stride is not None:
-        params = with_stride(params, args.stride)
+    if args.stride is not None:  # validated by GenerateParams (a number or a preset name)
+        stride = int(args.stride) if str(args.stride).isdigit() else args.stride
+        params = dataclasses.replace(params, generate=dataclasses.replace(params.generate, slide_stride=stride))
     if params.generate.cpu_threads and resolve_device(args.device or params.generate.device).type == "cpu":
         torch.set_num_threads(params.generate.cpu_threads)
     with tempfile.TemporaryDirectory(prefix="emsync-bench-soundtrack-") as tmp:
