@@ -44,3 +44,95 @@ def demo_videos(tmp_path_factory):
     from emsync.demo.build import build_demo_videos
 
     return build_demo_videos(tmp_path_factory.mktemp("demo_videos"), seed=7, n_videos=4, min_s=6.0, max_s=10.0)
+
+
+# --- running flows and a Prefect server (shared by the flow and operations tests) --------------
+
+
+@pytest.fixture
+def run_flow():
+    """run_flow(name, params_file, results, timeout=400, **env) -> stdout of `python -m flows.<name>`
+    run in the repository with EMSYNC_PARAMS and its own Prefect result store; the ephemeral Prefect
+    server gets 180 s to start (a busy 2-core box is slow). A non-zero exit fails with stderr's tail."""
+    import subprocess
+    import sys
+
+    from _root import ROOT
+
+    def run(name, params_file, results, timeout=400, **extra):
+        env = dict(os.environ, EMSYNC_PARAMS=str(params_file), PREFECT_LOCAL_STORAGE_PATH=str(results), **extra)
+        env.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+        r = subprocess.run([sys.executable, "-m", f"flows.{name}"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+        assert r.returncode == 0, r.stderr[-3000:]
+        return r.stdout
+
+    return run
+
+
+@pytest.fixture
+def prefect_server(tmp_path):
+    """A real local Prefect server on a free port with its own PREFECT_HOME, healthy before the test
+    starts and stopped (its whole process group) after it. Attributes: api (URL), home, log."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import types
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    home, log = tmp_path / "prefect_home", tmp_path / "server.log"
+    env = dict(os.environ, PREFECT_HOME=str(home), PREFECT_UI_ENABLED="false", PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    env.pop("PREFECT_API_URL", None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=open(log, "w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    api = f"http://127.0.0.1:{port}/api"
+    try:
+        deadline = time.time() + 150
+        while True:
+            try:
+                with urllib.request.urlopen(f"{api}/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            assert server.poll() is None, log.read_text()[-2000:]
+            assert time.time() < deadline, "server did not become healthy"
+            time.sleep(0.5)
+        yield types.SimpleNamespace(api=api, home=home, log=log)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def demo_labeling_params(demo_corpus):
+    """demo_labeling_params(root, lmd=None, **labeling) -> a params dict running the labeling stage
+    on the demo corpus (its lmd/ tables, or a copy at `lmd`), data and reports under `root`."""
+
+    def make(root, lmd=None, **labeling):
+        lmd = lmd or demo_corpus.root / "lmd"
+        return {
+            "paths": {"data_dir": str(root / "data"), "reports_dir": str(root / "reports")},
+            "labeling": {
+                "midi_dir": str(demo_corpus.midi_dir),
+                "match_scores": str(lmd / "match_scores.json"),
+                "msd_metadata": str(lmd / "msd_metadata.parquet"),
+                "spotify_map": str(lmd / "echonest_to_spotify.csv"),
+                "audio_features_archive": str(lmd / "spotify_features.csv"),
+                **labeling,
+            },
+        }
+
+    return make

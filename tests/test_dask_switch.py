@@ -47,8 +47,7 @@ def _hashes(folder):
 
 
 @pytest.mark.slow
-def test_labeling_and_tokens_on_a_two_worker_cluster_match_the_single_process_run(tmp_path, demo_corpus):
-    lmd = demo_corpus.root / "lmd"
+def test_labeling_and_tokens_on_a_two_worker_cluster_match_the_single_process_run(tmp_path, demo_corpus, demo_labeling_params):
     gt = demo_corpus.ground_truth["files"]
     valid = sorted(m for m, e in gt.items() if e["kind"] == "ok")
     labels = tmp_path / "labels.parquet"
@@ -63,19 +62,8 @@ def test_labeling_and_tokens_on_a_two_worker_cluster_match_the_single_process_ru
     outs = {}
     for mode in ("", "2"):
         d = tmp_path / (mode or "single")
-        params = {
-            "paths": {"data_dir": str(d / "data"), "reports_dir": str(d / "reports")},
-            "labeling": {
-                "midi_dir": str(demo_corpus.midi_dir),
-                "match_scores": str(lmd / "match_scores.json"),
-                "msd_metadata": str(lmd / "msd_metadata.parquet"),
-                "spotify_map": str(lmd / "echonest_to_spotify.csv"),
-                "audio_features_archive": str(lmd / "spotify_features.csv"),
-                "shard_size": 10,
-                "workers": 1,
-            },
-            "tokens": {"midi_dir": str(demo_corpus.midi_dir), "labels": str(labels), "out_dir": str(d / "tokens"), "shard_files": 8},
-        }
+        params = demo_labeling_params(d, shard_size=10, workers=1)
+        params["tokens"] = {"midi_dir": str(demo_corpus.midi_dir), "labels": str(labels), "out_dir": str(d / "tokens"), "shard_files": 8}
         (d).mkdir()
         (d / "params.yaml").write_text(yaml.safe_dump(params))
         # separate result stores: the cluster run really computes every task, none is a cache hit

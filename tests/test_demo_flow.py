@@ -3,14 +3,10 @@ byte-identical outputs. Runs `python -m flows.demo_data` exactly as the DVC stag
 
 import hashlib
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 import yaml
 
-from _root import ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -19,15 +15,7 @@ def _hashes(root):
     return {str(p.relative_to(root)): hashlib.md5(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def _run(params, results):
-    env = dict(os.environ, EMSYNC_PARAMS=str(params), PREFECT_LOCAL_STORAGE_PATH=str(results))
-    env.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")  # 20 s is short on a busy 2-core box
-    r = subprocess.run([sys.executable, "-m", "flows.demo_data"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=500)
-    assert r.returncode == 0, r.stderr[-3000:]
-    return r.stdout
-
-
-def test_flow_builds_layout_and_reruns_from_cache(tmp_path):
+def test_flow_builds_layout_and_reruns_from_cache(tmp_path, run_flow):
     out, reports = tmp_path / "demo", tmp_path / "reports"
     params = tmp_path / "params.yaml"
     params.write_text(
@@ -51,7 +39,7 @@ def test_flow_builds_layout_and_reruns_from_cache(tmp_path):
             }
         )
     )
-    _run(params, tmp_path / "results")
+    run_flow("demo_data", params, tmp_path / "results", timeout=500)
     first = json.loads((reports / "runs" / "demo_data.json").read_text())
     n_midi_files = 12 + 2 + 1 + 1 + 1 + 1  # ok, duplicates, corrupt, truncated, zero-note, empty
     assert first["tasks"] == n_midi_files + 1 + 3 + 1 + 1 and first["cache_hits"] == 0  # + tables, videos, audio, text
@@ -80,7 +68,7 @@ def test_flow_builds_layout_and_reruns_from_cache(tmp_path):
     assert [p.stem for p in (out / "audio").glob("*.wav")] == list(audio_gt)
     before = _hashes(out)
 
-    _run(params, tmp_path / "results")
+    run_flow("demo_data", params, tmp_path / "results", timeout=500)
     second = json.loads((reports / "runs" / "demo_data.json").read_text())
     assert second["all_cached"] and second["cache_hits"] == first["tasks"]
     assert _hashes(out) == before

@@ -4,7 +4,6 @@ afterwards DVC itself says the stage is up to date, and a manual `dvc repro` has
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,12 +14,6 @@ import pytest
 from _root import ROOT
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _post(api, path, body):
@@ -43,7 +36,7 @@ def _kill(proc):
         os.killpg(proc.pid, signal.SIGKILL)
 
 
-def test_deployment_run_by_a_worker_goes_through_dvc(tmp_path):
+def test_deployment_run_by_a_worker_goes_through_dvc(tmp_path, prefect_server):
     # a tiny DVC project: one stage whose command counts its own runs
     proj = tmp_path / "proj"
     proj.mkdir()
@@ -55,37 +48,17 @@ def test_deployment_run_by_a_worker_goes_through_dvc(tmp_path):
         cwd=proj,
     )
 
-    port = _free_port()
-    api = f"http://127.0.0.1:{port}/api"
+    api = prefect_server.api
     env = dict(
         os.environ,
-        PREFECT_HOME=str(tmp_path / "home"),
+        PREFECT_HOME=str(prefect_server.home),
         PREFECT_API_URL=api,
         PREFECT_UI_ENABLED="false",
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         PREFECT_LOCAL_STORAGE_PATH=str(tmp_path / "results"),
     )
-    server = subprocess.Popen(
-        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env={k: v for k, v in env.items() if k != "PREFECT_API_URL"},
-        stdout=open(tmp_path / "server.log", "w"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
     worker = None
     try:
-        deadline = time.time() + 150
-        while True:
-            try:
-                with urllib.request.urlopen(f"{api}/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            assert server.poll() is None, (tmp_path / "server.log").read_text()[-2000:]
-            assert time.time() < deadline, "server did not become healthy"
-            time.sleep(0.5)
-
         out = _run([sys.executable, "-m", "emsync", "deploy", "--pool", "testpool", "--project-dir", str(proj)], env, cwd=ROOT)
         assert "dvc-repro/copy\tno schedule" in out
         deps = _post(api, "/deployments/filter", {})
@@ -125,7 +98,6 @@ def test_deployment_run_by_a_worker_goes_through_dvc(tmp_path):
     finally:
         if worker is not None:
             _kill(worker)
-        _kill(server)
 
     assert (proj / "out.txt").read_text() == "hello\n"
     assert (proj / "runs.log").read_text() == "run\n"

@@ -3,46 +3,19 @@ JSON, report, and a re-run that is all cache hits."""
 
 import json
 import math
-import os
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
 import yaml
 
-from _root import ROOT
 
 pytestmark = pytest.mark.slow
 
 
-def _run(params_file, results):
-    env = dict(
-        os.environ,
-        EMSYNC_PARAMS=str(params_file),
-        PREFECT_LOCAL_STORAGE_PATH=str(results),
-        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="180",
-    )  # a busy CI box starts it slowly
-    r = subprocess.run([sys.executable, "-m", "flows.labeling"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=400)
-    assert r.returncode == 0, r.stderr[-3000:]
-    return r.stdout
-
-
-def test_labeling_flow_on_demo_corpus(tmp_path, demo_corpus):
-    lmd = demo_corpus.root / "lmd"
-    params = {
-        "paths": {"data_dir": str(tmp_path / "data"), "reports_dir": str(tmp_path / "reports")},
-        "labeling": {
-            "midi_dir": str(demo_corpus.midi_dir),
-            "match_scores": str(lmd / "match_scores.json"),
-            "msd_metadata": str(lmd / "msd_metadata.parquet"),
-            "spotify_map": str(lmd / "echonest_to_spotify.csv"),
-            "audio_features_archive": str(lmd / "spotify_features.csv"),
-            "shard_size": 20,
-        },
-    }
+def test_labeling_flow_on_demo_corpus(tmp_path, demo_corpus, demo_labeling_params, run_flow):
+    params = demo_labeling_params(tmp_path, shard_size=20)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    _run(tmp_path / "params.yaml", tmp_path / "results")
+    run_flow("labeling", tmp_path / "params.yaml", tmp_path / "results")
 
     out = tmp_path / "data" / "labeling"
     files, rejects = pd.read_parquet(out / "files.parquet"), pd.read_parquet(out / "rejects.parquet")
@@ -55,7 +28,7 @@ def test_labeling_flow_on_demo_corpus(tmp_path, demo_corpus):
     assert all(lmd_gt["true_match"][m] == t for m, t in zip(matches["midi_id"], matches["track_id"]))
     assert labels["valence"].dropna().between(-1, 1).all() and labels["arousal"].dropna().between(-1, 1).all()
     # valence = 2 v - 1 of the archive's valence; the planted 0.0 values are missing
-    arch = pd.read_csv(lmd / "spotify_features.csv").set_index("track_id")["valence"]
+    arch = pd.read_csv(demo_corpus.root / "lmd" / "spotify_features.csv").set_index("track_id")["valence"]
     lab = labels.set_index("midi_id")
     for m, t in zip(matches["midi_id"], matches["track_id"]):
         v = arch.get(t)
@@ -79,7 +52,7 @@ def test_labeling_flow_on_demo_corpus(tmp_path, demo_corpus):
     assert "| unique content |" in (tmp_path / "reports" / "labeling.md").read_text()
     assert (tmp_path / "reports" / "labeling_valence.png").read_bytes()[:4] == b"\x89PNG"
 
-    _run(tmp_path / "params.yaml", tmp_path / "results")  # unchanged inputs: all cache hits
+    run_flow("labeling", tmp_path / "params.yaml", tmp_path / "results")  # unchanged inputs: all cache hits
     run = json.loads((tmp_path / "reports" / "runs" / "labeling.json").read_text())
     assert run["all_cached"] and run["tasks"] == run["cache_hits"] >= 4
     assert pd.read_parquet(out / "labels.parquet").equals(labels)

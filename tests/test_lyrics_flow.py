@@ -2,16 +2,12 @@
 CSV exports shaped like the published ones, the archive import, and a cached re-run."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
 import torch
 import yaml
 
-from _root import ROOT
 from emsync.labeling.scan import list_midi, midi_id_of, scan
 from emsync.lyrics.labels import EKMAN7, GO28, columns
 from emsync.lyrics.model import save_classifier, train_wordpiece
@@ -20,19 +16,7 @@ from emsync.models.lyrics_classifier import build, preset
 pytestmark = pytest.mark.slow
 
 
-def _run(params_file, results):
-    env = dict(
-        os.environ,
-        EMSYNC_PARAMS=str(params_file),
-        PREFECT_LOCAL_STORAGE_PATH=str(results),
-        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="180",
-    )
-    r = subprocess.run([sys.executable, "-m", "flows.lyrics"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=400)
-    assert r.returncode == 0, r.stderr[-3000:]
-    return r.stdout
-
-
-def test_lyrics_flow_on_demo_corpus(tmp_path, demo_corpus, shared_data):
+def test_lyrics_flow_on_demo_corpus(tmp_path, demo_corpus, shared_data, run_flow):
     gt = demo_corpus.ground_truth["files"]
     paths = list_midi(demo_corpus.midi_dir)
     valid = [r["midi_id"] for r in scan(paths) if r["valid"]]
@@ -56,7 +40,7 @@ def test_lyrics_flow_on_demo_corpus(tmp_path, demo_corpus, shared_data):
         },
     }
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    _run(tmp_path / "params.yaml", tmp_path / "results")
+    run_flow("lyrics", tmp_path / "params.yaml", tmp_path / "results")
 
     out = tmp_path / "data" / "lyrics"
     lyr, rej, lab = (pd.read_parquet(out / f"{t}.parquet") for t in ("lyrics", "rejects", "labels"))
@@ -88,7 +72,7 @@ def test_lyrics_flow_on_demo_corpus(tmp_path, demo_corpus, shared_data):
     assert "File path: " in md and "7-label predictions:" in md
     assert (tmp_path / "reports" / "lyrics_counts.png").stat().st_size > 1000
 
-    _run(tmp_path / "params.yaml", tmp_path / "results")  # unchanged inputs: every task a cache hit
+    run_flow("lyrics", tmp_path / "params.yaml", tmp_path / "results")  # unchanged inputs: every task a cache hit
     run = json.loads((tmp_path / "reports" / "runs" / "lyrics.json").read_text())
     assert run["all_cached"], run
     assert pd.read_parquet(out / "labels.parquet").equals(lab)

@@ -2,15 +2,11 @@
 GoEmotions set, and a bounded real-data run that must beat the baselines."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 import torch
 import yaml
 
-from _root import ROOT
 from emsync.lyrics.labels import EKMAN7, GO28
 from emsync.lyrics.model import load_classifier
 
@@ -25,20 +21,7 @@ def one_thread():
     torch.set_num_threads(n)
 
 
-def _run(params_file, results):
-    env = dict(
-        os.environ,
-        EMSYNC_PARAMS=str(params_file),
-        PREFECT_LOCAL_STORAGE_PATH=str(results),
-        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="180",
-        OMP_NUM_THREADS="1",
-    )
-    r = subprocess.run([sys.executable, "-m", "flows.train_lyrics"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, r.stderr[-3000:]
-    return r.stdout
-
-
-def test_train_lyrics_flow_on_demo_goemotions(tmp_path):
+def test_train_lyrics_flow_on_demo_goemotions(tmp_path, run_flow):
     from emsync.demo.text import build_goemotions
 
     build_goemotions(tmp_path / "goemotions", seed=1234, n_text=300)
@@ -53,7 +36,7 @@ def test_train_lyrics_flow_on_demo_goemotions(tmp_path):
         },
     }
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    stdout = _run(tmp_path / "params.yaml", tmp_path / "results")
+    stdout = run_flow("train_lyrics", tmp_path / "params.yaml", tmp_path / "results", timeout=600, OMP_NUM_THREADS="1")
     assert "train_lyrics 7-label: test macro-F1" in stdout
 
     m = json.loads((tmp_path / "reports" / "lyrics_classifier_metrics.json").read_text())
@@ -72,7 +55,7 @@ def test_train_lyrics_flow_on_demo_goemotions(tmp_path):
     assert "| **macro-average** | 0.40 | 0.53 |" in md  # Table 3.4's Demszky / thesis precision
     weights = (tmp_path / "models" / "lyrics" / "7" / "model.safetensors").read_bytes()
 
-    _run(tmp_path / "params.yaml", tmp_path / "results")  # unchanged: both runs come from the task cache
+    run_flow("train_lyrics", tmp_path / "params.yaml", tmp_path / "results", timeout=600, OMP_NUM_THREADS="1")  # unchanged: both runs come from the task cache
     run = json.loads((tmp_path / "reports" / "runs" / "train_lyrics.json").read_text())
     assert run["all_cached"], run
     assert (tmp_path / "models" / "lyrics" / "7" / "model.safetensors").read_bytes() == weights

@@ -14,7 +14,7 @@ from _root import ROOT
 pytestmark = pytest.mark.slow
 
 
-def test_planted_bad_match_score_stops_the_labeling_stage(tmp_path, demo_corpus):
+def test_planted_bad_match_score_stops_the_labeling_stage(tmp_path, demo_corpus, demo_labeling_params):
     lmd = tmp_path / "lmd"
     shutil.copytree(demo_corpus.root / "lmd", lmd)
     scores = json.loads((lmd / "match_scores.json").read_text())
@@ -22,17 +22,7 @@ def test_planted_bad_match_score_stops_the_labeling_stage(tmp_path, demo_corpus)
     midi = max(scores[track], key=scores[track].get)
     scores[track][midi] = 1.5  # LMD match scores are probabilities in [0, 1]
     (lmd / "match_scores.json").write_text(json.dumps(scores))
-    params = {
-        "paths": {"data_dir": str(tmp_path / "data"), "reports_dir": str(tmp_path / "reports")},
-        "labeling": {
-            "midi_dir": str(demo_corpus.midi_dir),
-            "match_scores": str(lmd / "match_scores.json"),
-            "msd_metadata": str(lmd / "msd_metadata.parquet"),
-            "spotify_map": str(lmd / "echonest_to_spotify.csv"),
-            "audio_features_archive": str(lmd / "spotify_features.csv"),
-            "shard_size": 20,
-        },
-    }
+    params = demo_labeling_params(tmp_path, lmd=lmd, shard_size=20)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     env = dict(os.environ, EMSYNC_PARAMS=str(tmp_path / "params.yaml"), PREFECT_LOCAL_STORAGE_PATH=str(tmp_path / "results"))
     r = subprocess.run([sys.executable, "-m", "flows.labeling"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)

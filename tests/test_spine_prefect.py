@@ -3,7 +3,6 @@
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -72,51 +71,16 @@ def test_sigkill_then_resume_recomputes_only_unfinished_items(tmp_path):
         assert (out / "items" / f"{i}.txt").read_bytes() == (tmp_path / "ref" / "items" / f"{i}.txt").read_bytes()
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_flow_run_is_recorded_by_a_real_local_prefect_server(tmp_path):
-    port = _free_port()
-    home = tmp_path / "prefect_home"
-    env = _env(tmp_path / "results", PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_UI_ENABLED="false")
-    env.pop("PREFECT_API_URL", None)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=open(tmp_path / "server.log", "w"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+def test_flow_run_is_recorded_by_a_real_local_prefect_server(tmp_path, prefect_server):
+    api = prefect_server.api
+    _run_toy(tmp_path / "out", 2, tmp_path / "results", PREFECT_API_URL=api, PREFECT_HOME=str(prefect_server.home))
+    req = urllib.request.Request(f"{api}/flow_runs/filter", data=b"{}", headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        runs = json.loads(r.read())
+    assert any(run["state_type"] == "COMPLETED" for run in runs)
+    flows = json.loads(
+        urllib.request.urlopen(
+            urllib.request.Request(f"{api}/flows/filter", data=b"{}", headers={"Content-Type": "application/json"}), timeout=10
+        ).read()
     )
-    api = f"http://127.0.0.1:{port}/api"
-    try:
-        deadline = time.time() + 150
-        while True:
-            try:
-                with urllib.request.urlopen(f"{api}/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            assert server.poll() is None, (tmp_path / "server.log").read_text()[-2000:]
-            assert time.time() < deadline, "server did not become healthy"
-            time.sleep(0.5)
-        _run_toy(tmp_path / "out", 2, tmp_path / "results", PREFECT_API_URL=api, PREFECT_HOME=str(home))
-        req = urllib.request.Request(f"{api}/flow_runs/filter", data=b"{}", headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=10) as r:
-            runs = json.loads(r.read())
-        assert any(run["state_type"] == "COMPLETED" for run in runs)
-        flows = json.loads(
-            urllib.request.urlopen(
-                urllib.request.Request(f"{api}/flows/filter", data=b"{}", headers={"Content-Type": "application/json"}), timeout=10
-            ).read()
-        )
-        assert "toy" in {f["name"] for f in flows}
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
+    assert "toy" in {f["name"] for f in flows}

@@ -1,35 +1,19 @@
 """The tokens stage end to end (`python -m flows.tokens`, what `dvc repro tokens` runs)."""
 
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
-from _root import ROOT
 from emsync.music import vocab as V
 from emsync.music.dataset import ChunkDataset
 
 pytestmark = pytest.mark.slow
 
 
-def _run(params_file, results):
-    env = {
-        **os.environ,
-        "EMSYNC_PARAMS": str(params_file),
-        "PREFECT_LOCAL_STORAGE_PATH": str(results),
-        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
-    }  # the shared 2-core machine is slow
-    r = subprocess.run([sys.executable, "-m", "flows.tokens"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr[-3000:]
-    return r.stdout
-
-
-def test_flow_writes_shards_index_and_rejects_then_rerun_is_cached(demo_corpus, tmp_path):
+def test_flow_writes_shards_index_and_rejects_then_rerun_is_cached(demo_corpus, tmp_path, run_flow):
     gt = demo_corpus.ground_truth["files"]
     out = tmp_path / "tokens"
     labels = tmp_path / "labels.parquet"
@@ -48,7 +32,7 @@ def test_flow_writes_shards_index_and_rejects_then_rerun_is_cached(demo_corpus, 
     }
     pf = tmp_path / "params.yaml"
     pf.write_text(yaml.safe_dump(params))
-    _run(pf, tmp_path / "results")
+    run_flow("tokens", pf, tmp_path / "results", timeout=300)
 
     index = pd.read_parquet(out / "index.parquet")
     assert index["midi_id"].tolist() == valid  # duplicates/broken files are not in labels, so not tokenized
@@ -65,7 +49,7 @@ def test_flow_writes_shards_index_and_rejects_then_rerun_is_cached(demo_corpus, 
     assert tokens.shape == (64,) and not np.isnan(v.item()) and np.isnan(a.item())
 
     before = (out / "shards" / "00001.npy").read_bytes()
-    _run(pf, tmp_path / "results")
+    run_flow("tokens", pf, tmp_path / "results", timeout=300)
     report = json.loads((tmp_path / "reports" / "runs" / "tokens.json").read_text())
     assert report["all_cached"] and report["tasks"] == 3
     assert (out / "shards" / "00001.npy").read_bytes() == before
