@@ -152,8 +152,9 @@ def test_beats_extractor_one_vector_per_frame_and_thesis_set_uses_it():
     assert list(df.columns) == extractors.get("beats").COLUMNS and len(df) == 3
     emb = np.stack(df["embedding"])
     assert emb.shape == (3, 32) and np.abs(emb[0] - emb[2]).max() > 1e-4  # tone vs silence differ
-    thesis = load_params(ROOT / "params" / "thesis.yaml").features
-    assert "beats" in thesis.extractors and "audio" not in thesis.extractors
-    assert thesis.models["beats"] == "data/pretrained/beats"
+    thesis = load_params(ROOT / "params" / "thesis.yaml")
+    assert "beats" in thesis.features.extractors  # audio stays too: the genre models read Audiotag (§5.2.3)
+    assert "beats" in thesis.classify.emotion_inputs and "audio" not in thesis.classify.emotion_inputs  # §5.2.2.1
+    assert thesis.features.models["beats"] == "data/pretrained/beats"
     demo = load_params(ROOT / "params" / "demo.yaml").features
     assert "audio" in demo.extractors and "beats" not in demo.extractors  # the demo keeps the small tagger
