@@ -296,7 +296,7 @@ def markdown(summary: dict, notes: list[str], n_videos: int) -> str:
         cells = []
         for col, (_, ref) in COLUMNS.items():
             v = m[col]
-            s = "–" if v is None else f"{v:.3f} ({m[col + '_n']})"
+            s = "–" if v is None else f"{v:.3f} ({m[col + '_n']})" if v == 0 or abs(v) >= 0.01 else f"{v:.2e} ({m[col + '_n']})"
             if ref is not None:
                 s += f" / thesis {ref:.1f}"
             cells.append(s)
@@ -321,8 +321,10 @@ def evaluate(params, records, videos: dict, motions: dict | None = None) -> dict
         "(the n beside it drops) and counts as misses in the hit rate.",
         "AV-Align: Farnebäck optical flow (OpenCV; the thesis cites Horn & Schunck) on frames downscaled to "
         f"{sp.flow_max_side} px; onsets from librosa at 22,050 Hz; IoU = I / (|A| + |V| - I).",
-        "runtime includes each item's model loading (generator, FluidSynth) and the emotion classifier's run is not in it "
-        "(it runs once per video, shared by the conditions).",
+        "runtime: each item's wall seconds scaled to one minute of video, model loading (generator, FluidSynth) included; "
+        "the emotion classifier is not in it (it runs once per video, shared by the conditions). The stage runs items "
+        "concurrently on a shared machine and short videos spread the fixed start-up over fewer seconds, so these "
+        "overstate a lone run: `emsync bench soundtrack` times one 60-s video alone.",
     ]
     tagger_ref = params.features.models.get("music")
     tagger = None

@@ -26,6 +26,7 @@ def soundtrack_flow(params: Params) -> dict:
 
     from emsync import objective
     from emsync import soundtrack_batch as sb
+    from emsync.checks import check_table
     from emsync.errors import InputError
     from emsync.io import file_digest, write_json, write_parquet, write_text
     from emsync.stages import STAGE_CODE, code_files, digest
@@ -98,6 +99,11 @@ def soundtrack_flow(params: Params) -> dict:
     order = {c: i for i, c in enumerate(conditions)}
     records = sorted(results.values(), key=lambda r: (r["video_id"], order[r["condition"]]))
     table = pd.DataFrame([sb.table_row(r) for r in records], columns=sb.TABLE_COLUMNS)
+    check_table(table, "soundtrack_soundtrack", [
+        ("not_null", "video_id"), ("in_set", "condition", sb.CONDITIONS), ("between", "valence", -1.0, 1.0),
+        ("between", "arousal", -1.0, 1.0), ("between", "duration_s", 0.0, None),
+        *[("regex", f"{ext}_path", rf"^soundtrack/[^/]+/[a-z_]+\.{ext}$") for ext in sb.EXTENSIONS],
+    ], reports)  # fmt: skip
     write_parquet(out_dir / "soundtrack.parquet", table)
     write_parquet(out_dir / "skips.parquet", pd.DataFrame(skips, columns=["video_id", "condition", "reason"]))
 
