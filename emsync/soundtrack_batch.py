@@ -73,21 +73,28 @@ def video_emotion(params, video) -> dict:
     from emsync.soundtrack import _classifier_emotion, _Steps
     from emsync.video.probe import probe
 
+    from emsync.config import project_root
+
     choice, classifier = _classifier_emotion(params, video, _Steps(False), probe(video))
+    if isinstance(classifier.get("reason"), str):  # paths in the record relative to the project
+        classifier["reason"] = classifier["reason"].replace(f"{project_root()}/", "")
     return {"valence": choice.valence, "arousal": choice.arousal, "source": choice.source, "classifier": classifier}
 
 
 def condition_setting(condition: str, emotion: dict, video_id: str, seed: int, r: float) -> dict:
     """{valence, arousal, use_boundaries, emotion_source} of one condition."""
+    clf = None
     if condition in ("emsync", "no_boundaries"):
         v, a, src = emotion["valence"], emotion["arousal"], emotion["source"]
+        # what the classifier said (or why it did not run), for the decision record; no paths
+        clf = {k: x for k, x in (emotion.get("classifier") or {}).items() if k in ("used", "reason", "probs", "top", "masked")}
     elif condition == "neutral":
         v, a, src = 0.0, 0.0, "neutral"
     elif condition == "random_emotion":
         (v, a), src = random_emotion(video_id, seed, r), "random"
     else:
         raise InputError(f"unknown soundtrack condition {condition!r} (choose from {', '.join(CONDITIONS)})")
-    return {"valence": float(v), "arousal": float(a), "use_boundaries": condition != "no_boundaries", "emotion_source": src}
+    return {"valence": float(v), "arousal": float(a), "use_boundaries": condition != "no_boundaries", "emotion_source": src, "classifier": clf}
 
 
 def item_paths(data_root: Path, video_id: str, condition: str) -> dict:
@@ -130,6 +137,7 @@ def score_item(params, video, video_id: str, condition: str, setting: dict, seed
             video_id=video_id,
             condition=condition,
             emotion_source=setting["emotion_source"],
+            emotion_classifier=setting.get("classifier"),
             checkpoint=Path(s["checkpoint"]).name,  # no absolute paths in outputs
             outputs={"video": rel["mp4"], "midi": rel["mid"], "wav": rel["wav"], "json": rel["json"]},
             paths_relative_to="paths.data_dir",

@@ -83,6 +83,8 @@ def test_layout_and_table(ws):
     # conditions: no classifier checkpoint -> emsync is the neutral default; no_boundaries drops only the boundaries
     assert (cuts.loc["emsync", "valence"], cuts.loc["emsync", "arousal"]) == (0.0, 0.0)
     assert cuts.loc["emsync", "emotion_source"] == "default" and cuts.loc["neutral", "emotion_source"] == "neutral"
+    rec = json.loads((data / cuts.loc["emsync", "json_path"]).read_text())
+    assert rec["emotion_classifier"]["used"] is False and "none.pt" in rec["emotion_classifier"]["reason"]
     assert bool(cuts.loc["emsync", "conditioned_on_boundaries"]) and not bool(cuts.loc["no_boundaries", "conditioned_on_boundaries"])
     rv, ra = cuts.loc["random_emotion", "valence"], cuts.loc["random_emotion", "arousal"]
     assert (rv, ra) != (0.0, 0.0) and abs(rv) <= 0.8 and abs(ra) <= 0.8
