@@ -213,7 +213,9 @@ def _dataset_problems(params: Params, outs: list[Path]) -> tuple[list[str], list
             return "no trailers in it"
         orphans = table[table["split"].isna()]
         if len(orphans):
-            return f"{len(orphans)} of {len(table)} YouTube ids are in no split of {c.movienet_splits} (first: {orphans['video_id'].iloc[0]})"
+            return (
+                f"{len(orphans)} of {len(table)} YouTube ids are in no split of {c.movienet_splits} (first: {orphans['video_id'].iloc[0]})"
+            )
         return None
 
     if c.emotion_dataset == "ekman6":

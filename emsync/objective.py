@@ -332,7 +332,9 @@ def evaluate(params, records, videos: dict, motions: dict | None = None) -> dict
         try:
             tagger = music.load(tagger_ref)["tagger"].model.eval()  # the features stage's music tagger
             if "demo_models" in str(tagger_ref):
-                notes.append(f"KL: the music tagger is the demo's random tiny model ({tagger_ref}): the KL numbers exercise the code, not music similarity.")
+                notes.append(
+                    f"KL: the music tagger is the demo's random tiny model ({tagger_ref}): the KL numbers exercise the code, not music similarity."
+                )
         except Exception as e:  # a missing tagger drops one column, not the report
             notes.append(f"KL: not computed, the music tagger {tagger_ref} did not load ({type(e).__name__}: {e}).")
     else:

@@ -235,9 +235,7 @@ def make_soundtrack(
             for i in sorted({int(x) for x in dec.notes.instrument}):
                 midis[V.INSTRUMENTS[i].lower()] = Path(tmpdir) / f"stem_{V.INSTRUMENTS[i].lower()}.mid"
                 write_daw_midi(dec, midis[V.INSTRUMENTS[i].lower()], daw_cuts, boundaries, info.fps, instruments=[i])
-            stems = render_stems(
-                midis, stems_dir, info.duration, wav["gain"], soundfont, sp.sample_rate, params.generate.fade_out_s
-            )
+            stems = render_stems(midis, stems_dir, info.duration, wav["gain"], soundfont, sp.sample_rate, params.generate.fade_out_s)
         steps.stop()
 
         steps.start("mux", f"muxing into {output}")

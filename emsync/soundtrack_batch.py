@@ -94,7 +94,13 @@ def condition_setting(condition: str, emotion: dict, video_id: str, seed: int, r
         (v, a), src = random_emotion(video_id, seed, r), "random"
     else:
         raise InputError(f"unknown soundtrack condition {condition!r} (choose from {', '.join(CONDITIONS)})")
-    return {"valence": float(v), "arousal": float(a), "use_boundaries": condition != "no_boundaries", "emotion_source": src, "classifier": clf}
+    return {
+        "valence": float(v),
+        "arousal": float(a),
+        "use_boundaries": condition != "no_boundaries",
+        "emotion_source": src,
+        "classifier": clf,
+    }
 
 
 def item_paths(data_root: Path, video_id: str, condition: str) -> dict:

@@ -119,7 +119,9 @@ def report_flow(params: Params, reports_dir: str | None = None) -> dict:
                 "runtime_rate_cpu": E.runtime_rate(m, seconds=1.0),
             }
     sizes = " / ".join(f"{arch} {r['params']:,}" for arch, r in table4.items())
-    thesis_size = list(p.unet_channels) == [128, 256, 512, 512] and p.unet_bottleneck == 512 and (p.resnet_blocks, p.resnet_channels) == (15, 512)
+    thesis_size = (
+        list(p.unet_channels) == [128, 256, 512, 512] and p.unet_bottleneck == 512 and (p.resnet_blocks, p.resnet_channels) == (15, 512)
+    )
     vgg_note = (
         "not computed (bandwidth.vggish_model is empty)"
         if not p.vggish_model

@@ -135,7 +135,9 @@ def features_flow(params_path: str | None = None, refresh_cache: bool = False, s
 
     # 4. each extractor's table, rejects and report; all steps: the merged report
     names = {spec: name for spec, name, *_ in plan}
-    out = {spec: stage.write_extractor(out_dir, reports_dir, spec, names.get(spec), videos, results, rejects_of[spec]) for spec in rejects_of}
+    out = {
+        spec: stage.write_extractor(out_dir, reports_dir, spec, names.get(spec), videos, results, rejects_of[spec]) for spec in rejects_of
+    }
     report.write(reports_dir)
     return stage.write_summary(out_dir, reports_dir, specs) if step is None else out[step]
 
@@ -170,8 +172,13 @@ if __name__ == "__main__":
         enter_stage(f"features_{a.step}")
     s = run(a.params, a.runner, a.refresh_cache, a.step)
     if a.step in (None, "report"):
-        print(f"features: {s['videos']} videos, {s['cuts']['cuts']} cuts, {len(s['extractors'])} extractors, {s['rejects']} rejects -> reports/features.md")
+        print(
+            f"features: {s['videos']} videos, {s['cuts']['cuts']} cuts, {len(s['extractors'])} extractors, {s['rejects']} rejects -> reports/features.md"
+        )
     elif a.step == "cuts":
         print(f"features_cuts: {s['videos']} videos, {s['cuts']['cuts']} cuts, {s['cuts']['boundaries']} boundaries")
     else:
-        print(f"features_{a.step}: " + (f"{s['videos']} videos, {s['rows']} rows" if s["ran"] else "not run (not in features.extractors, or its model failed)"))
+        print(
+            f"features_{a.step}: "
+            + (f"{s['videos']} videos, {s['rows']} rows" if s["ran"] else "not run (not in features.extractors, or its model failed)")
+        )

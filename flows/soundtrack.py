@@ -87,7 +87,11 @@ def soundtrack_flow(params: Params) -> dict:
     for j in filter(is_long, jobs):  # one at a time: each holds its whole rendered track in memory
         results.update(map_items(score_task, [j], report, desc=f"soundtrack (long: {key(j)})", key=key, **shared))
     # a cache hit whose files went missing (deleted by hand) is scored again
-    redo = [j for j in jobs if key(j) in results and not all(p.exists() for p in sb.item_paths(data_root, j["video_id"], j["condition"]).values())]
+    redo = [
+        j
+        for j in jobs
+        if key(j) in results and not all(p.exists() for p in sb.item_paths(data_root, j["video_id"], j["condition"]).values())
+    ]
     if redo:
         again = score_task.with_options(refresh_cache=True)
         results.update(map_items(again, redo, report, desc="soundtrack (missing files)", key=key, **shared))

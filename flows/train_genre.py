@@ -33,7 +33,9 @@ def train_genre_flow(params: Params) -> dict:
     c = params.classify
     unknown = set(c.genre_models) - (set(REGISTRY) - {"vemoclap"})
     if unknown:
-        raise InputError(f"classify.genre_models: unknown model(s) {sorted(unknown)} (mlp, single_transformer, multi_transformer, baseline)")
+        raise InputError(
+            f"classify.genre_models: unknown model(s) {sorted(unknown)} (mlp, single_transformer, multi_transformer, baseline)"
+        )
     report = RunReport("train_genre")
     labels = genre_labels(params)
     features = params.path(c.features_dir)

@@ -68,15 +68,16 @@ def feature_stages() -> str:
     out.append(
         "  features:  # the merged report over the steps above\n"
         "    cmd: python -m flows.features --report\n"
-        "    deps:\n" + _code("features") + "      - reports/features/cuts.json\n"
+        "    deps:\n"
+        + _code("features")
+        + "      - reports/features/cuts.json\n"
         + "".join(f"      - reports/features/{n}.json\n" for n in EXTRACTOR_CODE)
         + "    params:\n"
         "      - features.extractors\n"
         "    outs:\n"
         "      - reports/features.md\n"
         "    metrics:\n"
-        "      - reports/features.json\n"
-        + END
+        "      - reports/features.json\n" + END
     )
     return "".join(out)
 

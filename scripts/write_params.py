@@ -93,7 +93,19 @@ THESIS = {
     },
     "features": {
         "videos_dir": "data/videos",
-        "extractors": ["clip", "audio", "beats", "music", "vit", "ast", "faces", "asr", "ocr", "sentiment", "tokens"],  # §5.2.1: Audiotag + Music for genre, BEATs for emotion; §5.2.3.2: ViT + AST baseline
+        "extractors": [
+            "clip",
+            "audio",
+            "beats",
+            "music",
+            "vit",
+            "ast",
+            "faces",
+            "asr",
+            "ocr",
+            "sentiment",
+            "tokens",
+        ],  # §5.2.1: Audiotag + Music for genre, BEATs for emotion; §5.2.3.2: ViT + AST baseline
         "models_dir": "data/pretrained",
         "device": "cuda",
         "models": {  # §5.2.1: the thesis's pretrained models (download them where a hub is reachable)

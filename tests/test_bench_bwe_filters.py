@@ -22,7 +22,9 @@ def test_tiny_cpu_run_prints_the_table(tmp_path, capsys):
         folders.append(str(d))
     ap = argparse.ArgumentParser()
     bwe_filters.add_args(ap)
-    args = ap.parse_args(["--device", "cpu", "--size", "tiny", "--steps", "3", "--crop", "1024", "--batch", "2", "--eval-every", "3", "--audio", *folders])
+    args = ap.parse_args(
+        ["--device", "cpu", "--size", "tiny", "--steps", "3", "--crop", "1024", "--batch", "2", "--eval-every", "3", "--audio", *folders]
+    )
     out = bwe_filters.run(args)
     table = capsys.readouterr().out
     assert "| unseen | ResNet DA |" in table and "| 29.16 | +1.78 |" in table  # the thesis's row beside ours

@@ -28,7 +28,9 @@ def tables(tmp_path_factory):
         clip[:, g] += 3.0
         tabs = {
             "clip": pd.DataFrame({"video_id": vid, "t": np.arange(6.0), "embedding": list(clip)}),
-            "music": pd.DataFrame({"video_id": vid, "chunk": [0], "t": [1.0], "embedding": list(rng.normal(0, 1, (1, D)).astype(np.float32))}),
+            "music": pd.DataFrame(
+                {"video_id": vid, "chunk": [0], "t": [1.0], "embedding": list(rng.normal(0, 1, (1, D)).astype(np.float32))}
+            ),
             "audio": pd.DataFrame({"video_id": vid, "t": np.arange(6.0), "embedding": list(rng.normal(0, 1, (6, D)).astype(np.float32))}),
             "tokens": pd.DataFrame(
                 {
@@ -91,7 +93,10 @@ def test_frames_benchmark_keeps_n_random_frames_per_video_seeded():
     from emsync.classify.features import VideoFeatures
     from emsync.classify.tasks import ClassifierData
 
-    items = [VideoFeatures(f"v{k}", {"clip": np.arange(T * 2, dtype=np.float32).reshape(T, 2)}, {"clip": np.ones(T, bool)}) for k, T in enumerate((20, 5))]
+    items = [
+        VideoFeatures(f"v{k}", {"clip": np.arange(T * 2, dtype=np.float32).reshape(T, 2)}, {"clip": np.ones(T, bool)})
+        for k, T in enumerate((20, 5))
+    ]
     data = ClassifierData(items, np.zeros((2, len(GENRES)), np.float32), ["train", "test"], {"clip": 2})
     a, b, c = keep_frames(data, 8, 0), keep_frames(data, 8, 0), keep_frames(data, 8, 1)
     t0 = a.items[0].x["clip"][:, 0] / 2

@@ -55,7 +55,11 @@ def _write_tables(root, ids, rng):
             "clip": pd.DataFrame({"t": np.arange(6.0), "embedding": list(rng.normal(size=(6, WIDTH["clip"])).astype(np.float32))}),
             "beats": pd.DataFrame({"t": np.arange(6.0), "embedding": list(rng.normal(size=(6, WIDTH["beats"])).astype(np.float32))}),
             "faces": pd.DataFrame(
-                {"t": np.arange(6.0), "n_faces": [1, 0, 1, 0, 0, 1], "embedding": list(rng.normal(size=(6, WIDTH["faces"])).astype(np.float32))}
+                {
+                    "t": np.arange(6.0),
+                    "n_faces": [1, 0, 1, 0, 0, 1],
+                    "embedding": list(rng.normal(size=(6, WIDTH["faces"])).astype(np.float32)),
+                }
             ),
             "sentiment": pd.DataFrame(
                 {

@@ -40,4 +40,16 @@ def test_whisper_keeps_the_multilingual_token_layout(tmp_path):
 
 
 def test_every_builder_is_registered():
-    assert set(BUILDERS) == {"clip", "audio", "music", "beats", "face_expression", "vit", "ast", "sentiment", "distilbert", "whisper", "vggish"}
+    assert set(BUILDERS) == {
+        "clip",
+        "audio",
+        "music",
+        "beats",
+        "face_expression",
+        "vit",
+        "ast",
+        "sentiment",
+        "distilbert",
+        "whisper",
+        "vggish",
+    }

@@ -41,7 +41,14 @@ def test_one_extractor_edit_makes_only_its_stage_stale(tmp_path):
     shutil.copy(ROOT / "params" / "demo.yaml", proj / "params.yaml")
     _dvc(proj, "init", "--no-scm", "-q")
     # the stages' data deps and outputs, as empty stand-ins: dvc commit records them without running
-    for d in ("data/demo/videos", "data/demo_models", "data/features/clip", "data/features/beats", "data/features/rejects", "reports/features"):
+    for d in (
+        "data/demo/videos",
+        "data/demo_models",
+        "data/features/clip",
+        "data/features/beats",
+        "data/features/rejects",
+        "reports/features",
+    ):
         (proj / d).mkdir(parents=True, exist_ok=True)
     for f in ("reports/inputs.json", "data/features/cuts.parquet"):
         (proj / f).write_text("{}\n")

@@ -44,7 +44,9 @@ def _data(n=36, seed=0):
 
 
 def _c(**over):
-    return dataclasses.replace(Params().classify, **{"steps": 150, "lr": 3e-3, "batch_size": 8, "seed": 0, "device": "cpu", "eval_every": 0, **over})
+    return dataclasses.replace(
+        Params().classify, **{"steps": 150, "lr": 3e-3, "batch_size": 8, "seed": 0, "device": "cpu", "eval_every": 0, **over}
+    )
 
 
 def test_two_stages_freeze_the_frame_mlps_and_learn_the_planted_genres():

@@ -55,7 +55,9 @@ def test_train_lyrics_flow_on_demo_goemotions(tmp_path, run_flow):
     assert "| **macro-average** | 0.40 | 0.53 |" in md  # Table 3.4's Demszky / thesis precision
     weights = (tmp_path / "models" / "lyrics" / "7" / "model.safetensors").read_bytes()
 
-    run_flow("train_lyrics", tmp_path / "params.yaml", tmp_path / "results", timeout=600, OMP_NUM_THREADS="1")  # unchanged: both runs come from the task cache
+    run_flow(
+        "train_lyrics", tmp_path / "params.yaml", tmp_path / "results", timeout=600, OMP_NUM_THREADS="1"
+    )  # unchanged: both runs come from the task cache
     run = json.loads((tmp_path / "reports" / "runs" / "train_lyrics.json").read_text())
     assert run["all_cached"], run
     assert (tmp_path / "models" / "lyrics" / "7" / "model.safetensors").read_bytes() == weights

@@ -107,7 +107,9 @@ def test_dataset_paths_are_skipped_when_the_dataset_is_not_selected(tmp_path):
     p = _classify(demo, ekman6_dir="", movienet_csv=str(tmp_path / "nope.csv"), movienet_splits="")
     assert _dataset_lines(p) == ([], [])  # demo datasets: Ekman-6 / MovieNet paths are not read
     _, lines = _dataset_lines(_classify(p, emotion_dataset="ekman6"))
-    assert lines == [lines[0]] and lines[0].startswith("classify.ekman6_dir is empty but the dataset is selected") and "train.txt" in lines[0]
+    assert (
+        lines == [lines[0]] and lines[0].startswith("classify.ekman6_dir is empty but the dataset is selected") and "train.txt" in lines[0]
+    )
 
 
 def test_movienet_real_metadata_passes_and_broken_files_get_one_line(shared_data, tmp_path):
@@ -134,7 +136,9 @@ def test_movienet_real_metadata_passes_and_broken_files_get_one_line(shared_data
     csv = tmp_path / "meta.csv"
     csv.write_text("youtube_id,title\nabc,x\n")
     _, lines = _dataset_lines(_classify(p, movienet_csv=str(csv)))
-    assert lines == [f"classify.movienet_csv = {csv}: {csv}: missing column(s) ['duration', 'genres']. It should hold {lines[0].split('It should hold ')[1]}"]
+    assert lines == [
+        f"classify.movienet_csv = {csv}: {csv}: missing column(s) ['duration', 'genres']. It should hold {lines[0].split('It should hold ')[1]}"
+    ]
     assert "youtube_id, genres" in lines[0]
     _, lines = _dataset_lines(_classify(p, movienet_csv=str(tmp_path)))
     assert lines == [f"classify.movienet_csv = {tmp_path}: file is not a file. It should hold " + lines[0].split("It should hold ")[1]]
@@ -166,7 +170,9 @@ def test_ekman6_real_clips_pass_and_a_bad_copy_gets_one_line(shared_data, tmp_pa
     _, lines = _dataset_lines(p)
     assert len(lines) == 1 and "test.txt not found (expected train.txt and test.txt)" in lines[0]
     _, lines = _dataset_lines(_classify(p, ekman6_dir=str(tmp_path / "absent")))
-    assert lines == [f"classify.ekman6_dir = {tmp_path / 'absent'}: folder not found. It should hold " + lines[0].split("It should hold ")[1]]
+    assert lines == [
+        f"classify.ekman6_dir = {tmp_path / 'absent'}: folder not found. It should hold " + lines[0].split("It should hold ")[1]
+    ]
 
 
 def test_emotion_inputs_need_their_extractors():
@@ -174,7 +180,9 @@ def test_emotion_inputs_need_their_extractors():
 
     thesis = load_params(ROOT / "params" / "thesis.yaml")
     assert not any(m.startswith("classify.emotion_inputs") for m in check_inputs(thesis)[1])
-    no_beats = dataclasses.replace(thesis, features=dataclasses.replace(thesis.features, extractors=["clip", "audio", "faces", "asr", "ocr", "sentiment"]))
+    no_beats = dataclasses.replace(
+        thesis, features=dataclasses.replace(thesis.features, extractors=["clip", "audio", "faces", "asr", "ocr", "sentiment"])
+    )
     lines = [m for m in check_inputs(no_beats)[1] if m.startswith("classify.emotion_inputs")]
     assert lines == [
         "classify.emotion_inputs = ['clip', 'beats', 'faces', 'asr', 'ocr']: features.extractors does not run beats, "

@@ -65,7 +65,11 @@ def test_mido_finds_markers_tempo_smpte_and_named_program_tracks(exported):
     assert tempo == [500000]  # 120 bpm, once, in the conductor track
     assert not any(m.type == "set_tempo" for tr in mid.tracks[1:] for m in tr)
     smpte = [m for _, m in metas if m.type == "smpte_offset"]
-    assert len(smpte) == 1 and smpte[0].frame_rate == 24 and (smpte[0].hours, smpte[0].minutes, smpte[0].seconds, smpte[0].frames) == (0, 0, 0, 0)
+    assert (
+        len(smpte) == 1
+        and smpte[0].frame_rate == 24
+        and (smpte[0].hours, smpte[0].minutes, smpte[0].seconds, smpte[0].frames) == (0, 0, 0, 0)
+    )
     assert any(m.type == "text" and m.text.startswith("video fps 24.000") for _, m in metas)
     markers = [(t, m.text) for t, m in metas if m.type == "marker"]
     assert len(markers) == len(s["cuts"]) == 3
@@ -103,7 +107,11 @@ def test_pretty_midi_reads_the_same_file(exported):
             assert inst.program == PROGRAM[ins]
     # pretty_midi 0.2.11 does not parse marker events; its tempo map puts the mido marker ticks at the cuts
     ticks = [m["tick"] for m in s["midi_export"]["markers"]]
-    raw = [t for t, m in zip(np.cumsum([m.time for m in mido.MidiFile(str(d / "s.mid")).tracks[0]]), mido.MidiFile(str(d / "s.mid")).tracks[0]) if m.type == "marker"]
+    raw = [
+        t
+        for t, m in zip(np.cumsum([m.time for m in mido.MidiFile(str(d / "s.mid")).tracks[0]]), mido.MidiFile(str(d / "s.mid")).tracks[0])
+        if m.type == "marker"
+    ]
     assert ticks == raw
     for tick, cut in zip(ticks, s["cuts"]):
         assert abs(pm.tick_to_time(tick) - cut) <= TICK_S

@@ -63,7 +63,19 @@ def test_layout_and_table(ws):
     ws, first = ws
     data = ws / "data"
     table = pd.read_parquet(data / "soundtrack" / "soundtrack.parquet")
-    for col in ("video_id", "condition", "valence", "arousal", "cuts", "chord_times", "timings", "mid_path", "wav_path", "mp4_path", "json_path"):
+    for col in (
+        "video_id",
+        "condition",
+        "valence",
+        "arousal",
+        "cuts",
+        "chord_times",
+        "timings",
+        "mid_path",
+        "wav_path",
+        "mp4_path",
+        "json_path",
+    ):
         assert col in table.columns
     scored = sorted(set(table.video_id))
     assert "cuts" in scored and "mute" in scored and "empty" not in scored

@@ -87,9 +87,7 @@ def test_dvc_code_deps_equal_the_declared_list(stage):
 def test_declared_list_covers_every_module_the_flow_imports(stage):
     declared = {f.resolve() for f in code_files(STAGE_CODE[stage])}
     markers = {ROOT / d / "__init__.py" for d in ("tasks", "models", "flows")}  # empty package markers
-    missing = sorted(
-        str(f.relative_to(ROOT)) for f in _import_closure(*_flow_start(stage)) - markers if f.resolve() not in declared
-    )
+    missing = sorted(str(f.relative_to(ROOT)) for f in _import_closure(*_flow_start(stage)) - markers if f.resolve() not in declared)
     assert missing == [], f"add to emsync.stages.STAGE_CODE[{stage!r}] and dvc.yaml: {missing}"
 
 

@@ -13,7 +13,11 @@ def real_videos_and_models(videos=None, models_dir=None):
     from emsync.config import shared_data_dir
     from emsync.errors import InputError
 
-    paths = [Path(v) for v in videos] if videos else sorted([*(shared_data_dir() / "video").glob("*.mp4"), *(shared_data_dir() / "ekman6").glob("*.mp4")])
+    paths = (
+        [Path(v) for v in videos]
+        if videos
+        else sorted([*(shared_data_dir() / "video").glob("*.mp4"), *(shared_data_dir() / "ekman6").glob("*.mp4")])
+    )
     if not paths:
         raise InputError(f"no videos given and none found under {shared_data_dir()}")
     if models_dir is not None:

@@ -95,7 +95,9 @@ def run(args) -> dict:
         for v in ("resnet", "resnet_da"):
             t = time.perf_counter()
             task = BandwidthTask(v, p, split["train"], split["val"])
-            res = train(task, engine_config(p), state_path=out / v / "train_state.pt", fingerprint=task.fingerprint(), model_config=task.config)
+            res = train(
+                task, engine_config(p), state_path=out / v / "train_state.pt", fingerprint=task.fingerprint(), model_config=task.config
+            )
             model = task.build_model()
             model.load_state_dict(res.model_state)
             model.to(device).eval()
@@ -103,7 +105,11 @@ def run(args) -> dict:
                 s: evaluate_songs(model, split["test"], f, p.cutoff_hz, p.sample_rate, p.eval_chunk)
                 for s, f in (("seen", F.SEEN_TEST_FILTER), ("unseen", F.UNSEEN_FILTER))
             }
-            runs[v] = {"steps": res.steps, "seconds": round(time.perf_counter() - t, 1), "last_validation": res.evals[-1] if res.evals else {}}
+            runs[v] = {
+                "steps": res.steps,
+                "seconds": round(time.perf_counter() - t, 1),
+                "last_validation": res.evals[-1] if res.evals else {},
+            }
     print(table(rows))
     return {
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",

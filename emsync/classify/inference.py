@@ -142,7 +142,11 @@ def classify_segments(params, video, task: str, segments, checkpoint=None, devic
     from emsync.video import extractors
     from emsync.video.probe import probe
 
-    ckpt_path = Path(checkpoint) if checkpoint else params.path(params.classify.emotion_checkpoint if task == "emotion" else params.classify.genre_checkpoint)
+    ckpt_path = (
+        Path(checkpoint)
+        if checkpoint
+        else params.path(params.classify.emotion_checkpoint if task == "emotion" else params.classify.genre_checkpoint)
+    )
     model, _ = load_classifier(ckpt_path)
     handles = {n: extractors.get(n).load(extractors.model_ref(n, params.features.models), device) for n in EXTRACTORS[task]}
     out = []

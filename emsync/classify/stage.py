@@ -270,12 +270,25 @@ def train_baseline(data: ClassifierData, c, model_cfg: dict, state_path=None, lo
     from emsync.training.engine import fingerprint, train
 
     has_val = len(data.index("val")) > 0
-    base = ["baseline", model_cfg, data.dims, c.steps, c.seed, c.lr, c.batch_size, c.pos_weight, [it.video_id for it in data.items], data.split]
+    base = [
+        "baseline",
+        model_cfg,
+        data.dims,
+        c.steps,
+        c.seed,
+        c.lr,
+        c.batch_size,
+        c.pos_weight,
+        [it.video_id for it in data.items],
+        data.split,
+    ]
     paths = [None, None] if state_path is None else [Path(state_path).with_suffix(f".stage{k}.pt") for k in (1, 2)]
     logs = [None, None] if log_dir is None else [Path(log_dir) / f"stage{k}" for k in (1, 2)]
 
     t1 = BaselineFrameTask("baseline", data, dict(model_cfg), batch_size=c.batch_size, seed=c.seed, pos_weight=c.pos_weight, emotion=False)
-    r1 = train(t1, engine_config(c, False, has_val), state_path=paths[0], fingerprint=fingerprint(*base, 1), log_dir=logs[0], progress=progress)
+    r1 = train(
+        t1, engine_config(c, False, has_val), state_path=paths[0], fingerprint=fingerprint(*base, 1), log_dir=logs[0], progress=progress
+    )
     stage1 = r1.best_state if r1.best_state is not None else r1.model_state
 
     t2 = make_task("baseline", data, c, model_cfg)

@@ -142,7 +142,9 @@ def emotion_change_plan(
     n = int(round(k * scene_s * fps))
     cut_frames = [int(round(i * scene_s * fps)) for i in range(1, k)]
     base = plan["scenes"][0]
-    scenes = [{**base, "hue": (base["hue"] + 137.0 * i) % 360, "light": bool((i + light_first) % 2), "emotion": e} for i, e in enumerate(emotions)]
+    scenes = [
+        {**base, "hue": (base["hue"] + 137.0 * i) % 360, "light": bool((i + light_first) % 2), "emotion": e} for i, e in enumerate(emotions)
+    ]
     return {
         **plan,
         "video_id": f"{plan['video_id']}_" + "_".join(emotions),

@@ -227,7 +227,11 @@ def write_summary(out_dir: Path, reports_dir: Path, specs: list) -> dict:
     for step in ["cuts", *specs]:
         if (out_dir / "rejects" / f"{step}.parquet").exists():
             rejects += pd.read_parquet(out_dir / "rejects" / f"{step}.parquet").to_dict("records")
-        e = read_json(reports_dir / "features" / f"{step}.json") if step != "cuts" and (reports_dir / "features" / f"{step}.json").exists() else {}
+        e = (
+            read_json(reports_dir / "features" / f"{step}.json")
+            if step != "cuts" and (reports_dir / "features" / f"{step}.json").exists()
+            else {}
+        )
         if e.get("ran"):
             summary["extractors"][e["table"]] = {k: v for k, v in e.items() if k not in ("ran", "table")}
     summary["rejects"] = len(rejects)

@@ -120,12 +120,20 @@ def _tiny_vit(out: Path, seed, **labels):
     from transformers import ViTConfig, ViTForImageClassification, ViTImageProcessor
 
     cfg = ViTConfig(image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, **labels)
-    _save(ViTForImageClassification, cfg, out, seed, ViTImageProcessor(size={"height": 32, "width": 32}, image_mean=[0.5] * 3, image_std=[0.5] * 3))
+    _save(
+        ViTForImageClassification,
+        cfg,
+        out,
+        seed,
+        ViTImageProcessor(size={"height": 32, "width": 32}, image_mean=[0.5] * 3, image_std=[0.5] * 3),
+    )
 
 
 def build_face_expression(out: Path, seed=0):
     """ViT image classifier over FER-2013's 7 expressions (like trpakov/vit-face-expression)."""
-    _tiny_vit(out, seed, num_labels=len(FACE_LABELS), id2label=dict(enumerate(FACE_LABELS)), label2id={k: i for i, k in enumerate(FACE_LABELS)})
+    _tiny_vit(
+        out, seed, num_labels=len(FACE_LABELS), id2label=dict(enumerate(FACE_LABELS)), label2id={k: i for i, k in enumerate(FACE_LABELS)}
+    )
 
 
 def build_vit(out: Path, seed=0):

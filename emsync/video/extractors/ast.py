@@ -64,7 +64,13 @@ def extract(handle: Handle, sample, upstream=None):
         chunks.append(c)
     emb = embed_chunks(handle, chunks, sr)
     rows = [
-        {"video_id": sample.video_id, "t": float(s + CHUNK_S / 2), "embedding": e, "model_id": handle.model_id, "model_version": handle.model_version}
+        {
+            "video_id": sample.video_id,
+            "t": float(s + CHUNK_S / 2),
+            "embedding": e,
+            "model_id": handle.model_id,
+            "model_version": handle.model_version,
+        }
         for s, e in zip(starts, vectors(emb))
     ]
     return frame(rows, COLUMNS)
