@@ -27,23 +27,9 @@ def run(setup, monkeypatch, *argv):
 
 
 def test_generates_a_midi_of_the_requested_duration(setup, monkeypatch, capsys, tmp_path):
+    args = ["--valence", "0.5", "--arousal", "-0.3", "--duration", "6", "--boundaries", "2,4.5", "--seed", "4"]
     out = tmp_path / "out.mid"
-    rc = run(
-        setup,
-        monkeypatch,
-        "--valence",
-        "0.5",
-        "--arousal",
-        "-0.3",
-        "--duration",
-        "6",
-        "--boundaries",
-        "2,4.5",
-        "--seed",
-        "4",
-        "-o",
-        str(out),
-    )
+    rc = run(setup, monkeypatch, *args, "-o", str(out))
     assert rc == 0
     pm = pretty_midi.PrettyMIDI(str(out))
     notes = [n for inst in pm.instruments for n in inst.notes]
@@ -51,22 +37,7 @@ def test_generates_a_midi_of_the_requested_duration(setup, monkeypatch, capsys, 
     assert len(pm.instruments) >= 2  # multi-instrument
     assert "boundaries hit" in capsys.readouterr().out
     again = tmp_path / "again.mid"
-    run(
-        setup,
-        monkeypatch,
-        "--valence",
-        "0.5",
-        "--arousal",
-        "-0.3",
-        "--duration",
-        "6",
-        "--boundaries",
-        "2,4.5",
-        "--seed",
-        "4",
-        "-o",
-        str(again),
-    )
+    run(setup, monkeypatch, *args, "-o", str(again))
     assert again.read_bytes() == out.read_bytes()  # same seed, same file
 
 
