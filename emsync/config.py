@@ -4,20 +4,193 @@ params.yaml is the active set (the small *demo* set on main). `params/thesis.yam
 thesis's real sizes, model ids and data paths; `emsync params use thesis` makes it active.
 Thesis sections are cited beside each constant (S. Sulun, Video-based Music Generation, 2025).
 
-Unknown keys and wrong types fail loudly with the key's dotted path, so a typo can never silently
-fall back to a default.
+Unknown keys, wrong types and values out of range fail loudly with the key's dotted path, so a
+typo can never silently fall back to a default and a nonsense value never reaches a stage (the
+`inputs` stage runs `emsync params check` before any stage deletes its outputs).
 """
+
 import dataclasses
 import difflib
+import math
 import os
+import re
 import types
 import typing
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import Annotated
 
 import yaml
 
-from emsync.errors import ParamsError
+from emsync.errors import InputError, ParamsError
+
+# --------------------------------------------------------------------------------------------
+# What a param accepts. EVERY field of a section declares it, in its annotation, with one of the
+# checks below (tests/test_params_ranges.py fails on a field without one, and plants a nonsense
+# value in each field to see `emsync params check` refuse it):
+#
+#     n_midi: Size = 200                                   # a named shape: int >= 1
+#     scene_threshold: Annotated[float, Range(0, 1, lo_open=True)] = 0.27   # 0 < v <= 1
+#     cut_method: Annotated[str, OneOf(*CUT_METHODS)] = "ffmpeg"
+#     extractors: Annotated[list, Each(OneOf(*EXTRACTOR_NAMES), unique=True)] = ...
+#     out_dir: OutDir = "data/tokens"                      # a path the pipeline writes: inside the project
+#     midi_dir: InPath = "data/demo/midi"                  # a path it reads: anywhere, not empty
+#
+# Range refuses NaN and ±inf always. bool fields need no check (true/false is their range). A
+# relation between fields (min <= max) goes in the section's __post_init__, raising ParamsError
+# with the dotted names. A command-line flag that sets the same value checks it with
+# `check_value(Section, "field", value, "--flag")`, so a flag and its param accept the same values.
+# `describe()` of each check is written beside the key in params/*.yaml (scripts/write_params.py).
+
+
+class Check:
+    """One rule on a param's value: `__call__` raises ParamsError naming `where`."""
+
+    def __call__(self, value, where: str):
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+
+def _g(x) -> str:
+    return f"{x:g}" if isinstance(x, float) else str(x)
+
+
+@dataclass(frozen=True)
+class Range(Check):
+    """A finite number lo <= v <= hi (None: no bound; lo_open / hi_open: strict)."""
+
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False
+    hi_open: bool = False
+
+    def __call__(self, value, where):
+        bad = isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+        if not bad and self.lo is not None:
+            bad = value <= self.lo if self.lo_open else value < self.lo
+        if not bad and self.hi is not None:
+            bad = value >= self.hi if self.hi_open else value > self.hi
+        if bad:
+            raise ParamsError(f"{where}: {value!r} is out of range (must be {self.describe()})")
+
+    def describe(self) -> str:
+        lo = None if self.lo is None else (">" if self.lo_open else ">=") + " " + _g(self.lo)
+        hi = None if self.hi is None else ("<" if self.hi_open else "<=") + " " + _g(self.hi)
+        return " and ".join(x for x in (lo, hi) if x) or "a finite number"
+
+
+class OneOf(Check):
+    """One of a fixed set of values."""
+
+    def __init__(self, *options):
+        self.options = options
+
+    def __call__(self, value, where):
+        if value not in self.options:
+            near = difflib.get_close_matches(str(value), [str(o) for o in self.options], n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else ""
+            raise ParamsError(f"{where}: {value!r} is not one of {', '.join(map(str, self.options))}{hint}")
+
+    def describe(self) -> str:
+        return " | ".join(map(str, self.options))
+
+
+class Each(Check):
+    """A list whose every item passes `item` (optionally: at least `min_len` items, no repeats)."""
+
+    def __init__(self, item: Check, min_len: int = 0, unique: bool = False):
+        self.item, self.min_len, self.unique = item, min_len, unique
+
+    def __call__(self, value, where):
+        if len(value) < self.min_len:
+            raise ParamsError(f"{where}: needs at least {self.min_len} item(s), got {len(value)}")
+        for i, v in enumerate(value):
+            self.item(v, f"{where}[{i}]")
+        if self.unique and len({repr(v) for v in value}) < len(value):
+            raise ParamsError(f"{where}: {value!r} repeats an item")
+
+    def describe(self) -> str:
+        more = (f", at least {self.min_len}" if self.min_len else "") + (", no repeats" if self.unique else "")
+        return f"each {self.item.describe()}{more}"
+
+
+class Rule(Check):
+    """Any predicate: `test(value)` returns None when the value is fine, else what is wrong."""
+
+    def __init__(self, test, what: str):
+        self.test, self.what = test, what
+
+    def __call__(self, value, where):
+        why = self.test(value)
+        if why:
+            raise ParamsError(f"{where}: {value!r} {why} (must be {self.what})")
+
+    def describe(self) -> str:
+        return self.what
+
+
+def _in_path(value, allow_empty=False):
+    if not value:
+        return None if allow_empty else "is empty"
+    if "\0" in value or value != value.strip():
+        return "is not a usable path"
+    return None
+
+
+def _out_path(value):
+    """A folder or file the pipeline writes: relative, inside the project (no `..`, not absolute)."""
+    if not value or "\0" in value or value != value.strip():
+        return "is not a usable path"
+    p = PurePosixPath(value)
+    if p.is_absolute() or ".." in p.parts or not p.parts:
+        return "is outside the project"
+    return None
+
+
+def _url(value):
+    return None if re.fullmatch(r"https?://[^\s]+", value or "") else "is not an http(s) URL"
+
+
+# named shapes, used by most fields
+Count = Annotated[int, Range(0)]  # a number of things; 0 allowed (often "none" or "off")
+Size = Annotated[int, Range(1)]  # a size or a number of steps/items that must be at least 1
+Seed = Annotated[int, Range(0, 2**32 - 1)]  # numpy and torch seeds
+Fraction = Annotated[float, Range(0, 1)]  # a probability or a share
+Dropout = Annotated[float, Range(0, 1, hi_open=True)]
+Rate = Annotated[float, Range(0, 1, lo_open=True)]  # a learning rate
+Seconds = Annotated[float, Range(0)]
+PositiveSeconds = Annotated[float, Range(0, lo_open=True)]
+SampleRate = Annotated[int, Range(8000, 192000)]
+Device = Annotated[str, Rule(lambda v: None if re.fullmatch(r"auto|cpu|cuda(:\d+)?", v) else "is not a device", "auto | cpu | cuda[:N]")]
+InPath = Annotated[str, Rule(_in_path, "a path to read")]
+OptPath = Annotated[str, Rule(lambda v: _in_path(v, allow_empty=True), 'a path to read, or "" for none')]
+OutDir = Annotated[str, Rule(_out_path, "a relative path inside the project")]
+Url = Annotated[str, Rule(_url, "an http(s) URL")]
+
+
+def field_checks(cls) -> dict:
+    """{field name: [Check, ...]} of a params section (its Annotated metadata)."""
+    hints = typing.get_type_hints(cls, include_extras=True)
+    return {f.name: [m for m in getattr(hints[f.name], "__metadata__", ()) if isinstance(m, Check)] for f in dataclasses.fields(cls)}
+
+
+def check_value(cls, name: str, value, where: str | None = None):
+    """Check a command-line value against section `cls`'s field `name`: InputError naming the flag
+    (`where`) when the param would refuse it; returns the value."""
+    try:
+        for check in field_checks(cls)[name]:
+            check(value, where or name)
+    except ParamsError as e:
+        raise InputError(str(e)) from None
+    return value
+
+
+def _relation(ok: bool, message: str):
+    """For __post_init__: a relation between fields (message names them with dotted keys)."""
+    if not ok:
+        raise ParamsError(message)
 
 
 
@@ -52,189 +225,269 @@ def default_reports_dir() -> Path:
 
 
 # --------------------------------------------------------------------------------------------
+# the choices some params take (each kept in step with the code that reads it by a test in
+# tests/test_params_ranges.py)
+
+STRIDE_NAMES = ("exact", "thesis", "cpu")  # models.generation.STRIDE_PRESETS
+MUSIC_CONFIGS = ("tiny", "37m", "145m")  # models.music_transformer.configs
+CONDITIONINGS = ("vanilla", "discrete_token", "continuous_token", "continuous_concat")  # models.music_transformer.CONDITIONING_MODES
+CUT_METHODS = ("ffmpeg", "pyav", "scenedetect-content", "scenedetect-adaptive")  # emsync.video.cuts
+FRAME_MODES = ("equidistant", "random", "mid_scene")  # emsync.video.sampling.MODES
+EXTRACTOR_NAMES = ("clip", "audio", "beats", "vit", "ast", "music", "faces", "asr", "ocr", "sentiment", "tokens")  # emsync.video.extractors
+CLASSIFIER_INPUTS = ("clip", "audio", "beats", "music", "faces", "vit", "ast", "asr", "ocr")  # emsync.classify.features.sources
+GENRE_MODELS = ("mlp", "single_transformer", "multi_transformer", "baseline")  # models.classifiers.REGISTRY less vemoclap
+SOUNDTRACK_CONDITIONS = ("emsync", "no_boundaries", "neutral", "random_emotion")  # emsync.soundtrack_batch.CONDITIONS
+BANDWIDTH_VARIANTS = ("unet", "unet_da", "unet_bn", "unet_do", "resnet", "resnet_da", "resnet_bn", "resnet_do")  # emsync.bandwidth.train.VARIANTS
+
+
+def _stride(v):
+    ok = v in STRIDE_NAMES if isinstance(v, str) else isinstance(v, int) and v >= 1
+    return None if ok else "is not a stride"
+
+
+def _model_refs(v):
+    """features.models: {extractor: ref} or {extractor: {role: ref}}, refs non-empty strings."""
+    for name, ref in v.items():
+        if name not in EXTRACTOR_NAMES:
+            return f"names an unknown extractor {name!r} (known: {', '.join(EXTRACTOR_NAMES)})"
+        refs = ref.values() if isinstance(ref, dict) else [ref]
+        if not all(isinstance(r, str) and r and not _in_path(r) for r in refs):
+            return f"has an unusable model reference for {name!r}"
+    return None
+
+
+def _sampling(v):
+    """features.sampling: {extractor: {mode, n_frames}}."""
+    for name, spec in v.items():
+        if name not in EXTRACTOR_NAMES:
+            return f"names an unknown extractor {name!r}"
+        if not isinstance(spec, dict) or set(spec) - {"mode", "n_frames"}:
+            return f"entry {name!r} is not a mapping of mode and n_frames"
+        if "mode" in spec and spec["mode"] not in FRAME_MODES:
+            return f"entry {name!r} has an unknown mode"
+        n = spec.get("n_frames", 1)
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            return f"entry {name!r} has n_frames below 1"
+    return None
+
+
+def _model_sizes(v):
+    """A model's size overrides: dropout in [0, 1); every other number a positive integer size."""
+    if not isinstance(v, dict):
+        return "is not a mapping"
+    for k, x in v.items():
+        if k == "dropout":
+            ok = isinstance(x, (int, float)) and not isinstance(x, bool) and 0 <= x < 1
+        else:
+            ok = isinstance(x, int) and not isinstance(x, bool) and x >= 1
+        if not ok:
+            return f"has a bad {k}"
+    if isinstance(v.get("d_model"), int) and isinstance(v.get("n_heads"), int) and v["d_model"] % v["n_heads"]:
+        return "has d_model not divisible by n_heads"
+    return None
+
+
+def _genre_models(v):
+    for name, sizes in v.items():
+        if name not in GENRE_MODELS:
+            return f"names an unknown genre model {name!r}"
+        why = _model_sizes(sizes)
+        if why:
+            return f"{name} {why}"
+    return None
+
+
+# --------------------------------------------------------------------------------------------
 # one dataclass per params.yaml section
 
 
 @dataclass(frozen=True)
 class PathsParams:
-    data_dir: str = "data"  # every stage's outputs live under here (relative to the repo root)
-    reports_dir: str = "reports"
-    store: str = "data/emsync.duckdb"  # DuckDB file with one view per Parquet table
+    data_dir: OutDir = "data"  # every stage's outputs live under here (relative to the repo root)
+    reports_dir: OutDir = "reports"
+    store: OutDir = "data/emsync.duckdb"  # DuckDB file with one view per Parquet table
 
 
 @dataclass(frozen=True)
 class DemoDataParams:
     # issue 2 item 6: seeded offline corpus (emsync/demo); layout in docs/data_layout.md
-    out_dir: str = "data/demo"
-    seed: int = 1234
-    n_midi: int = 200  # LMD-like corpus size (excluding planted duplicates and broken files)
-    n_duplicates: int = 12  # planted content duplicates (same notes, other bytes/metadata/track order)
-    n_corrupt: int = 3  # random bytes / bad header
-    n_truncated: int = 3  # cut mid-track
-    n_zero_notes: int = 2  # valid MIDI without notes (plus one empty 0-byte file)
-    n_videos: int = 12
-    video_min_s: float = 10.0
-    video_max_s: float = 60.0  # video 5 is this long; the others last min_s..2*min_s
-    n_audio: int = 4  # full-band 44.1 kHz stereo renders (bandwidth-extension study, §7.3)
-    audio_sr: int = 44100
-    n_text: int = 300  # GoEmotions-format labelled sentences (§3.2.1.1)
+    out_dir: OutDir = "data/demo"
+    seed: Seed = 1234
+    n_midi: Size = 200  # LMD-like corpus size (excluding planted duplicates and broken files)
+    n_duplicates: Count = 12  # planted content duplicates (same notes, other bytes/metadata/track order)
+    n_corrupt: Count = 3  # random bytes / bad header
+    n_truncated: Count = 3  # cut mid-track
+    n_zero_notes: Count = 2  # valid MIDI without notes (plus one empty 0-byte file)
+    n_videos: Size = 12
+    video_min_s: Annotated[float, Range(1, 3600)] = 10.0
+    video_max_s: Annotated[float, Range(1, 3600)] = 60.0  # video 5 is this long; the others last min_s..2*min_s
+    n_audio: Count = 4  # full-band 44.1 kHz stereo renders (bandwidth-extension study, §7.3)
+    audio_sr: SampleRate = 44100
+    n_text: Count = 300  # GoEmotions-format labelled sentences (§3.2.1.1)
+
+    def __post_init__(self):
+        _relation(self.video_min_s <= self.video_max_s, "demo_data.video_min_s must be <= demo_data.video_max_s")
 
 
 @dataclass(frozen=True)
 class LabelingParams:
     # §3.1, §4.3
-    midi_dir: str = "data/demo/midi"
-    match_scores: str = "data/demo/lmd/match_scores.json"
-    msd_metadata: str = "data/demo/lmd/msd_metadata.parquet"
-    spotify_map: str = "data/demo/lmd/echonest_to_spotify.csv"
-    audio_features_source: str = "archive"  # archive | api (Spotify deprecated audio-features in Nov 2024)
-    audio_features_archive: str = "data/demo/lmd/spotify_features.csv"
-    max_tempo_bpm: float = 1000.0  # validation: absurd tempo -> reject
-    max_duration_s: float = 3600.0  # validation: absurd length -> reject
+    midi_dir: InPath = "data/demo/midi"
+    match_scores: InPath = "data/demo/lmd/match_scores.json"
+    msd_metadata: InPath = "data/demo/lmd/msd_metadata.parquet"
+    spotify_map: InPath = "data/demo/lmd/echonest_to_spotify.csv"
+    audio_features_source: Annotated[str, OneOf("archive", "api")] = "archive"  # archive | api (Spotify deprecated audio-features in Nov 2024)
+    audio_features_archive: OptPath = "data/demo/lmd/spotify_features.csv"
+    max_tempo_bpm: Annotated[float, Range(0, lo_open=True)] = 1000.0  # validation: absurd tempo -> reject
+    max_duration_s: PositiveSeconds = 3600.0  # validation: absurd length -> reject
     valence_zero_is_missing: bool = True  # §4.3: the peak at 0.0 marks missing values
-    arousal_feature: str = "tempo"  # tempo | note_density (§4.3: tempo, drums only)
-    arousal_tempo_min: float = 50.0  # §4.3 empirical bounds
-    arousal_tempo_max: float = 150.0
-    test_fraction: float = 0.05  # §4.3: last 5 % of matched files sorted by name
+    arousal_feature: Annotated[str, OneOf("tempo", "note_density")] = "tempo"  # tempo | note_density (§4.3: tempo, drums only)
+    arousal_tempo_min: Annotated[float, Range(0, lo_open=True)] = 50.0  # §4.3 empirical bounds
+    arousal_tempo_max: Annotated[float, Range(0, lo_open=True)] = 150.0
+    test_fraction: Annotated[float, Range(0, 1, hi_open=True)] = 0.05  # §4.3: last 5 % of matched files sorted by name
     fast_hash: bool = True  # §3.1 dedup via symusic (same hashes as the pretty_midi reference; tested)
-    verify_every: int = 10  # re-read ~1 in N fast-path files with the pretty_midi reference (0 = off)
-    roll_fs: int = 100  # §3.1 piano-roll frames per second (pretty_midi's default)
-    workers: int = 2  # processes for validate + hash + features
-    shard_size: int = 100  # files per cached Prefect task
+    verify_every: Count = 10  # re-read ~1 in N fast-path files with the pretty_midi reference (0 = off)
+    roll_fs: Annotated[int, Range(1, 10000)] = 100  # §3.1 piano-roll frames per second (pretty_midi's default)
+    workers: Annotated[int, Range(1, 256)] = 2  # processes for validate + hash + features
+    shard_size: Size = 100  # files per cached Prefect task
     spotify_search: bool = True  # api source: search fallback for tracks without a mapped Spotify id
-    spotify_api_base: str = "https://api.spotify.com/v1/"
-    spotify_token_url: str = "https://accounts.spotify.com/api/token"
-    spotify_cache_dir: str = "data/labeling_cache/spotify"  # persistent across runs (not a DVC out)
+    spotify_api_base: Url = "https://api.spotify.com/v1/"
+    spotify_token_url: Url = "https://accounts.spotify.com/api/token"
+    spotify_cache_dir: OutDir = "data/labeling_cache/spotify"  # persistent across runs (not a DVC out)
     json_export: bool = True  # Listing 3.1 JSON per matched file under data/labeling/json/
+
+    def __post_init__(self):
+        _relation(self.arousal_tempo_min < self.arousal_tempo_max, "labeling.arousal_tempo_min must be < labeling.arousal_tempo_max")
 
 
 @dataclass(frozen=True)
 class TokensParams:
     # §2.1, §4.1, §4.3, §4.4
-    time_step_ms: int = 8
-    max_shift_ms: int = 1000
-    pitch_min: int = 21
-    pitch_max: int = 108
-    chord_min_notes: int = 3  # §4.1 strong chord: guitar or piano, >= 3 simultaneous notes
-    chord_min_beats: float = 2.0  # ... lasting >= 2 beats
-    max_boundary_offset_s: float = 10.0  # cap on time-to-next-boundary (§4.1)
-    start_prob: float = 0.05  # §4.4 chunk from song start with this probability
-    transpose_min: int = -3  # §4.4 augmentation (drums never transposed)
-    transpose_max: int = 3
-    chord_dropout: float = 0.2  # §4.1 randomly remove 20 % of CHORD tokens in training
-    n_condition_bins: int = 5  # §4.2 discrete-token mode
-    midi_dir: str = "data/demo/midi"  # §4.3 corpus: .mid/.midi/.kar/.npz (LPD-5 full on the thesis set)
+    time_step_ms: Annotated[int, Range(1, 1000)] = 8
+    max_shift_ms: Annotated[int, Range(1, 60000)] = 1000
+    pitch_min: Annotated[int, Range(0, 127)] = 21
+    pitch_max: Annotated[int, Range(0, 127)] = 108
+    chord_min_notes: Annotated[int, Range(1, 128)] = 3  # §4.1 strong chord: guitar or piano, >= 3 simultaneous notes
+    chord_min_beats: Annotated[float, Range(0, lo_open=True)] = 2.0  # ... lasting >= 2 beats
+    max_boundary_offset_s: PositiveSeconds = 10.0  # cap on time-to-next-boundary (§4.1)
+    start_prob: Fraction = 0.05  # §4.4 chunk from song start with this probability
+    transpose_min: Annotated[int, Range(-24, 24)] = -3  # §4.4 augmentation (drums never transposed)
+    transpose_max: Annotated[int, Range(-24, 24)] = 3
+    chord_dropout: Fraction = 0.2  # §4.1 randomly remove 20 % of CHORD tokens in training
+    n_condition_bins: Annotated[int, Range(2, 1000)] = 5  # §4.2 discrete-token mode
+    midi_dir: InPath = "data/demo/midi"  # §4.3 corpus: .mid/.midi/.kar/.npz (LPD-5 full on the thesis set)
     npz_assume_4_4: bool = False  # .npz marking < 2 downbeats: fill bars in at 4/4 (true only for LPD cleansed, all 4/4); else a reject
-    labels: str = "data/labeling/labels.parquet"  # §3.1 unique list: only its midi_ids are tokenized (+ valence, arousal, split); absent: every file, NaN labels
-    out_dir: str = "data/tokens"  # vocab.json, shards/*.npy, index.parquet
-    shard_files: int = 2000  # songs per .npy shard
-    test_fraction: float = 0.05  # §4.3 split used only when labels are absent: last 5 % by name
+    labels: OptPath = "data/labeling/labels.parquet"  # §3.1 unique list: only its midi_ids are tokenized (+ valence, arousal, split); absent: every file, NaN labels
+    out_dir: OutDir = "data/tokens"  # vocab.json, shards/*.npy, index.parquet
+    shard_files: Size = 2000  # songs per .npy shard
+    test_fraction: Annotated[float, Range(0, 1, hi_open=True)] = 0.05  # §4.3 split used only when labels are absent: last 5 % by name
+
+    def __post_init__(self):
+        _relation(self.pitch_min <= self.pitch_max, "tokens.pitch_min must be <= tokens.pitch_max")
+        _relation(self.transpose_min <= self.transpose_max, "tokens.transpose_min must be <= tokens.transpose_max")
+        _relation(self.time_step_ms <= self.max_shift_ms, "tokens.time_step_ms must be <= tokens.max_shift_ms")
 
 
 @dataclass(frozen=True)
 class TrainParams:
     # §4.4, §6.2. Defaults are the demo set (tiny model, a few hundred CPU steps); the thesis set
     # (params/thesis.yaml) trains 37m with lr 2e-4 -> 5e-5 at 300k of 600k steps, batch 64.
-    config: str = "tiny"  # tiny | 37m (§6.2) | 145m (§4.4)
-    conditioning: str = "continuous_token"  # vanilla | discrete_token | continuous_token | continuous_concat
+    config: Annotated[str, OneOf(*MUSIC_CONFIGS)] = "tiny"  # tiny | 37m (§6.2) | 145m (§4.4)
+    conditioning: Annotated[str, OneOf(*CONDITIONINGS)] = "continuous_token"  # vanilla | discrete_token | continuous_token | continuous_concat
     use_boundaries: bool = True
-    steps: int = 300  # thesis §6.2: 600000
-    batch_size: int = 8  # thesis §6.2: 64
-    lr: float = 1e-3  # thesis §6.2: 2e-4 for 300k steps ... (the tiny demo model needs a larger lr)
-    lr_after: float = 2.5e-4  # ... then 5e-5
-    lr_switch_step: int = 250  # thesis: 300000
-    grad_clip: float = 1.0
-    chord_loss_weight: float = 10.0  # §4.1
-    dropout: float = 0.0  # §6.2: no regularisation
-    seed: int = 0
-    device: str = "auto"  # auto | cpu | cuda (AMP on CUDA only)
-    checkpoint_every: int = 50  # steps between resumable state saves (train_state.pt beside the checkpoint)
-    log_every: int = 5  # steps averaged into one row of reports/train_loss.csv
-    seq_len: int = 0  # tokens per training chunk; 0 = the model's window (§4.4: 1216; tiny: 256)
-    micro_batch: int = 0  # rows per forward/backward, gradients accumulated to batch_size; 0 = whole batch
-    checkpoint: str = "data/models/music/checkpoint.pt"  # the DVC out
-
-
-STRIDE_NAMES = ("exact", "thesis", "cpu")
+    steps: Size = 300  # thesis §6.2: 600000
+    batch_size: Size = 8  # thesis §6.2: 64
+    lr: Rate = 1e-3  # thesis §6.2: 2e-4 for 300k steps ... (the tiny demo model needs a larger lr)
+    lr_after: Rate = 2.5e-4  # ... then 5e-5
+    lr_switch_step: Count = 250  # thesis: 300000
+    grad_clip: Annotated[float, Range(0)] = 1.0
+    chord_loss_weight: Annotated[float, Range(0)] = 10.0  # §4.1
+    dropout: Dropout = 0.0  # §6.2: no regularisation
+    seed: Seed = 0
+    device: Device = "auto"  # auto | cpu | cuda (AMP on CUDA only)
+    checkpoint_every: Size = 50  # steps between resumable state saves (train_state.pt beside the checkpoint)
+    log_every: Size = 5  # steps averaged into one row of reports/train_loss.csv
+    seq_len: Count = 0  # tokens per training chunk; 0 = the model's window (§4.4: 1216; tiny: 256)
+    micro_batch: Count = 0  # rows per forward/backward, gradients accumulated to batch_size; 0 = whole batch
+    checkpoint: OutDir = "data/models/music/checkpoint.pt"  # the DVC out
 
 
 @dataclass(frozen=True)
 class GenerateParams:
     # §4.1 Algorithm 1, §4.4, §6.2
-    top_p: float = 0.7
-    temperature: float = 1.2
-    min_nucleus: int = 3  # raise the temperature when the nucleus holds fewer tokens
-    window: int = 1216
-    boundary_sensitivity_s: float = 1.0  # ξ in Algorithm 1
-    chord_velocity_boost: int = 20
-    fade_out_s: float = 3.0  # §6.2 fade-out of the rendered audio
-    temperature_step: float = 0.1  # §4.4 "slightly increase": added per step while the nucleus is starved
-    slide_stride: int | str = 64  # §4.4 window slide: 64 keeps a mean context of 1184.5/1216 (97 %); 1 or exact = the thesis's every-token slide; cpu = 608 (CPU speed preset, mean 75 %)
-    primer: str = "start_bar"  # §4.4: start_bar ([START, BAR]) | bar (abrupt start)
-    instruments: str = "more"  # §4.3: more | fewer (MORE_/FEWER_INSTRUMENTS head token)
-    checkpoint: str = "data/models/music/checkpoint.pt"  # the train stage's DVC out
-    device: str = "auto"  # auto | cpu | cuda
+    top_p: Annotated[float, Range(0, 1, lo_open=True)] = 0.7
+    temperature: Annotated[float, Range(0, 100, lo_open=True)] = 1.2
+    min_nucleus: Size = 3  # raise the temperature when the nucleus holds fewer tokens
+    window: Size = 1216
+    boundary_sensitivity_s: Seconds = 1.0  # ξ in Algorithm 1
+    chord_velocity_boost: Annotated[int, Range(0, 127)] = 20
+    fade_out_s: Seconds = 3.0  # §6.2 fade-out of the rendered audio
+    temperature_step: Annotated[float, Range(0, 10)] = 0.1  # §4.4 "slightly increase": added per step while the nucleus is starved
+    slide_stride: Annotated[int | str, Rule(_stride, "a positive integer or one of " + " | ".join(STRIDE_NAMES))] = 64  # §4.4 window slide: 64 keeps a mean context of 1184.5/1216 (97 %); 1 or exact = the thesis's every-token slide; cpu = 608 (CPU speed preset, mean 75 %)
+    primer: Annotated[str, OneOf("start_bar", "bar")] = "start_bar"  # §4.4: start_bar ([START, BAR]) | bar (abrupt start)
+    instruments: Annotated[str, OneOf("more", "fewer")] = "more"  # §4.3: more | fewer (MORE_/FEWER_INSTRUMENTS head token)
+    checkpoint: InPath = "data/models/music/checkpoint.pt"  # the train stage's DVC out
+    device: Device = "auto"  # auto | cpu | cuda
     cuda_graph: bool = True  # capture the decode step as a CUDA graph on GPU (ignored on CPU)
-    max_tokens_per_s: float = 250.0  # safety budget when generating to a duration
+    max_tokens_per_s: Annotated[float, Range(0, lo_open=True)] = 250.0  # safety budget when generating to a duration
     cpu_int8: bool = True  # CPU only: int8 dynamic-quantized Linear layers (faster batch-1 generation, README "Speed"; sampling TV ~0.02)
-    cpu_threads: int = 1  # CPU only: torch threads while generating (0 = torch's default); 1 is fastest on a shared 2-core box
+    cpu_threads: Annotated[int, Range(0, 1024)] = 1  # CPU only: torch threads while generating (0 = torch's default); 1 is fastest on a shared 2-core box
 
-    def __post_init__(self):
-        s = self.slide_stride  # names: models.generation.STRIDE_PRESETS (a test keeps the two in step)
-        if (isinstance(s, str) and s not in STRIDE_NAMES) or (isinstance(s, int) and s < 1):
-            raise ParamsError(f"generate.slide_stride {s!r}: a positive integer or one of {', '.join(STRIDE_NAMES)}")
 
 
 @dataclass(frozen=True)
 class EvaluateParams:
     # §4.5, §6.4. Defaults are the demo set (minutes on 2 CPU cores); thesis sizes in comments.
-    regressor_layers: int = 2  # thesis §4.5: 8
-    regressor_steps: int = 200
-    condition_values: list = field(default_factory=lambda: [-0.8, -0.4, 0.0, 0.4, 0.8])  # §4.5: 5 x 5 bin midpoints
-    samples_per_condition: int = 2  # thesis §4.5: 8
-    sample_tokens: int = 512  # thesis §4.5: 4096
-    hit_tolerance_s: float = 1.0  # §6.4 boundary hit: a generated CHORD within ξ = 1 s
-    checkpoints: list = field(default_factory=list)  # extra generator checkpoints (Table 4.1 rows); [] = train.checkpoint only
-    max_test_chunks: int = 0  # 0 = the whole test split (§4.5); a number caps it
-    batch_size: int = 50  # test chunks per forward pass (NLL/top-k) and samples per generation batch
-    regressor_d_model: int = 64  # thesis: 768 (the §4.4 music transformer's width)
-    regressor_heads: int = 2  # thesis: 16
-    regressor_d_ff: int = 128  # thesis: 3072
-    regressor_batch_size: int = 8
-    regressor_lr: float = 1e-3
-    regressor_window: int = 256  # thesis §4.5: 1216-token windows (50 % overlap when applied)
-    regressor_checkpoint: str = "data/models/regressor/checkpoint.pt"  # DVC out of the evaluate stage
-    hit_samples: int = 8  # generated samples per mode (with / without offsets) for the hit rate
-    hit_duration_s: float = 30.0  # length of each; boundaries drawn with 4-10 s gaps (§6.2: >= 4 s)
-    seed: int = 0
-    device: str = "auto"
+    regressor_layers: Size = 2  # thesis §4.5: 8
+    regressor_steps: Size = 200
+    condition_values: Annotated[list, Each(Range(-1, 1), min_len=1)] = field(default_factory=lambda: [-0.8, -0.4, 0.0, 0.4, 0.8])  # §4.5: 5 x 5 bin midpoints
+    samples_per_condition: Size = 2  # thesis §4.5: 8
+    sample_tokens: Size = 512  # thesis §4.5: 4096
+    hit_tolerance_s: PositiveSeconds = 1.0  # §6.4 boundary hit: a generated CHORD within ξ = 1 s
+    checkpoints: Annotated[list, Each(Rule(_in_path, "a path to read"))] = field(default_factory=list)  # extra generator checkpoints (Table 4.1 rows); [] = train.checkpoint only
+    max_test_chunks: Count = 0  # 0 = the whole test split (§4.5); a number caps it
+    batch_size: Size = 50  # test chunks per forward pass (NLL/top-k) and samples per generation batch
+    regressor_d_model: Size = 64  # thesis: 768 (the §4.4 music transformer's width)
+    regressor_heads: Size = 2  # thesis: 16
+    regressor_d_ff: Size = 128  # thesis: 3072
+    regressor_batch_size: Size = 8
+    regressor_lr: Rate = 1e-3
+    regressor_window: Size = 256  # thesis §4.5: 1216-token windows (50 % overlap when applied)
+    regressor_checkpoint: OutDir = "data/models/regressor/checkpoint.pt"  # DVC out of the evaluate stage
+    hit_samples: Size = 8  # generated samples per mode (with / without offsets) for the hit rate
+    hit_duration_s: PositiveSeconds = 30.0  # length of each; boundaries drawn with 4-10 s gaps (§6.2: >= 4 s)
+    seed: Seed = 0
+    device: Device = "auto"
+
+    def __post_init__(self):
+        _relation(self.regressor_d_model % self.regressor_heads == 0, "evaluate.regressor_d_model must be a multiple of evaluate.regressor_heads")
 
 
 @dataclass(frozen=True)
 class VideoParams:
     # §5.1, §6.2
-    scene_threshold: float = 0.27  # ffmpeg scene score: average pixel difference > 27 %
-    min_boundary_gap_s: float = 4.0  # drop cuts < 4 s after the previous kept one (the video start counts)
-    n_frames: int = 16  # §5.2.2.1 frames per video for emotion
-    audio_sr: int = 16000
-    cut_method: str = "ffmpeg"  # ffmpeg (the definition) | pyav (same scores in-process) | scenedetect-content | scenedetect-adaptive (PySceneDetect's own, not §5.1)
-    frame_mode: str = "equidistant"  # equidistant (test) | random (training) | mid_scene (genre, §5.2.3.1)
-    seed: int = 0  # random frame positions
-    max_side: int = 768  # sampled frames are downscaled so their longer side is at most this (memory bound)
+    scene_threshold: Annotated[float, Range(0, 1, lo_open=True)] = 0.27  # ffmpeg scene score: average pixel difference > 27 %
+    min_boundary_gap_s: Annotated[float, Range(0, 14400)] = 4.0  # drop cuts < 4 s after the previous kept one (the video start counts)
+    n_frames: Annotated[int, Range(1, 10000)] = 16  # §5.2.2.1 frames per video for emotion
+    audio_sr: SampleRate = 16000
+    cut_method: Annotated[str, OneOf(*CUT_METHODS)] = "ffmpeg"  # ffmpeg (the definition) | pyav (same scores in-process) | scenedetect-content | scenedetect-adaptive (PySceneDetect's own, not §5.1)
+    frame_mode: Annotated[str, OneOf(*FRAME_MODES)] = "equidistant"  # equidistant (test) | random (training) | mid_scene (genre, §5.2.3.1)
+    seed: Seed = 0  # random frame positions
+    max_side: Annotated[int, Range(16, 16384)] = 768  # sampled frames are downscaled so their longer side is at most this (memory bound)
 
 
 @dataclass(frozen=True)
 class FeaturesParams:
     # §5.2.1: one extractor per pretrained model; demo ids are small local models
-    videos_dir: str = "data/demo/videos"
-    models_dir: str = "data/demo_models"  # folder of this set's local model copies (the features stage's DVC dep; hub ids come from the HF cache)
+    videos_dir: InPath = "data/demo/videos"
+    models_dir: InPath = "data/demo_models"  # folder of this set's local model copies (the features stage's DVC dep; hub ids come from the HF cache)
     # order matters: sentiment and tokens read the asr + ocr text of the same video
-    extractors: list = field(default_factory=lambda: ["clip", "audio", "music", "vit", "ast", "faces", "asr", "ocr", "sentiment", "tokens"])
-    task_runner: str = "default"  # default | dask
-    device: str = "cpu"
+    extractors: Annotated[list, Each(OneOf(*EXTRACTOR_NAMES), unique=True)] = field(default_factory=lambda: ["clip", "audio", "music", "vit", "ast", "faces", "asr", "ocr", "sentiment", "tokens"])
+    task_runner: Annotated[str, OneOf("default", "dask")] = "default"  # default | dask
+    device: Device = "cpu"
     # extractor -> model ref: hub id, local dir or pkg:<name>; multi-model extractors (faces, ocr) take
     # {role: ref} ("none" disables a role). Missing -> the thesis model (§5.2.1), see emsync/video/extractors/
-    models: dict = field(default_factory=lambda: {  # extractor -> hub id, local dir or pkg:<shipped weights>
+    models: Annotated[dict, Rule(_model_refs, "{extractor: model ref or {role: model ref}}")] = field(default_factory=lambda: {  # extractor -> hub id, local dir or pkg:<shipped weights>
         "clip": "data/demo_models/clip",
         "audio": "data/demo_models/audio",
         "beats": "data/demo_models/beats",
@@ -247,147 +500,151 @@ class FeaturesParams:
         "sentiment": "data/demo_models/sentiment",
         "tokens": "data/demo_models/distilbert",
     })
-    sampling: dict = field(default_factory=dict)  # extractor -> {mode, n_frames} overriding the video section
-    dask_workers: int = 1  # local Dask cluster (threads, processes=False) when task_runner is dask
-    dask_threads: int = 2
+    sampling: Annotated[dict, Rule(_sampling, "{extractor: {mode: " + " | ".join(FRAME_MODES) + ", n_frames: >= 1}}")] = field(default_factory=dict)  # extractor -> {mode, n_frames} overriding the video section
+    dask_workers: Annotated[int, Range(1, 64)] = 1  # local Dask cluster (threads, processes=False) when task_runner is dask
+    dask_threads: Annotated[int, Range(1, 64)] = 2
 
 
 @dataclass(frozen=True)
 class EmotionParams:
     # §6.1: scale so the largest |mean| over emotion categories is 0.8
-    max_abs_mean: float = 0.8
+    max_abs_mean: Annotated[float, Range(0, 1, lo_open=True)] = 0.8
 
 
 @dataclass(frozen=True)
 class SoundtrackParams:
     # §6.2 `emsync soundtrack` / `emsync render`: FluidSynth render + ffmpeg mux (fade: generate.fade_out_s)
-    sample_rate: int = 44100  # rendered WAV: 44.1 kHz stereo
-    soundfont: str = ""  # "" = TimGM6mb.sf2 shipped in pretty_midi (GM)
-    peak_db: float = -3.0  # §6.3: peak normalisation up to -3 dB
-    audio_bitrate: str = "192k"  # AAC in the muxed video
-    keep_audio_db: float = -6.0  # --keep-audio: gain of the video's own audio under the music
-    videos_dir: str = "data/demo/videos"  # the soundtrack stage scores every video of this folder (§6.3.1)
-    conditions: list = field(default_factory=lambda: ["emsync", "no_boundaries", "neutral", "random_emotion"])  # §6.3: full EMSYNC + ablations
-    seed: int = 0  # the soundtrack stage: one sampling seed shared by a video's conditions
-    flow_max_side: int = 160  # AV-Align: Farnebäck optical flow on frames downscaled to this longer side
-    long_video_s: float = 1800.0  # the soundtrack stage scores longer videos one item at a time (each render holds its whole track in memory)
+    sample_rate: SampleRate = 44100  # rendered WAV: 44.1 kHz stereo
+    soundfont: OptPath = ""  # "" = TimGM6mb.sf2 shipped in pretty_midi (GM)
+    peak_db: Annotated[float, Range(-60, 0)] = -3.0  # §6.3: peak normalisation up to -3 dB
+    audio_bitrate: Annotated[str, Rule(lambda v: None if re.fullmatch(r"[1-9][0-9]{1,3}k", v) else "is not a bitrate", "a bitrate like 192k")] = "192k"  # AAC in the muxed video
+    keep_audio_db: Annotated[float, Range(-60, 12)] = -6.0  # --keep-audio: gain of the video's own audio under the music
+    videos_dir: InPath = "data/demo/videos"  # the soundtrack stage scores every video of this folder (§6.3.1)
+    conditions: Annotated[list, Each(OneOf(*SOUNDTRACK_CONDITIONS), min_len=1, unique=True)] = field(default_factory=lambda: ["emsync", "no_boundaries", "neutral", "random_emotion"])  # §6.3: full EMSYNC + ablations
+    seed: Seed = 0  # the soundtrack stage: one sampling seed shared by a video's conditions
+    flow_max_side: Annotated[int, Range(16, 4096)] = 160  # AV-Align: Farnebäck optical flow on frames downscaled to this longer side
+    long_video_s: PositiveSeconds = 1800.0  # the soundtrack stage scores longer videos one item at a time (each render holds its whole track in memory)
 
 
 @dataclass(frozen=True)
 class ClassifyParams:
     # §5.2.2 VEMOCLAP (emotion) and §5.2.3 (genre): data, training through the engine, checkpoints
-    emotion_dataset: str = "demo"  # demo (labels planted in data/demo) | ekman6
-    genre_dataset: str = "demo"  # demo | movienet
-    demo_ground_truth: str = "data/demo/ground_truth/videos.json"
-    ekman6_dir: str = ""  # Ekman-6: <emotion>/<name>.mp4 + train.txt / test.txt (emsync/classify/datasets.py)
-    movienet_csv: str = "../shared/data/movienet/trailers_genres_clean.csv"
-    movienet_splits: str = "../shared/data/movienet/splits.json"
-    features_dir: str = "data/features"
-    emotion_inputs: list = field(default_factory=lambda: ["clip", "audio", "faces", "asr", "ocr"])  # §5.2.2.1 VEMOCLAP inputs: extractor tables + asr/ocr sentiment (thesis: beats for audio)
+    emotion_dataset: Annotated[str, OneOf("demo", "ekman6")] = "demo"  # demo (labels planted in data/demo) | ekman6
+    genre_dataset: Annotated[str, OneOf("demo", "movienet")] = "demo"  # demo | movienet
+    demo_ground_truth: InPath = "data/demo/ground_truth/videos.json"
+    ekman6_dir: OptPath = ""  # Ekman-6: <emotion>/<name>.mp4 + train.txt / test.txt (emsync/classify/datasets.py)
+    movienet_csv: OptPath = "../shared/data/movienet/trailers_genres_clean.csv"
+    movienet_splits: OptPath = "../shared/data/movienet/splits.json"
+    features_dir: InPath = "data/features"
+    emotion_inputs: Annotated[list, Each(OneOf(*CLASSIFIER_INPUTS), min_len=1, unique=True)] = field(default_factory=lambda: ["clip", "audio", "faces", "asr", "ocr"])  # §5.2.2.1 VEMOCLAP inputs: extractor tables + asr/ocr sentiment (thesis: beats for audio)
     blacklist: bool = True  # §5.2.2.4: train the soundtrack's emotion model without blacklisted Ekman-6 videos
     # VEMOCLAP size (§5.2.2.3: d 512, 4 heads, dropout 0.5); demo: small
-    emotion_model: dict = field(default_factory=lambda: {"d_model": 64, "n_heads": 4, "dropout": 0.1})
+    emotion_model: Annotated[dict, Rule(_model_sizes, "{name: a positive size, or dropout in [0, 1)}")] = field(default_factory=lambda: {"d_model": 64, "n_heads": 4, "dropout": 0.1})
     # §5.2.3.3 genre models (thesis: mlp 1 layer; single 256/2 layers/8 heads; multi native widths/1 layer/8 heads)
-    genre_models: dict = field(default_factory=lambda: {
+    genre_models: Annotated[dict, Rule(_genre_models, "{" + " | ".join(GENRE_MODELS) + ": {name: a positive size, or dropout in [0, 1)}}")] = field(default_factory=lambda: {
         "mlp": {"n_layers": 2, "d_hidden": 64, "dropout": 0.1},
         "multi_transformer": {"d_model": 32, "n_heads": 4, "max_positions": 256, "dropout": 0.1},
         "baseline": {"d_model": 32, "n_heads": 4, "max_positions": 256, "dropout": 0.1},  # §5.2.3.2 ViT + AST, two-stage
     })
-    emotion_checkpoint: str = "data/models/emotion/checkpoint.pt"  # `emsync emotion`, soundtrack without flags
-    genre_dir: str = "data/models/genre"  # <genre_dir>/<model>/checkpoint.pt
-    genre_checkpoint: str = "data/models/genre/multi_transformer/checkpoint.pt"  # `emsync genre`
-    n_frames: int = 16  # §5.2.2.3: random positions in training, equidistant at test time
-    steps: int = 150  # optimizer steps (thesis: up to 200,000 with early stopping)
-    lr: float = 1e-3  # Adam (thesis: 1e-5)
-    batch_size: int = 8  # thesis: 32
-    val_fraction: float = 0.0  # §5.2.2.3: 10 % of training for validation (demo: 1 training video per emotion)
-    eval_every: int = 0  # steps between validation runs (0 = none)
-    patience: int = 0  # validation runs without improvement before stopping (0 = never)
-    pos_weight: float = 0.25  # §5.2.3.3 weight of positive labels in the genre BCE
+    emotion_checkpoint: OutDir = "data/models/emotion/checkpoint.pt"  # `emsync emotion`, soundtrack without flags
+    genre_dir: OutDir = "data/models/genre"  # <genre_dir>/<model>/checkpoint.pt
+    genre_checkpoint: InPath = "data/models/genre/multi_transformer/checkpoint.pt"  # `emsync genre`
+    n_frames: Size = 16  # §5.2.2.3: random positions in training, equidistant at test time
+    steps: Size = 150  # optimizer steps (thesis: up to 200,000 with early stopping)
+    lr: Rate = 1e-3  # Adam (thesis: 1e-5)
+    batch_size: Size = 8  # thesis: 32
+    val_fraction: Annotated[float, Range(0, 1, hi_open=True)] = 0.0  # §5.2.2.3: 10 % of training for validation (demo: 1 training video per emotion)
+    eval_every: Count = 0  # steps between validation runs (0 = none)
+    patience: Count = 0  # validation runs without improvement before stopping (0 = never)
+    pos_weight: Annotated[float, Range(0, lo_open=True)] = 0.25  # §5.2.3.3 weight of positive labels in the genre BCE
     ablation: bool = True  # Table 5.4: evaluate_classifiers retrains the genre classifier per feature set
-    seed: int = 0
-    device: str = "cpu"  # auto | cpu | cuda
+    seed: Seed = 0
+    device: Device = "cpu"  # auto | cpu | cuda
     soundtrack_uses_classifier: bool = True  # soundtrack without emotion flags runs the emotion classifier
 
 
 @dataclass(frozen=True)
 class BandwidthParams:
     # Chapter 7 (emsync/bandwidth); demo: tiny nets, CPU steps; thesis set: §7.1 sizes, DSD100 + MedleyDB, §7.5
-    cutoff_hz: int = 11025  # §7.3 low-pass cut-off: half the bandwidth of 44.1 kHz audio
-    sample_rate: int = 44100
-    dsd100_dir: str = ""  # §7.3 DSD100 root (Mixtures/Dev, Mixtures/Test); "" = none
-    medleydb_dir: str = ""  # §7.3 MedleyDB 2.0 root (Audio/<song>/<song>_MIX.wav); "" = none
-    folders: list = field(default_factory=lambda: ["data/demo/audio"])  # any folders of wav/flac/ogg songs
-    folder_test_songs: int = 1  # the last N songs of each folder are test songs
-    val_songs: int = 1  # §7.3: the last 8 training songs of DSD100 Dev
-    val_offset_s: float = 8.0  # §7.4.3: validation excerpts start at second 8 ...
-    val_duration_s: float = 2.0  # ... and last 8 s (thesis)
-    cache_dir: str = "data/bandwidth/cache"  # each song decoded once to int16 .npy (not a DVC out)
-    out_dir: str = "data/bandwidth"  # <variant>/checkpoint.pt
-    variants: list = field(default_factory=lambda: ["unet", "unet_da", "unet_bn", "unet_do", "resnet", "resnet_da", "resnet_bn", "resnet_do"])  # §7.2.3
-    unet_channels: list = field(default_factory=lambda: [8, 8, 16, 16])  # §7.1.1: 128, 256, 512, 512
-    unet_kernels: list = field(default_factory=lambda: [65, 33, 17, 9])  # §7.1.1 (Audio-SR-U-Net)
-    unet_bottleneck: int = 16  # §7.1.1: 512
-    resnet_blocks: int = 2  # §7.1.2: 15
-    resnet_channels: int = 16  # §7.1.2: 512
-    resnet_kernel: int = 7
-    dropout: float = 0.5  # §7.2.1, the DO variants
-    crop: int = 2048  # §7.5: 8192 (186 ms stereo crops); demo: 2048 so 120 CPU steps fit in seconds
-    batch_size: int = 8  # §7.5
-    lr: float = 5e-4  # §7.5 Adam, betas 0.9 / 0.999
-    steps: int = 120  # §7.5: "until convergence" (demo: enough for the best variant to beat the input SNR on CPU)
-    plateau_every: int = 10  # §7.5: the mean training loss is recorded every 2500 iterations ...
-    plateau_patience: int = 5  # ... and the lr halves after 5 records without a decrease
-    eval_every: int = 30  # §7.4.3: validation every 2500 iterations
-    checkpoint_every: int = 60  # steps between resumable state saves
-    eval_chunk: int = 131072  # samples per forward pass when enhancing whole songs (output unchanged)
-    vggish_model: str = "data/demo_models/vggish"  # §7.4.1 VGG distance: a VGGish folder (config.json + model.safetensors) or .pth; demo: tiny random weights; "" = SNR only
+    cutoff_hz: Annotated[int, Range(1)] = 11025  # §7.3 low-pass cut-off: half the bandwidth of 44.1 kHz audio
+    sample_rate: SampleRate = 44100
+    dsd100_dir: OptPath = ""  # §7.3 DSD100 root (Mixtures/Dev, Mixtures/Test); "" = none
+    medleydb_dir: OptPath = ""  # §7.3 MedleyDB 2.0 root (Audio/<song>/<song>_MIX.wav); "" = none
+    folders: Annotated[list, Each(Rule(_in_path, "a path to read"))] = field(default_factory=lambda: ["data/demo/audio"])  # any folders of wav/flac/ogg songs
+    folder_test_songs: Count = 1  # the last N songs of each folder are test songs
+    val_songs: Count = 1  # §7.3: the last 8 training songs of DSD100 Dev
+    val_offset_s: Seconds = 8.0  # §7.4.3: validation excerpts start at second 8 ...
+    val_duration_s: PositiveSeconds = 2.0  # ... and last 8 s (thesis)
+    cache_dir: OutDir = "data/bandwidth/cache"  # each song decoded once to int16 .npy (not a DVC out)
+    out_dir: OutDir = "data/bandwidth"  # <variant>/checkpoint.pt
+    variants: Annotated[list, Each(OneOf(*BANDWIDTH_VARIANTS), unique=True)] = field(default_factory=lambda: ["unet", "unet_da", "unet_bn", "unet_do", "resnet", "resnet_da", "resnet_bn", "resnet_do"])  # §7.2.3
+    unet_channels: Annotated[list, Each(Range(1), min_len=1)] = field(default_factory=lambda: [8, 8, 16, 16])  # §7.1.1: 128, 256, 512, 512
+    unet_kernels: Annotated[list, Each(Range(1), min_len=1)] = field(default_factory=lambda: [65, 33, 17, 9])  # §7.1.1 (Audio-SR-U-Net)
+    unet_bottleneck: Size = 16  # §7.1.1: 512
+    resnet_blocks: Size = 2  # §7.1.2: 15
+    resnet_channels: Size = 16  # §7.1.2: 512
+    resnet_kernel: Size = 7
+    dropout: Dropout = 0.5  # §7.2.1, the DO variants
+    crop: Size = 2048  # §7.5: 8192 (186 ms stereo crops); demo: 2048 so 120 CPU steps fit in seconds
+    batch_size: Size = 8  # §7.5
+    lr: Rate = 5e-4  # §7.5 Adam, betas 0.9 / 0.999
+    steps: Size = 120  # §7.5: "until convergence" (demo: enough for the best variant to beat the input SNR on CPU)
+    plateau_every: Size = 10  # §7.5: the mean training loss is recorded every 2500 iterations ...
+    plateau_patience: Size = 5  # ... and the lr halves after 5 records without a decrease
+    eval_every: Size = 30  # §7.4.3: validation every 2500 iterations
+    checkpoint_every: Size = 60  # steps between resumable state saves
+    eval_chunk: Size = 131072  # samples per forward pass when enhancing whole songs (output unchanged)
+    vggish_model: OptPath = "data/demo_models/vggish"  # §7.4.1 VGG distance: a VGGish folder (config.json + model.safetensors) or .pth; demo: tiny random weights; "" = SNR only
     identity_init: bool = True  # zero the output conv so the untrained net returns its input (§7.5 draws N(0, 1) weights)
-    seed: int = 0
-    device: str = "auto"
+    seed: Seed = 0
+    device: Device = "auto"
+
+    def __post_init__(self):
+        _relation(2 * self.cutoff_hz < self.sample_rate, "bandwidth.cutoff_hz must be below half of bandwidth.sample_rate")
+        _relation(len(self.unet_channels) == len(self.unet_kernels), "bandwidth.unet_channels and unet_kernels must have one entry per level each")
 
 
 @dataclass(frozen=True)
 class TrainLyricsParams:
     # §3.2.1: the GoEmotions multi-label classifiers (7 Ekman + neutral, 28), DistilBERT + sigmoid head
-    data_dir: str = "data/demo/goemotions"  # {train,dev,test}.tsv in GoEmotions' original (28-label) layout
-    out_dir: str = "data/models/lyrics"  # <out_dir>/7 and <out_dir>/28: weights, config, tokenizer, cut-off
-    init: str = ""  # "" = random weights + a WordPiece tokenizer trained on the train split; else a hub id or folder
-    size: str = "tiny"  # tiny | mini | small | thesis (6 layers, 12 heads, 768: 67M)
-    vocab_size: int = 2000  # WordPiece vocabulary when init is "" (distilbert-base-uncased: 30522)
-    max_length: int = 128  # training tokens per comment (GoEmotions comments are short)
-    dropout: float = 0.1  # §3.2.1.2
-    grad_clip: float = 1.0  # §3.2.1.2
-    batch_size_7: int = 16  # §3.2.1.2
-    batch_size_28: int = 32  # §3.2.1.2
-    lr_7: float = 3e-3  # thesis §3.2.1.2: 5e-5 (fine-tuning; a tiny random model needs more)
-    lr_28: float = 3e-3  # thesis: 3e-5
-    max_epochs: int = 80  # thesis §3.2.1.2: early stopping picked 10 epochs (the 240-row demo set needs more)
-    eval_every: int = 0  # steps between dev evaluations; 0 = once per epoch
-    patience: int = 20  # dev evaluations without a better macro-F1 before stopping (thesis set: 3)
-    max_steps: int = 0  # 0 = max_epochs worth of steps; a number caps the run
-    max_train_rows: int = 0  # 0 = every training row; a number caps it (bounded runs)
-    seed: int = 0
-    device: str = "auto"  # auto | cpu | cuda
+    data_dir: InPath = "data/demo/goemotions"  # {train,dev,test}.tsv in GoEmotions' original (28-label) layout
+    out_dir: OutDir = "data/models/lyrics"  # <out_dir>/7 and <out_dir>/28: weights, config, tokenizer, cut-off
+    init: OptPath = ""  # "" = random weights + a WordPiece tokenizer trained on the train split; else a hub id or folder
+    size: Annotated[str, OneOf("tiny", "mini", "small", "thesis")] = "tiny"  # tiny | mini | small | thesis (6 layers, 12 heads, 768: 67M)
+    vocab_size: Annotated[int, Range(10)] = 2000  # WordPiece vocabulary when init is "" (distilbert-base-uncased: 30522)
+    max_length: Annotated[int, Range(1, 4096)] = 128  # training tokens per comment (GoEmotions comments are short)
+    dropout: Dropout = 0.1  # §3.2.1.2
+    grad_clip: Annotated[float, Range(0)] = 1.0  # §3.2.1.2
+    batch_size_7: Size = 16  # §3.2.1.2
+    batch_size_28: Size = 32  # §3.2.1.2
+    lr_7: Rate = 3e-3  # thesis §3.2.1.2: 5e-5 (fine-tuning; a tiny random model needs more)
+    lr_28: Rate = 3e-3  # thesis: 3e-5
+    max_epochs: Size = 80  # thesis §3.2.1.2: early stopping picked 10 epochs (the 240-row demo set needs more)
+    eval_every: Count = 0  # steps between dev evaluations; 0 = once per epoch
+    patience: Count = 20  # dev evaluations without a better macro-F1 before stopping (thesis set: 3)
+    max_steps: Count = 0  # 0 = max_epochs worth of steps; a number caps the run
+    max_train_rows: Count = 0  # 0 = every training row; a number caps it (bounded runs)
+    seed: Seed = 0
+    device: Device = "auto"  # auto | cpu | cuda
 
 
 @dataclass(frozen=True)
 class LyricsParams:
     # §3.2.2, §3.2.3.2: lyrics of every valid MIDI file -> 7 + 28 emotion probabilities per midi_id
-    midi_dir: str = "data/demo/midi"
-    files: str = "data/labeling/files.parquet"  # the labeling stage's valid files (midi_id)
-    va_labels: str = "data/labeling/labels.parquet"  # valence/arousal per midi_id, joined in the store
-    models: str = "data/models/lyrics"  # the train_lyrics stage's out: <models>/7, <models>/28
-    language: str = "en"  # §3.2.2: English lyrics ...
-    min_words: int = 50  # ... with at least 50 words
-    max_tokens: int = 512  # §3.2.2: truncation length at inference
-    batch_size: int = 16
-    shard_size: int = 100  # files per cached extraction task
-    archive_dir: str = ""  # the author's 7labels.csv / 28labels.csv folder, imported as a label source ("" = none)
-    listing_files: int = 3  # files in the Listing 3.2-style report
-    count_threshold: float = 0.1  # Figure 3.2 / Listing 3.2: a label is present above this
-    out_dir: str = "data/lyrics"
-    device: str = "auto"
+    midi_dir: InPath = "data/demo/midi"
+    files: InPath = "data/labeling/files.parquet"  # the labeling stage's valid files (midi_id)
+    va_labels: InPath = "data/labeling/labels.parquet"  # valence/arousal per midi_id, joined in the store
+    models: InPath = "data/models/lyrics"  # the train_lyrics stage's out: <models>/7, <models>/28
+    language: Annotated[str, Rule(lambda v: None if re.fullmatch(r"[a-z]{2,3}", v) else "is not a language code", "an ISO 639 code like en")] = "en"  # §3.2.2: English lyrics ...
+    min_words: Count = 50  # ... with at least 50 words
+    max_tokens: Annotated[int, Range(1, 100000)] = 512  # §3.2.2: truncation length at inference
+    batch_size: Size = 16
+    shard_size: Size = 100  # files per cached extraction task
+    archive_dir: OptPath = ""  # the author's 7labels.csv / 28labels.csv folder, imported as a label source ("" = none)
+    listing_files: Count = 3  # files in the Listing 3.2-style report
+    count_threshold: Fraction = 0.1  # Figure 3.2 / Listing 3.2: a label is present above this
+    out_dir: OutDir = "data/lyrics"
+    device: Device = "auto"
 
 
 @dataclass(frozen=True)
@@ -395,9 +652,9 @@ class LimitsParams:
     # issue 10: bounds on any user input, checked before the work starts (thesis scales: a song of
     # minutes, an LMD file well under 1 MB, a film of a few hours). The MIDI duration and tempo
     # limits are the validator's (labeling.max_duration_s, labeling.max_tempo_bpm).
-    max_midi_mb: float = 64.0  # MIDI files larger than this are refused unread
-    max_video_duration_s: float = 14400.0  # videos (and render --duration) longer than 4 h are refused
-    max_generate_duration_s: float = 14400.0  # generate/soundtrack: seconds of music per request
+    max_midi_mb: Annotated[float, Range(0, lo_open=True)] = 64.0  # MIDI files larger than this are refused unread
+    max_video_duration_s: PositiveSeconds = 14400.0  # videos (and render --duration) longer than 4 h are refused
+    max_generate_duration_s: PositiveSeconds = 14400.0  # generate/soundtrack: seconds of music per request
 
 
 @dataclass(frozen=True)
@@ -486,6 +743,10 @@ def _build(cls, raw, where):
             hint = f" (did you mean '{near[0]}'?)" if near else f" (known: {', '.join(names)})"
             raise ParamsError(f"unknown key '{where}.{key}'{hint}".replace("'.", "'"))
     kwargs = {k: _check_type(v, hints[k], f"{where}.{k}".lstrip(".")) for k, v in raw.items()}
+    checks = field_checks(cls)
+    for k, v in kwargs.items():
+        for check in checks[k]:
+            check(v, f"{where}.{k}".lstrip("."))
     return cls(**kwargs)
 
 

@@ -35,9 +35,9 @@ def test_stride_presets_are_one_flag_away_and_checked():
     assert tuple(STRIDE_PRESETS) == STRIDE_NAMES  # config's names follow the engine's
     assert [resolve_stride(x) for x in ("exact", "cpu", "12", 7)] == [1, 608, 12, 7]
     assert params_from_dict({"generate": {"slide_stride": "cpu"}}).generate.slide_stride == "cpu"
-    with pytest.raises(ParamsError, match="generate.slide_stride 'fast'"):
+    with pytest.raises(ParamsError, match="generate.slide_stride: 'fast' is not a stride"):
         params_from_dict({"generate": {"slide_stride": "fast"}})
-    with pytest.raises(ParamsError, match="generate.slide_stride 0"):
+    with pytest.raises(ParamsError, match="generate.slide_stride: 0 is not a stride"):
         params_from_dict({"generate": {"slide_stride": 0}})
     from emsync.cli.generate import with_stride
 

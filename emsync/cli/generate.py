@@ -61,14 +61,11 @@ def with_stride(params, stride):
 
     if stride is None:
         return params
-    from emsync.errors import ParamsError
+    from emsync.config import GenerateParams, check_value
 
     value = int(stride) if str(stride).isdigit() else stride
-    try:
-        gp = dataclasses.replace(params.generate, slide_stride=value)
-    except ParamsError as e:
-        raise InputError(f"--stride: {e}") from None
-    return dataclasses.replace(params, generate=gp)
+    check_value(GenerateParams, "slide_stride", value, "--stride")
+    return dataclasses.replace(params, generate=dataclasses.replace(params.generate, slide_stride=value))
 
 
 def parse_boundaries(text: str) -> tuple:
