@@ -70,6 +70,20 @@ def _ancestors(max_depth: int = 4) -> list:
     return chain
 
 
+def dvc_process(max_depth: int = 4):
+    """PID of the `dvc` process this stage runs under (DVC_STAGE set), else None."""
+    if not os.environ.get("DVC_STAGE"):
+        return None
+    pid = os.getpid()
+    for _ in range(max_depth):
+        pid = _ppid_of(pid)
+        if pid is None or pid <= 1:
+            return None
+        if _is_dvc(pid):
+            return pid
+    return None
+
+
 def exit_with_parent(poll_s: float = 1.0):
     """SIGTERM this process when its parent dies (now, or already before this call); under
     `dvc repro`, also when any process between us and `dvc` is orphaned."""
@@ -157,9 +171,13 @@ def hold_pipeline_lock(stage: str, root=None):
 
 
 def enter_stage(stage: str, root=None):
-    """Call first in a flow's `__main__`: exit with the parent, then take (or share) the lock."""
+    """Call first in a flow's `__main__`: exit with the parent, take (or share) the lock, and use
+    the run's Prefect server (one per `dvc repro`, emsync/prefect_server.py)."""
+    from emsync.prefect_server import use_run_server
     from emsync.redact import quiet_prefect_logs
 
     exit_with_parent()
     quiet_prefect_logs()  # redacted log lines; no Prefect traceback unless EMSYNC_DEBUG
-    return hold_pipeline_lock(stage, root)
+    claim = hold_pipeline_lock(stage, root)
+    use_run_server()
+    return claim

@@ -16,7 +16,7 @@ from pathlib import Path
 
 CODE_ROOT = Path(__file__).resolve().parent.parent  # the checkout the flows run from
 
-# every flow: params, environment, errors, atomic writes, secret redaction, run guard, Prefect glue, this list
+# every flow: params, environment, errors, atomic writes, secret redaction, run guard, the run's Prefect server, Prefect glue, this list
 COMMON = (
     "emsync/__init__.py",
     "emsync/config.py",
@@ -25,6 +25,7 @@ COMMON = (
     "emsync/io.py",
     "emsync/redact.py",
     "emsync/runguard.py",
+    "emsync/prefect_server.py",
     "emsync/flowkit.py",
     "emsync/stages.py",
 )

@@ -1,8 +1,17 @@
 """Shared fixtures. Real data is read in place from EMSYNC_SHARED_DATA (default ../shared/data)
-and tests that need it skip cleanly when it is absent."""
+and tests that need it skip cleanly when it is absent.
+
+One Prefect server for the whole session: `pytest_configure` starts it (emsync/prefect_server.py)
+in the background while tests are collected and exports PREFECT_API_URL, so every flow a test runs,
+in this process or in a subprocess that inherits os.environ, uses it instead of starting Prefect's
+temporary server (10-15 s each on 2 cores). It stops when the session ends (or when pytest dies).
+A test that needs the temporary-server path removes PREFECT_API_URL from its subprocess's
+environment (tests/test_prefect_server.py keeps one such test).
+"""
 
 import os
 import tempfile
+import time
 
 import pytest
 
@@ -15,6 +24,44 @@ _TMP = tempfile.mkdtemp(prefix="emsync-tests-")
 os.environ.setdefault("PREFECT_LOCAL_STORAGE_PATH", os.path.join(_TMP, "prefect_results"))
 os.environ.setdefault("EMSYNC_REPORTS_DIR", os.path.join(_TMP, "reports"))
 env.apply_defaults()
+
+
+def pytest_configure(config):
+    """Start the session's Prefect server (unless PREFECT_API_URL names one already: the user's,
+    or the controller's under pytest-xdist)."""
+    if os.environ.get("PREFECT_API_URL"):
+        return
+    from emsync import prefect_server
+
+    config._emsync_prefect_server = prefect_server.start(os.getpid())
+    prefect_server.point_prefect_at(config._emsync_prefect_server.api)
+
+
+def pytest_unconfigure(config):
+    server = getattr(config, "_emsync_prefect_server", None)
+    if server is not None:
+        import signal
+        import time
+
+        from emsync import prefect_server
+
+        os.kill(server.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        while prefect_server.alive(server.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def prefect_api():
+    """The session's Prefect API URL, answering before the first test runs."""
+    from emsync import prefect_server
+
+    api = os.environ.get("PREFECT_API_URL")
+    deadline = time.monotonic() + prefect_server.STARTUP_TIMEOUT_S
+    while api and not prefect_server.healthy(api):
+        assert time.monotonic() < deadline, f"the session's Prefect server at {api} did not start"
+        time.sleep(0.2)
+    return api
 
 
 @pytest.fixture(scope="session")

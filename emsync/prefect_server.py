@@ -1,0 +1,262 @@
+"""One local Prefect server per run, shared by every flow process of that run.
+
+A flow process without PREFECT_API_URL starts Prefect's temporary server (uvicorn + SQLite) for
+itself: 10-15 s of a 2-core machine per process, paid again by every stage of a `dvc repro` and by
+every flow a test runs in a subprocess. Here a *run* (one `dvc repro`, one pytest session) has one:
+
+- `start(owner)` binds a free port on 127.0.0.1 and starts the server detached, in a process of
+  its own (`python -m emsync.prefect_server`, below) with a private PREFECT_HOME in a temporary
+  folder. The socket listens before the server has loaded, so a client that comes early waits in
+  the queue instead of being refused.
+- The server watches its owner (a PID and that process's start time, so a reused PID is not
+  mistaken for it) and stops when the owner ends, however it ends (`kill -9` included): it
+  removes its PREFECT_HOME and its record and exits; no process, port or file is left.
+- `use_run_server()` (called by `runguard.enter_stage` in every flow's `__main__`): under `dvc repro`
+  (DVC_STAGE set) the owner is the `dvc` process the stage runs under, so the first stage starts
+  the server and the later ones find it through its record (`record_path(owner)`); this process
+  then talks to it through PREFECT_API_URL. A PREFECT_API_URL already set (the user's own server,
+  or the one a pytest session exported, tests/conftest.py) is used as it is; a flow run directly
+  (`python -m flows.x`) keeps Prefect's temporary server. When the run's server cannot start, the
+  flow says so in one line and falls back to the temporary server.
+
+`emsync bench prefect_server` measures the per-stage overhead both ways (numbers in the README).
+"""
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+STARTUP_TIMEOUT_S = 180.0  # Prefect's own ephemeral start-up allowance on a busy 2-core box
+OWNER_POLL_S = 0.5
+# what the server process runs with: a private home (its SQLite database), no UI, no telemetry,
+# Prefect's ephemeral-server profile (no background services: a run's flows don't need them)
+SERVER_ENV = {
+    "PREFECT_UI_ENABLED": "false",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT__SERVER_EPHEMERAL": "1",
+    "PREFECT__SERVER_FINAL": "1",
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+}
+SERVER_ENV_DROP = ("PREFECT_API_URL", "PREFECT_API_DATABASE_CONNECTION_URL", "PREFECT_PROFILES_PATH")
+
+
+@dataclass(frozen=True)
+class RunServer:
+    api: str  # http://127.0.0.1:<port>/api
+    pid: int  # the server process
+    owner: int  # the process whose life it shares
+    home: str  # its private PREFECT_HOME (removed when it stops)
+
+
+# --- processes ----------------------------------------------------------------------------------
+
+
+def _stat(pid: int):
+    """The fields of /proc/<pid>/stat after the command name (None when the process is gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()  # the name may hold spaces
+    except (OSError, IndexError):
+        return None
+
+
+def start_time(pid: int):
+    """The kernel's start time of `pid` (clock ticks since boot; None when it is gone)."""
+    fields = _stat(pid)
+    return fields[19] if fields else None  # field 22 of proc(5)
+
+
+def alive(pid: int, started=None) -> bool:
+    """Whether `pid` runs (and, given `started`, is still the process that started then)."""
+    fields = _stat(pid)
+    return bool(fields) and fields[0] != "Z" and (started is None or fields[19] == started)
+
+
+def healthy(api: str, timeout: float = 2.0) -> bool:
+    try:
+        with urllib.request.urlopen(f"{api}/health", timeout=timeout) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+def wait_healthy(server: RunServer, timeout: float = STARTUP_TIMEOUT_S) -> None:
+    """Block until the server answers /health; RuntimeError when it exits or the time runs out."""
+    deadline = time.monotonic() + timeout
+    while not healthy(server.api):
+        if not alive(server.pid):
+            log = Path(server.home + ".log")
+            tail = log.read_text(errors="replace").strip().splitlines()[-1:] if log.exists() else []
+            raise RuntimeError(f"the run's Prefect server (PID {server.pid}) exited while starting: {' '.join(tail)} ({log})")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the run's Prefect server at {server.api} did not answer within {timeout:.0f} s")
+        time.sleep(0.2)
+
+
+# --- records: how the processes of one run find its server -------------------------------------
+
+
+def record_path(owner: int) -> Path:
+    """<tmp>/emsync-prefect-<uid>/<owner pid>-<owner start time>.json"""
+    return Path(tempfile.gettempdir()) / f"emsync-prefect-{os.getuid()}" / f"{owner}-{start_time(owner)}.json"
+
+
+def _read(rec: Path):
+    try:
+        d = json.loads(rec.read_text() or "null")
+        return RunServer(**d) if d else None
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+@contextlib.contextmanager
+def _locked(rec: Path):
+    """An exclusive lock on the record file (created empty if needed) while the server is chosen."""
+    rec.parent.mkdir(mode=0o700, exist_ok=True)
+    with open(rec, "a+") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        yield
+
+
+# --- starting one -------------------------------------------------------------------------------
+
+
+def start(owner: int, record: Path | None = None) -> RunServer:
+    """Start a server that lives as long as `owner`; return at once (see `wait_healthy`)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(256)  # early clients queue until uvicorn accepts
+    port = sock.getsockname()[1]
+    home = tempfile.mkdtemp(prefix="emsync-prefect-home-")
+    env = {k: v for k, v in os.environ.items() if k not in SERVER_ENV_DROP}
+    package_parent = str(Path(__file__).resolve().parent.parent)
+    env.update(SERVER_ENV, PREFECT_HOME=home, PYTHONPATH=os.pathsep.join(filter(None, [package_parent, env.get("PYTHONPATH")])))
+    argv = [sys.executable, "-m", "emsync.prefect_server", "--owner", str(owner), "--owner-start", str(start_time(owner))]
+    argv += ["--fd", str(sock.fileno()), "--home", home] + (["--record", str(record)] if record else [])
+    with open(home + ".log", "w") as log:  # kept only when the server fails
+        proc = subprocess.Popen(
+            argv,
+            env=env,
+            cwd=home,
+            pass_fds=[sock.fileno()],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    sock.close()
+    return RunServer(api=f"http://127.0.0.1:{port}/api", pid=proc.pid, owner=owner, home=home)
+
+
+def find_or_start(owner: int) -> RunServer:
+    """The server of `owner`'s run: the one its record names if that one is up, else a new one."""
+    rec = record_path(owner)
+    with _locked(rec):
+        server = _read(rec)
+        if server is None or not alive(server.pid):
+            server = start(owner, record=rec)
+            rec.write_text(json.dumps(server.__dict__))
+    return server
+
+
+def point_prefect_at(api: str) -> None:
+    """This process's Prefect client (and every process it starts) talks to `api`."""
+    os.environ["PREFECT_API_URL"] = api
+    if "prefect.context" in sys.modules:  # Prefect read its settings when imported: re-read them
+        from prefect.context import refresh_global_settings_context
+
+        refresh_global_settings_context()
+
+
+def use_run_server():
+    """Under `dvc repro`: point this flow process at the run's server (start it if this is the
+    first stage). Returns its URL, or None where Prefect keeps its own way (PREFECT_API_URL set,
+    or not under dvc: the temporary server)."""
+    if os.environ.get("PREFECT_API_URL") or not os.environ.get("DVC_STAGE"):
+        return None
+    from emsync.runguard import dvc_process
+
+    owner = dvc_process()
+    if owner is None:
+        return None
+    try:
+        server = find_or_start(owner)
+        wait_healthy(server)
+    except (OSError, RuntimeError) as e:
+        print(f"emsync: the run's Prefect server is not available ({e}); this stage uses a temporary one", file=sys.stderr)
+        return None
+    point_prefect_at(server.api)
+    return server.api
+
+
+# --- the server process -------------------------------------------------------------------------
+
+
+def _watch_owner(server, owner: int, owner_start: str) -> None:
+    while not server.should_exit:
+        if not alive(owner, owner_start):
+            server.should_exit = True
+            break
+        time.sleep(OWNER_POLL_S)
+    time.sleep(30)  # a shutdown that hangs (a stuck request): leave anyway
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def serve(owner: int, owner_start: str, fd: int, home: str, record: str | None) -> None:
+    """Serve Prefect's API on the inherited socket until `owner` ends; then remove every trace."""
+    clean = False
+    try:
+        import uvicorn
+
+        sock = socket.socket(fileno=fd)
+        config = uvicorn.Config(
+            "prefect.server.api.server:create_app", factory=True, log_level="error", lifespan="on", timeout_graceful_shutdown=5
+        )
+        server = uvicorn.Server(config)
+        threading.Thread(target=_watch_owner, args=(server, owner, owner_start), daemon=True).start()
+        if alive(owner, owner_start):
+            server.run(sockets=[sock])
+        clean = True
+    finally:
+        if record:
+            _remove_record(Path(record))
+        shutil.rmtree(home, ignore_errors=True)
+        if clean:
+            Path(home + ".log").unlink(missing_ok=True)
+
+
+def _remove_record(rec: Path) -> None:
+    """Remove the record (and its folder once empty); a record naming another server stays."""
+    server = _read(rec)
+    if server is None or server.pid == os.getpid():
+        rec.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        rec.parent.rmdir()
+
+
+def main(argv=None) -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(description="a Prefect server that stops when its owner process ends")
+    ap.add_argument("--owner", type=int, required=True)
+    ap.add_argument("--owner-start", required=True)
+    ap.add_argument("--fd", type=int, required=True, help="a listening socket to serve on")
+    ap.add_argument("--home", required=True, help="its PREFECT_HOME, removed when it stops")
+    ap.add_argument("--record", default=None, help="the record the run's processes find it by, removed when it stops")
+    a = ap.parse_args(argv)
+    serve(a.owner, a.owner_start, a.fd, a.home, a.record)
+
+
+if __name__ == "__main__":
+    main()

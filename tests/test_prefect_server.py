@@ -1,0 +1,133 @@
+"""One Prefect server per run (emsync/prefect_server.py): every stage of a `dvc repro` talks to the
+same server, which stops when its owner ends and leaves no process, port or file; a flow run with
+no server at all still gets Prefect's temporary one."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from _root import ROOT
+from emsync import prefect_server
+
+# a stage: a trivial flow run the way every flow's __main__ runs (env defaults, then enter_stage);
+# it writes the API its flow run used and the run's server record
+STAGE = """import json, os, sys
+from prefect import flow
+from prefect.client.orchestration import get_client
+from emsync import env, prefect_server
+from emsync.runguard import dvc_process, enter_stage
+
+@flow(name="hello")
+def hello():
+    with get_client(sync_client=True) as c:
+        return str(c.api_url).rstrip("/")
+
+env.apply_defaults()
+enter_stage(sys.argv[1])
+rec = prefect_server.record_path(dvc_process())
+json.dump({"api": hello(), "record": str(rec), "server": json.loads(rec.read_text())}, open(sys.argv[1] + ".json", "w"))
+"""
+
+
+def _env(**extra):
+    env = {k: v for k, v in os.environ.items() if k not in ("PREFECT_API_URL", "DVC_STAGE")}
+    return dict(env, PYTHONPATH=str(ROOT), DVC_NO_ANALYTICS="1", **extra)
+
+
+def _gone(server: dict, timeout=30.0) -> bool:
+    """The server process ended, its port answers nothing, its home and log are removed."""
+    deadline = time.monotonic() + timeout
+    while prefect_server.alive(server["pid"]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return not prefect_server.alive(server["pid"]) and not prefect_server.healthy(server["api"]) and not Path(server["home"]).exists()
+
+
+@pytest.mark.slow
+def test_every_stage_of_a_dvc_repro_uses_one_server_that_stops_with_it(tmp_path):
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    run = lambda *a: subprocess.run(a, cwd=proj, env=_env(), capture_output=True, text=True, timeout=600)  # noqa: E731
+    assert run("dvc", "init", "--no-scm", "-q").returncode == 0
+    (proj / "stage.py").write_text(STAGE)
+    for i, name in enumerate(("one", "two", "three")):
+        dep = ["-d", f"{('one', 'two')[i - 1]}.json"] if i else []
+        r = run("dvc", "stage", "add", "-q", "-n", name, "-d", "stage.py", *dep, "-o", f"{name}.json", f"{sys.executable} stage.py {name}")
+        assert r.returncode == 0, r.stderr
+    r = run("dvc", "repro")
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    seen = [json.loads((proj / f"{n}.json").read_text()) for n in ("one", "two", "three")]
+    server = seen[0]["server"]
+    assert {s["api"] for s in seen} == {server["api"]}  # every flow run went to the one server
+    assert {s["server"]["pid"] for s in seen} == {server["pid"]}  # started once
+    assert server["api"] != os.environ.get("PREFECT_API_URL")  # the run's own, not the session's
+    assert _gone(server)
+    assert not Path(seen[0]["record"]).exists()
+
+
+def test_a_server_stops_when_its_owner_is_killed():
+    owner = subprocess.Popen(["sleep", "600"])
+    server = prefect_server.start(owner.pid)
+    try:
+        prefect_server.wait_healthy(server)
+        assert prefect_server.healthy(server.api)
+    finally:
+        owner.send_signal(signal.SIGKILL)
+        owner.wait()
+    assert _gone(server.__dict__)
+    assert not Path(server.home + ".log").exists()
+
+
+def _session_of(sid: int) -> list:
+    """PIDs of the processes still in session `sid`."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[3]) == sid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+TEMPORARY = """from prefect import flow
+from prefect.client.orchestration import get_client
+from emsync import env
+
+@flow(name="hello")
+def hello():
+    with get_client(sync_client=True) as c:
+        return str(c.api_url).rstrip("/")
+
+env.apply_defaults()
+print(hello())
+"""
+
+
+@pytest.mark.slow
+def test_a_flow_without_a_server_runs_on_a_temporary_one_that_goes_with_it(tmp_path):
+    """No PREFECT_API_URL and not under dvc: Prefect's own temporary server, gone when the flow is."""
+    (tmp_path / "flow.py").write_text(TEMPORARY)
+    p = subprocess.Popen(
+        [sys.executable, "flow.py"],
+        cwd=tmp_path,
+        env=_env(PREFECT_HOME=str(tmp_path / "home")),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    out, err = p.communicate(timeout=400)
+    assert p.returncode == 0, err[-3000:]
+    api = out.strip().splitlines()[-1]
+    assert api.startswith("http://127.0.0.1:") and api != os.environ.get("PREFECT_API_URL")
+    deadline = time.monotonic() + 15
+    while _session_of(p.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _session_of(p.pid) == [] and not prefect_server.healthy(api)
