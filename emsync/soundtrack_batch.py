@@ -70,12 +70,12 @@ def random_emotion(video_id: str, seed: int, r: float) -> tuple[float, float]:
 def video_emotion(params, video) -> dict:
     """The `emsync` condition's emotion: {valence, arousal, source, classifier} as `emsync soundtrack`
     picks it without emotion flags (the classifier, or the neutral default with the reason)."""
-    from emsync.soundtrack import _classifier_emotion, _Steps
+    from emsync.config import project_root
+    from emsync.soundtrack import classifier_emotion
     from emsync.video.probe import probe
 
-    from emsync.config import project_root
-
-    choice, classifier = _classifier_emotion(params, video, _Steps(False), probe(video))
+    choice = classifier_emotion(params, video, probe(video))
+    classifier = dict(choice.classifier)
     if isinstance(classifier.get("reason"), str):  # paths in the record relative to the project
         classifier["reason"] = classifier["reason"].replace(f"{project_root()}/", "")
     return {"valence": choice.valence, "arousal": choice.arousal, "source": choice.source, "classifier": classifier}
@@ -114,7 +114,7 @@ def score_item(params, video, video_id: str, condition: str, setting: dict, seed
     (each renamed from a temp folder beside it: a killed run never leaves a half file).
     Returns the record plus `token_ids` (not written to the JSON)."""
     from emsync.io import write_json
-    from emsync.soundtrack import make_soundtrack
+    from emsync.soundtrack import SoundtrackRequest, make_soundtrack
 
     data_root = params.path(params.paths.data_dir)
     final = item_paths(data_root, video_id, condition)
@@ -122,8 +122,7 @@ def score_item(params, video, video_id: str, condition: str, setting: dict, seed
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=".tmp-") as tmp:
         tmp_paths = {ext: Path(tmp) / p.name for ext, p in final.items()}
-        s = make_soundtrack(
-            params,
+        req = SoundtrackRequest(
             video,
             tmp_paths["mp4"],
             valence=setting["valence"],
@@ -136,6 +135,7 @@ def score_item(params, video, video_id: str, condition: str, setting: dict, seed
             use_boundaries=setting["use_boundaries"],
             keep_ids=True,
         )
+        s = make_soundtrack(params, req)
         ids = s.pop("token_ids")
         rel = {ext: str(p.relative_to(data_root)) for ext, p in final.items()}
         s.update(

@@ -182,7 +182,7 @@ STAGE_CODE = {
         *(p for p in _CLASSIFY if p not in _GENERATOR and not p.startswith(("emsync/video/", "emsync/training/"))),
         "emsync/video",
         "emsync/render.py",
-        "emsync/soundtrack.py",
+        "emsync/soundtrack",
         "emsync/soundtrack_batch.py",
         "emsync/objective.py",
         "models/audio_tagger.py",

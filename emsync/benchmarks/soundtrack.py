@@ -61,7 +61,7 @@ def run(args) -> dict:
     from emsync.config import load_params_or_defaults
     from emsync.device import resolve_device
     from emsync.generator import load_generator, save_generator
-    from emsync.soundtrack import STEPS, make_soundtrack
+    from emsync.soundtrack import STEPS, SoundtrackRequest, make_soundtrack
 
     params = load_params_or_defaults()
     if args.stride is not None:  # validated by GenerateParams (a number or a preset name)
@@ -90,7 +90,9 @@ def run(args) -> dict:
         load_s = time.perf_counter() - t0
         n_params = n_params or model.num_parameters()
         del model
-        s = make_soundtrack(params, video, tmp / "scored.mp4", seed=args.seed, checkpoint=ckpt, device=args.device, progress=False)
+        s = make_soundtrack(
+            params, SoundtrackRequest(video, tmp / "scored.mp4", seed=args.seed, checkpoint=ckpt, device=args.device, progress=False)
+        )
     sec = s["seconds"]
     total = sec["total"]
     per_minute = total / s["duration_s"] * 60.0

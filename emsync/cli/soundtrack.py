@@ -73,17 +73,16 @@ def register(sub):
 def _soundtrack(args):
     from emsync.config import load_params
     from emsync.emotion_map import parse_probs
-    from emsync.soundtrack import format_summary, make_soundtrack
+    from emsync.soundtrack import SoundtrackRequest, format_summary, make_soundtrack
 
     params = with_stride(load_params(), args.stride)
-    probs = parse_probs(args.emotion_probs) if args.emotion_probs is not None else None
-    s = make_soundtrack(
-        params,
+    req = SoundtrackRequest(
         args.video,
         args.output,
         valence=args.valence,
         arousal=args.arousal,
-        emotion_probs=probs,
+        emotion_probs=parse_probs(args.emotion_probs) if args.emotion_probs is not None else None,
+        emotion_per_scene=args.emotion_per_scene,
         midi_out=args.midi,
         wav_out=args.wav,
         stems_dir=args.stems,
@@ -93,9 +92,9 @@ def _soundtrack(args):
         device=args.device,
         soundfont=args.soundfont,
         keep_audio=args.keep_audio,
-        emotion_per_scene=args.emotion_per_scene,
         progress=not args.quiet,
     )
+    s = make_soundtrack(params, req)
     print(json.dumps(s) if args.json else format_summary(s))
 
 

@@ -66,7 +66,10 @@ _FRAME = re.compile(r"\] frame:\s*(\d+)\s+pts:\s*(-?\d+)")
 _SCORE = re.compile(r"\] lavfi\.scene_score=([0-9.]+)")
 
 
-def _time_base(path) -> Fraction:
+def _time_base(path, info=None) -> Fraction:
+    """The video stream's time base: from the probe when given (no second ffprobe), else asked."""
+    if info is not None and info.time_base:
+        return Fraction(info.time_base)
     cmd = [
         require_tool("ffprobe"),
         "-v",
@@ -89,8 +92,8 @@ def _time_base(path) -> Fraction:
 def ffmpeg_scores(path, threshold: float = 0.27, info=None) -> tuple[list[tuple[float, float]], list[float]]:
     """FFmpeg's per-frame (time, scene score) as it prints them (6 decimals), and the cut times
     its own `gt(scene, threshold)` selects, from one decoding pass (`info`: the probe, if done)."""
-    info or probe(path)  # one clear error for unreadable input
-    tb = _time_base(path)
+    info = info or probe(path)  # one clear error for unreadable input
+    tb = _time_base(path, info)
     vf = (
         "select='gte(scene,0)',metadata=print:key=lavfi.scene_score,"  # every frame's score
         f"select='gt(scene,{threshold!r})',metadata=print:key=lavfi.scene_score"  # FFmpeg's own decision

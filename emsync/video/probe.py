@@ -26,6 +26,7 @@ class VideoInfo:
     n_frames: int | None  # from the container header where it says so
     codec: str
     variable_fps: bool  # r_frame_rate (max) differs from avg_frame_rate
+    time_base: str = ""  # the video stream's time base ("1/12800"): frame times in seconds = pts * time_base
 
 
 def require_tool(name: str) -> str:
@@ -101,6 +102,7 @@ def probe(path) -> VideoInfo:
         n_frames=int(n) if n and str(n).isdigit() else None,
         codec=str(v.get("codec_name", "")),
         variable_fps=bool(avg and real and abs(avg - real) > 1e-3 * real),
+        time_base=str(v.get("time_base") or ""),
     )
 
 

@@ -1,0 +1,128 @@
+"""Choose the emotion the music is conditioned on (§6.1): one replaceable step of `emsync soundtrack`.
+
+`choose_emotion(params, req, video, steps) -> EmotionChoice` is the whole contract: it reads the
+request and the analysed video and returns the condition with where it came from (the flags,
+Ekman probabilities, the video emotion classifier on the whole video or per scene, or the neutral
+default with the reason). A new emotion source replaces this function or adds a branch to it;
+the other steps read only the EmotionChoice.
+"""
+
+from dataclasses import dataclass, field
+
+from emsync.errors import InputError
+from emsync.soundtrack.steps import Steps
+
+
+@dataclass(frozen=True)
+class EmotionChoice:
+    """The emotion condition and where it came from (§6.1)."""
+
+    valence: float
+    arousal: float
+    source: str  # "flags" | "emotion_probs" | "classifier" | "classifier_per_scene" | "default"
+    probs: dict = field(default_factory=dict)  # normalised weights when source is emotion_probs
+    classifier: dict | None = None  # what the classifier said (or why it did not run); None when not asked
+    curve: list | None = None  # emotion per scene: [{start, end, valence, arousal, top, probs, masked, seconds}]
+
+    @property
+    def curve_condition(self) -> tuple:
+        """The curve as the generator takes it: ((start_s, valence, arousal), ...), () for none."""
+        return tuple((c["start"], c["valence"], c["arousal"]) for c in self.curve) if self.curve else ()
+
+
+def pick_emotion(valence=None, arousal=None, emotion_probs=None, max_abs_mean: float = 0.8, source: str = "emotion_probs") -> EmotionChoice:
+    """Flags (missing ones default to 0, the neutral centre) or the §6.1 mixture mean of `emotion_probs`
+    (`source` says where the probabilities came from)."""
+    from emsync import emotion_map as em
+
+    if emotion_probs:
+        if valence is not None or arousal is not None:
+            raise InputError("give either --valence/--arousal or --emotion-probs, not both")
+        w = em.weights(emotion_probs)
+        v, a = em.mixture_mean(emotion_probs, max_abs_mean)
+        return EmotionChoice(round(v, 6), round(a, 6), source, {e: round(float(x), 6) for e, x in zip(em.EMOTIONS, w)})
+    v = em.check_condition("valence", 0.0 if valence is None else float(valence))
+    a = em.check_condition("arousal", 0.0 if arousal is None else float(arousal))
+    return EmotionChoice(v, a, "flags")
+
+
+def choose_emotion(params, req, video, steps: Steps | None = None) -> EmotionChoice:
+    """The condition for `req` on the analysed `video`: per scene, from the flags, or from the
+    video emotion classifier when no emotion flag was given (timed as the `emotion` step)."""
+    steps = steps or Steps()
+    if req.emotion_per_scene:
+        return scene_emotions(params, req.video, steps, [0.0, *video.boundaries, video.duration])
+    if not req.emotion_flags:
+        return classifier_emotion(params, req.video, video.info, steps)
+    e = pick_emotion(req.valence, req.arousal, req.emotion_probs, params.emotion.max_abs_mean)
+    with steps("emotion", f"emotion: valence {e.valence:+.3f}, arousal {e.arousal:+.3f} ({e.source})"):
+        return e
+
+
+def classifier_emotion(params, video, info=None, steps: Steps | None = None) -> EmotionChoice:
+    """The video emotion classifier's choice (its record in `classifier`), or the neutral default
+    with the reason when it is switched off or has no checkpoint."""
+    steps = steps or Steps()
+    ckpt = params.path(params.classify.emotion_checkpoint)
+    if not params.classify.soundtrack_uses_classifier or not ckpt.exists():
+        why = (
+            "classify.soundtrack_uses_classifier is off"
+            if not params.classify.soundtrack_uses_classifier
+            else f"no emotion classifier checkpoint at {ckpt} (run `dvc repro train_emotion`)"
+        )
+        with steps("emotion", f"emotion: valence +0.000, arousal +0.000 (default: {why})"):
+            return EmotionChoice(0.0, 0.0, "default", classifier={"used": False, "reason": why})
+    from emsync.classify.inference import classify_video
+
+    with steps("emotion", "emotion: running the video emotion classifier (§5.2.2)"):
+        out = classify_video(params, video, "emotion", checkpoint=ckpt, info=info)
+        choice = pick_emotion(emotion_probs=out["probs"], max_abs_mean=params.emotion.max_abs_mean, source="classifier")
+    record = {k: out[k] for k in ("checkpoint", "probs", "top", "masked", "seconds")}
+    return EmotionChoice(choice.valence, choice.arousal, choice.source, choice.probs, classifier={"used": True, **record})
+
+
+# how one generation follows the emotion curve, per conditioning mode (models/generation.py "Emotion curves")
+CURVE_MODES = {
+    "continuous_concat": "per token: every token embedding carries its segment's valence/arousal; "
+    "tokens of earlier segments keep theirs (KV cache untouched)",
+    "continuous_token": "prefix switch: at each segment start the two condition vectors before the window are "
+    "replaced and the window is re-prefilled, so the model reads all its context under the new condition",
+    "discrete_token": "prefix switch: at each segment start the VALENCE_k/AROUSAL_k tokens before the window are "
+    "replaced and the window is re-prefilled, so the model reads all its context under the new condition",
+    "vanilla": "none: the model takes no emotion input, the curve is recorded only",
+}
+
+
+def scene_emotions(params, video, steps: Steps, edges) -> EmotionChoice:
+    """The video emotion classifier run on every segment between `edges` (0, the boundaries, the
+    end): the choice is the duration-weighted mean of the curve (the summary's V/A)."""
+    from emsync.classify.inference import classify_segments
+
+    segments = [(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+    curve = []
+    with steps("emotion", f"emotion: classifying {len(segments)} scenes (§5.2.2, one per segment between boundaries)"):
+        for r in classify_segments(params, video, "emotion", segments):
+            e = pick_emotion(emotion_probs=r["probs"], max_abs_mean=params.emotion.max_abs_mean, source="classifier")
+            curve.append(
+                {"start": r["start"], "end": r["end"], "valence": e.valence, "arousal": e.arousal, "top": r["top"], "probs": r["probs"],
+                 "masked": r["masked"], "seconds": r["seconds"]}
+            )  # fmt: skip
+    w = [c["end"] - c["start"] for c in curve]
+    v = round(sum(c["valence"] * x for c, x in zip(curve, w)) / sum(w), 6)
+    a = round(sum(c["arousal"] * x for c, x in zip(curve, w)) / sum(w), 6)
+    return EmotionChoice(v, a, "classifier_per_scene", curve=curve)
+
+
+def conditioning_record(res, dec, curve) -> dict:
+    """Where the generator switched condition (per switch the token index, the music time, the
+    segment) and the decoded notes per second of each segment."""
+    from emsync.music.tokenizer import STEP_S
+
+    mode = res.conditioning
+    sw = [{"token": int(k), "t": float(t), "segment": int(g)} for k, t, g in (res.switches or [[]])[0]]
+    on_s = dec.notes.on * STEP_S
+    density = []
+    for c in curve:  # notes starting per second inside each segment (what the listener hears change)
+        m = (on_s >= c["start"]) & (on_s < c["end"])
+        density.append(round(float(m.sum()) / max(c["end"] - c["start"], 1e-9), 3))
+    return {"mode": mode, "how": CURVE_MODES.get(mode, ""), "switches": sw, "notes_per_s": density}

@@ -1,0 +1,81 @@
+"""What the user asked of `emsync soundtrack` (one typed request) and the checks that run on it
+before any work: outputs vs inputs (emsync.io.check_outputs), flags, the checkpoint and SoundFont."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from emsync.errors import InputError
+
+
+@dataclass(frozen=True)
+class SoundtrackRequest:
+    """One `emsync soundtrack` call: the video, where to write, and the flags as given (None = the
+    params default). Paths are relative to the working directory."""
+
+    video: str | Path
+    output: str | Path  # the scored video (.mp4, .m4v, .mov or .mkv)
+    valence: float | None = None  # with arousal: the condition as given (missing one = 0)
+    arousal: float | None = None
+    emotion_probs: dict | None = None  # Ekman probabilities -> the §6.1 mixture mean
+    emotion_per_scene: bool = False  # classify every segment between boundaries: an emotion curve
+    midi_out: str | Path | None = None  # also keep the DAW MIDI here
+    wav_out: str | Path | None = None  # also keep the rendered WAV here
+    stems_dir: str | Path | None = None  # also write one WAV per instrument here
+    seed: int = 0
+    instruments: str | None = None  # "fewer" | "more" | None (params generate.instruments)
+    checkpoint: str | Path | None = None  # generator checkpoint (None: params generate.checkpoint)
+    device: str | None = None  # auto | cpu | cuda (None: params generate.device)
+    soundfont: str | Path | None = None  # None: params soundtrack.soundfont, else TimGM6mb.sf2
+    keep_audio: bool = False  # mix the video's own audio under the music
+    use_boundaries: bool = True  # False: the no-boundaries ablation (cuts reported, none given to the generator)
+    keep_ids: bool = False  # add the generated token ids to the summary (`token_ids`)
+    progress: bool = True  # one progress line per step on stderr
+
+    @property
+    def emotion_flags(self) -> bool:
+        """True when the user fixed the emotion (flags or probabilities)."""
+        return self.valence is not None or self.arousal is not None or bool(self.emotion_probs)
+
+
+@dataclass(frozen=True)
+class Assets:
+    """The files a request resolved to: the generator checkpoint and the SoundFont."""
+
+    checkpoint: Path
+    soundfont: Path
+
+
+def check_request(params, req: SoundtrackRequest) -> Assets:
+    """Every check that needs no decoding, in the order the user reads the errors: outputs vs
+    inputs, output kinds, flags, the emotion classifier for --emotion-per-scene, the SoundFont and
+    the generator checkpoint. Returns the resolved checkpoint and SoundFont."""
+    from emsync.generator import load_generator
+    from emsync.io import check_outputs
+    from emsync.render import check_video_output, resolve_soundfont
+    from emsync.soundtrack.emotion import pick_emotion
+
+    check_outputs(
+        {"-o": req.output, "--midi": req.midi_out, "--wav": req.wav_out},
+        {"video": req.video, "--checkpoint": req.checkpoint, "--soundfont": req.soundfont},
+    )
+    if req.stems_dir is not None and Path(req.stems_dir).exists() and not Path(req.stems_dir).is_dir():
+        raise InputError(f"--stems {req.stems_dir}: exists and is not a directory")
+    check_video_output(req.output)
+    if req.instruments not in (None, "fewer", "more"):
+        raise InputError(f"--instruments {req.instruments}: choose fewer or more")
+    pick_emotion(req.valence, req.arousal, req.emotion_probs, params.emotion.max_abs_mean)  # fail fast on bad flags
+    if req.emotion_per_scene:
+        if req.emotion_flags:
+            raise InputError("--emotion-per-scene classifies every scene: drop --valence/--arousal/--emotion-probs")
+        emo_ckpt = params.path(params.classify.emotion_checkpoint)
+        if not emo_ckpt.exists():
+            raise InputError(
+                f"--emotion-per-scene needs the video emotion classifier: no checkpoint at {emo_ckpt} (run `dvc repro train_emotion`)"
+            )
+    # paths given here are relative to the working directory, params paths to the repository
+    sf = params.soundtrack.soundfont
+    soundfont = resolve_soundfont(req.soundfont or (params.path(sf) if sf else None))
+    ckpt = Path(req.checkpoint).resolve() if req.checkpoint else params.path(params.generate.checkpoint)
+    if not ckpt.exists():
+        load_generator(ckpt)  # raises its "checkpoint not found; train one ..." error before any work
+    return Assets(checkpoint=ckpt, soundfont=soundfont)

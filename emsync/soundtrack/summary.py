@@ -1,0 +1,95 @@
+"""Report one soundtrack run: the summary dict `emsync soundtrack --json` prints (and the batch
+stage stores as its decision record) and its human-readable form."""
+
+import math
+
+from emsync.soundtrack.steps import STEPS
+
+
+def summarise(params, req, video, emotion, music, rendered, muxed, seconds: dict) -> dict:
+    """The summary of a finished run; `seconds` holds each step's time and the total."""
+    from emsync.soundtrack.emotion import conditioning_record
+
+    res, dec, total = music.result, music.decoded, seconds["total"]
+    return {
+        "video": str(req.video),
+        "duration_s": round(video.duration, 3),
+        "declared_duration_s": round(video.declared_duration, 3),
+        "has_audio": video.has_audio,
+        "cuts": list(video.cuts),
+        "boundaries": list(video.boundaries),
+        "conditioned_on_boundaries": bool(req.use_boundaries),
+        "valence": emotion.valence,
+        "arousal": emotion.arousal,
+        "emotion_source": emotion.source,
+        "emotion_probs": emotion.probs or None,
+        "emotion_classifier": emotion.classifier,
+        "emotion_curve": emotion.curve,
+        "emotion_conditioning": conditioning_record(res, dec, emotion.curve) if emotion.curve else None,
+        "chord_times": music.chord_times,
+        "boundaries_hit": int(music.hits.sum()),
+        "boundary_hit": [bool(h) for h in music.hits],
+        "hit_tolerance_s": params.evaluate.hit_tolerance_s,
+        "music_duration_s": round(float(res.duration_s[0]), 3),
+        "reached_duration": bool(res.reached[0]),
+        "tokens": int(len(music.ids)),
+        "notes": int(len(dec.notes)),
+        "instruments": sorted({int(x) for x in dec.notes.instrument}),
+        "seed": int(req.seed),
+        "checkpoint": str(music.checkpoint),
+        "outputs": {
+            "video": muxed["path"],
+            "midi": str(req.midi_out) if req.midi_out else None,
+            "wav": str(req.wav_out) if req.wav_out else None,
+            "stems": {k: v["path"] for k, v in rendered.stems.items()} if rendered.stems is not None else None,
+        },
+        "midi_export": rendered.daw,
+        "stems": rendered.stems,
+        "video_codec": muxed["video_codec"],
+        "kept_original_audio": muxed["kept_original_audio"],
+        "audio_silent": rendered.wav["silent"],
+        "seconds": seconds,
+        "seconds_per_minute": round(total / video.duration * 60.0, 2) if video.duration > 0 else math.nan,
+    } | ({"token_ids": [int(x) for x in music.ids]} if req.keep_ids else {})
+
+
+def format_summary(s: dict) -> str:
+    """The human-readable summary `emsync soundtrack` prints."""
+    from emsync.music import vocab as V
+
+    def times(xs):
+        return ", ".join(f"{x:.2f}" for x in xs) if xs else "none"
+
+    names = ",".join(V.INSTRUMENTS[i].lower() for i in s["instruments"]) or "none"
+    lines = [
+        f"video       {s['video']}: {s['duration_s']:.2f} s, {'with' if s['has_audio'] else 'no'} audio",
+        f"cuts        {len(s['cuts'])}: {times(s['cuts'])}",
+        f"boundaries  {len(s['boundaries'])} (cuts >= 4 s apart and from the start): {times(s['boundaries'])}",
+        f"emotion     valence {s['valence']:+.3f}, arousal {s['arousal']:+.3f} ({s['emotion_source']})"
+        + (f", classifier top: {s['emotion_classifier']['top']}" if (s.get("emotion_classifier") or {}).get("used") else ""),
+        *(
+            [
+                f"scene {c['start']:6.2f}-{c['end']:6.2f} s: valence {c['valence']:+.3f}, arousal {c['arousal']:+.3f} ({c['top']})"
+                for c in s["emotion_curve"]
+            ]
+            + [f"conditioning {s['emotion_conditioning']['mode']}: {s['emotion_conditioning']['how']}"]
+            if s.get("emotion_curve")
+            else []
+        ),
+        f"music       {s['music_duration_s']:.2f} s, {s['tokens']} tokens, {s['notes']} notes ({names})"
+        + ("" if s["reached_duration"] else " (token budget hit before the duration)"),
+        f"chords      {len(s['chord_times'])}: {times(s['chord_times'])}",
+        f"hits        {s['boundaries_hit']}/{len(s['boundaries'])} boundaries got a chord within {s['hit_tolerance_s']:g} s",
+    ]
+    for key in ("video", "midi", "wav"):
+        if s["outputs"][key]:
+            lines.append(f"{key + ' out':<12}{s['outputs'][key]}")
+    if s["outputs"].get("stems"):
+        lines.append(f"{'stems out':<12}" + ", ".join(s["outputs"]["stems"].values()))
+    sec = s["seconds"]
+    lines.append(
+        "seconds     "
+        + ", ".join(f"{k} {sec[k]:.2f}" for k in (*STEPS, "total") if k in sec)
+        + f" ({s['seconds_per_minute']:.1f} s per minute of video)"
+    )
+    return "\n".join(lines)
