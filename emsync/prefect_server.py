@@ -245,9 +245,14 @@ def _remove_record(rec: Path) -> None:
         rec.parent.rmdir()
 
 
+def _stop(signum, frame):
+    raise SystemExit(0)  # unwinds through serve()'s clean-up (uvicorn takes SIGTERM over once it runs)
+
+
 def main(argv=None) -> None:
     import argparse
 
+    signal.signal(signal.SIGTERM, _stop)
     ap = argparse.ArgumentParser(description="a Prefect server that stops when its owner process ends")
     ap.add_argument("--owner", type=int, required=True)
     ap.add_argument("--owner-start", required=True)

@@ -13,6 +13,7 @@
 """
 
 import os
+import re
 import signal
 import sys
 import threading
@@ -114,21 +115,92 @@ def exit_with_parent(poll_s: float = 1.0):
     threading.Thread(target=watch, name="emsync-parent-watch", daemon=True).start()
 
 
-def stage_outputs(stage: str, root: Path) -> list:
-    """Absolute paths of a dvc.yaml stage's outs, metrics and plots ([] if no such stage)."""
+def _stage_def(stage: str, root: Path) -> dict:
     import yaml
 
     try:
-        stages = yaml.safe_load((root / "dvc.yaml").read_text())["stages"]
-    except (OSError, KeyError, TypeError, yaml.YAMLError):
-        return []
+        return yaml.safe_load((root / "dvc.yaml").read_text())["stages"].get(stage) or {}
+    except (OSError, KeyError, TypeError, AttributeError, yaml.YAMLError):
+        return {}
+
+
+def _param(params, key: str):
+    """The value of a dotted params key (None when there is no such key)."""
+    value = params
+    for part in key.split("."):
+        value = getattr(value, part, None)
+    return value
+
+
+def _own_keys(stage_def: dict, params) -> list:
+    """The dotted params keys a dvc.yaml stage depends on (`demo_data` = every key of that section)."""
+    import dataclasses
+
+    keys = []
+    for entry in stage_def.get("params") or []:
+        for k in [entry] if isinstance(entry, str) else [x for v in entry.values() for x in (v or [])]:
+            section = getattr(params, k, None)
+            keys += [f"{k}.{f.name}" for f in dataclasses.fields(section)] if dataclasses.is_dataclass(section) else [k]
+    return keys
+
+
+def _moves(stage_def: dict, params, root: Path) -> list:
+    """[(folder or file dvc.yaml names, where the active params put it)], longest first: the
+    stage's own path params and paths.* (dvc.yaml is written for their defaults)."""
+    from emsync.config import Params
+
+    defaults, moves = Params(), []
+    for key in ("paths.data_dir", "paths.reports_dir", "paths.store", *_own_keys(stage_def, params)):
+        old, new = _param(defaults, key), _param(params, key)
+        if isinstance(old, str) and isinstance(new, str) and old and new and not os.path.isabs(old):
+            moves.append((old.rstrip("/"), Path(new) if os.path.isabs(new) else root / new))
+    return sorted(moves, key=lambda m: -len(m[0]))
+
+
+def stage_outputs(stage: str, root: Path, params=None) -> list:
+    """Absolute paths a dvc.yaml stage writes (its outs, metrics and plots; [] if no such stage).
+    With the active `params` these are the paths the flow really writes: `${section.key}` filled
+    in, and a path under a folder a param names (paths.data_dir, paths.reports_dir, the stage's
+    own out_dir...) moved to where that param points now. Without, dvc.yaml's literal paths."""
+    root = Path(root)
+    stage_def = _stage_def(stage, root)
+    declared = [next(iter(o)) if isinstance(o, dict) else o for kind in ("outs", "metrics", "plots") for o in stage_def.get(kind) or []]
+    moves = _moves(stage_def, params, root) if params is not None else []
     out = []
-    for kind in ("outs", "metrics", "plots"):
-        for o in (stages.get(stage) or {}).get(kind, []):
-            path = next(iter(o)) if isinstance(o, dict) else o
-            if "${" not in path:
-                out.append(os.path.abspath(root / path))
+    for path in declared:
+        if "${" in path:
+            if params is None:
+                continue
+            path = re.sub(r"\$\{([\w.]+)\}", lambda m: str(_param(params, m.group(1))), path)
+        if os.path.isabs(path):
+            out.append(os.path.abspath(path))
+            continue
+        old, new = next(((o, n) for o, n in moves if path == o or path.startswith(o + "/")), (path, root / path))
+        out.append(os.path.abspath(new / os.path.relpath(path, old)) if old != path else os.path.abspath(new))
     return out
+
+
+def active_params(root: Path):
+    """The params the running flow reads: its `--params FILE` argument (train, evaluate, features,
+    bandwidth take one), else EMSYNC_PARAMS, else <root>/params.yaml; None when they do not load
+    (the flow then fails on them itself)."""
+    from emsync.config import load_params
+
+    argv, path = sys.argv[1:], None
+    for i, a in enumerate(argv):
+        if a == "--params" and i + 1 < len(argv):
+            path = argv[i + 1]
+        elif a.startswith("--params="):
+            path = a.split("=", 1)[1]
+    try:
+        return load_params(path or os.environ.get("EMSYNC_PARAMS") or Path(root) / "params.yaml")
+    except EmsyncError:
+        return None
+
+
+def _is_under(path: str, root: Path) -> bool:
+    real, top = os.path.realpath(path), os.path.realpath(root)
+    return real == top or real.startswith(top + os.sep)
 
 
 def hold_pipeline_lock(stage: str, root=None):
@@ -143,8 +215,12 @@ def hold_pipeline_lock(stage: str, root=None):
     from emsync.config import project_root
 
     root = Path(root or project_root())
-    outs = stage_outputs(stage, root)
-    if not (root / ".dvc").is_dir() or not outs:
+    if not (root / ".dvc").is_dir():
+        return None
+    # only what this run writes inside the project: a run whose params send every output
+    # elsewhere (a test's temporary folder) shares nothing with the project's runs, so takes no lock
+    inside = [o for o in stage_outputs(stage, root, active_params(root)) if _is_under(o, root)]
+    if not inside:
         return None
     import atexit
 
@@ -154,7 +230,7 @@ def hold_pipeline_lock(stage: str, root=None):
 
     tmp = root / ".dvc" / "tmp"
     tmp.mkdir(parents=True, exist_ok=True)
-    claim = rwlock(str(tmp), localfs, f"emsync run {stage}", [], outs, False)
+    claim = rwlock(str(tmp), localfs, f"emsync run {stage}", [], inside, False)
     try:
         claim.__enter__()
     except LockError as e:

@@ -37,7 +37,7 @@ def evaluate_classifiers_flow(params: Params) -> dict:
     c = params.classify
     report = RunReport("evaluate_classifiers")
     reports = params.path(params.paths.reports_dir)
-    out_dir = params.path("data/classify")
+    out_dir = params.path(params.paths.data_dir) / "classify"
     features, videos = params.path(c.features_dir), params.path(params.features.videos_dir)
     metrics, skips = {}, []
 

@@ -2,11 +2,12 @@
 and tests that need it skip cleanly when it is absent.
 
 One Prefect server for the whole session: `pytest_configure` starts it (emsync/prefect_server.py)
-in the background while tests are collected and exports PREFECT_API_URL, so every flow a test runs,
-in this process or in a subprocess that inherits os.environ, uses it instead of starting Prefect's
-temporary server (10-15 s each on 2 cores). It stops when the session ends (or when pytest dies).
-A test that needs the temporary-server path removes PREFECT_API_URL from its subprocess's
-environment (tests/test_prefect_server.py keeps one such test).
+in the background and exports PREFECT_API_URL, so every flow a test runs, in this process or in a
+subprocess that inherits os.environ, uses it instead of starting Prefect's temporary server (10-15 s
+each on 2 cores). Nothing waits for it: its socket listens from the start, so a client that comes
+while it loads waits in the queue (the `prefect_api` fixture waits explicitly). It stops when the
+session ends (or when pytest dies). A test that needs the temporary-server path removes
+PREFECT_API_URL from its subprocess's environment (tests/test_prefect_server.py keeps one).
 """
 
 import os
@@ -51,9 +52,9 @@ def pytest_unconfigure(config):
             time.sleep(0.1)
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="session")
 def prefect_api():
-    """The session's Prefect API URL, answering before the first test runs."""
+    """The session's Prefect API URL (None when PREFECT_API_URL was unset), once it answers."""
     from emsync import prefect_server
 
     api = os.environ.get("PREFECT_API_URL")

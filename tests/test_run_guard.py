@@ -116,24 +116,73 @@ def test_kill_9_of_dvc_repro_ends_the_flow(tmp_path, shell):
     assert not (repo / "out.txt").exists()
 
 
-def test_emsync_run_refuses_while_the_lock_is_held():
-    """`emsync run store` in this checkout while its output is claimed in DVC's lock, as
-    `dvc repro` claims it while the store stage runs: refused before any work."""
+def _project(tmp_path, params=None):
+    """A copy of this checkout's pipeline (dvc.yaml, params) with an empty DVC folder: what a clone
+    holds before its first run. Its own lock, so the checkout's is never touched."""
+    proj = tmp_path / "proj"
+    (proj / ".dvc" / "tmp").mkdir(parents=True)
+    shutil.copy(ROOT / "dvc.yaml", proj / "dvc.yaml")
+    shutil.copy(ROOT / "params.yaml", proj / "params.yaml")
+    if params:
+        (proj / "mine.yaml").write_text(params)
+    return proj
+
+
+def _emsync_run_store(proj, **env):
+    env = {k: v for k, v in os.environ.items() if k not in ("DVC_STAGE", "EMSYNC_PARAMS", "EMSYNC_ROOT")} | env
+    env["PYTHONPATH"] = str(ROOT)
+    return subprocess.run([sys.executable, "-m", "emsync", "run", "store"], cwd=proj, env=env, capture_output=True, text=True, timeout=180)
+
+
+def test_emsync_run_refuses_while_the_lock_is_held(tmp_path):
+    """`emsync run store` in a project while its output is claimed in DVC's lock, as `dvc repro`
+    claims it while the store stage runs: refused before any work."""
     from dvc.fs import localfs
     from dvc.rwlock import rwlock
 
+    from emsync.config import load_params
     from emsync.runguard import stage_outputs
 
-    if not (ROOT / ".dvc").is_dir():
-        pytest.skip("not a DVC checkout")
-    outs = stage_outputs("store", ROOT)
-    assert outs == [str(ROOT / "data" / "emsync.duckdb")]
-    before = Path(outs[0]).stat().st_mtime_ns if Path(outs[0]).exists() else None
-    (ROOT / ".dvc" / "tmp").mkdir(exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if k != "DVC_STAGE"}
-    with rwlock(str(ROOT / ".dvc" / "tmp"), localfs, "dvc repro", [], outs, False):
-        r = subprocess.run([sys.executable, "-m", "emsync", "run", "store"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    proj = _project(tmp_path)
+    outs = stage_outputs("store", proj, load_params(proj / "params.yaml"))
+    assert outs == [str(proj / "data" / "emsync.duckdb")]
+    with rwlock(str(proj / ".dvc" / "tmp"), localfs, "dvc repro", [], outs, False):
+        r = _emsync_run_store(proj)
     err = r.stderr.strip().splitlines()
     assert r.returncode == 1 and len(err) == 1, r.stderr
     assert "store: another run holds the pipeline lock on data/emsync.duckdb" in err[0] and "dvc repro" in err[0]
-    assert (Path(outs[0]).stat().st_mtime_ns if Path(outs[0]).exists() else None) == before
+    assert not (proj / "data" / "emsync.duckdb").exists()
+
+
+def test_the_lock_covers_what_the_active_params_write(tmp_path):
+    """A run whose params send the store to data2/ claims data2/emsync.duckdb, not dvc.yaml's
+    data/emsync.duckdb: it runs while data/ is claimed, and is refused while data2/ is."""
+    from dvc.fs import localfs
+    from dvc.rwlock import rwlock
+
+    proj = _project(tmp_path, "paths: {data_dir: data2, store: data2/emsync.duckdb}\n")
+    with rwlock(str(proj / ".dvc" / "tmp"), localfs, "dvc repro", [], [str(proj / "data" / "emsync.duckdb")], False):
+        r = _emsync_run_store(proj, EMSYNC_PARAMS=str(proj / "mine.yaml"))
+    assert r.returncode == 0, r.stderr
+    assert (proj / "data2" / "emsync.duckdb").is_file() and not (proj / "data").exists()
+    with rwlock(str(proj / ".dvc" / "tmp"), localfs, "dvc repro", [], [str(proj / "data2")], False):
+        r = _emsync_run_store(proj, EMSYNC_PARAMS=str(proj / "mine.yaml"))
+    assert r.returncode == 1 and "another run holds the pipeline lock on data2/emsync.duckdb" in r.stderr
+
+
+def test_every_stage_claims_its_dvc_yaml_outputs_under_the_projects_own_params():
+    """With the checkout's params.yaml the claimed paths are dvc.yaml's (templates filled in)."""
+    import yaml
+
+    from emsync.config import load_params
+    from emsync.runguard import stage_outputs
+
+    params = load_params(ROOT / "params.yaml")
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    assert len(stages) > 20
+    for stage in stages:
+        literal, active = stage_outputs(stage, ROOT), stage_outputs(stage, ROOT, params)
+        assert set(literal) <= set(active), stage
+        assert all(Path(p).is_relative_to(ROOT) for p in active), stage
+    assert stage_outputs("train_emotion", ROOT, params)[0] == str(ROOT / "data" / "models" / "emotion" / "checkpoint.pt")
+    assert stage_outputs("features_clip", ROOT, params)[0] == str(ROOT / "data" / "features" / "clip")
