@@ -609,8 +609,8 @@ class TrainLyricsParams:
     # §3.2.1: the GoEmotions multi-label classifiers (7 Ekman + neutral, 28), DistilBERT + sigmoid head
     data_dir: InPath = "data/demo/goemotions"  # {train,dev,test}.tsv in GoEmotions' original (28-label) layout
     out_dir: OutDir = "data/models/lyrics"  # <out_dir>/7 and <out_dir>/28: weights, config, tokenizer, cut-off
-    init: OptPath = ""  # "" = random weights + a WordPiece tokenizer trained on the train split; else a hub id or folder
-    size: Annotated[str, OneOf("tiny", "mini", "small", "thesis")] = "tiny"  # tiny | mini | small | thesis (6 layers, 12 heads, 768: 67M)
+    init: OptPath = ""  # "" = random weights + a WordPiece tokenizer trained on the train split; else a hub id, folder or pkg:all-minilm-l6-v2
+    size: Annotated[str, OneOf("tiny", "mini", "small", "minilm", "thesis")] = "tiny"  # tiny | mini | small | minilm (all-MiniLM-L6-v2's shape) | thesis (6 layers, 12 heads, 768: 67M)
     vocab_size: Annotated[int, Range(10)] = 2000  # WordPiece vocabulary when init is "" (distilbert-base-uncased: 30522)
     max_length: Annotated[int, Range(1, 4096)] = 128  # training tokens per comment (GoEmotions comments are short)
     dropout: Dropout = 0.1  # §3.2.1.2

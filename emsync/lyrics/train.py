@@ -36,6 +36,7 @@ class LyricsTrainConfig:
     max_epochs: int = 10
     max_steps: int = 0  # 0 = max_epochs worth of steps; a number caps the run (bounded tests)
     eval_every: int = 0  # 0 = once per epoch
+    checkpoint_every: int = 0  # steps between resumable state saves; 0 = at each evaluation
     patience: int = 3
     max_train_rows: int = 0
     max_eval_rows: int = 0  # 0 = the whole dev/test split
@@ -74,6 +75,9 @@ def make_task(cfg: LyricsTrainConfig):
     labels = splits["train"].labels
     init_model = None
     if cfg.init:
+        import torch
+
+        torch.manual_seed(cfg.seed)  # the new head's initial weights
         init_model, tok, _ = load_classifier(cfg.init, labels)
         model_cfg = config_of(init_model)
     else:
@@ -121,7 +125,7 @@ def train_classifier(cfg: LyricsTrainConfig, state_path=None, log_dir=None, prog
         lr=task.lr,
         grad_clip=cfg.grad_clip,
         eval_every=cfg.eval_every or task.steps_per_epoch,
-        checkpoint_every=cfg.eval_every or task.steps_per_epoch,
+        checkpoint_every=cfg.checkpoint_every or cfg.eval_every or task.steps_per_epoch,
         log_every=max(1, task.steps_per_epoch // 20),
         monitor="macro_f1",
         mode="max",
