@@ -56,9 +56,9 @@ room each step feeds one token through the cache; when it is full it drops the o
 offsets are kept). The model thus always sees between window - stride and window tokens of
 context (mean window - (stride - 1) / 2); `slide_stride=1` reproduces §4.4's "last 1216 tokens
 every step" exactly (one full window forward per token, as `use_cache=False` does), larger strides
-amortise the re-prefill. Named strides (`STRIDE_PRESETS`): "exact" = 1, "thesis" = 64 (the default:
-mean context 1184.5 of 1216 tokens, 97.4 %), "cpu" = 608 (CPU speed preset: context 609..1216,
-mean 75 %). `emsync bench generate --strides ...` measures the trade (tokens/s and NLL vs stride 1).
+amortise the re-prefill. Named strides (`STRIDE_PRESETS`), named for what they are: "exact" = 1 (§4.4:
+the last 1216 tokens at every step), "balanced" = 64 (the default: mean context 1184.5 of 1216
+tokens, 97.4 %), "cpu" = 608 (CPU speed preset: context 609..1216, mean 75 %). `emsync bench generate --strides ...` measures the trade (tokens/s and NLL vs stride 1).
 Each cached step equals an uncached forward over the same window
 (tests/test_model_cache.py, tests/test_generate_engine.py).
 
@@ -108,7 +108,8 @@ class TokenIds:
 
 
 # named window strides: exact §4.4 sliding, the default (mean context >= 95 % of 1216), CPU speed
-STRIDE_PRESETS = {"exact": 1, "thesis": 64, "cpu": 608}
+STRIDE_PRESETS = {"exact": 1, "balanced": 64, "cpu": 608}
+RENAMED = {"thesis": "the stride named 'thesis' (64) is now 'balanced'; §4.4's own every-token slide is 'exact'"}
 
 
 def resolve_stride(value) -> int:
@@ -116,6 +117,8 @@ def resolve_stride(value) -> int:
     if isinstance(value, str):
         if value in STRIDE_PRESETS:
             return STRIDE_PRESETS[value]
+        if value in RENAMED:
+            raise ValueError(f"slide_stride {value!r}: {RENAMED[value]}")
         if not value.isdigit():
             raise ValueError(f"slide_stride {value!r}: a positive integer or one of {', '.join(STRIDE_PRESETS)}")
         value = int(value)
@@ -143,7 +146,7 @@ class SamplingConfig:
     min_nucleus: int = 3  # §4.4: raise the temperature when the nucleus holds fewer tokens
     temperature_step: float = 0.1  # "slightly increase" (§4.4): added per starved step
     window: int = 1216  # §4.4 music tokens seen by the model (capped at the model's max_len)
-    slide_stride: int | str = "thesis"  # tokens dropped per slide when the window is full: int or STRIDE_PRESETS name
+    slide_stride: int | str = "balanced"  # tokens dropped per slide when the window is full: int or STRIDE_PRESETS name
     boundary_sensitivity_s: float = 1.0  # ξ, Algorithm 1
     max_offset_s: float = 10.0  # δ_max, Algorithm 1 (the model's cap applies too)
     max_tokens_per_s: float = 250.0  # safety budget when generating to a duration

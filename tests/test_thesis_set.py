@@ -31,10 +31,14 @@ def test_thesis_stride_keeps_the_mean_context_within_5_percent_of_1216():
 
 
 def test_stride_presets_are_one_flag_away_and_checked():
-    assert STRIDE_PRESETS == {"exact": 1, "thesis": 64, "cpu": 608}
+    assert STRIDE_PRESETS == {"exact": 1, "balanced": 64, "cpu": 608}  # named for what they are: §4.4 is "exact"
     assert tuple(STRIDE_PRESETS) == STRIDE_NAMES  # config's names follow the engine's
     assert [resolve_stride(x) for x in ("exact", "cpu", "12", 7)] == [1, 608, 12, 7]
     assert params_from_dict({"generate": {"slide_stride": "cpu"}}).generate.slide_stride == "cpu"
+    with pytest.raises(ParamsError, match="'thesis' is not a stride name any more: 64 is 'balanced'"):
+        params_from_dict({"generate": {"slide_stride": "thesis"}})
+    with pytest.raises(ValueError, match="now 'balanced'"):
+        resolve_stride("thesis")
     with pytest.raises(ParamsError, match="generate.slide_stride: 'fast' is not a stride"):
         params_from_dict({"generate": {"slide_stride": "fast"}})
     with pytest.raises(ParamsError, match="generate.slide_stride: 0 is not a stride"):

@@ -31,7 +31,7 @@ def add_args(p):
     p.add_argument("--checkpoint", default=None, help="generator checkpoint (default: random 37M weights)")
     p.add_argument("--config", default="37m", help="random-weights config when no --checkpoint: tiny | 37m | 145m")
     p.add_argument("--device", default=None, help="auto | cpu | cuda (default: params generate.device)")
-    p.add_argument("--stride", default=None, help="window slide: a number, exact (1), thesis, cpu (608); default params'")
+    p.add_argument("--stride", default=None, help="window slide: a number, exact (1), balanced (64), cpu (608); default params'")
     p.add_argument("--seed", type=int, default=0)
 
 
