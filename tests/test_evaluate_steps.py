@@ -180,6 +180,13 @@ def test_report_has_the_thesis_table_shapes():
     }
     md = evaluation_markdown(m)
     assert "| a | vanilla | none (no boundary input) | 1.2000 | 0.5000 | 0.9000 | 10 | 1 of 1 | 0.7445 / 0.7784 / 0.9513 |" in md
+    # §4.5: Table 4.1 is scored without temporal conditioning: a boundary model's thesis values sit on its δ_max row
+    bm = {**rows[1], "name": "c", "boundaries": True, "no_boundary": {"nll": 1.1, "top1": 0.4, "top5": 0.8}}
+    md_b = evaluation_markdown({**m, "models": [bm]})
+    assert "| c | continuous_concat | song's chords | 1.0000 | 0.5000 | 0.9000 | 10 | 1 of 1 |  |" in md_b
+    assert (
+        "| c | continuous_concat | no boundary ahead (δ_max) | 1.1000 | 0.4000 | 0.8000 | 10 | 1 of 1 | 0.7075 / 0.7913 / 0.9548 |" in md_b
+    )
     assert "| b | 0.2000 | 0.2500 | 0.1500 | 4 | 0.1948 | 0.1000 |" in md  # plain L1 beside the thesis, /2 as an extra
     assert "| -0.8 | 0.100 | 0.200 |" in md and "| +0.8 | 0.300 | 0.400 |" in md
     assert "| b | 0.750 (3) | 0.250 (1) | 4 | 9 / 7 | 0.500 / 0.125 |" in md
