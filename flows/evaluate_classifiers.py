@@ -30,7 +30,7 @@ def evaluate_classifiers_flow(params: Params) -> dict:
     from emsync.classify.datasets import demo_table, ekman6_table
     from emsync.classify.inference import load_classifier
     from emsync.classify.metrics import accuracy
-    from emsync.classify.report import classifiers_markdown
+    from emsync.classify.report import blacklist_counts, classifiers_markdown
     from emsync.classify.stage import build_dataset, confusion_png, evaluate, faces_width, genre_labels, make_task
     from emsync.io import write_json, write_parquet, write_text
 
@@ -57,6 +57,7 @@ def evaluate_classifiers_flow(params: Params) -> dict:
         "blacklist_version": int(load_blacklist()["version"]),
     }
     m["trained_on_cleaned"] = bool(ckpt["extra"].get("classify", {}).get("blacklist", False))
+    m["blacklist_removed"] = blacklist_counts(table, dropped)
     metrics["emotion"] = m
     preds.insert(1, "model", "vemoclap")
     write_parquet(out_dir / "emotion_predictions.parquet", preds)
