@@ -13,9 +13,7 @@ would fail on a missing folder.
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
-from emsync.config import project_root, Params
+from emsync.config import Params, project_root, yaml_load
 
 
 @dataclass(frozen=True)
@@ -107,7 +105,7 @@ def pipeline_outputs(dvc_yaml=None) -> list[Path]:
     path = Path(dvc_yaml or project_root() / "dvc.yaml")
     if not path.exists():
         return []
-    stages = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("stages", {})
+    stages = (yaml_load(path.read_text(encoding="utf-8")) or {}).get("stages", {})
     out = []
     for st in stages.values():
         for kind in ("outs", "metrics", "plots"):

@@ -6,6 +6,7 @@ never half of one.
 """
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -59,17 +60,24 @@ def _same_file(a: Path, b: Path) -> bool:
         return a.resolve() == b.resolve()
 
 
-def check_outputs(outputs: dict, inputs: dict):
-    """Refuse, before any work, an output that would clobber an input or cannot be written.
+def check_outputs(outputs: dict, inputs: dict, own=(), kind=None):
+    """Refuse, before any work, an output that would clobber an input or a project file, or cannot
+    be written. The one rule for every command that writes a file.
 
     `outputs` / `inputs` map a flag name (as the user typed it, e.g. "--wav") to a path (None: not
     given). An output may not be an input (same path, symlink or hard link), lie inside an input
-    folder, be a folder, repeat another output, or sit where no file can be created. Each problem is
-    one line naming the flag and the path."""
+    folder, be a folder, repeat another output, or sit where no file can be created. It may not be
+    a file the project owns (`project_owner`: params, dvc.yaml / dvc.lock, anything DVC or git
+    tracks, a stage's outputs, reports) unless `own` names that owner (the stage whose outputs this
+    command makes: "train", "store", ...) and, with `kind` ("checkpoint", "duckdb"), the file is of
+    that kind. An existing checkpoint or database is replaced only by an output of its `kind`, and
+    an output of a `kind` replaces only a file of that kind. Each problem is one line naming the
+    flag and the path."""
     outs = {k: Path(v) for k, v in outputs.items() if v is not None}
     ins = {k: Path(v) for k, v in inputs.items() if v is not None}
     seen = {}
     for flag, out in outs.items():
+        _check_not_owned(flag, out, own, kind)
         for iflag, inp in ins.items():
             if _same_file(out, inp):
                 raise InputError(f"{flag} {out}: is the same file as the input {iflag} {inp}; choose another output path")
@@ -84,6 +92,214 @@ def check_outputs(outputs: dict, inputs: dict):
         if out.exists() and not out.is_file():
             raise InputError(f"{flag} {out}: is not a regular file; give a file name")
         _check_writable(flag, out)
+
+
+def _check_not_owned(flag, out: Path, own, kind):
+    owner = project_owner(out)
+    has = file_kind(out)
+    if owner and (owner[0] not in own or (kind and not (has == kind or not out.exists() and out.suffix in KIND_SUFFIXES[kind]))):
+        raise InputError(f"{flag} {out}: is {owner[1]}, a file the project owns; choose another output path")
+    if has and has != kind:
+        raise InputError(f"{flag} {out}: holds {KINDS[has]}; this command does not write one (choose another output path)")
+    if kind and out.is_file() and has != kind:
+        raise InputError(f"{flag} {out}: exists and is not {KINDS[kind]}; give a new file name or an existing one of that kind")
+
+
+def check_output_dir(flag, folder, names=(), inputs=None, own=()):
+    """A folder a command creates or writes the files `names` into: not a file, not a folder the
+    project owns (unless `own` names its owner), and each file passes check_outputs."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"{flag} {folder}: exists and is not a folder")
+    owner = project_owner(folder)
+    if owner and owner[0] not in own:
+        raise InputError(f"{flag} {folder}: is {owner[1]}, a folder the project owns; choose another output folder")
+    check_outputs({f"{flag} ({n})": folder / n for n in names} or {flag: folder / ".emsync-probe"}, inputs or {}, own)
+    return folder
+
+
+def check_db(flag, path, own=()):
+    """A --db the command may create or rewrite: not a project file unless `own` names its stage,
+    and an existing file must be a DuckDB database (never a params file, a table or a checkpoint)."""
+    path = Path(path)
+    if path.exists() and not path.is_file():
+        raise InputError(f"{flag} {path}: is not a regular file; give a DuckDB file name")
+    check_outputs({flag: path}, {}, own=own, kind="duckdb")
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+# what the project owns
+
+KINDS = {"checkpoint": "a model checkpoint (PyTorch)", "duckdb": "a DuckDB database", "sqlite": "an SQLite database"}
+KIND_SUFFIXES = {"checkpoint": (".pt", ".pth", ".ckpt"), "duckdb": (".duckdb", ".db"), "sqlite": (".sqlite", ".db")}
+
+
+def file_kind(path) -> str | None:
+    """ "checkpoint" / "duckdb" / "sqlite" for an existing file of that kind (by its first bytes)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64)
+    except OSError:
+        return None
+    if head[8:12] == b"DUCK":
+        return "duckdb"
+    if head.startswith(b"SQLite format 3\0"):
+        return "sqlite"
+    if head[:2] == b"\x80\x02" or (head[:4] == b"PK\x03\x04" and _torch_zip(path)):
+        return "checkpoint"
+    return None
+
+
+def _torch_zip(path) -> bool:
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            return any(n.endswith("/data.pkl") for n in z.namelist()[:8])
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
+def project_owner(path) -> tuple[str, str] | None:
+    """(owner, description) when `path` is a file the project in which it lies owns, else None.
+    owner: "params", "pipeline" (dvc.yaml, dvc.lock, .dvc/, .git/, the Prefect cache), "source"
+    (tracked by git), "dvc" (tracked by a .dvc file), or the name of the dvc.yaml stage whose output
+    it is (reports/ files that no stage declares: "reports"). Symlinks count as where they lead."""
+    from emsync.config import project_root
+
+    root = project_root(required=False)
+    if root is None:
+        return None
+    for p in {Path(os.path.abspath(path)), Path(path).resolve()}:
+        try:
+            rel = p.relative_to(root).as_posix()
+        except ValueError:
+            continue
+        hit = _owner_of(rel, _owned(root, _stamp(root)))
+        if hit:
+            return hit
+    return None
+
+
+def _owner_of(rel: str, owned: dict):
+    for base, (owner, what) in owned.items():
+        if rel == base or rel.startswith(base + "/"):
+            return owner, what
+    return None
+
+
+def _stamp(root: Path) -> tuple:
+    """What the owned list depends on (its cache key)."""
+    out = []
+    for name in ("dvc.yaml", "params.yaml", ".git/index"):
+        try:
+            out.append(os.stat(root / name).st_mtime_ns)
+        except OSError:
+            out.append(None)
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=8)
+def _owned(root: Path, stamp: tuple) -> dict:
+    """{root-relative path: (owner, description)}, folders covering what lies below them."""
+    owned = {
+        "params.yaml": ("params", "the active parameter set params.yaml"),
+        "params": ("params", "a parameter set under params/"),
+        "dvc.yaml": ("pipeline", "the pipeline definition dvc.yaml"),
+        "dvc.lock": ("pipeline", "the pipeline's lock file dvc.lock"),
+        ".dvc": ("pipeline", "DVC's own folder"),
+        ".git": ("pipeline", "git's own folder"),
+        "data/prefect_results": ("pipeline", "the stages' Prefect result cache"),
+    }
+    for out, stage in _stage_outputs(root).items():
+        owned.setdefault(out, (stage, f"an output of the `{stage}` stage (dvc.yaml)"))
+    for f in _git_files(root):
+        owned.setdefault(f, ("source", "a file of the project tracked by git"))
+        if f.endswith(".dvc"):
+            for out in _dvc_file_outs(root, f):
+                owned.setdefault(out, ("dvc", f"tracked by DVC ({f})"))
+    reports = _params_value(root, "paths.reports_dir") or "reports"
+    owned.setdefault(str(reports).strip("/"), ("reports", "a project report"))
+    # longest first, so a file inside a stage's folder names that stage, not the folder above
+    return dict(sorted(owned.items(), key=lambda kv: -len(kv[0])))
+
+
+def _params_raw(root: Path) -> dict:
+    import yaml
+
+    from emsync.config import yaml_load
+
+    try:
+        raw = yaml_load((root / "params.yaml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return {}
+    return raw if isinstance(raw, dict) else {}
+
+
+def _params_value(root: Path, dotted: str, raw=None):
+    value = _params_raw(root) if raw is None else raw
+    for key in dotted.split("."):
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def _stage_outputs(root: Path) -> dict:
+    """{output path: stage} of dvc.yaml, ${param} templates resolved (foreach: every item)."""
+    import re
+
+    import yaml
+
+    from emsync.config import yaml_load
+
+    try:
+        stages = (yaml_load((root / "dvc.yaml").read_text(encoding="utf-8")) or {}).get("stages") or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, AttributeError):
+        return {}
+    raw = _params_raw(root)
+
+    def resolve(text, item=None):
+        text = str(text).replace("${item}", str(item)) if item is not None else str(text)
+        return re.sub(r"\$\{([\w.]+)\}", lambda m: str(_params_value(root, m[1], raw)), text)
+
+    out = {}
+    for name, st in stages.items():
+        body, items = st, [None]
+        if isinstance(st, dict) and "foreach" in st:
+            body = st.get("do") or {}
+            items = _params_value(root, str(st["foreach"]).strip("${}"), raw) if isinstance(st["foreach"], str) else st["foreach"]
+            items = items if isinstance(items, list) else []
+        for item in items:
+            for kind in ("outs", "metrics", "plots"):
+                for o in body.get(kind) or []:
+                    path = next(iter(o)) if isinstance(o, dict) else o
+                    out[resolve(path, item).strip("/")] = name
+    return out
+
+
+def _git_files(root: Path) -> list:
+    import subprocess
+
+    if not (root / ".git").exists():
+        return []
+    try:
+        r = subprocess.run(["git", "-C", str(root), "ls-files", "-z"], capture_output=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return [f for f in r.stdout.decode("utf-8", "replace").split("\0") if f] if r.returncode == 0 else []
+
+
+def _dvc_file_outs(root: Path, dvc_file: str) -> list:
+    import yaml
+
+    from emsync.config import yaml_load
+
+    try:
+        spec = yaml_load((root / dvc_file).read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return []
+    base = Path(dvc_file).parent
+    return [(base / o["path"]).as_posix() for o in spec.get("outs") or [] if isinstance(o, dict) and "path" in o]
 
 
 def _check_writable(flag, out: Path):

@@ -14,6 +14,7 @@ codec), encodes the music as AAC and stops at the shorter stream (`-shortest`). 
 audio is replaced, or with `keep_audio` mixed under the music at `keep_audio_db`.
 """
 
+import json
 import shutil
 import subprocess
 import tempfile
@@ -147,14 +148,43 @@ def render_wav(
     }
 
 
+STEMS_RECORD = ".emsync-stems.json"  # the stem WAVs an earlier --stems run wrote into its folder
+
+
+def stem_outputs(stems_dir, names) -> dict:
+    """{"--stems (<name>.wav)": path} for every stem `--stems DIR` may write, for check_outputs. DIR
+    is a folder or new; a WAV already there is replaced only when an earlier --stems run wrote it
+    (listed in DIR/.emsync-stems.json), never a file of the user's."""
+    if stems_dir is None:
+        return {}
+    d = Path(stems_dir)
+    if d.exists() and not d.is_dir():
+        raise InputError(f"--stems {d}: exists and is not a folder")
+    try:
+        ours = set(json.loads((d / STEMS_RECORD).read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        ours = set()
+    theirs = [f"{n}.wav" for n in names if (d / f"{n}.wav").exists() and f"{n}.wav" not in ours]
+    if theirs:
+        raise InputError(f"--stems {d}: {', '.join(theirs)} already there and not written by emsync; choose an empty folder")
+    return {f"--stems ({n}.wav)": d / f"{n}.wav" for n in names}
+
+
 def render_stems(midis: dict, out_dir, duration_s, gain: float, soundfont=None, sample_rate=44100, fade_s=3.0) -> dict:
     """One WAV per stem: `midis` maps a stem name to a MIDI file holding only that instrument.
     Each is rendered like the mix (same FluidSynth, SoundFont, sample rate, length and fade-out)
     and scaled by the mix's peak-normalisation `gain` instead of being normalised on its own, so
     the stems keep their level in the mix and sum back to it (up to 16-bit rounding and FluidSynth's
     voice allocation). Returns {name: {"path", "peak_dbfs", "clipped"}}."""
+    from emsync.io import write_json
+
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        ours = set(json.loads((out_dir / STEMS_RECORD).read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        ours = set()
+    write_json(out_dir / STEMS_RECORD, sorted(ours | {f"{name}.wav" for name in midis}))  # before any stem lands
     n = int(round(duration_s * sample_rate))
     stems = {}
     for name, midi in midis.items():
@@ -217,6 +247,7 @@ def render_file(params, midi, output, video=None, duration_s=None, soundfont=Non
                 out,
                 keep_audio=keep_audio,
                 has_audio=info.has_audio,
+                info=info,
                 bitrate=sp.audio_bitrate,
                 keep_audio_db=sp.keep_audio_db,
             )
@@ -231,14 +262,18 @@ def check_video_output(path) -> Path:
     return path
 
 
-def mux(video, wav, out, keep_audio=False, has_audio=None, bitrate="192k", keep_audio_db=-6.0) -> dict:
+def mux(video, wav, out, keep_audio=False, has_audio=None, bitrate="192k", keep_audio_db=-6.0, info=None) -> dict:
     """Put `wav` into `video` as its audio (AAC), copying the video stream; written atomically to
-    `out`. keep_audio mixes the video's own audio (if it has one) under the music."""
+    `out`. keep_audio mixes the video's own audio (if it has one) under the music. The output shows
+    the video as the input does: a copied stream keeps its display matrix, a re-encode is turned
+    upright by FFmpeg, and a rotate tag (Matroska, old muxers; FFmpeg ignores it) is written as the
+    output's display matrix. `info`: the video's probe when the caller has it."""
     from emsync.video.probe import probe
 
     out = check_video_output(out)
+    info = info or probe(video)
     if has_audio is None:
-        has_audio = probe(video).has_audio
+        has_audio = info.has_audio
     if Path(out).resolve() == Path(video).resolve():
         raise InputError(f"{out}: the output would overwrite the input video; choose another -o path")
     mix = bool(keep_audio and has_audio)
@@ -248,6 +283,8 @@ def mux(video, wav, out, keep_audio=False, has_audio=None, bitrate="192k", keep_
                       "-map", "0:v:0", "-map", "[mix]"]  # fmt: skip
     else:
         audio_args = ["-map", "0:v:0", "-map", "1:a:0"]
+    if info.rotation_tag_only:
+        audio_args += ["-metadata:s:v:0", f"rotate={info.rotation}"]
     ff = _tool("ffmpeg", "ffmpeg")
     copy = ["-c:v", "copy"]
     x264 = ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p"]

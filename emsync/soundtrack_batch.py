@@ -134,6 +134,7 @@ def score_item(params, video, video_id: str, condition: str, setting: dict, seed
             progress=False,
             use_boundaries=setting["use_boundaries"],
             keep_ids=True,
+            own=("soundtrack",),
         )
         s = make_soundtrack(params, req)
         ids = s.pop("token_ids")

@@ -86,9 +86,7 @@ def refresh(db_path=None, data_dir=None) -> dict:
 def connect(db_path=None, read_only=True):
     import duckdb
 
-    db_path = Path(db_path or project_root() / "data" / "emsync.duckdb")
-    if not db_path.exists():
-        raise InputError(f"{db_path}: feature store not found; run `dvc repro` (or `emsync store refresh`) first")
+    db_path = _existing_store(db_path)
     con = duckdb.connect(str(db_path), read_only=read_only)
     con.execute(f"SET file_search_path = '{project_root()}'")  # views hold root-relative paths
     return con
@@ -97,6 +95,18 @@ def connect(db_path=None, read_only=True):
 # Statement kinds `emsync sql` runs: reads only. COPY/EXPORT/ATTACH/INSTALL/SET... are refused
 # before DuckDB sees them, so the analyst entry point can never write a file or change a setting.
 READ_STATEMENTS = {"SELECT", "EXPLAIN", "PRAGMA", "CALL"}
+
+
+def _existing_store(path=None) -> Path:
+    """The store file to open: it must exist and be a DuckDB database (never created by a read)."""
+    from emsync.io import file_kind
+
+    path = db_path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: feature store not found; run `dvc repro` (or `emsync store refresh`) first")
+    if file_kind(path) != "duckdb":
+        raise InputError(f"--db {path}: not a DuckDB database")
+    return path
 
 
 def db_path(path=None) -> Path:
@@ -112,9 +122,7 @@ def sandboxed(db_path=None, allow_read=()):
     `lock_configuration` so no SQL statement can undo any of it."""
     import duckdb
 
-    db_path = Path(db_path or project_root() / "data" / "emsync.duckdb")
-    if not db_path.is_file():
-        raise InputError(f"{db_path}: feature store not found; run `dvc repro` (or `emsync store refresh`) first")
+    db_path = _existing_store(db_path)
     # views name their files root-relative ("data/..."), checked before file_search_path applies
     dirs, files = [str((project_root() / "data").resolve()) + "/", "data/"], []
     for p in allow_read:

@@ -47,7 +47,8 @@ PLANTED = [
     ("bandwidth.variants", ["bogus"]),
     ("bandwidth.crop", -1),
     ("paths.data_dir", "/etc"),
-    ("tokens.out_dir", "../elsewhere"),
+    ("tokens.out_dir", "/usr/lib/tokens"),
+    ("train.checkpoint", "../../../../../../../../etc/model.pt"),
     ("labeling.workers", 0),
     ("lyrics.count_threshold", 2.0),
     ("limits.max_midi_mb", -1.0),
@@ -99,7 +100,7 @@ def _nonsense(check, value):
         if isinstance(value, dict):
             return [{"bogus": "x"}]
         if isinstance(value, str):
-            return [" ", "/etc" if "inside the project" in check.what else "bogus\0"]
+            return [" ", "/etc" if "not a system folder" in check.what else "bogus\0"]
         return ["bogus"]
     return []
 

@@ -87,6 +87,10 @@ def run(args) -> dict:
         identity_init=bool(args.identity_init),
         device=str(device),
     )
+    if args.out:  # resumable states go there: never into a project folder or over a checkpoint of another run
+        from emsync.io import check_output_dir
+
+        check_output_dir("--out", args.out, ["cache/.probe", "resnet/train_state.pt", "resnet_da/train_state.pt"])
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(args.out or tmp)
         songs = D.build_cache(D.discover(folders=args.audio, folder_test_songs=1, val_songs=1), out / "cache")

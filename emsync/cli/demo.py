@@ -12,6 +12,9 @@ from emsync.errors import InputError
 from emsync.io import read_json
 
 
+SAMPLE_DIRS = ("midi", "lmd", "videos", "audio", "goemotions", "ground_truth")
+
+
 def register(sub):
     d = sub.add_parser("demo", help="build or inspect the seeded offline demo corpus (data/demo)")
     ds = d.add_subparsers(dest="demo_cmd", metavar="ACTION", required=True)
@@ -49,7 +52,12 @@ def _sample(args):
     from emsync.demo.text import build_goemotions
     from emsync.io import write_json
 
+    from emsync.io import check_output_dir
+
+    check_output_dir("out", args.out, [f"{d}/.emsync-probe" for d in SAMPLE_DIRS])
     root = Path(args.out).resolve()
+    if root.is_dir() and any(root.iterdir()) and not (root / "ground_truth" / "midi.json").is_file():
+        raise InputError(f"{args.out}: exists, is not empty and is not a demo tree; choose an empty or new folder")
     c = build_demo_corpus(root, seed=args.seed, n_midi=args.n_midi, n_duplicates=args.n_duplicates)
     v = build_demo_videos(root, seed=args.seed, n_videos=args.n_videos)
     write_json(root / "ground_truth" / "audio.json", build_audio(root / "audio", args.seed, args.n_audio))

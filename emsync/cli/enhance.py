@@ -34,12 +34,15 @@ def _enhance(args):
     from emsync.config import load_params
     from emsync.errors import InputError
 
-    if Path(args.output).suffix.lower() != ".wav":
-        raise InputError(f"{args.output}: the output must be a .wav file")
+    from emsync.io import check_outputs
+
     ckpt = args.checkpoint
     if ckpt is None:
         p = load_params()
         ckpt = p.path(p.bandwidth.out_dir) / args.variant / "checkpoint.pt"
+    check_outputs({"-o": args.output}, {"input": args.input, "--checkpoint": ckpt})
+    if Path(args.output).suffix.lower() != ".wav":
+        raise InputError(f"-o {args.output}: the output must be a .wav file")
     s = enhance_file(args.input, args.output, ckpt, device=args.device)
     if args.json:
         print(json.dumps(s))

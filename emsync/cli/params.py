@@ -32,6 +32,10 @@ def register(sub):
 def _check(args):
     import sys
 
+    if args.write:  # before any work: never over a project file other than the inputs stage's record
+        from emsync.io import check_outputs
+
+        check_outputs({"--write": args.write}, {"file": args.file or project_root() / "params.yaml"}, own=("inputs",))
     p = load_params(args.file, complete=True)
     name = args.file or "params.yaml"
     if not args.data:
@@ -47,9 +51,8 @@ def _check(args):
 
         raise InputError(f"{name}: {len(missing)} input(s) missing (listed above); no stage was started")
     if args.write:
-        from emsync.io import check_outputs, write_json
+        from emsync.io import write_json
 
-        check_outputs({"--write": args.write}, {"file": args.file or project_root() / "params.yaml"})
         write_json(args.write, {"params": name, "checked": checked})
     print(f"{name}: ok; {len(checked)} input path(s) present" + (f" ({', '.join(checked)})" if checked else ""))
     return 0

@@ -10,8 +10,12 @@ def register(sub):
 
 
 def _index(args):
+    from emsync.config import default_reports_dir
+    from emsync.io import check_output_dir
     from emsync.reports_index import build
 
+    folder = args.reports_dir or default_reports_dir()
+    check_output_dir("--reports-dir", folder, ("index.md", "index.html"), own=("reports_index", "reports"))
     md, page = build(args.reports_dir)
     print(f"{md}\n{page}")
     return 0

@@ -35,10 +35,10 @@ def _sql(args):
 
     from emsync.io import check_outputs
 
-    out = Path(args.out).resolve() if args.out else None
+    out = Path(args.out) if args.out else None
     if out and out.suffix not in (".parquet", ".csv"):
         raise InputError(f"--out {args.out}: use a .parquet or .csv file name")
-    if out:  # never over the store or any table it serves
+    if out:  # never over the store, any table it serves or a project file
         check_outputs({"--out": out}, {"--db": store.db_path(args.db), "data/": store.project_root() / "data"})
     df = store.query(args.query, args.db, allow_read=args.allow_read)
     if out:
@@ -55,7 +55,9 @@ def _sql(args):
 
 def _refresh(args):
     from emsync import store
+    from emsync.io import check_db
 
+    check_db("--db", store.db_path(args.db), own=("store",))
     tables = store.refresh(args.db)
     for name, glob in tables.items():
         print(f"{name:40s} {glob}")

@@ -50,7 +50,7 @@ def register(sub):
     s.add_argument("--study", default=None, help="study folder (default data/study)")
     s.add_argument("--db", default=None, help="responses DuckDB file (default <study>/responses.duckdb)")
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default loopback only)")
-    s.add_argument("--port", type=int, default=8000, help="port (0: any free one)")
+    s.add_argument("--port", type=_port, default=8000, help="port (0: any free one)")
     s.set_defaults(func=_serve)
 
     r = ss.add_parser("report", help="Tables 6.2-6.4 (markdown) and Figs. 6.5-6.7 from the stored answers")
@@ -60,12 +60,26 @@ def register(sub):
     r.set_defaults(func=_report)
 
 
+def _port(text: str) -> int:
+    """A TCP port number, 0..65535 (0: any free one)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (0..65535; 0: any free one)")
+    return port
+
+
 def _build(args):
+    from emsync.io import check_output_dir
     from emsync.study.build import build_study
 
+    soundtracks = args.soundtracks or _default("soundtrack")
+    out = check_output_dir("-o", args.out or _default("study"), inputs={"--soundtracks": soundtracks})
     summary = build_study(
-        args.soundtracks or _default("soundtrack"),
-        args.out or _default("study"),
+        soundtracks,
+        out,
         conditions=design.parse_conditions(args.conditions),
         n_videos=args.videos,
         videos_per_page=args.videos_per_page,
@@ -92,10 +106,16 @@ def _serve(args):
     from emsync.study.build import load_study
     from emsync.study.server import make_server
 
+    from emsync.errors import InputError
+    from emsync.io import check_db
+
     study_dir = Path(args.study) if args.study else _default("study")
+    db = check_db("--db", args.db or study_dir / "responses.duckdb")
     study = load_study(study_dir)
-    db = args.db or study_dir / "responses.duckdb"
-    server = make_server(study, study_dir, db, args.host, args.port)
+    try:
+        server = make_server(study, study_dir, db, args.host, args.port)
+    except OSError as e:  # port taken, no permission, unknown host
+        raise InputError(f"cannot listen on {args.host}:{args.port} ({e.strerror or e})") from None
     host, port = server.server_address[:2]
     print(f"survey: http://{host}:{port}/s/<token>/ for each token in {study_dir / 'links.txt'}; answers -> {db}; Ctrl-C stops", flush=True)
     try:
@@ -114,8 +134,11 @@ def _report(args):
     study_dir = Path(args.study) if args.study else None
     if args.db is None or args.out is None:  # the defaults live in the study folder
         study_dir = study_dir or _default("study")
+    from emsync.io import check_output_dir
+
     db = Path(args.db) if args.db else study_dir / "responses.duckdb"
-    out = Path(args.out) if args.out else study_dir / "report"
+    names = ["study.md", "study.json"] + [f"fig_{fig.replace('.', '_')}.png" for _, _, fig, _ in GROUPS]
+    out = check_output_dir("-o", args.out or study_dir / "report", names, inputs={"--db": db})
     agg = write_report(read_answers(db), out)
     parts = ", ".join(f"Table {t}: {agg[k]['participants']} participants" for k, t, *_ in GROUPS)
     print(f"study report -> {out / 'study.md'} ({parts})")

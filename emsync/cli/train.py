@@ -41,6 +41,10 @@ def _train(args):
     from emsync.flows.train import main
     from emsync.runguard import enter_stage
 
+    if args.checkpoint:  # the train stage's own kind of output: a checkpoint, never a project file of another kind
+        from emsync.io import check_outputs
+
+        check_outputs({"--checkpoint": args.checkpoint}, {}, own=("train",), kind="checkpoint")
     enter_stage("train")
     argv = []
     for name in ("params", "config", "conditioning", "steps", "device", "checkpoint"):

@@ -65,6 +65,7 @@ def mux_music(params, req, video, rendered: Rendered, steps: Steps | None = None
             req.output,
             keep_audio=req.keep_audio,
             has_audio=video.has_audio,
+            info=video.info,  # its rotation carries into the output
             bitrate=sp.audio_bitrate,
             keep_audio_db=sp.keep_audio_db,
         )

@@ -30,6 +30,7 @@ class SoundtrackRequest:
     use_boundaries: bool = True  # False: the no-boundaries ablation (cuts reported, none given to the generator)
     keep_ids: bool = False  # add the generated token ids to the summary (`token_ids`)
     progress: bool = True  # one progress line per step on stderr
+    own: tuple = ()  # the stage whose outputs this run writes (the soundtrack stage: ("soundtrack",)); see check_outputs
 
     @property
     def emotion_flags(self) -> bool:
@@ -51,15 +52,16 @@ def check_request(params, req: SoundtrackRequest) -> Assets:
     the generator checkpoint. Returns the resolved checkpoint and SoundFont."""
     from emsync.generator import load_generator
     from emsync.io import check_outputs
-    from emsync.render import check_video_output, resolve_soundfont
+    from emsync.music import vocab as V
+    from emsync.render import check_video_output, resolve_soundfont, stem_outputs
     from emsync.soundtrack.emotion import pick_emotion
 
+    stems = stem_outputs(req.stems_dir, [n.lower() for n in V.INSTRUMENTS])  # every WAV --stems may write
     check_outputs(
-        {"-o": req.output, "--midi": req.midi_out, "--wav": req.wav_out},
+        {"-o": req.output, "--midi": req.midi_out, "--wav": req.wav_out, **stems},
         {"video": req.video, "--checkpoint": req.checkpoint, "--soundfont": req.soundfont},
+        own=req.own,
     )
-    if req.stems_dir is not None and Path(req.stems_dir).exists() and not Path(req.stems_dir).is_dir():
-        raise InputError(f"--stems {req.stems_dir}: exists and is not a directory")
     check_video_output(req.output)
     if req.instruments not in (None, "fewer", "more"):
         raise InputError(f"--instruments {req.instruments}: choose fewer or more")

@@ -67,25 +67,21 @@ _SCORE = re.compile(r"\] lavfi\.scene_score=([0-9.]+)")
 
 
 def _time_base(path, info=None) -> Fraction:
-    """The video stream's time base: from the probe when given (no second ffprobe), else asked."""
+    """The video stream's time base: from the probe when given (no second ffprobe), else asked.
+    JSON, not CSV: ffprobe's CSV line for a stream with a display matrix (a phone's rotated clip)
+    carries the side data as extra fields."""
+    import json
+
     if info is not None and info.time_base:
         return Fraction(info.time_base)
-    cmd = [
-        require_tool("ffprobe"),
-        "-v",
-        "error",
-        "-select_streams",
-        "v:0",
-        "-show_entries",
-        "stream=time_base",
-        "-of",
-        "csv=p=0",
-        str(path),
-    ]
-    out = subprocess.run(cmd, capture_output=True, text=True).stdout.strip().splitlines()
+    cmd = [require_tool("ffprobe"), "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=time_base", "-of", "json", str(path)]
+    out = subprocess.run(cmd, capture_output=True, text=True).stdout
     try:
-        return Fraction(out[0])
-    except (IndexError, ValueError, ZeroDivisionError) as e:
+        tb = Fraction(json.loads(out or "{}")["streams"][0]["time_base"])
+        if tb <= 0:
+            raise ValueError(f"time base {tb}")
+        return tb
+    except (IndexError, KeyError, TypeError, ValueError, ZeroDivisionError) as e:
         raise InputError(f"{path}: no video time base ({e})") from e
 
 

@@ -27,6 +27,7 @@ class VideoInfo:
     codec: str
     variable_fps: bool  # r_frame_rate (max) differs from avg_frame_rate
     time_base: str = ""  # the video stream's time base ("1/12800"): frame times in seconds = pts * time_base
+    rotation_tag_only: bool = False  # rotation from a `rotate` tag, no display matrix: decoders do not apply it
 
 
 def require_tool(name: str) -> str:
@@ -44,14 +45,26 @@ def _rate(s) -> float:
     return float(r) if r > 0 else 0.0
 
 
-def _rotation(stream: dict) -> int:
-    rot = 0.0
+def _rotation(stream: dict) -> tuple[int, bool]:
+    """(degrees 0/90/180/270, whether only a tag says so). Phones write a display matrix; older
+    muxers and Matroska files carry a `rotate` / `ROTATE` tag, which FFmpeg's decoders ignore. A
+    tag R means what FFmpeg's own `-metadata:s:v rotate=R` writes: a display matrix of R degrees."""
     for sd in stream.get("side_data_list") or []:
         if "rotation" in sd:
-            rot = float(sd["rotation"])
-    if not rot and "rotate" in (stream.get("tags") or {}):  # older muxers
-        rot = float(stream["tags"]["rotate"])
-    return int(round(rot)) % 360
+            return _quarter(sd["rotation"]), False
+    tags = {str(k).lower(): v for k, v in (stream.get("tags") or {}).items()}
+    if "rotate" in tags:
+        rot = _quarter(tags["rotate"])
+        return rot, rot != 0
+    return 0, False
+
+
+def _quarter(value) -> int:
+    try:
+        deg = float(value)
+    except (TypeError, ValueError):
+        return 0
+    return int(round(deg / 90)) * 90 % 360 if deg == deg and abs(deg) < 1e6 else 0
 
 
 def probe(path) -> VideoInfo:
@@ -81,7 +94,7 @@ def probe(path) -> VideoInfo:
     avg = _rate(v.get("avg_frame_rate"))
     real = _rate(v.get("r_frame_rate"))
     fps = avg or real
-    rotation = _rotation(v)
+    rotation, tag_only = _rotation(v)
     w, h = int(v.get("width") or 0), int(v.get("height") or 0)
     if rotation in (90, 270):
         w, h = h, w
@@ -103,6 +116,7 @@ def probe(path) -> VideoInfo:
         codec=str(v.get("codec_name", "")),
         variable_fps=bool(avg and real and abs(avg - real) > 1e-3 * real),
         time_base=str(v.get("time_base") or ""),
+        rotation_tag_only=tag_only,
     )
 
 

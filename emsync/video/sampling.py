@@ -86,9 +86,10 @@ def _target_size(w: int, h: int, max_side: int | None) -> tuple[int, int]:
     return max(2, int(round(w * scale / 2)) * 2), max(2, int(round(h * scale / 2)) * 2)
 
 
-def read_frames(path, times, max_side: int | None = 768):
+def read_frames(path, times, max_side: int | None = 768, tag_rotation: int = 0):
     """For each time (sorted seconds), the first decoded frame at or after it (the last frame for
-    times within two frames past the end; InputError "truncated" for times further past it). Returns (frame_times (k,), frames (k, H, W, 3) uint8 RGB, display-rotated).
+    times within two frames past the end; InputError "truncated" for times further past it). Returns (frame_times (k,), frames (k, H, W, 3) uint8 RGB, display-rotated:
+    by the display matrix, else by `tag_rotation`, a rotate tag's degrees that decoders ignore).
     Streams with PyAV; never holds more than the returned frames."""
     import av
 
@@ -122,7 +123,7 @@ def read_frames(path, times, max_side: int | None = 768):
                     while i < len(times) and ft + 1e-6 >= times[i]:  # this frame serves every time it reached
                         size = size or _target_size(frame.width, frame.height, max_side)
                         got_t.append(ft)
-                        got.append(_to_rgb(frame, size))
+                        got.append(_to_rgb(frame, size, tag_rotation))
                         i += 1
                         served = True
                     # seek again only after serving a frame (a seek lands on an earlier keyframe)
@@ -143,7 +144,7 @@ def read_frames(path, times, max_side: int | None = 768):
                             f"{len(times) - i} sampled positions up to {times[-1]:.2f} s lie past it"
                         )
                     size = size or _target_size(last.width, last.height, max_side)
-                    rgb = _to_rgb(last, size)
+                    rgb = _to_rgb(last, size, tag_rotation)
                     got_t += [pos] * (len(times) - i)
                     got += [rgb] * (len(times) - i)
                 break
@@ -154,9 +155,10 @@ def read_frames(path, times, max_side: int | None = 768):
     return np.asarray(got_t), np.stack(got)
 
 
-def _to_rgb(frame, size) -> np.ndarray:
+def _to_rgb(frame, size, tag_rotation: int = 0) -> np.ndarray:
     rgb = frame.reformat(width=size[0], height=size[1], format="rgb24", interpolation="AREA").to_ndarray()  # (H, W, 3)
-    k = (int(getattr(frame, "rotation", 0) or 0) // 90) % 4  # counter-clockwise display rotation, as ffmpeg applies it
+    deg = int(getattr(frame, "rotation", 0) or 0) or tag_rotation
+    k = (deg // 90) % 4  # counter-clockwise display rotation, as ffmpeg applies it
     return np.ascontiguousarray(np.rot90(rgb, k)) if k else rgb
 
 
@@ -228,7 +230,8 @@ def sample_video(
 
         boundaries = detect_cuts(path, info=info)
     times = sample_times(info.duration, n_frames, mode, seed, boundaries)
-    frame_times, frames = read_frames(path, times, max_side=max_side)
+    tag = info.rotation if info.rotation_tag_only else 0
+    frame_times, frames = read_frames(path, times, max_side=max_side, tag_rotation=tag)
     audio = read_audio(path, audio_sr, info) if with_audio else None
     return VideoSample(
         video_id=video_id or path.stem,
