@@ -13,5 +13,10 @@ class InputError(EmsyncError):
     """An input file or folder is missing, unreadable or malformed."""
 
 
+class DiskFullError(EmsyncError):
+    """No space left where an output goes: the command or stage fails (never a recorded skip),
+    no partial file is kept, and DVC records nothing."""
+
+
 class DataCheckError(EmsyncError):
     """A great_expectations suite failed on a table the pipeline produced."""

@@ -20,7 +20,7 @@ from prefect.cache_policies import INPUTS, TASK_SOURCE
 from tqdm.auto import tqdm
 
 from emsync.config import default_reports_dir
-from emsync.io import write_json
+from emsync.io import disk_full_error, is_disk_full, write_json
 
 CACHE_POLICY = INPUTS + TASK_SOURCE
 
@@ -79,6 +79,8 @@ def collect(futures, report: RunReport, key=str, desc="tasks") -> dict:
             try:
                 fut.result(raise_on_failure=True)
             except Exception as e:  # the item's own error message, recorded as a skip
+                if is_disk_full(e):  # not the item's fault: every later item would fail too
+                    raise disk_full_error(key(item), e) from e
                 report.skip(key(item), f"{type(e).__name__}: {e}")
     return results
 

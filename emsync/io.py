@@ -6,19 +6,48 @@ never half of one.
 """
 
 import contextlib
+import errno
 import functools
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
-from emsync.errors import InputError
+from emsync.errors import DiskFullError, InputError
+
+_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+MIN_FREE_BYTES = 64 * 1024  # an output folder with less free is refused before any work
+_FULL_TEXT = ("no space left on device", "disk quota exceeded")
+
+
+def is_disk_full(e: BaseException) -> bool:
+    """Whether an error (or one it was raised from) says the disk is full: an OSError's errno, or
+    a tool's message (ffmpeg, FluidSynth) quoted in ours."""
+    seen = set()
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, DiskFullError) or (isinstance(e, OSError) and e.errno in _FULL_ERRNOS):
+            return True
+        if any(t in str(e).lower() for t in _FULL_TEXT):
+            return True
+        e = e.__cause__ or e.__context__
+    return False
+
+
+def disk_full_error(path, e: BaseException) -> DiskFullError:
+    """The one line a full disk gives: where, and that nothing was kept."""
+    if isinstance(e, DiskFullError):
+        return e
+    return DiskFullError(f"{path}: no space left on the device; nothing was written there (free some space and run again)")
 
 
 @contextlib.contextmanager
-def atomic_path(path, suffix=None):
-    """Yield a temp path beside `path`; rename it onto `path` when the block exits cleanly."""
+def atomic_path(path, suffix=None, allow_empty=False):
+    """Yield a temp path beside `path`; rename it onto `path` when the block exits cleanly. A full
+    disk (here or in a tool writing the temp file) is a DiskFullError and keeps nothing; so is a
+    0-byte result unless `allow_empty` (a writer that swallowed its error)."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -31,6 +60,8 @@ def atomic_path(path, suffix=None):
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or path.suffix + ".tmp", dir=path.parent)
     except OSError as e:
+        if is_disk_full(e):
+            raise disk_full_error(path, e) from None
         raise InputError(f"{path}: cannot write in {path.parent} ({e.strerror})") from None
     os.close(fd)
     tmp = Path(tmp)
@@ -38,8 +69,14 @@ def atomic_path(path, suffix=None):
         yield tmp
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
+        if tmp.stat().st_size == 0 and not allow_empty:  # a writer that swallowed its error (e.g. ENOSPC)
+            raise DiskFullError(f"{path}: nothing was written (0 bytes; is the disk full?); the file was not replaced")
         os.chmod(tmp, _new_file_mode())  # mkstemp makes 0600; outputs get the mode open() would give
         os.replace(tmp, path)
+    except Exception as e:
+        if is_disk_full(e):
+            raise disk_full_error(path, e) from e
+        raise
     finally:
         if tmp.exists():
             tmp.unlink()
@@ -312,9 +349,13 @@ def _check_writable(flag, out: Path):
     try:
         fd, tmp = tempfile.mkstemp(prefix=".emsync-probe.", dir=parent)
     except OSError as e:
+        if is_disk_full(e):
+            raise DiskFullError(f"{flag} {out}: no space left on the device of {parent}") from None
         raise InputError(f"{flag} {out}: cannot write in {parent} ({e.strerror})") from None
     os.close(fd)
     os.unlink(tmp)
+    if shutil.disk_usage(parent).free < MIN_FREE_BYTES:
+        raise DiskFullError(f"{flag} {out}: no space left on the device of {parent} ({shutil.disk_usage(parent).free} bytes free)")
 
 
 def write_bytes(path, data: bytes):

@@ -295,6 +295,8 @@ def mux(video, wav, out, keep_audio=False, has_audio=None, bitrate="192k", keep_
             res = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
             if res.returncode == 0:
                 break
+            if "no space left on device" in res.stderr.lower():  # a re-encode would not fit either
+                raise InputError(f"{out}: ffmpeg could not write it (No space left on device)")
         else:
             raise InputError(f"{video}: ffmpeg could not mux the soundtrack ({_last_line(res.stderr)})")
     return {"path": str(out), "video_codec": "copy" if vcodec is copy else "libx264", "kept_original_audio": mix}

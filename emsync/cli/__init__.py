@@ -90,6 +90,12 @@ def main(argv=None):
 
         from emsync.redact import redact
 
+        from emsync.io import is_disk_full
+
+        if is_disk_full(e) and not isinstance(e, EmsyncError):
+            e = EmsyncError(
+                f"no space left on the device ({getattr(e, 'filename', None) or 'an output or temporary file'}); nothing was kept"
+            )
         msg = redact(str(e) if isinstance(e, EmsyncError) else f"{type(e).__name__}: {e}")
         print(f"emsync: error: {msg}", file=sys.stderr)
         if not isinstance(e, EmsyncError):

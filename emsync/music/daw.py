@@ -72,7 +72,7 @@ def daw_midi(dec, cuts=(), boundaries=(), fps: float = 25.0, bpm: float = BPM, i
 
     with tempfile.TemporaryDirectory(prefix="emsync-daw-") as d:  # symusic writes the notes
         tmp = Path(d) / "notes.mid"
-        to_score(dec, tpq=TPQ, bpm=bpm).dump_midi(str(tmp))
+        tmp.write_bytes(to_score(dec, tpq=TPQ, bpm=bpm).dumps_midi())  # dump_midi(path) ignores write errors (a full disk)
         notes = mido.MidiFile(str(tmp))
     rate = smpte_rate(fps)
     conductor = mido.MidiTrack(

@@ -290,4 +290,4 @@ def write_midi(dec: Decoded, path, bpm: float = 120.0) -> None:
     from emsync.io import atomic_path
 
     with atomic_path(path, suffix=".mid") as tmp:
-        to_score(dec, bpm=bpm).dump_midi(str(tmp))
+        tmp.write_bytes(to_score(dec, bpm=bpm).dumps_midi())  # dump_midi(path) ignores write errors (a full disk)
