@@ -527,7 +527,7 @@ class SoundtrackParams:
     videos_dir: InPath = "data/demo/videos"  # the soundtrack stage scores every video of this folder (§6.3.1)
     conditions: Annotated[list, Each(OneOf(*SOUNDTRACK_CONDITIONS), min_len=1, unique=True)] = field(default_factory=lambda: ["emsync", "no_boundaries", "neutral", "random_emotion"])  # §6.3: full EMSYNC + ablations
     seed: Seed = 0  # the soundtrack stage: one sampling seed shared by a video's conditions
-    flow_max_side: Annotated[int, Range(16, 4096)] = 160  # AV-Align: Farnebäck optical flow on frames downscaled to this longer side
+    flow_max_side: Annotated[int, Rule(lambda v: None if v == 0 or 16 <= v <= 4096 else "is not 0 or a size in 16..4096", "0 or 16..4096")] = 160  # AV-Align: Farnebäck optical flow on frames downscaled to this longer side; 0 = native size (Yariv et al.'s reference)
     long_video_s: PositiveSeconds = 1800.0  # the soundtrack stage scores longer videos one item at a time (each render holds its whole track in memory)
 
 

@@ -128,7 +128,10 @@ THESIS = {
             "tokens": "distilbert/distilbert-base-uncased",
         },
     },
-    "soundtrack": {"videos_dir": "data/videos"},  # §6.3.1: the 24 one-minute evaluation videos
+    "soundtrack": {
+        "videos_dir": "data/videos",  # §6.3.1: the 24 one-minute evaluation videos
+        "flow_max_side": 0,  # §6.3.2 AV-Align: optical flow at the native frame size, as Yariv et al.'s reference
+    },
     "bandwidth": {  # Chapter 7
         "dsd100_dir": "data/DSD100",  # §7.3
         "medleydb_dir": "data/MedleyDB",

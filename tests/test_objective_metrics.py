@@ -75,11 +75,25 @@ def mags():
 
 def test_flow_peaks_are_the_motion_events(mags):
     assert list(np.nonzero(mags > 0.01 * mags.max())[0]) == [25, 100, 175]
-    assert list(O.video_peaks(mags, FPS, 1 / FPS)) == pytest.approx(EVENTS)
+    assert list(O.strict_maxima(mags, FPS)) == pytest.approx(EVENTS)  # AV-Align's peaks: every strict local maximum
+    assert list(O.video_peaks(mags, FPS, 1 / FPS)) == pytest.approx(EVENTS)  # the filtered variant's
     assert list(O.video_peaks(mags, FPS, 1.0)) == pytest.approx(EVENTS)
-    assert len(O.video_peaks(np.zeros(50), FPS, 1.0)) == 0  # a still picture has no peaks
+    assert len(O.video_peaks(np.zeros(50), FPS, 1.0)) == 0 and len(O.strict_maxima(np.zeros(50), FPS)) == 0
 
 
+def test_strict_maxima_by_hand():
+    # strict maxima at 1 and 6; the plateau 2, 2 is none; the ends never are
+    assert list(O.strict_maxima([0, 1, 0, 2, 2, 1, 3, 0], 2.0)) == [0.5, 3.0]
+    assert list(O.strict_maxima([5, 1, 4], 1.0)) == [] and list(O.strict_maxima([1, 2], 1.0)) == []
+
+
+def test_flow_trajectory_starts_with_the_first_pair():
+    frames = _clip([0.04])[:4]  # the patch jumps at frame 1
+    m = O.flow_magnitude(frames)
+    assert len(m) == 4 and m[0] == m[1] > 0 and m[2] == m[3] < 0.01 * m[1]  # entry 0 repeats flow(0, 1), as Yariv et al.'s
+
+
+@pytest.mark.parametrize("align", [O.av_align, O.av_align_filtered], ids=["cited", "filtered"])
 @pytest.mark.parametrize(
     "clicks, frame_iou, second_iou",
     [
@@ -89,19 +103,83 @@ def test_flow_peaks_are_the_motion_events(mags):
         pytest.param([1.0, 4.0, 6.5], 0.5, 1.0, id="partial"),  # 1 frame: I = 2 of |A| + |V| - I = 4
     ],
 )
-def test_av_align_known_iou(mags, clicks, frame_iou, second_iou):
-    got = O.av_align(_clicks(clicks), SR, mags, FPS)
+def test_av_align_known_iou(mags, clicks, frame_iou, second_iou, align):
+    got = align(_clicks(clicks), SR, mags, FPS)
     assert got == {"frame": pytest.approx(frame_iou), "second": pytest.approx(second_iou)}
 
 
 def test_av_align_through_an_encoded_video(tmp_path):
-    """The same clip through libx264 (lossy) and OpenCV's decoder: encoder noise makes no peaks."""
+    """The same clip through libx264 (lossy) and OpenCV's decoder: the filtered variant sees the three
+    events only; AV-Align as defined counts every strict maximum, encoder noise included."""
     path = raw_clip(tmp_path / "events.mp4", list(_clip(EVENTS)), fps=str(FPS))
     frames, fps = O.read_grey_frames(path, max_side=160)
     assert fps == FPS and len(frames) == int(T * FPS)
     m = O.flow_magnitude(frames)
-    assert O.av_align(_clicks(EVENTS), SR, m, fps) == {"frame": 1.0, "second": 1.0}
-    assert O.av_align(_clicks([2.5, 5.5]), SR, m, fps) == {"frame": 0.0, "second": 0.0}
+    assert O.av_align_filtered(_clicks(EVENTS), SR, m, fps) == {"frame": 1.0, "second": 1.0}
+    assert O.av_align_filtered(_clicks([2.5, 5.5]), SR, m, fps) == {"frame": 0.0, "second": 0.0}
+    v = O.strict_maxima(m, fps)
+    assert set(EVENTS) <= {round(t, 6) for t in v} and len(v) > len(EVENTS)  # noise maxima count too
+    got = O.av_align(_clicks(EVENTS), SR, m, fps)
+    assert got["frame"] == pytest.approx(3 / len(v))  # I = 3 of |A| + |V| - I = |V|
+
+
+def test_onsets_are_librosas_defaults(shared_data):
+    import librosa
+
+    y, sr = librosa.load(shared_data / "audio" / "Kevin_MacLeod_-_Vibe_Ace.hq.ogg", sr=O.AUDIO_SR, duration=8.0)
+    ref = librosa.frames_to_time(librosa.onset.onset_detect(onset_envelope=librosa.onset.onset_strength(y=y, sr=sr), sr=sr), sr=sr)
+    got = O.onsets(y, sr)
+    assert len(got) > 8 and np.array_equal(got, ref)
+
+
+def _reference_av_align(path, n_frames, y, sr):
+    """AV-Align written out the way Yariv et al.'s published code computes it (native frames,
+    cv2.magnitude + cv2.mean per pair, trajectory [of(0,1), of(0,1), of(1,2), ...], strict local
+    maxima by a loop, librosa's default onsets, IoU by a double loop with a one-frame window)."""
+    import cv2
+    import librosa
+
+    cap = cv2.VideoCapture(str(path))
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    frames = []
+    while len(frames) < n_frames:
+        ok, img = cap.read()
+        if not ok:
+            break
+        frames.append(img)
+    cap.release()
+
+    def of(a, b):
+        flow = cv2.calcOpticalFlowFarneback(
+            cv2.cvtColor(a, cv2.COLOR_BGR2GRAY), cv2.cvtColor(b, cv2.COLOR_BGR2GRAY), None, 0.5, 3, 15, 3, 5, 1.2, 0
+        )
+        return cv2.mean(cv2.magnitude(flow[..., 0], flow[..., 1]))[0]
+
+    traj = [of(frames[0], frames[1])] + [of(frames[i - 1], frames[i]) for i in range(1, len(frames))]
+    video = [i / fps for i in range(1, len(traj) - 1) if traj[i - 1] < traj[i] > traj[i + 1]]
+    env = librosa.onset.onset_strength(y=y, sr=sr)
+    audio = librosa.frames_to_time(librosa.onset.onset_detect(onset_envelope=env, sr=sr), sr=sr)
+    inter = 0
+    for a in audio:
+        for v in video:
+            if v - 1 / fps < a < v + 1 / fps:
+                inter += 1
+                break
+    return inter / (len(audio) + len(video) - inter), video, fps
+
+
+def test_av_align_equals_the_reference_on_a_real_clip(shared_data):
+    """An Ekman-6 clip's first 2 s (320x240, 29.97 fps, its own audio): the same video peaks and IoU."""
+    from emsync.video.sampling import read_audio
+
+    path = shared_data / "ekman6" / "disgust.mp4"
+    y = read_audio(path, sr=O.AUDIO_SR)[: 2 * O.AUDIO_SR]
+    ref_iou, ref_video, fps = _reference_av_align(path, 60, y, O.AUDIO_SR)
+    fps2, it = O.grey_frames(path, max_side=0)  # native size, as the reference
+    frames = [f for _, f in zip(range(60), it)]
+    m = O.flow_magnitude(frames)
+    assert fps2 == fps and list(O.strict_maxima(m, fps)) == pytest.approx(ref_video) and len(ref_video) >= 3
+    assert O.av_align(y, O.AUDIO_SR, m, fps)["frame"] == pytest.approx(ref_iou)
 
 
 def test_peaks_iou_definition():

@@ -145,13 +145,15 @@ def test_report_and_metrics(ws):
         d = [min((abs(b - x) for x in rec.chord_times), default=float("inf")) for b in rec.boundaries]
         assert cuts.loc[c, "cut_to_chord_s"] == pytest.approx(sum(d) / len(d))
         assert 0 <= cuts.loc[c, "av_align_frame"] <= 1 and 0 <= cuts.loc[c, "av_align_second"] <= 1
+        assert 0 <= cuts.loc[c, "av_align_filtered_frame"] <= 1 and 0 <= cuts.loc[c, "av_align_filtered_second"] <= 1
         assert cuts.loc[c, "kl"] >= 0 and cuts.loc[c, "emotion_l1"] >= 0
     # KL needs the original audio: none for the mute video
     assert rows[rows.video_id == "mute"].kl.isna().all()
     n_audio = int(table[table.condition == "emsync"].has_audio.sum())
     assert all(m["per_condition"][c]["kl_n"] == n_audio for c in CONDITIONS)
     md = (ws / "reports" / "soundtrack.md").read_text()
-    assert "| emsync |" in md and "thesis 85.2" in md
+    assert "| emsync |" in md and "item wall s per video-min (not the thesis's runtime)" in md
+    assert "/ thesis" not in md  # no number of ours printed beside a thesis number it is not computed like
     csv = pd.read_csv(ws / "reports" / "soundtrack_metrics.csv")
     assert list(csv.condition) == CONDITIONS
     assert (ws / "reports" / "soundtrack_metrics.png").read_bytes()[:4] == b"\x89PNG"
