@@ -13,6 +13,7 @@ PREFECT_API_URL from its subprocess's environment (tests/test_prefect_server.py 
 import os
 import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
@@ -98,21 +99,17 @@ def demo_videos(tmp_path_factory):
 
 
 @pytest.fixture
-def run_flow():
+def run_flow(prefect_api):
     """run_flow(name, params_file, results, timeout=400, **env) -> stdout of `python -m flows.<name>`
-    run in the repository with EMSYNC_PARAMS and its own Prefect result store; the ephemeral Prefect
-    server gets 180 s to start (a busy 2-core box is slow). A non-zero exit fails with stderr's tail."""
-    import subprocess
-    import sys
-
-    from _root import ROOT
+    run in the params file's folder as its project (`flow_env`): params name outputs relative to
+    it (`paths: {data_dir: data, reports_dir: reports}`), as output params must be (tests/_project.py).
+    Its own Prefect result store `results`; the session's Prefect server. A non-zero exit fails with
+    stderr's tail."""
+    from _project import run_module
 
     def run(name, params_file, results, timeout=400, **extra):
-        env = dict(os.environ, EMSYNC_PARAMS=str(params_file), PREFECT_LOCAL_STORAGE_PATH=str(results), **extra)
-        env.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
-        r = subprocess.run([sys.executable, "-m", f"flows.{name}"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
-        assert r.returncode == 0, r.stderr[-3000:]
-        return r.stdout
+        project = Path(params_file).parent
+        return run_module(project, f"flows.{name}", params_file=params_file, results=results, timeout=timeout, **extra).stdout
 
     return run
 
@@ -167,12 +164,13 @@ def prefect_server(tmp_path):
 @pytest.fixture
 def demo_labeling_params(demo_corpus):
     """demo_labeling_params(root, lmd=None, **labeling) -> a params dict running the labeling stage
-    on the demo corpus (its lmd/ tables, or a copy at `lmd`), data and reports under `root`."""
+    on the demo corpus (its lmd/ tables, or a copy at `lmd`), data and reports under the project
+    `root` (write the dict to root/params.yaml and run it with `run_flow`)."""
 
     def make(root, lmd=None, **labeling):
         lmd = lmd or demo_corpus.root / "lmd"
         return {
-            "paths": {"data_dir": str(root / "data"), "reports_dir": str(root / "reports")},
+            "paths": {"data_dir": "data", "reports_dir": "reports", "store": "data/emsync.duckdb"},
             "labeling": {
                 "midi_dir": str(demo_corpus.midi_dir),
                 "match_scores": str(lmd / "match_scores.json"),

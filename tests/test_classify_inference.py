@@ -134,7 +134,7 @@ def cli_setup(tmp_path_factory, tables):
     tiny_checkpoint(d / "music.pt", {V.shift_id(200): 4.0, V.CHORD: 3.0})
     params = {
         "features": {"models": extractors.demo_models(_ROOT)},
-        "classify": {"emotion_checkpoint": str(d / "emotion.pt")},
+        "classify": {"emotion_checkpoint": "emotion.pt"},  # relative to the project: EMSYNC_ROOT=d
         "generate": {"slide_stride": 16, "cpu_int8": False},
     }
     (d / "params.yaml").write_text(yaml.safe_dump(params))
@@ -147,6 +147,7 @@ def test_emotion_cli_json_and_text(cli_setup, demo_videos, monkeypatch, capsys):
     from emsync.cli import main
 
     monkeypatch.setenv("EMSYNC_PARAMS", str(cli_setup / "params.yaml"))
+    monkeypatch.setenv("EMSYNC_ROOT", str(cli_setup))
     video = demo_videos.path("demo02")  # no audio stream, caption
     assert main(["emotion", str(video), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
@@ -166,6 +167,7 @@ def test_soundtrack_without_flags_uses_the_classifier(cli_setup, demo_videos, mo
     from emsync.cli import main
 
     monkeypatch.setenv("EMSYNC_PARAMS", str(cli_setup / "params.yaml"))
+    monkeypatch.setenv("EMSYNC_ROOT", str(cli_setup))
     video = demo_videos.path("demo01")
     assert main(["soundtrack", str(video), "-o", str(tmp_path / "o.mp4"), "--checkpoint", str(cli_setup / "music.pt"), "-q", "--json"]) == 0
     s = json.loads(capsys.readouterr().out)

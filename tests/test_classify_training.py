@@ -101,12 +101,13 @@ def test_soundtrack_without_flags_picks_the_planted_quadrant(demo_features, emot
         yaml.safe_dump(
             {
                 "features": {"models": extractors.demo_models(_ROOT)},
-                "classify": {"emotion_checkpoint": str(tmp_path / "emotion.pt")},
+                "classify": {"emotion_checkpoint": "emotion.pt"},  # relative to the project: EMSYNC_ROOT=tmp_path
                 "generate": {"slide_stride": 16, "cpu_int8": False},
             }
         )
     )
     monkeypatch.setenv("EMSYNC_PARAMS", str(tmp_path / "params.yaml"))
+    monkeypatch.setenv("EMSYNC_ROOT", str(tmp_path))
     test = labels[labels["split"] == "test"].set_index("emotion")["video_id"]
     for emotion, quadrant in (("joy", (1, 1)), ("sadness", (-1, -1))):
         video = demo_features / "videos" / f"{test[emotion]}.mp4"

@@ -2,16 +2,13 @@
 prefect-dask's DaskTaskRunner) write byte-identical outputs to the single-process run."""
 
 import hashlib
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
-from _root import ROOT
+from _project import run_module
 from emsync.errors import InputError
 from emsync.flowkit import dask_runner
 
@@ -27,15 +24,7 @@ def test_switch_values():
 
 
 def _run(module, params_file, results, dask, announced=True):
-    env = {
-        **os.environ,
-        "EMSYNC_PARAMS": str(params_file),
-        "PREFECT_LOCAL_STORAGE_PATH": str(results),
-        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
-        "EMSYNC_DASK": dask,
-    }
-    r = subprocess.run([sys.executable, "-m", module], cwd=ROOT, env=env, capture_output=True, text=True, timeout=500)
-    assert r.returncode == 0, r.stderr[-3000:]
+    r = run_module(params_file.parent, module, params_file=params_file, results=results, timeout=500, EMSYNC_DASK=dask)
     if announced:
         assert ("tasks on Dask (a local cluster of 2 processes)" in r.stderr) == (dask == "2")
     else:  # the features flow picks its runner itself: the cluster's workers log their start
@@ -63,7 +52,7 @@ def test_labeling_and_tokens_on_a_two_worker_cluster_match_the_single_process_ru
     for mode in ("", "2"):
         d = tmp_path / (mode or "single")
         params = demo_labeling_params(d, shard_size=10, workers=1)
-        params["tokens"] = {"midi_dir": str(demo_corpus.midi_dir), "labels": str(labels), "out_dir": str(d / "tokens"), "shard_files": 8}
+        params["tokens"] = {"midi_dir": str(demo_corpus.midi_dir), "labels": str(labels), "out_dir": "tokens", "shard_files": 8}
         (d).mkdir()
         (d / "params.yaml").write_text(yaml.safe_dump(params))
         # separate result stores: the cluster run really computes every task, none is a cache hit
@@ -91,7 +80,7 @@ def test_features_on_a_two_worker_cluster_match_the_single_process_run(tmp_path,
         d = tmp_path / (mode or "single")
         d.mkdir()
         params = {
-            "paths": {"data_dir": str(d / "data"), "reports_dir": str(d / "reports"), "store": str(d / "data" / "emsync.duckdb")},
+            "paths": {"data_dir": "data", "reports_dir": "reports", "store": "data/emsync.duckdb"},
             "features": {
                 "videos_dir": str(videos),
                 "models_dir": str(tmp_path / "models"),

@@ -21,9 +21,9 @@ def test_flow_builds_layout_and_reruns_from_cache(tmp_path, run_flow):
     params.write_text(
         yaml.safe_dump(
             {
-                "paths": {"reports_dir": str(reports)},
+                "paths": {"reports_dir": "reports"},
                 "demo_data": {
-                    "out_dir": str(out),
+                    "out_dir": "demo",
                     "seed": 5,
                     "n_midi": 12,
                     "n_duplicates": 2,

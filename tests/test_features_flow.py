@@ -3,15 +3,13 @@ all cache hits on a re-run, and a Dask run equal to the default run."""
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from _root import ROOT
+from _project import run_module
 
 from _videos import cut_video, scenes
 
@@ -19,10 +17,7 @@ pytestmark = pytest.mark.slow
 
 
 def _run(ws: Path, *args):
-    env = dict(os.environ, PREFECT_LOCAL_STORAGE_PATH=str(ws / "results"))
-    r = subprocess.run([sys.executable, "-m", "flows.features", "--params", str(ws / "params.yaml"), *args],
-                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
-    assert r.returncode == 0, r.stderr[-3000:]
+    run_module(ws, "flows.features", "--params", ws / "params.yaml", *args, results=ws / "results", timeout=300)
     return json.loads((ws / "reports" / "runs" / "features.json").read_text())
 
 
@@ -46,7 +41,7 @@ def ws(tmp_path_factory):
     (v / "junk.mp4").write_bytes(os.urandom(4000))
     (v / "notes.txt").write_text("not a video")  # ignored: not a video extension
     (ws / "params.yaml").write_text(
-        f"paths: {{data_dir: {ws}/data, reports_dir: {ws}/reports, store: {ws}/data/emsync.duckdb}}\n"
+        "paths: {data_dir: data, reports_dir: reports, store: data/emsync.duckdb}\n"
         f"features: {{videos_dir: {v}, extractors: [tests._video_statsum_extractor, tests._video_stats_extractor, nosuch]}}\n"
         "video: {n_frames: 8, cut_method: pyav}\n"
     )
@@ -85,17 +80,17 @@ def test_tables_rejects_and_summary(ws):
     from emsync import store
 
     assert not (ws / "data" / "emsync.duckdb").exists()  # the store stage's output, not this stage's
-    store.refresh(ws / "data" / "emsync.duckdb", ws / "data")  # what the store stage runs next
-    con = duckdb.connect(str(ws / "data" / "emsync.duckdb"), read_only=True)
-    cwd = os.getcwd()
-    os.chdir(ROOT)  # views hold root-relative paths (or absolute ones for a tmp data dir)
-    try:
-        assert con.execute("select count(*) from features_stats").fetchone()[0] == 16
-        assert con.execute("select count(*) from features_cuts").fetchone()[0] == 2
-        assert con.execute("select count(*) from features_rejects").fetchone()[0] == 3  # every step's, one view
-    finally:
-        os.chdir(cwd)
-        con.close()
+    with pytest.MonkeyPatch.context() as mp:  # views hold project-relative paths
+        mp.chdir(ws)
+        mp.setenv("EMSYNC_ROOT", str(ws))
+        store.refresh(ws / "data" / "emsync.duckdb", ws / "data")  # what the store stage runs next
+        con = duckdb.connect(str(ws / "data" / "emsync.duckdb"), read_only=True)
+        try:
+            assert con.execute("select count(*) from features_stats").fetchone()[0] == 16
+            assert con.execute("select count(*) from features_cuts").fetchone()[0] == 2
+            assert con.execute("select count(*) from features_rejects").fetchone()[0] == 3  # every step's, one view
+        finally:
+            con.close()
 
 
 def test_rerun_is_all_cache_hits_with_identical_tables(ws):
@@ -150,7 +145,7 @@ def test_truncated_video_is_a_recorded_reject(tmp_path):
     full = scenes(tmp_path / "full.mp4", [("testsrc2", 4.0)], size="96x64", extra=("-movflags", "+faststart"))
     (v / "trunc.mp4").write_bytes(full.read_bytes()[: full.stat().st_size // 3])
     (tmp_path / "params.yaml").write_text(
-        f"paths: {{data_dir: {tmp_path}/data, reports_dir: {tmp_path}/reports, store: {tmp_path}/data/emsync.duckdb}}\n"
+        "paths: {data_dir: data, reports_dir: reports, store: data/emsync.duckdb}\n"
         f"features: {{videos_dir: {v}, extractors: [tests._video_stats_extractor]}}\n"
         "video: {n_frames: 8}\n"
     )

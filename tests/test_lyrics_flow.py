@@ -27,12 +27,12 @@ def test_lyrics_flow_on_demo_corpus(tmp_path, demo_corpus, shared_data, run_flow
         torch.manual_seed(n)
         save_classifier(build(preset("tiny", n_labels=n, vocab_size=len(tok)), labels), tok, tmp_path / "models" / str(n))
     params = {
-        "paths": {"data_dir": str(tmp_path / "data"), "reports_dir": str(tmp_path / "reports")},
+        "paths": {"data_dir": "data", "reports_dir": "reports"},
         "lyrics": {
             "midi_dir": str(demo_corpus.midi_dir),
             "files": str(files),
             "models": str(tmp_path / "models"),
-            "out_dir": str(tmp_path / "data" / "lyrics"),
+            "out_dir": "data/lyrics",
             "min_words": 20,
             "shard_size": 10,
             "archive_dir": str(shared_data / "lyrics_emotions"),

@@ -26,10 +26,10 @@ def test_train_lyrics_flow_on_demo_goemotions(tmp_path, run_flow):
 
     build_goemotions(tmp_path / "goemotions", seed=1234, n_text=300)
     params = {
-        "paths": {"data_dir": str(tmp_path / "data"), "reports_dir": str(tmp_path / "reports")},
+        "paths": {"data_dir": "data", "reports_dir": "reports"},
         "train_lyrics": {
             "data_dir": str(tmp_path / "goemotions"),
-            "out_dir": str(tmp_path / "models" / "lyrics"),
+            "out_dir": "models/lyrics",
             "device": "cpu",
             "max_epochs": 40,
             "patience": 10,

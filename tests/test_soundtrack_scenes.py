@@ -39,16 +39,17 @@ def scenes_setup(tmp_path_factory):
     tiny_checkpoint(d / "music.pt", {V.shift_id(200): 4.0, V.CHORD: 3.0})
     params = {
         "features": {"models": extractors.demo_models(_ROOT)},
-        "classify": {"emotion_checkpoint": str(d / "emotion.pt")},
+        "classify": {"emotion_checkpoint": "emotion.pt"},  # relative to the project: EMSYNC_ROOT=d
         "generate": {"slide_stride": 16, "cpu_int8": False},
     }
     (d / "params.yaml").write_text(yaml.safe_dump(params))
-    (d / "noclassifier.yaml").write_text(yaml.safe_dump({**params, "classify": {"emotion_checkpoint": str(d / "none.pt")}}))
+    (d / "noclassifier.yaml").write_text(yaml.safe_dump({**params, "classify": {"emotion_checkpoint": "none.pt"}}))
     return d, video, plan
 
 
 def run(d, video, monkeypatch, *argv, params="params.yaml"):
     monkeypatch.setenv("EMSYNC_PARAMS", str(d / params))
+    monkeypatch.setenv("EMSYNC_ROOT", str(d))
     return main(["soundtrack", str(video), "-o", str(d / "out.mp4"), "--checkpoint", str(d / "music.pt"), "-q", *argv])
 
 

@@ -65,7 +65,7 @@ def trained(tmp_path_factory):
         yaml.safe_dump(
             {
                 "features": {"models": extractors.demo_models(_ROOT)},
-                "classify": {"emotion_checkpoint": str(root / "emotion.pt")},
+                "classify": {"emotion_checkpoint": "emotion.pt"},  # relative to the project: EMSYNC_ROOT=root
                 "generate": {"slide_stride": 16, "cpu_int8": False},
             }
         )
@@ -77,6 +77,7 @@ def trained(tmp_path_factory):
 def test_music_follows_a_planted_emotion_change(trained, emotions, monkeypatch, capsys):
     root = trained
     monkeypatch.setenv("EMSYNC_PARAMS", str(root / "params.yaml"))
+    monkeypatch.setenv("EMSYNC_ROOT", str(root))
     plan = emotion_change_plan(5, emotions, scene_s=5.0)
     video = root / f"{plan['video_id']}.mp4"
     video.write_bytes(encode_video(plan, 5))

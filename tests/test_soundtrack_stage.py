@@ -4,9 +4,6 @@ store, the bad inputs (no audio, no cuts, one frame, an empty file), the objecti
 re-run that is all cache hits and rebuilds deleted files."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -14,7 +11,7 @@ import pytest
 import torch
 
 from _model_helpers import tiny_checkpoint
-from _root import ROOT
+from _project import run_module
 from _videos import cut_video, ffmpeg
 from emsync.models.audio_tagger import AudioTagger, AudioTaggerConfig
 from emsync.models.emotion_regressor import EmotionRegressor, EmotionRegressorConfig, regressor_bytes
@@ -26,9 +23,7 @@ CONDITIONS = ["emsync", "no_boundaries", "neutral", "random_emotion"]
 
 
 def _run(ws: Path):
-    env = dict(os.environ, EMSYNC_PARAMS=str(ws / "params.yaml"), PREFECT_LOCAL_STORAGE_PATH=str(ws / "results"))
-    r = subprocess.run([sys.executable, "-m", "flows.soundtrack"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, r.stderr[-3000:]
+    run_module(ws, "flows.soundtrack", params_file=ws / "params.yaml", results=ws / "results", timeout=600)
     return json.loads((ws / "reports" / "runs" / "soundtrack.json").read_text())
 
 
@@ -47,11 +42,11 @@ def ws(tmp_path_factory):
     reg = EmotionRegressor(EmotionRegressorConfig(n_layers=1, n_heads=2, d_model=16, d_ff=32, max_len=32)).eval()
     (ws / "reg.pt").write_bytes(regressor_bytes(reg))
     (ws / "params.yaml").write_text(
-        f"paths: {{data_dir: {ws}/data, reports_dir: {ws}/reports, store: {ws}/data/emsync.duckdb}}\n"
+        "paths: {data_dir: data, reports_dir: reports, store: data/emsync.duckdb}\n"
         f"soundtrack: {{videos_dir: {v}, seed: 3, long_video_s: 8.0}}\n"  # cuts.mp4 (11 s) takes the one-at-a-time path
         f"generate: {{checkpoint: {ws}/gen.pt, slide_stride: 16}}\n"
-        f"classify: {{emotion_checkpoint: {ws}/none.pt}}\n"
-        f"evaluate: {{regressor_checkpoint: {ws}/reg.pt}}\n"
+        "classify: {emotion_checkpoint: none.pt}\n"
+        "evaluate: {regressor_checkpoint: reg.pt}\n"
         f"features: {{models: {{music: {ws}/tagger}}}}\n"
         "video: {cut_method: pyav}\n"
     )
@@ -116,17 +111,19 @@ def test_bad_inputs_are_recorded_not_fatal(ws):
     assert not any(s.startswith("oneframe") for s in skips.video_id)
 
 
-def test_store_registers_the_table(ws):
+def test_store_registers_the_table(ws, monkeypatch):
     import duckdb
 
     from emsync import store
 
     ws, _ = ws
+    monkeypatch.setenv("EMSYNC_ROOT", str(ws))  # views hold project-relative paths
+    monkeypatch.chdir(ws)
     db = ws / "data" / "emsync.duckdb"
     tables = store.refresh(db, ws / "data")
     assert "soundtrack_soundtrack" in tables and "soundtrack_skips" in tables
     con = duckdb.connect(str(db), read_only=True)
-    con.execute(f"SET file_search_path = '{ROOT}'")
+    con.execute(f"SET file_search_path = '{ws}'")
     n = con.execute("SELECT count(*) FROM soundtrack_soundtrack WHERE condition = 'emsync'").fetchone()[0]
     assert n == len(pd.read_parquet(ws / "data" / "soundtrack" / "soundtrack.parquet").query("condition == 'emsync'"))
 

@@ -1,15 +1,12 @@
 """A planted bad row stops the stage (and so `dvc repro`) with a readable data-check report."""
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 
 import pytest
 import yaml
 
-from _root import ROOT
+from _project import run_module
 
 pytestmark = pytest.mark.slow
 
@@ -24,8 +21,7 @@ def test_planted_bad_match_score_stops_the_labeling_stage(tmp_path, demo_corpus,
     (lmd / "match_scores.json").write_text(json.dumps(scores))
     params = demo_labeling_params(tmp_path, lmd=lmd, shard_size=20)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    env = dict(os.environ, EMSYNC_PARAMS=str(tmp_path / "params.yaml"), PREFECT_LOCAL_STORAGE_PATH=str(tmp_path / "results"))
-    r = subprocess.run([sys.executable, "-m", "flows.labeling"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    r = run_module(tmp_path, "flows.labeling", params_file=tmp_path / "params.yaml", results=tmp_path / "results", timeout=600, check=False)
 
     assert r.returncode == 1, r.stdout[-2000:]
     tail = r.stderr.strip().splitlines()

@@ -27,8 +27,8 @@ def test_flow_writes_shards_index_and_rejects_then_rerun_is_cached(demo_corpus, 
         }
     ).to_parquet(labels)
     params = {
-        "paths": {"reports_dir": str(tmp_path / "reports")},
-        "tokens": {"midi_dir": str(demo_corpus.midi_dir), "labels": str(labels), "out_dir": str(out), "shard_files": 16},
+        "paths": {"reports_dir": "reports"},
+        "tokens": {"midi_dir": str(demo_corpus.midi_dir), "labels": str(labels), "out_dir": "tokens", "shard_files": 16},
     }
     pf = tmp_path / "params.yaml"
     pf.write_text(yaml.safe_dump(params))

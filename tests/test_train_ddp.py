@@ -107,6 +107,7 @@ def test_torchrun_trains_the_generator_on_two_ranks(tmp_path):
     import subprocess
     import sys
 
+    from _project import flow_env
     from _train_corpus import write_corpus
     from emsync.config import load_params
     from emsync.models.music_transformer import load_checkpoint
@@ -114,9 +115,9 @@ def test_torchrun_trains_the_generator_on_two_ranks(tmp_path):
 
     write_corpus(tmp_path / "tokens", n_songs=12, n_test=2)
     (tmp_path / "params.yaml").write_text(
-        f"paths: {{reports_dir: {tmp_path}/reports}}\ntokens: {{out_dir: {tmp_path}/tokens}}\n"
-        f"train: {{steps: 6, batch_size: 4, seq_len: 32, lr: 0.002, checkpoint_every: 3, device: cpu, config: tiny,"
-        f" checkpoint: {tmp_path}/models/music/checkpoint.pt}}\n"
+        "paths: {reports_dir: reports}\ntokens: {out_dir: tokens}\n"
+        "train: {steps: 6, batch_size: 4, seq_len: 32, lr: 0.002, checkpoint_every: 3, device: cpu, config: tiny,"
+        " checkpoint: models/music/checkpoint.pt}\n"
     )
     r = subprocess.run(
         [
@@ -131,10 +132,11 @@ def test_torchrun_trains_the_generator_on_two_ranks(tmp_path):
             "--params",
             str(tmp_path / "params.yaml"),
         ],
+        cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=300,
-        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        env=flow_env(tmp_path, OMP_NUM_THREADS="1"),  # the params' relative paths resolve in tmp_path
     )
     assert r.returncode == 0, r.stderr[-3000:]
     assert r.stdout.count("trained tiny/") == 1  # rank 0 reports
@@ -142,7 +144,10 @@ def test_torchrun_trains_the_generator_on_two_ranks(tmp_path):
     assert load_state(tmp_path / "models" / "music" / "checkpoint.train_state.pt")["world_size"] == 2
     p = load_params(tmp_path / "params.yaml")
     ref = train_generator(tmp_path / "tokens", "ref", dataclasses.asdict(p.train), dataclasses.asdict(p.tokens), progress=False)
-    _close(ref["state_dict"], model.state_dict())
+    # two processes sum gradients in another order than this one (and under other thread counts):
+    # up to ~1e-4 apart after these Adam steps (8.1e-5 measured on pos_emb), where a per-rank mean
+    # instead of the global one is ~1e-2 off; 1e-3 keeps both an order of magnitude away
+    _close(ref["state_dict"], model.state_dict(), atol=1e-3)
     assert (tmp_path / "reports" / "train_metrics.json").exists()
 
 

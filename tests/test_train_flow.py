@@ -12,56 +12,43 @@ import time
 import pytest
 import torch
 
+from _project import flow_env, run_module
 from _train_corpus import write_corpus
 from emsync.config import load_params
 
 pytestmark = pytest.mark.slow
 
 PARAMS = """
-paths: {{reports_dir: {root}/reports}}
-tokens: {{out_dir: {root}/tokens}}
-train: {{steps: 60, batch_size: 4, seq_len: 48, lr: 0.002, checkpoint_every: 5, log_every: 4, device: cpu,
-         checkpoint: {root}/models/music/checkpoint.pt}}
-evaluate: {{regressor_layers: 1, regressor_d_model: 32, regressor_heads: 2, regressor_d_ff: 64, regressor_window: 48,
+paths: {reports_dir: reports}
+tokens: {out_dir: tokens}
+train: {steps: 60, batch_size: 4, seq_len: 48, lr: 0.002, checkpoint_every: 5, log_every: 4, device: cpu,
+         checkpoint: models/music/checkpoint.pt}
+evaluate: {regressor_layers: 1, regressor_d_model: 32, regressor_heads: 2, regressor_d_ff: 64, regressor_window: 48,
             regressor_steps: 10, samples_per_condition: 1, sample_tokens: 48, condition_values: [-0.8, 0.8],
-            hit_samples: 2, hit_duration_s: 16.0, device: cpu, regressor_checkpoint: {root}/models/regressor/checkpoint.pt}}
+            hit_samples: 2, hit_duration_s: 16.0, device: cpu, regressor_checkpoint: models/regressor/checkpoint.pt}
 """
 
 
-def _env(root):
-    return {
-        **os.environ,
-        "PREFECT_LOCAL_STORAGE_PATH": str(root / "prefect_results"),
-        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
-    }  # the shared 2-core box starts it slowly
-
-
 def _flow(root, name, timeout=300):
-    r = subprocess.run(
-        [sys.executable, "-m", f"flows.{name}", "--params", str(root / "params.yaml")],
-        env=_env(root),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    assert r.returncode == 0, r.stderr[-3000:]
-    return r
+    return run_module(root, f"flows.{name}", "--params", root / "params.yaml", results=root / "prefect_results", timeout=timeout)
 
 
-def test_killed_training_resumes_to_the_uninterrupted_weights_then_evaluates(tmp_path):
+def test_killed_training_resumes_to_the_uninterrupted_weights_then_evaluates(tmp_path, monkeypatch):
     from emsync.training.generator import state_path_for, train_generator
     from emsync.training.loop import load_state
     from emsync.models.music_transformer import load_checkpoint
 
     write_corpus(tmp_path / "tokens", n_songs=20, n_test=3)
-    (tmp_path / "params.yaml").write_text(PARAMS.format(root=tmp_path))
+    (tmp_path / "params.yaml").write_text(PARAMS)
+    monkeypatch.setenv("EMSYNC_ROOT", str(tmp_path))  # the params' relative paths resolve in the test's project
     p = load_params(tmp_path / "params.yaml")
     ckpt = tmp_path / "models" / "music" / "checkpoint.pt"
     state = state_path_for(ckpt)
 
     proc = subprocess.Popen(
         [sys.executable, "-m", "flows.train", "--params", str(tmp_path / "params.yaml")],
-        env=_env(tmp_path),
+        cwd=tmp_path,
+        env=flow_env(tmp_path, results=tmp_path / "prefect_results"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,

@@ -1,0 +1,34 @@
+"""A test's own project folder: flows and `emsync` commands run with EMSYNC_ROOT set to it, so every
+relative params path (output params must be relative: `paths: {data_dir: data}`) resolves there and
+never in the checkout the tests run from; the checkout's code comes from PYTHONPATH."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from _root import ROOT
+
+
+def flow_env(project, params_file=None, results=None, **extra) -> dict:
+    """os.environ (so the session's Prefect server) + EMSYNC_ROOT=project, the checkout's code on
+    PYTHONPATH, and optionally EMSYNC_PARAMS and a Prefect result store of the test's own."""
+    env = dict(os.environ, EMSYNC_ROOT=str(project), **extra)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    if params_file is not None:
+        env["EMSYNC_PARAMS"] = str(params_file)
+    if results is not None:
+        env["PREFECT_LOCAL_STORAGE_PATH"] = str(results)
+    return env
+
+
+def run_module(project, module, *args, params_file=None, results=None, timeout=400, check=True, **extra):
+    """`python -m <module> <args>` in `project` (see flow_env); with `check`, a non-zero exit fails
+    the test with stderr's tail."""
+    env = flow_env(project, params_file, results, **extra)
+    r = subprocess.run(
+        [sys.executable, "-m", module, *map(str, args)], cwd=Path(project), env=env, capture_output=True, text=True, timeout=timeout
+    )
+    if check:
+        assert r.returncode == 0, r.stderr[-3000:]
+    return r
