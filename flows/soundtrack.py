@@ -51,7 +51,8 @@ def soundtrack_flow(params: Params) -> dict:
 
     # 1. probe: unreadable, empty or stream-less files are recorded once, here
     videos = {}
-    for path in sb.list_videos(params.path(sp.videos_dir)):
+    listed = sb.list_videos(params.path(sp.videos_dir))
+    for path in listed[: sp.max_videos] if sp.max_videos else listed:
         try:
             info = probe(path)
         except InputError as e:
