@@ -1,16 +1,37 @@
-"""Shared fixtures. Real data is read in place from EMSYNC_SHARED_DATA (default ../shared/data)
-and tests that need it skip cleanly when it is absent.
+"""Shared fixtures: use these before building your own (each one costs minutes on 2 cores).
 
-One Prefect server for the whole session: `pytest_configure` starts it (emsync/prefect_server.py)
-in the background and exports PREFECT_API_URL, so every flow a test runs, in this process or in a
-subprocess that inherits os.environ, uses it instead of starting Prefect's temporary server (10-15 s
-each on 2 cores). Nothing waits for it: its socket listens from the start, so a client that comes
-while it loads waits in the queue (the `prefect_api` fixture waits explicitly). It stops when the
-session ends (or when pytest dies). A test that needs the temporary-server path removes
-PREFECT_API_URL from its subprocess's environment (tests/test_prefect_server.py keeps one).
+Sessions share:
+- `prefect_api`: one Prefect server for the whole session. `pytest_configure` starts it
+  (emsync/prefect_server.py) in the background and exports PREFECT_API_URL, so every flow a test
+  runs, in this process or in a subprocess that inherits os.environ, uses it instead of starting
+  Prefect's temporary server (10-60 s each on 2 busy cores). Nothing waits for it: its socket
+  listens from the start, so a client that comes while it loads waits in the queue (the fixture
+  waits explicitly). It stops when the session ends, or when pytest dies. A test of the
+  temporary-server path drops PREFECT_API_URL from its subprocess (tests/test_prefect_server.py).
+- `demo_pipeline`: the README's `dvc repro` of the demo pipeline, once, in a clone of the working
+  tree with the CI overlay (tests/ci_params.yaml). Read a stage's real outputs from it
+  (`demo_pipeline.data / "labeling" / "labels.parquet"`) instead of rebuilding stages; never
+  write into it (copy what you change).
+- `classify_videos`, `trained_vemoclap`: 18 short demo videos with their emotion + genre tables,
+  and VEMOCLAP trained on 12 of them (seed 0); for anything that needs a trained emotion model.
+- `demo_corpus` (40 MIDI files + planted duplicates and broken files), `demo_videos` (4 clips),
+  `shared_data` (the real data folder, read in place; skips when absent).
+
+Per test:
+- `run_flow(name, params_file, results)`: `python -m flows.<name>` in the params file's folder as
+  its own project (tests/_project.py: EMSYNC_ROOT, relative output params, as params require),
+  never in the checkout; `demo_labeling_params` writes such params for the labeling stage.
+- `prefect_server`: a real `prefect server start` of a test's own (deployments, workers).
+
+Tests never read, write or lock the checkout's pipeline state (data/, reports/, the store,
+.dvc/tmp): a subprocess that runs a flow or an `emsync` command that writes gets its own project
+folder (tests/_project.py), so a developer's `dvc repro` and `pytest` run side by side.
+Real data is read in place from EMSYNC_SHARED_DATA (default ../shared/data).
 """
 
+import atexit
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -23,6 +44,7 @@ from emsync.config import shared_data_dir
 # Tests keep their Prefect task cache and default reports folder out of the repository, so a
 # developer's own pipeline runs never turn a test's "first run" into cache hits (and vice versa).
 _TMP = tempfile.mkdtemp(prefix="emsync-tests-")
+atexit.register(shutil.rmtree, _TMP, ignore_errors=True)
 os.environ.setdefault("PREFECT_LOCAL_STORAGE_PATH", os.path.join(_TMP, "prefect_results"))
 os.environ.setdefault("EMSYNC_REPORTS_DIR", os.path.join(_TMP, "reports"))
 env.apply_defaults()
@@ -43,7 +65,6 @@ def pytest_unconfigure(config):
     server = getattr(config, "_emsync_prefect_server", None)
     if server is not None:
         import signal
-        import time
 
         from emsync import prefect_server
 
@@ -182,3 +203,78 @@ def demo_labeling_params(demo_corpus):
         }
 
     return make
+
+
+# --- the demo pipeline, once per session -------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def demo_pipeline(tmp_path_factory):
+    """The README's first command, run once per session: a clone of this working tree (committed
+    and uncommitted changes) in a temporary folder, tests/ci_params.yaml merged over its params.yaml
+    (2 videos in the soundtrack stage; fewer steps where the number does not matter), then a plain
+    `dvc repro` as a user runs it (its own Prefect server, its own task cache and reports). Before
+    that repro, one run of the demo_data flow is SIGKILLed mid-run, as a user's Ctrl-C would.
+
+    Read-only for the tests that use it (copy what you would change). Attributes: root (the
+    clone), data, reports, params (the merged params dict), seconds (the repro's wall time),
+    killed_mid_run (whether the killed run was caught mid-run), killed_left_report, env (the clone's environment).
+    Skips where the tests do not run from a git checkout."""
+    from _pipeline import build_demo_pipeline
+
+    return build_demo_pipeline(tmp_path_factory.mktemp("demo_pipeline"))
+
+
+# --- the video classifiers: demo videos with their feature tables, and a trained VEMOCLAP -------
+
+
+@pytest.fixture(scope="session")
+def classify_videos(tmp_path_factory):
+    """18 short demo videos (2-3 s, seed 5: three per Ekman emotion, each planting its emotion in
+    a colour band and a tone, and that emotion's genres) and their emotion + genre feature tables
+    from the tiny local extractor models. Attributes: root (videos/<id>.mp4, features/<name>/<id>.parquet,
+    videos.json = ground truth), ground_truth, n_videos."""
+    import types
+
+    from emsync.classify.inference import EXTRACTORS, extract_tables
+    from emsync.config import Params
+    from emsync.demo.videos import build_videos
+    from emsync.io import write_json
+    from tests._extractor_models import handle
+
+    root = tmp_path_factory.mktemp("classify_videos")
+    gt = build_videos(root / "videos", seed=5, n_videos=18, min_s=2.0, max_s=3.0)
+    write_json(root / "videos.json", gt)
+    handles = {n: handle(n) for n in sorted(set(EXTRACTORS["emotion"]) | set(EXTRACTORS["genre"]))}
+    for vid in gt:
+        for task in ("emotion", "genre"):
+            tables, _, _ = extract_tables(Params(), root / "videos" / f"{vid}.mp4", task, handles=handles)
+            for name, df in tables.items():
+                (root / "features" / name).mkdir(parents=True, exist_ok=True)
+                df.to_parquet(root / "features" / name / f"{vid}.parquet")
+    return types.SimpleNamespace(root=root, ground_truth=gt, n_videos=len(gt))
+
+
+@pytest.fixture(scope="session")
+def trained_vemoclap(classify_videos):
+    """VEMOCLAP (d_model 32, 4 heads) trained through the one training engine on the 12 training
+    videos of `classify_videos` (a third held out, two per emotion), 200 steps, seed 0, CPU.
+    What it reliably learns from the planted band and tone: well above chance (1/6) on the
+    training videos, the planted emotion first on most held-out ones. Attributes: labels (the
+    demo table with splits), data (the emotion dataset), out (the training result: a checkpoint
+    dict for emsync.models.classifiers.from_checkpoint_dict), model (loaded, eval mode)."""
+    import dataclasses
+    import types
+
+    from emsync.classify.datasets import demo_table
+    from emsync.classify.stage import build_dataset, train_classifier
+    from emsync.config import Params
+    from emsync.models.classifiers import from_checkpoint_dict
+
+    root = classify_videos.root
+    labels = demo_table(root / "videos.json", test_fraction=1 / 3)
+    data, skips = build_dataset("emotion", labels, root / "features", root / "videos", {"faces": 32})
+    assert skips.empty and len(data.items) == classify_videos.n_videos
+    params = dataclasses.replace(Params().classify, steps=200, lr=3e-3, batch_size=12, seed=0, device="cpu")
+    out = train_classifier("vemoclap", data, params, {"d_model": 32, "n_heads": 4, "dropout": 0.0})
+    return types.SimpleNamespace(labels=labels, data=data, out=out, model=from_checkpoint_dict(out))
