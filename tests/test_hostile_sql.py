@@ -20,6 +20,7 @@ def repo(tmp_path, monkeypatch):
     (tmp_path / "params.yaml").write_text("seed: 1\n")
     (tmp_path / "secret.csv").write_text("user,password\nme,hunter2\n")
     monkeypatch.setenv("EMSYNC_ROOT", str(tmp_path))
+    monkeypatch.chdir(tmp_path)  # DuckDB reads a view's relative path from the working directory first
     store.refresh(tmp_path / "data" / "emsync.duckdb", tmp_path / "data")
     return tmp_path
 

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -52,11 +53,22 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def _api_json(url, body=None):
+def _api_json(url, body=None, patience_s=120):
+    """GET (or POST `body` to) the Prefect API. A busy SQLite-backed server answers 503 (database
+    locked) or 429/502 now and then; like Prefect's own client, retry those with a back-off."""
+
     data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=15) as r:
-        return json.loads(r.read())
+    deadline, wait = time.time() + patience_s, 0.5
+    while True:
+        req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            if e.code not in (429, 502, 503) or time.time() > deadline:
+                raise
+        time.sleep(wait)
+        wait = min(wait * 2, 8)
 
 
 def _start_server(port, env, log):
