@@ -74,7 +74,7 @@ def video_emotion(params, video) -> dict:
     from emsync.soundtrack import classifier_emotion
     from emsync.video.probe import probe
 
-    choice = classifier_emotion(params, video, probe(video))
+    choice = classifier_emotion(params, video, probe(video), exclude_audio=params.soundtrack.exclude_audio_features)
     classifier = dict(choice.classifier)
     if isinstance(classifier.get("reason"), str):  # paths in the record relative to the project
         classifier["reason"] = classifier["reason"].replace(f"{project_root()}/", "")

@@ -131,6 +131,7 @@ THESIS = {
     "soundtrack": {
         "videos_dir": "data/videos",  # §6.3.1: the 24 one-minute evaluation videos
         "flow_max_side": 0,  # §6.3.2 AV-Align: optical flow at the native frame size, as Yariv et al.'s reference
+        "exclude_audio_features": True,  # §6.3.1: "We exclude auditory features during the emotion classification"
     },
     "bandwidth": {  # Chapter 7
         "dsd100_dir": "data/DSD100",  # §7.3

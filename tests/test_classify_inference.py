@@ -215,3 +215,46 @@ def test_bench_classify_reports_each_step(cli_setup, demo_videos, capsys):
     assert set(steps) == {"decode", "clip", "audio", "faces", "asr", "ocr", "sentiment", "classifier"}
     assert all(v > 0 for v in steps.values()) and 0 < r["classifier_share_of_total"] < 1
     assert r["features_s_per_minute"] == pytest.approx(sum(v for k, v in steps.items() if k != "classifier"), abs=1e-3)
+
+
+def test_leakage_flag_masks_every_auditory_modality(demo_videos, tables):
+    """§6.3.1 "we exclude auditory features": with the flag the audio embeddings and the speech text
+    are masked (noise in them, or no table at all, changes nothing); without it they count."""
+    from emsync.classify.features import AUDITORY, EXCLUDED_NOTE
+
+    model = _model(tables)
+    vid = next(v for v in sorted(tables) if demo_videos.ground_truth[v]["audio"] != "none")
+    tabs, has_audio, _ = tables[vid]
+    out = classify_tables(model, tabs, vid, "emotion", has_audio, exclude=AUDITORY)
+    assert out["masked"]["audio"] == EXCLUDED_NOTE and out["masked"]["asr"] == EXCLUDED_NOTE
+    rng = np.random.default_rng(1)
+    noisy = dict(tabs, audio=tabs["audio"].assign(embedding=[rng.normal(size=len(e)) * 50 for e in tabs["audio"]["embedding"]]))
+    assert classify_tables(model, noisy, vid, "emotion", has_audio, exclude=AUDITORY)["probs"] == out["probs"]
+    gone = {k: v for k, v in tabs.items() if k != "audio"}  # the audio extractor need not run at all
+    assert classify_tables(model, gone, vid, "emotion", has_audio, exclude=AUDITORY)["probs"] == out["probs"]
+    assert classify_tables(model, noisy, vid, "emotion", has_audio)["probs"] != out["probs"]  # without the flag audio counts
+
+
+def test_soundtrack_request_passes_the_leakage_flag_to_the_classifier(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    import emsync.classify.inference as inf
+    from emsync.config import params_from_dict
+    from emsync.soundtrack.emotion import choose_emotion
+    from emsync.soundtrack.request import SoundtrackRequest
+
+    ckpt = tmp_path / "emotion.pt"
+    ckpt.write_bytes(b"x")  # exists: the classifier branch runs (classify_video is replaced below)
+    seen = []
+
+    def fake(params, video, task, checkpoint=None, device="cpu", info=None, exclude_audio=False):
+        seen.append(exclude_audio)
+        return {"checkpoint": str(checkpoint), "probs": {"joy": 1.0}, "top": "joy", "masked": {}, "excluded": [], "seconds": {}}
+
+    monkeypatch.setattr(inf, "classify_video", fake)
+    params = params_from_dict({"classify": {"emotion_checkpoint": str(ckpt)}})
+    video = SimpleNamespace(info=None, boundaries=[], duration=10.0)
+    for flag in (True, False):
+        e = choose_emotion(params, SoundtrackRequest("v.mp4", "o.mp4", exclude_audio_features=flag), video)
+        assert e.source == "classifier"
+    assert seen == [True, False]

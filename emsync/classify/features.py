@@ -94,15 +94,25 @@ def _stack(vectors, dim: int) -> np.ndarray:
 
 
 AUDIO_MODALITIES = ("audio", "beats", "music", "ast")
+AUDITORY = AUDIO_MODALITIES + ("asr",)  # every modality computed from the audio track (speech text included)
+EXCLUDED_NOTE = "excluded: auditory feature (§6.3.1 leakage control)"
 
 
-def video_features(tables: dict, video_id: str, task: str, dims: dict, has_audio: bool = True) -> VideoFeatures:
+def video_features(tables: dict, video_id: str, task: str, dims: dict, has_audio: bool = True, exclude=()) -> VideoFeatures:
     """Classifier inputs of one video from its tables (see the module table); `dims` gives each
     modality's width (needed when a modality has no row at all) and, by its keys, the inputs read.
     The audio extractors encode a missing audio stream as silence to keep their row count;
-    `has_audio=False` masks them instead."""
+    `has_audio=False` masks them instead. Modalities in `exclude` are masked whatever their tables
+    hold (their tables need not exist): §6.3.1's "we exclude auditory features" is `exclude=AUDITORY`."""
     x, valid, notes = {}, {}, {}
+    for m in exclude:
+        if m in dims:
+            singular = m in SINGULAR[task]
+            x[m] = np.zeros(dims[m] if singular else (0, dims[m]), np.float32)
+            valid[m], notes[m] = (np.array(False) if singular else np.zeros(0, bool)), EXCLUDED_NOTE
     for m, (table, source) in sources(task, list(dims)).items():
+        if m in x:
+            continue
         df = tables[table]
         if source is not None:
             df = df[df["source"] == source]

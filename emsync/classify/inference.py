@@ -80,9 +80,9 @@ def extract_tables(params, video, task: str, device: str = "cpu", handles: dict 
     return tables, sample.audio is not None, seconds
 
 
-def classify_tables(model, tables: dict, video_id: str, task: str, has_audio: bool = True, n_frames: int = 16) -> dict:
+def classify_tables(model, tables: dict, video_id: str, task: str, has_audio: bool = True, n_frames: int = 16, exclude=()) -> dict:
     """Run a loaded classifier on one video's tables: probabilities per label, top label, and the
-    modalities that were masked and why."""
+    modalities that were masked and why (`exclude`: modalities masked on purpose)."""
     from emsync.classify.features import collate, crop
 
     dims = dict(model.cfg.dims)
@@ -90,7 +90,7 @@ def classify_tables(model, tables: dict, video_id: str, task: str, has_audio: bo
         sources(task, list(dims))
     except InputError as e:
         raise InputError(f"classifier expects modalities {sorted(dims)} that the {task} features do not provide ({e})") from None
-    vf = video_features(tables, video_id, task, dims, has_audio=has_audio)
+    vf = video_features(tables, video_id, task, dims, has_audio=has_audio, exclude=exclude)
     if task == "emotion":
         vf = crop(vf, n_frames)  # §5.2.2.3: n equidistant steps at test time
     x, mask = collate([vf], dims)
@@ -101,8 +101,17 @@ def classify_tables(model, tables: dict, video_id: str, task: str, has_audio: bo
     return {"video_id": video_id, "probs": p, "top": max(p, key=p.get), "masked": {m: vf.notes[m] for m in sorted(vf.notes)}}
 
 
-def classify_video(params, video, task: str, checkpoint=None, device: str = "cpu", info=None) -> dict:
-    """Classify a video file with the trained classifier of `task` ("emotion" or "genre")."""
+def _inputs_without(dims, exclude) -> list:
+    """The modalities to extract: the classifier's, less the excluded pure-audio ones (the asr text
+    still feeds the ocr sentiment's extractor, so it is extracted and masked)."""
+    return [m for m in dims if m not in exclude or m == "asr"]
+
+
+def classify_video(params, video, task: str, checkpoint=None, device: str = "cpu", info=None, exclude_audio: bool = False) -> dict:
+    """Classify a video file with the trained classifier of `task` ("emotion" or "genre").
+    `exclude_audio`: mask every auditory modality (§6.3.1: no data leakage on music videos)."""
+    from emsync.classify.features import AUDITORY
+
     ckpt_path = (
         Path(checkpoint)
         if checkpoint
@@ -110,11 +119,13 @@ def classify_video(params, video, task: str, checkpoint=None, device: str = "cpu
     )
     model, _ = load_classifier(ckpt_path)
     t0 = time.perf_counter()
-    tables, has_audio, seconds = extract_tables(params, video, task, device, info=info, inputs=list(model.cfg.dims))
+    exclude = AUDITORY if exclude_audio else ()
+    tables, has_audio, seconds = extract_tables(params, video, task, device, info=info, inputs=_inputs_without(model.cfg.dims, exclude))
     t1 = time.perf_counter()
-    out = classify_tables(model, tables, Path(video).stem, task, has_audio, params.classify.n_frames)
+    out = classify_tables(model, tables, Path(video).stem, task, has_audio, params.classify.n_frames, exclude=exclude)
     seconds["classifier"] = time.perf_counter() - t1
     out.update(checkpoint=str(ckpt_path), seconds={k: round(v, 3) for k, v in seconds.items()}, features_s=round(t1 - t0, 3))
+    out["excluded"] = sorted(m for m in exclude if m in model.cfg.dims)
     return out
 
 
@@ -133,7 +144,7 @@ def clip_segment(video, start: float, end: float, out) -> Path:
     return Path(out)
 
 
-def classify_segments(params, video, task: str, segments, checkpoint=None, device: str = "cpu") -> list:
+def classify_segments(params, video, task: str, segments, checkpoint=None, device: str = "cpu", exclude_audio: bool = False) -> list:
     """Classify each (start, end) segment of `video` as a video of its own (emotion per scene):
     the segment is cut out with ffmpeg, then sampled and classified exactly like `classify_video`
     (its own n_frames, its own audio); the classifier and the extractors load once."""
@@ -147,15 +158,21 @@ def classify_segments(params, video, task: str, segments, checkpoint=None, devic
         if checkpoint
         else params.path(params.classify.emotion_checkpoint if task == "emotion" else params.classify.genre_checkpoint)
     )
+    from emsync.classify.features import AUDITORY
+
     model, _ = load_classifier(ckpt_path)
-    handles = {n: extractors.get(n).load(extractors.model_ref(n, params.features.models), device) for n in EXTRACTORS[task]}
+    exclude = AUDITORY if exclude_audio else ()
+    inputs = _inputs_without(model.cfg.dims, exclude)
+    handles = {n: extractors.get(n).load(extractors.model_ref(n, params.features.models), device) for n in extractors_for(task, inputs)}
     out = []
     with tempfile.TemporaryDirectory(prefix="emsync-segments-") as d:
         for i, (start, end) in enumerate(segments):
             t0 = time.perf_counter()
             clip = clip_segment(video, start, end, Path(d) / f"segment{i}.mp4")
-            tables, has_audio, _ = extract_tables(params, clip, task, device, handles=handles, info=probe(clip))
-            r = classify_tables(model, tables, f"{Path(video).stem}@{start:.2f}", task, has_audio, params.classify.n_frames)
+            tables, has_audio, _ = extract_tables(params, clip, task, device, handles=handles, info=probe(clip), inputs=inputs)
+            r = classify_tables(
+                model, tables, f"{Path(video).stem}@{start:.2f}", task, has_audio, params.classify.n_frames, exclude=exclude
+            )
             out.append({"start": round(float(start), 3), "end": round(float(end), 3), **r, "seconds": round(time.perf_counter() - t0, 3)})
     return out
 

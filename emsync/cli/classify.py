@@ -24,6 +24,7 @@ def register(sub):
         p.add_argument("--checkpoint", default=None, help=f"classifier checkpoint (default: params classify.{task}_checkpoint)")
         p.add_argument("--device", default="cpu", help="device for the feature extractors (cpu | cuda)")
         p.add_argument("--json", action="store_true", help="print the result as JSON")
+        p.add_argument("--no-audio-features", action="store_true", help="mask every auditory modality (§6.3.1 leakage control)")
         p.set_defaults(func=_run, task=task)
 
 
@@ -31,7 +32,9 @@ def _run(args):
     from emsync.classify.inference import classify_video
     from emsync.config import load_params
 
-    out = classify_video(load_params(), args.video, args.task, checkpoint=args.checkpoint, device=args.device)
+    out = classify_video(
+        load_params(), args.video, args.task, checkpoint=args.checkpoint, device=args.device, exclude_audio=args.no_audio_features
+    )
     if args.json:
         print(json.dumps(out))
         return 0

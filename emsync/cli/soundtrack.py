@@ -54,6 +54,11 @@ def register(sub):
     p.add_argument("--device", default=None, help="auto | cpu | cuda (default: params generate.device)")
     p.add_argument("--soundfont", default=None, help="SoundFont .sf2/.sf3 (default: TimGM6mb.sf2 from pretty_midi)")
     p.add_argument("--keep-audio", action="store_true", help="mix the video's own audio under the music instead of replacing it")
+    p.add_argument(
+        "--no-audio-features",
+        action="store_true",
+        help="the emotion classifier ignores the video's audio (audio embeddings and speech text; §6.3.1: scoring a music video against its own soundtrack)",
+    )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress display")
     add_stride_arg(p)
@@ -83,6 +88,7 @@ def _soundtrack(args):
         arousal=args.arousal,
         emotion_probs=parse_probs(args.emotion_probs) if args.emotion_probs is not None else None,
         emotion_per_scene=args.emotion_per_scene,
+        exclude_audio_features=args.no_audio_features,
         midi_out=args.midi,
         wav_out=args.wav,
         stems_dir=args.stems,

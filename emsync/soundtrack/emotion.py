@@ -50,18 +50,20 @@ def choose_emotion(params, req, video, steps: Steps | None = None) -> EmotionCho
     """The condition for `req` on the analysed `video`: per scene, from the flags, or from the
     video emotion classifier when no emotion flag was given (timed as the `emotion` step)."""
     steps = steps or Steps()
+    no_audio = req.exclude_audio_features
     if req.emotion_per_scene:
-        return scene_emotions(params, req.video, steps, [0.0, *video.boundaries, video.duration])
+        return scene_emotions(params, req.video, steps, [0.0, *video.boundaries, video.duration], exclude_audio=no_audio)
     if not req.emotion_flags:
-        return classifier_emotion(params, req.video, video.info, steps)
+        return classifier_emotion(params, req.video, video.info, steps, exclude_audio=no_audio)
     e = pick_emotion(req.valence, req.arousal, req.emotion_probs, params.emotion.max_abs_mean)
     with steps("emotion", f"emotion: valence {e.valence:+.3f}, arousal {e.arousal:+.3f} ({e.source})"):
         return e
 
 
-def classifier_emotion(params, video, info=None, steps: Steps | None = None) -> EmotionChoice:
+def classifier_emotion(params, video, info=None, steps: Steps | None = None, exclude_audio: bool = False) -> EmotionChoice:
     """The video emotion classifier's choice (its record in `classifier`), or the neutral default
-    with the reason when it is switched off or has no checkpoint."""
+    with the reason when it is switched off or has no checkpoint. `exclude_audio`: the auditory
+    modalities are masked (§6.3.1), listed in the record's `excluded`."""
     steps = steps or Steps()
     ckpt = params.path(params.classify.emotion_checkpoint)
     if not params.classify.soundtrack_uses_classifier or not ckpt.exists():
@@ -75,9 +77,9 @@ def classifier_emotion(params, video, info=None, steps: Steps | None = None) -> 
     from emsync.classify.inference import classify_video
 
     with steps("emotion", "emotion: running the video emotion classifier (§5.2.2)"):
-        out = classify_video(params, video, "emotion", checkpoint=ckpt, info=info)
+        out = classify_video(params, video, "emotion", checkpoint=ckpt, info=info, exclude_audio=exclude_audio)
         choice = pick_emotion(emotion_probs=out["probs"], max_abs_mean=params.emotion.max_abs_mean, source="classifier")
-    record = {k: out[k] for k in ("checkpoint", "probs", "top", "masked", "seconds")}
+    record = {k: out[k] for k in ("checkpoint", "probs", "top", "masked", "excluded", "seconds")}
     return EmotionChoice(choice.valence, choice.arousal, choice.source, choice.probs, classifier={"used": True, **record})
 
 
@@ -93,7 +95,7 @@ CURVE_MODES = {
 }
 
 
-def scene_emotions(params, video, steps: Steps, edges) -> EmotionChoice:
+def scene_emotions(params, video, steps: Steps, edges, exclude_audio: bool = False) -> EmotionChoice:
     """The video emotion classifier run on every segment between `edges` (0, the boundaries, the
     end): the choice is the duration-weighted mean of the curve (the summary's V/A)."""
     from emsync.classify.inference import classify_segments
@@ -101,7 +103,7 @@ def scene_emotions(params, video, steps: Steps, edges) -> EmotionChoice:
     segments = [(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
     curve = []
     with steps("emotion", f"emotion: classifying {len(segments)} scenes (§5.2.2, one per segment between boundaries)"):
-        for r in classify_segments(params, video, "emotion", segments):
+        for r in classify_segments(params, video, "emotion", segments, exclude_audio=exclude_audio):
             e = pick_emotion(emotion_probs=r["probs"], max_abs_mean=params.emotion.max_abs_mean, source="classifier")
             curve.append(
                 {"start": r["start"], "end": r["end"], "valence": e.valence, "arousal": e.arousal, "top": r["top"], "probs": r["probs"],

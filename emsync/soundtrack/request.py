@@ -18,6 +18,7 @@ class SoundtrackRequest:
     arousal: float | None = None
     emotion_probs: dict | None = None  # Ekman probabilities -> the §6.1 mixture mean
     emotion_per_scene: bool = False  # classify every segment between boundaries: an emotion curve
+    exclude_audio_features: bool = False  # the classifier ignores the video's audio (§6.3.1: no leakage on music videos)
     midi_out: str | Path | None = None  # also keep the DAW MIDI here
     wav_out: str | Path | None = None  # also keep the rendered WAV here
     stems_dir: str | Path | None = None  # also write one WAV per instrument here
