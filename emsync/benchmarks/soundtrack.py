@@ -102,6 +102,7 @@ def run(args) -> dict:
     steps["other"] = round(max(0.0, total - sum(steps.values())), 3)  # checks, soundfont lookup, MIDI write, temp files
     generate_split = {"model_load_s": round(load_s, 3), "sampling_and_decode_s": round(max(0.0, sec["generate"] - load_s), 3)}
     return {
+        "how": "warm, in this process (imports done, the generator loaded once before): `emsync bench runtime` is the thesis's cold-start measure",
         "device": torch.cuda.get_device_name(dev) if kind == "cuda" else f"cpu ({torch.get_num_threads()} threads)",
         "video": str(args.video or f"generated {args.duration:g}-s clip (640x360, 30 fps, 6 scenes)"),
         "video_duration_s": s["duration_s"],
