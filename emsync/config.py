@@ -662,6 +662,9 @@ class LimitsParams:
     max_midi_mb: Annotated[float, Range(0, lo_open=True)] = 64.0  # MIDI files larger than this are refused unread
     max_video_duration_s: PositiveSeconds = 14400.0  # videos (and render --duration) longer than 4 h are refused
     max_generate_duration_s: PositiveSeconds = 14400.0  # generate/soundtrack: seconds of music per request
+    max_generate_samples: Annotated[int, Range(1, 100000)] = 64  # generate --samples: pieces in one request
+    sql_timeout_s: PositiveSeconds = 300.0  # emsync sql stops a query running longer (--timeout overrides)
+    sql_memory_mb: Annotated[int, Range(64, 1048576)] = 2048  # emsync sql: DuckDB's memory limit (no spilling to disk)
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,8 @@ def load_generator(path, device="cpu"):
             f"{path}: generator checkpoint not found; train one with `dvc repro train` "
             "(or `python -m flows.train`), or pass --checkpoint PATH"
         )
+    if not path.is_file():  # a FIFO or device would block or never end
+        raise InputError(f"{path}: not a regular file (a generator checkpoint is a file)")
     try:
         with open(path, "rb") as f:
             model, extra = load_checkpoint(f, map_location="cpu")
@@ -143,6 +145,7 @@ def generate_midi(
     check_limit("--duration", duration_s, params.limits.max_generate_duration_s, "limits.max_generate_duration_s")
     if samples < 1:
         raise InputError(f"--samples {samples}: must be >= 1")
+    check_limit("--samples", samples, params.limits.max_generate_samples, "limits.max_generate_samples", unit="pieces")
     from emsync.io import check_outputs
 
     late = [b for b in boundaries if b >= duration_s]

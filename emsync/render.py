@@ -14,11 +14,11 @@ codec), encodes the music as AAC and stops at the shorter stream (`-shortest`). 
 audio is replaced, or with `keep_audio` mixed under the music at `keep_audio_db`.
 """
 
+import contextlib
 import json
 import shutil
 import subprocess
 import tempfile
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -56,12 +56,19 @@ def _last_line(stderr: str) -> str:
 
 
 def synthesize(midi_path, soundfont=None, sample_rate: int = 44100, limits=None, validate=True) -> np.ndarray:
-    """Render a MIDI file with FluidSynth: float32 (N, 2) stereo at `sample_rate`, unnormalised.
-    The file first passes the one MIDI validator (emsync.midi_input, `limits`), so its length,
-    and with it the audio FluidSynth writes, is bounded; `validate=False` only for MIDI that
-    emsync itself just wrote (a generated soundtrack)."""
-    from scipy.io import wavfile
+    """Render a MIDI file with FluidSynth: float32 (N, 2) stereo at `sample_rate`, unnormalised, in
+    memory (short renders; `render_wav` streams instead). The file first passes the one MIDI
+    validator (emsync.midi_input, `limits`); `validate=False` only for MIDI that emsync itself just
+    wrote (a generated soundtrack)."""
+    with fluidsynth_raw(midi_path, soundfont, sample_rate, limits, validate) as raw:
+        audio = np.array(raw, dtype=np.float32)
+    return np.repeat(audio, 2, axis=1) if audio.shape[1] == 1 else audio  # (N, 2)
 
+
+@contextlib.contextmanager
+def fluidsynth_raw(midi_path, soundfont=None, sample_rate: int = 44100, limits=None, validate=True):
+    """FluidSynth's float render of a MIDI file in a temp folder, yielded as a read-only (N, C)
+    float32 memory map: a render of hours costs disk, not memory."""
     from emsync.midi_input import validate_midi
 
     midi_path = Path(midi_path)
@@ -76,16 +83,69 @@ def synthesize(midi_path, soundfont=None, sample_rate: int = 44100, limits=None,
                "-T", "wav", "-O", "float", str(sf), str(midi_path)]  # fmt: skip
         res = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
         if res.returncode != 0 or not wav.exists():
+            if "no space left" in res.stderr.lower():
+                raise InputError(f"{midi_path}: FluidSynth could not write its render (No space left on device)")
             raise InputError(f"{midi_path}: FluidSynth failed ({_last_line(res.stderr)})")
-        with warnings.catch_warnings():  # FluidSynth writes a chunk scipy does not parse (harmless)
-            warnings.simplefilter("ignore")
-            sr, audio = wavfile.read(wav)
-    audio = np.asarray(audio, dtype=np.float32)
-    if audio.ndim == 1:
-        audio = np.stack([audio, audio], axis=1)  # (N, 2)
-    if sr != sample_rate:
-        raise InputError(f"{midi_path}: FluidSynth wrote {sr} Hz instead of {sample_rate} Hz")
-    return audio
+        raw = _float_wav(wav, midi_path)
+        if raw[1] != sample_rate:
+            raise InputError(f"{midi_path}: FluidSynth wrote {raw[1]} Hz instead of {sample_rate} Hz")
+        yield raw[0]
+        del raw
+
+
+def _float_wav(path: Path, source) -> tuple:
+    """((N, C) float32 memory map, sample rate) of a 32-bit float WAV (FluidSynth's; its extra
+    fact/PEAK chunks are skipped)."""
+    import struct
+
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            raise InputError(f"{source}: FluidSynth wrote no WAV file")
+        fmt = None
+        while chunk := f.read(8):
+            if len(chunk) < 8:
+                break
+            cid, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+            if cid == b"fmt ":
+                fmt = struct.unpack("<HHIIHH", f.read(16))
+                f.seek(size - 16 + (size & 1), 1)
+            elif cid == b"data":
+                if fmt is None or fmt[0] not in (3, 0xFFFE) or fmt[5] != 32:
+                    raise InputError(f"{source}: FluidSynth wrote an unexpected WAV format {fmt}")
+                ch, n = fmt[1], min(size, path.stat().st_size - f.tell()) // (4 * fmt[1])
+                if n == 0:
+                    return np.zeros((0, ch), np.float32), fmt[2]
+                return np.memmap(path, dtype="<f4", mode="r", offset=f.tell(), shape=(n, ch)), fmt[2]
+            else:
+                f.seek(size + (size & 1), 1)
+    raise InputError(f"{source}: FluidSynth's WAV has no audio data")
+
+
+BLOCK = 1 << 18  # frames per block when streaming a render (~2 MB of float32 stereo)
+
+
+def _blocks(raw, n: int, sample_rate: int, fade_s: float, gain: float = 1.0):
+    """The render fitted to n frames (trimmed or zero-padded), faded out over the last `fade_s`
+    (§6.2) and scaled by `gain`, as float32 (b, 2) blocks: the arithmetic of fit_length, fade_out
+    and peak_normalize, block by block."""
+    fade_n = min(n, int(round(fade_s * sample_rate)))
+    fade = np.linspace(1.0, 0.0, fade_n, dtype=np.float32) if fade_n > 0 else None
+    start = n - fade_n
+    for i in range(0, n, BLOCK):
+        j = min(i + BLOCK, n)
+        b = np.zeros((j - i, 2), np.float32)  # (b, 2)
+        m = max(0, min(j, len(raw)) - i)
+        if m:
+            b[:m] = raw[i : i + m]  # a mono render fills both channels
+        if fade is not None and j > start:
+            k = max(i, start)
+            b[k - i :] *= fade[k - start : j - start, None]
+        yield b * gain if gain != 1.0 else b
+
+
+def _peak(raw, n: int, sample_rate: int, fade_s: float) -> float:
+    return max((float(np.abs(b).max()) for b in _blocks(raw, n, sample_rate, fade_s) if b.size), default=0.0)
 
 
 def fit_length(audio: np.ndarray, n: int) -> np.ndarray:
@@ -117,34 +177,48 @@ def peak_normalize(audio: np.ndarray, peak_db: float = -3.0) -> np.ndarray:
 
 def write_wav(path, audio: np.ndarray, sample_rate: int) -> None:
     """16-bit PCM WAV, written atomically."""
-    from scipy.io import wavfile
+    write_wav_blocks(path, [audio], sample_rate)
 
-    pcm = np.clip(np.rint(audio * 32767.0), -32768, 32767).astype(np.int16)
-    with atomic_path(path, suffix=".wav") as tmp:
-        wavfile.write(tmp, int(sample_rate), pcm)
+
+def write_wav_blocks(path, blocks, sample_rate: int) -> int:
+    """16-bit PCM WAV from float (b, C) blocks, written atomically as they come; returns frames."""
+    import wave
+
+    n = 0
+    with atomic_path(path, suffix=".wav", allow_empty=True) as tmp, wave.open(str(tmp), "wb") as w:
+        w.setsampwidth(2)
+        w.setframerate(int(sample_rate))
+        for i, audio in enumerate(blocks):
+            if i == 0:
+                w.setnchannels(audio.shape[1] if audio.ndim == 2 else 1)
+            pcm = np.clip(np.rint(audio * 32767.0), -32768, 32767).astype("<i2")
+            w.writeframes(pcm.tobytes())
+            n += len(pcm)
+        if n == 0:
+            w.setnchannels(2)
+    return n
 
 
 def render_wav(
     midi_path, wav_path, duration_s=None, soundfont=None, sample_rate=44100, fade_s=3.0, peak_db=-3.0, limits=None, validate=True
 ) -> dict:
     """MIDI -> 16-bit stereo WAV: FluidSynth, fitted to `duration_s` (default: what FluidSynth
-    rendered, release tails included), faded out over the last `fade_s`, peak-normalised."""
-    audio = synthesize(midi_path, soundfont, sample_rate, limits, validate)
-    if duration_s is not None:
-        audio = fit_length(audio, int(round(duration_s * sample_rate)))
-    if len(audio) == 0:
-        raise InputError(f"{midi_path}: nothing to render (0 s of audio)")
-    audio = fade_out(audio, sample_rate, fade_s)
-    gain = peak_gain(audio, peak_db)
-    audio = (audio * gain).astype(np.float32)
-    write_wav(wav_path, audio, sample_rate)
+    rendered, release tails included), faded out over the last `fade_s`, peak-normalised. Streamed
+    in blocks from FluidSynth's render on disk: memory stays flat for hours of music."""
+    with fluidsynth_raw(midi_path, soundfont, sample_rate, limits, validate) as raw:
+        n = len(raw) if duration_s is None else int(round(duration_s * sample_rate))
+        if n == 0:
+            raise InputError(f"{midi_path}: nothing to render (0 s of audio)")
+        peak = _peak(raw, n, sample_rate, fade_s)
+        gain = 10.0 ** (peak_db / 20.0) / peak if peak > 0.0 else 1.0
+        write_wav_blocks(wav_path, _blocks(raw, n, sample_rate, fade_s, gain), sample_rate)
     return {
         "path": str(wav_path),
         "gain": gain,
         "sample_rate": int(sample_rate),
-        "channels": int(audio.shape[1]),
-        "duration_s": round(len(audio) / sample_rate, 3),
-        "silent": bool(not np.any(audio)),
+        "channels": 2,
+        "duration_s": round(n / sample_rate, 3),
+        "silent": peak == 0.0,
     }
 
 
@@ -188,14 +262,23 @@ def render_stems(midis: dict, out_dir, duration_s, gain: float, soundfont=None, 
     n = int(round(duration_s * sample_rate))
     stems = {}
     for name, midi in midis.items():
-        audio = fade_out(fit_length(synthesize(midi, soundfont, sample_rate, validate=False), n), sample_rate, fade_s) * gain
         path = out_dir / f"{name}.wav"
-        write_wav(path, audio, sample_rate)
-        peak = float(np.abs(audio).max()) if audio.size else 0.0
+        seen = {"peak": 0.0, "clipped": 0}
+
+        def watched(blocks, seen=seen):
+            for b in blocks:  # (b, 2) float32, at the mix's gain
+                if b.size:
+                    seen["peak"] = max(seen["peak"], float(np.abs(b).max()))
+                    seen["clipped"] += int((np.abs(b) > 1.0).sum())
+                yield b
+
+        with fluidsynth_raw(midi, soundfont, sample_rate, validate=False) as raw:
+            write_wav_blocks(path, watched(_blocks(raw, n, sample_rate, fade_s, gain)), sample_rate)
+        peak = seen["peak"]
         stems[name] = {
             "path": str(path),
             "peak_dbfs": round(20 * np.log10(peak), 2) if peak > 0 else None,
-            "clipped": int((np.abs(audio) > 1.0).sum()),  # samples beyond full scale (16-bit clips them)
+            "clipped": seen["clipped"],  # samples beyond full scale (16-bit clips them)
         }
     return stems
 

@@ -113,19 +113,22 @@ def db_path(path=None) -> Path:
     return Path(path or project_root() / "data" / "emsync.duckdb")
 
 
-def sandboxed(db_path=None, allow_read=()):
+def sandboxed(db_path=None, allow_read=(), memory_mb=None):
     """A read-only connection that can open files only under data/ (and `allow_read` paths).
 
     DuckDB's own sandbox (docs: Operations manual > Securing DuckDB): `allowed_directories` /
     `allowed_paths` first, then `enable_external_access = false` (only those paths stay
-    reachable; no extension installs or loads), extension autoload/autoinstall off, and
-    `lock_configuration` so no SQL statement can undo any of it."""
+    reachable; no extension installs or loads), extension autoload/autoinstall off, a memory limit
+    with no spilling to disk (`memory_mb`), and `lock_configuration` so no SQL statement can undo
+    any of it."""
     import duckdb
 
     db_path = _existing_store(db_path)
     # views name their files root-relative ("data/..."), checked before file_search_path applies
     dirs, files = [str((project_root() / "data").resolve()) + "/", "data/"], []
     for p in allow_read:
+        if not str(p).strip():  # Path("") is the working directory: never a silent grant of everything
+            raise InputError("--allow-read '': empty path; name the file or folder the query may read")
         p = Path(p).resolve()
         if not p.exists():
             raise InputError(f"--allow-read {p}: no such file or folder")
@@ -135,16 +138,25 @@ def sandboxed(db_path=None, allow_read=()):
     con.execute("SET allowed_directories = ?", [dirs])
     if files:
         con.execute("SET allowed_paths = ?", [files])
+    if memory_mb:
+        con.execute(f"SET memory_limit = '{int(memory_mb)}MB'")
+        con.execute("SET temp_directory = ''")  # no spilling: a query over the limit stops
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
     return con
 
 
-def query(sql, db_path=None, allow_read=()):
-    """Run read-only SQL against the sandboxed store; return a pandas DataFrame."""
+def query(sql, db_path=None, allow_read=(), max_rows=None, timeout_s=None, memory_mb=None, sink=None):
+    """Run read-only SQL against the sandboxed store. The result streams: `max_rows` keeps at most
+    that many rows (plus one, to tell that more exist) as a DataFrame; `sink(reader)` consumes the
+    whole result as a pyarrow RecordBatchReader instead (and its return value is returned);
+    neither: every row as a DataFrame. `timeout_s` and Ctrl-C / SIGTERM interrupt DuckDB mid-query;
+    `memory_mb` bounds DuckDB's memory."""
     import duckdb
 
-    con = sandboxed(db_path, allow_read)
+    if not sql or not sql.strip():
+        raise InputError("SQL error: the query is empty")
+    con = sandboxed(db_path, allow_read, memory_mb)
     try:
         try:
             kinds = [s.type.name for s in con.extract_statements(sql)]
@@ -156,12 +168,74 @@ def query(sql, db_path=None, allow_read=()):
                 f"SQL refused: {bad[0]} statements are not allowed; `emsync sql` only reads "
                 f"({', '.join(sorted(READ_STATEMENTS))}); write results with --out"
             )
-        return con.execute(sql).df()
+        if not kinds:
+            raise InputError("SQL error: the query is empty")
+        return _bounded(con, lambda: _fetch(con, sql, max_rows, sink), timeout_s, memory_mb)
     except duckdb.PermissionException as e:
         raise InputError(
             f"SQL refused: {str(e).splitlines()[0]} (`emsync sql` reads only under data/; add --allow-read PATH to read your own files)"
         ) from None
+    except duckdb.OutOfMemoryException:
+        raise InputError(f"SQL stopped: the query needs more than {memory_mb} MB (limits.sql_memory_mb)") from None
     except duckdb.Error as e:
         raise InputError(f"SQL error: {str(e).splitlines()[0]}") from None
     finally:
-        con.close()
+        try:
+            con.close()
+        except duckdb.Error:  # still busy with an interrupted query: the process is on its way out
+            pass
+
+
+def _fetch(con, sql, max_rows, sink):
+    import pyarrow as pa
+
+    reader = con.sql(sql).to_arrow_reader(min(max_rows + 1, 100_000) if max_rows else 100_000)
+    if sink is not None:
+        return sink(reader)
+    batches, n = [], 0
+    for batch in reader:
+        batches.append(batch)
+        n += batch.num_rows
+        if max_rows is not None and n > max_rows:
+            break
+    return pa.Table.from_batches(batches, schema=reader.schema).slice(0, None if max_rows is None else max_rows + 1).to_pandas()
+
+
+def _bounded(con, work, timeout_s, memory_mb):
+    """work() in a thread, so the main thread can interrupt DuckDB on a timeout, Ctrl-C or SIGTERM
+    (the CLI turns SIGTERM into KeyboardInterrupt; a query blocked in DuckDB's C code would
+    otherwise never see it). The main thread waits on an Event, not Thread.join: a signal inside
+    join() marks the thread stopped while it still runs (Python 3.11)."""
+    import threading
+    import time
+
+    box: dict = {}
+    done = threading.Event()
+
+    def run():
+        try:
+            box["value"] = work()
+        except BaseException as e:  # handed to the main thread
+            box["error"] = e
+        finally:
+            done.set()
+
+    def stop():
+        for _ in range(120):  # DuckDB checks the flag between steps: ask until the worker ends
+            con.interrupt()
+            if done.wait(0.5):
+                return
+
+    threading.Thread(target=run, name="emsync-sql", daemon=True).start()
+    deadline = time.monotonic() + timeout_s if timeout_s else None
+    try:
+        while not done.wait(0.05):
+            if deadline and time.monotonic() > deadline:
+                stop()
+                raise InputError(f"SQL stopped: the query ran past {timeout_s:g} s (limits.sql_timeout_s, or --timeout)")
+    except KeyboardInterrupt:
+        stop()
+        raise
+    if "error" in box:
+        raise box["error"]
+    return box["value"]

@@ -20,6 +20,7 @@ docs/bandwidth.md).
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -201,6 +202,8 @@ def save_checkpoint(path, config: dict, state_dict: dict, extra: dict | None = N
 
 def load_checkpoint(path, map_location="cpu") -> tuple:
     """(model in eval mode, extra) from a checkpoint written by save_checkpoint."""
+    if Path(path).exists() and not Path(path).is_file():  # a FIFO or device would block
+        raise InputError(f"{path}: not a regular file (a bandwidth-extension checkpoint is a file)")
     try:
         ck = torch.load(path, map_location=map_location, weights_only=False)
         model = build_model(ck["config"])

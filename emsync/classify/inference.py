@@ -45,6 +45,8 @@ def load_classifier(path):
     p = Path(path)
     if not p.exists():
         raise InputError(f"classifier checkpoint {p} not found (run `dvc repro train_emotion` / `train_genre`)")
+    if not p.is_file():  # a FIFO or device would block
+        raise InputError(f"{p}: not a regular file (a classifier checkpoint is a file)")
     try:
         ckpt = torch.load(p, map_location="cpu", weights_only=False)
         return from_checkpoint_dict(ckpt), ckpt
