@@ -2,7 +2,7 @@
 emsync/config.py (the defaults are the demo set) plus THESIS below.
 
 Every key is written out with the comment it carries in config.py (thesis sections included),
-so the YAML files are complete and DVC tracks every value. tests/test_spine_params.py checks
+so the YAML files are complete and DVC tracks every value. tests/test_params_load.py checks
 the files are in sync with this script. Run: python scripts/write_params.py
 """
 

@@ -1,4 +1,4 @@
-"""A small flow used by the spine tests: per-item cached tasks run one after another, each
+"""A small flow used by the Prefect cache and status tests: per-item cached tasks run one after another, each
 appending to calls.log when it really computes. Usage: TOY_SLEEP_S=1 python _toy_flow.py OUTDIR N"""
 
 import sys

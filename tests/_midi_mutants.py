@@ -1,4 +1,4 @@
-"""Seeded hostile MIDI for tests: well-formed seeds, >= 1,000 mutants, a huge-delta file."""
+"""Seeded damaged MIDI for the validator tests: well-formed seeds, >= 1,000 mutants, a huge-delta file."""
 
 import random
 import struct

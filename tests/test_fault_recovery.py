@@ -1,4 +1,4 @@
-"""Faults in operation (issue 18): a flow run's processes SIGKILLed under a real Prefect worker, a
+"""Faults in operation: a flow run's processes SIGKILLed under a real Prefect worker, a
 Dask worker process dying mid-map, and the Prefect server stopping under `emsync deploy`. In each,
 finished work is kept and the next run completes from the task cache."""
 

@@ -23,8 +23,8 @@ def test_typo_names_the_key_and_suggests(tmp_path):
 def test_unknown_section_and_wrong_type():
     with pytest.raises(ParamsError, match="unknown key 'tokenz'"):
         params_from_dict({"tokenz": {}})
-    with pytest.raises(ParamsError, match=r"tokens.pitch_max: expected an integer, got '108'"):
-        params_from_dict({"tokens": {"pitch_max": "108"}})
+    with pytest.raises(ParamsError, match=r"tokens.chord_min_notes: expected an integer, got '3'"):
+        params_from_dict({"tokens": {"chord_min_notes": "3"}})
     with pytest.raises(ParamsError, match="expected true/false"):
         params_from_dict({"labeling": {"valence_zero_is_missing": "yes"}})
 
@@ -32,7 +32,7 @@ def test_unknown_section_and_wrong_type():
 def test_int_is_accepted_for_float_and_defaults_fill_in():
     p = params_from_dict({"video": {"min_boundary_gap_s": 4}})
     assert p.video.min_boundary_gap_s == 4.0 and isinstance(p.video.min_boundary_gap_s, float)
-    assert p.tokens.pitch_max == 108
+    assert p.tokens.chord_min_notes == 3
 
 
 @pytest.mark.parametrize("name", ["params.yaml", "params/demo.yaml", "params/thesis.yaml"])

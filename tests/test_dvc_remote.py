@@ -1,4 +1,4 @@
-"""A fresh clone gets the pipeline's outputs from the DVC remote (issue 18): `dvc push` to a local
+"""A fresh clone gets the pipeline's outputs from the DVC remote: `dvc push` to a local
 remote named like emsync's (a folder beside the clone, relative to .dvc/), `git clone`, `dvc pull`,
 and `dvc status` says up to date with the same bytes as the original."""
 

@@ -1,4 +1,4 @@
-"""Boundaries that cannot be used are one clear line, before any model is loaded (issue 10 item 5)."""
+"""Boundaries that cannot be used are one clear line, before any model is loaded."""
 
 import pytest
 
@@ -64,7 +64,7 @@ def short_limits(tmp_path, monkeypatch):
 
 def test_video_limits_are_checked_before_decoding(tmp_path, capsys, short_limits):
     want = f"{short_limits}: video duration: 3 s is over the 2 s limit (limits.max_video_duration_s)"
-    from tests._hostile_midi import seeds
+    from tests._midi_mutants import seeds
 
     (tmp_path / "s.mid").write_bytes(seeds()[0])
     for argv in (

@@ -1,4 +1,4 @@
-"""`emsync sql` is sandboxed: reads under data/ only, writes nothing, loads no extensions (issue 10 item 1)."""
+"""`emsync sql` is sandboxed: reads under data/ only, writes nothing, loads no extensions."""
 
 import os
 import subprocess

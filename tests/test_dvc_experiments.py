@@ -1,4 +1,4 @@
-"""DVC experiments (issue 18 item 3) on a tiny project built like emsync's stages: its params.yaml
+"""DVC experiments on a tiny project built like emsync's stages: its params.yaml
 has emsync's `video` section, the stage reads it with emsync.config.load_params, runs the real
 FFmpeg scene-cut detector (§5.1) on a DVC-tracked clip and writes a DVC metric. `dvc exp run -S`
 changes `video.scene_threshold` and the metric follows it; a queued sweep runs both queued points

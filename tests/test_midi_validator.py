@@ -1,4 +1,4 @@
-"""One MIDI validator behind every entry point (issue 10 items 3 and 4).
+"""One MIDI validator behind every entry point.
 
 A seeded fuzz run over 1,000+ mutated files: `midi inspect` (emsync.midi_input.inspect_path), the
 labeling stage's scan, `tokens encode` (read_song + encode), `generate --primer` (primer_ids) and
@@ -22,7 +22,7 @@ from emsync.labeling.scan import _one as labeling_scan_one
 from emsync.midi_input import MidiInputError, MidiLimits, inspect_path
 from emsync.music.lpd5 import read_song
 from emsync.music.tokenizer import encode
-from tests._hostile_midi import huge_delta, mutants, seeds
+from tests._midi_mutants import huge_delta, mutants, seeds
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -145,7 +145,7 @@ sys.exit(main(sys.argv[1:]))
 
 @pytest.mark.slow
 @pytest.mark.parametrize("which", ["huge_delta", "dev_zero"])
-def test_hostile_files_under_a_memory_and_time_cap_are_one_line_errors(tmp_path, which):
+def test_damaged_files_under_a_memory_and_time_cap_are_one_line_errors(tmp_path, which):
     if which == "huge_delta":
         src = tmp_path / "huge.mid"
         src.write_bytes(huge_delta(seeds()[1], 0x0FFFFFFF))
