@@ -367,11 +367,7 @@ class LabelingParams:
 
 @dataclass(frozen=True)
 class TokensParams:
-    # §2.1, §4.1, §4.3, §4.4
-    time_step_ms: Annotated[int, Range(1, 1000)] = 8
-    max_shift_ms: Annotated[int, Range(1, 60000)] = 1000
-    pitch_min: Annotated[int, Range(0, 127)] = 21
-    pitch_max: Annotated[int, Range(0, 127)] = 108
+    # §2.1, §4.1, §4.3, §4.4; the token grid (8 ms steps to 1 s, pitches 21-108, 5 condition bins) is fixed by emsync/music/vocab.py
     chord_min_notes: Annotated[int, Range(1, 128)] = 3  # §4.1 strong chord: guitar or piano, >= 3 simultaneous notes
     chord_min_beats: Annotated[float, Range(0, lo_open=True)] = 2.0  # ... lasting >= 2 beats
     max_boundary_offset_s: PositiveSeconds = 10.0  # cap on time-to-next-boundary (§4.1)
@@ -379,7 +375,6 @@ class TokensParams:
     transpose_min: Annotated[int, Range(-24, 24)] = -3  # §4.4 augmentation (drums never transposed)
     transpose_max: Annotated[int, Range(-24, 24)] = 3
     chord_dropout: Fraction = 0.2  # §4.1 randomly remove 20 % of CHORD tokens in training
-    n_condition_bins: Annotated[int, Range(2, 1000)] = 5  # §4.2 discrete-token mode
     midi_dir: InPath = "data/demo/midi"  # §4.3 corpus: .mid/.midi/.kar/.npz (LPD-5 full on the thesis set)
     npz_assume_4_4: bool = False  # .npz marking < 2 downbeats: fill bars in at 4/4 (true only for LPD cleansed, all 4/4); else a reject
     labels: OptPath = "data/labeling/labels.parquet"  # §3.1 unique list: only its midi_ids are tokenized (+ valence, arousal, split); absent: every file, NaN labels
@@ -388,9 +383,7 @@ class TokensParams:
     test_fraction: Annotated[float, Range(0, 1, hi_open=True)] = 0.05  # §4.3 split used only when labels are absent: last 5 % by name
 
     def __post_init__(self):
-        _relation(self.pitch_min <= self.pitch_max, "tokens.pitch_min must be <= tokens.pitch_max")
         _relation(self.transpose_min <= self.transpose_max, "tokens.transpose_min must be <= tokens.transpose_max")
-        _relation(self.time_step_ms <= self.max_shift_ms, "tokens.time_step_ms must be <= tokens.max_shift_ms")
 
 
 @dataclass(frozen=True)
@@ -640,7 +633,6 @@ class LyricsParams:
     # §3.2.2, §3.2.3.2: lyrics of every valid MIDI file -> 7 + 28 emotion probabilities per midi_id
     midi_dir: InPath = "data/demo/midi"
     files: InPath = "data/labeling/files.parquet"  # the labeling stage's valid files (midi_id)
-    va_labels: InPath = "data/labeling/labels.parquet"  # valence/arousal per midi_id, joined in the store
     models: InPath = "data/models/lyrics"  # the train_lyrics stage's out: <models>/7, <models>/28
     language: Annotated[str, Rule(lambda v: None if re.fullmatch(r"[a-z]{2,3}", v) else "is not a language code", "an ISO 639 code like en")] = "en"  # §3.2.2: English lyrics ...
     min_words: Count = 50  # ... with at least 50 words

@@ -20,7 +20,6 @@ from emsync.io import file_digest
 from emsync.midi_ids import relative_text
 from emsync.music import corpus
 from emsync.stages import stage_digest
-from emsync.music.tokenizer import check_params
 from emsync.tasks.tokens import tokenize_shard
 
 WAVE = 4  # shard tasks submitted at a time
@@ -41,7 +40,6 @@ INDEX_CHECKS = [
 def tokens_flow(params=None):
     p = params or load_params()
     tp = p.tokens
-    check_params(tp)
     out = p.path(tp.out_dir)
     report = RunReport("tokens")
     files = corpus.list_files(p.path(tp.midi_dir))

@@ -119,7 +119,6 @@ def test_a_nonsense_value_in_any_param_is_refused_with_its_name():
     assert planted > 400
     # relations between params
     for key, value, other in [
-        ("tokens.pitch_min", 120, "tokens.pitch_max"),
         ("tokens.transpose_min", 5, "tokens.transpose_max"),
         ("labeling.arousal_tempo_min", 200.0, "labeling.arousal_tempo_max"),
         ("demo_data.video_min_s", 100.0, "demo_data.video_max_s"),

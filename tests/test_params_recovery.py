@@ -1,4 +1,4 @@
-"""A bad params.yaml costs no outputs (issue 10 item 6).
+"""A bad params.yaml costs no outputs.
 
 `emsync params check` refuses empty and partial files; the pipeline's inputs stage runs it on any
 params edit; every stage output, reports included, is DVC-cached, so after a failed `dvc repro`
@@ -25,14 +25,14 @@ def _bad_params(tmp_path):
     partial = {k: v for k, v in full.items() if k != "generate"}
     no_key = {**full, "labeling": {k: v for k, v in full["labeling"].items() if k != "max_tempo_bpm"}}
     typo = {**full, "labeling": {**full["labeling"], "max_tempo_bmp": 1000.0}}
-    wrong_type = {**full, "tokens": {**full["tokens"], "pitch_max": "long"}}
+    wrong_type = {**full, "tokens": {**full["tokens"], "chord_min_notes": "three"}}
     return {
         "empty": ("", "empty"),
         "comments only": ("# nothing here\n", "empty"),
         "partial (a section missing)": (yaml.safe_dump(partial), "1 key(s) missing (generate)"),
         "partial (a key missing)": (yaml.safe_dump(no_key), "1 key(s) missing (labeling.max_tempo_bpm)"),
         "typo key": (yaml.safe_dump(typo), "unknown key 'labeling.max_tempo_bmp' (did you mean 'max_tempo_bpm'?)"),
-        "wrong type": (yaml.safe_dump(wrong_type), "tokens.pitch_max: expected an integer"),
+        "wrong type": (yaml.safe_dump(wrong_type), "tokens.chord_min_notes: expected an integer"),
         "not YAML": ("labeling: [unclosed\n", "not valid YAML"),
         "not a mapping": ("- a\n- b\n", "expected a mapping of sections"),
     }

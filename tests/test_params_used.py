@@ -1,4 +1,4 @@
-"""Params that do nothing are errors (issue 12 item 5): every key in params.yaml is read by code.
+"""Params that do nothing are errors: every key in params.yaml is read by code.
 
 A key counts as read when its name appears in the code outside emsync/config.py as an attribute
 (`p.video.scene_threshold`), a keyword argument, or a string (`getattr(gp, "top_p")`, dict keys).
@@ -13,11 +13,6 @@ from pathlib import Path
 from emsync import config
 
 ROOT = Path(__file__).resolve().parent.parent
-
-# Keys being wired by an open issue in parallel; each entry names the issue that reads it.
-PENDING = {
-    "lyrics.va_labels": "issue 16 (lyrics) joins it in the store",
-}
 
 
 def _names_in_code() -> set:
@@ -49,7 +44,7 @@ def unread_keys(params, names: set) -> list:
 
 def test_every_params_key_is_read_by_code():
     p = config.load_params(ROOT / "params.yaml")
-    unread = [k for k in unread_keys(p, _names_in_code()) if k not in PENDING and k.split(".")[0] not in PENDING]
+    unread = unread_keys(p, _names_in_code())
     assert unread == [], f"params keys no code reads (wire them or remove them): {unread}"
 
 

@@ -177,7 +177,3 @@ def classify_segments(params, video, task: str, segments, checkpoint=None, devic
             )
             out.append({"start": round(float(start), 3), "end": round(float(end), 3), **r, "seconds": round(time.perf_counter() - t0, 3)})
     return out
-
-
-def top_k(probs: dict, k: int = 3) -> list:
-    return sorted(probs, key=probs.get, reverse=True)[:k]

@@ -18,7 +18,7 @@ from emsync.music.lpd5 import read_song
 from emsync.music.tokenizer import encode
 
 SUFFIXES = (".mid", ".midi", ".kar", ".npz")
-ENCODE_PARAMS = ("time_step_ms", "max_shift_ms", "pitch_min", "pitch_max", "chord_min_notes", "chord_min_beats", "npz_assume_4_4")
+ENCODE_PARAMS = ("chord_min_notes", "chord_min_beats", "npz_assume_4_4")  # the token grid is fixed by emsync.music.vocab
 STAT_COLUMNS = (
     "notes",
     "instruments",

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from emsync.errors import InputError, ParamsError
+from emsync.errors import InputError
 from emsync.music import chords
 from emsync.music import vocab as V
 from emsync.music.lpd5 import Song
@@ -96,20 +96,6 @@ class Decoded:
     n_instruments_token: int | None  # FEWER / MORE id if present
     velocity: np.ndarray  # (N,) per note, aligned with `notes`
     stats: dict = field(default_factory=dict)
-
-
-def check_params(p) -> None:
-    """TokensParams must match the fixed vocabulary (its grid is part of VOCAB_VERSION)."""
-    fixed = {
-        "time_step_ms": V.TIME_STEP_MS,
-        "max_shift_ms": V.MAX_SHIFT_MS,
-        "pitch_min": V.PITCH_MIN,
-        "pitch_max": V.PITCH_MAX,
-        "n_condition_bins": V.N_BINS,
-    }
-    for k, v in fixed.items():
-        if getattr(p, k, v) != v:
-            raise ParamsError(f"tokens.{k}={getattr(p, k)} does not match vocabulary {V.VOCAB_VERSION} ({v})")
 
 
 def to_steps(seconds) -> np.ndarray:
@@ -180,8 +166,6 @@ def encode(song: Song, params=None) -> Encoded:
     """Tokenize a merged song. `params`: TokensParams (chord rule); defaults follow §4.1."""
     min_notes = getattr(params, "chord_min_notes", 3)
     min_beats = getattr(params, "chord_min_beats", 2.0)
-    if params is not None:
-        check_params(params)
     notes, st = canonical_notes(song)
     end = int(notes.off.max()) if len(notes) else 0
     bars = np.unique(to_steps(song.downbeats_s))

@@ -1,6 +1,10 @@
 """The shared token vocabulary "emsync-v1" (§2.1 event-based encoding, §4.1 CHORD, §4.2 discrete
 condition tokens, §4.3 LPD-5 instruments, pitches 21-108, 8 ms TIME-SHIFTs up to 1000 ms).
 
+The grid is part of the vocabulary, not a param: TIME_STEP_MS, MAX_SHIFT_MS, PITCH_MIN/PITCH_MAX
+and N_BINS below fix every id, so a different value is a different vocabulary (and a new
+VOCAB_VERSION) that no trained checkpoint reads.
+
 Fixed id order (never reorder; bump VOCAB_VERSION instead):
 
     0 PAD, 1 START, 2 BAR, 3 CHORD, 4 FEWER_INSTRUMENTS, 5 MORE_INSTRUMENTS
@@ -40,7 +44,6 @@ N_BINS = 5  # §4.2 discrete-token mode
 
 SPECIALS = ("PAD", "START", "BAR", "CHORD", "FEWER_INSTRUMENTS", "MORE_INSTRUMENTS")
 PAD, START, BAR, CHORD, FEWER, MORE = range(6)
-FEWER_INSTRUMENTS, MORE_INSTRUMENTS = FEWER, MORE
 
 VALENCE_OFFSET = len(SPECIALS)  # 6
 AROUSAL_OFFSET = VALENCE_OFFSET + N_BINS  # 11
@@ -184,7 +187,6 @@ class Vocab:
     version = VOCAB_VERSION
     size = SIZE
     PAD, START, BAR, CHORD, FEWER, MORE = PAD, START, BAR, CHORD, FEWER, MORE
-    FEWER_INSTRUMENTS, MORE_INSTRUMENTS = FEWER, MORE
     INSTRUMENTS = INSTRUMENTS
     TOKENS = TOKENS
     TIMESHIFT_MS, IS_ON, IS_OFF, IS_SHIFT, INSTRUMENT, PITCH = TIMESHIFT_MS, IS_ON, IS_OFF, IS_SHIFT, INSTRUMENT, PITCH

@@ -131,16 +131,6 @@ def probe_videos(videos_dir: Path) -> tuple[dict, list]:
     return videos, rejects
 
 
-def table_name(spec: str) -> str:
-    """The table an features.extractors entry writes: its registry name, or a module path's NAME."""
-    if "." not in spec:
-        return spec
-    try:
-        return getattr(resolve_extractor(spec), "NAME", spec)
-    except InputError:
-        return spec
-
-
 def read_cuts(out_dir: Path) -> dict:
     """{video_id: cuts row} from the features_cuts stage's table ({} before it ran)."""
     path = out_dir / "cuts.parquet"
