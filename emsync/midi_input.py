@@ -1,4 +1,4 @@
-"""The one gate every MIDI entry point passes (issue 10): `midi inspect`, `tokens encode|stats`,
+"""The one gate every MIDI entry point passes: `midi inspect`, `tokens encode|stats`,
 `render`, `generate --primer`, the labeling and tokens stages.
 
 A file is opened only if it is a regular file (not a folder, FIFO or device such as /dev/zero) no
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from emsync.errors import InputError
+from emsync.labeling.midi import FS, inspect_bytes
 
 # which params.yaml key a limit-type reject comes from
 LIMIT_PARAMS = {"absurd_length": "labeling.max_duration_s", "absurd_tempo": "labeling.max_tempo_bpm", "too_large": "limits.max_midi_mb"}
@@ -72,8 +73,6 @@ def read_regular(path, max_bytes: int, param="limits.max_midi_mb") -> bytes:
 
 def inspect_path(path, limits: MidiLimits | None = None, fast=True, fs=None) -> dict:
     """The validator's row for one file (never raises): valid, reason, detail, hash, features."""
-    from emsync.labeling.midi import FS, inspect_bytes
-
     limits = limits or MidiLimits.from_params()
     try:
         data = read_regular(path, limits.max_bytes)
@@ -84,11 +83,19 @@ def inspect_path(path, limits: MidiLimits | None = None, fast=True, fs=None) -> 
 
 def validate_midi(path, limits: MidiLimits | None = None) -> bytes:
     """The file's bytes if the validator accepts it; else MidiInputError with its reason."""
-    from emsync.labeling.midi import FS, inspect_bytes
-
     limits = limits or MidiLimits.from_params()
     data = read_regular(path, limits.max_bytes)
     row = inspect_bytes(data, fast=True, fs=FS, max_tempo_bpm=limits.max_tempo_bpm, max_duration_s=limits.max_duration_s)
     if not row["valid"]:
         raise MidiInputError(path, row["reason"], row["detail"])
     return data
+
+
+def inspect_file(path, max_bytes=64 * 2**20, **kw) -> dict:
+    """inspect_bytes on a file read through the gate (regular files <= max_bytes only); the
+    labeling stage's row, keyword arguments as inspect_bytes takes them."""
+    try:
+        data = read_regular(path, max_bytes)
+    except MidiInputError as e:
+        return {"valid": False, "reason": e.reason, "detail": e.detail, "content_hash": None, "parser": None}
+    return inspect_bytes(data, **kw)

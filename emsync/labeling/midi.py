@@ -550,14 +550,3 @@ def inspect_bytes(data: bytes, fast=True, fs=FS, max_tempo_bpm=1000.0, max_durat
     except Exception as e:  # anything else a broken file can provoke is still one reject
         row["reason"], row["detail"] = "unreadable", f"{type(e).__name__}: {e}"
     return row
-
-
-def inspect_file(path, max_bytes=64 * 2**20, **kw) -> dict:
-    """inspect_bytes on a file read through the one MIDI gate (regular files <= max_bytes only)."""
-    from emsync.midi_input import MidiInputError, read_regular
-
-    try:
-        data = read_regular(path, max_bytes)
-    except MidiInputError as e:
-        return {"valid": False, "reason": e.reason, "detail": e.detail, "content_hash": None, "parser": None}
-    return inspect_bytes(data, **kw)
