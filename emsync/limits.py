@@ -1,4 +1,4 @@
-"""Bounds on a request, checked before any work starts (issue 10; values in params.yaml `limits`)."""
+"""Bounds on a request, checked before any work starts (values in params.yaml `limits`)."""
 
 from emsync.errors import InputError
 

@@ -1,5 +1,5 @@
 """The one key of a music file, `midi_id`, and paths stored relative to the scanned folder, so
-tables do not depend on where the project is cloned (issue 9 item 2, STYLE 4 and 18).
+tables do not depend on where the project is cloned (STYLE 4 and 18).
 
     midi_ids(paths, root) -> {path: midi_id}
 

@@ -1,4 +1,4 @@
-"""Secrets never reach an error message, a log line or the Prefect database (issue 10 item 8).
+"""Secrets never reach an error message, a log line or the Prefect database.
 
 `redact(text)` blanks what could carry a credential: the values of secret-looking environment
 variables (and their base64 `id:secret` pair, as in a Basic auth header), Authorization headers,

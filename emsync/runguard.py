@@ -1,4 +1,4 @@
-"""Runs that do not trample each other (issue 10 item 7). Every flow's entry point calls
+"""Runs that do not trample each other. Every flow's entry point calls
 `enter_stage(name)` first:
 
 - it shares DVC's lock: while a stage's command runs, `dvc repro` claims the stage's outputs in

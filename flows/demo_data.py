@@ -1,4 +1,4 @@
-"""demo_data stage (issue 2, item 6): build the embedded, seeded, offline demo corpus in data/demo/.
+"""demo_data stage: build the embedded, seeded, offline demo corpus in data/demo/.
 
     python -m flows.demo_data          # what `dvc repro demo_data` runs
 

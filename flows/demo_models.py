@@ -1,4 +1,4 @@
-"""demo_models stage (issue 6): build the demo's small, seeded, offline feature-extractor models.
+"""demo_models stage: build the demo's small, seeded, offline feature-extractor models.
 
     python -m flows.demo_models        # what `dvc repro demo_models` runs
 

@@ -67,7 +67,7 @@ static shapes, position as a device tensor) is captured once as a CUDA graph and
 per-token Python and kernel-launch overhead disappears; prefill, re-prefill and sampling stay
 eager. On CPU the flag is ignored.
 
-CPU (issue 5 speed, 37m at batch 1): a decode step is bound by memory traffic, the Linear weights
+CPU (37m at batch 1): a decode step is bound by memory traffic, the Linear weights
 plus the KV cache it reads (at ~900 cached positions the fp32 keys/values of 11 layers are ~40 MB,
 as much as the int8 weights). The CPU defaults (emsync.config.GenerateParams) are the fastest
 measured: int8 Linear layers (`quantize_int8`), one thread (2 threads lost on a shared 2-core box), and the model's

@@ -1,4 +1,4 @@
-"""Done-when (issue 6): the real clips in ../shared/data/video and ../shared/data/ekman6 run through
+"""The real clips in ../shared/data/video and ../shared/data/ekman6 run through
 every extractor; the text-overlay clip's words are read by the real PP-OCRv4 model."""
 
 import re

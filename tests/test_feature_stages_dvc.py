@@ -1,6 +1,6 @@
 """`dvc status` on a copy of the project: after both extractor stages are recorded in dvc.lock,
 editing the beats extractor's module (or its network) makes only features_beats stale, and editing
-the features.models entry of clip only features_clip (issue 12: one DVC stage per extractor)."""
+the features.models entry of clip only features_clip (one DVC stage per extractor)."""
 
 import json
 import shutil

@@ -1,4 +1,4 @@
-"""CPU generation speed paths (issue 5 "Speed"): the written-out one-query attention equals SDPA,
+"""CPU generation speed paths: the written-out one-query attention equals SDPA,
 int8 Linear layers stay close to fp32 (also through the KV cache), the thread setting is scoped
 to the call, and the benchmark prints the issue's JSON shape."""
 

@@ -1,4 +1,4 @@
-"""The seams (STYLE habits 15, 16): layers only look down, and importing changes nothing.
+"""The layers (STYLE habits 15, 16): layers only look down, and importing changes nothing.
 
 Each test walks the real sources (the AST, not grep) or imports the real package in a fresh
 interpreter, so a new module that breaks a rule fails here with its file and line.
@@ -166,7 +166,7 @@ def _absolute_imports(path: Path):
 
 
 def test_models_tasks_flows_live_in_the_emsync_namespace():
-    """One import namespace (issue 12 item 7): the top-level folders are emsync.models/.tasks/.flows,
+    """One import namespace: the top-level folders are emsync.models/.tasks/.flows,
     so an install never puts a generic `models` package into site-packages."""
     for name in ("models", "tasks", "flows"):
         link = ROOT / "emsync" / name

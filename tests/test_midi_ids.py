@@ -1,4 +1,4 @@
-"""midi_id is unique for any folder tree and tables hold no clone path (issue 9 item 2): two files
+"""midi_id is unique for any folder tree and tables hold no clone path: two files
 named Imagine.mid in different folders get two rows; LMD md5 names keep their ids."""
 
 import shutil

@@ -1,4 +1,4 @@
-"""KV cache (issue 5): cached decoding gives the uncached logits, with conditioning and boundary
+"""KV cache: cached decoding gives the uncached logits, with conditioning and boundary
 offsets present, also after the window slides (the engine re-prefills the retained tail)."""
 
 import pytest

@@ -1,4 +1,4 @@
-"""No command writes over its own input (issue 10 item 2): same path, symlink, hard link; a folder or an
+"""No command writes over its own input: same path, symlink, hard link; a folder or an
 unwritable -o is one clear line. All checked by emsync.io.check_outputs before any work."""
 
 import os

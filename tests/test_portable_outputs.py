@@ -1,4 +1,4 @@
-"""Stage outputs do not depend on where the project is cloned (issue 9 item 2, STYLE 18): the
+"""Stage outputs do not depend on where the project is cloned (STYLE 18): the
 labeling and tokens stages run in two project folders at different paths give byte-identical
 output folders, and no Parquet table under data/ holds an absolute path."""
 

@@ -1,4 +1,4 @@
-"""The project is where the user stands (STYLE 17, issue 9 item 3): the root is the nearest folder
+"""The project is where the user stands (STYLE 17): the root is the nearest folder
 upward holding dvc.yaml (or EMSYNC_ROOT), never the package's install folder. One install acting
 in two clones touches only the clone it runs in; a non-editable install in a venv runs
 `emsync params use`, `generate` and `soundtrack` inside a clone."""

@@ -1,4 +1,4 @@
-"""Runs do not trample each other (issue 10 item 7): a flow shares DVC's repository lock, refuses
+"""Runs do not trample each other: a flow shares DVC's repository lock, refuses
 with one line while a `dvc repro` holds it, and exits when its parent (`dvc repro`) is killed."""
 
 import os

@@ -1,4 +1,4 @@
-"""Errors carry no secrets (issue 10 item 8): a Spotify server whose error replies echo the
+"""Errors carry no secrets: a Spotify server whose error replies echo the
 credentials and the access token; the error a user sees, the Prefect log and the stage's last
 line hold none of them, and a stage failing inside Prefect ends with one line (no traceback)."""
 

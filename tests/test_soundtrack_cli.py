@@ -245,7 +245,7 @@ def test_real_clip_end_to_end_keeping_its_audio(shared_data, setup, monkeypatch,
 
 
 def test_one_soundtrack_run_probes_the_video_once(setup, monkeypatch, tmp_path):
-    """The probe is done once and passed down to the cuts, the emotion step and the mux (issue 12)."""
+    """The probe is done once and passed down to the cuts, the emotion step and the mux."""
     import emsync.video.cuts as C
     import emsync.video.probe as P
     import emsync.video.sampling as S

@@ -1,4 +1,4 @@
-"""DAW-ready export of `emsync soundtrack` (issue 15): markers at the cuts, tempo, one named track per
+"""DAW-ready export of `emsync soundtrack`: markers at the cuts, tempo, one named track per
 instrument with its GM program, the video's frame rate as an SMPTE offset; `--stems` WAVs that sum
 to the mix. The MIDI is reopened with two independent readers, mido and pretty_midi."""
 

@@ -1,4 +1,4 @@
-"""DVC deps are complete and derived (issue 12 item 4): each flow stage's code deps in dvc.yaml equal
+"""DVC deps are complete and derived: each flow stage's code deps in dvc.yaml equal
 its declared list (emsync.stages.STAGE_CODE), that list covers every module the flow imports, and
 the flow's Prefect cache key hashes the same list."""
 

@@ -1,4 +1,4 @@
-"""Frame/audio sampling (§5.2.2.1, §5.2.3.1) and the bad inputs of issue 6: no audio stream,
+"""Frame/audio sampling (§5.2.2.1, §5.2.3.1) and its bad inputs: no audio stream,
 silent audio, zero-length, truncated, corrupt, variable frame rate, rotated, 4K, 2 hours long."""
 
 import json

@@ -1,4 +1,4 @@
-"""Feature-stage speed and memory (issue 6): decode frames/s, scene-cut speed (PySceneDetect vs the
+"""Feature-stage speed and memory: decode frames/s, scene-cut speed (PySceneDetect vs the
 FFmpeg reference, same video), seconds per minute of video per extractor, and the peak memory of
 sampling a 1-hour video (target <= 2 GiB for decoding + sampling).
 

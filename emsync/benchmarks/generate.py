@@ -1,4 +1,4 @@
-"""Generation speed (issue 5): tokens/s at batch 1 for the upstream way (re-run the whole <= 1216
+"""Generation speed: tokens/s at batch 1 for the upstream way (re-run the whole <= 1216
 token window every step) vs the KV-cache engine, plus batched KV-cache throughput, measured in one
 run on random weights of the chosen config, each mode in its steady state: full_recompute starts
 with the window already full (every step re-runs `window` tokens); the cache engine starts from

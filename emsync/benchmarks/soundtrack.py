@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 THESIS_S = 85.2  # §6.4: 1.42 minutes per one-minute video, model initialisation included
-TARGET_S = {"cpu": 60.0, "cuda": 10.0}  # issue 15: <= 60 s on 2 CPU cores, <= 10 s on a GPU
+TARGET_S = {"cpu": 60.0, "cuda": 10.0}  # the targets: <= 60 s on 2 CPU cores, <= 10 s on a GPU
 
 
 def add_args(p):

@@ -1,4 +1,4 @@
-"""emsync demo: build or inspect the embedded demo data (issue 2, item 6).
+"""emsync demo: build or inspect the embedded demo data.
 
 emsync demo build                      # the demo_data stage (Prefect flow, cached) into data/demo
 emsync demo sample /tmp/demo --n-midi 40 --n-videos 4   # a small tree, no Prefect

@@ -1,4 +1,4 @@
-"""Embedded demo data (issue 2, item 6): a seeded, offline, LMD/MSD/Spotify/video/audio/text corpus
+"""Embedded demo data: a seeded, offline, LMD/MSD/Spotify/video/audio/text corpus
 with ground truth beside it, so every later stage runs end to end without downloads.
 
 Pure API (no Prefect; every function is deterministic in its seed):

@@ -1,4 +1,4 @@
-"""The LMD-like MIDI corpus (issue 2, item 6): seeded songs written with mido, named by the md5
+"""The LMD-like MIDI corpus: seeded songs written with mido, named by the md5
 of their bytes as in the Lakh MIDI Dataset, plus planted content duplicates and broken files.
 
 Pure API (no Prefect):

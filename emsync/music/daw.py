@@ -1,4 +1,4 @@
-"""DAW-ready MIDI export for `emsync soundtrack` (beyond the thesis, issue 15).
+"""DAW-ready MIDI export for `emsync soundtrack` (beyond the thesis).
 
 The generated soundtrack as a type-1 MIDI file that a DAW opens lined up with the video:
 
