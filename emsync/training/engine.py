@@ -391,6 +391,248 @@ def backward_batch(
     return loss_sum, int(totals[1])
 
 
+@dataclasses.dataclass
+class Run:
+    """Everything one training run holds and its state file saves: the network and its optimizer,
+    where it runs, and the progress so far (history, evaluations, the best weights)."""
+
+    task: Any
+    cfg: EngineConfig
+    dist: Dist
+    device: torch.device
+    model: torch.nn.Module  # the network itself (weights are read and saved from here)
+    opt: torch.optim.Optimizer
+    sched: Any  # an lr scheduler or None
+    amp_dtype: Any  # autocast dtype, None = fp32
+    scaler: Any  # GradScaler for fp16, else None
+    fwd: torch.nn.Module | None = None  # what the step calls: the model, DDP-wrapped and/or compiled
+    step: int = 0  # optimizer steps done
+    start: int = 0  # the step this process started from (> 0 after a resume)
+    history: list = dataclasses.field(default_factory=list)
+    window: list = dataclasses.field(default_factory=list)  # losses not yet averaged into history
+    evals: list = dataclasses.field(default_factory=list)
+    units_seen: int = 0
+    best: dict = dataclasses.field(
+        default_factory=lambda: {"value": None, "step": None, "metrics": None, "state": None, "bad": 0, "stopped": False}
+    )
+
+    @property
+    def name(self) -> str:
+        return getattr(self.task, "name", type(self.task).__name__)
+
+
+def set_up(task, cfg: EngineConfig) -> Run:
+    """Join the process group, pick the device, build the seeded model, its optimizer and AMP."""
+    dist_info = init_distributed()
+    device = resolve_device(cfg.device)
+    if dist_info.world_size > 1 and device.type == "cuda":
+        device = torch.device("cuda", dist_info.local_rank)
+    seed_everything(cfg.seed)  # the initial weights
+    model = task.build_model().to(device)
+    opt, sched = _optimizers(task, model, cfg)
+    amp_dtype = amp_dtype_for(cfg.amp, device)
+    scaler = torch.amp.GradScaler(device.type) if amp_dtype == torch.float16 else None
+    return Run(task, cfg, dist_info, device, model, opt, sched, amp_dtype, scaler)
+
+
+def resume(run: Run, state: dict | None, fingerprint: str) -> None:
+    """Continue from a saved state of the same engine version, fingerprint and at most cfg.steps
+    steps (weights, optimizer, scheduler, scaler, RNG, progress); any other state is ignored."""
+    if state is None or state.get("engine") != ENGINE_VERSION or state.get("fingerprint") != fingerprint or state["step"] > run.cfg.steps:
+        return
+    run.model.load_state_dict(state["model"])
+    run.opt.load_state_dict(state["optimizer"])
+    if run.sched is not None and state.get("scheduler") is not None:
+        run.sched.load_state_dict(state["scheduler"])
+    if run.scaler is not None and state.get("scaler"):
+        run.scaler.load_state_dict(state["scaler"])
+    set_rng_state(state["rng"])
+    run.start = run.step = state["step"]
+    run.history, run.window, run.evals = list(state["history"]), list(state["window"]), list(state["evals"])
+    run.units_seen, run.best = int(state["units_seen"]), dict(state["best"])
+
+
+def wrap(run: Run) -> None:
+    """run.fwd: the model under DDP on several ranks, compiled with cfg.compile."""
+    fwd = run.model
+    if run.dist.world_size > 1:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        fwd = DDP(run.model, device_ids=[run.device.index] if run.device.type == "cuda" else None)
+    run.fwd = torch.compile(fwd) if run.cfg.compile else fwd
+
+
+def rank_batch(task, step: int, dist_info: Dist):
+    """This rank's rows of step `step`'s global batch (task.batch_part, or a slice of task.batch)."""
+    part = getattr(task, "batch_part", None)
+    if part is not None:
+        return part(step, dist_info.rank, dist_info.world_size)
+    b = task.batch(step)
+    if dist_info.world_size == 1:
+        return b
+    n = n_rows(b)
+    if n < dist_info.world_size:
+        raise InputError(f"the global batch of step {step} has {n} rows, fewer than the {dist_info.world_size} ranks")
+    return slice_rows(b, rank_rows(n, dist_info.rank, dist_info.world_size))
+
+
+class Batches:
+    """The batch of each step, built in a thread one step ahead with cfg.prefetch."""
+
+    def __init__(self, run: Run):
+        self.run = run
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="prefetch") if run.cfg.prefetch else None
+        self.pending = None  # (step, future) of a batch being built ahead
+
+    def get(self, step: int):
+        run = self.run
+        batch = self.pending[1].result() if self.pending is not None and self.pending[0] == step else rank_batch(run.task, step, run.dist)
+        if self.pool is not None and step + 1 < run.cfg.steps:
+            self.pending = (step + 1, self.pool.submit(rank_batch, run.task, step + 1, run.dist))
+        return batch
+
+    def close(self):
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def optimizer_step(run: Run, batch, step: int) -> tuple[float, float]:
+    """One optimizer step on this rank's batch: backward (micro-batches, ranks), unscale, clip,
+    step, schedule; return (the global batch's loss, the lr it used)."""
+    cfg, opt, scaler = run.cfg, run.opt, run.scaler
+    lr = opt.param_groups[0]["lr"]
+    opt.zero_grad(set_to_none=True)
+    loss_sum, units = backward_batch(
+        run.task,
+        run.fwd,
+        batch,
+        run.device,
+        micro_batch=cfg.micro_batch,
+        amp_dtype=run.amp_dtype,
+        scaler=scaler,
+        world_size=run.dist.world_size,
+    )
+    if scaler is not None:
+        scaler.unscale_(opt)
+    if cfg.grad_clip:
+        torch.nn.utils.clip_grad_norm_(run.model.parameters(), cfg.grad_clip)
+    if scaler is not None:
+        scaler.step(opt)
+        scaler.update()
+    else:
+        opt.step()
+    if run.sched is not None:
+        run.sched.step()
+    value = float(loss_sum)
+    if not math.isfinite(value):
+        raise FloatingPointError(f"training loss became {value} at step {step} (lr {lr}); lower the lr or check the data")
+    run.units_seen += units
+    return value, lr
+
+
+def log_loss(run: Run, value: float, lr: float) -> None:
+    """Average the losses of every cfg.log_every steps (and the last) into one history row."""
+    run.window.append(value)
+    if run.step % run.cfg.log_every == 0 or run.step == run.cfg.steps:
+        run.history.append({"step": run.step, "loss": float(np.mean(run.window)), "lr": lr})
+        run.window = []
+
+
+def evaluate(run: Run) -> None:
+    """task.metrics on rank 0 (shared with every rank); keep the best weights for cfg.monitor and
+    stop after cfg.patience evaluations without improvement."""
+    cfg, model, best = run.cfg, run.model, run.best
+    out = [None]
+    if run.dist.main:
+        was = model.training
+        model.eval()
+        with torch.no_grad():
+            out[0] = {k: float(v) for k, v in (run.task.metrics(model) or {}).items()}
+        model.train(was)
+    if run.dist.world_size > 1:
+        torch.distributed.broadcast_object_list(out, src=0)
+    metrics = out[0]
+    run.evals.append({"step": run.step, **metrics})
+    if not cfg.monitor:
+        return
+    if cfg.monitor not in metrics:
+        raise KeyError(f"monitor metric {cfg.monitor!r} not among task.metrics' {sorted(metrics)}")
+    if _better(metrics[cfg.monitor], best["value"], cfg.mode):
+        state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        best.update(value=metrics[cfg.monitor], step=run.step, metrics=metrics, bad=0, state=state)
+    else:
+        best["bad"] += 1
+        if cfg.patience and best["bad"] >= cfg.patience:
+            best["stopped"] = True
+
+
+def snapshot(run: Run, fingerprint: str, model_config: dict | None) -> dict:
+    """The resumable state of the run (CPU weights, optimizer, scheduler, scaler, RNG, progress)."""
+    return {
+        "format": STATE_FORMAT,
+        "engine": ENGINE_VERSION,
+        "fingerprint": fingerprint,
+        "model": {k: v.detach().cpu() for k, v in run.model.state_dict().items()},
+        "model_config": model_config,
+        "optimizer": run.opt.state_dict(),
+        "scheduler": run.sched.state_dict() if run.sched is not None else None,
+        "scaler": run.scaler.state_dict() if run.scaler is not None else None,
+        "step": run.step,
+        "history": run.history,
+        "window": list(run.window),  # losses not yet averaged into history
+        "evals": run.evals,
+        "units_seen": run.units_seen,
+        "best": run.best,
+        "world_size": run.dist.world_size,  # informative: any world size resumes it
+        "rng": rng_state(),
+    }
+
+
+def save(run: Run, state_path, fingerprint: str, model_config: dict | None, log_dir) -> None:
+    """Rank 0 writes the state (and loss.csv); every rank waits for it."""
+    if state_path and run.dist.main:
+        save_state(state_path, snapshot(run, fingerprint, model_config))
+        if log_dir:
+            write_text(Path(log_dir) / "loss.csv", history_csv(run.history, run.evals))
+    if run.dist.world_size > 1:
+        torch.distributed.barrier()
+
+
+def progress_bar(run: Run, progress: bool):
+    """A tqdm bar over the steps still to run (rank 0 only)."""
+    from tqdm.auto import tqdm
+
+    disable = not (progress and run.dist.main)
+    return tqdm(range(run.start, run.cfg.steps), initial=run.start, total=run.cfg.steps, desc=run.name, unit="step", disable=disable)
+
+
+def write_logs(run: Run, log_dir) -> None:
+    """Rank 0's loss.csv and loss.png in `log_dir` (nothing without one or without history)."""
+    if log_dir and run.dist.main and run.history:
+        write_text(Path(log_dir) / "loss.csv", history_csv(run.history, run.evals))
+        plot_history(run.history, Path(log_dir) / "loss.png", run.evals, title=f"{run.name} loss")
+
+
+def result(run: Run, seconds: float) -> TrainResult:
+    """The final weights, the logs and the best evaluation, as the caller gets them."""
+    best = run.best
+    return TrainResult(
+        model_state={k: v.detach().cpu() for k, v in run.model.state_dict().items()},
+        history=run.history,
+        evals=run.evals,
+        steps=run.step,
+        resumed_from=run.start,
+        seconds=round(seconds, 3),
+        units_seen=run.units_seen,
+        device=str(run.device),
+        world_size=run.dist.world_size,
+        stopped_early=bool(best["stopped"]),
+        best_step=best["step"],
+        best_metrics=best["metrics"],
+        best_state=best["state"],
+    )
+
+
 def train(
     task,
     cfg: EngineConfig,
@@ -410,182 +652,32 @@ def train(
     rank 0 writes `loss.csv` (history_csv) at every save and `loss.png` at the end. `on_step(step,
     loss)` runs after each optimizer step (tests use it to interrupt a run). Under torchrun the
     process group is joined from the environment (init_distributed)."""
-    from tqdm.auto import tqdm
-
-    dist_info = init_distributed()
-    rank, world = dist_info.rank, dist_info.world_size
-    device = resolve_device(cfg.device)
-    if world > 1 and device.type == "cuda":
-        device = torch.device("cuda", dist_info.local_rank)
-
-    seed_everything(cfg.seed)  # the initial weights
-    model = task.build_model().to(device)
-    opt, sched = _optimizers(task, model, cfg)
-    amp_dtype = amp_dtype_for(cfg.amp, device)
-    scaler = torch.amp.GradScaler(device.type) if amp_dtype == torch.float16 else None
-
-    start, history, window, evals, units_seen = 0, [], [], [], 0
-    best = {"value": None, "step": None, "metrics": None, "state": None, "bad": 0, "stopped": False}
-    state = load_state(state_path) if state_path else None
-    if (
-        state is not None
-        and state.get("engine") == ENGINE_VERSION
-        and state.get("fingerprint") == fingerprint
-        and state["step"] <= cfg.steps
-    ):
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        if sched is not None and state.get("scheduler") is not None:
-            sched.load_state_dict(state["scheduler"])
-        if scaler is not None and state.get("scaler"):
-            scaler.load_state_dict(state["scaler"])
-        set_rng_state(state["rng"])
-        start, history, window = state["step"], list(state["history"]), list(state["window"])
-        evals, units_seen, best = list(state["evals"]), int(state["units_seen"]), dict(state["best"])
-
-    fwd = model
-    if world > 1:
-        from torch.nn.parallel import DistributedDataParallel as DDP
-
-        fwd = DDP(model, device_ids=[device.index] if device.type == "cuda" else None)
-    if cfg.compile:
-        fwd = torch.compile(fwd)
-
-    def snapshot(step):
-        return {
-            "format": STATE_FORMAT,
-            "engine": ENGINE_VERSION,
-            "fingerprint": fingerprint,
-            "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-            "model_config": model_config,
-            "optimizer": opt.state_dict(),
-            "scheduler": sched.state_dict() if sched is not None else None,
-            "scaler": scaler.state_dict() if scaler is not None else None,
-            "step": step,
-            "history": history,
-            "window": list(window),  # losses not yet averaged into history
-            "evals": evals,
-            "units_seen": units_seen,
-            "best": best,
-            "world_size": world,  # informative: any world size resumes it
-            "rng": rng_state(),
-        }
-
-    def save(step):
-        if state_path and dist_info.main:
-            save_state(state_path, snapshot(step))
-            if log_dir:
-                write_text(Path(log_dir) / "loss.csv", history_csv(history, evals))
-        if world > 1:
-            torch.distributed.barrier()
-
-    def evaluate(step):
-        out = [None]
-        if dist_info.main:
-            was = model.training
-            model.eval()
-            with torch.no_grad():
-                out[0] = {k: float(v) for k, v in (task.metrics(model) or {}).items()}
-            model.train(was)
-        if world > 1:
-            torch.distributed.broadcast_object_list(out, src=0)
-        metrics = out[0]
-        evals.append({"step": step, **metrics})
-        if cfg.monitor:
-            if cfg.monitor not in metrics:
-                raise KeyError(f"monitor metric {cfg.monitor!r} not among task.metrics' {sorted(metrics)}")
-            if _better(metrics[cfg.monitor], best["value"], cfg.mode):
-                best.update(
-                    value=metrics[cfg.monitor],
-                    step=step,
-                    metrics=metrics,
-                    bad=0,
-                    state={k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
-                )
-            else:
-                best["bad"] += 1
-                if cfg.patience and best["bad"] >= cfg.patience:
-                    best["stopped"] = True
-
-    def rows(step):
-        part = getattr(task, "batch_part", None)
-        if part is not None:
-            return part(step, rank, world)
-        b = task.batch(step)
-        if world == 1:
-            return b
-        n = n_rows(b)
-        if n < world:
-            raise InputError(f"the global batch of step {step} has {n} rows, fewer than the {world} ranks")
-        return slice_rows(b, rank_rows(n, rank, world))
-
+    run = set_up(task, cfg)
+    resume(run, load_state(state_path) if state_path else None, fingerprint)
+    wrap(run)
     t0 = time.time()
-    model.train()
-    done = start
-    name = getattr(task, "name", type(task).__name__)
-    bar = tqdm(range(start, cfg.steps), initial=start, total=cfg.steps, desc=name, unit="step", disable=not (progress and dist_info.main))
-    pool = ThreadPoolExecutor(1, thread_name_prefix="prefetch") if cfg.prefetch else None
-    pending = None  # (step, future) of a batch being built ahead
-    for step in bar if not best["stopped"] else ():
-        seed_everything(step_seed(cfg.seed, step))
-        batch = pending[1].result() if pending is not None and pending[0] == step else rows(step)
-        if pool is not None and step + 1 < cfg.steps:
-            pending = (step + 1, pool.submit(rows, step + 1))
-        if world > 1:  # dropout etc. differ between ranks; the batch above does not depend on the rank
-            torch.manual_seed(step_seed(cfg.seed, f"{step}:{rank}"))
-        lr = opt.param_groups[0]["lr"]
-        opt.zero_grad(set_to_none=True)
-        loss_sum, units = backward_batch(
-            task, fwd, batch, device, micro_batch=cfg.micro_batch, amp_dtype=amp_dtype, scaler=scaler, world_size=world
-        )
-        if scaler is not None:
-            scaler.unscale_(opt)
-        if cfg.grad_clip:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        if scaler is not None:
-            scaler.step(opt)
-            scaler.update()
-        else:
-            opt.step()
-        if sched is not None:
-            sched.step()
-        value = float(loss_sum)
-        if not math.isfinite(value):
-            raise FloatingPointError(f"training loss became {value} at step {step} (lr {lr}); lower the lr or check the data")
-        units_seen += units
-        window.append(value)
-        done = step + 1
-        if done % cfg.log_every == 0 or done == cfg.steps:
-            history.append({"step": done, "loss": float(np.mean(window)), "lr": lr})
-            window = []
+    run.model.train()
+    bar = progress_bar(run, progress)
+    batches = Batches(run)
+    for step in bar if not run.best["stopped"] else ():
+        seed_everything(step_seed(cfg.seed, step))  # the batch depends on (seed, step) only
+        batch = batches.get(step)
+        if run.dist.world_size > 1:  # dropout etc. differ between ranks; the batch above does not depend on the rank
+            torch.manual_seed(step_seed(cfg.seed, f"{step}:{run.dist.rank}"))
+        value, lr = optimizer_step(run, batch, step)
+        run.step = step + 1
+        log_loss(run, value, lr)
         bar.set_postfix(loss=f"{value:.3f}", lr=f"{lr:.1e}")
-        if cfg.eval_every and (done % cfg.eval_every == 0 or done == cfg.steps):
-            evaluate(done)
-        if done % cfg.checkpoint_every == 0 or done == cfg.steps or best["stopped"]:
-            save(done)
+        if cfg.eval_every and (run.step % cfg.eval_every == 0 or run.step == cfg.steps):
+            evaluate(run)
+        if run.step % cfg.checkpoint_every == 0 or run.step == cfg.steps or run.best["stopped"]:
+            save(run, state_path, fingerprint, model_config, log_dir)
         if on_step is not None:
-            on_step(done, value)
-        if best["stopped"]:
+            on_step(run.step, value)
+        if run.best["stopped"]:
             break
     bar.close()
-    if pool is not None:
-        pool.shutdown(wait=True, cancel_futures=True)
-    if log_dir and dist_info.main and history:
-        write_text(Path(log_dir) / "loss.csv", history_csv(history, evals))
-        plot_history(history, Path(log_dir) / "loss.png", evals, title=f"{name} loss")
-    model.eval()
-    return TrainResult(
-        model_state={k: v.detach().cpu() for k, v in model.state_dict().items()},
-        history=history,
-        evals=evals,
-        steps=done,
-        resumed_from=start,
-        seconds=round(time.time() - t0, 3),
-        units_seen=units_seen,
-        device=str(device),
-        world_size=world,
-        stopped_early=bool(best["stopped"]),
-        best_step=best["step"],
-        best_metrics=best["metrics"],
-        best_state=best["state"],
-    )
+    batches.close()
+    write_logs(run, log_dir)
+    run.model.eval()
+    return result(run, time.time() - t0)
