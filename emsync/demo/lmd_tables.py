@@ -60,12 +60,34 @@ def make_lmd_tables(midi_gt: dict, seed=1234) -> dict:
     "ground_truth": dict}."""
     rng = item_rng(seed, "lmd")
     files = midi_gt["files"]
-    originals = {g[0]: g for g in midi_gt["duplicate_groups"]}
     ok = sorted(h for h, e in files.items() if e["kind"] == "ok")
+    tracks, song_track = _song_tracks(rng, files, ok)
+    decoys = _decoys(rng, len(ok))
+    scores, true_match, matched_midis = _match_scores(seed, midi_gt, song_track, tracks + decoys, decoys[0])
+    spotify = _spotify_side(seed, song_track, decoys)
+    e2s = pd.DataFrame(spotify["map_rows"], columns=["track_id", "spotify_id"])
+    e2s.loc[len(e2s)] = {"track_id": decoys[1]["track_id"], "spotify_id": _spotify_id(rng)}  # id not in catalog
+    gt = {
+        "true_match": dict(sorted(true_match.items())),
+        "spotify_id": spotify["gt_spot"],
+        "valence": spotify["gt_val"],
+        "search_only": spotify["search_only"],
+        "unmatched_midis": sorted(h for h in matched_midis if h not in true_match),
+    }
+    return {
+        "msd_metadata": _msd_metadata(seed, tracks + decoys),
+        "match_scores": scores,
+        "echonest_to_spotify": e2s,
+        "spotify_features": spotify["archive"],
+        "spotify_catalog": spotify["catalog"],
+        "ground_truth": gt,
+    }
 
-    # one MSD track per distinct song (duplicates share their original's track)
-    tracks = []  # dicts with metadata
-    song_track = {}
+
+def _song_tracks(rng, files: dict, ok: list) -> tuple[list, dict]:
+    """One MSD track per distinct song (duplicates share their original's track); ~5 % of songs
+    re-pointed to another song's track (distinct arrangements of one track). (tracks, {md5: track})."""
+    tracks, song_track = [], {}
     for h in ok:
         e = files[h]
         t = {
@@ -79,11 +101,14 @@ def make_lmd_tables(midi_gt: dict, seed=1234) -> dict:
             t["title"] = str(rng.choice(UNICODE_TITLES))
         tracks.append(t)
         song_track[h] = t
-    # a few distinct arrangements of one track: re-point ~5 % of songs to another song's track
     for h in ok[1::20]:
         song_track[h] = song_track[ok[(ok.index(h) + 7) % len(ok)]]
-    # tracks no MIDI belongs to (wrong candidates only)
-    decoys = [
+    return tracks, song_track
+
+
+def _decoys(rng, n_ok: int) -> list:
+    """Tracks no MIDI belongs to (wrong candidates only)."""
+    return [
         {
             "track_id": _ident(rng, "TR"),
             "song_id": _ident(rng, "SO"),
@@ -91,11 +116,15 @@ def make_lmd_tables(midi_gt: dict, seed=1234) -> dict:
             "artist": str(rng.choice(["Decoy Band", "The Others", "Nadie"])),
             "duration": round(float(rng.uniform(120, 360)), 3),
         }
-        for _ in range(max(5, len(ok) // 5))
+        for _ in range(max(5, n_ok // 5))
     ]
-    all_tracks = tracks + decoys
 
-    # match scores {track_id: {md5: score}}
+
+def _match_scores(seed, midi_gt: dict, song_track: dict, all_tracks: list, broken_track: dict) -> tuple[dict, dict, list]:
+    """{track_id: {md5: score}} with the true track highest, weaker candidates, unmatched MIDIs and
+    broken files listed under `broken_track` (as in LMD); also {md5: true track_id} and the matched md5s."""
+    files = midi_gt["files"]
+    originals = {g[0]: g for g in midi_gt["duplicate_groups"]}
     true_match, scores = {}, {}
     matched_midis = [h for h in files if files[h]["kind"] in ("ok", "duplicate")]
     for h in sorted(matched_midis):
@@ -114,10 +143,13 @@ def make_lmd_tables(midi_gt: dict, seed=1234) -> dict:
             if other["track_id"] != t["track_id"]:
                 scores.setdefault(other["track_id"], {})[h] = round(float(r.uniform(0.3, best - 0.05)), 6)
     for h in sorted(h for h, e in files.items() if e["kind"] in ("corrupt", "truncated", "zero_notes"))[::2]:
-        scores.setdefault(decoys[0]["track_id"], {})[h] = 0.5  # broken files still listed, as in LMD
+        scores.setdefault(broken_track["track_id"], {})[h] = 0.5  # broken files still listed, as in LMD
     scores = {k: dict(sorted(v.items())) for k, v in sorted(scores.items())}
+    return scores, true_match, matched_midis
 
-    # MSD metadata for every track (unicode, missing fields)
+
+def _msd_metadata(seed, all_tracks: list) -> pd.DataFrame:
+    """MSD metadata for every track (unicode, missing release and year)."""
     rows = []
     for t in all_tracks:
         r = item_rng(seed, "msd", t["track_id"])
@@ -132,81 +164,73 @@ def make_lmd_tables(midi_gt: dict, seed=1234) -> dict:
                 "duration": t["duration"],
             }
         )
-    msd = pd.DataFrame(rows).astype({"year": "Int64"}).sort_values("track_id", ignore_index=True)
+    return pd.DataFrame(rows).astype({"year": "Int64"}).sort_values("track_id", ignore_index=True)
 
-    # Spotify side: features per distinct track; mapping, archive and catalog
+
+def _audio_features(r, i: int) -> dict:
+    feats = {
+        "danceability": round(float(r.uniform(0.2, 0.95)), 3),
+        "energy": round(float(r.uniform(0.1, 1.0)), 3),
+        "key": int(r.integers(0, 12)),
+        "loudness": round(float(r.uniform(-20, -2)), 3),
+        "mode": int(r.integers(0, 2)),
+        "speechiness": round(float(r.uniform(0.02, 0.3)), 4),
+        "acousticness": round(float(r.uniform(0, 1)), 4),
+        "instrumentalness": round(float(r.uniform(0, 0.9)), 6),
+        "liveness": round(float(r.uniform(0.05, 0.6)), 3),
+        "valence": round(float(r.uniform(0.03, 0.98)), 3),
+        "tempo": round(float(r.uniform(60, 180)), 3),
+    }
+    if i % 25 == 3:
+        feats["valence"] = 0.0  # the spurious peak at 0 (§4.3)
+    return feats
+
+
+def _spotify_side(seed, song_track: dict, decoys: list) -> dict:
+    """Features per distinct track; the Echo Nest map rows, the archive, the catalog and their ground truth."""
     used = sorted({t["track_id"]: t for t in song_track.values()}.values(), key=lambda t: t["track_id"])
-    map_rows, archive, catalog, gt_spot, gt_val, search_only = [], [], [], {}, {}, []
+    out = {"map_rows": [], "archive": [], "catalog": [], "gt_spot": {}, "gt_val": {}, "search_only": []}
     for i, t in enumerate(used):
         r = item_rng(seed, "spotify", t["track_id"])
         sid = _spotify_id(r)
-        feats = {
-            "danceability": round(float(r.uniform(0.2, 0.95)), 3),
-            "energy": round(float(r.uniform(0.1, 1.0)), 3),
-            "key": int(r.integers(0, 12)),
-            "loudness": round(float(r.uniform(-20, -2)), 3),
-            "mode": int(r.integers(0, 2)),
-            "speechiness": round(float(r.uniform(0.02, 0.3)), 4),
-            "acousticness": round(float(r.uniform(0, 1)), 4),
-            "instrumentalness": round(float(r.uniform(0, 0.9)), 6),
-            "liveness": round(float(r.uniform(0.05, 0.6)), 3),
-            "valence": round(float(r.uniform(0.03, 0.98)), 3),
-            "tempo": round(float(r.uniform(60, 180)), 3),
-        }
-        if i % 25 == 3:
-            feats["valence"] = 0.0  # the spurious peak at 0 (§4.3)
+        feats = _audio_features(r, i)
         u = r.random()
         mapping = "mapped" if u < 0.7 else ("search" if u < 0.88 else "none")
         ids = [sid]
         if mapping == "mapped":
             if r.random() < 0.1:
                 ids.append(_spotify_id(r))  # a second id for the same track
-            for s in ids:
-                map_rows.append({"track_id": t["track_id"], "spotify_id": s})
+            out["map_rows"] += [{"track_id": t["track_id"], "spotify_id": s} for s in ids]
             if r.random() < 0.1:
-                map_rows.append({"track_id": t["track_id"], "spotify_id": ids[0]})  # duplicate row
+                out["map_rows"].append({"track_id": t["track_id"], "spotify_id": ids[0]})  # duplicate row
         if mapping == "search":
-            search_only.append(t["track_id"])
-        gt_spot[t["track_id"]] = sid if mapping != "none" else None
-        gt_val[t["track_id"]] = feats["valence"] if mapping != "none" else None
+            out["search_only"].append(t["track_id"])
+        out["gt_spot"][t["track_id"]] = sid if mapping != "none" else None
+        out["gt_val"][t["track_id"]] = feats["valence"] if mapping != "none" else None
         if mapping != "none" and not (mapping == "mapped" and i % 31 == 5):  # one mapped id missing from catalog
-            catalog.append(_catalog_entry(sid, t, feats))
+            out["catalog"].append(_catalog_entry(sid, t, feats))
         if r.random() < 0.65:  # the archive covers only some tracks
-            blank = r.random() < 0.05
-            archive.append(
-                {
-                    "track_id": t["track_id"],
-                    "song_id": t["song_id"],
-                    "artist": t["artist"],
-                    "title": t["title"],
-                    "spotify_ids": "    ".join(ids) if mapping == "mapped" else "",
-                    "tempo": None if blank else feats["tempo"],
-                    "valence": None if blank else feats["valence"],
-                    "energy": None if blank else feats["energy"],
-                }
-            )
+            out["archive"].append(_archive_row(t, ids if mapping == "mapped" else [], feats, blank=r.random() < 0.05))
     for t in decoys[:3]:  # catalog noise: unrelated tracks a search might hit
         r = item_rng(seed, "decoy", t["track_id"])
-        catalog.append(_catalog_entry(_spotify_id(r), t, {k: 0.5 for k in AUDIO_FEATURES} | {"key": 0, "mode": 1}))
-    e2s = pd.DataFrame(map_rows, columns=["track_id", "spotify_id"])
-    e2s.loc[len(e2s)] = {"track_id": decoys[1]["track_id"], "spotify_id": _spotify_id(rng)}  # id not in catalog
-    arch = pd.DataFrame(archive, columns=["track_id", "song_id", "artist", "title", "spotify_ids", "tempo", "valence", "energy"])
-    arch = arch.sort_values("track_id", ignore_index=True)
-    catalog.sort(key=lambda c: c["id"])
-    gt = {
-        "true_match": dict(sorted(true_match.items())),
-        "spotify_id": gt_spot,
-        "valence": gt_val,
-        "search_only": search_only,
-        "unmatched_midis": sorted(h for h in matched_midis if h not in true_match),
-    }
+        out["catalog"].append(_catalog_entry(_spotify_id(r), t, {k: 0.5 for k in AUDIO_FEATURES} | {"key": 0, "mode": 1}))
+    arch = pd.DataFrame(out["archive"], columns=["track_id", "song_id", "artist", "title", "spotify_ids", "tempo", "valence", "energy"])
+    out["archive"] = arch.sort_values("track_id", ignore_index=True)
+    out["catalog"].sort(key=lambda c: c["id"])
+    return out
+
+
+def _archive_row(t: dict, ids: list, feats: dict, blank: bool) -> dict:
+    """A row shaped like the thesis author's cleansed_features.csv (blank: features missing)."""
     return {
-        "msd_metadata": msd,
-        "match_scores": scores,
-        "echonest_to_spotify": e2s,
-        "spotify_features": arch,
-        "spotify_catalog": catalog,
-        "ground_truth": gt,
+        "track_id": t["track_id"],
+        "song_id": t["song_id"],
+        "artist": t["artist"],
+        "title": t["title"],
+        "spotify_ids": "    ".join(ids),
+        "tempo": None if blank else feats["tempo"],
+        "valence": None if blank else feats["valence"],
+        "energy": None if blank else feats["energy"],
     }
 
 

@@ -165,13 +165,68 @@ def _quarters_per_bar(ts) -> float:
     return num * 4 / den
 
 
-def make_song(rng: np.random.Generator, *, lyrics_lang=None, karaoke=False, zero_notes=False) -> Song:
-    """One seeded multi-instrument song. `lyrics_lang`: en/de/es/pt or None."""
+@dataclass
+class Frame:
+    """The grid a song is written on: ticks, metre, bars, key and chord progression."""
+
+    tpb: int  # ticks per beat
+    ts: tuple  # time signature
+    n_bars: int
+    tonic: int
+    minor: bool
+    prog: list  # scale degrees, one per chord slot (cycled)
+
+    @property
+    def qpb(self) -> float:
+        return _quarters_per_bar(self.ts)
+
+    @property
+    def bar(self) -> int:
+        return int(self.qpb * self.tpb)
+
+    @property
+    def bars_per_chord(self) -> int:
+        return 2 if self.ts == (6, 8) else 1  # 6/8: a chord spans 2 bars (= 4 dotted-quarter beats)
+
+    @property
+    def slot_len(self) -> int:
+        return self.bar * self.bars_per_chord
+
+    @property
+    def n_slots(self) -> int:
+        return self.n_bars // self.bars_per_chord
+
+    @property
+    def scale(self) -> list:
+        return MINOR if self.minor else MAJOR
+
+    def degree(self, slot: int) -> int:
+        return self.prog[slot % len(self.prog)]
+
+    def chord_pcs(self, degree: int) -> list:
+        """Triad (+7th) pitch classes for a scale degree."""
+        return [(self.tonic + self.scale[(degree + k) % 7] + 12 * ((degree + k) // 7)) for k in (0, 2, 4, 6)]
+
+
+@dataclass
+class ChordPart:
+    """The chord part and where its planted events are (strong chords, distractors)."""
+
+    part: Part | None
+    strong: list = field(default_factory=list)
+    distract: list = field(default_factory=list)
+    event_ticks: set = field(default_factory=set)
+
+    def free(self, t) -> bool:
+        """No chord-part event starts at tick t (other parts never start a note there)."""
+        return t not in self.event_ticks
+
+
+def _frame(rng) -> tuple[Frame, list]:
+    """The song's grid and its tempo map [(tick, us per beat)] (changes on even bar lines)."""
     tpb = int(rng.choice([96, 120, 192, 240, 384, 480]))
     ts = [(4, 4), (3, 4), (5, 4), (6, 8)][rng.choice(4, p=[0.8, 0.08, 0.06, 0.06])]
-    qpb = _quarters_per_bar(ts)
-    bar = int(qpb * tpb)
-    bars_per_chord = 2 if ts == (6, 8) else 1  # 6/8: a chord spans 2 bars (= 4 dotted-quarter beats)
+    bar = int(_quarters_per_bar(ts) * tpb)
     n_bars = int(rng.integers(4, 10)) * 2
     bpm = int(rng.integers(50, 181))
     tempos = [(0, round(60e6 / bpm))]
@@ -180,159 +235,173 @@ def make_song(rng: np.random.Generator, *, lyrics_lang=None, karaoke=False, zero
             tempos.append((int(b) * bar, round(60e6 / int(rng.integers(50, 181)))))
     tonic = int(rng.integers(0, 12))
     minor = bool(rng.random() < 0.35)
-    scale = MINOR if minor else MAJOR
     prog = PROGRESSIONS[rng.integers(len(PROGRESSIONS))]
-    title = " ".join(rng.choice(TITLE_WORDS, size=int(rng.integers(1, 4)), replace=False))
-    artist = str(rng.choice(ARTISTS))
+    return Frame(tpb, ts, n_bars, tonic, minor, prog), tempos
 
-    def chord_pcs(degree):  # triad (+7th) pitch classes for a scale degree
-        return [(tonic + scale[(degree + k) % 7] + 12 * ((degree + k) // 7)) for k in (0, 2, 4, 6)]
 
-    # which families play
-    has_chord = rng.random() < 0.92
-    has_bass = rng.random() < 0.8
-    has_drums = rng.random() < 0.65
-    has_melody = rng.random() < 0.85 or lyrics_lang is not None or karaoke
-    has_strings = rng.random() < 0.35
-    has_odd = rng.random() < 0.5
-    if not (has_chord or has_melody):
-        has_melody = True
-    parts = []
-    chord_part = None
-    if has_chord:
-        fam = PIANO if rng.random() < 0.6 else GUITAR
-        chord_part = Part("Piano" if fam is PIANO else "Guitar", int(rng.choice(fam)), False, "chord")
-        parts.append(chord_part)
+def _families(rng, melody_needed: bool) -> dict:
+    """Which instrument families play (a song has chords or a melody)."""
+    has = {
+        "chord": rng.random() < 0.92,
+        "bass": rng.random() < 0.8,
+        "drums": rng.random() < 0.65,
+        "melody": rng.random() < 0.85 or melody_needed,
+        "strings": rng.random() < 0.35,
+        "odd": rng.random() < 0.5,
+    }
+    has["melody"] = has["melody"] or not has["chord"]
+    return has
 
-    # chord part: one event per chord slot
-    strong, distract, event_ticks = [], [], set()
-    n_slots = n_bars // bars_per_chord
-    slot_len = bar * bars_per_chord
-    for s in range(n_slots):
-        t0 = s * slot_len
-        pcs = chord_pcs(prog[s % len(prog)])
-        if chord_part is None:
-            continue
+
+def _chord_part(rng, f: Frame, present: bool) -> ChordPart:
+    """One event per chord slot: a planted strong chord, an arpeggio, a stab, a dyad or a rest."""
+    if not present:
+        return ChordPart(None)
+    fam = PIANO if rng.random() < 0.6 else GUITAR
+    cp = ChordPart(Part("Piano" if fam is PIANO else "Guitar", int(rng.choice(fam)), False, "chord"))
+    notes, tpb = cp.part.notes, f.tpb
+    for s in range(f.n_slots):
+        t0 = s * f.slot_len
         kind = rng.choice(["strong", "arp", "stab", "dyad", "rest"], p=[0.3, 0.35, 0.12, 0.1, 0.13])
-        base = 48 + (tonic % 12 if tonic < 7 else tonic - 12)
-        pitches = [base + pc - tonic for pc in pcs]
+        base = 48 + (f.tonic % 12 if f.tonic < 7 else f.tonic - 12)
+        pitches = [base + pc - f.tonic for pc in f.chord_pcs(f.degree(s))]
         vel = int(rng.integers(70, 101))
-        long_len = int(min(qpb, 4) * tpb) if bars_per_chord == 1 else slot_len  # >= 3 quarter beats
+        long_len = int(min(f.qpb, 4) * tpb) if f.bars_per_chord == 1 else f.slot_len  # >= 3 quarter beats
         if kind == "strong":
-            n = int(rng.integers(3, 5))
-            for p in pitches[:n]:
-                chord_part.notes.append(Note(t0, t0 + long_len, p, vel))
-            strong.append(t0)
-            event_ticks.add(t0)
+            notes += [Note(t0, t0 + long_len, p, vel) for p in pitches[: int(rng.integers(3, 5))]]
+            cp.strong.append(t0)
         elif kind == "stab":
-            for p in pitches[: int(rng.integers(3, 5))]:
-                chord_part.notes.append(Note(t0, t0 + tpb, p, vel))  # 1 beat: not strong
-            distract.append(t0)
-            event_ticks.add(t0)
+            notes += [Note(t0, t0 + tpb, p, vel) for p in pitches[: int(rng.integers(3, 5))]]  # 1 beat: not strong
         elif kind == "dyad":
-            for p in (pitches[0], pitches[2]):
-                chord_part.notes.append(Note(t0, t0 + long_len, p, vel))  # 2 notes: not strong
-            distract.append(t0)
-            event_ticks.add(t0)
+            notes += [Note(t0, t0 + long_len, p, vel) for p in (pitches[0], pitches[2])]  # 2 notes: not strong
         elif kind == "arp":
             step = tpb // 2
-            for i, t in enumerate(range(t0, t0 + slot_len, step)):
+            for i, t in enumerate(range(t0, t0 + f.slot_len, step)):
                 p = pitches[[0, 1, 2, 1][i % 4]] + 12 * (i % 8 >= 4)
-                chord_part.notes.append(Note(t, t + step, p, vel - 10))  # single short notes
+                notes.append(Note(t, t + step, p, vel - 10))  # single short notes
+        if kind in ("stab", "dyad"):
+            cp.distract.append(t0)
+        if kind in ("strong", "stab", "dyad"):
+            cp.event_ticks.add(t0)
+    return cp
 
-    def free(t):
-        return t not in event_ticks
 
-    if has_bass:
-        bass = Part("Bass", int(rng.choice(BASS)), False, "bass")
-        for s in range(n_slots):
-            root = 36 + (tonic + scale[prog[s % len(prog)] % 7]) % 12
-            t0 = s * slot_len
-            step = tpb * int(rng.choice([1, 2])) if qpb >= 2 else tpb
-            for t in range(t0, t0 + slot_len, step):
-                bass.notes.append(Note(t, t + step - tpb // 8, root + (7 if (t - t0) // step % 4 == 2 else 0), 90))
-        parts.append(bass)
+def _bass(rng, f: Frame) -> Part:
+    bass = Part("Bass", int(rng.choice(BASS)), False, "bass")
+    for s in range(f.n_slots):
+        root = 36 + (f.tonic + f.scale[f.degree(s) % 7]) % 12
+        t0 = s * f.slot_len
+        step = f.tpb * int(rng.choice([1, 2])) if f.qpb >= 2 else f.tpb
+        for t in range(t0, t0 + f.slot_len, step):
+            bass.notes.append(Note(t, t + step - f.tpb // 8, root + (7 if (t - t0) // step % 4 == 2 else 0), 90))
+    return bass
 
-    if has_drums:
-        drums = Part("Drums", 0, True, "drums")
-        eighth = tpb // 2
-        for b in range(n_bars):
-            t0 = b * bar
-            n8 = int(qpb * 2)
-            for i in range(n8):
-                t = t0 + i * eighth
-                drums.notes.append(Note(t, t + eighth // 2, 42, 70))  # closed hi-hat
-                if i == 0:
-                    drums.notes.append(Note(t, t + eighth // 2, 36, 100))  # kick
-                elif i == n8 // 2 or (ts == (4, 4) and i == 6):
-                    drums.notes.append(Note(t, t + eighth // 2, 38, 95))  # snare
-                elif ts == (4, 4) and i == 4:
-                    drums.notes.append(Note(t, t + eighth // 2, 36, 100))
-            if b % 4 == 0:
-                drums.notes.append(Note(t0, t0 + tpb, 49, 90))  # crash each phrase
-        parts.append(drums)
 
-    melody = None
-    if has_melody:
-        prog_m = int(rng.choice(ODD + [0, 24, 40, 73]))
-        melody = Part("Melody", prog_m, False, "melody")
-        degree = int(rng.integers(0, 7))
-        t = 0
-        while t < n_bars * bar:
-            dur = min(int(tpb * rng.choice([0.5, 1.0, 1.5], p=[0.4, 0.45, 0.15])), n_bars * bar - t)
-            if free(t) and rng.random() > 0.15:
-                degree = int(np.clip(degree + rng.choice([-2, -1, 1, 2]), -3, 10))
-                pitch = 60 + tonic + scale[degree % 7] + 12 * (degree // 7)
-                melody.notes.append(Note(t, t + dur, pitch, int(rng.integers(75, 105))))
-            t += dur
-        parts.append(melody)
+def _drums(f: Frame) -> Part:
+    """Hi-hat eighths, kick and snare by metre, a crash every four bars (no randomness)."""
+    drums = Part("Drums", 0, True, "drums")
+    eighth = f.tpb // 2
+    n8 = int(f.qpb * 2)
+    for b in range(f.n_bars):
+        t0 = b * f.bar
+        for i in range(n8):
+            t = t0 + i * eighth
+            drums.notes.append(Note(t, t + eighth // 2, 42, 70))  # closed hi-hat
+            if i == 0:
+                drums.notes.append(Note(t, t + eighth // 2, 36, 100))  # kick
+            elif i == n8 // 2 or (f.ts == (4, 4) and i == 6):
+                drums.notes.append(Note(t, t + eighth // 2, 38, 95))  # snare
+            elif f.ts == (4, 4) and i == 4:
+                drums.notes.append(Note(t, t + eighth // 2, 36, 100))
+        if b % 4 == 0:
+            drums.notes.append(Note(t0, t0 + f.tpb, 49, 90))  # crash each phrase
+    return drums
 
-    if has_strings:
-        strings = Part("Strings", int(rng.choice(STRINGS)), False, "strings")
-        for s in range(n_slots):
-            t0 = s * slot_len + (0 if free(s * slot_len) else tpb // 2)
-            pcs = chord_pcs(prog[s % len(prog)])
-            for pc in (pcs[0], pcs[2]):  # at most 2 notes at once
-                strings.notes.append(Note(t0, s * slot_len + slot_len, 60 + (pc - tonic) + tonic % 12, 60))
-        parts.append(strings)
 
-    if has_odd:
-        odd = Part(str(rng.choice(["Lead", "Pad", "Brass", "Flute", "Organ", "Sitar"])), int(rng.choice(ODD)), False, "odd")
-        for b in range(n_bars):
-            t = b * bar + tpb  # off the bar line
-            if free(t):
-                odd.notes.append(Note(t, t + tpb, 72 + tonic % 12 + int(rng.choice([0, 2, 4, 7])), 65))
-        parts.append(odd)
+def _melody(rng, f: Frame, cp: ChordPart) -> Part:
+    """A stepwise melody of short notes, none starting on a chord-part event."""
+    melody = Part("Melody", int(rng.choice(ODD + [0, 24, 40, 73])), False, "melody")
+    degree, t, end = int(rng.integers(0, 7)), 0, f.n_bars * f.bar
+    while t < end:
+        dur = min(int(f.tpb * rng.choice([0.5, 1.0, 1.5], p=[0.4, 0.45, 0.15])), end - t)
+        if cp.free(t) and rng.random() > 0.15:
+            degree = int(np.clip(degree + rng.choice([-2, -1, 1, 2]), -3, 10))
+            pitch = 60 + f.tonic + f.scale[degree % 7] + 12 * (degree // 7)
+            melody.notes.append(Note(t, t + dur, pitch, int(rng.integers(75, 105))))
+        t += dur
+    return melody
 
-    parts = [p for p in parts if p.notes]
-    # lyrics: one word per melody note onset, cycling the language's lines
+
+def _strings(rng, f: Frame, cp: ChordPart) -> Part:
+    """Two-note pads per chord slot, moved off a chord-part event by half a beat."""
+    strings = Part("Strings", int(rng.choice(STRINGS)), False, "strings")
+    for s in range(f.n_slots):
+        t0 = s * f.slot_len + (0 if cp.free(s * f.slot_len) else f.tpb // 2)
+        pcs = f.chord_pcs(f.degree(s))
+        for pc in (pcs[0], pcs[2]):  # at most 2 notes at once
+            strings.notes.append(Note(t0, s * f.slot_len + f.slot_len, 60 + (pc - f.tonic) + f.tonic % 12, 60))
+    return strings
+
+
+def _odd(rng, f: Frame, cp: ChordPart) -> Part:
+    """A program outside the five families: one off-beat note per bar."""
+    odd = Part(str(rng.choice(["Lead", "Pad", "Brass", "Flute", "Organ", "Sitar"])), int(rng.choice(ODD)), False, "odd")
+    for b in range(f.n_bars):
+        t = b * f.bar + f.tpb  # off the bar line
+        if cp.free(t):
+            odd.notes.append(Note(t, t + f.tpb, 72 + f.tonic % 12 + int(rng.choice([0, 2, 4, 7])), 65))
+    return odd
+
+
+def _lyrics(melody: Part | None, lyrics_lang, karaoke: bool) -> tuple[list, list]:
+    """(lyric events, soft-karaoke events): one word per melody note onset, cycling the language's lines."""
     lyrics, kar = [], []
-    if melody is not None and (lyrics_lang or karaoke):
-        lines = LYRICS[lyrics_lang or "en"]
-        words = [(li, w) for li, line in enumerate(lines) for w in line.split()]
-        onsets = [n.start for n in melody.notes]
-        for i, tk in enumerate(onsets):
-            li, w = words[i % len(words)]
-            first = i == 0 or words[(i - 1) % len(words)][0] != li
-            if karaoke:  # soft karaoke: "/" starts a line, "\" a paragraph; words carry their space
-                prefix = ("\\" if li % 4 == 0 else "/") if first else ""
-                kar.append((tk, prefix + w + " "))
-            else:
-                lyrics.append((tk, w + " "))
+    if melody is None or not (lyrics_lang or karaoke):
+        return lyrics, kar
+    lines = LYRICS[lyrics_lang or "en"]
+    words = [(li, w) for li, line in enumerate(lines) for w in line.split()]
+    for i, tk in enumerate(n.start for n in melody.notes):
+        li, w = words[i % len(words)]
+        first = i == 0 or words[(i - 1) % len(words)][0] != li
+        if karaoke:  # soft karaoke: "/" starts a line, "\" a paragraph; words carry their space
+            prefix = ("\\" if li % 4 == 0 else "/") if first else ""
+            kar.append((tk, prefix + w + " "))
+        else:
+            lyrics.append((tk, w + " "))
+    return lyrics, kar
+
+
+def make_song(rng: np.random.Generator, *, lyrics_lang=None, karaoke=False, zero_notes=False) -> Song:
+    """One seeded multi-instrument song. `lyrics_lang`: en/de/es/pt or None."""
+    f, tempos = _frame(rng)
+    title = " ".join(rng.choice(TITLE_WORDS, size=int(rng.integers(1, 4)), replace=False))
+    artist = str(rng.choice(ARTISTS))
+    has = _families(rng, melody_needed=lyrics_lang is not None or karaoke)
+    cp = _chord_part(rng, f, has["chord"])
+    parts = [cp.part] if cp.part is not None else []
+    parts += [_bass(rng, f)] if has["bass"] else []
+    parts += [_drums(f)] if has["drums"] else []
+    melody = _melody(rng, f, cp) if has["melody"] else None
+    parts += [melody] if melody is not None else []
+    parts += [_strings(rng, f, cp)] if has["strings"] else []
+    parts += [_odd(rng, f, cp)] if has["odd"] else []
+    parts = [p for p in parts if p.notes]
+    lyrics, kar = _lyrics(melody, lyrics_lang, karaoke)
+    strong, distract = cp.strong, cp.distract
     if zero_notes:
         for p in parts:
             p.notes = []
         lyrics, kar, strong, distract = [], [], [], []
     return Song(
-        ticks_per_beat=tpb,
+        ticks_per_beat=f.tpb,
         tempos=tempos,
-        time_signature=ts,
+        time_signature=f.ts,
         parts=parts,
-        end_tick=n_bars * bar,
+        end_tick=f.n_bars * f.bar,
         title=title,
         artist=artist,
-        key=tonic,
-        minor=minor,
+        key=f.tonic,
+        minor=f.minor,
         lyrics=lyrics,
         karaoke=kar,
         lyrics_lang=(lyrics_lang or ("en" if karaoke else None)) if (lyrics or kar) else None,
