@@ -315,7 +315,7 @@ class PathsParams:
 
 @dataclass(frozen=True)
 class DemoDataParams:
-    # issue 2 item 6: seeded offline corpus (emsync/demo); layout in docs/data_layout.md
+    # seeded offline corpus (emsync/demo); layout in docs/data_layout.md
     out_dir: OutDir = "data/demo"
     seed: Seed = 1234
     n_midi: Size = 200  # LMD-like corpus size (excluding planted duplicates and broken files)
@@ -648,7 +648,7 @@ class LyricsParams:
 
 @dataclass(frozen=True)
 class LimitsParams:
-    # issue 10: bounds on any user input, checked before the work starts (thesis scales: a song of
+    # bounds on any user input, checked before the work starts (thesis scales: a song of
     # minutes, an LMD file well under 1 MB, a film of a few hours). The MIDI duration and tempo
     # limits are the validator's (labeling.max_duration_s, labeling.max_tempo_bpm).
     max_midi_mb: Annotated[float, Range(0, lo_open=True)] = 64.0  # MIDI files larger than this are refused unread

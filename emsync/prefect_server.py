@@ -185,7 +185,7 @@ def use_run_server():
     or not under dvc: the temporary server)."""
     if os.environ.get("PREFECT_API_URL") or not os.environ.get("DVC_STAGE"):
         return None
-    from emsync.runguard import dvc_process
+    from emsync.process_tree import dvc_process
 
     owner = dvc_process()
     if owner is None:

@@ -25,6 +25,7 @@ COMMON = (
     "emsync/io.py",
     "emsync/redact.py",
     "emsync/runguard.py",
+    "emsync/process_tree.py",
     "emsync/prefect_server.py",
     "emsync/flowkit.py",
     "emsync/stages.py",

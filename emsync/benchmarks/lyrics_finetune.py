@@ -17,8 +17,8 @@ early stopping on dev macro-F1 (patience 3 evaluations), at most 10 epochs; Adam
 fine-tuned classifiers (`<work-dir>/7`, `<work-dir>/28`, loadable by the lyrics stage) and
 `lyrics_finetune.{json,md}` (the Tables 3.3/3.4 report). `--scratch` also trains MiniLM's
 architecture from random weights with the same recipe and budget (the reference measured in the
-same run); the from-scratch thesis-size DistilBERT numbers (0.41 / 0.28) are issue 24's reading of
-the train_lyrics stage and are printed as given, not re-measured.
+same run); the from-scratch thesis-size DistilBERT numbers (0.41 / 0.28) were read off
+the train_lyrics stage's report and are printed as given, not re-measured.
 """
 
 import time
