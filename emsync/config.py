@@ -524,6 +524,16 @@ class SoundtrackParams:
     flow_max_side: Annotated[int, Rule(lambda v: None if v == 0 or 16 <= v <= 4096 else "is not 0 or a size in 16..4096", "0 or 16..4096")] = 160  # AV-Align: Farnebäck optical flow on frames downscaled to this longer side; 0 = native size (Yariv et al.'s reference)
     long_video_s: PositiveSeconds = 1800.0  # the soundtrack stage scores longer videos one item at a time (each render holds its whole track in memory)
     exclude_audio_features: bool = False  # §6.3.1: the stage's emotion classifier ignores the videos' audio (no leakage from a music video's own track; thesis set: on)
+    # beyond the thesis: keep the video's dialogue and duck the music under it (emsync/soundtrack/mix.py)
+    dialogue: Annotated[str, OneOf("auto", "on", "off")] = "auto"  # auto: mix the video's own audio and duck the music when speech is detected; on: always mix it; off: the music replaces it (§6.2)
+    vad_threshold: Annotated[float, Range(0, 1, lo_open=True, hi_open=True)] = 0.5  # Silero VAD: speech probability above this is speech
+    vad_min_speech_s: Annotated[float, Range(0, 10)] = 0.25  # shorter speech segments are dropped
+    vad_min_silence_s: Annotated[float, Range(0, 10)] = 0.3  # shorter pauses do not split a speech segment
+    duck_db: Annotated[float, Range(0, 60)] = 12.0  # the music is this much lower under speech
+    duck_attack_s: Annotated[float, Range(0, 2)] = 0.15  # ramp down over this, ending where the speech starts (look-ahead side chain)
+    duck_release_s: Annotated[float, Range(0, 5)] = 0.6  # ramp back up over this after the speech ends
+    mix_peak_db: Annotated[float, Range(-20, -1)] = -1.0  # the dialogue mix is trimmed (one gain, only down) to peak at most here (dBFS)
+    keep_match_s: Annotated[float, Range(0, 2)] = 0.1  # --keep: a boundary this close to one of the previous run is the same boundary
 
 
 @dataclass(frozen=True)

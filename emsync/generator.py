@@ -96,16 +96,22 @@ def primer_ids(primer: str, instruments: str | None, default_instruments: str = 
     return make_primer(midi_ids=enc.ids, instruments=instruments)
 
 
-def run_generator(params, conds, duration_s, primer=None, instruments=None, seed=0, checkpoint=None, device=None, progress=True):
+def run_generator(
+    params, conds, duration_s, primer=None, instruments=None, seed=0, checkpoint=None, device=None, progress=True, primer_tokens=None
+):
     """Load the generator named by the flags or params (int8 on CPU when generate.cpu_int8) and sample
     one sequence per Condition in `conds` (one batch): the GenerationResult. Shared by `emsync generate`
-    and `emsync soundtrack`."""
+    and `emsync soundtrack`. `primer_tokens` (token ids, e.g. the music a re-score keeps) replaces
+    the `primer` keyword or MIDI file."""
     from emsync.models.generation import generate
 
     gp = params.generate
     from emsync.midi_input import MidiLimits
 
-    ids = primer_ids(primer or gp.primer, instruments, gp.instruments, MidiLimits.from_params(params))  # before any work
+    if primer_tokens is not None:
+        ids = [int(t) for t in primer_tokens]
+    else:
+        ids = primer_ids(primer or gp.primer, instruments, gp.instruments, MidiLimits.from_params(params))  # before any work
     dev = resolve_device(device or gp.device)
     model, _ = load_generator(params.path(checkpoint or gp.checkpoint), dev)
     if gp.cpu_int8 and dev.type == "cpu":

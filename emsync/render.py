@@ -244,12 +244,16 @@ def stem_outputs(stems_dir, names) -> dict:
     return {f"--stems ({n}.wav)": d / f"{n}.wav" for n in names}
 
 
-def render_stems(midis: dict, out_dir, duration_s, gain: float, soundfont=None, sample_rate=44100, fade_s=3.0) -> dict:
+def render_stems(
+    midis: dict, out_dir, duration_s, gain: float, soundfont=None, sample_rate=44100, fade_s=3.0, envelope=None, audio: dict | None = None
+) -> dict:
     """One WAV per stem: `midis` maps a stem name to a MIDI file holding only that instrument.
     Each is rendered like the mix (same FluidSynth, SoundFont, sample rate, length and fade-out)
     and scaled by the mix's peak-normalisation `gain` instead of being normalised on its own, so
     the stems keep their level in the mix and sum back to it (up to 16-bit rounding and FluidSynth's
-    voice allocation). Returns {name: {"path", "peak_dbfs", "clipped"}}."""
+    voice allocation); `envelope` (n,) multiplies them per sample (the duck of the dialogue mix).
+    `audio` maps more stem names to (n, 2) audio written as it is (the kept dialogue).
+    Returns {name: {"path", "peak_dbfs", "clipped"}}."""
     from emsync.io import write_json
 
     out_dir = Path(out_dir)
@@ -258,22 +262,30 @@ def render_stems(midis: dict, out_dir, duration_s, gain: float, soundfont=None, 
         ours = set(json.loads((out_dir / STEMS_RECORD).read_text(encoding="utf-8")))
     except (OSError, ValueError, TypeError):
         ours = set()
-    write_json(out_dir / STEMS_RECORD, sorted(ours | {f"{name}.wav" for name in midis}))  # before any stem lands
+    audio = dict(audio or {})
+    write_json(out_dir / STEMS_RECORD, sorted(ours | {f"{name}.wav" for name in [*midis, *audio]}))  # before any stem lands
     n = int(round(duration_s * sample_rate))
     stems = {}
-    for name, midi in midis.items():
+    for name in [*midis, *audio]:
         path = out_dir / f"{name}.wav"
         seen = {"peak": 0.0, "clipped": 0}
 
-        def watched(blocks, seen=seen):
+        def watched(blocks, seen=seen, env=envelope if name in midis else None):
+            at = 0
             for b in blocks:  # (b, 2) float32, at the mix's gain
+                if env is not None:
+                    b = b * env[at : at + len(b), None]
+                at += len(b)
                 if b.size:
                     seen["peak"] = max(seen["peak"], float(np.abs(b).max()))
                     seen["clipped"] += int((np.abs(b) > 1.0).sum())
                 yield b
 
-        with fluidsynth_raw(midi, soundfont, sample_rate, validate=False) as raw:
-            write_wav_blocks(path, watched(_blocks(raw, n, sample_rate, fade_s, gain)), sample_rate)
+        if name in midis:
+            with fluidsynth_raw(midis[name], soundfont, sample_rate, validate=False) as raw:
+                write_wav_blocks(path, watched(_blocks(raw, n, sample_rate, fade_s, gain)), sample_rate)
+        else:
+            write_wav_blocks(path, watched(audio[name][i : i + BLOCK] for i in range(0, len(audio[name]), BLOCK)), sample_rate)
         peak = seen["peak"]
         stems[name] = {
             "path": str(path),

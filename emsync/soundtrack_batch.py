@@ -133,8 +133,8 @@ def score_item(params, video, video_id: str, condition: str, setting: dict, seed
             checkpoint=checkpoint,
             progress=False,
             use_boundaries=setting["use_boundaries"],
-            keep_ids=True,
             own=("soundtrack",),
+            dialogue="off",  # §6.3 compares soundtracks that replace the video's sound
         )
         s = make_soundtrack(params, req)
         ids = s.pop("token_ids")

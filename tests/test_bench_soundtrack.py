@@ -11,7 +11,7 @@ def test_bench_soundtrack_reports_every_step(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("EMSYNC_PARAMS", str(tmp_path / "params.yaml"))
     assert main(["bench", "soundtrack", "--config", "tiny", "--duration", "6", "--device", "cpu"]) in (0, None)
     r = json.loads(capsys.readouterr().out)
-    assert list(r["seconds"]) == ["probe", "cuts", "emotion", "generate", "render", "mux", "other"]
+    assert list(r["seconds"]) == ["probe", "cuts", "speech", "emotion", "generate", "render", "mux", "other"]
     assert abs(sum(r["share"].values()) - 1.0) < 0.02  # the steps account for the total
     assert r["video_duration_s"] == 6.0 and r["boundaries"] == 1  # scenes every 1 s; the 4 s filter keeps the cut at 4 s
     assert r["video_codec"] == "copy"  # the picture stream is copied, not re-encoded

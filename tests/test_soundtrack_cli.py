@@ -125,8 +125,9 @@ def test_midi_decodes_to_notes_and_json_reports_the_run(setup, scored):
     assert s["boundary_hit"] == expect and s["boundaries_hit"] == sum(expect)
     assert s["boundaries_hit"] == 2  # pinned for this seed (the hits are recomputed above from the chord times)
     assert s["chord_times"] and all(0 <= c <= s["duration_s"] + 1 for c in s["chord_times"])
-    assert s["outputs"] == {"video": str(out / "scored.mp4"), "midi": str(out / "s.mid"), "wav": str(out / "s.wav"), "stems": None}
-    assert set(s["seconds"]) == {"probe", "cuts", "emotion", "generate", "render", "mux", "total"}
+    assert s["outputs"] == {"video": str(out / "scored.mp4"), "midi": str(out / "s.mid"), "wav": str(out / "s.wav"), "stems": None,
+                            "report": None}  # fmt: skip
+    assert set(s["seconds"]) == {"probe", "cuts", "speech", "emotion", "generate", "render", "mux", "total"}
 
 
 def test_same_seed_same_midi_bytes_and_human_summary(setup, scored, monkeypatch, tmp_path, capsys):

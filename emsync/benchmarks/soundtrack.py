@@ -2,7 +2,8 @@
 evaluation model; random weights unless --checkpoint), beside the thesis's runtime for a one-minute
 video including model initialisation: 1.42 min = 85.2 s (§6.4, GPU).
 
-Steps (emsync.soundtrack): probe, cuts (FFmpeg scene score), emotion (the video emotion classifier
+Steps (emsync.soundtrack): probe, cuts (FFmpeg scene score), speech (Silero VAD on the audio track,
+for the dialogue mix; the tone has none), emotion (the video emotion classifier
 with its feature extractors, when classify.emotion_checkpoint exists; else the neutral default,
 reported), generate (model load + int8 on CPU + sampling to 60 s + decode), render (FluidSynth),
 mux (the picture stream copied, `-c:v copy`, when the container allows). The generator's load is

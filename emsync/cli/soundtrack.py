@@ -6,6 +6,10 @@
     emsync soundtrack clip.mp4 -o scored.mp4 --midi scored.mid --stems stems/   # DAW-ready MIDI + one WAV per instrument
     emsync soundtrack clip.mp4 -o scored.mp4 --emotion-per-scene --json   # the emotion of each scene, as a curve
     emsync soundtrack clip.mp4 -o scored.mp4 --stride cpu                     # 608: faster on CPU, less context
+    emsync soundtrack talk.mp4 -o scored.mp4 --duck-db 15 --stems stems/      # dialogue kept, music 15 dB lower under speech
+    emsync soundtrack clip.mp4 -o scored.mp4 --dialogue off                   # the music replaces the video's sound (§6.2)
+    emsync soundtrack cut1.mp4 -o scored1.mp4 --json > run1.json              # then, after re-editing the video:
+    emsync soundtrack cut2.mp4 -o scored2.mp4 --keep run1.json --report cut2.html   # keeps the music up to the first changed cut
     emsync render song.mid -o song.wav                                        # FluidSynth, 3 s fade-out, -3 dB peak
     emsync render song.mid --video clip.mp4 -o scored.mp4 [--keep-audio]      # fitted to the video, muxed
 
@@ -48,7 +52,7 @@ def register(sub):
         metavar="DIR",
         help="also write one WAV per instrument into DIR (drums.wav, bass.wav, ...) at the mix's gain: they sum to the mix",
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same MIDI)")
+    p.add_argument("--seed", type=int, default=None, help="random seed (same seed, same MIDI; default 0)")
     p.add_argument("--instruments", choices=["fewer", "more"], default=None, help="default: params generate.instruments")
     p.add_argument("--checkpoint", default=None, help="generator checkpoint (default: params generate.checkpoint)")
     p.add_argument("--device", default=None, help="auto | cpu | cuda (default: params generate.device)")
@@ -59,6 +63,22 @@ def register(sub):
         action="store_true",
         help="the emotion classifier ignores the video's audio (audio embeddings and speech text; §6.3.1: scoring a music video against its own soundtrack)",
     )
+    p.add_argument(
+        "--dialogue",
+        choices=["auto", "on", "off"],
+        default=None,
+        help="keep the video's audio and duck the music under its speech (Silero VAD): auto = when speech is detected "
+        "(default: params soundtrack.dialogue)",
+    )
+    p.add_argument("--duck-db", type=float, default=None, help="how many dB the music goes down under speech (default: soundtrack.duck_db)")
+    p.add_argument(
+        "--keep",
+        default=None,
+        metavar="PREVIOUS.json",
+        help="re-score a re-cut video: keep the music of this previous `--json` run up to its first changed boundary "
+        "(same seed and emotion) and generate only from there",
+    )
+    p.add_argument("--report", default=None, metavar="OUT.html", help="also write a one-page HTML report (timeline, piano roll, player)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress display")
     add_stride_arg(p)
@@ -98,6 +118,10 @@ def _soundtrack(args):
         device=args.device,
         soundfont=args.soundfont,
         keep_audio=args.keep_audio,
+        dialogue=args.dialogue,
+        duck_db=args.duck_db,
+        keep=args.keep,
+        report=args.report,
         progress=not args.quiet,
     )
     s = make_soundtrack(params, req)

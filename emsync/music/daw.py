@@ -6,7 +6,8 @@ The generated soundtrack as a type-1 MIDI file that a DAW opens lined up with th
   8 ms, not beats, so 480 ticks per beat make one tick ~1.04 ms), a 4/4 time signature, an SMPTE
   offset of 00:00:00:00 carrying the video's frame rate (the music starts with the first frame),
   a text event with the exact fps, and one marker at every scene cut, named `cut 00:11.79`
-  (`cut 00:11.79 boundary` when the cut is also a §5.1 boundary that the music was conditioned on);
+  (`cut 00:11.79 boundary` when the cut is also a §5.1 boundary that the music was conditioned on),
+  and a `speech 00:01.47` / `speech end 00:04.80` marker pair around every detected speech segment;
 * one track per instrument with its name (Drums, Bass, Guitar, Piano, Strings) and its GM program
   (emsync.music.tokenizer.PROGRAM; drums on channel 10).
 
@@ -52,16 +53,19 @@ def seconds_to_tick(t: float, bpm: float = BPM, tpq: int = TPQ) -> int:
     return int(round(t * bpm / 60.0 * tpq))
 
 
-def marker_list(cuts, boundaries) -> list[tuple[float, str]]:
-    """(time, name) per cut, boundaries flagged; a boundary that is no cut gets its own marker."""
+def marker_list(cuts, boundaries, speech=()) -> list[tuple[float, str]]:
+    """(time, name) per cut, boundaries flagged; a boundary that is no cut gets its own marker;
+    `speech` segments (start, end) get a start and an end marker."""
     bset = {round(float(b), 3) for b in boundaries}
     out = [(float(c), cut_name(c) + (" boundary" if round(float(c), 3) in bset else "")) for c in cuts]
     cset = {round(float(c), 3) for c in cuts}
     out += [(float(b), cut_name(b).replace("cut", "boundary", 1)) for b in boundaries if round(float(b), 3) not in cset]
+    for a, b in speech:
+        out += [(float(a), cut_name(a).replace("cut", "speech", 1)), (float(b), cut_name(b).replace("cut", "speech end", 1))]
     return sorted(out)
 
 
-def daw_midi(dec, cuts=(), boundaries=(), fps: float = 25.0, bpm: float = BPM, instruments=None):
+def daw_midi(dec, cuts=(), boundaries=(), fps: float = 25.0, bpm: float = BPM, instruments=None, speech=()):
     """A mido.MidiFile of `dec` (emsync.music.tokenizer.Decoded) with the conductor track above;
     `instruments` (indices) keeps only those instrument tracks (one stem)."""
     import tempfile
@@ -85,7 +89,7 @@ def daw_midi(dec, cuts=(), boundaries=(), fps: float = 25.0, bpm: float = BPM, i
         ]
     )
     now = 0
-    for t, name in marker_list(cuts, boundaries):
+    for t, name in marker_list(cuts, boundaries, speech):
         tick = seconds_to_tick(t, bpm)
         conductor.append(mido.MetaMessage("marker", text=name, time=tick - now))
         now = tick
@@ -109,11 +113,11 @@ def daw_midi(dec, cuts=(), boundaries=(), fps: float = 25.0, bpm: float = BPM, i
     return out
 
 
-def write_daw_midi(dec, path, cuts=(), boundaries=(), fps: float = 25.0, bpm: float = BPM, instruments=None) -> dict:
+def write_daw_midi(dec, path, cuts=(), boundaries=(), fps: float = 25.0, bpm: float = BPM, instruments=None, speech=()) -> dict:
     """Write `daw_midi(...)` atomically; returns what the JSON record says about the file."""
     from emsync.io import atomic_path
 
-    mid = daw_midi(dec, cuts, boundaries, fps, bpm, instruments)
+    mid = daw_midi(dec, cuts, boundaries, fps, bpm, instruments, speech)
     with atomic_path(path, suffix=".mid") as tmp:
         mid.save(str(tmp))
     return {
@@ -121,6 +125,6 @@ def write_daw_midi(dec, path, cuts=(), boundaries=(), fps: float = 25.0, bpm: fl
         "ticks_per_beat": TPQ,
         "video_fps": round(float(fps), 3),
         "smpte_rate": smpte_rate(fps),
-        "markers": [{"t": round(t, 3), "tick": seconds_to_tick(t, bpm), "name": n} for t, n in marker_list(cuts, boundaries)],
+        "markers": [{"t": round(t, 3), "tick": seconds_to_tick(t, bpm), "name": n} for t, n in marker_list(cuts, boundaries, speech)],
         "tracks": [tr.name for tr in mid.tracks[1:]],
     }

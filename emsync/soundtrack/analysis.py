@@ -24,6 +24,7 @@ class AnalysedVideo:
     declared_duration: float  # seconds the container declares
     cuts: tuple  # every scene cut (s), FFmpeg's scene score > video.scene_threshold
     boundaries: tuple  # the cuts kept by the 4 s filter that lie inside what plays (s)
+    speech: tuple | None = None  # ((start_s, end_s), ...) where the video's audio is speech; None: not looked for
 
     @property
     def duration(self) -> float:
@@ -72,12 +73,19 @@ def find_cuts(params, video, info: VideoInfo) -> tuple[VideoInfo, list, list]:
     return info, cuts["cuts"], [b for b in cuts["boundaries"] if b < info.duration]
 
 
-def analyse_video(params, video, steps: Steps | None = None) -> AnalysedVideo:
-    """Probe `video` once and find its cuts and boundaries (timed as the `probe` and `cuts` steps)."""
+def analyse_video(params, video, steps: Steps | None = None, speech: bool = False) -> AnalysedVideo:
+    """Probe `video` once and find its cuts and boundaries (timed as the `probe` and `cuts` steps)
+    and, with `speech`, where its audio is speech (the `speech` step, emsync.soundtrack.speech)."""
+    from emsync.soundtrack.speech import video_speech
+
     steps = steps or Steps()
     with steps("probe", f"probing {video}"):
         info = probe_video(params, video)
     declared = info.duration
     with steps("cuts", f"detecting scene cuts ({info.duration:.1f} s video)"):
         info, cuts, boundaries = find_cuts(params, video, info)
-    return AnalysedVideo(Path(video), info, declared, tuple(cuts), tuple(boundaries))
+    found = None
+    if speech:
+        with steps("speech", "detecting speech in the video's audio (Silero VAD)"):
+            found = tuple(video_speech(params, video, info))
+    return AnalysedVideo(Path(video), info, declared, tuple(cuts), tuple(boundaries), found)

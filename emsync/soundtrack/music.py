@@ -20,13 +20,16 @@ class Music:
     chord_times: list  # seconds
     hits: np.ndarray  # (n_boundaries,) bool
     checkpoint: Path
+    seed: int = 0
 
 
 def generate_tokens(
-    params, valence, arousal, duration_s, boundaries, seed=0, instruments=None, checkpoint=None, device=None, progress=False, curve=()
-):
+    params, valence, arousal, duration_s, boundaries, seed=0, instruments=None, checkpoint=None, device=None, progress=False, curve=(),
+    primer_tokens=None,
+):  # fmt: skip
     """One sample from the generator for the video: (token ids, GenerationResult). `curve`
-    ((start_s, valence, arousal), ...) changes the condition at each start (emotion per scene)."""
+    ((start_s, valence, arousal), ...) changes the condition at each start (emotion per scene);
+    `primer_tokens` (a re-score's kept music) is continued instead of a fresh primer."""
     from emsync.generator import run_generator
     from emsync.models.generation import Condition
 
@@ -39,17 +42,19 @@ def generate_tokens(
         checkpoint=checkpoint,
         device=device,
         progress=progress,
+        primer_tokens=primer_tokens,
     )
     return res.tokens[0], res
 
 
-def generate_music(params, req, video, emotion, checkpoint: Path, steps: Steps | None = None) -> Music:
+def generate_music(params, req, video, emotion, checkpoint: Path, steps: Steps | None = None, keep=None) -> Music:
     """Generate until the music lasts the video (timed as the `generate` step); the generator gets
-    the boundaries unless the request is the no-boundaries ablation (offset = δ_max)."""
+    the boundaries unless the request is the no-boundaries ablation (offset = δ_max). With `keep`
+    (emsync.soundtrack.rescore.KeepPlan) it continues the kept tokens with their seed."""
     from emsync.music.tokenizer import decode
     from emsync.training.metrics import boundary_hits, chord_times
 
-    steps = steps or Steps()
+    steps, seed = steps or Steps(), (keep.seed if keep is not None else req.seed_value)
     boundaries = list(video.boundaries)
     with steps("generate", f"generating {video.duration:.1f} s of music, {len(boundaries)} boundaries"):
         ids, res = generate_tokens(
@@ -58,14 +63,15 @@ def generate_music(params, req, video, emotion, checkpoint: Path, steps: Steps |
             emotion.arousal,
             video.duration,
             boundaries if req.use_boundaries else [],
-            seed=req.seed,
+            seed=seed,
             instruments=req.instruments,
             checkpoint=checkpoint,
             device=req.device,
             progress=req.progress,
             curve=emotion.curve_condition,
+            primer_tokens=keep.tokens if keep is not None else None,
         )
         dec = decode(ids, chord_boost=params.generate.chord_velocity_boost)
         chords = [round(float(t), 3) for t in chord_times(ids)]
         hits = boundary_hits(ids, boundaries, params.evaluate.hit_tolerance_s)
-    return Music(ids, res, dec, chords, hits, checkpoint)
+    return Music(ids, res, dec, chords, hits, checkpoint, seed)

@@ -1,6 +1,7 @@
 """What the user asked of `emsync soundtrack` (one typed request) and the checks that run on it
 before any work: outputs vs inputs (emsync.io.check_outputs), flags, the checkpoint and SoundFont."""
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,16 +23,23 @@ class SoundtrackRequest:
     midi_out: str | Path | None = None  # also keep the DAW MIDI here
     wav_out: str | Path | None = None  # also keep the rendered WAV here
     stems_dir: str | Path | None = None  # also write one WAV per instrument here
-    seed: int = 0
+    seed: int | None = None  # None: 0, or the previous run's with `keep`
     instruments: str | None = None  # "fewer" | "more" | None (params generate.instruments)
     checkpoint: str | Path | None = None  # generator checkpoint (None: params generate.checkpoint)
     device: str | None = None  # auto | cpu | cuda (None: params generate.device)
     soundfont: str | Path | None = None  # None: params soundtrack.soundfont, else TimGM6mb.sf2
-    keep_audio: bool = False  # mix the video's own audio under the music
+    keep_audio: bool = False  # mix the video's own audio under the music (at soundtrack.keep_audio_db, no ducking)
+    dialogue: str | None = None  # auto | on | off: keep the video's audio and duck the music under speech (None: params)
+    duck_db: float | None = None  # dB the music is lowered under speech (None: params soundtrack.duck_db)
+    keep: str | Path | None = None  # a previous run's JSON: keep its music up to the first changed boundary
+    report: str | Path | None = None  # also write the one-page HTML report here
     use_boundaries: bool = True  # False: the no-boundaries ablation (cuts reported, none given to the generator)
-    keep_ids: bool = False  # add the generated token ids to the summary (`token_ids`)
     progress: bool = True  # one progress line per step on stderr
     own: tuple = ()  # the stage whose outputs this run writes (the soundtrack stage: ("soundtrack",)); see check_outputs
+
+    @property
+    def seed_value(self) -> int:
+        return 0 if self.seed is None else int(self.seed)
 
     @property
     def emotion_flags(self) -> bool:
@@ -45,6 +53,7 @@ class Assets:
 
     checkpoint: Path
     soundfont: Path
+    previous: object = None  # emsync.soundtrack.rescore.Previous with `keep`
 
 
 def check_request(params, req: SoundtrackRequest) -> Assets:
@@ -57,13 +66,17 @@ def check_request(params, req: SoundtrackRequest) -> Assets:
     from emsync.render import check_video_output, resolve_soundfont, stem_outputs
     from emsync.soundtrack.emotion import pick_emotion
 
-    stems = stem_outputs(req.stems_dir, [n.lower() for n in V.INSTRUMENTS])  # every WAV --stems may write
+    stems = stem_outputs(req.stems_dir, [n.lower() for n in V.INSTRUMENTS] + ["dialogue"])  # every WAV --stems may write
     check_outputs(
-        {"-o": req.output, "--midi": req.midi_out, "--wav": req.wav_out, **stems},
-        {"video": req.video, "--checkpoint": req.checkpoint, "--soundfont": req.soundfont},
+        {"-o": req.output, "--midi": req.midi_out, "--wav": req.wav_out, "--report": req.report, **stems},
+        {"video": req.video, "--checkpoint": req.checkpoint, "--soundfont": req.soundfont, "--keep": req.keep},
         own=req.own,
     )
     check_video_output(req.output)
+    if req.report is not None and Path(req.report).suffix.lower() not in (".html", ".htm"):
+        raise InputError(f"--report {req.report}: the report is an HTML page (.html)")
+    check_mix_flags(req)
+    previous = check_keep(req) if req.keep is not None else None
     if req.instruments not in (None, "fewer", "more"):
         raise InputError(f"--instruments {req.instruments}: choose fewer or more")
     pick_emotion(req.valence, req.arousal, req.emotion_probs, params.emotion.max_abs_mean)  # fail fast on bad flags
@@ -81,4 +94,33 @@ def check_request(params, req: SoundtrackRequest) -> Assets:
     ckpt = Path(req.checkpoint).resolve() if req.checkpoint else params.path(params.generate.checkpoint)
     if not ckpt.exists():
         load_generator(ckpt)  # raises its "checkpoint not found; train one ..." error before any work
-    return Assets(checkpoint=ckpt, soundfont=soundfont)
+    if previous is not None and previous.record.get("checkpoint") not in (None, str(ckpt)):
+        print(
+            f"warning: --keep {req.keep}: its music came from {previous.record['checkpoint']}; the rest comes from {ckpt}", file=sys.stderr
+        )
+    return Assets(checkpoint=ckpt, soundfont=soundfont, previous=previous)
+
+
+def check_mix_flags(req: SoundtrackRequest) -> None:
+    """--dialogue and --duck-db take the values their params take."""
+    from emsync.config import SoundtrackParams, check_value
+
+    if req.dialogue is not None:
+        check_value(SoundtrackParams, "dialogue", req.dialogue, "--dialogue")
+    if req.duck_db is not None:
+        check_value(SoundtrackParams, "duck_db", req.duck_db, "--duck-db")
+
+
+def check_keep(req: SoundtrackRequest):
+    """The previous run's record; a re-score keeps its seed and emotion, so flags that would
+    change them are refused."""
+    from emsync.soundtrack.rescore import load_previous
+
+    prev = load_previous(req.keep)
+    if req.emotion_flags or req.emotion_per_scene:
+        raise InputError("--keep reuses the previous run's emotion: drop --valence/--arousal/--emotion-probs/--emotion-per-scene")
+    if req.seed is not None and req.seed != prev.seed:
+        raise InputError(f"--keep reuses the previous run's seed {prev.seed}: drop --seed {req.seed}")
+    if req.instruments is not None:
+        raise InputError("--keep reuses the previous run's instruments: drop --instruments")
+    return prev

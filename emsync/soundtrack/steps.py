@@ -4,7 +4,7 @@ import sys
 import time
 from contextlib import contextmanager
 
-STEPS = ("probe", "cuts", "emotion", "generate", "render", "mux")  # the timed steps, in order
+STEPS = ("probe", "cuts", "speech", "emotion", "generate", "render", "mux")  # the timed steps, in order
 
 
 class Steps:

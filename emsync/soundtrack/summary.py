@@ -6,8 +6,9 @@ import math
 from emsync.soundtrack.steps import STEPS
 
 
-def summarise(params, req, video, emotion, music, rendered, muxed, seconds: dict) -> dict:
-    """The summary of a finished run; `seconds` holds each step's time and the total."""
+def summarise(params, req, video, emotion, music, rendered, muxed, seconds: dict, keep=None) -> dict:
+    """The summary of a finished run; `seconds` holds each step's time and the total; `keep` is a
+    re-score's plan (emsync.soundtrack.rescore.KeepPlan)."""
     from emsync.soundtrack.emotion import conditioning_record
 
     res, dec, total = music.result, music.decoded, seconds["total"]
@@ -18,6 +19,7 @@ def summarise(params, req, video, emotion, music, rendered, muxed, seconds: dict
         "has_audio": video.has_audio,
         "cuts": list(video.cuts),
         "boundaries": list(video.boundaries),
+        "speech": [list(s) for s in video.speech] if video.speech is not None else None,
         "conditioned_on_boundaries": bool(req.use_boundaries),
         "valence": emotion.valence,
         "arousal": emotion.arousal,
@@ -35,22 +37,26 @@ def summarise(params, req, video, emotion, music, rendered, muxed, seconds: dict
         "tokens": int(len(music.ids)),
         "notes": int(len(dec.notes)),
         "instruments": sorted({int(x) for x in dec.notes.instrument}),
-        "seed": int(req.seed),
+        "seed": int(music.seed),
         "checkpoint": str(music.checkpoint),
         "outputs": {
             "video": muxed["path"],
             "midi": str(req.midi_out) if req.midi_out else None,
             "wav": str(req.wav_out) if req.wav_out else None,
             "stems": {k: v["path"] for k, v in rendered.stems.items()} if rendered.stems is not None else None,
+            "report": str(req.report) if req.report is not None else None,
         },
         "midi_export": rendered.daw,
         "stems": rendered.stems,
         "video_codec": muxed["video_codec"],
         "kept_original_audio": muxed["kept_original_audio"],
+        "dialogue": rendered.dialogue,
+        "rescore": keep.record if keep is not None else None,
         "audio_silent": rendered.wav["silent"],
         "seconds": seconds,
         "seconds_per_minute": round(total / video.duration * 60.0, 2) if video.duration > 0 else math.nan,
-    } | ({"token_ids": [int(x) for x in music.ids]} if req.keep_ids else {})
+        "token_ids": [int(x) for x in music.ids],  # what `--keep` continues from
+    }
 
 
 def format_summary(s: dict) -> str:
@@ -80,9 +86,10 @@ def format_summary(s: dict) -> str:
         + ("" if s["reached_duration"] else " (token budget hit before the duration)"),
         f"chords      {len(s['chord_times'])}: {times(s['chord_times'])}",
         f"hits        {s['boundaries_hit']}/{len(s['boundaries'])} boundaries got a chord within {s['hit_tolerance_s']:g} s",
+        *_dialogue_lines(s),
     ]
-    for key in ("video", "midi", "wav"):
-        if s["outputs"][key]:
+    for key in ("video", "midi", "wav", "report"):
+        if s["outputs"].get(key):
             lines.append(f"{key + ' out':<12}{s['outputs'][key]}")
     if s["outputs"].get("stems"):
         lines.append(f"{'stems out':<12}" + ", ".join(s["outputs"]["stems"].values()))
@@ -93,3 +100,23 @@ def format_summary(s: dict) -> str:
         + f" ({s['seconds_per_minute']:.1f} s per minute of video)"
     )
     return "\n".join(lines)
+
+
+def _dialogue_lines(s: dict) -> list:
+    """The summary lines of the speech, the dialogue mix and a re-score."""
+    lines = []
+    if s.get("speech") is not None:
+        segs = ", ".join(f"{a:.2f}-{b:.2f}" for a, b in s["speech"]) or "none"
+        lines.append(f"speech      {len(s['speech'])}: {segs}")
+    d = s.get("dialogue") or {}
+    if d.get("mixed"):
+        lv = d["music_level_db"]
+        lines.append(
+            f"dialogue    kept; music ducked {d['duck_db']:g} dB under speech ({d['attack_s']:g} s attack, {d['release_s']:g} s release): "
+            f"music at {lv['speech']:+.1f} dB under speech, {lv['elsewhere']:+.1f} dB elsewhere; mix peak {d['peak_dbfs']:.2f} dBFS"
+        )
+    r = s.get("rescore")
+    if r:
+        change = "no boundary changed" if r["first_change_s"] is None else f"first change at {r['first_change_s']:.2f} s"
+        lines.append(f"kept        {r['kept_tokens']} tokens up to {r['kept_until_s']:.2f} s of {r['previous']} ({change})")
+    return lines
