@@ -27,6 +27,16 @@ def build(kind: str, config: dict | None = None):
     return model_cls(cfg_cls.from_dict(config or {}))
 
 
+def max_steps(kind: str, config: dict | None = None) -> int | None:
+    """The most steps per modality a model of `kind` takes (its learned position table less the
+    <CLS>/<SEP> slot), or None when any length goes (VEMOCLAP, the MLP)."""
+    cfg_cls, _ = REGISTRY[kind]
+    field = cfg_cls.__dataclass_fields__.get("max_positions")
+    if field is None:
+        return None
+    return int((config or {}).get("max_positions", field.default)) - 1
+
+
 def checkpoint_dict(kind: str, model) -> dict:
     return {"kind": kind, "config": model.cfg.to_dict(), "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}}
 

@@ -3,10 +3,13 @@ modality, each with its own learned <CLS> vector and positions; the <CLS> output
 time-averaged text vectors, the thesis's best "*" setting of Table 5.4) are concatenated and a
 linear layer gives 21 genre logits (sigmoid outside).
 
-`d_model=None` keeps each modality at its own width (no input projection): that is the setting
-that reproduces the thesis's 6.98M parameters (6.97M here; with a 128-wide projection it is 2.8M,
-see the tests). Padding and missing steps are key-padding-masked; a modality with no valid step
-reduces to its <CLS> path, an averaged one to a learned "absent" vector.
+The thesis states "1 layer, 8 attention heads, and a model dimension of 128, totaling 6.98M
+parameters" (§5.2.3.3); the stated width and the count disagree. The defaults follow the words:
+every modality projected to d_model = 128, learned position tables of 530 entries (the author's
+published code): 1.10M parameters. The 6.98M are reached only with each modality at its own width
+(`d_model=None`, no projection) and 5000-entry tables (6.97M; see the tests). Padding and missing
+steps are key-padding-masked; a modality with no valid step reduces to its <CLS> path, an averaged
+one to a learned "absent" vector.
 
     model = GenreMultiTransformer(GenreMultiTransformerConfig())
     logits = model(x, mask)  # x {name: (B, T, D)}, mask {name: (B, T) bool} -> (B, 21)
@@ -23,12 +26,12 @@ from .classifier_blocks import tuples, GENRES, THESIS_DIMS, LearnedPositions, en
 @dataclass(frozen=True)
 class GenreMultiTransformerConfig:
     dims: dict = field(default_factory=lambda: dict(THESIS_DIMS))
-    d_model: int | None = None  # None: each modality's own width
+    d_model: int | None = 128  # §5.2.3.3 "model dimension of 128"; None: each modality's own width
     n_layers: int = 1  # §5.2.3.3
     n_heads: int = 8
     ff_mult: int = 4
     dropout: float = 0.5
-    max_positions: int = 5000  # learned positions per transformer (incl. <CLS>)
+    max_positions: int = 530  # learned positions per transformer (incl. <CLS>), as the author's code
     averaged: tuple = ("ocr", "asr")  # time-averaged, no transformer (Table 5.4, best row)
     n_classes: int = len(GENRES)
     labels: tuple = GENRES

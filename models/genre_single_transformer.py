@@ -6,7 +6,8 @@ feeds a linear layer to 21 genre logits (sigmoid outside).
 Padding and missing data are key-padding-masked; <CLS> and the <SEP>s are always present, so a
 video with no text or no audio still has a well-defined output. Modalities in `averaged` enter as
 one time-averaged vector (the thesis's "*" text features, Table 5.4). Any length up to
-`max_positions` per modality runs without padding (§5.2.3.4: inference on full-length sequences).
+`max_positions - 1` steps per modality runs without padding (§5.2.3.4: inference on full-length
+sequences; callers thin longer ones, emsync.models.classifiers.max_steps).
 
     model = GenreSingleTransformer(GenreSingleTransformerConfig())
     logits = model(x, mask)  # x {name: (B, T, D)}, mask {name: (B, T) bool} -> (B, 21)
@@ -28,8 +29,9 @@ class GenreSingleTransformerConfig:
     n_heads: int = 8
     ff_mult: int = 4  # feed-forward width = ff_mult * d_model
     dropout: float = 0.5
-    # learned position table per modality; 5000 entries reproduce the thesis's 8.56M parameters
-    max_positions: int = 5000
+    # learned position table per modality (<SEP> + steps): 530 entries as in the author's published code
+    # (the §5.2.3.3 caps sum to 524): 2.84M parameters. The thesis's "8.56M" needs 5000-entry tables.
+    max_positions: int = 530
     averaged: tuple = ()
     n_classes: int = len(GENRES)
     labels: tuple = GENRES

@@ -1,6 +1,7 @@
 """Video classifiers (thesis §5.2.2.2, §5.2.3.2): parameter counts at the thesis's input sizes,
 variable-length shapes, and masking (a masked modality's values change nothing)."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -48,10 +49,43 @@ def test_vemoclap_thesis_inputs_about_11m():
     assert count(build("vemoclap")) == 10_535_942 - 640 * 512
 
 
-@pytest.mark.parametrize("kind, thesis", [("single_transformer", 8.56e6), ("multi_transformer", 6.98e6)])
-def test_genre_transformers_within_2_percent_of_thesis(kind, thesis):
-    m = build(kind, {"dims": dict(THESIS_DIMS)})
-    assert abs(count(m) - thesis) / thesis < 0.02, count(m)
+def test_genre_transformers_at_the_stated_widths():
+    """§5.2.3.3 states single: 2 layers, 8 heads, d 256, "8.56M"; multi: 1 layer, 8 heads, d 128,
+    "6.98M". The stated widths with the author's 530-entry position tables (the thesis set) give
+    2.84M / 1.10M; the stated totals are reached only with 5000-entry tables and, for multi, every
+    modality at its own width instead of 128 (README "Where emsync differs")."""
+    from emsync.config import load_params
+    from tests._root import ROOT
+
+    sizes = load_params(ROOT / "params" / "thesis.yaml").classify.genre_models
+    single = build("single_transformer", {**sizes["single_transformer"], "dims": dict(THESIS_DIMS)})
+    multi = build("multi_transformer", {**sizes["multi_transformer"], "dims": dict(THESIS_DIMS)})
+    assert (single.cfg.d_model, single.cfg.n_layers, single.cfg.max_positions) == (256, 2, 530)
+    assert (multi.cfg.d_model, multi.cfg.n_layers, multi.cfg.max_positions) == (128, 1, 530)
+    assert sum(p.numel() for p in single.parameters()) == 2_840_085
+    assert sum(p.numel() for p in multi.parameters()) == 1_100_565
+    big = build("single_transformer", {"max_positions": 5000, "dims": dict(THESIS_DIMS)})
+    own = build("multi_transformer", {"d_model": None, "max_positions": 5000, "dims": dict(THESIS_DIMS)})
+    assert abs(count(big) - 8.56e6) / 8.56e6 < 0.001 and abs(count(own) - 6.98e6) / 6.98e6 < 0.002
+
+
+def test_sequences_past_the_position_table_are_thinned():
+    from emsync.classify.features import VideoFeatures, crop
+    from emsync.models.classifiers import max_steps
+
+    assert max_steps("multi_transformer") == 529 and max_steps("vemoclap") is None and max_steps("mlp") is None
+    small = {"dims": {"clip": 16, "audio": 8}, "n_heads": 4, "d_model": 16, "max_positions": 10, "averaged": []}
+    m = build("multi_transformer", small)
+    with pytest.raises(ValueError, match="longer than the 10 learned positions"):
+        m(
+            {"clip": torch.zeros(1, 12, 16), "audio": torch.zeros(1, 3, 8)},
+            {"clip": torch.ones(1, 12, dtype=torch.bool), "audio": torch.ones(1, 3, dtype=torch.bool)},
+        )
+    assert m({"clip": torch.zeros(1, 9, 16)}, {"clip": torch.ones(1, 9, dtype=torch.bool)}).shape == (1, 21)  # 9 = max_steps fits
+
+    vf = VideoFeatures("v", {"clip": np.arange(12 * 16, dtype=np.float32).reshape(12, 16)}, {"clip": np.ones(12, bool)})
+    thin = crop(vf, max_steps("multi_transformer", small))
+    assert len(thin.x["clip"]) == 9 and thin.x["clip"][0, 0] == 0 and thin.x["clip"][-1, 0] == 11 * 16  # first to last
 
 
 def test_genre_mlp_counts():

@@ -95,6 +95,8 @@ def classify_tables(model, tables: dict, video_id: str, task: str, has_audio: bo
     vf = video_features(tables, video_id, task, dims, has_audio=has_audio, exclude=exclude)
     if task == "emotion":
         vf = crop(vf, n_frames)  # §5.2.2.3: n equidistant steps at test time
+    else:  # full length (§5.2.3.4), thinned equidistantly only past the model's position tables
+        vf = crop(vf, getattr(model.cfg, "max_positions", 0) - 1 if hasattr(model.cfg, "max_positions") else None)
     x, mask = collate([vf], dims)
     with torch.no_grad():
         logits = model(x, mask)[0]

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from emsync.classify.datasets import upper_whisker
 from emsync.classify.features import VideoFeatures, collate, crop, minmax_stats
 from emsync.classify.metrics import accuracy, genre_metrics
-from emsync.models.classifiers import build
+from emsync.models.classifiers import build, max_steps
 
 
 @dataclass
@@ -61,12 +61,16 @@ class ClassifierTask:
         train = self.data.index("train")
         if len(train) == 0:
             raise ValueError("no training videos")
+        # the longest sequence the model's position tables take: longer ones are thinned, equidistant
+        self.cap = max_steps(self.kind, {**self.model_config, "dims": dict(self.data.dims)})
         if not self.emotion and self.max_len is None:
             self.max_len = {
                 m: max(1, upper_whisker([len(self.data.items[i].x[m]) for i in train] or [1]))
                 for m, d in self.data.dims.items()
                 if self.data.items[train[0]].x[m].ndim == 2
             }
+        if self.cap is not None and self.max_len is not None:
+            self.max_len = {m: min(k, self.cap) for m, k in self.max_len.items()}
         self.stats = minmax_stats([self.data.items[i] for i in train])
 
     # --- the engine's hooks ---------------------------------------------------------------------
@@ -133,6 +137,8 @@ class ClassifierTask:
                 it = crop(it, self.n_frames, rng)
             elif rng is not None:  # training: cut to the per-modality maxima, at random positions
                 it = crop(it, self.max_len, rng)
+            elif self.cap is not None:  # evaluation: full length, thinned only past the position tables
+                it = crop(it, self.cap)
             items.append(it)
         x, mask = collate(items, self.data.dims)
         t = self.data.targets[np.asarray(idx, dtype=int)]
