@@ -404,82 +404,92 @@ def generate(
             torch.set_num_threads(threads)
 
 
-def _generate(model, conditions, primer, duration_s, max_new_tokens, cfg, seed, progress, static_step):
-    if duration_s is None and max_new_tokens is None:
-        raise ValueError("give duration_s and/or max_new_tokens")
-    primer = [int(t) for t in primer]
-    if not primer:
-        raise ValueError("the primer is empty (use make_primer())")
-    if cfg.tokens is None:
-        raise ValueError("SamplingConfig.tokens is missing: pass tokens=emsync.generator.token_ids()")
-    t0 = time.perf_counter()
-    model.eval()
-    mcfg = model.cfg
-    dev = _device(model)
-    B = len(conditions)
-    budget = max_new_tokens if max_new_tokens is not None else int(duration_s * cfg.max_tokens_per_s) + 64
-    if duration_s is not None and max_new_tokens is not None:
-        budget = min(budget, max_new_tokens)
-    window = min(cfg.window, mcfg.max_len)
-    stride = effective_stride(window, cfg.slide_stride)
-    keep = window - stride + 1  # tokens re-prefilled after a slide, the newest included
-    tid = cfg.tokens  # the vocabulary's ids
-    has_head = primer[0] in (tid.fewer, tid.more)  # pinned at window position 0, as in training chunks
-    use_offsets = mcfg.boundaries and cfg.use_offsets
-    max_off = min(cfg.max_offset_s, mcfg.max_offset_s)
+class _Curves:
+    """Emotion curves of a batch: per sample, segment starts (+inf padded) and their valence/arousal,
+    the segment in force and the switches so far. `valence`/`arousal` (B,) are updated in place
+    when a segment starts (the static step reads them)."""
 
-    # emotion curves: per sample, segment starts (+inf padded) and their valence/arousal
-    segs = [c.segments() for c in conditions]
-    S = max(len(x) for x in segs)
-    seg_start = torch.full((B, S), math.inf, dtype=torch.float64, device=dev)  # (B, S)
-    seg_va = torch.zeros((B, S, 2), dtype=torch.float32, device=dev)  # (B, S, 2)
-    for i, x in enumerate(segs):
-        seg_start[i, : len(x)] = torch.tensor([t for t, _, _ in x], dtype=torch.float64)
-        seg_va[i, : len(x)] = torch.tensor([[v, a] for _, v, a in x], dtype=torch.float32)
-    seg = torch.zeros(B, dtype=torch.long, device=dev)  # (B,) segment in force
-    curves = S > 1 and mcfg.conditioning != "vanilla"
-    per_token = curves and mcfg.conditioning == "continuous_concat"
-    valence = seg_va[:, 0, 0].clone()  # (B,) updated in place when a segment starts (the static step reads it)
-    arousal = seg_va[:, 0, 1].clone()  # (B,)
-    switches = [[] for _ in range(B)]
-    tracker = BoundaryTracker(tid, [c.boundaries for c in conditions], dev, cfg.boundary_sensitivity_s, max_off)
-    n_max = len(primer) + budget
-    seq = torch.full((B, n_max), tid.pad, dtype=torch.long, device=dev)  # (B, N)
-    off = torch.full((B, n_max), max_off, dtype=torch.float32, device=dev)  # (B, N)
-    va = torch.zeros((B, n_max, 2), dtype=torch.float32, device=dev) if per_token else None  # (B, N, 2) per-token condition
+    def __init__(self, conditions, conditioning: str, dev):
+        segs = [c.segments() for c in conditions]
+        B, S = len(segs), max(len(x) for x in segs)
+        self.start = torch.full((B, S), math.inf, dtype=torch.float64, device=dev)  # (B, S)
+        self.va = torch.zeros((B, S, 2), dtype=torch.float32, device=dev)  # (B, S, 2)
+        for i, x in enumerate(segs):
+            self.start[i, : len(x)] = torch.tensor([t for t, _, _ in x], dtype=torch.float64)
+            self.va[i, : len(x)] = torch.tensor([[v, a] for _, v, a in x], dtype=torch.float32)
+        self.seg = torch.zeros(B, dtype=torch.long, device=dev)  # (B,) segment in force
+        self.on = S > 1 and conditioning != "vanilla"
+        self.per_token = self.on and conditioning == "continuous_concat"
+        self.valence = self.va[:, 0, 0].clone()  # (B,)
+        self.arousal = self.va[:, 0, 1].clone()  # (B,)
+        self.switches: list[list] = [[] for _ in range(B)]
 
-    def follow_curve(pos) -> bool:
-        """After token `pos` moved the cursor: switch to the segment the cursor is in; True if any
-        sample switched. Token pos keeps the new condition (it is the input that predicts the
+    def follow(self, pos: int, cursor: torch.Tensor, per_token_va) -> bool:
+        """After token `pos` moved the cursor (B,): switch to the segment the cursor is in; True if
+        any sample switched. Token pos keeps the new condition (it is the input that predicts the
         first token of the new segment)."""
-        nonlocal seg
-        if not curves:
+        if not self.on:
             return False
-        now = (tracker.c.unsqueeze(1) >= seg_start).sum(1) - 1  # (B,)
-        changed = now != seg
+        B = cursor.shape[0]
+        now = (cursor.unsqueeze(1) >= self.start).sum(1) - 1  # (B,)
+        changed = now != self.seg
         if bool(changed.any()):
-            seg = now
-            cur = seg_va.gather(1, now.view(B, 1, 1).expand(B, 1, 2))[:, 0]  # (B, 2)
-            valence.copy_(cur[:, 0]), arousal.copy_(cur[:, 1])
+            self.seg = now
+            cur = self.va.gather(1, now.view(B, 1, 1).expand(B, 1, 2))[:, 0]  # (B, 2)
+            self.valence.copy_(cur[:, 0]), self.arousal.copy_(cur[:, 1])
             for i in torch.nonzero(changed).flatten().tolist():
-                switches[i].append((pos, round(float(tracker.c[i]), 3), int(now[i])))
-        if per_token:
-            va[:, pos, 0], va[:, pos, 1] = valence, arousal
+                self.switches[i].append((pos, round(float(cursor[i]), 3), int(now[i])))
+        if self.per_token:
+            per_token_va[:, pos, 0], per_token_va[:, pos, 1] = self.valence, self.arousal
         return bool(changed.any())
 
-    for i, t in enumerate(primer):  # the primer goes through Algorithm 1 too
-        seq[:, i] = t
-        off[:, i] = tracker.step(seq[:, i])
-        follow_curve(i)
-    n = len(primer)
 
-    def window_of(end, size):
+class _Sequence:
+    """The batch's growing token buffer (B, N): ids, their offsets (Algorithm 1), per-token
+    conditions (curves on a continuous_concat model), which samples are done; model windows over it."""
+
+    def __init__(self, model, conditions, n_max: int, has_head: bool, cfg: SamplingConfig, dev):
+        tid, mcfg = cfg.tokens, model.cfg
+        assert tid is not None  # _check_request refused a config without them
+        B = len(conditions)
+        self.tid, self.has_head, self.dev = tid, has_head, dev
+        self.use_offsets = mcfg.boundaries and cfg.use_offsets
+        max_off = min(cfg.max_offset_s, mcfg.max_offset_s)
+        self.curves = _Curves(conditions, mcfg.conditioning, dev)
+        self.tracker = BoundaryTracker(tid, [c.boundaries for c in conditions], dev, cfg.boundary_sensitivity_s, max_off)
+        self.seq = torch.full((B, n_max), tid.pad, dtype=torch.long, device=dev)  # (B, N)
+        self.off = torch.full((B, n_max), max_off, dtype=torch.float32, device=dev)  # (B, N)
+        self.va = torch.zeros((B, n_max, 2), dtype=torch.float32, device=dev) if self.curves.per_token else None  # (B, N, 2)
+        self.done = torch.zeros(B, dtype=torch.bool, device=dev)  # (B,)
+        self.end_at = torch.full((B,), n_max, dtype=torch.long, device=dev)  # (B,) exclusive token end per sample
+        self.n = 0  # tokens so far
+
+    def append(self, tok, live: torch.Tensor | None = None) -> bool:
+        """Token `tok` (an id, or (B,) ids) at position n: its offsets and the condition in force
+        (samples not `live` keep their cursor); True if a sample switched segment."""
+        n = self.n
+        self.seq[:, n] = tok
+        self.off[:, n] = self.tracker.step(self.seq[:, n]) if live is None else self.tracker.step(tok, live)
+        switched = self.curves.follow(n, self.tracker.c, self.va)
+        self.n = n + 1
+        return switched
+
+    def mark_reached(self, duration_s) -> None:
+        """Samples whose cursor reached `duration_s` are done; they end at the current length."""
+        if duration_s is None:
+            return
+        newly = ~self.done & (self.tracker.c >= duration_s)  # (B,)
+        self.end_at = torch.where(newly, torch.full_like(self.end_at, self.n), self.end_at)
+        self.done |= newly
+
+    def window(self, end: int, size: int):
         """Model input for tokens [.., end): the pinned head + the latest size(-1) tokens, their
         offsets, and the condition: (B,) valence/arousal, or (B, T) of each token's own (curves
         on a continuous_concat model; the head takes the first body token's, like its offset)."""
-        if has_head:
+        seq, off, va, per_token = self.seq, self.off, self.va, self.curves.per_token
+        if self.has_head:
             lo = max(1, end - (max(size, 2) - 1))  # the newest token always comes along
-            idx = torch.cat([torch.zeros(1, dtype=torch.long), torch.arange(lo, end)]).to(dev)
+            idx = torch.cat([torch.zeros(1, dtype=torch.long), torch.arange(lo, end)]).to(self.dev)
             head_src = lo if lo < end else 0
             t = seq[:, idx]
             o = torch.cat([off[:, head_src : head_src + 1], off[:, lo:end]], 1)  # head: first body offset
@@ -488,98 +498,174 @@ def _generate(model, conditions, primer, duration_s, max_new_tokens, cfg, seed, 
             lo = max(0, end - size)
             t, o = seq[:, lo:end], off[:, lo:end]
             c = va[:, lo:end] if per_token else None
-        v, a = (c[..., 0], c[..., 1]) if per_token else (valence, arousal)
-        return t, (o if use_offsets else None), v, a
+        v, a = (c[..., 0], c[..., 1]) if c is not None else (self.curves.valence, self.curves.arousal)
+        return t, (o if self.use_offsets else None), v, a
 
-    gen = torch.Generator(device=dev).manual_seed(seed)
-    banned = torch.tensor(tid.banned, device=dev)
-    base_t = torch.full((B,), cfg.temperature, device=dev)
-    temp = base_t.clone()
-    done = torch.zeros(B, dtype=torch.bool, device=dev)
-    end_at = torch.full((B,), n_max, dtype=torch.long, device=dev)  # exclusive token end per sample
-    n_forward, sizes, temps = 0, [], []
 
-    cache = step = None
-    if cfg.use_cache:
-        cache = model.new_cache(B, device=dev)
-        t, o, v, a = window_of(n, window)
-        logits, cache = model(t, v, a, o, cache=cache)
-        logits, n_forward = logits[:, -1], 1
-        static = static_step if static_step is not None else (cfg.cuda_graph and dev.type == "cuda")
-        if static:
-            step = _StaticStep(model, cache, valence, arousal, use_offsets, capture=cfg.cuda_graph and dev.type == "cuda")
-    else:
-        t, o, v, a = window_of(n, window)
-        logits, n_forward = model(t, v, a, o)[:, -1], 1
+class _Decoder:
+    """The logits of the next token: a full forward over the window (no cache), or through the KV
+    cache: one token at a time (eager or the static step), a re-prefill when a condition prefix
+    changes, and a slide by the stride (re-prefilling the retained tail) when the window is full."""
 
-    bar = None
-    if progress:
-        from tqdm import tqdm
+    def __init__(self, model, s: _Sequence, cfg: SamplingConfig, static_step: bool | None):
+        self.model, self.s = model, s
+        self.window = min(cfg.window, model.cfg.max_len)
+        self.keep = self.window - effective_stride(self.window, int(cfg.slide_stride)) + 1  # re-prefilled after a slide, newest included
+        self.use_cache = cfg.use_cache
+        on_cuda = cfg.cuda_graph and s.dev.type == "cuda"
+        self.static = static_step if static_step is not None else on_cuda
+        self.capture = on_cuda
+        self.cache = self.step = None
+        self.n_forward = 0
 
-        total = round(duration_s, 1) if duration_s is not None else budget
-        bar = tqdm(total=total, desc="generate", unit="s" if duration_s is not None else "tok", leave=False)
-    for k in range(budget):
-        logits = logits.float().index_fill(1, banned, -math.inf)
-        tok, size = nucleus_sample(logits, temp, cfg.top_p, gen)  # (B,), (B,)
-        temps.append(temp)
-        temp = torch.where(size < cfg.min_nucleus, temp + cfg.temperature_step, base_t)
-        sizes.append(size)
-        seq[:, n] = tok
-        off[:, n] = tracker.step(tok, ~done)
-        switched = follow_curve(n)
-        n += 1
-        newly = ~done & (tracker.c >= duration_s) if duration_s is not None else torch.zeros_like(done)
-        end_at = torch.where(newly, torch.full_like(end_at, n), end_at)
-        done |= newly
-        if bar is not None and (k % 16 == 15 or duration_s is None):
-            now = round(min(float(tracker.c.min()), duration_s), 1) if duration_s is not None else k + 1
-            bar.update(now - bar.n)
-        if k == budget - 1 or (duration_s is not None and k % 8 == 7 and bool(done.all())):
-            break
-        # next logits
+    def _forward(self, size: int):
+        t, o, v, a = self.s.window(self.s.n, size)
+        if self.cache is None:
+            return self.model(t, v, a, o)[:, -1]
+        logits, self.cache = self.model(t, v, a, o, cache=self.cache)
+        return logits[:, -1]
+
+    def prefill(self):
+        """Logits after the primer (the first window)."""
+        s = self.s
+        if self.use_cache:
+            self.cache = self.model.new_cache(s.seq.shape[0], device=s.dev)
+        logits = self._forward(self.window)
+        if self.use_cache and self.static:
+            c = s.curves
+            self.step = _StaticStep(self.model, self.cache, c.valence, c.arousal, s.use_offsets, capture=self.capture)
+        self.n_forward = 1
+        return logits
+
+    def next(self, switched: bool):
+        """Logits after the token just appended (`switched`: it started a new segment)."""
+        s, cache = self.s, self.cache
         if cache is None:
-            t, o, v, a = window_of(n, window)
-            logits = model(t, v, a, o)[:, -1]
-        elif switched and not per_token and cache.pos - mcfg.n_prefix < window:  # new condition prefix: re-prefill
-            size = cache.pos - mcfg.n_prefix + 1  # the cached tokens and the new one, at the same positions
-            cache.reset()
-            t, o, v, a = window_of(n, size)
-            logits, cache = model(t, v, a, o, cache=cache)
-            logits = logits[:, -1]
-        elif cache.pos - mcfg.n_prefix < window:  # room: one token through the cache
-            if step is not None:
-                logits = step(seq[:, n - 1], off[:, n - 1] if use_offsets else None)
-            else:
-                o = off[:, n - 1 : n] if use_offsets else None
-                logits, cache = model(seq[:, n - 1 : n], valence, arousal, o, cache=cache)
-                logits = logits[:, -1]
-        else:  # full: slide by the stride and re-prefill the retained tail
-            cache.reset()
-            t, o, v, a = window_of(n, keep)
-            logits, cache = model(t, v, a, o, cache=cache)
-            logits = logits[:, -1]
-        n_forward += 1
+            logits = self._forward(self.window)
+        else:
+            used = cache.pos - self.model.cfg.n_prefix
+            if switched and not s.curves.per_token and used < self.window:  # new condition prefix: re-prefill
+                cache.reset()
+                logits = self._forward(used + 1)  # the cached tokens and the new one, at the same positions
+            elif used < self.window:  # room: one token through the cache
+                logits = self._one_token()
+            else:  # full: slide by the stride and re-prefill the retained tail
+                cache.reset()
+                logits = self._forward(self.keep)
+        self.n_forward += 1
+        return logits
+
+    def _one_token(self):
+        s, n = self.s, self.s.n
+        if self.step is not None:
+            return self.step(s.seq[:, n - 1], s.off[:, n - 1] if s.use_offsets else None)
+        o = s.off[:, n - 1 : n] if s.use_offsets else None
+        logits, self.cache = self.model(s.seq[:, n - 1 : n], s.curves.valence, s.curves.arousal, o, cache=self.cache)
+        return logits[:, -1]
+
+
+class _Sampler:
+    """Nucleus sampling of the allowed tokens with the temperature rule: a step whose nucleus is
+    smaller than cfg.min_nucleus raises the next step's temperature by cfg.temperature_step,
+    otherwise it returns to cfg.temperature. Keeps every step's nucleus size and temperature."""
+
+    def __init__(self, cfg: SamplingConfig, B: int, dev, seed: int):
+        self.cfg = cfg
+        self.gen = torch.Generator(device=dev).manual_seed(seed)
+        self.banned = torch.tensor(cfg.tokens.banned, device=dev)
+        self.base_t = torch.full((B,), cfg.temperature, device=dev)
+        self.temp = self.base_t.clone()
+        self.sizes: list = []
+        self.temps: list = []
+
+    def sample(self, logits):
+        logits = logits.float().index_fill(1, self.banned, -math.inf)
+        tok, size = nucleus_sample(logits, self.temp, self.cfg.top_p, self.gen)  # (B,), (B,)
+        self.temps.append(self.temp)
+        self.temp = torch.where(size < self.cfg.min_nucleus, self.temp + self.cfg.temperature_step, self.base_t)
+        self.sizes.append(size)
+        return tok
+
+
+def _check_request(primer, duration_s, max_new_tokens, cfg) -> list:
+    if duration_s is None and max_new_tokens is None:
+        raise ValueError("give duration_s and/or max_new_tokens")
+    primer = [int(t) for t in primer]
+    if not primer:
+        raise ValueError("the primer is empty (use make_primer())")
+    if cfg.tokens is None:
+        raise ValueError("SamplingConfig.tokens is missing: pass tokens=emsync.generator.token_ids()")
+    return primer
+
+
+def _budget(duration_s, max_new_tokens, cfg: SamplingConfig) -> int:
+    """Tokens to generate at most: max_new_tokens, or enough for duration_s at cfg.max_tokens_per_s."""
+    budget = max_new_tokens if max_new_tokens is not None else int(duration_s * cfg.max_tokens_per_s) + 64
+    if duration_s is not None and max_new_tokens is not None:
+        budget = min(budget, max_new_tokens)
+    return budget
+
+
+def _progress_bar(progress: bool, duration_s, budget: int):
+    if not progress:
+        return None
+    from tqdm import tqdm
+
+    total = round(duration_s, 1) if duration_s is not None else budget
+    return tqdm(total=total, desc="generate", unit="s" if duration_s is not None else "tok", leave=False)
+
+
+def _tick(bar, k: int, cursor: torch.Tensor, duration_s) -> None:
+    if bar is not None and (k % 16 == 15 or duration_s is None):
+        now = round(min(float(cursor.min()), duration_s), 1) if duration_s is not None else k + 1
+        bar.update(now - bar.n)
+
+
+def _generate(model, conditions, primer, duration_s, max_new_tokens, cfg, seed, progress, static_step):
+    primer = _check_request(primer, duration_s, max_new_tokens, cfg)
+    t0 = time.perf_counter()
+    model.eval()
+    dev = _device(model)
+    budget = _budget(duration_s, max_new_tokens, cfg)
+    has_head = primer[0] in (cfg.tokens.fewer, cfg.tokens.more)  # pinned at window position 0, as in training chunks
+    s = _Sequence(model, conditions, len(primer) + budget, has_head, cfg, dev)
+    for t in primer:  # the primer goes through Algorithm 1 too
+        s.append(t)
+    sampler = _Sampler(cfg, len(conditions), dev, seed)
+    decoder = _Decoder(model, s, cfg, static_step)
+    logits = decoder.prefill()
+    bar = _progress_bar(progress, duration_s, budget)
+    for k in range(budget):
+        switched = s.append(sampler.sample(logits), ~s.done)
+        s.mark_reached(duration_s)
+        _tick(bar, k, s.tracker.c, duration_s)
+        if k == budget - 1 or (duration_s is not None and k % 8 == 7 and bool(s.done.all())):
+            break
+        logits = decoder.next(switched)
     if bar is not None:
         bar.close()
+    return _result(s, sampler, decoder, len(primer), budget, duration_s, model.cfg.conditioning, time.perf_counter() - t0)
 
-    end_at = torch.where(done, end_at, torch.full_like(end_at, n)).cpu().numpy()
-    seq_np, off_np = seq.cpu().numpy(), off.cpu().numpy()
-    reached = done.cpu().numpy() if duration_s is not None else np.full(B, n - len(primer) >= budget)
-    # cursor at each sample's end
-    times = np.cumsum(np.asarray(tid.timeshift_ms)[seq_np[:, :n]], axis=1) / 1000.0
-    dur = np.array([times[i, end_at[i] - 1] for i in range(B)])
+
+def _result(s: _Sequence, sampler: _Sampler, decoder: _Decoder, n_primer, budget, duration_s, conditioning, seconds) -> GenerationResult:
+    """Each sample's tokens and offsets up to its end, where its cursor ended, and the run's counts."""
+    n, B = s.n, s.seq.shape[0]
+    end_at = torch.where(s.done, s.end_at, torch.full_like(s.end_at, n)).cpu().numpy()
+    seq_np, off_np = s.seq.cpu().numpy(), s.off.cpu().numpy()
+    reached = s.done.cpu().numpy() if duration_s is not None else np.full(B, n - n_primer >= budget)
+    times = np.cumsum(np.asarray(s.tid.timeshift_ms)[seq_np[:, :n]], axis=1) / 1000.0  # cursor after each token
     return GenerationResult(
         tokens=[seq_np[i, : end_at[i]].astype(np.int64) for i in range(B)],
         offsets=[off_np[i, : end_at[i]] for i in range(B)],
-        boundary_hit=tracker.hits(),
-        duration_s=dur,
+        boundary_hit=s.tracker.hits(),
+        duration_s=np.array([times[i, end_at[i] - 1] for i in range(B)]),
         reached=reached,
-        n_primer=len(primer),
-        n_generated=n - len(primer),
-        n_forward=n_forward,
-        seconds=time.perf_counter() - t0,
-        nucleus_sizes=torch.stack(sizes).cpu().numpy() if sizes else np.zeros((0, B), np.int64),
-        temperatures=torch.stack(temps).cpu().numpy() if temps else np.zeros((0, B), np.float32),
-        conditioning=mcfg.conditioning,
-        switches=[[x for x in sw if x[0] < end_at[i]] for i, sw in enumerate(switches)],
+        n_primer=n_primer,
+        n_generated=n - n_primer,
+        n_forward=decoder.n_forward,
+        seconds=seconds,
+        nucleus_sizes=torch.stack(sampler.sizes).cpu().numpy() if sampler.sizes else np.zeros((0, B), np.int64),
+        temperatures=torch.stack(sampler.temps).cpu().numpy() if sampler.temps else np.zeros((0, B), np.float32),
+        conditioning=conditioning,
+        switches=[[x for x in sw if x[0] < end_at[i]] for i, sw in enumerate(s.curves.switches)],
     )
