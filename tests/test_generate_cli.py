@@ -112,7 +112,7 @@ def test_missing_checkpoint_says_how_to_get_one(setup, monkeypatch, capsys, tmp_
     assert rc == 1 and "checkpoint not found" in err and "dvc repro train" in err
 
 
-def test_bench_generate_prints_the_issue_json_shape(capsys):
+def test_bench_generate_prints_its_json_shape(capsys):
     rc = main(
         [
             "bench",

@@ -1,6 +1,6 @@
 """CPU generation speed paths: the written-out one-query attention equals SDPA,
 int8 Linear layers stay close to fp32 (also through the KV cache), the thread setting is scoped
-to the call, and the benchmark prints the issue's JSON shape."""
+to the call, and the benchmark prints its JSON shape (modes, strides, settings)."""
 
 import argparse
 import json
@@ -98,7 +98,7 @@ def test_cpu_threads_apply_during_the_call_and_are_restored():
         SamplingConfig(tokens=TOK, cpu_threads=-1)
 
 
-def test_bench_generate_prints_the_issue_json_shape():
+def test_bench_generate_prints_its_json_shape():
     from emsync.benchmarks import generate as bench
 
     p = argparse.ArgumentParser()

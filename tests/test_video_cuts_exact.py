@@ -20,7 +20,7 @@ def _u8(f):
 
 
 def _reference(path):
-    """What the issue names as the reference: FFmpeg's own printout, parsed independently."""
+    """The reference: FFmpeg's own printout, parsed independently."""
     res = subprocess.run(
         ["ffmpeg", "-nostdin", "-hide_banner", "-i", str(path), "-an",
          "-vf", "select='gte(scene,0)',metadata=print:key=lavfi.scene_score", "-f", "null", "-"],

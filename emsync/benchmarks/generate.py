@@ -70,15 +70,67 @@ def add_args(p):
 
 def run(args) -> dict:
     from emsync.music import vocab as V
-    from emsync.generator import make_primer, token_ids
-    from emsync.models.generation import Condition, SamplingConfig, generate, resolve_stride
-    from emsync.models.music_transformer import MusicTransformer, MusicTransformerConfig
+    from emsync.generator import make_primer
+    from emsync.models.generation import Condition, resolve_stride
 
     if args.device == "cuda" and not torch.cuda.is_available():
         raise InputError("--device cuda: no CUDA GPU is available on this machine")
-    from emsync.config import GenerateParams
-
     cuda = args.device == "cuda"
+    model, cfg, n_params, int8 = _bench_model(args, cuda)
+    window = cfg.max_len
+    stride = min(args.slide_stride, max(1, window // 2))  # as the engine caps it
+    rng = np.random.default_rng(args.seed)
+    body = rng.integers(V.ON_OFFSET, V.SIZE, size=window - 3)  # random notes and shifts
+    full_primer = make_primer("start_bar", "more") + body.tolist()  # fills the window: every step is a full one
+    kv_primer = full_primer[: window - stride]  # steady state: one (re-)prefill per `stride` tokens
+    n_full = args.full_tokens or (64 if cuda else 6)
+    n_kv = args.tokens or (2048 if cuda else stride)
+    batch = args.batch or (256 if cuda else 8)
+    cond = Condition(0.5, -0.2, boundaries=tuple(np.arange(5.0, 600.0, 5.0)))
+    measure = _measurer(model, cond, window, stride, cuda and not args.no_cuda_graph, cuda, args.seed)
+
+    load = [os.getloadavg()[0]]
+    full = measure(full_primer, n_full, 1, use_cache=False)
+    kv = measure(kv_primer, n_kv, 1)
+    load.append(os.getloadavg()[0])
+    kvb = measure(kv_primer, max(n_kv // 2, stride), batch)
+    load.append(os.getloadavg()[0])
+    kv["speedup_vs_full_recompute"] = round(kv["tokens_per_s"] / full["tokens_per_s"], 2)
+    kvb = {"batch": batch, **kvb, "speedup_vs_full_recompute": round(kvb["tokens_per_s"] / full["tokens_per_s"], 2)}
+    strides = [resolve_stride(x.strip()) for x in args.strides.split(",") if x.strip()]
+    study = None
+    if strides:
+        n_targets = args.nll_targets or (64 if cuda else 4)
+        study = stride_study(
+            model, window, strides, cond, full_primer, measure, n_targets, max(1, args.nll_phases), n_exact=n_full, seed=args.seed
+        )
+        load.append(os.getloadavg()[0])
+    device = torch.cuda.get_device_name(torch.device(args.device)) if cuda else f"cpu ({torch.get_num_threads()} threads)"
+    return {
+        "device": device,
+        "config": args.checkpoint or args.config,
+        "modes": {"full_recompute": full, "kv_cache": kv, "kv_cache_batched": kvb},
+        "strides": study,
+        "settings": {
+            "window": window,
+            "slide_stride": stride,
+            "dtype": args.dtype,
+            "params_m": round(n_params / 1e6, 2),
+            "int8": int8,
+            "load_avg_1m": [round(x, 2) for x in load],
+            "cpu_count": os.cpu_count(),
+            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+            "cuda_graph": cuda and not args.no_cuda_graph,
+        },
+    }
+
+
+def _bench_model(args, cuda: bool):
+    """(model, its config, parameters, int8?): the checkpoint or seeded random weights of --config,
+    on --device in --dtype, int8 on CPU unless --fp32; torch threads set as the engine sets them."""
+    from emsync.config import GenerateParams
+    from emsync.models.music_transformer import MusicTransformer, MusicTransformerConfig
+
     threads = GenerateParams().cpu_threads if args.threads < 0 else args.threads
     if threads and not cuda:
         torch.set_num_threads(threads)
@@ -103,24 +155,21 @@ def run(args) -> dict:
         from emsync.models.generation import quantize_int8
 
         model = quantize_int8(model)
-    window = cfg.max_len
-    stride = min(args.slide_stride, max(1, window // 2))  # as the engine caps it
-    rng = np.random.default_rng(args.seed)
-    body = rng.integers(V.ON_OFFSET, V.SIZE, size=window - 3)  # random notes and shifts
-    full_primer = make_primer("start_bar", "more") + body.tolist()  # fills the window: every step is a full one
-    kv_primer = full_primer[: window - stride]  # steady state: one (re-)prefill per `stride` tokens
-    n_full = args.full_tokens or (64 if cuda else 6)
-    n_kv = args.tokens or (2048 if cuda else stride)
-    batch = args.batch or (256 if cuda else 8)
-    cond = Condition(0.5, -0.2, boundaries=tuple(np.arange(5.0, 600.0, 5.0)))
+    return model, cfg, n_params, int8
+
+
+def _measurer(model, cond, window: int, stride: int, cuda_graph: bool, cuda: bool, seed: int):
+    """measure(primer, n, batch, **sampling) -> tokens/s (wall and CPU) of one warm generation."""
+    from emsync.generator import token_ids
+    from emsync.models.generation import SamplingConfig, generate
 
     def measure(primer, n, b, **kw):
-        sc = SamplingConfig(tokens=token_ids(), window=window, cuda_graph=cuda and not args.no_cuda_graph, **{"slide_stride": stride, **kw})
-        generate(model, [cond] * b, primer[:16], max_new_tokens=2, cfg=sc, seed=args.seed)  # warm-up (allocations, graph)
+        sc = SamplingConfig(tokens=token_ids(), window=window, cuda_graph=cuda_graph, **{"slide_stride": stride, **kw})
+        generate(model, [cond] * b, primer[:16], max_new_tokens=2, cfg=sc, seed=seed)  # warm-up (allocations, graph)
         if cuda:
             torch.cuda.synchronize()
         t0, c0 = time.perf_counter(), time.process_time()
-        res = generate(model, [cond] * b, primer, max_new_tokens=n, cfg=sc, seed=args.seed)
+        res = generate(model, [cond] * b, primer, max_new_tokens=n, cfg=sc, seed=seed)
         if cuda:
             torch.cuda.synchronize()
         dt, dc = time.perf_counter() - t0, time.process_time() - c0
@@ -133,40 +182,7 @@ def run(args) -> dict:
             "cpu_seconds": round(dc, 3),
         }
 
-    load = [os.getloadavg()[0]]
-    full = measure(full_primer, n_full, 1, use_cache=False)
-    kv = measure(kv_primer, n_kv, 1)
-    load.append(os.getloadavg()[0])
-    kvb = measure(kv_primer, max(n_kv // 2, stride), batch)
-    load.append(os.getloadavg()[0])
-    kv["speedup_vs_full_recompute"] = round(kv["tokens_per_s"] / full["tokens_per_s"], 2)
-    kvb = {"batch": batch, **kvb, "speedup_vs_full_recompute": round(kvb["tokens_per_s"] / full["tokens_per_s"], 2)}
-    strides = [resolve_stride(x.strip()) for x in args.strides.split(",") if x.strip()]
-    study = None
-    if strides:
-        n_targets = args.nll_targets or (64 if cuda else 4)
-        study = stride_study(
-            model, window, strides, cond, full_primer, measure, n_targets, max(1, args.nll_phases), n_exact=n_full, seed=args.seed
-        )
-        load.append(os.getloadavg()[0])
-    device = torch.cuda.get_device_name(dev) if cuda else f"cpu ({torch.get_num_threads()} threads)"
-    return {
-        "device": device,
-        "config": args.checkpoint or args.config,
-        "modes": {"full_recompute": full, "kv_cache": kv, "kv_cache_batched": kvb},
-        "strides": study,
-        "settings": {
-            "window": window,
-            "slide_stride": stride,
-            "dtype": args.dtype,
-            "params_m": round(n_params / 1e6, 2),
-            "int8": int8,
-            "load_avg_1m": [round(x, 2) for x in load],
-            "cpu_count": os.cpu_count(),
-            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
-            "cuda_graph": cuda and not args.no_cuda_graph,
-        },
-    }
+    return measure
 
 
 def stride_study(model, window, strides, cond, full_primer, measure, n_targets, n_phases, n_exact=6, seed=0) -> list:

@@ -27,7 +27,7 @@ def _pct(x) -> str:
 
 
 def classifiers_markdown(metrics: dict, classify: dict, emotion_labels: list) -> str:
-    e = metrics["emotion"]
+    """reports/classifiers.md: the emotion section (accuracy, blacklist, confusion) and the genre tables."""
     lines = [
         "# Video classifiers (thesis §5.2.2, §5.2.3)",
         "",
@@ -35,11 +35,18 @@ def classifiers_markdown(metrics: dict, classify: dict, emotion_labels: list) ->
         "Thesis numbers are on Ekman-6 / MovieNet with the real pretrained features; demo numbers are on the "
         "demo videos' planted labels (a check that the pipeline learns, not a comparison).",
         "",
-        "## Emotion (VEMOCLAP)",
-        "",
-        "| split | videos | accuracy (%) | thesis (%) |",
-        "|---|---|---|---|",
     ]
+    lines += _emotion_accuracy(metrics["emotion"])
+    lines += _confusion(metrics["emotion"], emotion_labels)
+    lines += _genre_macro(metrics["genre"])
+    for kind, m in metrics["genre"].items():
+        lines += _genre_per_genre(kind, m)
+    return "\n".join(lines) + "\n"
+
+
+def _emotion_accuracy(e: dict) -> list:
+    """VEMOCLAP's accuracy per split, each beside its own thesis counterpart, and the blacklist's removals."""
+    lines = ["## Emotion (VEMOCLAP)", "", "| split | videos | accuracy (%) | thesis (%) |", "|---|---|---|---|"]
     cleaned = e["trained_on_cleaned"]
     for split in ("train", "test"):
         if split in e:  # Table 5.1's 65.28 is a model trained AND tested on the unedited Ekman-6
@@ -64,35 +71,36 @@ def classifiers_markdown(metrics: dict, classify: dict, emotion_labels: list) ->
             f"{t['train']} and {t['test']} of Ekman-6 by viewing every video.",
             "",
         ]
-    if "test" in e:
-        lines += [
-            "Confusion matrix, test split, rows = true label, normalised per row (Fig. 5.2):",
-            "",
-            "| true \\ predicted | " + " | ".join(emotion_labels) + " |",
-            "|---" * (len(emotion_labels) + 1) + "|",
-        ]
-        for lab, row in zip(emotion_labels, e["test"]["confusion"]):
-            lines.append(f"| {lab} | " + " | ".join(f"{v:.2f}" for v in row) + " |")
-        lines.append("")
-    lines += [
-        "## Genre",
+    return lines
+
+
+def _confusion(e: dict, emotion_labels: list) -> list:
+    """Fig. 5.2: the test split's confusion matrix, normalised per row."""
+    if "test" not in e:
+        return []
+    lines = [
+        "Confusion matrix, test split, rows = true label, normalised per row (Fig. 5.2):",
         "",
-        "Macro averages over the genres with a positive video in the split (Table 5.2).",
-        "",
-        *(
-            [
-                "`baseline` is the ViT + AST baseline (§5.2.3.2), trained in its two stages through the engine. On the demo "
-                "set its ViT and AST are **tiny random models** (data/demo_models/vit, ast), not the pretrained ViT-B/16 and "
-                "AudioSet AST, so its number only shows that the pipeline learns, not what the thesis's baseline scores.",
-                "",
-            ]
-            if "baseline" in metrics["genre"]
-            else []
-        ),
-        "| model | split | P@0.5 | R@0.5 | mAP | thesis P / R / mAP |",
-        "|---|---|---|---|---|---|",
+        "| true \\ predicted | " + " | ".join(emotion_labels) + " |",
+        "|---" * (len(emotion_labels) + 1) + "|",
     ]
-    for kind, m in metrics["genre"].items():
+    for lab, row in zip(emotion_labels, e["test"]["confusion"]):
+        lines.append(f"| {lab} | " + " | ".join(f"{v:.2f}" for v in row) + " |")
+    return lines + [""]
+
+
+def _genre_macro(genre: dict) -> list:
+    """Table 5.2: macro P@0.5 / R@0.5 / mAP per model and split, the thesis's on the test rows."""
+    lines = ["## Genre", "", "Macro averages over the genres with a positive video in the split (Table 5.2).", ""]
+    if "baseline" in genre:
+        lines += [
+            "`baseline` is the ViT + AST baseline (§5.2.3.2), trained in its two stages through the engine. On the demo "
+            "set its ViT and AST are **tiny random models** (data/demo_models/vit, ast), not the pretrained ViT-B/16 and "
+            "AudioSet AST, so its number only shows that the pipeline learns, not what the thesis's baseline scores.",
+            "",
+        ]
+    lines += ["| model | split | P@0.5 | R@0.5 | mAP | thesis P / R / mAP |", "|---|---|---|---|---|---|"]
+    for kind, m in genre.items():
         ref = THESIS["genre"].get(kind)
         for split in ("val", "test"):
             if split in m:
@@ -100,16 +108,20 @@ def classifiers_markdown(metrics: dict, classify: dict, emotion_labels: list) ->
                     f"| {kind} | {split} | {_pct(m[split]['precision'])} | {_pct(m[split]['recall'])} | "
                     f"{_pct(m[split]['map'])} | {' / '.join(map(str, ref)) if ref and split == 'test' else '-'} |"
                 )
-    for kind, m in metrics["genre"].items():
-        if "test" not in m:
-            continue
-        lines += [
-            "",
-            f"### {kind}: per genre, test split (Table 5.3)",
-            "",
-            "| genre | positives | P@0.5 | R@0.5 | AP |",
-            "|---|---|---|---|---|",
-        ]
-        for g, v in m["test"]["per_genre"].items():
-            lines.append(f"| {g} | {v['positives']} | {_pct(v['precision'])} | {_pct(v['recall'])} | {_pct(v['ap'])} |")
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def _genre_per_genre(kind: str, m: dict) -> list:
+    """Table 5.3: one model's P@0.5 / R@0.5 / AP per genre on the test split."""
+    if "test" not in m:
+        return []
+    lines = [
+        "",
+        f"### {kind}: per genre, test split (Table 5.3)",
+        "",
+        "| genre | positives | P@0.5 | R@0.5 | AP |",
+        "|---|---|---|---|---|",
+    ]
+    for g, v in m["test"]["per_genre"].items():
+        lines.append(f"| {g} | {v['positives']} | {_pct(v['precision'])} | {_pct(v['recall'])} | {_pct(v['ap'])} |")
+    return lines

@@ -60,18 +60,32 @@ def ordering_check(models: list) -> str | None:
 
 
 def evaluation_markdown(m: dict) -> str:
-    s = m["settings"]
+    """reports/evaluation.md: settings, Table 4.1 / 4.2 shapes, the boundary hit rate, deviations."""
+    lines = ["# Evaluation of the music generator", "", _settings_line(m["settings"]), ""]
+    lines += _token_prediction(m["models"])
+    lines += _emotion_of_samples(m["models"], m.get("regressor") or {})
+    for r in m["models"]:
+        lines += _per_condition(r, m["settings"]["condition_values"])
+    lines += _boundary_hit_rate(m["models"], m["settings"])
+    lines += _deviations(m["settings"])
+    if m.get("skipped"):
+        lines += ["", "## Skipped", ""] + [f"- {x['item']}: {x['reason']}" for x in m["skipped"]]
+    return "\n".join(lines) + "\n"
+
+
+def _settings_line(s: dict) -> str:
+    return (
+        f"Settings: test chunks of {s.get('chunk_len', '?')} tokens (capped at {s['max_test_chunks'] or 'all'}), "
+        f"{len(s['condition_values'])}x{len(s['condition_values'])} conditions x {s['samples_per_condition']} samples of "
+        f"{s['sample_tokens']} tokens, {s['hit_samples']} hit-rate samples of {s['hit_duration_s']:g} s, "
+        f"device {s['device']}. Thesis values (§4.6, 145M models on LPD-5) are given for shape, not as targets "
+        "for the demo corpus."
+    )
+
+
+def _token_prediction(models: list) -> list:
+    """Table 4.1's shape: NLL / top-1 / top-5 per model (and a boundary model's δ_max row)."""
     lines = [
-        "# Evaluation of the music generator",
-        "",
-        (
-            f"Settings: test chunks of {s.get('chunk_len', '?')} tokens (capped at {s['max_test_chunks'] or 'all'}), "
-            f"{len(s['condition_values'])}x{len(s['condition_values'])} conditions x {s['samples_per_condition']} samples of "
-            f"{s['sample_tokens']} tokens, {s['hit_samples']} hit-rate samples of {s['hit_duration_s']:g} s, "
-            f"device {s['device']}. Thesis values (§4.6, 145M models on LPD-5) are given for shape, not as targets "
-            "for the demo corpus."
-        ),
-        "",
         "## Token prediction (Table 4.1 shape)",
         "",
         (
@@ -86,7 +100,7 @@ def evaluation_markdown(m: dict) -> str:
         "| model | conditioning | offsets | NLL | top-1 | top-5 | tokens | chunks | thesis NLL / top-1 / top-5 |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for r in m["models"]:
+    for r in models:
         ref = THESIS_TABLE_4_1.get(r["conditioning"])
         ref_s = " / ".join(f"{x:.4f}" for x in ref) if ref else ""
         off = "song's chords" if r.get("boundaries") else "none (no boundary input)"
@@ -102,11 +116,15 @@ def evaluation_markdown(m: dict) -> str:
                 f"{_f(nb.get('top1'))} | {_f(nb.get('top5'))} | {r.get('n_tokens', 0)} | "
                 f"{r.get('n_chunks', 0)} of {r.get('test_chunks_total', 0)} | {ref_s} |"
             )
-    order = ordering_check(m["models"])
+    order = ordering_check(models)
     if order:
         lines += ["", f"Thesis ordering (continuous_concat best): {order}."]
-    reg = m.get("regressor") or {}
-    lines += [
+    return lines
+
+
+def _emotion_of_samples(models: list, reg: dict) -> list:
+    """Table 4.2's shape: the regressor's L1 between generated samples and their condition."""
+    lines = [
         "",
         "## Emotion of generated samples (Table 4.2 shape)",
         "",
@@ -124,7 +142,7 @@ def evaluation_markdown(m: dict) -> str:
         "| model | L1 | valence | arousal | samples | thesis (Table 4.2) | extra: L1 / 2 |",
         "|---|---|---|---|---|---|---|",
     ]
-    for r in m["models"]:
+    for r in models:
         e = r.get("emotion")
         if not e:
             continue
@@ -133,22 +151,30 @@ def evaluation_markdown(m: dict) -> str:
             f"| {r['name']} | {_f(e['l1'])} | {_f(e['l1_valence'])} | {_f(e['l1_arousal'])} | {e['n_samples']} | "
             f"{_f(ref) if ref else ''} | {_f(e.get('l1_half'))} |"
         )
-    for r in m["models"]:
-        e = r.get("emotion")
-        if not e or not e.get("per_condition"):
-            continue
-        vals = s["condition_values"]
-        lines += [
-            "",
-            f"Per condition, {r['name']} (rows valence, columns arousal):",
-            "",
-            "| V \\ A | " + " | ".join(f"{a:+.1f}" for a in vals) + " |",
-            "|---" * (len(vals) + 1) + "|",
-        ]
-        for v in vals:
-            cells = [_f(e["per_condition"].get(f"{v:+.1f},{a:+.1f}"), 3) for a in vals]
-            lines.append(f"| {v:+.1f} | " + " | ".join(cells) + " |")
-    lines += [
+    return lines
+
+
+def _per_condition(r: dict, vals: list) -> list:
+    """One model's L1 per (valence, arousal) condition, as a grid."""
+    e = r.get("emotion")
+    if not e or not e.get("per_condition"):
+        return []
+    lines = [
+        "",
+        f"Per condition, {r['name']} (rows valence, columns arousal):",
+        "",
+        "| V \\ A | " + " | ".join(f"{a:+.1f}" for a in vals) + " |",
+        "|---" * (len(vals) + 1) + "|",
+    ]
+    for v in vals:
+        cells = [_f(e["per_condition"].get(f"{v:+.1f},{a:+.1f}"), 3) for a in vals]
+        lines.append(f"| {v:+.1f} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _boundary_hit_rate(models: list, s: dict) -> list:
+    """This project's boundary hit rate and chord precision, with offsets and without."""
+    lines = [
         "",
         "## Boundary hit rate (this project's metric)",
         "",
@@ -167,7 +193,7 @@ def evaluation_markdown(m: dict) -> str:
         "| model | hit rate with offsets | no boundary ahead | boundaries | chords (with / baseline) | chord precision (with / baseline) |",
         "|---|---|---|---|---|---|",
     ]
-    for r in m["models"]:
+    for r in models:
         b = r.get("boundary") or {}
         if "with_offsets" not in b:
             continue
@@ -177,12 +203,14 @@ def evaluation_markdown(m: dict) -> str:
             f"{w['boundaries']} | {w['chords']} / {wo['chords']} | "
             f"{_f(w.get('chord_precision'), 3)} / {_f(wo.get('chord_precision'), 3)} |"
         )
-    lines += ["", "## Deviations from the thesis", ""] + [f"- {d}" for d in DEVIATIONS]
+    return lines
+
+
+def _deviations(s: dict) -> list:
+    lines = ["", "## Deviations from the thesis", ""] + [f"- {d}" for d in DEVIATIONS]
     if s.get("slide_stride") is not None:
         lines.append(
             f"- Generation window: stride {s['slide_stride']} (mean context {s.get('mean_context', '?')} of "
             f"{s.get('window', '?')} tokens); §4.4 slides by one token (stride 1, `--stride exact`)."
         )
-    if m.get("skipped"):
-        lines += ["", "## Skipped", ""] + [f"- {x['item']}: {x['reason']}" for x in m["skipped"]]
-    return "\n".join(lines) + "\n"
+    return lines
