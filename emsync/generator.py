@@ -72,9 +72,10 @@ def save_generator(path, model, extra: dict | None = None) -> None:
     write_bytes(path, checkpoint_bytes(model, extra))
 
 
-def primer_ids(primer: str, instruments: str | None, default_instruments: str = "more", limits=None) -> list:
+def primer_ids(primer: str, instruments: str | None, default_instruments: str = "more", limits=None, duration_s=None) -> list:
     """Keyword primers get `instruments` (else the default); a MIDI primer keeps its own
-    FEWER/MORE token unless `instruments` is given."""
+    FEWER/MORE token unless `instruments` is given. A MIDI primer that already lasts `duration_s`
+    (it counts towards it) is refused: nothing would be generated."""
     from emsync.models.generation import PRIMERS
 
     if primer in PRIMERS:
@@ -93,6 +94,14 @@ def primer_ids(primer: str, instruments: str | None, default_instruments: str = 
         raise InputError(f"--primer {path}: cannot read it as MIDI ({type(e).__name__}: {e})") from None
     if enc.stats.get("notes", 0) == 0:
         raise InputError(f"--primer {path}: the file has no notes in the piano range")
+    from emsync.music import vocab as V
+
+    primed = float(V.TIMESHIFT_MS[list(enc.ids)].sum()) / 1000.0
+    if duration_s is not None and primed >= duration_s:
+        raise InputError(
+            f"--primer {path}: its {primed:.1f} s of music already fill --duration {duration_s:g} s (the primer counts towards it), "
+            "so nothing would be generated; give a --duration longer than the primer"
+        )
     return make_primer(midi_ids=enc.ids, instruments=instruments)
 
 
@@ -111,7 +120,7 @@ def run_generator(
     if primer_tokens is not None:
         ids = [int(t) for t in primer_tokens]
     else:
-        ids = primer_ids(primer or gp.primer, instruments, gp.instruments, MidiLimits.from_params(params))  # before any work
+        ids = primer_ids(primer or gp.primer, instruments, gp.instruments, MidiLimits.from_params(params), duration_s)  # before any work
     dev = resolve_device(device or gp.device)
     model, _ = load_generator(params.path(checkpoint or gp.checkpoint), dev)
     if gp.cpu_int8 and dev.type == "cpu":

@@ -11,6 +11,7 @@ import functools
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -58,7 +59,7 @@ def atomic_path(path, suffix=None, allow_empty=False):
     if path.is_dir():
         raise InputError(f"{path}: is a folder; give a file name")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or path.suffix + ".tmp", dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}-", suffix=suffix or path.suffix + ".tmp", dir=path.parent)
     except OSError as e:
         if is_disk_full(e):
             raise disk_full_error(path, e) from None
@@ -80,6 +81,57 @@ def atomic_path(path, suffix=None, allow_empty=False):
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def temp_dir(prefix: str, dir=None) -> tempfile.TemporaryDirectory:
+    """A TemporaryDirectory named <prefix><pid>-<random>: when a `kill -9` leaves it behind, the
+    next run sees its owner is gone and removes it (sweep_stale_temps)."""
+    return tempfile.TemporaryDirectory(prefix=f"{prefix}{os.getpid()}-", dir=dir)
+
+
+# emsync's temporary names carry their process id: temp_dir's (emsync-*-<pid>-, .tmp-<pid>-) and
+# atomic_path's (.<name>.<pid>-<random><suffix>)
+_TEMP_NAME = re.compile(r"^(?:emsync-[a-z]+-|\.tmp-|\..+\.)(\d+)-[a-z0-9_]{8}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def sweep_stale_temps(folders=(), trees=()) -> list:
+    """Remove emsync temp files and folders whose process is gone (a killed run's leftovers): the
+    entries of each of `folders`, and everything below each of `trees`. Returns what was removed."""
+    gone = []
+
+    def check(parent: Path, name: str, is_dir: bool):
+        m = _TEMP_NAME.match(name)
+        if m and int(m.group(1)) != os.getpid() and not _alive(int(m.group(1))):
+            p = parent / name
+            shutil.rmtree(p, ignore_errors=True) if is_dir else p.unlink(missing_ok=True)
+            gone.append(p)
+            return True
+        return False
+
+    for folder in map(Path, folders):
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for e in entries:
+            check(folder, e.name, e.is_dir(follow_symlinks=False))
+    for tree in map(Path, trees):
+        for dirpath, dirnames, filenames in os.walk(tree):
+            here = Path(dirpath)
+            dirnames[:] = [d for d in dirnames if not check(here, d, True)]
+            for f in filenames:
+                check(here, f, False)
+    return gone
 
 
 def _new_file_mode() -> int:

@@ -15,7 +15,10 @@ import os
 import re
 
 MASK = "***"
-SECRET_ENV = re.compile(r"(SECRET|TOKEN|PASSWORD|PASSWD|API_KEY|ACCESS_KEY|CLIENT_ID|CREDENTIAL)", re.I)
+# a secret-looking variable name: the word as a whole part of it (HF_TOKEN, AWS_SECRET_ACCESS_KEY,
+# GITHUB_TOKEN), not inside another word (TOKENIZERS_PARALLELISM is a switch, not a secret)
+SECRET_ENV = re.compile(r"(?:^|_)(SECRETS?|TOKENS?|PASSWORD|PASSWD|API_?KEY|ACCESS_KEY|CLIENT_ID|CREDENTIALS?)(?:_|$)", re.I)
+_NOT_SECRET = re.compile(r"(?i)true|false|yes|no|on|off|none|null|[-+]?[0-9]+(?:\.[0-9]+)?")  # switches and numbers
 _PATTERNS = [  # (pattern, replacement)
     (re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?)[^\"'\n,})]+"), r"\1***"),
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 ***"),
@@ -30,7 +33,7 @@ _PATTERNS = [  # (pattern, replacement)
 
 
 def _secret_values() -> list:
-    vals = [v for k, v in os.environ.items() if SECRET_ENV.search(k) and v and len(v) >= 4]
+    vals = [v for k, v in os.environ.items() if SECRET_ENV.search(k) and v and len(v) >= 4 and not _NOT_SECRET.fullmatch(v)]
     cid, sec = os.environ.get("SPOTIPY_CLIENT_ID"), os.environ.get("SPOTIPY_CLIENT_SECRET")
     if cid and sec:
         vals.append(base64.b64encode(f"{cid}:{sec}".encode()).decode())

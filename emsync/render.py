@@ -18,13 +18,12 @@ import contextlib
 import json
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from emsync.errors import InputError
-from emsync.io import atomic_path
+from emsync.io import atomic_path, temp_dir
 
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv")  # containers that take AAC audio
 
@@ -77,7 +76,7 @@ def fluidsynth_raw(midi_path, soundfont=None, sample_rate: int = 44100, limits=N
     elif not midi_path.is_file():
         raise InputError(f"{midi_path}: MIDI file not found")
     sf = resolve_soundfont(soundfont)
-    with tempfile.TemporaryDirectory(prefix="emsync-render-") as d:
+    with temp_dir("emsync-render-") as d:
         wav = Path(d) / "raw.wav"
         cmd = [_tool("fluidsynth", "fluidsynth"), "-n", "-i", "-q", "-F", str(wav), "-r", str(int(sample_rate)),
                "-T", "wav", "-O", "float", str(sf), str(midi_path)]  # fmt: skip
@@ -333,7 +332,7 @@ def render_file(params, midi, output, video=None, duration_s=None, soundfont=Non
     )  # validated above
     if not to_video:
         return render_wav(midi, out, **kw)
-    with tempfile.TemporaryDirectory(prefix="emsync-render-") as d:
+    with temp_dir("emsync-render-") as d:
         s = render_wav(midi, Path(d) / "music.wav", **kw)
         s.update(
             mux(

@@ -167,5 +167,23 @@ def enter_stage(stage: str, root=None):
     exit_with_parent()
     quiet_prefect_logs()  # redacted log lines; no Prefect traceback unless EMSYNC_DEBUG
     claim = hold_pipeline_lock(stage, root)
+    sweep_stage_temps(stage, root)
     use_run_server()
     return claim
+
+
+def sweep_stage_temps(stage: str, root=None) -> list:
+    """Remove what a killed run of this stage left: emsync temp folders in the system temp folder,
+    temp files and folders below the stage's outputs, whose process is gone (emsync.io.sweep_stale_temps)."""
+    import tempfile
+
+    from emsync.config import project_root
+    from emsync.io import sweep_stale_temps
+
+    root = Path(root or project_root(required=False) or ".")
+    outs = stage_outputs(stage, root, active_params(root))
+    trees = [o for o in outs if os.path.isdir(o)]
+    folders = [tempfile.gettempdir()] + sorted(
+        {os.path.dirname(o) for o in outs if not os.path.isdir(o) and os.path.isdir(os.path.dirname(o))}
+    )
+    return sweep_stale_temps(folders, trees)

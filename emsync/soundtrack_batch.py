@@ -23,7 +23,6 @@ longer than soundtrack.long_video_s one at a time; limits.max_video_duration_s (
 
 import json
 import os
-import tempfile
 import zlib
 from pathlib import Path
 
@@ -120,7 +119,9 @@ def score_item(params, video, video_id: str, condition: str, setting: dict, seed
     final = item_paths(data_root, video_id, condition)
     out_dir = final["json"].parent
     out_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".tmp-") as tmp:
+    from emsync.io import temp_dir
+
+    with temp_dir(".tmp-", dir=out_dir) as tmp:
         tmp_paths = {ext: Path(tmp) / p.name for ext, p in final.items()}
         req = SoundtrackRequest(
             video,

@@ -87,3 +87,32 @@ def test_long_file_streams_in_flat_memory(tmp_path, ckpt):
     tracemalloc.stop()
     assert s["samples"] == 180 * 44100
     assert peak < 12e6, peak
+
+
+def _float_wav(path, x):
+    """A 32-bit float stereo WAV of (n, 2) samples, as any float-capable editor writes."""
+    from scipy.io import wavfile
+
+    wavfile.write(path, 44100, np.asarray(x, np.float32))
+    return path
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_nan_or_inf_samples_are_refused_not_silence(tmp_path, ckpt, bad):
+    """NaN compared false with every peak, so a NaN file became 'input is silent' and all zeros."""
+    from emsync.errors import InputError
+
+    x = np.full((44100, 2), 0.1, np.float32)
+    x[30000:30010] = bad
+    with pytest.raises(InputError, match="10 samples after 0.0 s are NaN or infinite"):
+        enhance_file(_float_wav(tmp_path / "in.wav", x), tmp_path / "out.wav", ckpt)
+    assert not (tmp_path / "out.wav").exists()
+
+
+def test_a_float_input_beyond_full_scale_is_said_to_clip(tmp_path, ckpt):
+    x = np.sin(np.arange(44100) / 10.0)[:, None].repeat(2, 1) * 1e6
+    s = enhance_file(_float_wav(tmp_path / "loud.wav", x), tmp_path / "out.wav", ckpt)
+    assert any("input peaks at 1e+06, above full scale" in n for n in s["notes"])
+    assert any("output samples beyond full scale were clipped" in n for n in s["notes"])
+    quiet = enhance_file(_float_wav(tmp_path / "ok.wav", x * 5e-7), tmp_path / "out2.wav", ckpt)
+    assert not any("full scale" in n for n in quiet["notes"])

@@ -135,3 +135,41 @@ def test_generate_bounds_its_samples_and_reads_regular_files_only(tmp_path, caps
     assert main(base[:-1] + [str(tmp_path / "g.wav")]) == 1
     assert "-o " + str(tmp_path / "g.wav") + ": generate writes MIDI" in _one_line(capsys)
     assert not (tmp_path / "g.mid").exists() and not (tmp_path / "g.wav").exists()
+
+
+def test_nonsense_flags_are_one_line_not_a_traceback(tmp_path, capsys):
+    """Each used to print `emsync: error: <ExceptionType>: ...`."""
+    from tests._hostile_midi import seeds
+
+    (tmp_path / "s.mid").write_bytes(seeds()[0])
+    assert main(["tokens", "encode", str(tmp_path / "s.mid"), "-o", str(tmp_path / "s.json")]) == 0
+    (tmp_path / "file").write_text("x")
+    capsys.readouterr()
+    for argv, msg in [
+        (["tokens", "decode", str(tmp_path / "s.json"), "-o", str(tmp_path / "o.mid"), "--bpm", "nan"], "--bpm: nan is out of range"),
+        (["tokens", "decode", str(tmp_path / "s.json"), "-o", str(tmp_path / "o.mid"), "--bpm", "0"], "--bpm: 0.0 is out of range"),
+        (["tokens", "decode", str(tmp_path / "s.json"), "-o", str(tmp_path / "o.mid"), "--chord-boost", "-500"], "--chord-boost: -500"),
+        (["study", "build", "--soundtracks", str(tmp_path), "-o", "/proc/study"], "cannot write in /proc"),
+        (["study", "build", "--soundtracks", str(tmp_path), "-o", str(tmp_path / "file")], "exists and is not a folder"),
+        (["soundtrack", str(tmp_path / "v.mp4"), "-o", str(tmp_path / "o.mp4"), "--seed", str(2**64)], "--seed: 18446744073709551616"),
+        (["enhance", str(tmp_path / "in.wav"), "-o", str(tmp_path / "o.wav"), "--device", "tpu"], "--device: 'tpu' is not a device"),
+        (["cuts", str(tmp_path / "v.mp4"), "--threshold", "-1"], "--threshold: -1.0 is out of range (must be > 0 and <= 1)"),
+        (["cuts", str(tmp_path / "v.mp4"), "--threshold", "nan"], "--threshold: nan is out of range"),
+        (["cuts", str(tmp_path / "v.mp4"), "--min-gap", "1e9"], "--min-gap: 1000000000.0 is out of range"),
+        (["cuts", str(tmp_path / "v.mp4"), "--min-gap", "-5"], "--min-gap: -5.0 is out of range"),
+    ]:
+        assert main(argv) == 1, argv
+        assert msg in _one_line(capsys), argv
+    assert not (tmp_path / "o.mid").exists()
+
+
+def test_a_primer_that_fills_the_duration_is_refused_not_returned_as_music(tmp_path, capsys):
+    """`--primer song.mid --duration 8` used to hand back the 10.9-s primer with nothing generated."""
+    from tests._hostile_midi import seeds
+
+    (tmp_path / "song.mid").write_bytes(seeds()[0])  # 10.9 s of notes
+    argv = ["generate", "--valence", "0", "--arousal", "0", "--primer", str(tmp_path / "song.mid"), "-o", str(tmp_path / "g.mid")]
+    assert main([*argv, "--duration", "8", "--checkpoint", str(tmp_path / "none.pt")]) == 1
+    assert "its 10.9 s of music already fill --duration 8 s" in _one_line(capsys)
+    assert main([*argv, "--duration", "30", "--checkpoint", str(tmp_path / "none.pt")]) == 1  # longer: on to the model
+    assert "generator checkpoint not found" in _one_line(capsys)

@@ -206,3 +206,22 @@ def test_keep_rule():
     assert keep_reason("de", 500) == "not_english"
     assert keep_reason(None, 0) == "no_lyrics"
     assert words_of("* 1997 & rock'n'roll") == ["rock'n'roll"]
+
+
+def test_cyrillic_cp1251_lyrics(tmp_path):
+    """Russian lyrics in the Windows code page: Cyrillic text, not cp1252 mojibake ('Ïîä ìîñêîâíûå')."""
+    f = _midi(tmp_path / "a.mid", [_seq(["Не ", "слышны ", "в саду ", "даже ", "шорохи"], enc="cp1251")])
+    lyr = extract(f)
+    assert lyr.text == "Не слышны в саду даже шорохи" and lyr.encoding == "cp1251"
+
+
+def test_cp1252_with_a_few_accents_stays_cp1252(tmp_path):
+    f = _midi(tmp_path / "a.mid", [_seq(["Là ", "où ", "le ", "cœur ", "mène ", "à ", "l'été"], enc="cp1252")])
+    assert extract(f).text == "Là où le cœur mène à l'été" and extract(f).encoding == "cp1252"
+
+
+@pytest.mark.parametrize("enc", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_utf16_lyrics_are_text_not_nuls(tmp_path, enc):
+    f = _midi(tmp_path / "a.mid", [_seq(["Twinkle ", "twinkle ", "little ", "star"], enc=enc)])
+    lyr = extract(f)
+    assert lyr.text == "Twinkle twinkle little star" and "\x00" not in lyr.text and lyr.encoding == "utf-16"

@@ -156,3 +156,16 @@ def test_a_stage_failing_inside_prefect_ends_with_one_clean_line(tmp_path):
     lines = r.stderr.strip().splitlines()
     assert r.returncode == 1 and lines == ["emsync: error: Spotify API refused the request (HTTP 400)"], r.stderr[-3000:]
     assert _clean(r.stdout + r.stderr)
+
+
+def test_switches_and_numbers_are_never_masked(monkeypatch):
+    """TOKENIZERS_PARALLELISM=false made every 'false' in a message '***'."""
+    from emsync.redact import redact
+
+    monkeypatch.setenv("TOKENIZERS_PARALLELISM", "false")
+    monkeypatch.setenv("MY_API_TOKEN", "true")
+    monkeypatch.setenv("DB_PASSWORD", "12345")
+    monkeypatch.setenv("HF_TOKEN", "hf_abcdefgh12345")
+    monkeypatch.setenv("MY_APIKEY", "s3cr3t-value")
+    msg = "labeling.fast_hash: expected true/false, got 'yes' (12345 rows); token hf_abcdefgh12345, key s3cr3t-value"
+    assert redact(msg) == "labeling.fast_hash: expected true/false, got 'yes' (12345 rows); token ***, key ***"

@@ -265,3 +265,33 @@ def test_submission_waits_while_another_process_reads_the_database(app):
     finally:
         proc.wait(timeout=30)
     assert stored(app, t)[0] == 1
+
+
+@pytest.mark.parametrize("length", ["\u00b9", "\u0661", "-1", "1e3", " ", "99999999999999999999999"])
+def test_a_content_length_that_is_no_number_gets_411_and_the_server_keeps_serving(app, length):
+    """'¹'.isdigit() is True but int('¹') fails: the connection used to drop with a traceback."""
+    t = app["tokens"][31]
+    conn = http.client.HTTPConnection("127.0.0.1", app["port"], timeout=30)
+    conn.putrequest("POST", f"/s/{t}/submit")
+    conn.putheader("Content-Type", FORM["Content-Type"])
+    conn.putheader("Content-Length", length.encode("utf-8"))
+    conn.endheaders()
+    assert conn.getresponse().status == 411
+    conn.close()
+    assert stored(app, t) == (0, [])
+    assert request(app, "GET", f"/s/{t}/")[0] == 200
+
+
+def test_serve_refuses_a_db_that_is_not_duckdb_before_starting(app, capsys):
+    """`--db data/study/study.json` used to start, answer 303 and store nothing."""
+    from emsync.cli import main
+
+    before = (app["dir"] / "study.json").read_bytes()
+    assert main(["study", "serve", "--study", str(app["dir"]), "--db", str(app["dir"] / "study.json"), "--port", "0"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "exists and is not a DuckDB database" in err[0], err
+    assert (app["dir"] / "study.json").read_bytes() == before
+    for port in ("-1", "99999"):
+        with pytest.raises(SystemExit):
+            main(["study", "serve", "--study", str(app["dir"]), "--port", port])
+        assert "is not a port number" in capsys.readouterr().err

@@ -152,7 +152,6 @@ def classify_segments(params, video, task: str, segments, checkpoint=None, devic
     """Classify each (start, end) segment of `video` as a video of its own (emotion per scene):
     the segment is cut out with ffmpeg, then sampled and classified exactly like `classify_video`
     (its own n_frames, its own audio); the classifier and the extractors load once."""
-    import tempfile
 
     from emsync.video import extractors
     from emsync.video.probe import probe
@@ -169,7 +168,9 @@ def classify_segments(params, video, task: str, segments, checkpoint=None, devic
     inputs = _inputs_without(model.cfg.dims, exclude)
     handles = {n: extractors.get(n).load(extractors.model_ref(n, params.features.models), device) for n in extractors_for(task, inputs)}
     out = []
-    with tempfile.TemporaryDirectory(prefix="emsync-segments-") as d:
+    from emsync.io import temp_dir
+
+    with temp_dir("emsync-segments-") as d:
         for i, (start, end) in enumerate(segments):
             t0 = time.perf_counter()
             clip = clip_segment(video, start, end, Path(d) / f"segment{i}.mp4")

@@ -54,6 +54,16 @@ def _exit_on_sigterm(signum, frame):
     raise KeyboardInterrupt
 
 
+def _check_common_flags(args):
+    """--device and --seed, on every command that takes them, accept what their params accept."""
+    from emsync.config import GenerateParams, TrainParams, check_value
+
+    if isinstance(getattr(args, "device", None), str):
+        check_value(GenerateParams, "device", args.device, "--device")
+    if isinstance(getattr(args, "seed", None), int):
+        check_value(TrainParams, "seed", args.seed, "--seed")
+
+
 def main(argv=None):
     import signal
     import threading
@@ -71,6 +81,7 @@ def main(argv=None):
         parser.print_help()
         return 2
     try:
+        _check_common_flags(args)
         rc = args.func(args)
     except KeyboardInterrupt:
         print("emsync: interrupted", file=sys.stderr)

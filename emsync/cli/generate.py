@@ -91,15 +91,12 @@ def parse_boundaries(text: str) -> tuple:
 def _run(args):
     from pathlib import Path
 
-    from emsync.config import GenerateParams, TrainParams, check_value, load_params
+    from emsync.config import load_params
     from emsync.generator import generate_midi
     from emsync.music import vocab as V
 
     if Path(args.output).suffix.lower() not in (".mid", ".midi"):
         raise InputError(f"-o {args.output}: generate writes MIDI; give a .mid file name (render it with `emsync render`)")
-    check_value(TrainParams, "seed", args.seed, "--seed")
-    if args.device is not None:
-        check_value(GenerateParams, "device", args.device, "--device")
     params = with_stride(load_params(), args.stride)
     out = generate_midi(
         params,

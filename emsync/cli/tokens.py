@@ -61,11 +61,18 @@ def _encode(args):
 
 
 def _decode(args):
+    from emsync.config import GenerateParams, Range, check_value
+    from emsync.errors import ParamsError
     from emsync.io import check_outputs, read_json
     from emsync.music import vocab as V
     from emsync.music.tokenizer import decode, write_midi
 
     check_outputs({"-o": args.out}, {"file": args.file})
+    check_value(GenerateParams, "chord_velocity_boost", args.chord_boost, "--chord-boost")
+    try:  # a MIDI tempo: 4 bpm is its slowest (2^24 µs per beat)
+        Range(4, 1000)(args.bpm, "--bpm")
+    except ParamsError as e:
+        raise InputError(str(e)) from None
     doc = read_json(args.file)
     if not isinstance(doc, dict) or "tokens" not in doc:
         raise InputError(f"{args.file}: expected a JSON object with 'vocab_version' and 'tokens'")

@@ -60,9 +60,14 @@ def register(sub):
 
 
 def _cuts(args):
+    from emsync.config import VideoParams, check_value
     from emsync.video.cuts import video_cuts
 
     d = _defaults()
+    if args.threshold is not None:  # the flags take what their params take
+        check_value(VideoParams, "scene_threshold", args.threshold, "--threshold")
+    if args.min_gap is not None:
+        check_value(VideoParams, "min_boundary_gap_s", args.min_gap, "--min-gap")
     info = _probe_within(args.video)
     out = video_cuts(
         args.video,

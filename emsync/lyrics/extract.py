@@ -15,8 +15,10 @@ Syllables become words: an event that carries its own spacing ("Twin" "kle, ") i
 as it is; a file whose events carry no spacing at all ("Twin-" "kle") is read as one word per
 event with a trailing hyphen joining to the next. Line marks (`\\`, `/`, CR, LF) become newlines.
 
-Bytes are decoded per event: UTF-8 when valid, otherwise the file's legacy encoding, chosen once
-from all its non-UTF-8 bytes: Shift-JIS (cp932) when they decode strictly and read as Japanese,
+Bytes are decoded per event: UTF-16 when the event has a byte-order mark or every other byte is
+NUL, UTF-8 when valid, otherwise the file's legacy encoding, chosen once from all its non-UTF-8
+bytes: Shift-JIS (cp932) when they decode strictly and read as Japanese, Cyrillic cp1251 when they
+are most of the letters (a Latin text has a few accents among ASCII letters) and read as Cyrillic,
 cp1252 otherwise (latin-1 for the five bytes cp1252 leaves undefined).
 """
 
@@ -42,7 +44,7 @@ class Lyrics:
 
     text: str = ""
     source: str = "none"  # "lyrics" | "karaoke" | "none"
-    encoding: str = "ascii"  # "ascii" | "utf-8" | "cp1252" | "cp932" | "mixed:<legacy>"
+    encoding: str = "ascii"  # "ascii" | "utf-8" | "utf-16" | "cp1252" | "cp1251" | "cp932" | "mixed:<legacy>"
     n_events: int = 0  # syllable events read (headers and empty events excluded)
     n_empty: int = 0  # lyric/text events with nothing in them
     tracks: list = field(default_factory=list)  # track indices merged
@@ -74,30 +76,52 @@ def _is_utf8(b: bytes) -> bool:
         return False
 
 
+def _utf16(b: bytes) -> str | None:
+    """The text of a UTF-16 event (a byte-order mark, or every other byte NUL), else None."""
+    if b[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return b.decode("utf-16", errors="replace")
+    if len(b) >= 2 and len(b) % 2 == 0 and b"\0" in b:
+        if not any(b[1::2]):
+            return b.decode("utf-16-le", errors="replace")
+        if not any(b[0::2]):
+            return b.decode("utf-16-be", errors="replace")
+    return None
+
+
 def legacy_encoding(raw: list) -> str:
-    """The encoding of a file's non-UTF-8 lyric bytes: cp932 (Shift-JIS) or cp1252."""
-    blob = b"".join(b for b in raw if not _is_utf8(b))
+    """The encoding of a file's non-UTF-8 lyric bytes: cp932 (Shift-JIS), cp1251 or cp1252."""
+    blob = b"".join(b for b in raw if not _is_utf8(b) and _utf16(b) is None)
     if not blob:
         return "cp1252"
     try:
         text = blob.decode("cp932")
     except UnicodeDecodeError:
-        return "cp1252"
+        text = ""
     non_ascii = [c for c in text if ord(c) > 127]
     # Latin text misread as Shift-JIS gives stray kanji between ASCII letters; Japanese text is
     # nearly all double-byte characters, kana among them.
     kana = sum(1 for c in non_ascii if _KANA.match(c))
-    return "cp932" if non_ascii and kana / len(non_ascii) >= 0.8 and len(non_ascii) * 2 >= len(blob) * 0.5 else "cp1252"
+    if non_ascii and kana / len(non_ascii) >= 0.8 and len(non_ascii) * 2 >= len(blob) * 0.5:
+        return "cp932"
+    # Cyrillic in cp1251: high bytes are most of the letters and read as Cyrillic letters; a Latin
+    # text in cp1252 has a few accented letters among ASCII ones
+    high = [c for c in blob if c > 127]
+    ascii_letters = sum(1 for c in blob if 65 <= c <= 90 or 97 <= c <= 122)
+    cyrillic = sum(1 for c in bytes(high).decode("cp1251", errors="replace") if "\u0400" <= c <= "\u04ff")
+    return "cp1251" if high and len(high) >= ascii_letters and cyrillic >= 0.9 * len(high) else "cp1252"
 
 
 def decode(b: bytes, legacy: str) -> str:
-    """One event's bytes as text: UTF-8 when valid, else `legacy`."""
+    """One event's bytes as text: UTF-16 when it is, UTF-8 when valid, else `legacy`."""
+    wide = _utf16(b)
+    if wide is not None:
+        return wide
     try:
         return b.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    if legacy == "cp932":
-        return b.decode("cp932", errors="replace")
+    if legacy in ("cp932", "cp1251"):
+        return b.decode(legacy, errors="replace")
     try:
         return b.decode("cp1252")
     except UnicodeDecodeError:  # the five bytes cp1252 leaves undefined read as latin-1
@@ -105,6 +129,8 @@ def decode(b: bytes, legacy: str) -> str:
 
 
 def _encoding_name(raw: list, legacy: str) -> str:
+    if raw and all(_utf16(b) is not None for b in raw if b):
+        return "utf-16"
     high = [b for b in raw if any(c > 127 for c in b)]
     if not high:
         return "ascii"

@@ -68,13 +68,12 @@ def marker_list(cuts, boundaries, speech=()) -> list[tuple[float, str]]:
 def daw_midi(dec, cuts=(), boundaries=(), fps: float = 25.0, bpm: float = BPM, instruments=None, speech=()):
     """A mido.MidiFile of `dec` (emsync.music.tokenizer.Decoded) with the conductor track above;
     `instruments` (indices) keeps only those instrument tracks (one stem)."""
-    import tempfile
-
     import mido
 
+    from emsync.io import temp_dir
     from emsync.music.tokenizer import to_score
 
-    with tempfile.TemporaryDirectory(prefix="emsync-daw-") as d:  # symusic writes the notes
+    with temp_dir("emsync-daw-") as d:  # symusic writes the notes
         tmp = Path(d) / "notes.mid"
         tmp.write_bytes(to_score(dec, tpq=TPQ, bpm=bpm).dumps_midi())  # dump_midi(path) ignores write errors (a full disk)
         notes = mido.MidiFile(str(tmp))

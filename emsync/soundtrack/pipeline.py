@@ -1,10 +1,10 @@
 """`make_soundtrack`: the `emsync soundtrack` pipeline as a short story of named steps (see the
 package docstring); each step is a function of its own module over the objects the earlier ones made."""
 
-import tempfile
 import time
 from pathlib import Path
 
+from emsync.io import temp_dir
 from emsync.soundtrack.analysis import analyse_video
 from emsync.soundtrack.audio import dialogue_mode, mux_music, render_music
 from emsync.soundtrack.emotion import choose_emotion
@@ -30,7 +30,7 @@ def make_soundtrack(params, req: SoundtrackRequest) -> dict:
     emotion = kept_emotion(prev) if prev else choose_emotion(params, req, video, steps)
     keep = plan_keep(params, prev, video) if prev else None
     music = generate_music(params, req, video, emotion, assets.checkpoint, steps, keep)
-    with tempfile.TemporaryDirectory(prefix="emsync-soundtrack-") as tmp:
+    with temp_dir("emsync-soundtrack-") as tmp:
         rendered = render_music(params, req, video, music, assets.soundfont, Path(tmp), steps)
         muxed = mux_music(params, req, video, rendered, steps)
     seconds = {**steps.seconds, "total": round(time.perf_counter() - t0, 3)}

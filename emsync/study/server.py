@@ -170,7 +170,7 @@ def make_handler(study: dict, study_dir, db_path):
             size = path.stat().st_size
             start, end, status, headers = 0, size - 1, 200, {"Accept-Ranges": "bytes"}
             rng = self.headers.get("Range")
-            if rng and (m := re.fullmatch(r"bytes=(\d*)-(\d*)", rng.strip())) and (m.group(1) or m.group(2)):
+            if rng and (m := re.fullmatch(r"bytes=([0-9]*)-([0-9]*)", rng.strip())) and (m.group(1) or m.group(2)):
                 if m.group(1):
                     start = int(m.group(1))
                     end = min(int(m.group(2)), size - 1) if m.group(2) else size - 1
@@ -196,7 +196,7 @@ def make_handler(study: dict, study_dir, db_path):
             if ctype != "application/x-www-form-urlencoded":
                 return self._refuse(415, "Answers must be sent as a form (application/x-www-form-urlencoded).")
             length = self.headers.get("Content-Length")
-            if length is None or not length.isdigit():
+            if length is None or not re.fullmatch(r"[0-9]{1,18}", length.strip()):  # str.isdigit() takes '¹', int() does not
                 return self._refuse(411, "The request has no valid Content-Length.")
             if int(length) > MAX_BODY:
                 self._drain(int(length))
