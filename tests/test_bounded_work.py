@@ -105,7 +105,7 @@ def test_render_streams_a_long_duration_in_blocks(tmp_path):
     render allocates as much as for 60 s (numpy reports its arrays to tracemalloc)."""
     from emsync.render import render_wav
 
-    from tests._hostile_midi import seeds
+    from _midi_mutants import seeds
 
     (tmp_path / "s.mid").write_bytes(seeds()[0])
     peaks = {}
@@ -139,7 +139,7 @@ def test_generate_bounds_its_samples_and_reads_regular_files_only(tmp_path, caps
 
 def test_nonsense_flags_are_one_line_not_a_traceback(tmp_path, capsys):
     """Each used to print `emsync: error: <ExceptionType>: ...`."""
-    from tests._hostile_midi import seeds
+    from _midi_mutants import seeds
 
     (tmp_path / "s.mid").write_bytes(seeds()[0])
     assert main(["tokens", "encode", str(tmp_path / "s.mid"), "-o", str(tmp_path / "s.json")]) == 0
@@ -165,7 +165,7 @@ def test_nonsense_flags_are_one_line_not_a_traceback(tmp_path, capsys):
 
 def test_a_primer_that_fills_the_duration_is_refused_not_returned_as_music(tmp_path, capsys):
     """`--primer song.mid --duration 8` used to hand back the 10.9-s primer with nothing generated."""
-    from tests._hostile_midi import seeds
+    from _midi_mutants import seeds
 
     (tmp_path / "song.mid").write_bytes(seeds()[0])  # 10.9 s of notes
     argv = ["generate", "--valence", "0", "--arousal", "0", "--primer", str(tmp_path / "song.mid"), "-o", str(tmp_path / "g.mid")]

@@ -46,7 +46,7 @@ def _left(d: Path) -> list:
 
 @pytest.fixture
 def song(tmp_path):
-    from tests._hostile_midi import seeds
+    from _midi_mutants import seeds
 
     (tmp_path / "song.mid").write_bytes(seeds()[0])
     assert main(["tokens", "encode", str(tmp_path / "song.mid"), "-o", str(tmp_path / "song.json")]) == 0

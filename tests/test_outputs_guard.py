@@ -58,7 +58,7 @@ def _duckdb(path):
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     """A copy of the project's pipeline files, its outputs stood in by small files, and inputs."""
-    from tests._hostile_midi import seeds
+    from _midi_mutants import seeds
 
     base = tmp_path_factory.mktemp("guard")
     proj, ext = base / "proj", base / "ext"
@@ -131,6 +131,7 @@ def _commands(base: Path) -> dict:
         "soundtrack -o": ([*st, "-o", "{T}"], "-o", [clip, ck], "file"),
         "soundtrack --midi": ([*st, "-o", str(base / "out.mp4"), "--midi", "{T}"], "--midi", [clip, ck], "file"),
         "soundtrack --wav": ([*st, "-o", str(base / "out.mp4"), "--wav", "{T}"], "--wav", [clip, ck], "file"),
+        "soundtrack --report": ([*st, "-o", str(base / "out.mp4"), "--report", "{T}"], "--report", [clip, ck], "file"),
         "render": (["render", mid, "-o", "{T}"], "-o", [mid], "file"),
         "render --video": (["render", mid, "--video", clip, "-o", "{T}"], "-o", [mid, clip], "file"),
         "enhance": (["enhance", wav, "-o", "{T}", "--checkpoint", ck], "-o", [wav, ck], "file"),
@@ -138,7 +139,7 @@ def _commands(base: Path) -> dict:
         "soundtrack --stems": ([*st, "-o", str(base / "out.mp4"), "--stems", "{T}"], "--stems", [], "folder"),
         "study build -o": (["study", "build", "--soundtracks", str(i), "-o", "{T}"], "-o", [str(i)], "folder"),
         "study report -o": (["study", "report", "--db", db, "-o", "{T}"], "-o", [], "folder"),
-        "demo sample": (["demo", "sample", "{T}"], "{T}", [], "folder"),
+        "demo sample": (["demo", "sample", "{T}"], "out ", [], "folder"),
         "reports index": (["reports", "index", "--reports-dir", "{T}"], "--reports-dir", [], "folder"),
         "bench bwe_filters --out": (["bench", "bwe_filters", "--out", "{T}"], "--out", [], "folder"),
     }
