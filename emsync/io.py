@@ -48,7 +48,7 @@ def disk_full_error(path, e: BaseException) -> DiskFullError:
 def atomic_path(path, suffix=None, allow_empty=False):
     """Yield a temp path beside `path`; rename it onto `path` when the block exits cleanly. A full
     disk (here or in a tool writing the temp file) is a DiskFullError and keeps nothing; so is a
-    0-byte result unless `allow_empty` (a writer that swallowed its error)."""
+    0-byte result on a full disk unless `allow_empty` (a writer that swallowed its error)."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -70,8 +70,9 @@ def atomic_path(path, suffix=None, allow_empty=False):
         yield tmp
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
-        if tmp.stat().st_size == 0 and not allow_empty:  # a writer that swallowed its error (e.g. ENOSPC)
-            raise DiskFullError(f"{path}: nothing was written (0 bytes; is the disk full?); the file was not replaced")
+        if tmp.stat().st_size == 0 and not allow_empty and shutil.disk_usage(tmp.parent).free < MIN_FREE_BYTES:
+            # a writer that swallowed its ENOSPC (symusic's dump_midi did): not a real empty file
+            raise DiskFullError(f"{path}: nothing was written (0 bytes) and the disk is full; the file was not replaced")
         os.chmod(tmp, _new_file_mode())  # mkstemp makes 0600; outputs get the mode open() would give
         os.replace(tmp, path)
     except Exception as e:

@@ -85,9 +85,12 @@ def test_a_writer_that_swallows_the_error_leaves_no_empty_file(small_disk, song)
     with pytest.raises(DiskFullError, match="no space left"):
         write_midi(decode(ids), full / "out.mid")
     with pytest.raises(DiskFullError, match="nothing was written"):
-        with atomic_path(song[0].parent / "empty.mid"):
-            pass  # a writer that wrote nothing and said nothing
-    assert _left(full) == [] and not (song[0].parent / "empty.mid").exists()
+        with atomic_path(full / "empty.mid"):
+            pass  # a writer that wrote nothing and said nothing, on a full disk
+    assert _left(full) == []
+    with atomic_path(song[0].parent / "empty.txt"):
+        pass  # where there is room, an empty file is just empty
+    assert (song[0].parent / "empty.txt").read_bytes() == b""
 
 
 DVC_YAML = """
