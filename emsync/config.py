@@ -522,7 +522,7 @@ class SoundtrackParams:
     conditions: Annotated[list, Each(OneOf(*SOUNDTRACK_CONDITIONS), min_len=1, unique=True)] = field(default_factory=lambda: ["emsync", "no_boundaries", "neutral", "random_emotion"])  # §6.3: full EMSYNC + ablations
     seed: Seed = 0  # the soundtrack stage: one sampling seed shared by a video's conditions
     flow_max_side: Annotated[int, Rule(lambda v: None if v == 0 or 16 <= v <= 4096 else "is not 0 or a size in 16..4096", "0 or 16..4096")] = 160  # AV-Align: Farnebäck optical flow on frames downscaled to this longer side; 0 = native size (Yariv et al.'s reference)
-    long_video_s: PositiveSeconds = 1800.0  # the soundtrack stage scores longer videos one item at a time (each render holds its whole track in memory)
+    long_video_s: PositiveSeconds = 1800.0  # the soundtrack stage scores longer videos one item at a time (one long item in memory at a time)
     exclude_audio_features: bool = False  # §6.3.1: the stage's emotion classifier ignores the videos' audio (no leakage from a music video's own track; thesis set: on)
     # beyond the thesis: keep the video's dialogue and duck the music under it (emsync/soundtrack/mix.py)
     dialogue: Annotated[str, OneOf("auto", "on", "off")] = "auto"  # auto: mix the video's own audio and duck the music when speech is detected; on: always mix it; off: the music replaces it (§6.2)
