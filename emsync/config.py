@@ -32,7 +32,7 @@ from emsync.errors import InputError, ParamsError
 #     n_midi: Size = 200                                   # a named shape: int >= 1
 #     scene_threshold: Annotated[float, Range(0, 1, lo_open=True)] = 0.27   # 0 < v <= 1
 #     cut_method: Annotated[str, OneOf(*CUT_METHODS)] = "ffmpeg"
-#     extractors: Annotated[list, Each(OneOf(*EXTRACTOR_NAMES), unique=True)] = ...
+#     extractors: Annotated[list, Each(Rule(_extractor, f"one of {', '.join(EXTRACTOR_NAMES)}, or a plugin's module.path"), unique=True)] = ...
 #     out_dir: OutDir = "data/tokens"                      # a path the pipeline writes: never a system folder
 #     midi_dir: InPath = "data/demo/midi"                  # a path it reads: anywhere, not empty
 #
@@ -248,6 +248,15 @@ def _stride(v):
         return "is not a stride name any more: 64 is 'balanced'; §4.4 slides by one token, 'exact'"
     ok = v in STRIDE_NAMES if isinstance(v, str) else isinstance(v, int) and v >= 1
     return None if ok else "is not a stride"
+
+
+def _extractor(v):
+    """A features.extractors entry: a registered extractor, or a plugin's dotted module path
+    (emsync.video.stage.resolve_extractor imports it; one that does not import is a recorded reject)."""
+    if v in EXTRACTOR_NAMES or re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+", str(v)):
+        return None
+    near = difflib.get_close_matches(str(v), EXTRACTOR_NAMES, n=1)
+    return "is not a registered extractor nor a module path" + (f"; did you mean {near[0]!r}?" if near else "")
 
 
 def _model_refs(v):
@@ -480,7 +489,7 @@ class FeaturesParams:
     videos_dir: InPath = "data/demo/videos"
     models_dir: InPath = "data/demo_models"  # folder of this set's local model copies (the features stage's DVC dep; hub ids come from the HF cache)
     # order matters: sentiment and tokens read the asr + ocr text of the same video
-    extractors: Annotated[list, Each(OneOf(*EXTRACTOR_NAMES), unique=True)] = field(default_factory=lambda: ["clip", "audio", "music", "vit", "ast", "faces", "asr", "ocr", "sentiment", "tokens"])
+    extractors: Annotated[list, Each(Rule(_extractor, f"one of {', '.join(EXTRACTOR_NAMES)}, or a plugin's module.path"), unique=True)] = field(default_factory=lambda: ["clip", "audio", "music", "vit", "ast", "faces", "asr", "ocr", "sentiment", "tokens"])
     task_runner: Annotated[str, OneOf("default", "dask")] = "default"  # default | dask
     device: Device = "cpu"
     # extractor -> model ref: hub id, local dir or pkg:<name>; multi-model extractors (faces, ocr) take

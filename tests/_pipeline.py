@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from _project import HANG_S
 from _root import ROOT
 
 OVERLAY = Path(__file__).with_name("ci_params.yaml")
@@ -24,7 +25,7 @@ def clean_env() -> dict:
     return {k: v for k, v in os.environ.items() if k not in drop}
 
 
-def run(args, cwd, timeout=1800, env=None):
+def run(args, cwd, timeout=HANG_S, env=None):
     r = subprocess.run(args, cwd=cwd, env=env or clean_env(), capture_output=True, text=True, timeout=timeout)
     assert r.returncode == 0, f"{' '.join(map(str, args))} failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
     return r
@@ -66,7 +67,7 @@ def kill_demo_data_mid_run(clone: Path) -> tuple:
         start_new_session=True,
     )
     results = clone / "data" / "prefect_results"
-    deadline = time.time() + 600
+    deadline = time.time() + HANG_S
     while time.time() < deadline and proc.poll() is None and len(list(results.glob("*"))) < 40:
         time.sleep(0.2)
     mid_run = proc.poll() is None
@@ -82,7 +83,7 @@ def build_demo_pipeline(tmp: Path):
     (clone / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     killed, killed_left_report = kill_demo_data_mid_run(clone)
     t0 = time.time()
-    repro = run(["dvc", "repro"], cwd=clone, timeout=3600)
+    repro = run(["dvc", "repro"], cwd=clone, timeout=4 * HANG_S)
     return types.SimpleNamespace(
         root=clone,
         data=clone / "data",

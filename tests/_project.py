@@ -9,6 +9,10 @@ from pathlib import Path
 
 from _root import ROOT
 
+# a guard against a hung subprocess, not a speed limit: a 2-core box shared by several runs is
+# ten times slower than an idle one, and a test must not fail for that
+HANG_S = 1800
+
 
 def flow_env(project, params_file=None, results=None, **extra) -> dict:
     """os.environ (so the session's Prefect server) + EMSYNC_ROOT=project, the checkout's code on
@@ -22,7 +26,7 @@ def flow_env(project, params_file=None, results=None, **extra) -> dict:
     return env
 
 
-def run_module(project, module, *args, params_file=None, results=None, timeout=400, check=True, **extra):
+def run_module(project, module, *args, params_file=None, results=None, timeout=HANG_S, check=True, **extra):
     """`python -m <module> <args>` in `project` (see flow_env); with `check`, a non-zero exit fails
     the test with stderr's tail."""
     env = flow_env(project, params_file, results, **extra)

@@ -121,16 +121,17 @@ def demo_videos(tmp_path_factory):
 
 @pytest.fixture
 def run_flow(prefect_api):
-    """run_flow(name, params_file, results, timeout=400, **env) -> stdout of `python -m flows.<name>`
+    """run_flow(name, params_file, results, **env) -> stdout of `python -m flows.<name>`
     run in the params file's folder as its project (`flow_env`): params name outputs relative to
     it (`paths: {data_dir: data, reports_dir: reports}`), as output params must be (tests/_project.py).
     Its own Prefect result store `results`; the session's Prefect server. A non-zero exit fails with
     stderr's tail."""
     from _project import run_module
 
-    def run(name, params_file, results, timeout=400, **extra):
+    def run(name, params_file, results, timeout=None, **extra):
         project = Path(params_file).parent
-        return run_module(project, f"flows.{name}", params_file=params_file, results=results, timeout=timeout, **extra).stdout
+        kw = {} if timeout is None else {"timeout": timeout}
+        return run_module(project, f"flows.{name}", params_file=params_file, results=results, **kw, **extra).stdout
 
     return run
 

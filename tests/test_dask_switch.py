@@ -24,7 +24,7 @@ def test_switch_values():
 
 
 def _run(module, params_file, results, dask, announced=True):
-    r = run_module(params_file.parent, module, params_file=params_file, results=results, timeout=500, EMSYNC_DASK=dask)
+    r = run_module(params_file.parent, module, params_file=params_file, results=results, EMSYNC_DASK=dask)
     if announced:
         assert ("tasks on Dask (a local cluster of 2 processes)" in r.stderr) == (dask == "2")
     else:  # the features flow picks its runner itself: the cluster's workers log their start

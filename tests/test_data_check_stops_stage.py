@@ -21,7 +21,7 @@ def test_planted_bad_match_score_stops_the_labeling_stage(tmp_path, demo_corpus,
     (lmd / "match_scores.json").write_text(json.dumps(scores))
     params = demo_labeling_params(tmp_path, lmd=lmd, shard_size=20)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    r = run_module(tmp_path, "flows.labeling", params_file=tmp_path / "params.yaml", results=tmp_path / "results", timeout=600, check=False)
+    r = run_module(tmp_path, "flows.labeling", params_file=tmp_path / "params.yaml", results=tmp_path / "results", check=False)
 
     assert r.returncode == 1, r.stdout[-2000:]
     tail = r.stderr.strip().splitlines()

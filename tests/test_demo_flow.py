@@ -39,7 +39,7 @@ def test_flow_builds_layout_and_reruns_from_cache(tmp_path, run_flow):
             }
         )
     )
-    run_flow("demo_data", params, tmp_path / "results", timeout=500)
+    run_flow("demo_data", params, tmp_path / "results")
     first = json.loads((reports / "runs" / "demo_data.json").read_text())
     n_midi_files = 12 + 2 + 1 + 1 + 1 + 1  # ok, duplicates, corrupt, truncated, zero-note, empty
     assert first["tasks"] == n_midi_files + 1 + 3 + 1 + 1 and first["cache_hits"] == 0  # + tables, videos, audio, text
@@ -68,7 +68,7 @@ def test_flow_builds_layout_and_reruns_from_cache(tmp_path, run_flow):
     assert [p.stem for p in (out / "audio").glob("*.wav")] == list(audio_gt)
     before = _hashes(out)
 
-    run_flow("demo_data", params, tmp_path / "results", timeout=500)
+    run_flow("demo_data", params, tmp_path / "results")
     second = json.loads((reports / "runs" / "demo_data.json").read_text())
     assert second["all_cached"] and second["cache_hits"] == first["tasks"]
     assert _hashes(out) == before

@@ -36,7 +36,7 @@ def test_train_lyrics_flow_on_demo_goemotions(tmp_path, run_flow):
         },
     }
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    stdout = run_flow("train_lyrics", tmp_path / "params.yaml", tmp_path / "results", timeout=600, OMP_NUM_THREADS="1")
+    stdout = run_flow("train_lyrics", tmp_path / "params.yaml", tmp_path / "results", OMP_NUM_THREADS="1")
     assert "train_lyrics 7-label: test macro-F1" in stdout
 
     m = json.loads((tmp_path / "reports" / "lyrics_classifier_metrics.json").read_text())
@@ -56,7 +56,7 @@ def test_train_lyrics_flow_on_demo_goemotions(tmp_path, run_flow):
     weights = (tmp_path / "models" / "lyrics" / "7" / "model.safetensors").read_bytes()
 
     run_flow(
-        "train_lyrics", tmp_path / "params.yaml", tmp_path / "results", timeout=600, OMP_NUM_THREADS="1"
+        "train_lyrics", tmp_path / "params.yaml", tmp_path / "results", OMP_NUM_THREADS="1"
     )  # unchanged: both runs come from the task cache
     run = json.loads((tmp_path / "reports" / "runs" / "train_lyrics.json").read_text())
     assert run["all_cached"], run

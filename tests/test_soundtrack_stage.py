@@ -23,7 +23,7 @@ CONDITIONS = ["emsync", "no_boundaries", "neutral", "random_emotion"]
 
 
 def _run(ws: Path):
-    run_module(ws, "flows.soundtrack", params_file=ws / "params.yaml", results=ws / "results", timeout=600)
+    run_module(ws, "flows.soundtrack", params_file=ws / "params.yaml", results=ws / "results")
     return json.loads((ws / "reports" / "runs" / "soundtrack.json").read_text())
 
 

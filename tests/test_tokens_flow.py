@@ -32,7 +32,7 @@ def test_flow_writes_shards_index_and_rejects_then_rerun_is_cached(demo_corpus, 
     }
     pf = tmp_path / "params.yaml"
     pf.write_text(yaml.safe_dump(params))
-    run_flow("tokens", pf, tmp_path / "results", timeout=300)
+    run_flow("tokens", pf, tmp_path / "results")
 
     index = pd.read_parquet(out / "index.parquet")
     assert index["midi_id"].tolist() == valid  # duplicates/broken files are not in labels, so not tokenized
@@ -49,7 +49,7 @@ def test_flow_writes_shards_index_and_rejects_then_rerun_is_cached(demo_corpus, 
     assert tokens.shape == (64,) and not np.isnan(v.item()) and np.isnan(a.item())
 
     before = (out / "shards" / "00001.npy").read_bytes()
-    run_flow("tokens", pf, tmp_path / "results", timeout=300)
+    run_flow("tokens", pf, tmp_path / "results")
     report = json.loads((tmp_path / "reports" / "runs" / "tokens.json").read_text())
     assert report["all_cached"] and report["tasks"] == 3
     assert (out / "shards" / "00001.npy").read_bytes() == before

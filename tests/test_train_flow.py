@@ -12,7 +12,7 @@ import time
 import pytest
 import torch
 
-from _project import flow_env, run_module
+from _project import HANG_S, flow_env, run_module
 from _train_corpus import write_corpus
 from emsync.config import load_params
 
@@ -29,8 +29,8 @@ evaluate: {regressor_layers: 1, regressor_d_model: 32, regressor_heads: 2, regre
 """
 
 
-def _flow(root, name, timeout=300):
-    return run_module(root, f"flows.{name}", "--params", root / "params.yaml", results=root / "prefect_results", timeout=timeout)
+def _flow(root, name):
+    return run_module(root, f"flows.{name}", "--params", root / "params.yaml", results=root / "prefect_results")
 
 
 def test_killed_training_resumes_to_the_uninterrupted_weights_then_evaluates(tmp_path, monkeypatch):
@@ -53,7 +53,7 @@ def test_killed_training_resumes_to_the_uninterrupted_weights_then_evaluates(tmp
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    deadline = time.time() + 300
+    deadline = time.time() + HANG_S
     while time.time() < deadline and not state.exists() and proc.poll() is None:
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)  # the flow and its temporary Prefect server
