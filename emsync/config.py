@@ -235,7 +235,7 @@ STRIDE_NAMES = ("exact", "balanced", "cpu")  # models.generation.STRIDE_PRESETS
 MUSIC_CONFIGS = ("tiny", "37m", "145m")  # models.music_transformer.configs
 CONDITIONINGS = ("vanilla", "discrete_token", "continuous_token", "continuous_concat")  # models.music_transformer.CONDITIONING_MODES
 CUT_METHODS = ("ffmpeg", "pyav", "scenedetect-content", "scenedetect-adaptive")  # emsync.video.cuts
-FRAME_MODES = ("equidistant", "random", "mid_scene")  # emsync.video.sampling.MODES
+FRAME_MODES = ("fps", "equidistant", "random", "mid_scene")  # emsync.video.sampling.MODES
 EXTRACTOR_NAMES = ("clip", "audio", "beats", "vit", "ast", "music", "faces", "asr", "ocr", "sentiment", "tokens")  # emsync.video.extractors
 CLASSIFIER_INPUTS = ("clip", "audio", "beats", "music", "faces", "vit", "ast", "asr", "ocr")  # emsync.classify.features.sources
 GENRE_MODELS = ("mlp", "single_transformer", "multi_transformer", "baseline")  # models.classifiers.REGISTRY less vemoclap
@@ -275,8 +275,10 @@ def _sampling(v):
     for name, spec in v.items():
         if name not in EXTRACTOR_NAMES:
             return f"names an unknown extractor {name!r}"
-        if not isinstance(spec, dict) or set(spec) - {"mode", "n_frames"}:
-            return f"entry {name!r} is not a mapping of mode and n_frames"
+        if not isinstance(spec, dict) or set(spec) - {"mode", "n_frames", "fps"}:
+            return f"entry {name!r} is not a mapping of mode, n_frames and fps"
+        if "fps" in spec and (isinstance(spec["fps"], bool) or not isinstance(spec["fps"], (int, float)) or not 0 < spec["fps"] <= 120):
+            return f"entry {name!r} has fps outside (0, 120]"
         if "mode" in spec and spec["mode"] not in FRAME_MODES:
             return f"entry {name!r} has an unknown mode"
         n = spec.get("n_frames", 1)
@@ -475,10 +477,11 @@ class VideoParams:
     # §5.1, §6.2
     scene_threshold: Annotated[float, Range(0, 1, lo_open=True)] = 0.27  # ffmpeg scene score: average pixel difference > 27 %
     min_boundary_gap_s: Annotated[float, Range(0, 14400)] = 4.0  # drop cuts < 4 s after the previous kept one (the video start counts)
-    n_frames: Annotated[int, Range(1, 10000)] = 16  # §5.2.2.1 frames per video for emotion
+    n_frames: Annotated[int, Range(1, 10000)] = 240  # frames per video: the cap in fps / mid_scene mode (evenly thinned beyond; memory: n x max_side² x 3 bytes), the count in equidistant / random
     audio_sr: SampleRate = 16000
     cut_method: Annotated[str, OneOf(*CUT_METHODS)] = "ffmpeg"  # ffmpeg (the definition) | pyav (same scores in-process) | scenedetect-content | scenedetect-adaptive (PySceneDetect's own, not §5.1)
-    frame_mode: Annotated[str, OneOf(*FRAME_MODES)] = "equidistant"  # equidistant (test) | random (training) | mid_scene (genre, §5.2.3.1)
+    frame_mode: Annotated[str, OneOf(*FRAME_MODES)] = "fps"  # fps (§5.2.2.3: 1 frame per second; emotion picks 16, genre reads all) | equidistant | random | mid_scene
+    fps: Annotated[float, Range(0, 120, lo_open=True)] = 1.0  # frames per second in fps mode (§5.2.2.3: 1)
     seed: Seed = 0  # random frame positions
     max_side: Annotated[int, Range(16, 16384)] = 768  # sampled frames are downscaled so their longer side is at most this (memory bound)
 
@@ -507,7 +510,7 @@ class FeaturesParams:
         "sentiment": "data/demo_models/sentiment",
         "tokens": "data/demo_models/distilbert",
     })
-    sampling: Annotated[dict, Rule(_sampling, "{extractor: {mode: " + " | ".join(FRAME_MODES) + ", n_frames: >= 1}}")] = field(default_factory=dict)  # extractor -> {mode, n_frames} overriding the video section
+    sampling: Annotated[dict, Rule(_sampling, "{extractor: {mode: " + " | ".join(FRAME_MODES) + ", n_frames: >= 1, fps: > 0}}")] = field(default_factory=dict)  # extractor -> {mode, n_frames, fps} overriding the video section
     dask_workers: Annotated[int, Range(1, 64)] = 1  # local Dask cluster (threads, processes=False) when task_runner is dask
     dask_threads: Annotated[int, Range(1, 64)] = 2
 
@@ -568,7 +571,7 @@ class ClassifyParams:
     emotion_checkpoint: OutDir = "data/models/emotion/checkpoint.pt"  # `emsync emotion`, soundtrack without flags
     genre_dir: OutDir = "data/models/genre"  # <genre_dir>/<model>/checkpoint.pt
     genre_checkpoint: InPath = "data/models/genre/multi_transformer/checkpoint.pt"  # `emsync genre`
-    n_frames: Size = 16  # §5.2.2.3: random positions in training, equidistant at test time
+    n_frames: Size = 16  # §5.2.2.3: VEMOCLAP's steps, drawn from the 1-fps tables at random positions in every training step, equidistant at test time and sampled so at inference
     steps: Size = 150  # optimizer steps (thesis: up to 200,000 with early stopping)
     lr: Rate = 1e-3  # Adam (thesis: 1e-5)
     batch_size: Size = 8  # thesis: 32

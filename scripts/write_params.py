@@ -54,6 +54,9 @@ THESIS = {
         "device": "cuda",
     },
     "generate": {"window": 1216, "device": "cuda"},
+    # §5.2.2.3: frames at 1 per second; the cap (10 min) holds every MovieNet trailer the §5.2.3.3
+    # duration filter keeps (<= 214.4 s) and most Ekman-6 videos whole, longer ones evenly thinned
+    "video": {"n_frames": 600},
     "classify": {
         "emotion_dataset": "ekman6",  # §5.2.2.1
         "genre_dataset": "movienet",  # §5.2.3.1

@@ -58,7 +58,7 @@ def extract_task(job: dict, upstream: dict | None = None) -> dict:
     """One extractor on one video: {"table": DataFrame, "decode_s", "load_s", "extract_s"} (seconds).
 
     `job` holds extractor, video_id, rel_path, digest, model_ref, model_version, device, sampling
-    (n_frames, mode, seed, audio_sr, max_side, with_audio), boundaries, upstream_digest and code
+    (n_frames, mode, fps, seed, audio_sr, max_side, with_audio), boundaries, upstream_digest and code
     (digest); `upstream` maps the extractor's DEPENDS names to this video's tables."""
     from emsync.video.sampling import sample_video
 
@@ -67,7 +67,7 @@ def extract_task(job: dict, upstream: dict | None = None) -> dict:
     s = job["sampling"]
     t0 = time.perf_counter()
     sample = sample_video(
-        resolve_path(job["rel_path"]), n_frames=s["n_frames"], mode=s["mode"], seed=s["seed"], audio_sr=s["audio_sr"],
+        resolve_path(job["rel_path"]), n_frames=s["n_frames"], mode=s["mode"], fps=s.get("fps", 1.0), seed=s["seed"], audio_sr=s["audio_sr"],
         boundaries=job.get("boundaries"), video_id=job["video_id"], max_side=s["max_side"], with_audio=s.get("with_audio", True),
     )  # fmt: skip
     t1 = time.perf_counter()

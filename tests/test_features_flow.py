@@ -43,7 +43,7 @@ def ws(tmp_path_factory):
     (ws / "params.yaml").write_text(
         "paths: {data_dir: data, reports_dir: reports, store: data/emsync.duckdb}\n"
         f"features: {{videos_dir: {v}, extractors: [tests._video_statsum_extractor, tests._video_stats_extractor, tests._no_such_extractor]}}\n"
-        "video: {n_frames: 8, cut_method: pyav}\n"
+        "video: {n_frames: 8, frame_mode: equidistant, cut_method: pyav}\n"
     )
     first = _run(ws)
     return ws, first, _tables(ws)
@@ -147,7 +147,7 @@ def test_truncated_video_is_a_recorded_reject(tmp_path):
     (tmp_path / "params.yaml").write_text(
         "paths: {data_dir: data, reports_dir: reports, store: data/emsync.duckdb}\n"
         f"features: {{videos_dir: {v}, extractors: [tests._video_stats_extractor]}}\n"
-        "video: {n_frames: 8}\n"
+        "video: {n_frames: 8, frame_mode: equidistant}\n"
     )
     _run(tmp_path)
     rejects = _rejects(tmp_path).set_index(["video_id", "step"])

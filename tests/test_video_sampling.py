@@ -217,7 +217,9 @@ def test_cli_probe_and_sample(colours, capsys):
     assert main(["probe", str(colours)]) == 0
     info = json.loads(capsys.readouterr().out)
     assert (info["width"], info["height"], info["has_audio"], info["rotation"]) == (160, 120, True, 0)
-    assert main(["sample", str(colours), "-n", "3"]) == 0
+    assert main(["sample", str(colours), "-n", "3", "--mode", "equidistant"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["frames_shape"] == [3, 120, 160, 3] and out["frame_times"] == pytest.approx([1.0, 3.0, 5.0], abs=0.021)
+    assert main(["sample", str(colours)]) == 0  # as the extractors see it: one frame per second (§5.2.2.3)
+    assert json.loads(capsys.readouterr().out)["frame_times"] == pytest.approx([0.52, 1.52, 2.52, 3.52, 4.52, 5.52], abs=0.021)
     assert out["audio_sr"] == 16000 and abs(out["audio_samples"] - 96000) < 2000

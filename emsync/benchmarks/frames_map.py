@@ -9,12 +9,13 @@ mAP rises with N, and the transformer's lead over the MLP grows with N. Prints o
 the table (also as markdown) and whether each curve rises.
 
     emsync bench frames_map                                   # demo: params.yaml, data/features/clip
-    emsync bench frames_map --frames 2 4 8 16 --steps 150     # CPU demo (the demo tables hold 16 frames)
+    emsync bench frames_map --frames 2 4 8 16 --steps 150     # CPU demo (the demo tables hold one frame per second)
     emsync params use thesis && dvc repro features_clip train_genre   # MovieNet CLIP tables; then on a GPU:
     emsync bench frames_map --device cuda --frames 8 16 32 64 128 256
 
-At full scale the CLIP tables must hold >= 256 frames per trailer (features.sampling.clip:
-{n_frames: 256} or mid-scene sampling of every scene), as the thesis uses every scene.
+At full scale the CLIP tables must hold >= 256 frames per trailer: the thesis set's 1-fps tables hold
+one per second (at most video.n_frames = 600), so a trailer shorter than 256 s has fewer; for the
+figure's 256-frame point raise the rate (features.sampling.clip: {mode: fps, fps: 2.0}).
 """
 
 import dataclasses

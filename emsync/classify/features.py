@@ -185,14 +185,16 @@ def select_steps(n: int, k: int, rng: np.random.Generator | None) -> np.ndarray:
 
 
 def crop(vf: VideoFeatures, max_len: dict | int | None, rng: np.random.Generator | None = None) -> VideoFeatures:
-    """Limit each sequence to max_len steps (an int for all, or per modality; None = full length)."""
+    """Limit each sequence to max_len steps (an int for all, or per modality; None = full length).
+    Sequences of one length share their picks: a frame and the audio chunk centred on it (one per
+    sampled frame, §5.2.2.1) stay together."""
     if max_len is None:
         return vf
-    x, valid = dict(vf.x), dict(vf.valid)
+    x, valid, picks = dict(vf.x), dict(vf.valid), {}
     for m, a in vf.x.items():
         k = max_len if isinstance(max_len, int) else max_len.get(m)
         if a.ndim == 2 and k is not None and len(a) > k:
-            idx = select_steps(len(a), k, rng)
+            idx = picks.setdefault((len(a), k), select_steps(len(a), k, rng))
             x[m], valid[m] = a[idx], vf.valid[m][idx]
     return VideoFeatures(vf.video_id, x, valid, vf.notes)
 

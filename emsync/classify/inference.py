@@ -58,7 +58,9 @@ def extract_tables(params, video, task: str, device: str = "cpu", handles: dict 
     """({table: DataFrame}, has_audio, {extractor: seconds}) for one video file; `handles` may hold
     already loaded extractors by name (the others load from params.features.models); `info` is the
     video's probe when the caller already has it; `inputs` the classifier's modalities (None: the
-    demo set's)."""
+    demo set's). Emotion samples classify.n_frames equidistant frames (§5.2.2.3: equidistant at
+    inference); genre samples as the features stage does (video.frame_mode: the whole trailer at
+    1 fps, "all video scenes and the full audio track", §5.2.3.4)."""
     from emsync.video import extractors
     from emsync.video.sampling import sample_video
 
@@ -67,9 +69,11 @@ def extract_tables(params, video, task: str, device: str = "cpu", handles: dict 
         raise InputError(f"video {video} not found")
     vp = params.video
     t0 = time.perf_counter()
-    sample = sample_video(
-        video, n_frames=vp.n_frames, mode="equidistant", seed=vp.seed, audio_sr=vp.audio_sr, max_side=vp.max_side, info=info
-    )
+    if task == "emotion":
+        how = dict(n_frames=params.classify.n_frames, mode="equidistant")
+    else:
+        how = dict(n_frames=vp.n_frames, mode=vp.frame_mode, fps=vp.fps)
+    sample = sample_video(video, **how, seed=vp.seed, audio_sr=vp.audio_sr, max_side=vp.max_side, info=info)
     seconds = {"decode": time.perf_counter() - t0}
     tables = {}
     for name in extractors_for(task, inputs):

@@ -53,8 +53,10 @@ def register(sub):
 
     p = sub.add_parser("sample", help="sample frames + 16 kHz audio of a video as the extractors see it; prints a JSON summary")
     p.add_argument("video")
-    p.add_argument("-n", "--n-frames", type=int, default=None, help="frames (default: params video.n_frames, 16)")
-    p.add_argument("--mode", choices=["equidistant", "random", "mid_scene"], default=None)
+    p.add_argument(
+        "-n", "--n-frames", type=int, default=None, help="frames, or the cap in fps / mid_scene mode (default: params video.n_frames)"
+    )
+    p.add_argument("--mode", choices=["fps", "equidistant", "random", "mid_scene"], default=None, help="default: params video.frame_mode")
     p.add_argument("--seed", type=int, default=None)
     p.set_defaults(func=_sample)
 
@@ -93,7 +95,7 @@ def _sample(args):
     d = _defaults()
     info = _probe_within(args.video)
     s = sample_video(
-        args.video, info=info, n_frames=args.n_frames or d.n_frames, mode=args.mode or d.frame_mode,
+        args.video, info=info, n_frames=args.n_frames or d.n_frames, mode=args.mode or d.frame_mode, fps=d.fps,
         seed=d.seed if args.seed is None else args.seed, audio_sr=d.audio_sr, max_side=d.max_side,
     )  # fmt: skip
     print(json.dumps({

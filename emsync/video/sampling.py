@@ -1,10 +1,15 @@
 """Frame and audio sampling for the pretrained-feature extractors (§5.2.2.1, §5.2.3.1).
 
-- emotion (§5.2.2.1): a fixed number n of frames, at equidistant positions (test) or at random
-  positions (training), plus the entire audio resampled to 16 kHz mono, cut into n 3 s chunks
-  centred on the frames;
-- genre (§5.2.3.1, Fig. 5.3): one frame in the middle of every scene; the music tagger reads 22 s
-  chunks.
+- fps (the default of both sets): one frame per second over the whole video (§5.2.2.3 "we initially
+  extract video frames at 1 frame per second"), capped at n_frames (evenly thinned beyond), plus
+  the entire audio resampled to 16 kHz mono, cut into 3 s chunks centred on the frames. The
+  emotion classifier picks its n = 16 steps from these tables, at random positions in every
+  training step and equidistant ones at test (§5.2.2.3); the genre models read them whole ("all
+  video scenes and the full audio track", §5.2.3.4), truncated only in training (§5.2.3.3);
+- equidistant / random: exactly n frames (the centres of n equal segments / n seeded uniform draws):
+  what `emsync emotion` samples at inference (§5.2.2.3: equidistant at test and inference);
+- mid_scene: one frame in the middle of every scene (capped at n_frames).
+The music tagger reads consecutive 22 s chunks of the whole track in every mode.
 
 Decoding is streamed (PyAV): frames are visited in time order, seeking over gaps longer than
 `SEEK_GAP_S`, and only the sampled frames are kept, downscaled so their longer side is at most
@@ -24,7 +29,7 @@ import numpy as np
 from emsync.errors import InputError
 from emsync.video.probe import VideoInfo, probe, require_tool
 
-MODES = ("equidistant", "random", "mid_scene")
+MODES = ("fps", "equidistant", "random", "mid_scene")
 SEEK_GAP_S = 2.0  # seek (instead of decoding through) when the next sample is this far ahead
 
 
@@ -59,25 +64,37 @@ class VideoSample:
         return np.stack([self.audio_chunk(t, seconds) for t in self.frame_times]) if len(self.frame_times) else np.zeros((0, n), np.float32)
 
 
-def sample_times(duration: float, n_frames: int | None, mode: str = "equidistant", seed: int = 0, boundaries=None) -> np.ndarray:
+def _thin(t: np.ndarray, n_frames: int | None) -> np.ndarray:
+    """At most n_frames of the sorted times `t`, evenly spread (first and last kept)."""
+    if n_frames and len(t) > n_frames:
+        return t[np.linspace(0, len(t) - 1, n_frames).round().astype(int)]
+    return t
+
+
+def sample_times(
+    duration: float, n_frames: int | None, mode: str = "equidistant", seed: int = 0, boundaries=None, fps: float = 1.0
+) -> np.ndarray:
     """Where to take frames, in seconds, sorted.
 
-    equidistant: the centres of n equal segments (never the very first/last frame, which are often
-    black); random: n uniform draws, seeded; mid_scene: the middle of every scene between
-    consecutive `boundaries` (scene cuts), capped at n_frames when given (evenly thinned)."""
+    fps: the centre of every 1/fps-second slot ((k + 0.5) / fps; at least one frame), capped at
+    n_frames when given (evenly thinned); equidistant: the centres of n equal segments (never the
+    very first/last frame, which are often black); random: n uniform draws, seeded; mid_scene: the
+    middle of every scene between consecutive `boundaries` (scene cuts), capped at n_frames."""
     if mode not in MODES:
         raise InputError(f"unknown sampling mode {mode!r} (choose from {', '.join(MODES)})")
     if duration <= 0 or n_frames == 0:
         return np.zeros(0)
+    if mode == "fps":
+        if not fps > 0:
+            raise InputError(f"frames per second must be positive, not {fps}")
+        n = int(duration * fps + 1e-9)  # whole 1/fps slots; a video shorter than one slot: its middle
+        return _thin((np.arange(n) + 0.5) / fps, n_frames) if n else np.array([duration / 2])
     if mode == "equidistant":
         return (np.arange(n_frames) + 0.5) * duration / n_frames
     if mode == "random":
         return np.sort(np.random.default_rng(seed).uniform(0.0, duration, size=n_frames))
     edges = np.unique(np.clip(np.r_[0.0, np.asarray(boundaries if boundaries is not None else [], float), duration], 0, duration))
-    mids = (edges[:-1] + edges[1:]) / 2
-    if n_frames and len(mids) > n_frames:
-        mids = mids[np.linspace(0, len(mids) - 1, n_frames).round().astype(int)]
-    return mids
+    return _thin((edges[:-1] + edges[1:]) / 2, n_frames)
 
 
 def _target_size(w: int, h: int, max_side: int | None) -> tuple[int, int]:
@@ -211,6 +228,7 @@ def sample_video(
     path,
     n_frames: int | None = 16,
     mode: str = "equidistant",
+    fps: float = 1.0,
     seed: int = 0,
     audio_sr: int = 16000,
     boundaries=None,
@@ -219,7 +237,8 @@ def sample_video(
     with_audio: bool = True,
     info: VideoInfo | None = None,
 ) -> VideoSample:
-    """Sample one video for the extractors: `n_frames` frames by `mode` plus its 16 kHz mono audio.
+    """Sample one video for the extractors: frames by `mode` (`n_frames` of them, or at most that
+    many at `fps` per second) plus its 16 kHz mono audio.
 
     mid_scene needs the scene cuts; when `boundaries` is None they are detected here (§5.1).
     `info`: the video's probe when the caller already has it."""
@@ -229,7 +248,7 @@ def sample_video(
         from emsync.video.cuts import detect_cuts
 
         boundaries = detect_cuts(path, info=info)
-    times = sample_times(info.duration, n_frames, mode, seed, boundaries)
+    times = sample_times(info.duration, n_frames, mode, seed, boundaries, fps)
     tag = info.rotation if info.rotation_tag_only else 0
     frame_times, frames = read_frames(path, times, max_side=max_side, tag_rotation=tag)
     audio = read_audio(path, audio_sr, info) if with_audio else None

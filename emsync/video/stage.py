@@ -67,7 +67,7 @@ def rel_path(p: Path) -> str:
 def sampling_for(p: Params, name: str, text_only: bool = False) -> dict:
     """How to sample a video for extractor `name`: the video section, overridden per extractor by
     features.sampling; text-only extractors (reading asr/ocr tables) decode nothing."""
-    s = dict(n_frames=p.video.n_frames, mode=p.video.frame_mode, seed=p.video.seed, audio_sr=p.video.audio_sr,
+    s = dict(n_frames=p.video.n_frames, mode=p.video.frame_mode, fps=p.video.fps, seed=p.video.seed, audio_sr=p.video.audio_sr,
              max_side=p.video.max_side, with_audio=True)  # fmt: skip
     if text_only:
         s.update(n_frames=0, mode="equidistant", with_audio=False)
