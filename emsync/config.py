@@ -489,7 +489,7 @@ class VideoParams:
 @dataclass(frozen=True)
 class FeaturesParams:
     # §5.2.1: one extractor per pretrained model; demo ids are small local models
-    videos_dir: InPath = "data/demo/videos"
+    videos_dir: InPath = "data/demo/videos"  # every video under it is analysed, subfolders included (thesis set: one folder per dataset)
     models_dir: InPath = "data/demo_models"  # folder of this set's local model copies (the features stage's DVC dep; hub ids come from the HF cache)
     # order matters: sentiment and tokens read the asr + ocr text of the same video
     extractors: Annotated[list, Each(Rule(_extractor, f"one of {', '.join(EXTRACTOR_NAMES)}, or a plugin's module.path"), unique=True)] = field(default_factory=lambda: ["clip", "audio", "music", "vit", "ast", "faces", "asr", "ocr", "sentiment", "tokens"])
@@ -529,7 +529,7 @@ class SoundtrackParams:
     peak_db: Annotated[float, Range(-60, 0)] = -3.0  # §6.3: peak normalisation up to -3 dB
     audio_bitrate: Annotated[str, Rule(lambda v: None if re.fullmatch(r"[1-9][0-9]{1,3}k", v) else "is not a bitrate", "a bitrate like 192k")] = "192k"  # AAC in the muxed video
     keep_audio_db: Annotated[float, Range(-60, 12)] = -6.0  # --keep-audio: gain of the video's own audio under the music
-    videos_dir: InPath = "data/demo/videos"  # the soundtrack stage scores every video of this folder (§6.3.1)
+    videos_dir: InPath = "data/demo/videos"  # the soundtrack stage scores every video of this folder (§6.3.1; thesis set: the evaluation videos, apart from the training ones)
     max_videos: Count = 0  # the soundtrack stage scores the first N videos of videos_dir by name; 0 = all (a quick check)
     conditions: Annotated[list, Each(OneOf(*SOUNDTRACK_CONDITIONS), min_len=1, unique=True)] = field(default_factory=lambda: ["emsync", "no_boundaries", "neutral", "random_emotion"])  # §6.3: full EMSYNC + ablations
     seed: Seed = 0  # the soundtrack stage: one sampling seed shared by a video's conditions
@@ -554,9 +554,10 @@ class ClassifyParams:
     emotion_dataset: Annotated[str, OneOf("demo", "ekman6")] = "demo"  # demo (labels planted in data/demo) | ekman6
     genre_dataset: Annotated[str, OneOf("demo", "movienet")] = "demo"  # demo | movienet
     demo_ground_truth: InPath = "data/demo/ground_truth/videos.json"
-    ekman6_dir: OptPath = ""  # Ekman-6: <emotion>/<name>.mp4 + train.txt / test.txt (emsync/classify/datasets.py)
+    ekman6_dir: OptPath = ""  # Ekman-6: <emotion>/<name>.mp4 + train.txt / test.txt (emsync/classify/datasets.py); thesis set: its folder under features.videos_dir
     movienet_csv: OptPath = "../shared/data/movienet/trailers_genres_clean.csv"
     movienet_splits: OptPath = "../shared/data/movienet/splits.json"
+    movienet_duration_filter: Annotated[str, OneOf("thesis_fences", "iqr", "none")] = "thesis_fences"  # §5.2.3.3: drop trailers outside the box plot's inner fences; thesis_fences = its 19.6 s / 214.4 s (from the 32,647 trailers; the published CSV holds the 26,412 they keep), iqr = fences of the given table (a raw metadata CSV), none
     features_dir: InPath = "data/features"
     emotion_inputs: Annotated[list, Each(OneOf(*CLASSIFIER_INPUTS), min_len=1, unique=True)] = field(default_factory=lambda: ["clip", "audio", "faces", "asr", "ocr"])  # §5.2.2.1 VEMOCLAP inputs: extractor tables + asr/ocr sentiment (thesis: beats for audio)
     blacklist: bool = True  # §5.2.2.4: train the soundtrack's emotion model without blacklisted Ekman-6 videos

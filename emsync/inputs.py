@@ -64,8 +64,18 @@ INPUTS = (
         "dir",
         "the thesis author's lyric labels 7labels.csv and 28labels.csv (Emotion4MIDI; file,<label>... rows; §3.2.3.2)",
     ),
-    Input("features.videos_dir", "dir", "the videos to analyse: <video_id>.mp4 (any file ffmpeg reads; §5.1)"),
-    Input("soundtrack.videos_dir", "dir", "the videos the soundtrack stage scores: <video_id>.mp4 (one-minute evaluation videos; §6.3.1)"),
+    Input(
+        "features.videos_dir",
+        "dir",
+        "the videos to analyse: <video_id>.mp4 (any file ffmpeg reads; §5.1), in subfolders per dataset "
+        "(thesis set: ekman6/<emotion>/<name>.mp4 and movienet/<youtube_id>.mp4)",
+    ),
+    Input(
+        "soundtrack.videos_dir",
+        "dir",
+        "the videos the soundtrack stage scores: <video_id>.mp4 (one-minute evaluation videos, EmoMV-C and Ads, "
+        "kept apart from the classifiers' training videos; §6.3.1)",
+    ),
     Input(
         "bandwidth.dsd100_dir",
         "dir",

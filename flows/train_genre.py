@@ -23,7 +23,7 @@ def train_genre_flow(params: Params) -> dict:
     from pathlib import Path
 
     from emsync.classify.inference import save_classifier
-    from emsync.classify.stage import features_digest, genre_labels
+    from emsync.classify.stage import features_digest, genre_dataset
     from emsync.errors import InputError
     from emsync.io import write_json
     from emsync.models.classifiers import REGISTRY, from_checkpoint_dict
@@ -37,7 +37,9 @@ def train_genre_flow(params: Params) -> dict:
             f"classify.genre_models: unknown model(s) {sorted(unknown)} (mlp, single_transformer, multi_transformer, baseline)"
         )
     report = RunReport("train_genre")
-    labels = genre_labels(params)
+    labels, dropped = genre_dataset(params)
+    for row in dropped.itertuples():  # §5.2.3.3: too short or too long for the genre models
+        report.skip(row.video_id, row.reason)
     features = params.path(c.features_dir)
     metrics = {}
     for kind, cfg in c.genre_models.items():

@@ -60,7 +60,7 @@ THESIS = {
     "classify": {
         "emotion_dataset": "ekman6",  # §5.2.2.1
         "genre_dataset": "movienet",  # §5.2.3.1
-        "ekman6_dir": "data/ekman6",
+        "ekman6_dir": "data/videos/ekman6",  # one folder per dataset under features.videos_dir
         "features_dir": "data/features",
         "emotion_inputs": ["clip", "beats", "faces", "asr", "ocr"],  # §5.2.2.1: n CLIP, n BEATs, k faces, ASR + OCR sentiment
         "emotion_model": {"d_model": 512, "n_heads": 4, "dropout": 0.5},  # §5.2.2.3 (~11M with BEATs)
@@ -97,7 +97,7 @@ THESIS = {
         "device": "cuda",
     },
     "features": {
-        "videos_dir": "data/videos",
+        "videos_dir": "data/videos",  # one folder per dataset: ekman6/ (release layout), movienet/<youtube_id>.mp4
         "extractors": [
             "clip",
             "audio",
@@ -134,7 +134,7 @@ THESIS = {
         },
     },
     "soundtrack": {
-        "videos_dir": "data/videos",  # §6.3.1: the 24 one-minute evaluation videos
+        "videos_dir": "data/eval_videos",  # §6.3.1: the 48 EmoMV-C + 24 Ads evaluation videos, never training videos
         "flow_max_side": 0,  # §6.3.2 AV-Align: optical flow at the native frame size, as Yariv et al.'s reference
         "exclude_audio_features": True,  # §6.3.1: "We exclude auditory features during the emotion classification"
     },

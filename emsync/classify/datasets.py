@@ -109,6 +109,25 @@ def iqr_filter(df: pd.DataFrame, column: str = "duration", k: float = 1.5) -> tu
     return df[inside].reset_index(drop=True), df[~inside].reset_index(drop=True)
 
 
+THESIS_FENCES = (19.6, 214.4)  # §5.2.3.3: Q1 - 1.5 IQR and Q3 + 1.5 IQR of the 32,647 trailers' durations (s)
+
+
+def duration_filter(df: pd.DataFrame, how: str = "thesis_fences") -> tuple:
+    """(kept, dropped) trailers by the §5.2.3.3 duration filter: "thesis_fences" keeps durations
+    inside the thesis's fences, "iqr" inside the fences of this table's own quartiles (for the raw
+    metadata; on an already filtered table it would cut again), "none" keeps all. `dropped` carries
+    a `reason`."""
+    if how == "none":
+        return df.reset_index(drop=True), df.iloc[:0].assign(reason=pd.Series(dtype=str))
+    if how not in ("thesis_fences", "iqr"):
+        raise InputError(f"duration filter {how!r}: choose thesis_fences, iqr or none")
+    lo, hi = THESIS_FENCES if how == "thesis_fences" else iqr_fences(df["duration"])
+    inside = df["duration"].between(lo, hi)
+    dropped = df[~inside].reset_index(drop=True)
+    reason = [f"duration {d:.1f} s outside the §5.2.3.3 fences {lo:.1f}-{hi:.1f} s ({how})" for d in dropped["duration"]]
+    return df[inside].reset_index(drop=True), dropped.assign(reason=reason)
+
+
 def upper_whisker(values, k: float = 1.5) -> int:
     """The box plot's upper adjacent value: the largest value <= Q3 + k IQR (§5.2.3.3: the
     per-modality maximum sequence length, e.g. 216 CLIP frames on MovieNet)."""

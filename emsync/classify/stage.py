@@ -8,6 +8,7 @@ evaluation, predictions keyed by `video_id`, reports. The flows only wire these 
   P@0.5, R@0.5, mAP macro and per genre (genre, Tables 5.2, 5.3).
 """
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -21,16 +22,30 @@ from emsync.errors import InputError
 from emsync.models.classifier_blocks import GENRES
 
 
+@functools.lru_cache(maxsize=8)
+def _video_paths(videos_dir: str, mtime_ns: int) -> dict:
+    """{video_id: path} of every video under the folder, subfolders (one per dataset) included."""
+    from emsync.classify.datasets import VIDEO_EXTS
+
+    out: dict = {}
+    for p in sorted(Path(videos_dir).rglob("*")):
+        if p.suffix.lower() in VIDEO_EXTS and p.is_file():
+            out.setdefault(p.stem, p)
+    return out
+
+
 def has_audio_stream(videos_dir, video_id: str) -> bool:
     """Whether the video file has an audio stream (True when the file is not at hand)."""
     from emsync.video.probe import probe
 
-    for p in sorted(Path(videos_dir).glob(f"{video_id}.*")):
-        try:
-            return bool(probe(p).has_audio)
-        except Exception:  # an unreadable file: the feature stage has recorded it already
-            return True
-    return True
+    d = Path(videos_dir)
+    p = _video_paths(str(d), d.stat().st_mtime_ns).get(video_id) if d.is_dir() else None
+    if p is None:
+        return True
+    try:
+        return bool(probe(p).has_audio)
+    except Exception:  # an unreadable file: the feature stage has recorded it already
+        return True
 
 
 def faces_width(params) -> int:
@@ -158,16 +173,25 @@ def emotion_labels(params) -> tuple:
     return (kept if c.blacklist else table), dropped
 
 
-def genre_labels(params) -> pd.DataFrame:
-    """`video_id, genres, split` of the genre dataset (MovieNet: its published split)."""
-    from emsync.classify.datasets import demo_table, movienet_table
+def genre_dataset(params) -> tuple:
+    """(`video_id, genres, split` of the genre dataset, the trailers the §5.2.3.3 duration filter
+    dropped with a `reason`). MovieNet: its published split, classify.movienet_duration_filter."""
+    from emsync.classify.datasets import demo_table, duration_filter, movienet_table
 
     c = params.classify
     if c.genre_dataset == "demo":
-        return demo_table(params.path(c.demo_ground_truth))
+        table = demo_table(params.path(c.demo_ground_truth))
+        return table, table.iloc[:0]
     if c.genre_dataset == "movienet":
-        return movienet_table(params.path(c.movienet_csv), params.path(c.movienet_splits))
+        splits = params.path(c.movienet_splits) if c.movienet_splits else None  # "": the split computed (§5.2.3.3)
+        table = movienet_table(params.path(c.movienet_csv), splits)
+        return duration_filter(table, c.movienet_duration_filter)
     raise InputError(f"classify.genre_dataset {c.genre_dataset!r}: choose demo or movienet")
+
+
+def genre_labels(params) -> pd.DataFrame:
+    """`video_id, genres, split` of the genre dataset after the duration filter (genre_dataset)."""
+    return genre_dataset(params)[0]
 
 
 def features_digest(features_dir, video_ids, task: str, inputs=None) -> str:

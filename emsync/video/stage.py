@@ -52,9 +52,16 @@ def plan_extractors(p: Params, specs=None) -> tuple[list, list]:
 
 
 def list_videos(videos_dir: Path) -> list[Path]:
+    """Every video under `videos_dir`, subfolders included: the thesis set keeps one folder per
+    dataset there (ekman6/<emotion>/<name>.mp4 in the release layout, movienet/<youtube_id>.mp4).
+    Hidden files and folders are skipped."""
     if not videos_dir.is_dir():
         raise InputError(f"{videos_dir}: videos folder not found (features.videos_dir); run the demo_data stage first")
-    return sorted(p for p in videos_dir.iterdir() if p.suffix.lower() in VIDEO_EXTS and not p.name.startswith("."))
+    return sorted(
+        p
+        for p in videos_dir.rglob("*")
+        if p.suffix.lower() in VIDEO_EXTS and p.is_file() and not any(part.startswith(".") for part in p.relative_to(videos_dir).parts)
+    )
 
 
 def rel_path(p: Path) -> str:
@@ -122,6 +129,15 @@ def probe_videos(videos_dir: Path) -> tuple[dict, list]:
 
     videos, rejects = {}, []
     for path in list_videos(videos_dir):
+        if path.stem in videos:  # two datasets' files share a name: the id would mix their tables
+            rejects.append(
+                {
+                    "video_id": path.stem,
+                    "step": "probe",
+                    "reason": f"{rel_path(path)}: video id already taken by {videos[path.stem]['rel_path']}",
+                }
+            )
+            continue
         try:
             info = probe(path)
         except InputError as e:
