@@ -477,7 +477,7 @@ class VideoParams:
     # §5.1, §6.2
     scene_threshold: Annotated[float, Range(0, 1, lo_open=True)] = 0.27  # ffmpeg scene score: average pixel difference > 27 %
     min_boundary_gap_s: Annotated[float, Range(0, 14400)] = 4.0  # drop cuts < 4 s after the previous kept one (the video start counts)
-    n_frames: Annotated[int, Range(1, 10000)] = 240  # frames per video: the cap in fps / mid_scene mode (evenly thinned beyond; memory: n x max_side² x 3 bytes), the count in equidistant / random
+    n_frames: Annotated[int, Range(1, 10000)] = 32  # frames per video: the cap in fps / mid_scene mode (evenly thinned beyond; memory: n x max_side² x 3 bytes), the count in equidistant / random; demo 32: the demo videos (< 19 s but one of 60 s) cost what 16 frames did
     audio_sr: SampleRate = 16000
     cut_method: Annotated[str, OneOf(*CUT_METHODS)] = "ffmpeg"  # ffmpeg (the definition) | pyav (same scores in-process) | scenedetect-content | scenedetect-adaptive (PySceneDetect's own, not §5.1)
     frame_mode: Annotated[str, OneOf(*FRAME_MODES)] = "fps"  # fps (§5.2.2.3: 1 frame per second; emotion picks 16, genre reads all) | equidistant | random | mid_scene

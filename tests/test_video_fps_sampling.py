@@ -33,6 +33,7 @@ def test_the_sets_extract_at_one_frame_per_second():
         s = stage.sampling_for(p, "clip")
         assert (s["mode"], s["fps"]) == ("fps", 1.0) and p.classify.n_frames == 16
     assert load_params(ROOT / "params" / "thesis.yaml").video.n_frames >= 215  # a 214.4-s trailer (§5.2.3.3 fence) whole
+    assert load_params(ROOT / "params" / "demo.yaml").video.n_frames == 32
 
 
 @pytest.fixture(scope="module")
@@ -43,17 +44,19 @@ def trailer(tmp_path_factory):
 
 
 def test_genre_features_of_a_3_minute_trailer_cover_it_whole(trailer):
-    p = Params()  # the demo set's sampling
+    from emsync.classify.inference import extract_tables
+    from emsync.config import load_params
     from emsync.video import extractors
+    from tests._root import ROOT
 
-    sample = sample_video(trailer, **stage.sampling_for(p, "clip"))  # as the features stage samples it
+    thesis = load_params(ROOT / "params" / "thesis.yaml")
+    sample = sample_video(trailer, **stage.sampling_for(thesis, "clip"))  # as the thesis set's feature stage samples it
     tables = {name: extractors.get(name).extract(handle(name), sample) for name in ("clip", "audio", "music")}
     assert len(tables["clip"]) == 180 > 16 and len(tables["audio"]) == 180  # one frame and one 3-s chunk per second
     assert len(tables["music"]) == math.ceil(180 / 22) and tables["music"]["t"].max() > 170  # 22-s chunks to the end
-    from emsync.classify.inference import extract_tables
-
+    p = Params()  # the demo set: at most 32 frames, spread over the whole trailer (its cost stays that of 16)
     g, _, _ = extract_tables(p, trailer, "genre", handles={n: handle(n) for n in ("clip", "audio", "music", "asr", "ocr", "tokens")})
-    assert len(g["clip"]) == 180 and len(g["audio"]) == 180  # `emsync genre` reads the whole trailer too
+    assert len(g["clip"]) == len(g["audio"]) == 32 > 16 and g["clip"]["t"].min() == 0.5 and g["clip"]["t"].max() == 179.5
     e, _, _ = extract_tables(p, trailer, "emotion", handles={n: handle(n) for n in ("clip", "audio", "faces", "asr", "ocr", "sentiment")})
     assert len(e["clip"]) == 16 and np.allclose(e["clip"]["t"], (np.arange(16) + 0.5) * 180 / 16, atol=0.11)  # emotion: 16 equidistant
 
