@@ -128,7 +128,7 @@ def markdown(rows: dict, chance: float | None = None) -> list:
         "row's features (decode + model, from the features stages' record of the run that made these tables; model "
         "loading excluded) + seconds per video to classify it (measured here, one test video at a time).",
         "",
-        "| features | classifier | mAP (%) | runtime (s) | extract s | classify s | thesis mAP | thesis runtime (s) |",
+        "| features | classifier | mAP (%) | runtime s (stage-recorded extract, concurrent, + classify; CPU) | extract s | classify s | thesis mAP | thesis runtime (s, its GPU) |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for name, r in rows.items():
