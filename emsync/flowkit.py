@@ -141,3 +141,34 @@ def with_dask(flow_fn, setting=None):
     where = runner.address or f"a local cluster of {runner.cluster_kwargs['n_workers']} processes"
     print(f"{flow_fn.name}: tasks on Dask ({where})", file=sys.stderr)
     return flow_fn.with_options(task_runner=runner)
+
+
+# --- the entry point of every flow ------------------------------------------------------------
+def main(stage: str, flow=None, *, run=None, add_args=None, stages=None, summary=None, dask=False, argv=None, description=None):
+    """The `__main__` of every flow (`python -m flows.<name>`, what `dvc repro` runs): offline
+    defaults and the one-line error hook (emsync.env), the arguments (`--params` and the flow's
+    own, `add_args(parser)`), the stage entered (DVC's lock, exit with the parent, the run's Prefect
+    server: emsync.runguard.enter_stage; `stages(args)` names several), the params loaded, then
+    `flow(params)` (on Dask when `dask` and EMSYNC_DASK is set) or `run(params, args)`, and
+    `summary(result, params)` printed. Returns the result."""
+    import argparse
+
+    from emsync import env
+    from emsync.config import load_params
+    from emsync.runguard import enter_stage
+
+    if (flow is None) == (run is None):
+        raise TypeError("give flow or run")
+    env.apply_defaults()
+    ap = argparse.ArgumentParser(prog=f"python -m flows.{stage}", description=description)
+    ap.add_argument("--params", default=None, help="params file (default: EMSYNC_PARAMS or params.yaml)")
+    if add_args is not None:
+        add_args(ap)
+    args = ap.parse_args(argv)
+    for name in stages(args) if stages is not None else [stage]:
+        enter_stage(name)  # share DVC's lock; exit with the parent; the run's Prefect server
+    p = load_params(args.params)
+    result = run(p, args) if run is not None else (with_dask(flow) if dask else flow)(p)
+    if summary is not None and result is not None:
+        print(summary(result, p))
+    return result

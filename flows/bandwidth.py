@@ -11,14 +11,13 @@ validation curves (reports/bandwidth_curves.png) and Fig. 7.4/7.5-style spectrog
 (reports/bandwidth_spectrograms.png).
 """
 
-import argparse
 import dataclasses
 from pathlib import Path
 
 from prefect import flow
 
-from emsync import env
-from emsync.config import Params, load_params
+from emsync.config import Params
+from emsync.errors import InputError
 from emsync.flowkit import RunReport, run_task
 from emsync.stages import stage_digest
 
@@ -201,36 +200,40 @@ def report_flow(params: Params, reports_dir: str | None = None) -> dict:
     return summary
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--params", help="params file (default: params.yaml / EMSYNC_PARAMS)")
+def _add_args(ap):
     ap.add_argument("--variant", help="train this variant (unet, unet_da, ..., resnet_do)")
     ap.add_argument("--report", action="store_true", help="test every trained variant and write the reports")
     ap.add_argument("--steps", type=int, help="override bandwidth.steps")
     ap.add_argument("--device", help="override bandwidth.device")
-    args = ap.parse_args(argv)
-    p = load_params(args.params)
+
+
+def _run(p, args) -> dict:
     over = {k: v for k, v in {"steps": args.steps, "device": args.device}.items() if v is not None}
     if over:
         p = dataclasses.replace(p, bandwidth=dataclasses.replace(p.bandwidth, **over))
     if args.report:
-        s = report_flow(p)
-        for v, r in s.items():
-            print(
-                f"{v}: seen {r['seen_snr']:.2f} dB (input {r['seen_input_snr']:.2f}), "
-                f"unseen {r['unseen_snr']:.2f} dB (input {r['unseen_input_snr']:.2f})"
-            )
-        return s
+        return {"report": report_flow(p)}
     if not args.variant:
-        ap.error("give --variant NAME or --report")
-    m = train_flow(p, args.variant)
-    print(f"trained {m['variant']} for {m['steps']} steps: final loss {m['final_loss']:.3g}; {m['evals'][-1] if m['evals'] else ''}")
-    return m
+        raise InputError("give --variant NAME or --report")
+    return {"trained": train_flow(p, args.variant)}
+
+
+def _summary(r: dict, p) -> str:
+    if "report" in r:
+        return "\n".join(
+            f"{v}: seen {s['seen_snr']:.2f} dB (input {s['seen_input_snr']:.2f}), unseen {s['unseen_snr']:.2f} dB (input {s['unseen_input_snr']:.2f})"
+            for v, s in r["report"].items()
+        )
+    m = r["trained"]
+    return f"trained {m['variant']} for {m['steps']} steps: final loss {m['final_loss']:.3g}; {m['evals'][-1] if m['evals'] else ''}"
+
+
+def main(argv=None):
+    """`python -m flows.bandwidth --variant NAME | --report`."""
+    from emsync import flowkit
+
+    return flowkit.main("bandwidth", run=_run, add_args=_add_args, summary=_summary, argv=argv, description=__doc__.split("\n")[0])
 
 
 if __name__ == "__main__":
-    from emsync.runguard import enter_stage
-
-    env.apply_defaults()
-    enter_stage("bandwidth")
     main()

@@ -14,7 +14,6 @@ from pathlib import Path
 
 from prefect import flow
 
-from emsync import env
 from emsync.config import load_params
 from emsync.flowkit import RunReport, map_items, run_task
 from emsync.stages import stage_digest
@@ -107,14 +106,15 @@ def demo_data_flow(params=None):
     return {"midi": len(midi_gt["files"]), "videos": len(vids), "audio": len(auds), "report": report}
 
 
-if __name__ == "__main__":
-    from emsync.runguard import enter_stage
-
-    env.apply_defaults()
-    enter_stage("demo_data")  # share DVC's lock; exit with the parent
-    r = demo_data_flow(load_params())
+def _summary(r: dict, p) -> str:
     rep = r["report"]
-    print(
+    return (
         f"demo_data: {r['midi']} MIDI files, {r['videos']} videos, {r['audio']} audio renders; "
         f"{rep.cache_hits}/{rep.tasks} tasks cached, {len(rep.skipped)} skipped"
     )
+
+
+if __name__ == "__main__":
+    from emsync import flowkit
+
+    flowkit.main("demo_data", demo_data_flow, summary=_summary)

@@ -12,7 +12,6 @@ reports/runs/demo_models.json.
 
 from prefect import flow
 
-from emsync import env
 from emsync.config import load_params
 from emsync.flowkit import RunReport
 from emsync.io import write_json
@@ -44,8 +43,6 @@ def demo_models_flow(params=None) -> dict:
 
 
 if __name__ == "__main__":
-    from emsync.runguard import enter_stage
+    from emsync import flowkit
 
-    env.apply_defaults()
-    enter_stage("demo_models")  # share DVC's lock; exit with the parent
-    demo_models_flow()
+    flowkit.main("demo_models", demo_models_flow)

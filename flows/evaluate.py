@@ -10,14 +10,12 @@ saved to evaluate.regressor_checkpoint), then (boundary models) the hit rate wit
 reports/runs/evaluate.json. A checkpoint that fails is recorded as skipped; the others go on.
 """
 
-import argparse
 import dataclasses
 from pathlib import Path
 
 from prefect import flow
 
-from emsync import env
-from emsync.config import Params, load_params
+from emsync.config import Params
 from emsync.errors import EmsyncError, InputError
 from emsync.flowkit import RunReport, run_task
 from emsync.io import file_digest, write_bytes, write_json, write_text
@@ -131,34 +129,38 @@ def evaluate_flow(params: Params, checkpoints: list | None = None, reports_dir: 
     return metrics
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--params", help="params file (default: params.yaml / EMSYNC_PARAMS)")
-    ap.add_argument("--checkpoint", action="append", help="generator checkpoint(s) to evaluate (repeatable)")
-    args = ap.parse_args(argv)
-    p = load_params(args.params)
+def _run(p, args) -> dict:
     from emsync.training.tokens import require_tokens
 
     require_tokens(p.path(p.tokens.out_dir))  # fail with one clear line before Prefect starts
     ckpts = args.checkpoint or [p.train.checkpoint, *p.evaluate.checkpoints]
     if not any(p.path(c).exists() for c in ckpts):
         raise InputError(f"no generator checkpoint found ({', '.join(ckpts)}): run `emsync train` / `dvc repro train` first")
-    m = evaluate_flow(p, checkpoints=args.checkpoint)
+    return evaluate_flow(p, checkpoints=args.checkpoint)
+
+
+def _summary(m: dict, p) -> str:
+    lines = []
     for r in m["models"]:
         emo = r.get("emotion", {}).get("l1")
         hit = r.get("boundary", {}).get("with_offsets", {}).get("hit_rate")
-        print(
+        lines.append(
             f"{r['name']} ({r['conditioning']}): NLL {r['nll'] or float('nan'):.4f} top-1 {r['top1'] or 0:.4f} top-5 {r['top5'] or 0:.4f}"
             + (f" emotion L1 {emo:.4f}" if emo is not None else "")
             + (f" hit rate {hit:.3f}" if hit is not None else "")
         )
-    print("wrote reports/evaluation.md and reports/evaluation_metrics.json")
-    return m
+    return "\n".join(lines + ["wrote reports/evaluation.md and reports/evaluation_metrics.json"])
+
+
+def main(argv=None):
+    """`python -m flows.evaluate` and `emsync evaluate`."""
+    from emsync import flowkit
+
+    def add_args(ap):
+        ap.add_argument("--checkpoint", action="append", help="generator checkpoint(s) to evaluate (repeatable)")
+
+    return flowkit.main("evaluate", run=_run, add_args=add_args, summary=_summary, argv=argv, description=__doc__.split("\n")[0])
 
 
 if __name__ == "__main__":
-    from emsync.runguard import enter_stage
-
-    env.apply_defaults()
-    enter_stage("evaluate")  # share DVC's lock; exit with the parent
     main()

@@ -15,8 +15,7 @@ reports/features.json), in the same report and metrics.
 
 from prefect import flow
 
-from emsync import env
-from emsync.config import Params, load_params
+from emsync.config import Params
 from emsync.flowkit import RunReport
 
 
@@ -133,9 +132,10 @@ def _summary(metrics: dict) -> dict:
 
 
 if __name__ == "__main__":
-    from emsync.runguard import enter_stage
+    from emsync import flowkit
 
-    env.apply_defaults()
-    enter_stage("evaluate_classifiers")  # share DVC's lock; exit with the parent
-    s = evaluate_classifiers_flow(load_params())
-    print("  ".join(f"{k} {v:.3f}" for k, v in s.items() if v is not None))
+    flowkit.main(
+        "evaluate_classifiers",
+        evaluate_classifiers_flow,
+        summary=lambda s, p: "  ".join(f"{k} {v:.3f}" for k, v in s.items() if v is not None),
+    )

@@ -15,11 +15,8 @@ The store stage then refreshes the DuckDB views. A bad video is a recorded skip,
     python -m flows.features --runner dask --refresh-cache
 """
 
-import argparse
-
 from prefect import flow
 
-from emsync import env
 from emsync.config import load_params
 from emsync.errors import InputError
 from emsync.flowkit import RunReport, collect, dask_runner, map_items
@@ -151,34 +148,41 @@ def run(params_path: str | None = None, runner: str | None = None, refresh_cache
     return f(params_path=str(params_path) if params_path else None, refresh_cache=refresh_cache, step=step)
 
 
-if __name__ == "__main__":
-    from emsync.runguard import enter_stage
-
-    env.apply_defaults()
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--params", default=None, help="params file (default: EMSYNC_PARAMS or params.yaml)")
+def _add_args(ap):
     ap.add_argument("--runner", choices=["default", "dask"], default=None, help="override features.task_runner")
     ap.add_argument("--refresh-cache", action="store_true", help="recompute every task (ignore cached results)")
     one = ap.add_mutually_exclusive_group()
     one.add_argument("--cuts", action="store_const", const="cuts", dest="step", help="scene cuts only (DVC stage features_cuts)")
     one.add_argument("--extractor", dest="step", metavar="NAME", help="one extractor only (DVC stage features_NAME)")
     one.add_argument("--report", action="store_const", const="report", dest="step", help="merge the steps' reports (DVC stage features)")
-    a = ap.parse_args()
-    if a.step in (None, "report"):  # all steps claim every feature stage's outputs
-        for name in [] if a.step else ["features_cuts", *(f"features_{x}" for x in load_params(a.params).features.extractors)]:
-            enter_stage(name)
-        enter_stage("features")  # share DVC's lock; exit with the parent
-    else:
-        enter_stage(f"features_{a.step}")
-    s = run(a.params, a.runner, a.refresh_cache, a.step)
-    if a.step in (None, "report"):
-        print(
-            f"features: {s['videos']} videos, {s['cuts']['cuts']} cuts, {len(s['extractors'])} extractors, {s['rejects']} rejects -> reports/features.md"
-        )
-    elif a.step == "cuts":
-        print(f"features_cuts: {s['videos']} videos, {s['cuts']['cuts']} cuts, {s['cuts']['boundaries']} boundaries")
-    else:
-        print(
-            f"features_{a.step}: "
-            + (f"{s['videos']} videos, {s['rows']} rows" if s["ran"] else "not run (not in features.extractors, or its model failed)")
-        )
+
+
+def _stages(a) -> list:
+    """The DVC stages whose outputs this run writes: all of them without a step."""
+    if a.step is None:
+        return ["features_cuts", *(f"features_{x}" for x in load_params(a.params).features.extractors), "features"]
+    return ["features"] if a.step == "report" else [f"features_{a.step}"]
+
+
+def _summary(s: dict, p) -> str:
+    step = s["step"]
+    if step in (None, "report"):
+        return f"features: {s['videos']} videos, {s['cuts']['cuts']} cuts, {len(s['extractors'])} extractors, {s['rejects']} rejects -> reports/features.md"
+    if step == "cuts":
+        return f"features_cuts: {s['videos']} videos, {s['cuts']['cuts']} cuts, {s['cuts']['boundaries']} boundaries"
+    return f"features_{step}: " + (
+        f"{s['videos']} videos, {s['rows']} rows" if s["ran"] else "not run (not in features.extractors, or its model failed)"
+    )
+
+
+if __name__ == "__main__":
+    from emsync import flowkit
+
+    flowkit.main(
+        "features",
+        run=lambda p, a: {**run(a.params, a.runner, a.refresh_cache, a.step), "step": a.step},
+        add_args=_add_args,
+        stages=_stages,
+        summary=_summary,
+        description=__doc__.splitlines()[0],
+    )

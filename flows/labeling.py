@@ -13,10 +13,9 @@ import shutil
 from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from emsync import env
 from emsync.config import load_params
 from emsync.errors import InputError
-from emsync.flowkit import RunReport, map_items, run_task, with_dask
+from emsync.flowkit import RunReport, map_items, run_task
 from emsync.io import file_digest, write_json, write_parquet
 from emsync.labeling import report as rep
 from emsync.labeling import stage
@@ -146,13 +145,14 @@ def labeling_flow(params=None):
     return m
 
 
-if __name__ == "__main__":
-    from emsync.runguard import enter_stage
-
-    env.apply_defaults()
-    enter_stage("labeling")  # share DVC's lock; exit with the parent
-    m = with_dask(labeling_flow)(load_params())
-    print(
+def _summary(m: dict, p) -> str:
+    return (
         f"labeling: {m['files']} files, {m['valid']} valid, {m['unique']} unique, {m['matched']} matched, "
         f"{m['with_valence']} with valence, {m['with_arousal']} with arousal"
     )
+
+
+if __name__ == "__main__":
+    from emsync import flowkit
+
+    flowkit.main("labeling", labeling_flow, dask=True, summary=_summary)

@@ -20,8 +20,7 @@ import dataclasses
 import pandas as pd
 from prefect import flow
 
-from emsync import env
-from emsync.config import Params, load_params
+from emsync.config import Params
 from emsync.errors import InputError
 from emsync.flowkit import RunReport, map_items, run_task
 from emsync.io import file_digest, tree_digest, write_json, write_parquet, write_text
@@ -191,13 +190,14 @@ def _texts_digest(texts) -> str:
     return h.hexdigest()
 
 
-if __name__ == "__main__":
-    from emsync.runguard import enter_stage
-
-    env.apply_defaults()
-    enter_stage("lyrics")  # share DVC's lock; exit with the parent
-    m = lyrics_flow(load_params())
-    print(
+def _summary(m: dict, p) -> str:
+    return (
         f"lyrics: {m['files']} files, {m['valid']} valid, {m['with_lyrics']} with lyrics, {m['english']} English, "
-        f"{m['labelled']} labelled ({m['truncated']} truncated at {load_params().lyrics.max_tokens} tokens)"
+        f"{m['labelled']} labelled ({m['truncated']} truncated at {p.lyrics.max_tokens} tokens)"
     )
+
+
+if __name__ == "__main__":
+    from emsync import flowkit
+
+    flowkit.main("lyrics", lyrics_flow, summary=_summary)

@@ -13,8 +13,7 @@ reports/soundtrack_metrics.csv and .png (`dvc plots`), data/soundtrack/metrics.p
 
 from prefect import flow
 
-from emsync import env
-from emsync.config import Params, load_params
+from emsync.config import Params
 from emsync.flowkit import RunReport, collect, map_items
 
 
@@ -124,9 +123,10 @@ def soundtrack_flow(params: Params) -> dict:
 
 
 if __name__ == "__main__":
-    from emsync.runguard import enter_stage
+    from emsync import flowkit
 
-    env.apply_defaults()
-    enter_stage("soundtrack")  # share DVC's lock; exit with the parent
-    m = soundtrack_flow(load_params())
-    print(f"soundtrack: {m['n_videos']} videos x {len(m['per_condition'])} conditions scored; reports/soundtrack.md")
+    flowkit.main(
+        "soundtrack",
+        soundtrack_flow,
+        summary=lambda m, p: f"soundtrack: {m['n_videos']} videos x {len(m['per_condition'])} conditions scored; reports/soundtrack.md",
+    )

@@ -2,8 +2,7 @@
 
 from prefect import flow
 
-from emsync import env, store
-from emsync.config import load_params
+from emsync import store
 
 
 @flow(name="store")
@@ -12,10 +11,10 @@ def store_flow(db_path=None):
 
 
 if __name__ == "__main__":
-    from emsync.runguard import enter_stage
+    from emsync import flowkit
 
-    env.apply_defaults()
-    enter_stage("store")  # share DVC's lock; exit with the parent
-    p = load_params()
-    tables = store_flow(str(p.path(p.paths.store)))
-    print(f"feature store: {len(tables)} views in {p.paths.store}")
+    flowkit.main(
+        "store",
+        lambda p: store_flow(str(p.path(p.paths.store))),
+        summary=lambda tables, p: f"feature store: {len(tables)} views in {p.paths.store}",
+    )

@@ -12,10 +12,9 @@ import shutil
 import pandas as pd
 from prefect import flow
 
-from emsync import env
 from emsync.checks import check_table
 from emsync.config import load_params
-from emsync.flowkit import RunReport, map_items, with_dask
+from emsync.flowkit import RunReport, map_items
 from emsync.io import file_digest
 from emsync.midi_ids import relative_text
 from emsync.music import corpus
@@ -80,9 +79,11 @@ def tokens_flow(params=None):
 
 
 if __name__ == "__main__":
-    from emsync.runguard import enter_stage
+    from emsync import flowkit
 
-    env.apply_defaults()
-    enter_stage("tokens")  # share DVC's lock; exit with the parent
-    idx = with_dask(tokens_flow)(load_params())
-    print(f"tokens: {len(idx)} songs, {int(idx['n_tokens'].sum())} tokens, {int((idx['split'] == 'test').sum())} test")
+    flowkit.main(
+        "tokens",
+        tokens_flow,
+        dask=True,
+        summary=lambda idx, p: f"tokens: {len(idx)} songs, {int(idx['n_tokens'].sum())} tokens, {int((idx['split'] == 'test').sum())} test",
+    )

@@ -11,15 +11,13 @@ reports/runs/train.json. A killed run resumes from <checkpoint stem>.train_state
 `train.checkpoint_every` steps; raising `train.steps` continues a finished run.
 """
 
-import argparse
 import dataclasses
 import os
 from pathlib import Path
 
 from prefect import flow
 
-from emsync import env
-from emsync.config import Params, load_params
+from emsync.config import Params
 from emsync.flowkit import RunReport, run_task
 from emsync.training.tokens import require_tokens, tokens_digest
 
@@ -60,53 +58,50 @@ def train_flow(params: Params, reports_dir: str | None = None) -> dict:
     return metrics
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--params", help="params file (default: params.yaml / EMSYNC_PARAMS)")
+def _add_args(ap):
     ap.add_argument("--config", help="override train.config (tiny | 37m | 145m)")
     ap.add_argument("--conditioning", help="override train.conditioning")
     ap.add_argument("--steps", type=int, help="override train.steps")
     ap.add_argument("--device", help="override train.device (auto | cpu | cuda)")
     ap.add_argument("--checkpoint", help="override train.checkpoint (write another model than the DVC out)")
     ap.add_argument("--no-boundaries", action="store_true", help="train without boundary offsets")
-    args = ap.parse_args(argv)
-    p = load_params(args.params)
-    over = {
-        k: v
-        for k, v in dict(
-            config=args.config, conditioning=args.conditioning, steps=args.steps, device=args.device, checkpoint=args.checkpoint
-        ).items()
-        if v is not None
-    }
+
+
+def _run(p: Params, args) -> dict | None:
+    """The flow with the flags' overrides; under torchrun every rank trains and rank 0 writes."""
+    over = {k: getattr(args, k) for k in ("config", "conditioning", "steps", "device", "checkpoint") if getattr(args, k) is not None}
     if args.no_boundaries:
         over["use_boundaries"] = False
     if over:
         p = dataclasses.replace(p, train=dataclasses.replace(p.train, **over))
     require_tokens(p.path(p.tokens.out_dir))  # fail with one clear line before Prefect starts
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # under torchrun: every rank trains, rank 0 writes
-        from emsync.training.generator import train_distributed
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return {**train_flow(p), "checkpoint": p.train.checkpoint}
+    from emsync.training.generator import train_distributed
 
-        m = train_distributed(
-            p.path(p.tokens.out_dir),
-            p.path(p.train.checkpoint),
-            p.path(p.paths.reports_dir),
-            dataclasses.asdict(p.train),
-            dataclasses.asdict(p.tokens),
-        )
-        if m is None:
-            return None
-    else:
-        m = train_flow(p)
-    print(
-        f"trained {m['config']}/{m['conditioning']} for {m['steps']} steps on {m['device']}: "
-        f"loss {m['first_loss']:.3f} -> {m['final_loss']:.3f}; checkpoint {p.train.checkpoint}"
+    m = train_distributed(
+        p.path(p.tokens.out_dir),
+        p.path(p.train.checkpoint),
+        p.path(p.paths.reports_dir),
+        dataclasses.asdict(p.train),
+        dataclasses.asdict(p.tokens),
     )
-    return m
+    return None if m is None else {**m, "checkpoint": p.train.checkpoint}
+
+
+def _summary(m: dict, p) -> str:
+    return (
+        f"trained {m['config']}/{m['conditioning']} for {m['steps']} steps on {m['device']}: "
+        f"loss {m['first_loss']:.3f} -> {m['final_loss']:.3f}; checkpoint {m['checkpoint']}"
+    )
+
+
+def main(argv=None):
+    """`python -m flows.train` and `emsync train` (flags override the train section)."""
+    from emsync import flowkit
+
+    return flowkit.main("train", run=_run, add_args=_add_args, summary=_summary, argv=argv, description=__doc__.split("\n")[0])
 
 
 if __name__ == "__main__":
-    from emsync.runguard import enter_stage
-
-    env.apply_defaults()
-    enter_stage("train")  # share DVC's lock; exit with the parent
     main()

@@ -11,8 +11,7 @@ reports/train_emotion.json (`dvc metrics`) and reports/runs/train_emotion.json (
 
 from prefect import flow
 
-from emsync import env
-from emsync.config import Params, load_params
+from emsync.config import Params
 from emsync.flowkit import RunReport, run_task
 
 
@@ -80,14 +79,14 @@ def _blacklist_version() -> int:
     return int(load_blacklist()["version"])
 
 
-if __name__ == "__main__":
-    from emsync.runguard import enter_stage
-
-    env.apply_defaults()
-    enter_stage("train_emotion")  # share DVC's lock; exit with the parent
-    p = load_params()
-    m = train_emotion_flow(p)
-    print(
+def _summary(m: dict, p) -> str:
+    return (
         f"trained VEMOCLAP ({m['parameters']:,} parameters) for {m['steps']} steps: loss {m['first_loss']:.3f} -> "
         f"{m['final_loss']:.3f}; {m['videos']}; checkpoint {p.classify.emotion_checkpoint}"
     )
+
+
+if __name__ == "__main__":
+    from emsync import flowkit
+
+    flowkit.main("train_emotion", train_emotion_flow, summary=_summary)

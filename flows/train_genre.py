@@ -12,8 +12,7 @@ the positive-weighted BCE; writes <classify.genre_dir>/<model>/checkpoint.pt, re
 
 from prefect import flow
 
-from emsync import env
-from emsync.config import Params, load_params
+from emsync.config import Params
 from emsync.flowkit import RunReport, run_task
 
 
@@ -82,14 +81,15 @@ def train_genre_flow(params: Params) -> dict:
     return metrics
 
 
-if __name__ == "__main__":
-    from emsync.runguard import enter_stage
+def _summary(models: dict, p) -> str:
+    return "\n".join(
+        f"trained {kind} ({m['parameters']:,} parameters) for {m['steps']} steps: loss {m['first_loss']:.3f} -> "
+        f"{m['final_loss']:.3f}; {m['videos']}"
+        for kind, m in models.items()
+    )
 
-    env.apply_defaults()
-    enter_stage("train_genre")  # share DVC's lock; exit with the parent
-    p = load_params()
-    for kind, m in train_genre_flow(p).items():
-        print(
-            f"trained {kind} ({m['parameters']:,} parameters) for {m['steps']} steps: loss {m['first_loss']:.3f} -> "
-            f"{m['final_loss']:.3f}; {m['videos']}"
-        )
+
+if __name__ == "__main__":
+    from emsync import flowkit
+
+    flowkit.main("train_genre", train_genre_flow, summary=_summary)

@@ -17,8 +17,7 @@ from pathlib import Path
 
 from prefect import flow
 
-from emsync import env
-from emsync.config import Params, load_params
+from emsync.config import Params
 from emsync.errors import InputError
 from emsync.flowkit import RunReport, run_task
 from emsync.io import write_json, write_text
@@ -67,14 +66,15 @@ def train_lyrics_flow(params: Params, reports_dir: str | None = None) -> dict:
     return metrics
 
 
-if __name__ == "__main__":
-    from emsync.runguard import enter_stage
+def _summary(m: dict, p) -> str:
+    return "\n".join(
+        f"train_lyrics {n}-label: test macro-F1 {s['test_macro_f1']:.3f} (dev {s['dev_macro_f1']:.3f}, cut-off {s['cutoff']}; "
+        f"majority {s['baseline_majority_f1']:.3f}, frequency {s['baseline_frequency_f1']:.3f}; thesis {s['thesis_test_macro_f1']})"
+        for n, s in m.items()
+    )
 
-    env.apply_defaults()
-    enter_stage("train_lyrics")  # share DVC's lock; exit with the parent
-    m = train_lyrics_flow(load_params())
-    for n, s in m.items():
-        print(
-            f"train_lyrics {n}-label: test macro-F1 {s['test_macro_f1']:.3f} (dev {s['dev_macro_f1']:.3f}, cut-off {s['cutoff']}; "
-            f"majority {s['baseline_majority_f1']:.3f}, frequency {s['baseline_frequency_f1']:.3f}; thesis {s['thesis_test_macro_f1']})"
-        )
+
+if __name__ == "__main__":
+    from emsync import flowkit
+
+    flowkit.main("train_lyrics", train_lyrics_flow, summary=_summary)

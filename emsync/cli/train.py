@@ -39,13 +39,11 @@ def _flag(argv, name, value):
 
 def _train(args):
     from emsync.flows.train import main
-    from emsync.runguard import enter_stage
 
     if args.checkpoint:  # the train stage's own kind of output: a checkpoint, never a project file of another kind
         from emsync.io import check_outputs
 
         check_outputs({"--checkpoint": args.checkpoint}, {}, own=("train",), kind="checkpoint")
-    enter_stage("train")
     argv = []
     for name in ("params", "config", "conditioning", "steps", "device", "checkpoint"):
         _flag(argv, f"--{name}", getattr(args, name))
@@ -56,9 +54,7 @@ def _train(args):
 
 def _evaluate(args):
     from emsync.flows.evaluate import main
-    from emsync.runguard import enter_stage
 
-    enter_stage("evaluate")
     argv = []
     _flag(argv, "--params", args.params)
     for c in args.checkpoint or []:
