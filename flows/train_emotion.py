@@ -23,6 +23,7 @@ def train_emotion_flow(params: Params) -> dict:
     from emsync.classify.stage import emotion_labels, faces_width, features_digest
     from emsync.io import write_json
     from emsync.models.classifiers import from_checkpoint_dict
+    from emsync.provenance import classifier_record
     from emsync.tasks.classify import train_classifier_task
     from emsync.stages import stage_digest
 
@@ -65,9 +66,8 @@ def train_emotion_flow(params: Params) -> dict:
         "parameters": sum(p.numel() for p in model.parameters()),
         "evals": out["evals"],
     }
-    save_classifier(
-        ckpt, model, "vemoclap", extra={"classify": dataclasses.asdict(c), "metrics": metrics, "blacklist_version": _blacklist_version()}
-    )
+    extra = {"classify": dataclasses.asdict(c), "metrics": metrics, "blacklist_version": _blacklist_version()}
+    save_classifier(ckpt, model, "vemoclap", extra=extra | {"weights": classifier_record("emotion", c)})
     write_json(params.path(params.paths.reports_dir) / "train_emotion.json", metrics)
     report.write(params.path(params.paths.reports_dir))
     return metrics

