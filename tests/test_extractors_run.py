@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from skimage import data as skdata
 
-from _extractor_models import handle
+from _extractor_models import handle, model_dir
 from emsync.errors import InputError
 from emsync.video import extractors
 from emsync.video.sampling import VideoSample
@@ -38,12 +38,12 @@ def text_frame(text="Hello World 2024"):
     return img
 
 
-def check_schema(name, df):
+def check_schema(name, df, h=None):
     mod = extractors.get(name)
     assert list(df.columns) == mod.COLUMNS
     assert (df["video_id"] == "v1").all()
     if len(df):
-        assert set(df["model_id"]) == {handle(name).model_id} and df["model_version"].str.len().min() > 0
+        assert set(df["model_id"]) == {(h or handle(name)).model_id} and df["model_version"].str.len().min() > 0
 
 
 def test_registry_contract():
@@ -105,14 +105,14 @@ def test_faces_only_frames_with_faces_and_two_largest_averaged():
     check_schema("faces", df)
     assert list(df["t"]) == pytest.approx([3.0, 5.0])  # the blank frame gives no row
     assert list(df["n_faces"]) == [2, 1]
-    assert set(df["expression"]) <= set(h["classifier"].model.config.id2label.values())
+    assert set(df["expression"]) <= set(faces.labels(h))
     boxes = faces.detect(h, two)
     assert boxes[0][0] < 512 <= boxes[1][0]  # largest first: the big face, then the small one
     feats, _ = faces.classify(h, [faces.crop(two, b) for b in boxes[:2]])
     np.testing.assert_allclose(df["embedding"].iloc[0], feats.mean(0), atol=1e-5)
     single, _ = faces.classify(h, [faces.crop(one_wide, faces.detect(h, one_wide)[0])])
     np.testing.assert_allclose(df["embedding"].iloc[1], single[0], atol=1e-5)
-    assert len(df["embedding"].iloc[0]) == h["classifier"].model.config.hidden_size
+    assert len(df["embedding"].iloc[0]) == faces.width(h) == 128  # the demo set's FER-2013 mini-Xception
 
 
 def test_ocr_reads_rendered_text_with_the_real_ppocr_model():
@@ -152,10 +152,10 @@ def _upstream(asr_text, ocr_texts):
 
 
 def test_sentiment_one_vector_per_text_source():
-    h = handle("sentiment")
+    h = extractors.get("sentiment").load(str(model_dir("sentiment")))  # the RoBERTa path (the demo set uses VADER)
     up = _upstream("what a wonderful day", ["Coming soon", "Coming soon", "", "In theatres"])
     df = extractors.get("sentiment").extract(h, make_sample([blank()]), up)
-    check_schema("sentiment", df)
+    check_schema("sentiment", df, h)
     assert list(df["source"]) == ["asr", "ocr"]
     assert df["text"].iloc[1] == "Coming soon In theatres"  # repeated frames once, empties dropped
     assert np.stack(df["embedding"]).shape == (2, h["sentiment"].model.config.hidden_size)

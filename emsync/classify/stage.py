@@ -49,12 +49,16 @@ def has_audio_stream(videos_dir, video_id: str) -> bool:
 
 
 def faces_width(params) -> int:
-    """Width of the face-expression vectors: the expression ViT's hidden size (its config.json when
-    the model is a local folder), else 768 (the thesis's ViT-B)."""
+    """Width of the face-expression vectors: 128 for `pkg:fer`, the expression ViT's hidden size (its
+    config.json when the model is a local folder), else 768 (the thesis's ViT-B)."""
     import json
 
     ref = params.features.models.get("faces")
     ref = ref.get("classifier") if isinstance(ref, dict) else ref
+    if ref == "pkg:fer":  # the FER-2013 mini-Xception: 128-d pooled features
+        from emsync.models.fer import FerConfig
+
+        return int(FerConfig().block_filters[-1])
     cfg = params.path(str(ref)) / "config.json" if ref else None
     if cfg is not None and cfg.exists():
         return int(json.loads(cfg.read_text()).get("hidden_size", 768))

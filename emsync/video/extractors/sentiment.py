@@ -3,8 +3,8 @@
 
 A RoBERTa classifier trained on TweetEval sentiment (cardiffnlp/twitter-roberta-base-sentiment);
 the feature is the activation entering its final layer (768-d for the real model). `pkg:vader`
-(VADER lexicon, real weights on PyPI) is accepted as a lightweight stand-in that gives the 4-d
-[neg, neu, pos, compound] scores instead. Rows: one per (video, source in asr/ocr)."""
+(VADER lexicon, real weights on PyPI; the demo set's model) is a lightweight stand-in that gives
+the 4-d [neg, neu, pos, compound] scores instead. Rows: one per (video, source in asr/ocr)."""
 
 import numpy as np
 
@@ -14,7 +14,7 @@ from emsync.video.loading import load_pretrained
 NAME = "sentiment"
 COLUMNS = ["video_id", "source", "text", "embedding", "label", "model_id", "model_version"]
 DEFAULT_MODEL = "cardiffnlp/twitter-roberta-base-sentiment"
-DEMO_MODEL = "data/demo_models/sentiment"
+DEMO_MODEL = "pkg:vader"  # real packaged lexicon (the demo set's features hold real values)
 DEPENDS = ("asr", "ocr")
 VADER_KEYS = ("neg", "neu", "pos", "compound")
 
