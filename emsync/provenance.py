@@ -41,7 +41,7 @@ PACKAGED = {
         "rapidocr_onnxruntime/models/ch_PP-OCRv4_{det,rec}_infer.onnx",
         "PaddleOCR's PP-OCRv4 training data",
     ),
-    "vader": ("vaderSentiment", "vaderSentiment/vader_lexicon.txt", "human-rated social-media lexicon (Hutto & Gilbert 2014)"),
+    "vader": ("vaderSentiment", "vaderSentiment/vader_lexicon.txt", "human valence ratings of ~7,500 words, emoticons and slang (Hutto & Gilbert 2014)"),
     "py3langid": ("py3langid", "py3langid/data/model.npz.xz", "langid.py's 97-language corpus (Lui & Baldwin 2012)"),
     "symspell": ("symspellpy", "symspellpy/frequency_dictionary_en_82_765.txt", "English word frequencies (SymSpell's dictionary)"),
 }

