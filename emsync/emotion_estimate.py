@@ -35,7 +35,15 @@ from emsync import emotion_map as em
 from emsync.errors import InputError
 
 LABELS = (*em.EMOTIONS, "neutral")  # Ekman-6 + neutral
-FER_TO_EKMAN = {"angry": "anger", "disgust": "disgust", "fear": "fear", "happy": "joy", "sad": "sadness", "surprise": "surprise", "neutral": "neutral"}
+FER_TO_EKMAN = {
+    "angry": "anger",
+    "disgust": "disgust",
+    "fear": "fear",
+    "happy": "joy",
+    "sad": "sadness",
+    "surprise": "surprise",
+    "neutral": "neutral",
+}
 NEGATIVE = ("anger", "disgust", "fear", "sadness")  # where negative text polarity goes, evenly
 TEXT_WEIGHT = 0.5  # on-screen text counts as half a video of faces: a caption is weaker evidence than faces
 MAX_SIDE = 640  # frames are decoded at most this large (MTCNN finds faces of >= 20 px in it)

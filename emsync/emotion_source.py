@@ -77,18 +77,22 @@ def choose(params, checkpoint=None) -> Source:
     )
 
 
-def video_emotion(params, video, checkpoint=None, device: str = "cpu", info=None, estimator=None) -> dict:
-    """The emotion of `video` from the chosen source, with its provenance (one dict for both sources)."""
+def video_emotion(params, video, checkpoint=None, device: str = "cpu", info=None, estimator=None, exclude_audio: bool = False) -> dict:
+    """The emotion of `video` from the chosen source, with its provenance (one dict for both sources).
+    `exclude_audio`: a VEMOCLAP's auditory modalities are masked (§6.3.1; the estimator hears nothing)."""
     src = choose(params, checkpoint)
-    out = _run_vemoclap(params, video, src, device, info) if src.name == VEMOCLAP else _run_estimator(params, video, src, info, estimator)
+    if src.name == VEMOCLAP:
+        out = _run_vemoclap(params, video, src, device, info, exclude_audio)
+    else:
+        out = _run_estimator(params, video, src, info, estimator)
     return {"video": str(video), "source": src.name, "source_reason": src.reason, **out, **P.record(src.weights)}
 
 
-def _run_vemoclap(params, video, src: Source, device, info) -> dict:
+def _run_vemoclap(params, video, src: Source, device, info, exclude_audio: bool = False) -> dict:
     from emsync import emotion_map as em
     from emsync.classify.inference import classify_video
 
-    out = classify_video(params, video, "emotion", checkpoint=src.checkpoint, device=device, info=info)
+    out = classify_video(params, video, "emotion", checkpoint=src.checkpoint, device=device, info=info, exclude_audio=exclude_audio)
     v, a = em.mixture_mean(out["probs"], params.emotion.max_abs_mean)
     return {
         "probs": out["probs"],
@@ -97,6 +101,7 @@ def _run_vemoclap(params, video, src: Source, device, info) -> dict:
         "valence": round(v, 6),
         "arousal": round(a, 6),
         "masked": out["masked"],
+        "excluded": out.get("excluded", []),
         "checkpoint": out["checkpoint"],
         "method": "VEMOCLAP (§5.2.2) on the pretrained features of the extractors it was trained on",
         "seconds": out["seconds"],
@@ -126,3 +131,35 @@ def text_lines(out: dict) -> list:
     if out.get("cannot_see"):
         lines.append("cannot see: " + "; ".join(out["cannot_see"]))
     return lines + P.text_lines([P.Weights(**w) for w in out["weights"]])
+
+
+def scene_emotions(params, video, segments, checkpoint=None, info=None, exclude_audio: bool = False) -> tuple:
+    """(source name, weights, curve) for every (start, end) segment of `video` (emotion per scene):
+    VEMOCLAP classifies each segment cut out as a video of its own; the estimator reads the
+    segment's own frames. Curve rows: {start, end, valence, arousal, top, probs, confidence, seconds,
+    masked or sees}."""
+    from emsync import emotion_map as em
+
+    src = choose(params, checkpoint)
+    if src.name == VEMOCLAP:
+        from emsync.classify.inference import classify_segments
+
+        curve = []
+        for r in classify_segments(params, video, "emotion", segments, checkpoint=src.checkpoint, exclude_audio=exclude_audio):
+            v, a = em.mixture_mean(r["probs"], params.emotion.max_abs_mean)
+            curve.append({"start": r["start"], "end": r["end"], "valence": round(v, 6), "arousal": round(a, 6), "top": r["top"],
+                          "probs": r["probs"], "confidence": round(max(r["probs"].values()), 3), "masked": r["masked"], "seconds": r["seconds"]})  # fmt: skip
+        return src, curve
+    from emsync.emotion_estimate import estimate, load_estimator
+    from emsync.video.probe import probe
+
+    est, info = load_estimator(params), info or probe(video)
+    src.weights = list(est.weights)
+    curve = []
+    for start, end in segments:
+        r = estimate(est, params, video, info=info, start=start, end=end)
+        keep = ("valence", "arousal", "top", "probs", "confidence", "sees")
+        curve.append(
+            {"start": round(float(start), 3), "end": round(float(end), 3), **{k: r[k] for k in keep}, "seconds": r["seconds"]["total"]}
+        )
+    return src, curve

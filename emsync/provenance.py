@@ -41,7 +41,11 @@ PACKAGED = {
         "rapidocr_onnxruntime/models/ch_PP-OCRv4_{det,rec}_infer.onnx",
         "PaddleOCR's PP-OCRv4 training data",
     ),
-    "vader": ("vaderSentiment", "vaderSentiment/vader_lexicon.txt", "human valence ratings of ~7,500 words, emoticons and slang (Hutto & Gilbert 2014)"),
+    "vader": (
+        "vaderSentiment",
+        "vaderSentiment/vader_lexicon.txt",
+        "human valence ratings of ~7,500 words, emoticons and slang (Hutto & Gilbert 2014)",
+    ),
     "py3langid": ("py3langid", "py3langid/data/model.npz.xz", "langid.py's 97-language corpus (Lui & Baldwin 2012)"),
     "symspell": ("symspellpy", "symspellpy/frequency_dictionary_en_82_765.txt", "English word frequencies (SymSpell's dictionary)"),
 }
@@ -87,8 +91,20 @@ def data_kind(paths, demo_dir) -> str:
     return "demo" if resolved and all(p == demo or demo in p.parents for p in resolved) else "real"
 
 
+def shown_path(path) -> str:
+    """A path as outputs show it: relative to the project when inside it (outputs stay portable)."""
+    from emsync.config import project_root
+
+    p, root = Path(path), project_root(required=False)
+    try:
+        return str(p.resolve().relative_to(root.resolve())) if root else str(p)
+    except ValueError:
+        return str(p)
+
+
 def from_extra(extra: dict | None, role: str, path=None) -> Weights:
     """The weights of a checkpoint from its `extra` dict: its record, else what `infer_legacy` reads."""
+    path = shown_path(path) if path else None
     rec = (extra or {}).get("weights")
     if isinstance(rec, dict) and rec.get("kind") in KINDS:
         return Weights(role, rec["kind"], str(rec.get("source") or path or "?"), str(rec.get("trained_on", "")))
@@ -122,7 +138,7 @@ def of_checkpoint(path, role: str) -> Weights:
     try:
         ck = torch.load(p, map_location="cpu", weights_only=False, mmap=True)
     except Exception as e:  # unreadable: the loader that needs it reports it; here it is unknown
-        return Weights(role, "unknown", str(p), f"unreadable ({type(e).__name__})")
+        return Weights(role, "unknown", shown_path(p), f"unreadable ({type(e).__name__})")
     return from_extra(ck.get("extra") if isinstance(ck, dict) else None, role, p)
 
 
@@ -178,7 +194,7 @@ def warning(weights: list) -> str | None:
     bad = [w for w in weights if not w.real]
     if not bad:
         return None
-    parts = "; ".join(f"{w.role}: {w.kind}" + (f" ({w.trained_on})" if w.trained_on else "") for w in bad)
+    parts = "; ".join(f"{w.role}: {w.kind} weights" + (f" ({w.trained_on})" if w.trained_on else "") for w in bad)
     return f"not real weights, so these numbers say nothing about real input: {parts}"
 
 

@@ -68,12 +68,23 @@ def random_emotion(video_id: str, seed: int, r: float) -> tuple[float, float]:
 
 def video_emotion(params, video) -> dict:
     """The `emsync` condition's emotion: {valence, arousal, source, classifier} as `emsync soundtrack`
-    picks it without emotion flags (the classifier, or the neutral default with the reason)."""
+    picks it without emotion flags (the best real source, or the neutral default with the reason).
+    On the demo videos the demo VEMOCLAP is asked for by path: it was trained on them (its record
+    says demo weights); on any other videos the choice is `emsync soundtrack`'s own."""
     from emsync.config import project_root
+    from emsync.provenance import data_kind
     from emsync.soundtrack import classifier_emotion
     from emsync.video.probe import probe
 
-    choice = classifier_emotion(params, video, probe(video), exclude_audio=params.soundtrack.exclude_audio_features)
+    ckpt = params.path(params.classify.emotion_checkpoint)
+    demo = data_kind([params.path(params.soundtrack.videos_dir)], params.path(params.demo_data.out_dir)) == "demo"
+    choice = classifier_emotion(
+        params,
+        video,
+        probe(video),
+        exclude_audio=params.soundtrack.exclude_audio_features,
+        checkpoint=ckpt if demo and ckpt.exists() else None,
+    )
     classifier = dict(choice.classifier)
     if isinstance(classifier.get("reason"), str):  # paths in the record relative to the project
         classifier["reason"] = classifier["reason"].replace(f"{project_root()}/", "")
@@ -86,7 +97,8 @@ def condition_setting(condition: str, emotion: dict, video_id: str, seed: int, r
     if condition in ("emsync", "no_boundaries"):
         v, a, src = emotion["valence"], emotion["arousal"], emotion["source"]
         # what the classifier said (or why it did not run), for the decision record; no paths
-        clf = {k: x for k, x in (emotion.get("classifier") or {}).items() if k in ("used", "reason", "probs", "top", "masked")}
+        keep = ("used", "reason", "source", "probs", "top", "confidence", "masked", "sees", "weights")
+        clf = {k: x for k, x in (emotion.get("classifier") or {}).items() if k in keep}
     elif condition == "neutral":
         v, a, src = 0.0, 0.0, "neutral"
     elif condition == "random_emotion":
@@ -151,10 +163,20 @@ def score_item(params, video, video_id: str, condition: str, setting: dict, seed
             paths_relative_to="paths.data_dir",
         )
         s.pop("stems", None)
+        s.update(_weights(s, setting))
         write_json(tmp_paths["json"], s)
         for ext in EXTENSIONS:
             os.replace(tmp_paths[ext], final[ext])
     return {**s, "token_ids": ids}
+
+
+def _weights(summary: dict, setting: dict) -> dict:
+    """The record's weights: the generator's (from the run) and, for the conditions that read the
+    video's emotion, the emotion source's; with the warning when any is not real."""
+    from emsync import provenance as P
+
+    emotion = (setting.get("classifier") or {}).get("weights", [])
+    return P.record([P.Weights(**w) for w in [*summary.get("weights", []), *emotion]])
 
 
 TABLE_COLUMNS = [

@@ -14,6 +14,7 @@ from emsync.classify.inference import EXTRACTORS, classify_tables, extract_table
 from emsync.config import Params
 from emsync.errors import InputError
 from emsync.models.classifiers import build
+from emsync.video import extractors
 from tests._extractor_models import handle
 
 
@@ -34,7 +35,7 @@ def _model(tables):
     dims = {
         "clip": len(t["clip"]["embedding"].iloc[0]),
         "audio": len(t["audio"]["embedding"].iloc[0]),
-        "faces": handle("faces")["classifier"].model.config.hidden_size,
+        "faces": extractors.get("faces").width(handle("faces")),
         "asr": len(t["sentiment"]["embedding"].iloc[0]),
         "ocr": len(t["sentiment"]["embedding"].iloc[0]),
     }
@@ -142,6 +143,8 @@ def cli_setup(tmp_path_factory, tables):
 
 
 def test_emotion_cli_json_and_text(cli_setup, demo_videos, monkeypatch, capsys):
+    """The params' VEMOCLAP records no weights (a random one): by default the real packaged-model
+    estimator answers; given by path, the VEMOCLAP answers and every output warns."""
     import json
 
     from emsync.cli import main
@@ -151,16 +154,27 @@ def test_emotion_cli_json_and_text(cli_setup, demo_videos, monkeypatch, capsys):
     video = demo_videos.path("demo02")  # no audio stream, caption
     assert main(["emotion", str(video), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert list(out["probs"]) == ["anger", "disgust", "fear", "joy", "sadness", "surprise"]
+    assert out["source"] == "estimator" and "is not real (emotion classifier (VEMOCLAP): unknown" in out["source_reason"]
+    assert list(out["probs"]) == ["anger", "disgust", "fear", "joy", "sadness", "surprise", "neutral"]
+    assert out["weights_warning"] is None and {w["kind"] for w in out["weights"]} == {"real"}
+    assert set(out["seconds"]) >= {"load", "decode", "faces", "ocr", "total"}
+    ckpt = str(cli_setup / "emotion.pt")
+    assert main(["emotion", str(video), "--json", "--checkpoint", ckpt]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["source"] == "vemoclap" and list(out["probs"]) == ["anger", "disgust", "fear", "joy", "sadness", "surprise"]
     assert out["masked"]["audio"] == "no audio stream" and set(out["seconds"]) >= {"decode", "clip", "classifier"}
-    assert main(["emotion", str(video)]) == 0
+    assert "clip features: random weights" in out["weights_warning"]
+    assert main(["emotion", str(video), "--checkpoint", ckpt]) == 0
     text = capsys.readouterr().out
-    assert f"top: {out['top']}" in text and "audio (no audio stream)" in text
+    assert f"top: {out['top']}" in text and "audio (no audio stream)" in text and "\nwarning: not real weights" in text
     assert main(["emotion", str(video), "--checkpoint", str(cli_setup / "none.pt")]) == 1
     assert "none.pt not found" in capsys.readouterr().err
 
 
-def test_soundtrack_without_flags_uses_the_classifier(cli_setup, demo_videos, monkeypatch, capsys, tmp_path):
+def test_soundtrack_without_flags_reads_the_video_and_names_every_weights(cli_setup, demo_videos, monkeypatch, capsys, tmp_path):
+    """No flags: the best real source (here the estimator: the params' VEMOCLAP records no weights);
+    --emotion-checkpoint runs that VEMOCLAP (V/A = the §6.1 mean of its probabilities) with the
+    warning; flags override. The generator's weights are named too (a test checkpoint: unknown)."""
     import json
 
     from emsync import emotion_map as em
@@ -168,39 +182,21 @@ def test_soundtrack_without_flags_uses_the_classifier(cli_setup, demo_videos, mo
 
     monkeypatch.setenv("EMSYNC_PARAMS", str(cli_setup / "params.yaml"))
     monkeypatch.setenv("EMSYNC_ROOT", str(cli_setup))
-    video = demo_videos.path("demo01")
-    assert main(["soundtrack", str(video), "-o", str(tmp_path / "o.mp4"), "--checkpoint", str(cli_setup / "music.pt"), "-q", "--json"]) == 0
+    video, music = demo_videos.path("demo01"), str(cli_setup / "music.pt")
+    base = ["soundtrack", str(video), "--checkpoint", music, "-q", "--json"]
+    assert main([*base, "-o", str(tmp_path / "o.mp4")]) == 0
     s = json.loads(capsys.readouterr().out)
-    assert s["emotion_source"] == "classifier" and s["emotion_classifier"]["used"]
-    probs = s["emotion_classifier"]["probs"]
-    v, a = em.mixture_mean(probs, 0.8)
+    assert s["emotion_source"] == "estimator" and s["emotion_classifier"]["source"] == "estimator"
+    assert [w["role"] for w in s["weights"]][0] == "music generator" and "music generator: unknown weights" in s["weights_warning"]
+    assert main([*base, "-o", str(tmp_path / "c.mp4"), "--emotion-checkpoint", str(cli_setup / "emotion.pt")]) == 0
+    s = json.loads(capsys.readouterr().out)
+    assert s["emotion_source"] == "classifier" and s["emotion_classifier"]["source"] == "vemoclap"
+    v, a = em.mixture_mean(s["emotion_classifier"]["probs"], 0.8)
     assert (s["valence"], s["arousal"]) == (round(v, 6), round(a, 6))
-    # flags still override, and no checkpoint means the neutral default with the reason
-    assert (
-        main(
-            [
-                "soundtrack",
-                str(video),
-                "-o",
-                str(tmp_path / "f.mp4"),
-                "--checkpoint",
-                str(cli_setup / "music.pt"),
-                "-q",
-                "--json",
-                "--valence",
-                "0.5",
-            ]
-        )
-        == 0
-    )
+    assert "emotion classifier (VEMOCLAP): unknown weights" in s["weights_warning"]
+    assert main([*base, "-o", str(tmp_path / "f.mp4"), "--valence", "0.5"]) == 0
     s = json.loads(capsys.readouterr().out)
-    assert s["emotion_source"] == "flags" and s["emotion_classifier"] is None
-    (cli_setup / "p2.yaml").write_text((cli_setup / "params.yaml").read_text().replace("emotion.pt", "missing.pt"))
-    monkeypatch.setenv("EMSYNC_PARAMS", str(cli_setup / "p2.yaml"))
-    assert main(["soundtrack", str(video), "-o", str(tmp_path / "d.mp4"), "--checkpoint", str(cli_setup / "music.pt"), "-q", "--json"]) == 0
-    s = json.loads(capsys.readouterr().out)
-    assert (s["emotion_source"], s["valence"], s["arousal"]) == ("default", 0.0, 0.0)
-    assert "missing.pt" in s["emotion_classifier"]["reason"]
+    assert s["emotion_source"] == "flags" and s["emotion_classifier"] is None and [w["role"] for w in s["weights"]] == ["music generator"]
 
 
 def test_bench_classify_reports_each_step(cli_setup, demo_videos, capsys):

@@ -33,7 +33,7 @@ def scenes_setup(tmp_path_factory):
     t, _, _ = extract_tables(Params(), video, "emotion", handles={n: handle(n) for n in EXTRACTORS["emotion"]})
     sent = len(t["sentiment"]["embedding"].iloc[0])
     dims = {"clip": len(t["clip"]["embedding"].iloc[0]), "audio": len(t["audio"]["embedding"].iloc[0]),
-            "faces": handle("faces")["classifier"].model.config.hidden_size, "asr": sent, "ocr": sent}  # fmt: skip
+            "faces": extractors.get("faces").width(handle("faces")), "asr": sent, "ocr": sent}  # fmt: skip
     torch.manual_seed(0)
     save_classifier(d / "emotion.pt", build("vemoclap", {"dims": dims, "d_model": 16, "n_heads": 4}).eval(), "vemoclap")
     tiny_checkpoint(d / "music.pt", {V.shift_id(200): 4.0, V.CHORD: 3.0})
@@ -55,7 +55,7 @@ def run(d, video, monkeypatch, *argv, params="params.yaml"):
 
 def test_curve_record_and_switch_at_the_boundary(scenes_setup, monkeypatch, capsys):
     d, video, plan = scenes_setup
-    assert run(d, video, monkeypatch, "--emotion-per-scene", "--json", "--seed", "3") == 0
+    assert run(d, video, monkeypatch, "--emotion-per-scene", "--emotion-checkpoint", str(d / "emotion.pt"), "--json", "--seed", "3") == 0
     s = json.loads(capsys.readouterr().out)
     (b,) = s["boundaries"]
     assert b == pytest.approx(plan["cuts"][0], abs=1 / plan["fps"] + 1e-3)
@@ -68,15 +68,19 @@ def test_curve_record_and_switch_at_the_boundary(scenes_setup, monkeypatch, caps
         assert c["top"] == max(c["probs"], key=c["probs"].get)
     w = [c["end"] - c["start"] for c in curve]
     assert s["valence"] == pytest.approx(sum(c["valence"] * x for c, x in zip(curve, w)) / sum(w), abs=1e-5)
-    assert s["emotion_source"] == "classifier_per_scene" and s["emotion_classifier"] is None
+    assert s["emotion_source"] == "classifier_per_scene" and s["emotion_classifier"]["source"] == "vemoclap"
+    kinds = {w["role"]: w["kind"] for w in s["weights"]}  # the random VEMOCLAP records no weights: never shown as real
+    assert kinds["emotion classifier (VEMOCLAP)"] == "unknown" and kinds["clip features"] == "random"
+    assert "emotion classifier (VEMOCLAP): unknown weights" in s["weights_warning"]
     cond = s["emotion_conditioning"]
     assert cond["mode"] == "continuous_token" and "prefix switch" in cond["how"] and len(cond["notes_per_s"]) == 2
     (sw,) = cond["switches"]
     assert sw["segment"] == 1 and b <= sw["t"] < b + 1.0  # at the first TIMESHIFT that reaches the boundary
     capsys.readouterr()
-    assert run(d, video, monkeypatch, "--emotion-per-scene") == 0
+    assert run(d, video, monkeypatch, "--emotion-per-scene", "--emotion-checkpoint", str(d / "emotion.pt")) == 0
     text = capsys.readouterr().out
     assert f"scene   0.00-{b:6.2f} s" in text and "conditioning continuous_token: prefix switch" in text
+    assert "\nwarning: not real weights" in text
 
 
 @pytest.mark.parametrize(
@@ -84,7 +88,7 @@ def test_curve_record_and_switch_at_the_boundary(scenes_setup, monkeypatch, caps
     [
         (["--emotion-per-scene", "--valence", "0.2"], "params.yaml", "drop --valence/--arousal/--emotion-probs"),
         (["--emotion-per-scene", "--emotion-probs", "joy=1"], "params.yaml", "drop --valence/--arousal/--emotion-probs"),
-        (["--emotion-per-scene"], "noclassifier.yaml", "--emotion-per-scene needs the video emotion classifier: no checkpoint at"),
+        (["--emotion-per-scene", "--emotion-checkpoint", "none.pt"], "noclassifier.yaml", "--emotion-checkpoint none.pt: no such file"),
     ],
 )
 def test_bad_flags_are_one_clear_line(scenes_setup, monkeypatch, capsys, argv, params, msg):

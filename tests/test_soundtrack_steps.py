@@ -57,14 +57,22 @@ def test_request_checks_fail_before_any_work(setup, tmp_path):
     assert assets.checkpoint == (setup["dir"] / "checkpoint.pt").resolve() and assets.soundfont.name == "TimGM6mb.sf2"
 
 
-def test_emotion_step_without_flags_or_classifier_is_the_neutral_default_with_its_reason(setup, tmp_path):
+def test_emotion_step_without_flags_or_classifier_reads_the_video_with_real_weights(setup, tmp_path):
+    """No VEMOCLAP at hand: the packaged-model estimator reads the video (no face, no text in this
+    synthetic clip: neutral, confidence 0, said so); with the classifier switched off, the neutral
+    default with its reason."""
     params = setup["params"]
     params = dataclasses.replace(params, classify=dataclasses.replace(params.classify, emotion_checkpoint=str(tmp_path / "none.pt")))
     video = analyse_video(params, setup["video"])
     steps = Steps()
     e = choose_emotion(params, SoundtrackRequest(setup["video"], tmp_path / "o.mp4"), video, steps)
-    assert (e.valence, e.arousal, e.source, e.classifier["used"]) == (0.0, 0.0, "default", False)
-    assert "no emotion classifier checkpoint" in e.classifier["reason"] and set(steps.seconds) == {"emotion"}
+    assert (e.valence, e.arousal, e.source, e.classifier["used"], e.classifier["confidence"]) == (0.0, 0.0, "estimator", True, 0.0)
+    assert "no VEMOCLAP checkpoint at" in e.classifier["source_reason"] and set(steps.seconds) == {"emotion"}
+    assert e.classifier["weights"] and all(w["kind"] == "real" for w in e.classifier["weights"]) and e.classifier["weights_warning"] is None
+    assert any("neutral by default" in x for x in e.classifier["sees"])
+    off = dataclasses.replace(params, classify=dataclasses.replace(params.classify, soundtrack_uses_classifier=False))
+    e = choose_emotion(off, SoundtrackRequest(setup["video"], tmp_path / "o.mp4"), video)
+    assert (e.source, e.classifier["used"]) == ("default", False) and "soundtrack_uses_classifier is off" in e.classifier["reason"]
     e = choose_emotion(params, SoundtrackRequest(setup["video"], tmp_path / "o.mp4", emotion_probs={"joy": 1.0}), video)
     assert (e.source, e.valence) == ("emotion_probs", 0.8)
 

@@ -26,7 +26,11 @@ def register(sub):
         p = sub.add_parser(task, help=help_, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
         p.add_argument("video", help="input video")
         default = "the best real source: a real VEMOCLAP at classify.emotion_checkpoint, else the packaged-model estimator"
-        p.add_argument("--checkpoint", default=None, help=f"classifier checkpoint (default: {default if task == 'emotion' else 'params classify.genre_checkpoint'})")
+        p.add_argument(
+            "--checkpoint",
+            default=None,
+            help=f"classifier checkpoint (default: {default if task == 'emotion' else 'params classify.genre_checkpoint'})",
+        )
         p.add_argument("--device", default="cpu", help="device for the feature extractors (cpu | cuda)")
         p.add_argument("--json", action="store_true", help="print the result as JSON")
         p.add_argument("--no-audio-features", action="store_true", help="mask every auditory modality (§6.3.1 leakage control)")

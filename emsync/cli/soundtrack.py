@@ -1,6 +1,6 @@
 """`emsync soundtrack VIDEO` (video in, scored video out) and `emsync render MIDI` (thesis ch. 6).
 
-    emsync soundtrack clip.mp4 -o scored.mp4                                  # valence = arousal = 0
+    emsync soundtrack clip.mp4 -o scored.mp4                                  # emotion read from the video (best real source)
     emsync soundtrack clip.mp4 -o scored.mp4 --valence 0.5 --arousal -0.2 --seed 3 --midi scored.mid --wav scored.wav
     emsync soundtrack clip.mp4 -o scored.mp4 --emotion-probs anger=0.1,joy=0.6,surprise=0.3 --json
     emsync soundtrack clip.mp4 -o scored.mp4 --midi scored.mid --stems stems/   # DAW-ready MIDI + one WAV per instrument
@@ -13,6 +13,10 @@
     emsync render song.mid -o song.wav                                        # FluidSynth, 3 s fade-out, -3 dB peak
     emsync render song.mid --video clip.mp4 -o scored.mp4 [--keep-audio]      # fitted to the video, muxed
 
+Without an emotion flag the emotion is read from the video by the best real source at hand
+(emsync/emotion_source.py): a VEMOCLAP trained on real data, else the estimator from packaged
+pretrained parts; a demo-trained VEMOCLAP only with --emotion-checkpoint, and then the output says
+"demo weights". The summary names every weights used (generator, emotion) and their kind.
 The generator checkpoint defaults to generate.checkpoint (data/models/music/checkpoint.pt, the
 train stage's output); the SoundFont to soundtrack.soundfont (TimGM6mb.sf2 from pretty_midi).
 """
@@ -43,6 +47,13 @@ def register(sub):
         "--emotion-per-scene",
         action="store_true",
         help="classify every segment between boundaries and condition each segment's music on its own valence/arousal",
+    )
+    p.add_argument(
+        "--emotion-checkpoint",
+        default=None,
+        metavar="PATH",
+        help="read the emotion with this VEMOCLAP checkpoint whatever its weights (default: the best real source: "
+        "a VEMOCLAP trained on real data at classify.emotion_checkpoint, else the packaged-model estimator)",
     )
     p.add_argument("--midi", default=None, help="also keep the generated MIDI here")
     p.add_argument("--wav", default=None, help="also keep the rendered 44.1 kHz stereo WAV here")
@@ -109,6 +120,7 @@ def _soundtrack(args):
         emotion_probs=parse_probs(args.emotion_probs) if args.emotion_probs is not None else None,
         emotion_per_scene=args.emotion_per_scene,
         exclude_audio_features=args.no_audio_features,
+        emotion_checkpoint=args.emotion_checkpoint,
         midi_out=args.midi,
         wav_out=args.wav,
         stems_dir=args.stems,

@@ -2,8 +2,9 @@
 
 `choose_emotion(params, req, video, steps) -> EmotionChoice` is the whole contract: it reads the
 request and the analysed video and returns the condition with where it came from (the flags,
-Ekman probabilities, the video emotion classifier on the whole video or per scene, or the neutral
-default with the reason). A new emotion source replaces this function or adds a branch to it;
+Ekman probabilities, the video's emotion from the best real source on the whole video or per scene
+(emsync/emotion_source.py: a VEMOCLAP trained on real data or given by --emotion-checkpoint, else
+the packaged-model estimator), or the neutral default with the reason). A new emotion source replaces this function or adds a branch to it;
 the other steps read only the EmotionChoice.
 """
 
@@ -19,9 +20,9 @@ class EmotionChoice:
 
     valence: float
     arousal: float
-    source: str  # "flags" | "emotion_probs" | "classifier" | "classifier_per_scene" | "default"
-    probs: dict = field(default_factory=dict)  # normalised weights when source is emotion_probs
-    classifier: dict | None = None  # what the classifier said (or why it did not run); None when not asked
+    source: str  # "flags" | "emotion_probs" | "classifier" | "estimator" | "classifier_per_scene" | "estimator_per_scene" | "default"
+    probs: dict = field(default_factory=dict)  # normalised weights (emotion_probs), or what the source said
+    classifier: dict | None = None  # what the emotion source said, its weights (or why it did not run); None when not asked
     curve: list | None = None  # emotion per scene: [{start, end, valence, arousal, top, probs, masked, seconds}]
 
     @property
@@ -48,39 +49,50 @@ def pick_emotion(valence=None, arousal=None, emotion_probs=None, max_abs_mean: f
 
 def choose_emotion(params, req, video, steps: Steps | None = None) -> EmotionChoice:
     """The condition for `req` on the analysed `video`: per scene, from the flags, or from the
-    video emotion classifier when no emotion flag was given (timed as the `emotion` step)."""
+    video's emotion when no emotion flag was given (timed as the `emotion` step)."""
     steps = steps or Steps()
-    no_audio = req.exclude_audio_features
+    no_audio, ckpt = req.exclude_audio_features, req.emotion_checkpoint
     if req.emotion_per_scene:
-        return scene_emotions(params, req.video, steps, [0.0, *video.boundaries, video.duration], exclude_audio=no_audio)
+        return scene_emotions(params, req.video, steps, [0.0, *video.boundaries, video.duration], exclude_audio=no_audio, checkpoint=ckpt)
     if not req.emotion_flags:
-        return classifier_emotion(params, req.video, video.info, steps, exclude_audio=no_audio)
+        return classifier_emotion(params, req.video, video.info, steps, exclude_audio=no_audio, checkpoint=ckpt)
     e = pick_emotion(req.valence, req.arousal, req.emotion_probs, params.emotion.max_abs_mean)
     with steps("emotion", f"emotion: valence {e.valence:+.3f}, arousal {e.arousal:+.3f} ({e.source})"):
         return e
 
 
-def classifier_emotion(params, video, info=None, steps: Steps | None = None, exclude_audio: bool = False) -> EmotionChoice:
-    """The video emotion classifier's choice (its record in `classifier`), or the neutral default
-    with the reason when it is switched off or has no checkpoint. `exclude_audio`: the auditory
-    modalities are masked (§6.3.1), listed in the record's `excluded`."""
+def classifier_emotion(params, video, info=None, steps: Steps | None = None, exclude_audio: bool = False, checkpoint=None) -> EmotionChoice:
+    """The video's emotion from the best real source (emsync/emotion_source.py: a VEMOCLAP trained on
+    real data or given by `checkpoint`, else the packaged-model estimator), its record in
+    `classifier`; or the neutral default with the reason when classify.soundtrack_uses_classifier is
+    off. `exclude_audio`: a VEMOCLAP's auditory modalities are masked (§6.3.1), listed in the
+    record's `excluded` (the estimator hears nothing anyway)."""
+    from emsync.emotion_source import VEMOCLAP, video_emotion
+
     steps = steps or Steps()
-    ckpt = params.path(params.classify.emotion_checkpoint)
-    if not params.classify.soundtrack_uses_classifier or not ckpt.exists():
-        why = (
-            "classify.soundtrack_uses_classifier is off"
-            if not params.classify.soundtrack_uses_classifier
-            else f"no emotion classifier checkpoint at {ckpt} (run `dvc repro train_emotion`)"
-        )
+    if not params.classify.soundtrack_uses_classifier:
+        why = "classify.soundtrack_uses_classifier is off"
         with steps("emotion", f"emotion: valence +0.000, arousal +0.000 (default: {why})"):
             return EmotionChoice(0.0, 0.0, "default", classifier={"used": False, "reason": why})
-    from emsync.classify.inference import classify_video
-
-    with steps("emotion", "emotion: running the video emotion classifier (§5.2.2)"):
-        out = classify_video(params, video, "emotion", checkpoint=ckpt, info=info, exclude_audio=exclude_audio)
-        choice = pick_emotion(emotion_probs=out["probs"], max_abs_mean=params.emotion.max_abs_mean, source="classifier")
-    record = {k: out[k] for k in ("checkpoint", "probs", "top", "masked", "excluded", "seconds")}
-    return EmotionChoice(choice.valence, choice.arousal, choice.source, choice.probs, classifier={"used": True, **record})
+    with steps("emotion", "emotion: reading the video's emotion (§5.2.2, §6.1)"):
+        out = video_emotion(params, video, checkpoint=checkpoint, info=info, exclude_audio=exclude_audio)
+    keep = (
+        "source",
+        "source_reason",
+        "checkpoint",
+        "probs",
+        "top",
+        "confidence",
+        "masked",
+        "excluded",
+        "sees",
+        "seconds",
+        "weights",
+        "weights_warning",
+    )
+    record = {"used": True, **{k: out[k] for k in keep if k in out}}
+    source = "classifier" if out["source"] == VEMOCLAP else "estimator"
+    return EmotionChoice(out["valence"], out["arousal"], source, dict(out["probs"]), classifier=record)
 
 
 # how one generation follows the emotion curve, per conditioning mode (models/generation.py "Emotion curves")
@@ -95,24 +107,23 @@ CURVE_MODES = {
 }
 
 
-def scene_emotions(params, video, steps: Steps, edges, exclude_audio: bool = False) -> EmotionChoice:
-    """The video emotion classifier run on every segment between `edges` (0, the boundaries, the
-    end): the choice is the duration-weighted mean of the curve (the summary's V/A)."""
-    from emsync.classify.inference import classify_segments
+def scene_emotions(params, video, steps: Steps, edges, exclude_audio: bool = False, checkpoint=None) -> EmotionChoice:
+    """The video's emotion on every segment between `edges` (0, the boundaries, the end), from the
+    same source as the whole video's (emsync/emotion_source.py): the choice is the duration-weighted
+    mean of the curve (the summary's V/A)."""
+    from emsync import provenance as P
+    from emsync.emotion_source import VEMOCLAP
+    from emsync.emotion_source import scene_emotions as source_scenes
 
     segments = [(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
-    curve = []
-    with steps("emotion", f"emotion: classifying {len(segments)} scenes (§5.2.2, one per segment between boundaries)"):
-        for r in classify_segments(params, video, "emotion", segments, exclude_audio=exclude_audio):
-            e = pick_emotion(emotion_probs=r["probs"], max_abs_mean=params.emotion.max_abs_mean, source="classifier")
-            curve.append(
-                {"start": r["start"], "end": r["end"], "valence": e.valence, "arousal": e.arousal, "top": r["top"], "probs": r["probs"],
-                 "masked": r["masked"], "seconds": r["seconds"]}
-            )  # fmt: skip
+    with steps("emotion", f"emotion: reading {len(segments)} scenes (§5.2.2, one per segment between boundaries)"):
+        src, curve = source_scenes(params, video, segments, checkpoint, exclude_audio=exclude_audio)
     w = [c["end"] - c["start"] for c in curve]
     v = round(sum(c["valence"] * x for c, x in zip(curve, w)) / sum(w), 6)
     a = round(sum(c["arousal"] * x for c, x in zip(curve, w)) / sum(w), 6)
-    return EmotionChoice(v, a, "classifier_per_scene", curve=curve)
+    record = {"used": True, "source": src.name, "source_reason": src.reason, **P.record(src.weights)}
+    name = "classifier_per_scene" if src.name == VEMOCLAP else "estimator_per_scene"
+    return EmotionChoice(v, a, name, curve=curve, classifier=record)
 
 
 def conditioning_record(res, dec, curve) -> dict:

@@ -20,6 +20,7 @@ class SoundtrackRequest:
     emotion_probs: dict | None = None  # Ekman probabilities -> the §6.1 mixture mean
     emotion_per_scene: bool = False  # classify every segment between boundaries: an emotion curve
     exclude_audio_features: bool = False  # the classifier ignores the video's audio (§6.3.1: no leakage on music videos)
+    emotion_checkpoint: str | Path | None = None  # a VEMOCLAP to use whatever its weights (None: the best real source)
     midi_out: str | Path | None = None  # also keep the DAW MIDI here
     wav_out: str | Path | None = None  # also keep the rendered WAV here
     stems_dir: str | Path | None = None  # also write one WAV per instrument here
@@ -58,7 +59,7 @@ class Assets:
 
 def check_request(params, req: SoundtrackRequest) -> Assets:
     """Every check that needs no decoding, in the order the user reads the errors: outputs vs
-    inputs, output kinds, flags, the emotion classifier for --emotion-per-scene, the SoundFont and
+    inputs, output kinds, flags, the emotion checkpoint when given, the SoundFont and
     the generator checkpoint. Returns the resolved checkpoint and SoundFont."""
     from emsync.generator import load_generator
     from emsync.io import check_outputs
@@ -69,7 +70,13 @@ def check_request(params, req: SoundtrackRequest) -> Assets:
     stems = stem_outputs(req.stems_dir, [n.lower() for n in V.INSTRUMENTS] + ["dialogue"])  # every WAV --stems may write
     check_outputs(
         {"-o": req.output, "--midi": req.midi_out, "--wav": req.wav_out, "--report": req.report, **stems},
-        {"video": req.video, "--checkpoint": req.checkpoint, "--soundfont": req.soundfont, "--keep": req.keep},
+        {
+            "video": req.video,
+            "--checkpoint": req.checkpoint,
+            "--soundfont": req.soundfont,
+            "--keep": req.keep,
+            "--emotion-checkpoint": req.emotion_checkpoint,
+        },  # fmt: skip
         own=req.own,
     )
     check_video_output(req.output)
@@ -80,14 +87,13 @@ def check_request(params, req: SoundtrackRequest) -> Assets:
     if req.instruments not in (None, "fewer", "more"):
         raise InputError(f"--instruments {req.instruments}: choose fewer or more")
     pick_emotion(req.valence, req.arousal, req.emotion_probs, params.emotion.max_abs_mean)  # fail fast on bad flags
-    if req.emotion_per_scene:
+    if req.emotion_per_scene and req.emotion_flags:
+        raise InputError("--emotion-per-scene classifies every scene: drop --valence/--arousal/--emotion-probs")
+    if req.emotion_checkpoint is not None:
         if req.emotion_flags:
-            raise InputError("--emotion-per-scene classifies every scene: drop --valence/--arousal/--emotion-probs")
-        emo_ckpt = params.path(params.classify.emotion_checkpoint)
-        if not emo_ckpt.exists():
-            raise InputError(
-                f"--emotion-per-scene needs the video emotion classifier: no checkpoint at {emo_ckpt} (run `dvc repro train_emotion`)"
-            )
+            raise InputError("--emotion-checkpoint reads the video's emotion: drop --valence/--arousal/--emotion-probs")
+        if not Path(req.emotion_checkpoint).is_file():
+            raise InputError(f"--emotion-checkpoint {req.emotion_checkpoint}: no such file")
     # paths given here are relative to the working directory, params paths to the repository
     sf = params.soundtrack.soundfont
     soundfont = resolve_soundfont(req.soundfont or (params.path(sf) if sf else None))
@@ -117,8 +123,10 @@ def check_keep(req: SoundtrackRequest):
     from emsync.soundtrack.rescore import load_previous
 
     prev = load_previous(req.keep)
-    if req.emotion_flags or req.emotion_per_scene:
-        raise InputError("--keep reuses the previous run's emotion: drop --valence/--arousal/--emotion-probs/--emotion-per-scene")
+    if req.emotion_flags or req.emotion_per_scene or req.emotion_checkpoint is not None:
+        raise InputError(
+            "--keep reuses the previous run's emotion: drop --valence/--arousal/--emotion-probs/--emotion-per-scene/--emotion-checkpoint"
+        )
     if req.seed is not None and req.seed != prev.seed:
         raise InputError(f"--keep reuses the previous run's seed {prev.seed}: drop --seed {req.seed}")
     if req.instruments is not None:

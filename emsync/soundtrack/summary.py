@@ -11,7 +11,12 @@ def summarise(params, req, video, emotion, music, rendered, muxed, seconds: dict
     re-score's plan (emsync.soundtrack.rescore.KeepPlan)."""
     from emsync.soundtrack.emotion import conditioning_record
 
+    from emsync import provenance as P
+
     res, dec, total = music.result, music.decoded, seconds["total"]
+    weights = [P.of_checkpoint(music.checkpoint, "music generator")] + [
+        P.Weights(**w) for w in (emotion.classifier or {}).get("weights", [])
+    ]
     return {
         "video": str(req.video),
         "duration_s": round(video.duration, 3),
@@ -55,6 +60,7 @@ def summarise(params, req, video, emotion, music, rendered, muxed, seconds: dict
         "audio_silent": rendered.wav["silent"],
         "seconds": seconds,
         "seconds_per_minute": round(total / video.duration * 60.0, 2) if video.duration > 0 else math.nan,
+        **P.record(weights),
         "token_ids": [int(x) for x in music.ids],  # what `--keep` continues from
     }
 
@@ -72,7 +78,7 @@ def format_summary(s: dict) -> str:
         f"cuts        {len(s['cuts'])}: {times(s['cuts'])}",
         f"boundaries  {len(s['boundaries'])} (cuts >= 4 s apart and from the start): {times(s['boundaries'])}",
         f"emotion     valence {s['valence']:+.3f}, arousal {s['arousal']:+.3f} ({s['emotion_source']})"
-        + (f", classifier top: {s['emotion_classifier']['top']}" if (s.get("emotion_classifier") or {}).get("used") else ""),
+        + _emotion_note(s.get("emotion_classifier")),
         *(
             [
                 f"scene {c['start']:6.2f}-{c['end']:6.2f} s: valence {c['valence']:+.3f}, arousal {c['arousal']:+.3f} ({c['top']})"
@@ -93,6 +99,9 @@ def format_summary(s: dict) -> str:
             lines.append(f"{key + ' out':<12}{s['outputs'][key]}")
     if s["outputs"].get("stems"):
         lines.append(f"{'stems out':<12}" + ", ".join(s["outputs"]["stems"].values()))
+    from emsync import provenance as P
+
+    lines += P.text_lines([P.Weights(**w) for w in s.get("weights", [])])
     sec = s["seconds"]
     lines.append(
         "seconds     "
@@ -120,3 +129,16 @@ def _dialogue_lines(s: dict) -> list:
         change = "no boundary changed" if r["first_change_s"] is None else f"first change at {r['first_change_s']:.2f} s"
         lines.append(f"kept        {r['kept_tokens']} tokens up to {r['kept_until_s']:.2f} s of {r['previous']} ({change})")
     return lines
+
+
+def _emotion_note(record: dict | None) -> str:
+    """', top: joy (confidence 0.81); why: ...' for the emotion line, from the emotion source's record."""
+    if not (record or {}).get("used"):
+        return ""
+    top = (
+        f", top: {record['top']}" + (f" (confidence {record['confidence']:.2f})" if "confidence" in record else "")
+        if "top" in record
+        else ""
+    )
+    why = f"; {record['source_reason']}" if record.get("source_reason") else ""
+    return top + why

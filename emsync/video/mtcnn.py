@@ -105,7 +105,9 @@ def _stage1(model, img: torch.Tensor) -> torch.Tensor:
         reg, prob = model.pnet((x - 127.5) * 0.0078125)  # (1, 4, h, w), (1, 2, h, w)
         ys, xs = torch.nonzero(prob[0, 1] >= cfg.thresholds[0], as_tuple=True)
         cell = torch.stack([xs, ys], dim=1).to(img.dtype)  # (k, 2) window positions
-        b = torch.cat([((2 * cell + 1) / scale).floor(), ((2 * cell + 12) / scale).floor(), prob[0, 1, ys, xs, None], reg[0][:, ys, xs].T], 1)
+        b = torch.cat(
+            [((2 * cell + 1) / scale).floor(), ((2 * cell + 12) / scale).floor(), prob[0, 1, ys, xs, None], reg[0][:, ys, xs].T], 1
+        )
         found.append(b[nms(b[:, :4].numpy(), b[:, 4].numpy(), 0.5)])
         scale, short = scale * cfg.factor, short * cfg.factor
     b = torch.cat(found) if found else torch.zeros(0, 9)

@@ -384,7 +384,11 @@ def build(name: str, out_dir, seed=0) -> Path:
     try:
         BUILDERS[name](tmp / "m", seed=seed)
         # what the outputs of this model are worth (emsync.provenance reads it): nothing
-        marker = {"kind": "random", "source": f"emsync.video.tiny_models.build('{name}', seed={seed})", "trained_on": "nothing (random weights)"}
+        marker = {
+            "kind": "random",
+            "source": f"emsync.video.tiny_models.build('{name}', seed={seed})",
+            "trained_on": "nothing (random weights)",
+        }
         (tmp / "m" / "emsync_weights.json").write_text(json.dumps(marker, indent=1) + "\n", encoding="utf-8")
         if final.exists():
             shutil.rmtree(final)

@@ -41,7 +41,11 @@ def load(model_ref, device: str = "cpu") -> Handle:
 def labels(handle: Handle) -> list:
     """The classifier's expression labels in output order."""
     m = handle["classifier"]
-    return list(m.model.cfg.labels) if m.kind == "face_expression" else [m.model.config.id2label[i] for i in range(len(m.model.config.id2label))]
+    return (
+        list(m.model.cfg.labels)
+        if m.kind == "face_expression"
+        else [m.model.config.id2label[i] for i in range(len(m.model.config.id2label))]
+    )
 
 
 def width(handle: Handle) -> int:
