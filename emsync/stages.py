@@ -66,6 +66,8 @@ _CLASSIFY = (
     "models/genre_multi_transformer.py",
     "models/genre_single_transformer.py",
     "models/vemoclap.py",
+    "models/fer.py",  # the width of pkg:fer's face features
+    "emsync/provenance.py",
 )
 
 _LYRICS = (
@@ -79,6 +81,9 @@ _LYRICS = (
     "tasks/lyrics.py",
 )
 
+# loading.py's packaged networks (pkg:fer, pkg:mtcnn): run by our ports, read by every stage that loads models
+_PACKAGED = ("emsync/video/loading.py", "emsync/video/fer.py", "emsync/video/mtcnn.py", "models/fer.py", "models/mtcnn.py")
+
 # the feature stages' shared code (§5.1, §5.2.1): probing, sampling, scene cuts, model loading, the
 # stage's plain steps and the lazy extractor registry; features_cuts and features (the report) run only this
 _FEATURES = (
@@ -89,7 +94,7 @@ _FEATURES = (
     "emsync/video/probe.py",
     "emsync/video/sampling.py",
     "emsync/video/cuts.py",
-    "emsync/video/loading.py",
+    *_PACKAGED,
     "emsync/video/stage.py",
     "emsync/video/extractors/__init__.py",
     "emsync/video/extractors/base.py",
@@ -127,7 +132,7 @@ STAGE_CODE = {
     ),
     "demo_models": (
         *COMMON,
-        "emsync/video/loading.py",
+        *_PACKAGED,
         "emsync/video/tiny_models.py",
         "emsync/bandwidth/vggish.py",
         "models/audio_tagger.py",
@@ -185,9 +190,12 @@ STAGE_CODE = {
         "emsync/render.py",
         "emsync/soundtrack",
         "emsync/soundtrack_batch.py",
+        "emsync/emotion_source.py",
+        "emsync/emotion_estimate.py",
         "emsync/objective.py",
         "models/audio_tagger.py",
         "models/beats.py",
+        "models/mtcnn.py",
         "flows/soundtrack.py",
         "tasks/soundtrack.py",
     ),

@@ -73,7 +73,9 @@ def train_genre_flow(params: Params) -> dict:
             "parameters": sum(p.numel() for p in model.parameters()),
             "evals": out["evals"],
         }
-        save_classifier(ckpt, model, kind, extra={"classify": dataclasses.asdict(c), "metrics": m, "weights": classifier_record("genre", c)})
+        save_classifier(
+            ckpt, model, kind, extra={"classify": dataclasses.asdict(c), "metrics": m, "weights": classifier_record("genre", c)}
+        )
         metrics[kind] = m
     for s in out["skips"]:
         report.skip(s["video_id"], s["reason"])
