@@ -20,6 +20,7 @@ which is never shown as real. Packaged models are named by package, version and 
     print("\\n".join(text_lines([w])))          # "weights  emotion classifier: demo (...)" + a warning
 """
 
+import re
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
@@ -159,13 +160,19 @@ def of_model_ref(ref, role: str, root=None) -> Weights:
     hub ids and open_clip tags are the published pretrained weights (real)."""
     if isinstance(ref, dict):  # several roles: the main (first) one speaks for the extractor
         ref = next(iter(ref.values()))
-    ref = str(ref)
+    ref = str(ref or "")
+    if ref.lower() in ("", "none"):
+        return Weights(role, "unknown", "none", "no model given")
     if ref.startswith("pkg:"):
         return packaged(ref[4:], role)
     for cand in [Path(ref).expanduser(), *([Path(root) / ref] if root else [])]:
         if cand.is_dir():
             return _of_folder(cand, ref, role)
-    return Weights(role, "real", ref, "its publisher's data (pretrained weights)")
+    if "demo_models" in Path(ref).parts:
+        return Weights(role, "random", ref, "nothing: a tiny seeded random model (demo_models stage, not built yet)")
+    if ref.startswith("open_clip:") or re.fullmatch(r"[A-Za-z0-9][\w.-]*/[\w.-]+", ref):
+        return Weights(role, "real", ref, "its publisher's data (pretrained weights)")
+    return Weights(role, "unknown", ref, "folder not found")
 
 
 def _of_folder(folder: Path, ref: str, role: str) -> Weights:

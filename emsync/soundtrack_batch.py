@@ -179,6 +179,18 @@ def _weights(summary: dict, setting: dict) -> dict:
     return P.record([P.Weights(**w) for w in [*summary.get("weights", []), *emotion]])
 
 
+def weights_markdown(records: list) -> str:
+    """The weights behind the stage's numbers: every distinct weights the records name (generator,
+    emotion source)."""
+    from emsync import provenance as P
+
+    seen = {}
+    for r in records:
+        for w in r.get("weights") or []:
+            seen.setdefault((w["role"], w["source"]), P.Weights(**w))
+    return P.markdown(list(seen.values()))
+
+
 TABLE_COLUMNS = [
     "video_id", "condition", "valence", "arousal", "emotion_source", "duration_s", "has_audio", "cuts", "boundaries",
     "conditioned_on_boundaries", "chord_times", "boundaries_hit", "tokens", "notes", "timings", "seconds_total",

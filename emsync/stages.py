@@ -44,6 +44,7 @@ _GENERATOR = (
     "models/generation.py",
     "models/emotion_regressor.py",
     "tasks/train.py",
+    "emsync/provenance.py",
 )
 
 _CLASSIFY = (
@@ -72,6 +73,7 @@ _CLASSIFY = (
 
 _LYRICS = (
     "emsync/lyrics",
+    "emsync/provenance.py",
     "emsync/device.py",
     "emsync/midi_input.py",
     "emsync/labeling/midi.py",
@@ -95,6 +97,7 @@ _FEATURES = (
     "emsync/video/sampling.py",
     "emsync/video/cuts.py",
     *_PACKAGED,
+    "emsync/provenance.py",
     "emsync/video/stage.py",
     "emsync/video/extractors/__init__.py",
     "emsync/video/extractors/base.py",
@@ -172,6 +175,7 @@ STAGE_CODE = {
     "bandwidth": (
         *COMMON,
         "emsync/bandwidth",
+        "emsync/provenance.py",
         "emsync/device.py",
         "emsync/training/engine.py",
         "models/bwe_unet.py",

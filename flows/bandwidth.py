@@ -64,10 +64,21 @@ def train_flow(params: Params, variant: str, reports_dir: str | None = None) -> 
             "final_loss": res.history[-1]["loss"],
             "train_songs": [s.song_id for s in split["train"]],
             "val_songs": [s.song_id for s in split["val"]],
+            "weights": _weights_record(params, variant),
         },
     )
     report.write(reports_dir or params.path(params.paths.reports_dir))
     return {"variant": variant, "steps": res.steps, "final_loss": res.history[-1]["loss"], "evals": res.evals}
+
+
+def _weights_record(params: Params, variant: str) -> dict:
+    """demo when every training folder is demo data, else real (DSD100, MedleyDB, real folders)."""
+    from emsync.provenance import data_kind, weights_record
+
+    p = params.bandwidth
+    roots = [params.path(d) for d in (p.dsd100_dir, p.medleydb_dir, *p.folders) if d]
+    kind = data_kind(roots, params.path(params.demo_data.out_dir))
+    return weights_record(kind, f"bandwidth_train@{variant}", ", ".join(str(d) for d in (p.dsd100_dir, p.medleydb_dir, *p.folders) if d))
 
 
 @flow(name="bandwidth_report")
@@ -167,6 +178,9 @@ def report_flow(params: Params, reports_dir: str | None = None) -> dict:
             f"| {arch} | {r['params'] / 1e6:.2f}M | {r['macs_65536'] / 1e9:.2f}G | {r['runtime_rate_cpu']:.3f} | "
             f"{t[0] / 1e6:.1f}M / {t[1] / 1e9:.1f}G / {t[2]} |"
         )
+    from emsync import provenance as P
+
+    md.append("\n" + P.markdown([P.of_checkpoint(params.path(p.out_dir) / v / "checkpoint.pt", f"bandwidth {labels[v]}") for v in evals]))
     write_text(reports / "bandwidth.md", "\n".join(md) + "\n")
     keys = ("snr", "input_snr", "vgg", "input_vgg")
     summary = {v: {f"{s}_{k}": r[s][k] for s in ("seen", "unseen") for k in keys if k in r[s]} for v, r in results.items()}

@@ -124,7 +124,10 @@ def evaluate_flow(params: Params, checkpoints: list | None = None, reports_dir: 
     }  # flat numbers per model for `dvc metrics show/diff`
     metrics = {"summary": summary, "settings": settings, "regressor": reg_info, "models": models, "skipped": report.skipped}
     write_json(reports / "evaluation_metrics.json", metrics)
-    write_text(reports / "evaluation.md", evaluation_markdown(metrics))
+    from emsync import provenance as P
+
+    weights = [P.of_checkpoint(params.path(m["checkpoint"]), f"music generator {m['name']}") for m in models]
+    write_text(reports / "evaluation.md", evaluation_markdown(metrics) + "\n" + P.markdown(weights))
     report.write(reports)
     return metrics
 

@@ -108,6 +108,7 @@ def evaluate_classifiers_flow(params: Params) -> dict:
     summary = _summary(metrics)
     write_json(reports / "classifiers_metrics.json", {"summary": summary, **metrics})
     md = classifiers_markdown(metrics, dataclasses.asdict(c), list(model.cfg.labels))
+    md += "\n" + classifier_weights_markdown(params)
     write_text(reports / "classifiers.md", md + ("\n" + "\n".join(ablation_md) if ablation_md else ""))
     report.write(reports)
     return summary
@@ -129,6 +130,25 @@ def _summary(metrics: dict) -> dict:
     for row, r in metrics.get("ablation", {}).items():
         out.update({f"ablation_{row}_map": r.get("map"), f"ablation_{row}_runtime_s": r.get("runtime_s")})
     return out
+
+
+def classifier_weights_markdown(params) -> str:
+    """The weights behind the report's numbers: each classifier's and each extractor's it read."""
+    import torch
+
+    from emsync import provenance as P
+    from emsync.config import project_root
+
+    c = params.classify
+    ckpts = {"emotion classifier (VEMOCLAP)": params.path(c.emotion_checkpoint)}
+    ckpts |= {f"genre {kind}": params.path(c.genre_dir) / kind / "checkpoint.pt" for kind in c.genre_models}
+    weights = []
+    for role, path in ckpts.items():
+        extra = torch.load(path, map_location="cpu", weights_only=False, mmap=True).get("extra") if path.exists() else None
+        weights.append(P.from_extra(extra, role, path))
+    root = project_root(required=False)
+    weights += [P.of_model_ref(params.features.models.get(n), f"{n} features", root) for n in params.features.extractors]
+    return P.markdown(weights)
 
 
 if __name__ == "__main__":

@@ -132,8 +132,10 @@ def features_flow(params_path: str | None = None, refresh_cache: bool = False, s
 
     # 4. each extractor's table, rejects and report; all steps: the merged report
     names = {spec: name for spec, name, *_ in plan}
+    weights = stage.weights_of({spec: ref for spec, _, _, ref, _ in plan})  # real / demo / random per extractor, for the reports
     out = {
-        spec: stage.write_extractor(out_dir, reports_dir, spec, names.get(spec), videos, results, rejects_of[spec]) for spec in rejects_of
+        spec: stage.write_extractor(out_dir, reports_dir, spec, names.get(spec), videos, results, rejects_of[spec], weights.get(spec))
+        for spec in rejects_of
     }
     report.write(reports_dir)
     return stage.write_summary(out_dir, reports_dir, specs) if step is None else out[step]

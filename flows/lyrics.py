@@ -175,10 +175,27 @@ def lyrics_flow(params: Params, reports_dir: str | None = None) -> dict:
     sample = labels.sort_values(["n_words", "midi_id"], ascending=[False, True])["midi_id"].head(lp.listing_files).tolist()
     write_text(
         reports / "lyrics.md",
-        corpus.report_markdown(metrics, corpus.listing(labels, dict(zip(kept["midi_id"], texts)), sample, threshold=lp.count_threshold)),
+        corpus.report_markdown(metrics, corpus.listing(labels, dict(zip(kept["midi_id"], texts)), sample, threshold=lp.count_threshold))
+        + "\n"
+        + _weights_markdown(params),
     )
     report.write(reports)
     return metrics
+
+
+def _weights_markdown(params: Params) -> str:
+    """The weights behind the probabilities: each lyrics classifier's record (its emsync.json) and
+    the language identifier."""
+    import json
+
+    from emsync import provenance as P
+
+    weights = []
+    for n in (7, 28):
+        meta = params.path(params.lyrics.models) / str(n) / "emsync.json"
+        extra = json.loads(meta.read_text(encoding="utf-8")) if meta.is_file() else None
+        weights.append(P.from_extra(extra, f"lyrics classifier ({n} labels)", meta.parent))
+    return P.markdown([*weights, P.packaged("py3langid", "language identification")])
 
 
 def _texts_digest(texts) -> str:

@@ -115,7 +115,7 @@ def soundtrack_flow(params: Params) -> dict:
     ev = objective.evaluate(params, records, videos)
     write_json(reports / "soundtrack_metrics.json", ev["metrics"])
     write_text(reports / "soundtrack_metrics.csv", ev["csv"])
-    write_text(reports / "soundtrack.md", ev["markdown"])
+    write_text(reports / "soundtrack.md", ev["markdown"] + "\n" + sb.weights_markdown(records))
     objective.metrics_png(ev["metrics"]["per_condition"], reports / "soundtrack_metrics.png")
     write_parquet(out_dir / "metrics.parquet", pd.DataFrame(ev["rows"], columns=objective.ROW_COLUMNS))
     report.write(reports)

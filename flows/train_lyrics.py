@@ -55,11 +55,14 @@ def train_lyrics_flow(params: Params, reports_dir: str | None = None) -> dict:
         r = res["result"]
         model = build(LyricsClassifierConfig(**r["model_config"]), res["labels"])
         model.load_state_dict(res["state_dict"])
-        save(model.eval(), tokenizer_from_json(res["tokenizer"]), out / str(n), cfg, r)
+        save(model.eval(), tokenizer_from_json(res["tokenizer"]), out / str(n), cfg, r, weights=_weights_record(params, n))
         write_text(reports / f"lyrics_train_loss_{n}.csv", engine.history_csv(r["history"], r["evals"]))
         engine.plot_history(r["history"], reports / f"lyrics_train_loss_{n}.png", r["evals"], title=f"lyrics {n}-label loss")
         results[n] = r
-    write_text(reports / "lyrics_classifier.md", training_report(results, tp.init, tp.data_dir))
+    from emsync import provenance as P
+
+    weights = [P.from_extra({"weights": _weights_record(params, n)}, f"lyrics classifier ({n} labels)") for n in results]
+    write_text(reports / "lyrics_classifier.md", training_report(results, tp.init, tp.data_dir) + "\n" + P.markdown(weights))
     metrics = {str(n): summary(r) for n, r in results.items()}
     write_json(reports / "lyrics_classifier_metrics.json", metrics)
     report.write(reports)
@@ -72,6 +75,16 @@ def _summary(m: dict, p) -> str:
         f"majority {s['baseline_majority_f1']:.3f}, frequency {s['baseline_frequency_f1']:.3f}; thesis {s['thesis_test_macro_f1']})"
         for n, s in m.items()
     )
+
+
+def _weights_record(params: Params, n: int) -> dict:
+    """demo when trained on the demo GoEmotions-format set, else real (GoEmotions itself)."""
+    from emsync.provenance import data_kind, weights_record
+
+    tp = params.train_lyrics
+    kind = data_kind([params.path(tp.data_dir)], params.path(params.demo_data.out_dir))
+    start = tp.init or "random weights"
+    return weights_record(kind, f"train_lyrics {n}-label classifier from {start}", f"GoEmotions-format data in {tp.data_dir}")
 
 
 if __name__ == "__main__":

@@ -239,8 +239,11 @@ def test_soundtrack_request_passes_the_leakage_flag_to_the_classifier(tmp_path, 
     from emsync.soundtrack.emotion import choose_emotion
     from emsync.soundtrack.request import SoundtrackRequest
 
-    ckpt = tmp_path / "emotion.pt"
-    ckpt.write_bytes(b"x")  # exists: the classifier branch runs (classify_video is replaced below)
+    ckpt = tmp_path / "emotion.pt"  # a VEMOCLAP given by path: the classifier branch runs (classify_video is replaced below)
+    torch.manual_seed(0)
+    save_classifier(
+        ckpt, build("vemoclap", {"dims": {"clip": 8, "audio": 8, "faces": 128, "asr": 4, "ocr": 4}, "d_model": 8, "n_heads": 2}), "vemoclap"
+    )
     seen = []
 
     def fake(params, video, task, checkpoint=None, device="cpu", info=None, exclude_audio=False):
@@ -251,6 +254,6 @@ def test_soundtrack_request_passes_the_leakage_flag_to_the_classifier(tmp_path, 
     params = params_from_dict({"classify": {"emotion_checkpoint": str(ckpt)}})
     video = SimpleNamespace(info=None, boundaries=[], duration=10.0)
     for flag in (True, False):
-        e = choose_emotion(params, SoundtrackRequest("v.mp4", "o.mp4", exclude_audio_features=flag), video)
+        e = choose_emotion(params, SoundtrackRequest("v.mp4", "o.mp4", exclude_audio_features=flag, emotion_checkpoint=ckpt), video)
         assert e.source == "classifier"
     assert seen == [True, False]

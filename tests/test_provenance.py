@@ -56,6 +56,8 @@ def test_folders_say_what_they_hold(tmp_path):
     (mine / P.MARKER).write_text(json.dumps({"kind": "real", "source": "OpenAI CLIP", "trained_on": "WIT-400M"}))
     assert (P.of_model_ref(str(mine), "clip").kind, P.of_model_ref(str(mine), "clip").trained_on) == ("real", "WIT-400M")
     assert P.of_model_ref("openai/clip-vit-base-patch32", "clip").kind == "real"  # a hub id: the published weights
+    assert P.of_model_ref("data/demo_models/vit", "vit").kind == "random"  # the demo set's, before demo_models ran
+    assert P.of_model_ref(str(tmp_path / "no" / "such"), "clip").kind == "unknown"
 
 
 def test_checkpoint_files_are_read_without_loading_their_tensors(tmp_path):

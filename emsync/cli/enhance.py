@@ -43,9 +43,13 @@ def _enhance(args):
     check_outputs({"-o": args.output}, {"input": args.input, "--checkpoint": ckpt})
     if Path(args.output).suffix.lower() != ".wav":
         raise InputError(f"-o {args.output}: the output must be a .wav file")
+    from emsync import provenance as P
+
     s = enhance_file(args.input, args.output, ckpt, device=args.device)
+    weights = [P.of_checkpoint(ckpt, "bandwidth extension")]
     if args.json:
-        print(json.dumps(s))
+        print(json.dumps(s | P.record(weights)))
     else:
         print(f"{args.output}: {s['seconds']} s enhanced" + "".join(f"; {n}" for n in s["notes"]))
+        print("\n".join(P.text_lines(weights)))
     return 0

@@ -11,6 +11,7 @@ output). The output lasts --duration seconds of music (a MIDI primer counts towa
 """
 
 import argparse
+import json
 import math
 
 from emsync.errors import InputError
@@ -42,6 +43,7 @@ def register(sub):
     p.add_argument("--device", default=None, help="auto | cpu | cuda (default: params generate.device)")
     add_stride_arg(p)
     p.add_argument("-o", "--output", required=True, help="output .mid path")
+    p.add_argument("--json", action="store_true", help='print {"outputs": [one summary per file], "weights", "weights_warning"} as JSON')
     p.set_defaults(func=_run)
 
 
@@ -112,6 +114,12 @@ def _run(args):
         checkpoint=args.checkpoint,
         device=args.device,
     )
+    from emsync import provenance as P
+
+    weights = [P.of_checkpoint(params.path(args.checkpoint or params.generate.checkpoint), "music generator")]
+    if args.json:
+        print(json.dumps({"outputs": out, **P.record(weights)}))
+        return
     for s in out:
         names = ",".join(V.INSTRUMENTS[i].lower() for i in s["instruments"]) or "none"
         warn = "" if s["reached_duration"] else " (token budget hit before the duration)"
@@ -119,4 +127,5 @@ def _run(args):
             f"{s['path']}: {s['duration_s']:.1f} s, {s['tokens']} tokens, {s['notes']} notes ({names}), "
             f"{s['chords']} chords, boundaries hit {s['boundaries_hit']}{warn}"
         )
+    print("\n".join(P.text_lines(weights)))
     print(f"generated in {out[0]['seconds']} s")

@@ -3,7 +3,7 @@ emsync midi lyrics FILE...: the lyrics in MIDI/.kar files, their language and wo
 
     emsync midi inspect song.mid other.mid       # one JSON line per file
     emsync midi inspect --reference song.mid     # pretty_midi reference parser only
-    emsync midi lyrics song.kar other.mid        # {"midi_id", "language", "n_words", "text", ...}
+    emsync midi lyrics song.kar other.mid        # {"midi_id", "language", "n_words", "text", ..., "weights"}
 """
 
 import json
@@ -59,8 +59,11 @@ def _lyrics(args):
     from emsync.lyrics.rows import lyrics_row
     from emsync.midi_input import MidiLimits
 
+    from emsync import provenance as P
+
     p = load_params_or_defaults()
     limits = MidiLimits.from_params(p)
+    weights = P.record([P.packaged("py3langid", "language identification")])  # the one model the rows rest on
     rc = 0
     for f in args.files:
         try:
@@ -69,5 +72,6 @@ def _lyrics(args):
             row, rc = {"midi_id": midi_id_of(f), "error": str(e)}, 1
         if not args.all and "error" not in row:
             row = {k: row[k] for k in LYRICS_FIELDS}
+        row |= {} if "error" in row else weights
         sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
     return rc

