@@ -30,7 +30,7 @@ from emsync.errors import InputError, ParamsError
 # value in each field to see `emsync params check` refuse it):
 #
 #     n_midi: Size = 200                                   # a named shape: int >= 1
-#     scene_threshold: Annotated[float, Range(0, 1, lo_open=True)] = 0.27   # 0 < v <= 1
+#     top_p: Annotated[float, Range(0, 1, lo_open=True)] = 0.7   # 0 < v <= 1
 #     cut_method: Annotated[str, OneOf(*CUT_METHODS)] = "ffmpeg"
 #     extractors: Annotated[list, Each(Rule(_extractor, f"one of {', '.join(EXTRACTOR_NAMES)}, or a plugin's module.path"), unique=True)] = ...
 #     out_dir: OutDir = "data/tokens"                      # a path the pipeline writes: never a system folder
@@ -475,7 +475,7 @@ class EvaluateParams:
 @dataclass(frozen=True)
 class VideoParams:
     # §5.1, §6.2
-    scene_threshold: Annotated[float, Range(0, 1, lo_open=True)] = 0.27  # ffmpeg scene score: average pixel difference > 27 %
+    scene_threshold: Annotated[float, Range(0, 1)] = 0.27  # ffmpeg scene score: average pixel difference > 27 % (0: every changed frame)
     min_boundary_gap_s: Annotated[float, Range(0, 14400)] = 4.0  # drop cuts < 4 s after the previous kept one (the video start counts)
     n_frames: Annotated[int, Range(1, 10000)] = 32  # frames per video: the cap in fps / mid_scene mode (evenly thinned beyond; memory: n x max_side² x 3 bytes), the count in equidistant / random; demo 32: the demo videos (< 19 s but one of 60 s) cost what 16 frames did
     audio_sr: SampleRate = 16000

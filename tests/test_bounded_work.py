@@ -153,7 +153,7 @@ def test_nonsense_flags_are_one_line_not_a_traceback(tmp_path, capsys):
         (["study", "build", "--soundtracks", str(tmp_path), "-o", str(tmp_path / "file")], "exists and is not a folder"),
         (["soundtrack", str(tmp_path / "v.mp4"), "-o", str(tmp_path / "o.mp4"), "--seed", str(2**64)], "--seed: 18446744073709551616"),
         (["enhance", str(tmp_path / "in.wav"), "-o", str(tmp_path / "o.wav"), "--device", "tpu"], "--device: 'tpu' is not a device"),
-        (["cuts", str(tmp_path / "v.mp4"), "--threshold", "-1"], "--threshold: -1.0 is out of range (must be > 0 and <= 1)"),
+        (["cuts", str(tmp_path / "v.mp4"), "--threshold", "-1"], "--threshold: -1.0 is out of range (must be >= 0 and <= 1)"),
         (["cuts", str(tmp_path / "v.mp4"), "--threshold", "nan"], "--threshold: nan is out of range"),
         (["cuts", str(tmp_path / "v.mp4"), "--min-gap", "1e9"], "--min-gap: 1000000000.0 is out of range"),
         (["cuts", str(tmp_path / "v.mp4"), "--min-gap", "-5"], "--min-gap: -5.0 is out of range"),

@@ -243,3 +243,27 @@ def test_db_must_be_a_duckdb_file(tmp_path):
     assert check_db("--db", tmp_path / "new.duckdb") == tmp_path / "new.duckdb"
     with pytest.raises(InputError, match="cannot write in /proc"):
         check_db("--db", "/proc/x.duckdb")
+
+
+def test_the_reported_cases_by_name(project, monkeypatch, capsys):
+    """The issue's own reproducers, each spelled as reported (the fuzz spells them at random)."""
+    proj = project / "proj"
+    monkeypatch.chdir(proj)
+    monkeypatch.setenv("EMSYNC_ROOT", str(proj))
+    monkeypatch.delenv("EMSYNC_PARAMS", raising=False)
+    link = project / "loss_link.csv"
+    if not link.exists():
+        link.symlink_to(proj / "reports/train_loss.csv")
+    db = str(project / "in" / "db.duckdb")
+    before = _hashes(project)
+    for argv, why in [
+        (["store", "refresh", "--db", "params.yaml"], "--db params.yaml: is the active parameter set params.yaml, a file the project owns"),
+        (["params", "check", "--data", "--write", "dvc.yaml"], "--write dvc.yaml: is the pipeline definition dvc.yaml"),
+        (["sql", "SELECT 1", "--db", db, "--out", "reports/train_loss.csv"], "an output of the `train` stage (dvc.yaml)"),
+        (["sql", "SELECT 1", "--db", db, "--out", str(link)], "an output of the `train` stage (dvc.yaml)"),
+        (["train", "--checkpoint", "reports/train_loss.csv"], "an output of the `train` stage"),  # its stage, not its kind
+    ]:
+        assert main(argv) == 1, argv
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and why in err[0], (argv, err)
+    assert _hashes(project) == before

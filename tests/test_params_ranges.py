@@ -145,8 +145,8 @@ def test_a_flag_is_checked_like_its_param():
     from emsync.errors import InputError
 
     assert check_value(VideoParams, "scene_threshold", 0.3, "--threshold") == 0.3
-    for bad in (-1.0, math.nan, math.inf, 2.0, 0.0):
-        with pytest.raises(InputError, match=r"--threshold: .* is out of range \(must be > 0 and <= 1\)"):
+    for bad in (-1.0, math.nan, math.inf, 2.0, -0.01):
+        with pytest.raises(InputError, match=r"--threshold: .* is out of range \(must be >= 0 and <= 1\)"):
             check_value(VideoParams, "scene_threshold", bad, "--threshold")
 
 
