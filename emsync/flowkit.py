@@ -156,6 +156,7 @@ def main(stage: str, flow=None, *, run=None, add_args=None, stages=None, summary
     from emsync import env
     from emsync.config import load_params
     from emsync.runguard import enter_stage
+    from emsync.stages import stage as declared
 
     if (flow is None) == (run is None):
         raise TypeError("give flow or run")
@@ -166,6 +167,7 @@ def main(stage: str, flow=None, *, run=None, add_args=None, stages=None, summary
         add_args(ap)
     args = ap.parse_args(argv)
     for name in stages(args) if stages is not None else [stage]:
+        declared(name)  # a stage of emsync.stages.STAGES (dvc.yaml is written from them)
         enter_stage(name)  # share DVC's lock; exit with the parent; the run's Prefect server
     p = load_params(args.params)
     result = run(p, args) if run is not None else (with_dask(flow) if dask else flow)(p)

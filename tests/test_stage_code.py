@@ -1,4 +1,5 @@
-"""DVC deps are complete and derived: each flow stage's code deps in dvc.yaml equal
+"""DVC deps are complete and derived: dvc.yaml is written from the stage declarations
+(emsync.stages.STAGES); each flow stage's code deps in dvc.yaml equal
 its declared list (emsync.stages.STAGE_CODE), that list covers every module the flow imports, and
 the flow's Prefect cache key hashes the same list."""
 
@@ -155,14 +156,32 @@ def test_stages_reading_features_run_after_every_extractor_stage(repo_copy):
             assert not missing, f"{reader} does not depend on {sorted(missing)}"
 
 
-def test_every_registered_extractor_has_its_stage_and_dvc_yaml_is_written_from_the_lists():
+def test_every_registered_extractor_has_its_stage_and_dvc_yaml_is_written_from_the_declarations():
     import importlib.util
 
-    from emsync.video.extractors import REGISTRY
+    from emsync.stages import EXTRACTOR_DEPENDS
+    from emsync.video.extractors import REGISTRY, get
 
     assert sorted(EXTRACTOR_CODE) == sorted(REGISTRY), "add the extractor to emsync.stages.EXTRACTOR_CODE"
-    spec = importlib.util.spec_from_file_location("write_feature_stages", ROOT / "scripts" / "write_feature_stages.py")
+    assert {n: tuple(get(n).DEPENDS) for n in REGISTRY if get(n).DEPENDS} == EXTRACTOR_DEPENDS
+    spec = importlib.util.spec_from_file_location("write_dvc_yaml", ROOT / "scripts" / "write_dvc_yaml.py")
     writer = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(writer)
-    text = (ROOT / "dvc.yaml").read_text()
-    assert writer.rewritten(text) == text, "run python scripts/write_feature_stages.py"
+    assert writer.dvc_yaml() == (ROOT / "dvc.yaml").read_text(), "run python scripts/write_dvc_yaml.py"
+
+
+def test_a_declaration_is_what_dvc_runs():
+    """Each declared stage is the dvc.yaml stage DVC resolves: command, every dep, params, outs."""
+    import yaml
+
+    from emsync.stages import STAGES
+
+    dvc = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    assert [s.name for s in STAGES] == list(dvc)
+    train = next(s for s in STAGES if s.name == "train")
+    assert dvc["train"]["cmd"] == "python -m flows.train" == train.cmd and train.flow == "train"
+    assert dvc["train"]["deps"] == [*STAGE_CODE["train"], "${tokens.out_dir}"]
+    assert dvc["bandwidth_train"]["foreach"] == "${bandwidth.variants}" and "cmd" in dvc["bandwidth_train"]["do"]
+    index = set(dvc["reports_index"]["deps"]) - {"emsync/reports_index.py", "emsync/cli/reports.py"}
+    assert {"reports/train_metrics.json", "reports/soundtrack.md", "reports/lyrics_counts.png"} <= index  # derived from the stages' reports
+    assert not any(d.startswith("reports/features/") or d == "reports/inputs.json" for d in index)
