@@ -83,6 +83,25 @@ def test_curve_record_and_switch_at_the_boundary(scenes_setup, monkeypatch, caps
     assert "\nwarning: not real weights" in text
 
 
+def test_per_scene_without_a_real_vemoclap_reads_each_scene_with_the_estimator(scenes_setup, monkeypatch, capsys):
+    """The params' VEMOCLAP records no weights, so per scene the packaged-model estimator reads each
+    segment's own frames (synthetic scenes: no face, no text -> neutral, said so per scene)."""
+    import numpy as np
+
+    from emsync.emotion_estimate import LABELS, valence_arousal
+
+    d, video, _ = scenes_setup
+    assert run(d, video, monkeypatch, "--emotion-per-scene", "--json") == 0
+    s = json.loads(capsys.readouterr().out)
+    assert s["emotion_source"] == "estimator_per_scene" and s["emotion_classifier"]["source"] == "estimator"
+    curve = s["emotion_curve"]
+    assert len(curve) == 2 and all(list(c["probs"]) == list(LABELS) and c["sees"] for c in curve)
+    for c in curve:
+        assert (c["valence"], c["arousal"]) == pytest.approx(valence_arousal(np.array(list(c["probs"].values()))), abs=1e-5)
+    kinds = {w["role"]: w["kind"] for w in s["weights"]}
+    assert kinds["facial expression"] == "real" and kinds["music generator"] == "unknown"
+
+
 @pytest.mark.parametrize(
     "argv,params,msg",
     [
