@@ -35,10 +35,14 @@ def test_generates_a_midi_of_the_requested_duration(setup, monkeypatch, capsys, 
     notes = [n for inst in pm.instruments for n in inst.notes]
     assert notes and 6.0 <= max(n.end for n in notes) <= 7.0  # ends within one shift of 6 s
     assert len(pm.instruments) >= 2  # multi-instrument
-    assert "boundaries hit" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "boundaries hit" in text and "weights     music generator: " in text
     again = tmp_path / "again.mid"
-    run(setup, monkeypatch, *args, "-o", str(again))
+    run(setup, monkeypatch, *args, "-o", str(again), "--json")
     assert again.read_bytes() == out.read_bytes()  # same seed, same file
+    rec = json.loads(capsys.readouterr().out)  # --json: the summaries and the generator's weights
+    assert rec["outputs"][0]["path"] == str(again) and rec["weights"][0]["role"] == "music generator"
+    assert (rec["weights"][0]["kind"] == "real") == (rec["weights_warning"] is None)
 
 
 def test_batched_samples_and_midi_primer(setup, monkeypatch, tmp_path):

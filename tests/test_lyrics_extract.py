@@ -81,6 +81,7 @@ def test_cli_prints_one_json_line_per_file(shared_data, tmp_path):
     assert rows[0]["text"].startswith("Twinkle, Twinkle little star;\n")
     assert (rows[1]["language"], rows[1]["reason"]) == ("de", "not_english")
     assert "broken.mid" in rows[2]["error"] and out.returncode == 1
+    assert rows[0]["weights"][0]["source"].startswith("py3langid==") and rows[0]["weights_warning"] is None  # the language model
 
 
 # ---------------------------------------------------------------------------------------------
