@@ -114,122 +114,143 @@ def _message_page(title: str, text: str) -> bytes:
     ).encode()
 
 
+class SurveyHandler(BaseHTTPRequestHandler):
+    """The survey's routes (module docstring). `make_handler` binds a study to it: `study`, the
+    answers' `db_path`, and the lookup tables `media` (id -> file), `pages` (page id -> file) and
+    `tokens` (participant token -> page id); no path is ever built from the URL."""
+
+    server_version = "survey/1"
+    timeout = 30  # seconds a client may stall mid-request before its connection is dropped
+    sys_version = ""
+    study: dict = {}
+    db_path = None
+    media: dict = {}
+    pages: dict = {}
+    tokens: dict = {}
+
+    def log_message(self, format, *args):  # participant tokens never reach the log
+        sys.stderr.write(f"{self.log_date_time_string()} {re.sub(_TOKEN, '<token>', format % args)}\n")
+
+    def _send(self, status: int, body: bytes, ctype="text/html; charset=utf-8", headers=None):
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Referrer-Policy", "no-referrer")
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _refuse(self, status: int, reason: str):
+        self.close_connection = True  # an unread body must not be taken for the next request
+        self._send(status, _message_page(HTTPStatus(status).phrase, reason))
+
+    def do_GET(self):
+        path = self.path.split("?", 1)[0]
+        if path == "/":
+            return self._send(200, _message_page("Survey", "Please open the personal survey link you were given."))
+        if m := _SURVEY.fullmatch(path):
+            return self._survey_page(m.group(1))
+        if m := _DONE.fullmatch(path):
+            if m.group(1) not in self.tokens:
+                return self._refuse(404, "This survey link is not valid.")
+            return self._send(200, _message_page("Thank you", "Your answers were stored."))
+        if (m := _MEDIA.fullmatch(path)) and m.group(1) in self.media:
+            return self._send_media(self.media[m.group(1)])
+        return self._refuse(404, "Not found.")
+
+    do_HEAD = do_GET
+
+    def _survey_page(self, token: str):
+        if token not in self.tokens:
+            return self._refuse(404, "This survey link is not valid.")
+        if responses.has_submitted(self.db_path, token):
+            return self._refuse(409, "This survey link has already been used: your answers were stored. Thank you!")
+        return self._send(200, self.pages[self.tokens[token]].read_bytes())
+
+    def _send_media(self, path: Path):
+        size = path.stat().st_size
+        start, end, status, headers = 0, size - 1, 200, {"Accept-Ranges": "bytes"}
+        rng = self.headers.get("Range")
+        if rng and (m := re.fullmatch(r"bytes=([0-9]*)-([0-9]*)", rng.strip())) and (m.group(1) or m.group(2)):
+            if m.group(1):
+                start = int(m.group(1))
+                end = min(int(m.group(2)), size - 1) if m.group(2) else size - 1
+            else:  # suffix: the last N bytes
+                start = max(size - int(m.group(2)), 0)
+            if start >= size or start > end:
+                return self._send(416, b"", headers={"Content-Range": f"bytes */{size}"})
+            status, headers["Content-Range"] = 206, f"bytes {start}-{end}/{size}"
+        with open(path, "rb") as f:
+            f.seek(start)
+            data = f.read(end - start + 1)
+        return self._send(status, data, "video/mp4", headers)
+
+    def do_POST(self):
+        path = self.path.split("?", 1)[0]
+        m = _SUBMIT.fullmatch(path)
+        if not m:
+            return self._refuse(404, "Not found.")
+        token = m.group(1)
+        if token not in self.tokens:
+            return self._refuse(404, "This survey link is not valid.")
+        body = self._form_body()
+        if body is None:  # refused already
+            return None
+        try:
+            theory, rows = parse_submission(self.study, self.tokens[token], body)
+            responses.store_submission(self.db_path, token, self.tokens[token], theory, rows)
+        except Rejected as e:
+            return self._refuse(e.status, e.reason)
+        except responses.AlreadySubmitted:
+            return self._refuse(409, "This survey link has already been used: your first answers are kept, these were not stored.")
+        except Exception as e:  # the database could not be written: say so, keep serving
+            self.log_message("store failed: %s", type(e).__name__)
+            return self._refuse(503, "Your answers could not be stored right now; please submit again in a minute.")
+        self._send(303, b"", headers={"Location": f"/s/{token}/done"})
+
+    def _form_body(self) -> bytes | None:
+        """The request's form body, or None after refusing it (not a form, no valid length, too large)."""
+        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if ctype != "application/x-www-form-urlencoded":
+            self._refuse(415, "Answers must be sent as a form (application/x-www-form-urlencoded).")
+            return None
+        length = self.headers.get("Content-Length")
+        if length is None or not re.fullmatch(r"[0-9]{1,18}", length.strip()):  # str.isdigit() takes '¹', int() does not
+            self._refuse(411, "The request has no valid Content-Length.")
+            return None
+        if int(length) > MAX_BODY:
+            self._drain(int(length))
+            self._refuse(413, f"The answers are too large ({int(length)} bytes; at most {MAX_BODY}).")
+            return None
+        return self.rfile.read(int(length))
+
+    def _drain(self, length: int):
+        """Read and drop a refused body (up to DRAIN_LIMIT), so the client gets to read our answer
+        instead of a reset connection; nothing of it is kept."""
+        left = min(length, DRAIN_LIMIT)
+        try:
+            while left > 0 and (chunk := self.rfile.read(min(left, 1 << 16))):
+                left -= len(chunk)
+        except OSError:  # the client stopped sending (socket timeout) or went away
+            pass
+
+    def do_PUT(self):
+        self._refuse(405, "Method not allowed.")
+
+    do_DELETE = do_PATCH = do_PUT
+
+
 def make_handler(study: dict, study_dir, db_path):
+    """SurveyHandler bound to one study: its pages and media under <study_dir>/public, its tokens."""
     public = Path(study_dir) / "public"
     media = {m: public / "media" / f"{m}.mp4" for v in study["videos"] for m in v["media"].values()}
     pages = {p["id"]: public / "pages" / f"{p['id']}.html" for p in study["pages"]}
-    tokens = dict(study["tokens"])
-
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "survey/1"
-        timeout = 30  # seconds a client may stall mid-request before its connection is dropped
-        sys_version = ""
-
-        def log_message(self, format, *args):  # participant tokens never reach the log
-            sys.stderr.write(f"{self.log_date_time_string()} {re.sub(_TOKEN, '<token>', format % args)}\n")
-
-        def _send(self, status: int, body: bytes, ctype="text/html; charset=utf-8", headers=None):
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "no-store")
-            self.send_header("X-Content-Type-Options", "nosniff")
-            self.send_header("Referrer-Policy", "no-referrer")
-            for k, v in (headers or {}).items():
-                self.send_header(k, v)
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
-
-        def _refuse(self, status: int, reason: str):
-            self.close_connection = True  # an unread body must not be taken for the next request
-            self._send(status, _message_page(HTTPStatus(status).phrase, reason))
-
-        def do_GET(self):
-            path = self.path.split("?", 1)[0]
-            if path == "/":
-                return self._send(200, _message_page("Survey", "Please open the personal survey link you were given."))
-            if m := _SURVEY.fullmatch(path):
-                token = m.group(1)
-                if token not in tokens:
-                    return self._refuse(404, "This survey link is not valid.")
-                if responses.has_submitted(db_path, token):
-                    return self._refuse(409, "This survey link has already been used: your answers were stored. Thank you!")
-                return self._send(200, pages[tokens[token]].read_bytes())
-            if m := _DONE.fullmatch(path):
-                if m.group(1) not in tokens:
-                    return self._refuse(404, "This survey link is not valid.")
-                return self._send(200, _message_page("Thank you", "Your answers were stored."))
-            if (m := _MEDIA.fullmatch(path)) and m.group(1) in media:
-                return self._send_media(media[m.group(1)])
-            return self._refuse(404, "Not found.")
-
-        do_HEAD = do_GET
-
-        def _send_media(self, path: Path):
-            size = path.stat().st_size
-            start, end, status, headers = 0, size - 1, 200, {"Accept-Ranges": "bytes"}
-            rng = self.headers.get("Range")
-            if rng and (m := re.fullmatch(r"bytes=([0-9]*)-([0-9]*)", rng.strip())) and (m.group(1) or m.group(2)):
-                if m.group(1):
-                    start = int(m.group(1))
-                    end = min(int(m.group(2)), size - 1) if m.group(2) else size - 1
-                else:  # suffix: the last N bytes
-                    start = max(size - int(m.group(2)), 0)
-                if start >= size or start > end:
-                    return self._send(416, b"", headers={"Content-Range": f"bytes */{size}"})
-                status, headers["Content-Range"] = 206, f"bytes {start}-{end}/{size}"
-            with open(path, "rb") as f:
-                f.seek(start)
-                data = f.read(end - start + 1)
-            return self._send(status, data, "video/mp4", headers)
-
-        def do_POST(self):
-            path = self.path.split("?", 1)[0]
-            m = _SUBMIT.fullmatch(path)
-            if not m:
-                return self._refuse(404, "Not found.")
-            token = m.group(1)
-            if token not in tokens:
-                return self._refuse(404, "This survey link is not valid.")
-            ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-            if ctype != "application/x-www-form-urlencoded":
-                return self._refuse(415, "Answers must be sent as a form (application/x-www-form-urlencoded).")
-            length = self.headers.get("Content-Length")
-            if length is None or not re.fullmatch(r"[0-9]{1,18}", length.strip()):  # str.isdigit() takes '¹', int() does not
-                return self._refuse(411, "The request has no valid Content-Length.")
-            if int(length) > MAX_BODY:
-                self._drain(int(length))
-                return self._refuse(413, f"The answers are too large ({int(length)} bytes; at most {MAX_BODY}).")
-            body = self.rfile.read(int(length))
-            try:
-                theory, rows = parse_submission(study, tokens[token], body)
-                responses.store_submission(db_path, token, tokens[token], theory, rows)
-            except Rejected as e:
-                return self._refuse(e.status, e.reason)
-            except responses.AlreadySubmitted:
-                return self._refuse(409, "This survey link has already been used: your first answers are kept, these were not stored.")
-            except Exception as e:  # the database could not be written: say so, keep serving
-                self.log_message("store failed: %s", type(e).__name__)
-                return self._refuse(503, "Your answers could not be stored right now; please submit again in a minute.")
-            self._send(303, b"", headers={"Location": f"/s/{token}/done"})
-
-        def _drain(self, length: int):
-            """Read and drop a refused body (up to DRAIN_LIMIT), so the client gets to read our answer
-            instead of a reset connection; nothing of it is kept."""
-            left = min(length, DRAIN_LIMIT)
-            try:
-                while left > 0 and (chunk := self.rfile.read(min(left, 1 << 16))):
-                    left -= len(chunk)
-            except OSError:  # the client stopped sending (socket timeout) or went away
-                pass
-
-        def do_PUT(self):
-            self._refuse(405, "Method not allowed.")
-
-        do_DELETE = do_PATCH = do_PUT
-
-    return Handler
+    bound = {"study": study, "db_path": db_path, "media": media, "pages": pages, "tokens": dict(study["tokens"])}
+    return type("Handler", (SurveyHandler,), bound)
 
 
 def make_server(study: dict, study_dir, db_path, host: str = "127.0.0.1", port: int = 8000) -> ThreadingHTTPServer:
