@@ -15,8 +15,6 @@ def _modules() -> dict:
     out = {}
     for top in TOP:
         for p in sorted((ROOT / top).rglob("*.py")):
-            if any(x.is_symlink() for x in (p, *p.parents)):
-                continue
             parts = list(p.relative_to(ROOT).with_suffix("").parts)
             parts = parts[:-1] if parts[-1] == "__init__" else parts
             out[".".join(parts if parts[0] == "emsync" else ["emsync", *parts])] = p

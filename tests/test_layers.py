@@ -106,7 +106,7 @@ def _one_per_line(bad: list) -> list:
 
 
 def _sources(folder: str):
-    return sorted(p for p in (ROOT / folder).rglob("*.py") if not any(q.is_symlink() for q in (p, *p.parents)))
+    return sorted((ROOT / folder).rglob("*.py"))
 
 
 def test_layers_only_look_down():
@@ -166,11 +166,13 @@ def _absolute_imports(path: Path):
 
 
 def test_models_tasks_flows_live_in_the_emsync_namespace():
-    """One import namespace: the top-level folders are emsync.models/.tasks/.flows,
-    so an install never puts a generic `models` package into site-packages."""
+    """One import namespace: the top-level folders load as emsync.models/.tasks/.flows (no copy or
+    link under emsync/), and no module imports them under a bare `models`/`tasks`/`flows` name."""
+    import importlib
+
     for name in ("models", "tasks", "flows"):
-        link = ROOT / "emsync" / name
-        assert link.is_symlink() and link.resolve() == (ROOT / name).resolve()
+        assert not (ROOT / "emsync" / name).exists()
+        assert Path(importlib.import_module(f"emsync.{name}").__file__) == ROOT / name / "__init__.py"
     bad = [
         f"{f.relative_to(ROOT)}:{line} imports {mod}"
         for folder in ("emsync", "tasks", "flows", "models", "tests")
@@ -184,8 +186,10 @@ def test_models_tasks_flows_live_in_the_emsync_namespace():
 IMPORT_ALL = """
 import ast, importlib, json, os, pkgutil, sys
 from pathlib import Path
-import emsync
-mods = sorted((m.name, m.module_finder.path) for m in pkgutil.walk_packages(emsync.__path__, "emsync.") if not m.name.endswith("__main__"))
+import emsync, emsync.flows, emsync.models, emsync.tasks
+# in a checkout models/, tasks/ and flows/ sit beside emsync/, so each is walked from its own path
+pkgs = (emsync, emsync.models, emsync.tasks, emsync.flows)
+mods = sorted({(m.name, m.module_finder.path) for p in pkgs for m in pkgutil.walk_packages(p.__path__, p.__name__ + ".") if not m.name.endswith("__main__")})
 # Third-party packages may set variables when imported (transformers' models set TORCHINDUCTOR_CACHE_DIR):
 # import every module-level third-party import first, so only emsync's own effects are compared.
 for name, folder in mods:

@@ -60,7 +60,7 @@ def _flow_start(key: str) -> list:
 def _module_file(name: str):
     parts = name.split(".")
     if parts[0] == "emsync" and len(parts) > 1 and parts[1] in ("models", "tasks", "flows"):
-        parts = parts[1:]  # emsync.models -> the top-level models/ folder (the symlink's target)
+        parts = parts[1:]  # emsync.models -> the top-level models/ folder (pyproject's package-dir)
     elif parts[0] not in ("emsync", "models", "tasks", "flows"):
         return None
     p = ROOT.joinpath(*parts)
