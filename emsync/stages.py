@@ -598,6 +598,11 @@ def stage(name: str) -> Stage:
     raise KeyError(f"no stage {name!r} in emsync.stages.STAGES")
 
 
+def is_stage(name: str) -> bool:
+    """Whether `name` (or `name@item`) is a declared stage."""
+    return any(s.name == name.split("@")[0] for s in STAGES)
+
+
 def code_files(paths) -> list[Path]:
     """The .py files behind repository paths (a folder means every .py under it), sorted."""
     out = set()

@@ -160,10 +160,15 @@ def _add_args(ap):
 
 
 def _stages(a) -> list:
-    """The DVC stages whose outputs this run writes: all of them without a step."""
+    """The DVC stages whose outputs this run writes: all of them without a step. A plugin extractor
+    (named by its module path) has no stage of its own: its tables are the features stage's."""
+    from emsync.stages import is_stage
+
     if a.step is None:
-        return ["features_cuts", *(f"features_{x}" for x in load_params(a.params).features.extractors), "features"]
-    return ["features"] if a.step == "report" else [f"features_{a.step}"]
+        own = [f"features_{x}" for x in load_params(a.params).features.extractors]
+        return ["features_cuts", *(s for s in own if is_stage(s)), "features"]
+    one = f"features_{a.step}"
+    return [one if a.step != "report" and is_stage(one) else "features"]
 
 
 def _summary(s: dict, p) -> str:

@@ -72,7 +72,7 @@ def test_tables_rejects_and_summary(ws):
         assert summ["embedding"][0] == pytest.approx(np.mean(np.stack(tables[f"stats/{vid}.parquet"]["embedding"]), axis=0), abs=1e-6)
     assert first["tasks"] == 6 and first["cache_hits"] == 0 and len(first["skipped"]) == 3
     md = (ws / "reports" / "features.md").read_text()
-    assert "| features_stats | 2 | 16 | 0.217 |" in md and "## Rejects (3)" in md
+    assert "| features_stats | **unknown**: none | 2 | 16 | 0.217 |" in md and "## Rejects (3)" in md  # a plugin names no weights
     summary = json.loads((ws / "reports" / "features.json").read_text())
     assert summary["extractors"]["stats"]["s_per_video_minute"] > 0
     import duckdb

@@ -75,6 +75,12 @@ def test_duck_envelope_ramps_and_holds_the_asked_depth():
     assert g[900] == pytest.approx(-6.0, abs=0.1) and g[2250] == pytest.approx(-6.0, abs=0.1)
 
 
+def test_speech_to_the_last_sample_ducks_to_the_end():
+    g = 20 * np.log10(duck_envelope([(3.0, 3.99)], 4000, 1000, 12.0, attack_s=0.2, release_s=0.5))  # release runs past the end
+    assert g.shape == (4000,) and np.allclose(g[3000:3990], -12.0, atol=1e-4) and g[2900] == pytest.approx(-6.0, abs=0.1)
+    assert -12.0 < g[-1] < -11.7  # the release has begun when the music ends
+
+
 def test_the_mix_never_passes_minus_1_dbfs():
     rng = np.random.default_rng(0)
     loud = np.clip(rng.normal(0, 0.5, (44100, 2)), -1, 1).astype(np.float32)

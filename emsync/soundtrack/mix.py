@@ -21,7 +21,7 @@ def duck_envelope(speech, n: int, sr: int, duck_db: float, attack_s: float, rele
     """(n,) float32 linear gain of the music: 1 away from speech, 10^(-duck_db/20) inside it."""
     depth = np.zeros(n, dtype=np.float32)  # (n,) 0..1 of the full duck
     for start, end in speech:
-        lo, hi = int(max(0, (start - attack_s) * sr)), int(min(n, np.ceil((end + release_s) * sr)) + 1)
+        lo, hi = int(max(0, (start - attack_s) * sr)), min(n, int(np.ceil((end + release_s) * sr)) + 1)
         if lo >= hi:
             continue
         tt = np.arange(lo, hi, dtype=np.float64) / sr  # seconds of the samples this segment touches
