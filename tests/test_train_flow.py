@@ -12,6 +12,7 @@ import time
 import pytest
 import torch
 
+from _model_helpers import one_thread  # noqa: F401 (autouse fixture: the in-process reference run on one thread)
 from _project import HANG_S, flow_env, run_module
 from _train_corpus import write_corpus
 from emsync.config import load_params
@@ -41,6 +42,7 @@ def test_killed_training_resumes_to_the_uninterrupted_weights_then_evaluates(tmp
     write_corpus(tmp_path / "tokens", n_songs=20, n_test=3)
     (tmp_path / "params.yaml").write_text(PARAMS)
     monkeypatch.setenv("EMSYNC_ROOT", str(tmp_path))  # the params' relative paths resolve in the test's project
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # the flows' threads too: bit-equal weights need the same thread count
     p = load_params(tmp_path / "params.yaml")
     ckpt = tmp_path / "models" / "music" / "checkpoint.pt"
     state = state_path_for(ckpt)
