@@ -2,9 +2,9 @@
 `emsync soundtrack` pipeline (emsync.soundtrack.make_soundtrack; no second pipeline).
 
 Conditions (thesis §6.3 compares EMSYNC with other systems; these are its own ablations):
-- `emsync`          the full pipeline: emotion from the video emotion classifier (§5.2.2, §6.1; the
-                    neutral centre when no classifier checkpoint exists, recorded) and the scene-cut
-                    boundaries (§6.2);
+- `emsync`          the full pipeline: the video's emotion (§5.2.2, §6.1: on the demo videos the demo
+                    VEMOCLAP given by path, recorded as demo weights; else `emsync soundtrack`'s best
+                    real source) and the scene-cut boundaries (§6.2);
 - `no_boundaries`   the same emotion, no boundaries given to the generator (offset = δ_max);
 - `neutral`         valence = arousal = 0 ("no emotion"), with boundaries;
 - `random_emotion`  valence and arousal drawn uniformly from [-r, r] (r = emotion.max_abs_mean),
