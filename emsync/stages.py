@@ -476,6 +476,7 @@ _PIPELINE = (
             "emsync/emotion_source.py",
             "emsync/emotion_estimate.py",
             "emsync/objective.py",
+            "emsync/soundtrack_stage.py",
             "models/audio_tagger.py",
             "models/beats.py",
             "models/mtcnn.py",

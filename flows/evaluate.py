@@ -18,35 +18,24 @@ from prefect import flow
 from emsync.config import Params
 from emsync.errors import EmsyncError, InputError
 from emsync.flowkit import RunReport, run_task
-from emsync.io import file_digest, write_bytes, write_json, write_text
-
-
-def _name(ckpt: str, default: str) -> str:
-    p = Path(ckpt)
-    return p.parent.name if p.name == "checkpoint.pt" else p.stem or default
+from emsync.io import file_digest
+from emsync.training import stage
 
 
 @flow(name="evaluate")
 def evaluate_flow(params: Params, checkpoints: list | None = None, reports_dir: str | None = None) -> dict:
-    from emsync.tasks.train import boundary_samples_task, emotion_samples_task, token_metrics_task, train_regressor_task
-
     from emsync.stages import stage_digest
+    from emsync.tasks.train import boundary_samples_task, emotion_samples_task, token_metrics_task, train_regressor_task
     from emsync.training.evaluation import boundary_rates, score_emotion
-    from emsync.device import resolve_device
-    from emsync.training.report import evaluation_markdown
     from emsync.training.tokens import tokens_digest
-    from emsync.models.emotion_regressor import EmotionRegressor, EmotionRegressorConfig, regressor_bytes
 
-    ep, gp = params.evaluate, params.generate
+    ep = params.evaluate
     report = RunReport("evaluate")
     reports = Path(reports_dir) if reports_dir else params.path(params.paths.reports_dir)
     tokens_dir = params.path(params.tokens.out_dir)
     tdig = tokens_digest(tokens_dir)
-    ev = {k: v for k, v in dataclasses.asdict(ep).items() if k not in ("checkpoints", "regressor_checkpoint")}
-    # each task's cache key holds only the params it reads (more samples never retrain the regressor)
-    ev_tokens = {k: ev[k] for k in ("max_test_chunks", "batch_size", "device")}
-    ev_reg = {k: v for k, v in ev.items() if k.startswith("regressor_") or k in ("seed", "device")}
-    gen = dataclasses.asdict(gp)
+    ev, ev_tokens, ev_reg = stage.task_params(ep)
+    gen = dataclasses.asdict(params.generate)
     code = stage_digest("evaluate")
     ckpts = list(dict.fromkeys(checkpoints or [params.train.checkpoint, *ep.checkpoints]))
 
@@ -54,12 +43,11 @@ def evaluate_flow(params: Params, checkpoints: list | None = None, reports_dir: 
     models = []
     for ck in ckpts:
         path = params.path(ck)
-        name = _name(ck, f"model{len(models)}")
         try:
             if not path.exists():
                 raise EmsyncError(f"{ck}: checkpoint not found")
             dig = file_digest(path)
-            row = {"name": name, "checkpoint": str(ck)}
+            row = {"name": stage.checkpoint_name(ck, f"model{len(models)}"), "checkpoint": str(ck)}
             row.update(run_task(token_metrics_task, report, str(path), dig, str(tokens_dir), tdig, ev_tokens, code))
             if row["conditioning"] != "vanilla":  # §4.6: the vanilla model has no condition to match
                 if regressor is None:
@@ -74,60 +62,10 @@ def evaluate_flow(params: Params, checkpoints: list | None = None, reports_dir: 
     if not models:
         raise EmsyncError("evaluate: no generator could be evaluated: " + "; ".join(f"{s['item']}: {s['reason']}" for s in report.skipped))
 
-    reg_info = None
-    if regressor is not None:
-        reg = EmotionRegressor(EmotionRegressorConfig.from_dict(regressor["config"]))
-        reg.load_state_dict(regressor["state_dict"])
-        write_bytes(params.path(ep.regressor_checkpoint), regressor_bytes(reg, extra={"test_l1": regressor["test_l1"]}))
-        reg_info = {
-            "n_layers": regressor["config"]["n_layers"],
-            "steps": len(regressor["history"]),
-            "final_loss": regressor["history"][-1]["loss"] if regressor["history"] else None,
-            "test_l1": regressor["test_l1"],
-            "n_train_songs": regressor["n_train_songs"],
-            "seconds": regressor["seconds"],
-        }
-    settings = {
-        **{
-            k: ev[k]
-            for k in (
-                "max_test_chunks",
-                "condition_values",
-                "samples_per_condition",
-                "sample_tokens",
-                "hit_samples",
-                "hit_duration_s",
-                "hit_tolerance_s",
-            )
-        },
-        "chunk_len": models[0].get("chunk_len"),
-        "device": str(resolve_device(ep.device)),
-    }
-    from emsync.models.generation import effective_stride, mean_context, resolve_stride
-
-    window = min(gp.window, models[0].get("chunk_len") or gp.window)  # the engine caps it at the model's
-    stride = effective_stride(window, resolve_stride(gp.slide_stride))
-    settings.update(window=window, slide_stride=stride, mean_context=round(mean_context(window, stride), 1))
-    summary = {
-        r["name"]: {
-            "nll": r["nll"],
-            "top1": r["top1"],
-            "top5": r["top5"],
-            "emotion_l1": (r.get("emotion") or {}).get("l1"),
-            "hit_rate_with_offsets": (r.get("boundary") or {}).get("with_offsets", {}).get("hit_rate"),
-            "hit_rate_without_offsets": (r.get("boundary") or {}).get("without_offsets", {}).get("hit_rate"),
-            "nll_no_boundary": (r.get("no_boundary") or {}).get("nll"),
-            "chord_precision_with_offsets": (r.get("boundary") or {}).get("with_offsets", {}).get("chord_precision"),
-            "chord_precision_without_offsets": (r.get("boundary") or {}).get("without_offsets", {}).get("chord_precision"),
-        }
-        for r in models
-    }  # flat numbers per model for `dvc metrics show/diff`
-    metrics = {"summary": summary, "settings": settings, "regressor": reg_info, "models": models, "skipped": report.skipped}
-    write_json(reports / "evaluation_metrics.json", metrics)
-    from emsync import provenance as P
-
-    weights = [P.of_checkpoint(params.path(m["checkpoint"]), f"music generator {m['name']}") for m in models]
-    write_text(reports / "evaluation.md", evaluation_markdown(metrics) + "\n" + P.markdown(weights))
+    reg_info = stage.save_regressor(regressor, params.path(ep.regressor_checkpoint))
+    settings = stage.settings(ev, params.generate, models, ep.device)
+    metrics = {"summary": stage.summary(models), "settings": settings, "regressor": reg_info, "models": models, "skipped": report.skipped}
+    stage.write_reports(params, reports, metrics)
     report.write(reports)
     return metrics
 

@@ -21,7 +21,6 @@ from emsync.config import load_params
 from emsync.errors import InputError
 from emsync.flowkit import RunReport, collect, dask_runner, map_items
 from emsync.video import stage
-from emsync.stages import module_digest, stage_digest
 from emsync.tasks.features import cuts_task, extract_task
 
 
@@ -68,11 +67,7 @@ def features_flow(params_path: str | None = None, refresh_cache: bool = False, s
     # 2. scene cuts (§5.1); an extractor step alone reads them from the features_cuts stage's table
     if step in (None, "cuts"):
         rejects = list(probe_rejects)
-        cut_jobs = [
-            dict(video_id=v["video_id"], rel_path=v["rel_path"], digest=v["digest"], threshold=p.video.scene_threshold,
-                 min_gap_s=p.video.min_boundary_gap_s, method=p.video.cut_method, code=stage_digest("features"))
-            for v in videos.values()
-        ]  # fmt: skip
+        cut_jobs = stage.cut_jobs(p, videos)
         cut_task = cuts_task.with_options(refresh_cache=True) if refresh_cache else cuts_task
         n_skips = len(report.skipped)
         cut_rows = map_items(cut_task, cut_jobs, report, desc="cuts", key=lambda j: j["video_id"])
@@ -102,27 +97,7 @@ def features_flow(params_path: str | None = None, refresh_cache: bool = False, s
     waves = [[x for x in plan if not getattr(x[2], "DEPENDS", ())], [x for x in plan if getattr(x[2], "DEPENDS", ())]]
     ex_task = extract_task.with_options(refresh_cache=True) if refresh_cache else extract_task
     for wave in waves:
-        jobs = []
-        for spec, name, mod, ref, version in wave:
-            # the code key: what the extractor's DVC stage depends on (a plugin module: its own file)
-            code = stage_digest(f"features_{spec}") if spec in REGISTRY else stage_digest("features") + module_digest(mod)
-            sampling = stage.sampling_for(p, name, text_only=bool(getattr(mod, "DEPENDS", ())))
-            for v in videos.values():
-                vid = v["video_id"]
-                if sampling["mode"] == "mid_scene" and vid not in cut_rows:
-                    skip(spec, vid, name, "mid-scene sampling needs the scene cuts, which failed or were not run")
-                    continue
-                upstream = None
-                if getattr(mod, "DEPENDS", ()):
-                    upstream, missing = stage.upstream_tables(mod.DEPENDS, vid, results, out_dir)
-                    if missing:
-                        skip(spec, vid, name, f"needs the {', '.join(missing)} table(s) of this video, which failed or were not run")
-                        continue
-                job = dict(extractor=spec, name=name, video_id=vid, rel_path=v["rel_path"], digest=v["digest"], model_ref=ref,
-                           model_version=version, device=p.features.device, sampling=sampling, code=code,
-                           boundaries=cut_rows[vid]["cuts"] if sampling["mode"] == "mid_scene" else None,
-                           upstream_digest=stage.frames_digest(upstream) if upstream is not None else None)  # fmt: skip
-                jobs.append((job, upstream))
+        jobs = stage.extraction_jobs(p, wave, videos, cut_rows, results, out_dir, skip)
         n_skips = len(report.skipped)
         futures = [(job, ex_task.submit(job, upstream)) for job, upstream in jobs]
         results.update(collect(futures, report, key=lambda j: f"{j['name']}/{j['video_id']}"))

@@ -11,6 +11,7 @@ import pandas as pd
 
 from emsync.labeling import matching
 from emsync.labeling.labels import build_labels, listing_entry
+from emsync.labeling.midi import REASONS
 from emsync.labeling.scan import COLUMNS
 
 REJECT_COLUMNS = ["midi_id", "path", "reason", "detail"]
@@ -81,3 +82,97 @@ def json_entries(files: pd.DataFrame, matches: pd.DataFrame, audio: pd.DataFrame
         au = a.loc[mid].to_dict() if a is not None and mid in a.index else None
         out[mid] = {mid: listing_entry(f.loc[mid].to_dict(), m, au)}
     return out
+
+
+FILES_CHECKS = [
+    ("row_count_between", 1, None),
+    ("not_null", "midi_id"),
+    ("unique", "midi_id"),
+    ("not_null", "content_hash"),
+    ("between", "n_notes", 1, None),
+    ("between", "tempo", 0.0, None),
+    ("not_null", "is_unique"),
+]
+REJECTS_CHECKS = [("not_null", "midi_id"), ("unique", "midi_id"), ("in_set", "reason", list(REASONS))]
+MATCHES_CHECKS = [
+    ("not_null", "midi_id"),
+    ("unique", "midi_id"),
+    ("not_null", "track_id"),
+    ("between", "match_score", 0.0, 1.0),
+    ("in_set", "spotify_source", ["map", "search", None]),
+]
+LABELS_CHECKS = [
+    ("row_count_between", 1, None),
+    ("not_null", "midi_id"),
+    ("unique", "midi_id"),
+    ("between", "valence", -1.0, 1.0),
+    ("between", "arousal", -1.0, 1.0),
+    ("in_set", "split", ["train", "test"]),
+]
+
+
+def midi_paths(midi_dir) -> list:
+    """The MIDI files of the corpus folder (one clear line when there are none)."""
+    from emsync.errors import InputError
+    from emsync.labeling.scan import list_midi
+
+    paths = list_midi(midi_dir)
+    if not paths:
+        raise InputError(f"{midi_dir}: no MIDI files (.mid/.midi/.kar) found")
+    return paths
+
+
+def inspect_jobs(p, paths: list) -> tuple[list, dict]:
+    """(one job per shard of files: paths, content digests; the validator's options) for the
+    cached inspect task (validate + hash + features, §3.1)."""
+    from emsync.io import file_digest
+
+    c = p.labeling
+    opts = {
+        "workers": c.workers,
+        "fast": c.fast_hash,
+        "verify_every": c.verify_every,
+        "fs": c.roll_fs,
+        "max_tempo_bpm": c.max_tempo_bpm,
+        "max_duration_s": c.max_duration_s,
+        "max_bytes": int(p.limits.max_midi_mb * 2**20),
+    }
+    jobs = [
+        {
+            "shard": k,
+            "paths": [str(x) for x in paths[i : i + c.shard_size]],
+            "digests": [file_digest(x) for x in paths[i : i + c.shard_size]],
+        }
+        for k, i in enumerate(range(0, len(paths), c.shard_size))
+    ]
+    return jobs, opts
+
+
+def write_outputs(p, files, rejects, matches, audio, labels, valid) -> dict:
+    """Checks, then every output atomically: the four tables, the Listing 3.1 JSON per file, the
+    report and its figures; returns the metrics."""
+    import shutil
+
+    from emsync.checks import check_table
+    from emsync.io import write_json, write_parquet
+    from emsync.labeling import report as rep
+
+    c = p.labeling
+    out, reports = p.path(p.paths.data_dir) / "labeling", p.path(p.paths.reports_dir)
+    check_table(files, "labeling_files", FILES_CHECKS, reports)
+    check_table(rejects, "labeling_rejects", REJECTS_CHECKS, reports)
+    check_table(matches, "labeling_matches", MATCHES_CHECKS, reports)
+    check_table(labels, "labeling_labels", LABELS_CHECKS, reports)
+    write_parquet(out / "files.parquet", files)
+    write_parquet(out / "rejects.parquet", rejects)
+    write_parquet(out / "matches.parquet", matches.merge(audio, on="midi_id", how="left"))
+    write_parquet(out / "labels.parquet", labels)
+    jdir = out / "json"
+    if jdir.exists():
+        shutil.rmtree(jdir)
+    if c.json_export:
+        for mid, entry in json_entries(files, matches, audio).items():
+            write_json(jdir / f"{mid}.json", entry)
+    m = rep.metrics(valid, rejects, labels, audio)
+    rep.write_report(m, labels, reports, c.arousal_feature)
+    return m

@@ -290,3 +290,46 @@ def summary_markdown(summary: dict, rejects: list) -> str:
     else:
         lines.append("none")
     return "\n".join(lines) + "\n"
+
+
+def cut_jobs(p, videos: dict) -> list:
+    """One scene-cut job per probed video (§5.1), keyed on its content and the cut params."""
+    from emsync.stages import stage_digest
+
+    code = stage_digest("features")
+    return [
+        dict(video_id=v["video_id"], rel_path=v["rel_path"], digest=v["digest"], threshold=p.video.scene_threshold,
+             min_gap_s=p.video.min_boundary_gap_s, method=p.video.cut_method, code=code)
+        for v in videos.values()
+    ]  # fmt: skip
+
+
+def extraction_jobs(p, wave: list, videos: dict, cut_rows: dict, results: dict, out_dir: Path, skip) -> list:
+    """[(job, upstream tables)] of one wave of extractors (§5.2.1) over every video. A video that
+    cannot run (mid-scene sampling without its cuts, a DEPENDS table missing) is `skip(spec,
+    video_id, name, reason)` instead. The code key is what the extractor's DVC stage depends on
+    (a plugin module: its own file)."""
+    from emsync.stages import module_digest, stage_digest
+    from emsync.video.extractors import REGISTRY
+
+    jobs = []
+    for spec, name, mod, ref, version in wave:
+        code = stage_digest(f"features_{spec}") if spec in REGISTRY else stage_digest("features") + module_digest(mod)
+        sampling = sampling_for(p, name, text_only=bool(getattr(mod, "DEPENDS", ())))
+        for v in videos.values():
+            vid = v["video_id"]
+            if sampling["mode"] == "mid_scene" and vid not in cut_rows:
+                skip(spec, vid, name, "mid-scene sampling needs the scene cuts, which failed or were not run")
+                continue
+            upstream = None
+            if getattr(mod, "DEPENDS", ()):
+                upstream, missing = upstream_tables(mod.DEPENDS, vid, results, out_dir)
+                if missing:
+                    skip(spec, vid, name, f"needs the {', '.join(missing)} table(s) of this video, which failed or were not run")
+                    continue
+            job = dict(extractor=spec, name=name, video_id=vid, rel_path=v["rel_path"], digest=v["digest"], model_ref=ref,
+                       model_version=version, device=p.features.device, sampling=sampling, code=code,
+                       boundaries=cut_rows[vid]["cuts"] if sampling["mode"] == "mid_scene" else None,
+                       upstream_digest=frames_digest(upstream) if upstream is not None else None)  # fmt: skip
+            jobs.append((job, upstream))
+    return jobs
