@@ -232,7 +232,10 @@ def default_reports_dir() -> Path:
 # tests/test_params_ranges.py)
 
 STRIDE_NAMES = ("exact", "balanced", "cpu")  # models.generation.STRIDE_PRESETS
-MUSIC_CONFIGS = ("tiny", "37m", "145m")  # models.music_transformer.configs
+MUSIC_CONFIGS = ("tiny", "37m", "145m", "real-s", "real-m", "real-l")  # models.music_transformer.configs
+# music21 corpus folders (emsync/real_music/sources.py: SOURCES, SHIPPED; a test keeps them equal)
+CORPUS_SOURCES = ("bach", "beethoven", "mozart", "haydn", "oneills1850", "ryansMammoth", "airdsAirs", "miscFolk", "essenFolksong", "palestrina", "monteverdi", "trecento", "josquin")
+SHIPPED_SOURCES = ("bach", "beethoven", "mozart", "haydn", "oneills1850", "ryansMammoth", "airdsAirs", "miscFolk")
 CONDITIONINGS = ("vanilla", "discrete_token", "continuous_token", "continuous_concat")  # models.music_transformer.CONDITIONING_MODES
 CUT_METHODS = ("ffmpeg", "pyav", "scenedetect-content", "scenedetect-adaptive")  # emsync.video.cuts
 FRAME_MODES = ("fps", "equidistant", "random", "mid_scene")  # emsync.video.sampling.MODES
@@ -422,6 +425,27 @@ class TrainParams:
 
 
 @dataclass(frozen=True)
+class RealMusicParams:
+    # the generator shipped in the package, trained on music21's public-domain corpus
+    # (emsync/real_music, docs/real_music.md). Its stages (corpus, corpus_tokens, train_real) live in
+    # pipelines/real_music/dvc.yaml: the demo `dvc repro` never runs them; `dvc repro -s -f
+    # pipelines/real_music/dvc.yaml:<stage>` reproduces one.
+    sources: Annotated[list, Each(OneOf(*CORPUS_SOURCES), min_len=1, unique=True)] = field(default_factory=lambda: list(SHIPPED_SOURCES))  # music21 corpus folders (emsync/real_music/sources.py: terms, why)
+    out_dir: OutDir = "data/corpus"  # midi/, works.parquet, rejects.parquet, labels.parquet, tokens/
+    test_fraction: Annotated[float, Range(0, 1, lo_open=True, hi_open=True)] = 0.05  # §4.3 held-out split, by work (md5 order of the work id)
+    config: Annotated[str, OneOf(*MUSIC_CONFIGS)] = "real-s"  # models/music_transformer.py configs name (the pilot runs chose it, docs/real_music.md)
+    conditioning: Annotated[str, OneOf(*CONDITIONINGS)] = "continuous_concat"  # §4.4: one condition vector concatenated to every token embedding
+    steps: Size = 2457  # the budget, 7,200 CPU-seconds (60 min x 2 cores), as a step count: the pilot's 250 steps in 733 CPU-s + 6,467 CPU-s at its 2.93 CPU-s per step
+    batch_size: Size = 16
+    lr: Rate = 1e-3
+    lr_after: Rate = 2.5e-4
+    lr_switch_step: Count = 1935  # 75 % of the pilot's first estimate (2,580 steps at 2.79 CPU-s per step), kept so the pilot's state resumes
+    seed: Seed = 0
+    checkpoint: OutDir = "emsync/weights/music/checkpoint.pt"  # package data written by train_real; loaded as pkg:music21-generator
+    weights_dtype: Annotated[str, OneOf("float16", "float32")] = "float16"  # how the shipped weights are stored (computed in float32)
+
+
+@dataclass(frozen=True)
 class GenerateParams:
     # §4.1 Algorithm 1, §4.4, §6.2
     top_p: Annotated[float, Range(0, 1, lo_open=True)] = 0.7
@@ -435,7 +459,8 @@ class GenerateParams:
     slide_stride: Annotated[int | str, Rule(_stride, "a positive integer or one of " + " | ".join(STRIDE_NAMES))] = 64  # §4.4 window slide: 64 = balanced keeps a mean context of 1184.5/1216 (97 %); 1 or exact = the thesis's every-token slide; cpu = 608 (CPU speed preset, mean 75 %)
     primer: Annotated[str, OneOf("start_bar", "bar")] = "start_bar"  # §4.4: start_bar ([START, BAR]) | bar (abrupt start)
     instruments: Annotated[str, OneOf("more", "fewer")] = "more"  # §4.3: more | fewer (MORE_/FEWER_INSTRUMENTS head token)
-    checkpoint: InPath = "data/models/music/checkpoint.pt"  # the train stage's DVC out
+    sampling: Annotated[str, OneOf("checkpoint", "params")] = "checkpoint"  # checkpoint: a checkpoint that records its sampling (extra["sampling"], the shipped real model) uses it for top_p/temperature/min_nucleus; params: always the values above
+    checkpoint: InPath = "pkg:music21-generator"  # emsync generate/soundtrack: pkg:music21-generator (the real model shipped in the package) or a checkpoint path; --checkpoint overrides; pipeline stages use train.checkpoint
     device: Device = "auto"  # auto | cpu | cuda
     cuda_graph: bool = True  # capture the decode step as a CUDA graph on GPU (ignored on CPU)
     max_tokens_per_s: Annotated[float, Range(0, lo_open=True)] = 250.0  # safety budget when generating to a duration
@@ -697,6 +722,7 @@ class Params:
     labeling: LabelingParams = field(default_factory=LabelingParams)
     tokens: TokensParams = field(default_factory=TokensParams)
     train: TrainParams = field(default_factory=TrainParams)
+    real_music: RealMusicParams = field(default_factory=RealMusicParams)
     generate: GenerateParams = field(default_factory=GenerateParams)
     evaluate: EvaluateParams = field(default_factory=EvaluateParams)
     video: VideoParams = field(default_factory=VideoParams)

@@ -12,6 +12,17 @@ from emsync.device import resolve_device
 from emsync.errors import InputError
 
 
+PACKAGE_REF = "pkg:music21-generator"  # how params and --checkpoint name the generator shipped in the package
+PACKAGE_FILE = ("weights", "music", "checkpoint.pt")  # its place inside the emsync package (MODEL_CARD.md beside it)
+
+
+def packaged_checkpoint() -> Path:
+    """The shipped real generator's checkpoint inside the installed emsync package."""
+    from importlib import resources
+
+    return Path(str(resources.files("emsync").joinpath(*PACKAGE_FILE)))
+
+
 def token_ids():
     """The emsync-v1 vocabulary's ids that the sampler needs (models/generation.py TokenIds)."""
     from emsync.models.generation import TokenIds
@@ -41,6 +52,24 @@ def make_primer(kind: str = "start_bar", instruments: str | None = "more", midi_
     from emsync.models.generation import make_primer as primer
 
     return primer(token_ids(), kind, instruments, midi_ids)
+
+
+def checkpoint_path(params, checkpoint=None) -> Path:
+    """The generator checkpoint a command uses: `checkpoint` (its --checkpoint flag) if given, else
+    params' `generate.checkpoint`. Either may be `pkg:music21-generator`, the real generator shipped
+    inside the package (the demo set's default; trained on music21's public-domain corpus, see
+    emsync/weights/music/MODEL_CARD.md); anything else is a file: a flag's path relative to the
+    working directory, a param's relative to the project. Pipeline stages do not use this: they
+    score the model their own train stage wrote (`train.checkpoint`)."""
+    ref = str(checkpoint or params.generate.checkpoint)
+    if ref == PACKAGE_REF:
+        path = packaged_checkpoint()
+        if not path.is_file():
+            raise InputError(f"{PACKAGE_REF}: the shipped generator is missing from the package ({path}); reinstall emsync")
+        return path
+    if ref.startswith("pkg:"):
+        raise InputError(f"--checkpoint {ref}: unknown packaged model (the package ships {PACKAGE_REF})")
+    return Path(ref).resolve() if checkpoint else params.path(ref)
 
 
 def load_generator(path, device="cpu"):
@@ -105,6 +134,17 @@ def primer_ids(primer: str, instruments: str | None, default_instruments: str = 
     return make_primer(midi_ids=enc.ids, instruments=instruments)
 
 
+def sampling_params(gp, extra: dict | None):
+    """generate.* with the top_p / temperature / min_nucleus a checkpoint records in extra["sampling"]
+    (the shipped real model's, chosen on its held-out corpus) when generate.sampling is "checkpoint"."""
+    import dataclasses
+
+    rec = (extra or {}).get("sampling") or {}
+    if gp.sampling != "checkpoint" or not rec:
+        return gp
+    return dataclasses.replace(gp, **{k: rec[k] for k in ("top_p", "temperature", "min_nucleus") if k in rec})
+
+
 def run_generator(
     params, conds, duration_s, primer=None, instruments=None, seed=0, checkpoint=None, device=None, progress=True, primer_tokens=None
 ):
@@ -122,7 +162,8 @@ def run_generator(
     else:
         ids = primer_ids(primer or gp.primer, instruments, gp.instruments, MidiLimits.from_params(params), duration_s)  # before any work
     dev = resolve_device(device or gp.device)
-    model, _ = load_generator(params.path(checkpoint or gp.checkpoint), dev)
+    model, extra = load_generator(checkpoint_path(params, checkpoint), dev)
+    gp = sampling_params(gp, extra)
     if gp.cpu_int8 and dev.type == "cpu":
         from emsync.models.generation import quantize_int8
 
@@ -177,7 +218,7 @@ def generate_midi(
     primer_file = primer if primer and primer not in PRIMERS else None
     check_outputs(
         {"-o" if len(outs) == 1 else f"-o ({p.name})": p for p in outs},
-        {"--primer": primer_file, "--checkpoint": params.path(checkpoint or gp.checkpoint)},
+        {"--primer": primer_file, "--checkpoint": checkpoint_path(params, checkpoint)},
     )
     res = run_generator(params, conds, duration_s, primer, instruments, seed, checkpoint, device, progress)
     summaries = []

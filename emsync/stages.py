@@ -163,6 +163,7 @@ class Stage:
     note: str = ""  # a comment on the stage's line
     section_notes: tuple = ()  # ((section, comment), ...): a comment on a section's line
     code_key: str = ""  # its STAGE_CODE key when stages share a flow (default: the name)
+    pipeline: str = ""  # the folder of the dvc.yaml it is written to ("": the root one); its paths stay relative to the root (wdir)
 
     @property
     def flow(self) -> str | None:
@@ -486,7 +487,7 @@ _PIPELINE = (
         (
             "reports/inputs.json",
             "${soundtrack.videos_dir}",
-            "${generate.checkpoint}",
+            "${train.checkpoint}  # the stage scores the model this pipeline trained (generate.checkpoint may name the packaged one)",
             "${classify.emotion_checkpoint}",
             "${evaluate.regressor_checkpoint}",
             "${features.models_dir}",
@@ -549,6 +550,76 @@ _PIPELINE = (
 )
 
 
+# The real music generator shipped in the package (docs/real_music.md): a pipeline of its own,
+# pipelines/real_music/dvc.yaml, so the demo `dvc repro` (the root dvc.yaml) never runs or checks it;
+# `dvc repro -s -f pipelines/real_music/dvc.yaml:<stage>` runs one stage. Not `frozen`: DVC 3.67
+# never runs a frozen stage, even with -f, and fails a plain `dvc repro` when a frozen stage's outputs
+# are missing (a fresh clone has no corpus).
+_REAL_MUSIC_CODE = ("emsync/real_music", "emsync/labeling/midi.py", "emsync/midi_input.py")
+_REAL_MUSIC = (
+    Stage(
+        "corpus",
+        "python -m flows.corpus",
+        (*COMMON, "emsync/checks.py", *_REAL_MUSIC_CODE, "flows/corpus.py", "tasks/corpus.py"),
+        ("reports/inputs.json",),
+        ("real_music.sources", "real_music.out_dir", "real_music.test_fraction"),
+        (
+            "data/corpus/midi",
+            "data/corpus/works.parquet",
+            "data/corpus/rejects.parquet",
+            "data/corpus/labels.parquet",
+            ("reports/corpus.md", {"cache": False}, "the data card lives in git"),
+            ("reports/corpus.json", {"cache": False}),
+        ),
+        note="music21's public-domain works -> MIDI in the tokenizer's instruments + labels from the music",
+        pipeline="pipelines/real_music",
+    ),
+    Stage(
+        "corpus_tokens",
+        "python -m flows.tokens --corpus",
+        next(s.code for s in _PIPELINE if s.name == "tokens"),
+        ("data/corpus/midi", "data/corpus/labels.parquet"),
+        (
+            "tokens.time_step_ms",
+            "tokens.max_shift_ms",
+            "tokens.pitch_min",
+            "tokens.pitch_max",
+            "tokens.chord_min_notes",
+            "tokens.chord_min_beats",
+            "tokens.npz_assume_4_4",
+            "tokens.shard_files",
+            "real_music.out_dir",
+        ),
+        ("data/corpus/tokens",),
+        note="the tokens stage's code on the corpus",
+        code_key="tokens",
+        pipeline="pipelines/real_music",
+    ),
+    Stage(
+        "train_real",
+        "python -m flows.train_real",
+        (*COMMON, *_GENERATOR, "emsync/real_music", "flows/train_real.py", "tasks/train_real.py"),  # _GENERATOR has the MIDI code
+        ("data/corpus/tokens", "reports/corpus.json"),
+        (
+            "real_music",
+            "tokens.start_prob",
+            "tokens.transpose_min",
+            "tokens.transpose_max",
+            "tokens.chord_dropout",
+            "tokens.max_boundary_offset_s",
+        ),
+        (("emsync/weights/music/checkpoint.pt", {"cache": False}, "package data: in git and in the wheel"),),
+        metrics=(("reports/real_music/train_metrics.json", {"cache": False}), ("reports/real_music/heldout.json", {"cache": False})),
+        plots=(
+            ("reports/real_music/train_loss.csv", {"cache": False, "x": "step", "y": "loss"}),
+            ("reports/real_music/train_loss.png", {"cache": False}),
+        ),
+        note="the shipped checkpoint and its held-out evaluation",
+        pipeline="pipelines/real_music",
+    ),
+)
+
+
 def _path(entry) -> str:
     return (entry if isinstance(entry, str) else entry[0]).split("  #")[0].strip()
 
@@ -572,7 +643,8 @@ def _reports_index(stages) -> Stage:
     )
 
 
-STAGES = (*_PIPELINE, _reports_index(_PIPELINE))
+STAGES = (*_PIPELINE, _reports_index(_PIPELINE), *_REAL_MUSIC)
+PIPELINES = tuple(dict.fromkeys(s.pipeline for s in STAGES))  # "" (the root dvc.yaml), then pipelines/...
 
 
 def _stage_code(stages) -> dict:

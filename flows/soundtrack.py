@@ -19,10 +19,16 @@ from emsync.flowkit import RunReport, collect, map_items
 
 @flow(name="soundtrack")
 def soundtrack_flow(params: Params) -> dict:
+    import dataclasses
+
     from emsync import soundtrack_batch as sb
     from emsync import soundtrack_stage as st
     from emsync.io import file_digest
     from emsync.tasks.soundtrack import emotion_task, score_task
+
+    # the stage scores the model this pipeline trained (train.checkpoint), not the CLI's default
+    # generate.checkpoint (which may be the real generator shipped in the package)
+    params = dataclasses.replace(params, generate=dataclasses.replace(params.generate, checkpoint=params.train.checkpoint))
 
     sp = params.soundtrack
     report = RunReport("soundtrack")

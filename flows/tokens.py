@@ -1,6 +1,7 @@
 """tokens stage (§4.1, §4.3): tokenize the MIDI corpus into data/tokens/.
 
     python -m flows.tokens            # what `dvc repro tokens` runs
+    python -m flows.tokens --corpus   # the real_music corpus: what `dvc repro -s -f pipelines/real_music/dvc.yaml:corpus_tokens` runs
 
 Outputs (TokensParams.out_dir): vocab.json, shards/NNNNN.npy (int16 ids, songs back to back),
 index.parquet (midi_id, shard, offset, n_tokens, split, valence, arousal, chord_times, stats),
@@ -36,11 +37,11 @@ INDEX_CHECKS = [
 
 
 @flow(name="tokens")
-def tokens_flow(params=None):
+def tokens_flow(params=None, run_name: str = "tokens"):
     p = params or load_params()
     tp = p.tokens
     out = p.path(tp.out_dir)
-    report = RunReport("tokens")
+    report = RunReport(run_name)
     files = corpus.list_files(p.path(tp.midi_dir))
     labels_path = p.path(tp.labels)
     labels = pd.read_parquet(labels_path) if labels_path.exists() else None
@@ -78,12 +79,30 @@ def tokens_flow(params=None):
     return index
 
 
+def corpus_params(p):
+    """Params that point the tokens flow at the real_music corpus (data/corpus: midi/, labels.parquet
+    -> tokens/), with its reports under reports/corpus/ so the demo's tokens outputs stay apart."""
+    import dataclasses
+    from pathlib import PurePosixPath
+
+    out = PurePosixPath(p.real_music.out_dir)
+    tokens = dataclasses.replace(p.tokens, midi_dir=str(out / "midi"), labels=str(out / "labels.parquet"), out_dir=str(out / "tokens"))
+    paths = dataclasses.replace(p.paths, reports_dir=str(PurePosixPath(p.paths.reports_dir) / "corpus"))
+    return dataclasses.replace(p, tokens=tokens, paths=paths)
+
+
 if __name__ == "__main__":
     from emsync import flowkit
 
+    def run(p, args):
+        if args.corpus:  # the real_music pipeline's corpus_tokens stage
+            return flowkit.with_dask(tokens_flow)(corpus_params(p), run_name="corpus_tokens")
+        return flowkit.with_dask(tokens_flow)(p)
+
     flowkit.main(
         "tokens",
-        tokens_flow,
-        dask=True,
+        run=run,
+        add_args=lambda ap: ap.add_argument("--corpus", action="store_true", help="tokenize the real_music corpus (data/corpus)"),
+        stages=lambda args: ["corpus_tokens" if args.corpus else "tokens"],
         summary=lambda idx, p: f"tokens: {len(idx)} songs, {int(idx['n_tokens'].sum())} tokens, {int((idx['split'] == 'test').sum())} test",
     )

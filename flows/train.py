@@ -28,7 +28,7 @@ def train_flow(params: Params, reports_dir: str | None = None) -> dict:
 
     from emsync.stages import stage_digest
     from emsync.errors import InputError
-    from emsync.training.generator import checkpoint_matches, state_path_for, write_run_reports
+    from emsync.training.generator import checkpoint_matches, state_path_for, weights_kind, write_run_reports
 
     tp = params.train
     report = RunReport("train")
@@ -44,6 +44,7 @@ def train_flow(params: Params, reports_dir: str | None = None) -> dict:
         str(ckpt),
         str(state_path_for(ckpt)),
         stage_digest("train"),
+        weights_kind(params),
     )
     result = run_task(train_generator_task, report, *args)
     if not checkpoint_matches(result):  # a cache hit whose checkpoint was deleted or changed: train again
@@ -77,7 +78,7 @@ def _run(p: Params, args) -> dict | None:
     require_tokens(p.path(p.tokens.out_dir))  # fail with one clear line before Prefect starts
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
         return {**train_flow(p), "checkpoint": p.train.checkpoint}
-    from emsync.training.generator import train_distributed
+    from emsync.training.generator import train_distributed, weights_kind
 
     m = train_distributed(
         p.path(p.tokens.out_dir),
@@ -85,6 +86,7 @@ def _run(p: Params, args) -> dict | None:
         p.path(p.paths.reports_dir),
         dataclasses.asdict(p.train),
         dataclasses.asdict(p.tokens),
+        weights_kind(p),
     )
     return None if m is None else {**m, "checkpoint": p.train.checkpoint}
 

@@ -133,6 +133,11 @@ configs = {
     "37m": MusicTransformerConfig(n_layers=11, n_heads=8, d_model=512, d_ff=2048),
     # §4.4 emotion models: 20 layers, 16 heads, d 768, ff 3072, "around 145 million", dropout 0.1
     "145m": MusicTransformerConfig(n_layers=20, n_heads=16, d_model=768, d_ff=3072, boundaries=False, dropout=0.1),
+    # the generator shipped in the package (trained on music21's public-domain corpus on 2 CPU cores,
+    # docs/real_music.md): the three sizes of the pilot runs; real_music.config names the one they chose
+    "real-s": MusicTransformerConfig(n_layers=4, n_heads=4, d_model=128, d_ff=512, max_len=512, conditioning="continuous_concat"),
+    "real-m": MusicTransformerConfig(n_layers=6, n_heads=6, d_model=192, d_ff=768, max_len=512, conditioning="continuous_concat"),
+    "real-l": MusicTransformerConfig(n_layers=8, n_heads=8, d_model=256, d_ff=1024, max_len=512, conditioning="continuous_concat"),
 }
 
 

@@ -1,8 +1,12 @@
 """Write dvc.yaml from the stage declarations (emsync.stages.STAGES): each stage's command, its code
 deps (the same list its Prefect cache keys hash), data deps, params, outs, metrics and plots.
 
-    python scripts/write_dvc_yaml.py           # rewrite dvc.yaml
-    python scripts/write_dvc_yaml.py --check   # exit 1 when dvc.yaml is not what the declarations give
+    python scripts/write_dvc_yaml.py           # rewrite dvc.yaml (and pipelines/*/dvc.yaml)
+    python scripts/write_dvc_yaml.py --check   # exit 1 when a dvc.yaml is not what the declarations give
+
+Stages declared with a `pipeline` folder go to that folder's dvc.yaml (e.g. pipelines/real_music),
+with `wdir` back to the root, so their paths and params are the root's and the demo `dvc repro`
+(the root dvc.yaml) never runs them.
 
 A new stage, or a new registered extractor (its EXTRACTOR_CODE entry): declare it in
 emsync/stages.py and run this script. tests/test_stage_code.py checks dvc.yaml is in sync.
@@ -20,6 +24,14 @@ HEADER = """\
 # params.yaml, so each stage depends on the folders its active parameter set names. Per-item output folders are
 # `persist: true`: Prefect's task cache (data/prefect_results) relies on them surviving a re-run, which DVC would
 # otherwise delete.
+stages:
+"""
+PIPELINE_HEADER = """\
+# Written by scripts/write_dvc_yaml.py from the stage declarations in emsync/stages.py: edit those, not this file.
+# A pipeline of its own: the demo `dvc repro` (the root dvc.yaml) never runs or checks these stages.
+#   dvc repro {folder}/dvc.yaml                  # every stage whose inputs changed
+#   dvc repro -s -f {folder}/dvc.yaml:<stage>    # one stage, forced
+# Paths are relative to the repository root (wdir) and params come from its params.yaml.
 stages:
 """
 SECTIONS = ("params", "outs", "metrics", "plots")
@@ -49,6 +61,8 @@ def stage_yaml(s) -> list:
     if s.foreach:
         head += [f"    foreach: {s.foreach}", "    do:"]
     body = [f"{ind}cmd: {s.cmd}"]
+    if s.pipeline:
+        body.append(f"{ind}wdir: {'/'.join(['..'] * len(Path(s.pipeline).parts))}")
     if s.frozen:
         body.append(f"{ind}frozen: true")
     if s.code or s.deps:
@@ -64,19 +78,29 @@ def stage_yaml(s) -> list:
     return head + body
 
 
-def dvc_yaml() -> str:
+def dvc_yaml(pipeline: str = "") -> str:
+    """The text of the dvc.yaml of `pipeline` ("" = the root one)."""
     from emsync.stages import STAGES
 
-    return HEADER + "\n".join("\n".join(stage_yaml(s)) + "\n" for s in STAGES)
+    head = PIPELINE_HEADER.format(folder=pipeline) if pipeline else HEADER
+    return head + "\n".join("\n".join(stage_yaml(s)) + "\n" for s in STAGES if s.pipeline == pipeline)
 
 
 if __name__ == "__main__":
-    path = ROOT / "dvc.yaml"
-    text = path.read_text()
-    new = dvc_yaml()
-    if "--check" in sys.argv:
-        print("dvc.yaml: " + ("in sync" if new == text else "out of date (run python scripts/write_dvc_yaml.py)"))
-        sys.exit(0 if new == text else 1)
-    if new != text:
-        path.write_text(new)
-    print(f"dvc.yaml: {'rewritten' if new != text else 'already in sync'}")
+    from emsync.stages import PIPELINES
+
+    stale = []
+    for pipeline in PIPELINES:
+        path = ROOT / pipeline / "dvc.yaml"
+        rel = path.relative_to(ROOT)
+        text = path.read_text() if path.exists() else ""
+        new = dvc_yaml(pipeline)
+        if new != text:
+            stale.append(str(rel))
+            if "--check" not in sys.argv:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(new)
+        print(f"{rel}: {'in sync' if new == text else 'out of date' if '--check' in sys.argv else 'rewritten'}")
+    if "--check" in sys.argv and stale:
+        print("run python scripts/write_dvc_yaml.py")
+        sys.exit(1)

@@ -8,14 +8,14 @@ from emsync.flowkit import cached_task
 
 @cached_task(name="train-generator")
 def train_generator_task(
-    tokens_dir: str, tokens_digest: str, train: dict, tokens: dict, checkpoint: str, state_path: str, code: str
+    tokens_dir: str, tokens_digest: str, train: dict, tokens: dict, checkpoint: str, state_path: str, code: str, weights: dict | None = None
 ) -> dict:
     """Train the music transformer (resuming `state_path` if it matches), write `checkpoint`
     -> its path and md5, the metrics and the loss history (the weights stay in the file, not
-    in the Prefect result store)."""
+    in the Prefect result store). `weights`: the checkpoint's extra["weights"] (kind, source, trained_on)."""
     from emsync.training.generator import train_to_checkpoint
 
-    return train_to_checkpoint(tokens_dir, tokens_digest, train, tokens, checkpoint, state_path=state_path)
+    return train_to_checkpoint(tokens_dir, tokens_digest, train, tokens, checkpoint, state_path=state_path, weights=weights)
 
 
 @cached_task(name="token-metrics")

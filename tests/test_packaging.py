@@ -57,7 +57,14 @@ def _build_wheel(tmp_path: Path) -> Path:
 def test_wheel_installs_and_runs_outside_the_checkout(tmp_path):
     wheel = _build_wheel(tmp_path)
     names = zipfile.ZipFile(wheel).namelist()
-    for f in ("emsync/models/music_transformer.py", "emsync/flows/tokens.py", "emsync/tasks/tokens.py", "emsync/cli/__init__.py"):
+    for f in (
+        "emsync/models/music_transformer.py",
+        "emsync/flows/tokens.py",
+        "emsync/tasks/tokens.py",
+        "emsync/cli/__init__.py",
+        "emsync/weights/music/checkpoint.pt",
+        "emsync/weights/music/MODEL_CARD.md",
+    ):  # the shipped generator is package data
         assert f in names
     assert {n.split("/")[0] for n in names} == {"emsync", wheel.name.split("-py3")[0] + ".dist-info"}
 
@@ -73,6 +80,11 @@ def test_wheel_installs_and_runs_outside_the_checkout(tmp_path):
     where = "import sys, emsync.models, emsync.flows.tokens as f; print(emsync.models.__file__, f.__file__, emsync._CheckoutFolders in sys.meta_path)"
     runs = {
         "usage: emsync": [venv / "bin" / "emsync", "--help"],
+        "real": [
+            py,
+            "-c",
+            "from emsync.generator import load_generator, packaged_checkpoint as p; print(load_generator(p())[1]['weights']['kind'])",
+        ],
         "--params": [py, "-m", "emsync.flows.tokens", "--help"],
         "": [py, "-c", where],
     }

@@ -20,8 +20,11 @@ def pipeline_copy(dest: Path) -> Path:
     `dvc repro`."""
     import shutil
 
+    from emsync.stages import PIPELINES
+
     (dest / ".dvc").mkdir(parents=True)
-    for f in ("dvc.yaml", "params.yaml"):
+    for f in ("params.yaml", *(str(Path(p) / "dvc.yaml") for p in PIPELINES)):  # the root dvc.yaml and pipelines/*/dvc.yaml
+        (dest / f).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / f, dest / f)
     (dest / ".dvc" / "config").write_text("[core]\n    no_scm = true\n")
     return dest
@@ -167,7 +170,10 @@ def test_every_registered_extractor_has_its_stage_and_dvc_yaml_is_written_from_t
     spec = importlib.util.spec_from_file_location("write_dvc_yaml", ROOT / "scripts" / "write_dvc_yaml.py")
     writer = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(writer)
-    assert writer.dvc_yaml() == (ROOT / "dvc.yaml").read_text(), "run python scripts/write_dvc_yaml.py"
+    from emsync.stages import PIPELINES
+
+    for pipeline in PIPELINES:  # the root dvc.yaml and each pipelines/<name>/dvc.yaml
+        assert writer.dvc_yaml(pipeline) == (ROOT / pipeline / "dvc.yaml").read_text(), "run python scripts/write_dvc_yaml.py"
 
 
 def test_a_declaration_is_what_dvc_runs():
@@ -176,8 +182,11 @@ def test_a_declaration_is_what_dvc_runs():
 
     from emsync.stages import STAGES
 
+    for pipeline in {s.pipeline for s in STAGES}:  # the root dvc.yaml and each pipelines/<name>/dvc.yaml
+        assert [s.name for s in STAGES if s.pipeline == pipeline] == list(
+            yaml.safe_load((ROOT / pipeline / "dvc.yaml").read_text())["stages"]
+        )
     dvc = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
-    assert [s.name for s in STAGES] == list(dvc)
     train = next(s for s in STAGES if s.name == "train")
     assert dvc["train"]["cmd"] == "python -m flows.train" == train.cmd and train.flow == "train"
     assert dvc["train"]["deps"] == [*STAGE_CODE["train"], "${tokens.out_dir}"]

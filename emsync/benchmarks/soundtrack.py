@@ -29,7 +29,11 @@ TARGET_S = {"cpu": 60.0, "cuda": 10.0}  # the targets: <= 60 s on 2 CPU cores, <
 def add_args(p):
     p.add_argument("--video", default=None, help="a video to score (default: a generated 60-s clip with 6 scenes)")
     p.add_argument("--duration", type=float, default=60.0, help="length of the generated clip (s)")
-    p.add_argument("--checkpoint", default=None, help="generator checkpoint (default: random 37M weights)")
+    p.add_argument(
+        "--checkpoint",
+        default=None,
+        help="generator checkpoint, or pkg:music21-generator for the shipped real model (default: random 37M weights)",
+    )
     p.add_argument("--config", default="37m", help="random-weights config when no --checkpoint: tiny | 37m | 145m")
     p.add_argument("--device", default=None, help="auto | cpu | cuda (default: params generate.device)")
     p.add_argument("--stride", default=None, help="window slide: a number, exact (1), balanced (64), cpu (608); default params'")
@@ -61,7 +65,7 @@ def run(args) -> dict:
 
     from emsync.config import load_params_or_defaults
     from emsync.device import resolve_device
-    from emsync.generator import load_generator, save_generator
+    from emsync.generator import checkpoint_path, load_generator, save_generator
     from emsync.soundtrack import STEPS, SoundtrackRequest, make_soundtrack
 
     params = load_params_or_defaults()
@@ -75,7 +79,9 @@ def run(args) -> dict:
         t0 = time.perf_counter()
         video = Path(args.video) if args.video else make_clip(tmp / "clip.mp4", args.duration)
         clip_s = time.perf_counter() - t0
-        ckpt = Path(args.checkpoint) if args.checkpoint else tmp / "generator.pt"
+        ckpt = (
+            checkpoint_path(params, args.checkpoint) if args.checkpoint else tmp / "generator.pt"
+        )  # pkg:music21-generator: the shipped model
         n_params = None
         if not args.checkpoint:
             from emsync.models.music_transformer import MusicTransformer, MusicTransformerConfig

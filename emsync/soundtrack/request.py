@@ -26,7 +26,7 @@ class SoundtrackRequest:
     stems_dir: str | Path | None = None  # also write one WAV per instrument here
     seed: int | None = None  # None: 0, or the previous run's with `keep`
     instruments: str | None = None  # "fewer" | "more" | None (params generate.instruments)
-    checkpoint: str | Path | None = None  # generator checkpoint (None: params generate.checkpoint)
+    checkpoint: str | Path | None = None  # generator checkpoint or pkg:music21-generator (None: params generate.checkpoint)
     device: str | None = None  # auto | cpu | cuda (None: params generate.device)
     soundfont: str | Path | None = None  # None: params soundtrack.soundfont, else TimGM6mb.sf2
     keep_audio: bool = False  # mix the video's own audio under the music (at soundtrack.keep_audio_db, no ducking)
@@ -61,7 +61,7 @@ def check_request(params, req: SoundtrackRequest) -> Assets:
     """Every check that needs no decoding, in the order the user reads the errors: outputs vs
     inputs, output kinds, flags, the emotion checkpoint when given, the SoundFont and
     the generator checkpoint. Returns the resolved checkpoint and SoundFont."""
-    from emsync.generator import load_generator
+    from emsync.generator import checkpoint_path, load_generator
     from emsync.io import check_outputs
     from emsync.music import vocab as V
     from emsync.render import check_video_output, resolve_soundfont, stem_outputs
@@ -97,7 +97,7 @@ def check_request(params, req: SoundtrackRequest) -> Assets:
     # paths given here are relative to the working directory, params paths to the repository
     sf = params.soundtrack.soundfont
     soundfont = resolve_soundfont(req.soundfont or (params.path(sf) if sf else None))
-    ckpt = Path(req.checkpoint).resolve() if req.checkpoint else params.path(params.generate.checkpoint)
+    ckpt = checkpoint_path(params, req.checkpoint)  # --checkpoint, else generate.checkpoint (default: the shipped real model)
     if not ckpt.exists():
         load_generator(ckpt)  # raises its "checkpoint not found; train one ..." error before any work
     if previous is not None and previous.record.get("checkpoint") not in (None, str(ckpt)):

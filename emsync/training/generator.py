@@ -34,9 +34,25 @@ def state_path_for(checkpoint) -> Path:
     return checkpoint.with_name(checkpoint.stem + ".train_state.pt")
 
 
-def train_generator(tokens_dir, tokens_digest: str, train: dict, tokens: dict, state_path=None, progress=True) -> dict:
-    """Train for train["steps"] steps (resuming a matching saved state) and return
-    {"config", "state_dict", "history", "n_params", ...} (tensors on CPU)."""
+@dataclasses.dataclass
+class TrainingSetup:
+    """Everything a generator training run is made of, before it runs (train_generator runs it;
+    the real-music pilot runs it under a CPU-time probe)."""
+
+    model: object  # MusicTransformer, freshly initialised from the seed
+    cfg: object  # MusicTransformerConfig
+    loop: LoopConfig
+    make_batch: object  # step -> batch
+    make_part: object  # (step, rank, world_size) -> this rank's rows
+    dataset: object  # ChunkDataset of the train split
+    seq_len: int
+    fingerprint: str
+
+
+def build_training(tokens_dir, tokens_digest: str, train: dict, tokens: dict, batches=None) -> TrainingSetup:
+    """Model, batches and loop config of a training run from the train and tokens params.
+    `batches(dataset, batch_size, seed)` draws the step batches (default: StepBatches, one chunk
+    per song per epoch, §4.4); another sampler is part of the run's fingerprint."""
     import torch
 
     from emsync.music.dataset import ChunkConfig, ChunkDataset
@@ -50,7 +66,8 @@ def train_generator(tokens_dir, tokens_digest: str, train: dict, tokens: dict, s
         raise ParamsError(f"train.seq_len {seq_len} exceeds the {tp.config} model's window of {cfg.max_len} tokens")
     chunk = ChunkConfig.from_params(tk, chunk_len=seq_len + 1)  # seq_len inputs + 1 for the last target
     ds = ChunkDataset(tokens_dir, split="train", cfg=chunk, seed=tp.seed)
-    batches = StepBatches(ds, tp.batch_size, tp.seed)
+    sampler = batches or StepBatches
+    batches = sampler(ds, tp.batch_size, tp.seed)
 
     def make_batch(step):
         t, o, v, a = batches(step)
@@ -63,21 +80,34 @@ def train_generator(tokens_dir, tokens_digest: str, train: dict, tokens: dict, s
     torch.manual_seed(tp.seed)  # the initial weights
     model = MusicTransformer(cfg)
     stable = {k: v for k, v in train.items() if k not in _RESUMABLE_CHANGES}
-    run_fp = fingerprint(tokens_digest, stable, cfg.to_dict(), dataclasses.asdict(chunk), vocab.VOCAB_VERSION)
+    extra = () if sampler is StepBatches else (sampler.__name__,)
+    run_fp = fingerprint(tokens_digest, stable, cfg.to_dict(), dataclasses.asdict(chunk), vocab.VOCAB_VERSION, *extra)
+    loop = LoopConfig.from_params(tp, prefetch=True)
+    return TrainingSetup(model, cfg, loop, make_batch, make_part, ds, seq_len, run_fp)
+
+
+def train_generator(
+    tokens_dir, tokens_digest: str, train: dict, tokens: dict, state_path=None, progress=True, on_step=None, batches=None
+) -> dict:
+    """Train for train["steps"] steps (resuming a matching saved state) and return
+    {"config", "state_dict", "history", "n_params", ...} (tensors on CPU). `on_step(step, loss)`
+    runs after every optimizer step; `batches`: see build_training."""
+    run = build_training(tokens_dir, tokens_digest, train, tokens, batches)
     res = train_loop(
-        model,
-        make_batch,
-        LoopConfig.from_params(tp, prefetch=True),
+        run.model,
+        run.make_batch,
+        run.loop,
         pad_id=vocab.PAD,
         chord_id=vocab.CHORD,
         state_path=state_path,
-        run_fingerprint=run_fp,
-        model_config=cfg.to_dict(),
+        run_fingerprint=run.fingerprint,
+        model_config=run.cfg.to_dict(),
         progress=progress,
-        make_part=make_part,
+        make_part=run.make_part,
+        on_step=on_step,
     )
     return {
-        "config": cfg.to_dict(),
+        "config": run.cfg.to_dict(),
         "state_dict": res.model_state,
         "history": res.history,
         "steps": res.steps,
@@ -85,14 +115,14 @@ def train_generator(tokens_dir, tokens_digest: str, train: dict, tokens: dict, s
         "seconds": res.seconds,
         "tokens_seen": res.tokens_seen,
         "device": res.device,
-        "n_params": sum(p.numel() for p in model.parameters()),
-        "n_train_songs": len(ds),
-        "seq_len": seq_len,
-        "fingerprint": run_fp,
+        "n_params": sum(p.numel() for p in run.model.parameters()),
+        "n_train_songs": len(run.dataset),
+        "seq_len": run.seq_len,
+        "fingerprint": run.fingerprint,
     }
 
 
-def save_run(result: dict, tp: TrainParams, checkpoint, tokens_digest: str) -> dict:
+def save_run(result: dict, tp: TrainParams, checkpoint, tokens_digest: str, weights: dict | None = None) -> dict:
     """Write the checkpoint of a training run (config + weights + run info); return the metrics."""
     from emsync.generator import save_generator
     from emsync.models.music_transformer import MusicTransformer, MusicTransformerConfig
@@ -103,7 +133,13 @@ def save_run(result: dict, tp: TrainParams, checkpoint, tokens_digest: str) -> d
     save_generator(
         checkpoint,
         model,
-        extra={"vocab_version": vocab.VOCAB_VERSION, "train": dataclasses.asdict(tp), "tokens_digest": tokens_digest, "metrics": metrics},
+        extra={
+            "vocab_version": vocab.VOCAB_VERSION,
+            "train": dataclasses.asdict(tp),
+            "tokens_digest": tokens_digest,
+            "metrics": metrics,
+            **({"weights": weights} if weights else {}),
+        },
     )
     return metrics
 
@@ -119,22 +155,34 @@ def write_run_reports(history: list, metrics: dict, tp: TrainParams, reports_dir
     plot_history(history, reports / "train_loss.png", title=f"{tp.config} {tp.conditioning}", ylabel="weighted cross-entropy")
 
 
-def finish_run(result: dict, tp: TrainParams, checkpoint, reports_dir, tokens_digest: str) -> dict:
+def finish_run(result: dict, tp: TrainParams, checkpoint, reports_dir, tokens_digest: str, weights: dict | None = None) -> dict:
     """Write what a training run leaves: the checkpoint, reports/train_metrics.json,
     train_loss.csv and train_loss.png; return the metrics."""
-    metrics = save_run(result, tp, checkpoint, tokens_digest)
+    metrics = save_run(result, tp, checkpoint, tokens_digest, weights)
     write_run_reports(result["history"], metrics, tp, reports_dir)
     return metrics
 
 
-def train_to_checkpoint(tokens_dir, tokens_digest: str, train: dict, tokens: dict, checkpoint, state_path=None) -> dict:
+def train_to_checkpoint(
+    tokens_dir, tokens_digest: str, train: dict, tokens: dict, checkpoint, state_path=None, weights: dict | None = None
+) -> dict:
     """Train, write the checkpoint, and return what a cached task should hold: the checkpoint's
     path and md5 (to check it is still there), the metrics and the loss history; no weights."""
     from emsync.io import file_digest
 
     result = train_generator(tokens_dir, tokens_digest, train, tokens, state_path=state_path)
-    metrics = save_run(result, TrainParams(**train), checkpoint, tokens_digest)
+    metrics = save_run(result, TrainParams(**train), checkpoint, tokens_digest, weights)
     return {"checkpoint": str(checkpoint), "md5": file_digest(checkpoint), "metrics": metrics, "history": result["history"]}
+
+
+def weights_kind(params) -> dict:
+    """extra["weights"] of a train-stage checkpoint (emsync.provenance): "demo" when its corpus is
+    the demo_data stage's synthetic one, else "real" (the thesis set's LPD-5), and what it learnt."""
+    from emsync.provenance import DEMO_DATA, data_kind, weights_record
+
+    kind = data_kind([params.path(params.tokens.midi_dir)], params.path(params.demo_data.out_dir))
+    trained_on = f"{DEMO_DATA} ({params.tokens.midi_dir})" if kind == "demo" else f"{params.tokens.midi_dir} (tokens stage)"
+    return weights_record(kind, f"train stage ({params.train.checkpoint})", trained_on)
 
 
 def checkpoint_matches(result: dict) -> bool:
@@ -145,7 +193,7 @@ def checkpoint_matches(result: dict) -> bool:
     return path.is_file() and file_digest(path) == result["md5"]
 
 
-def train_distributed(tokens_dir, checkpoint, reports_dir, train: dict, tokens: dict) -> dict | None:
+def train_distributed(tokens_dir, checkpoint, reports_dir, train: dict, tokens: dict, weights: dict | None = None) -> dict | None:
     """Data-parallel training under torchrun (docs/training.md): every rank trains (drawing its
     rows of each step's batch), rank 0 writes the state, the checkpoint and the reports. No
     Prefect cache here: a cached rank would leave the others waiting. Returns the metrics on
@@ -159,7 +207,7 @@ def train_distributed(tokens_dir, checkpoint, reports_dir, train: dict, tokens: 
     try:
         digest = digest_of(Path(tokens_dir))
         result = train_generator(tokens_dir, digest, train, tokens, state_path=state_path_for(checkpoint), progress=info.main)
-        metrics = finish_run(result, TrainParams(**train), checkpoint, reports_dir, digest) if info.main else None
+        metrics = finish_run(result, TrainParams(**train), checkpoint, reports_dir, digest, weights) if info.main else None
         if info.world_size > 1:
             dist.barrier()
         return metrics
