@@ -44,7 +44,7 @@ def ws(tmp_path_factory):
     (ws / "params.yaml").write_text(
         "paths: {data_dir: data, reports_dir: reports, store: data/emsync.duckdb}\n"
         f"soundtrack: {{videos_dir: {v}, seed: 3, long_video_s: 8.0}}\n"  # cuts.mp4 (11 s) takes the one-at-a-time path
-        f"generate: {{checkpoint: {ws}/gen.pt, slide_stride: 16}}\n"
+        f"generate: {{slide_stride: 16}}\ntrain: {{checkpoint: {ws}/gen.pt}}\n"  # the stage scores the pipeline's own train.checkpoint
         "classify: {emotion_checkpoint: none.pt}\n"
         "evaluate: {regressor_checkpoint: reg.pt}\n"
         f"features: {{models: {{music: {ws}/tagger}}}}\n"
