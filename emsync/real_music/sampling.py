@@ -17,9 +17,14 @@ import numpy as np
 import torch
 
 from emsync.errors import InputError
+from emsync.training.data import StepBatches
 
 
-class WorkChunkBatches:
+class WorkChunkBatches(StepBatches):
+    """StepBatches (its epoch permutation, `__call__`, `part`) over one entry per chunk of each work."""
+
+    SALT = 104723
+
     def __init__(self, dataset, batch_size: int, seed: int = 0):
         corpus = dataset.corpus
         if len(corpus) == 0:
@@ -35,11 +40,8 @@ class WorkChunkBatches:
     def __len__(self) -> int:
         return len(self.song)
 
-    def _order(self, epoch: int) -> np.ndarray:
-        if self._perm_epoch != epoch:
-            self._perm = np.random.default_rng([self.seed, 104723, epoch]).permutation(len(self.song))
-            self._perm_epoch = epoch
-        return self._perm
+    def _n_items(self) -> int:
+        return len(self.song)
 
     def items(self, step: int) -> list[tuple[int, int, int]]:
         """(epoch, work index, occurrence) of every row of the batch of `step`."""
@@ -49,14 +51,6 @@ class WorkChunkBatches:
             j = int(self._order(epoch)[p % m])
             out.append((epoch, int(self.song[j]), int(self.occurrence[j])))
         return out
-
-    def __call__(self, step: int):
-        return self._build(self.items(step))
-
-    def part(self, step: int, rank: int, world_size: int):
-        from emsync.training.engine import rank_rows
-
-        return self._build(self.items(step)[rank_rows(self.B, rank, world_size)])
 
     def _build(self, items):
         from emsync.music.dataset import _song_key, sample_chunk

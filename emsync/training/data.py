@@ -23,9 +23,15 @@ class StepBatches:
         self.ds, self.B, self.seed = dataset, int(batch_size), int(seed)
         self._perm_epoch, self._perm = None, None
 
+    SALT = 7919  # of the epoch permutation's seed; a subclass keeps its own so its runs replay
+
+    def _n_items(self) -> int:
+        """How many entries an epoch permutes (here: songs)."""
+        return len(self.ds)
+
     def _order(self, epoch: int) -> np.ndarray:
         if self._perm_epoch != epoch:
-            self._perm = np.random.default_rng([self.seed, 7919, epoch]).permutation(len(self.ds))
+            self._perm = np.random.default_rng([self.seed, self.SALT, epoch]).permutation(self._n_items())
             self._perm_epoch = epoch
         return self._perm
 
