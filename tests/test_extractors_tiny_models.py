@@ -39,6 +39,18 @@ def test_whisper_keeps_the_multilingual_token_layout(tmp_path):
     assert all(isinstance(s.text, str) for s in segments)
 
 
+def test_asr_decodes_random_weights_greedy_and_short(tmp_path):
+    """§5.2.1's decoding (beam 5, 224 tokens, fallback temperatures) for real weights only: the
+    random demo Whisper would spend it decoding noise."""
+    from emsync.video.extractors import asr
+
+    out = build("whisper", tmp_path)
+    assert asr.load(str(out)).options == dict(asr.OPTIONS, beam_size=1, temperature=0.0, max_new_tokens=8)
+    marker = out / "emsync_weights.json"
+    marker.write_text(json.dumps(dict(json.loads(marker.read_text()), kind="real")))
+    assert asr.load(str(out)).options == {"task": "translate", "beam_size": 5, "max_new_tokens": 224, "condition_on_previous_text": False}
+
+
 def test_every_builder_is_registered():
     assert set(BUILDERS) == {
         "clip",

@@ -4,6 +4,7 @@ text from the entire audio, translated to English when the speech is not English
 faster-whisper (CTranslate2) runs Whisper with task="translate"; one row per video. A video
 without an audio stream gives one row with empty text and language None."""
 
+from emsync import provenance
 from emsync.video.extractors.base import Handle, frame
 from emsync.video.loading import load_pretrained
 
@@ -16,8 +17,16 @@ DEPENDS = ()
 OPTIONS = {"task": "translate", "beam_size": 5, "max_new_tokens": 224, "condition_on_previous_text": False}
 
 
+# Random weights (the demo_models stage) decode noise: greedy and short, not 224 tokens with beam 5
+# at each of Whisper's six fallback temperatures (48 s of the demo repro's features stage).
+RANDOM_WEIGHTS_OPTIONS = {"beam_size": 1, "temperature": 0.0, "max_new_tokens": 8}
+
+
 def load(model_ref: str, device: str = "cpu") -> Handle:
-    return Handle({"whisper": load_pretrained(model_ref, "whisper", device)}, device, dict(OPTIONS))
+    options = dict(OPTIONS)
+    if provenance.of_model_ref(model_ref, NAME).kind == "random":
+        options.update(RANDOM_WEIGHTS_OPTIONS)
+    return Handle({"whisper": load_pretrained(model_ref, "whisper", device)}, device, options)
 
 
 def extract(handle: Handle, sample, upstream=None):
