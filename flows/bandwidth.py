@@ -16,11 +16,11 @@ from pathlib import Path
 
 from prefect import flow
 
-from emsync.config import Params
-from emsync.errors import InputError
-from emsync.flowkit import RunReport, run_task
+from emsync.core.config import Params
+from emsync.core.errors import InputError
+from emsync.pipeline.flowkit import RunReport, run_task
 from emsync.bandwidth import stage
-from emsync.stages import stage_digest
+from emsync.pipeline.stages import stage_digest
 
 
 def _songs(params: Params, report: RunReport) -> dict:
@@ -63,7 +63,7 @@ def train_flow(params: Params, variant: str, reports_dir: str | None = None) -> 
 
 def _weights_record(params: Params, variant: str) -> dict:
     """demo when every training folder is demo data, else real (DSD100, MedleyDB, real folders)."""
-    from emsync.provenance import data_kind, weights_record
+    from emsync.core.provenance import data_kind, weights_record
 
     p = params.bandwidth
     roots = [params.path(d) for d in (p.dsd100_dir, p.medleydb_dir, *p.folders) if d]
@@ -74,7 +74,7 @@ def _weights_record(params: Params, variant: str) -> dict:
 @flow(name="bandwidth_report")
 def report_flow(params: Params, reports_dir: str | None = None) -> dict:
     from emsync.bandwidth.train import label, load_checkpoint
-    from emsync.io import file_digest
+    from emsync.core.io import file_digest
     from emsync.tasks.bandwidth import evaluate_variant_task
     from emsync.training.engine import fingerprint
 
@@ -97,7 +97,7 @@ def report_flow(params: Params, reports_dir: str | None = None) -> dict:
         evals[v] = extra.get("evals", [])
     if not results:
         raise SystemExit("bandwidth report: no trained variant (run python -m flows.bandwidth --variant NAME)")
-    from emsync import provenance as P
+    from emsync.core import provenance as P
 
     weights = P.markdown([P.of_checkpoint(params.path(p.out_dir) / v / "checkpoint.pt", f"bandwidth {labels[v]}") for v in evals])
     summary = stage.write_report(reports, p, test, results, labels, evals, models, vggish_demo, weights)
@@ -135,7 +135,7 @@ def _summary(r: dict, p) -> str:
 
 def main(argv=None):
     """`python -m flows.bandwidth --variant NAME | --report`."""
-    from emsync import flowkit
+    from emsync.pipeline import flowkit
 
     return flowkit.main(
         "bandwidth_report",

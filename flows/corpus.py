@@ -14,10 +14,10 @@ import shutil
 
 from prefect import flow
 
-from emsync.checks import check_table
-from emsync.config import load_params
-from emsync.flowkit import RunReport, collect
-from emsync.io import file_digest, write_bytes, write_json, write_parquet, write_text
+from emsync.pipeline.checks import check_table
+from emsync.core.config import load_params
+from emsync.pipeline.flowkit import RunReport, collect
+from emsync.core.io import file_digest, write_bytes, write_json, write_parquet, write_text
 
 WAVE = 400  # works submitted at a time
 LABELS_CHECKS = [
@@ -84,6 +84,6 @@ def _summary(s: dict, p) -> str:
 
 
 if __name__ == "__main__":
-    from emsync import flowkit
+    from emsync.pipeline import flowkit
 
     flowkit.main("corpus", corpus_flow, summary=_summary, description=__doc__.split("\n")[0])

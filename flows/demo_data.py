@@ -14,10 +14,10 @@ from pathlib import Path
 
 from prefect import flow
 
-from emsync.config import load_params
-from emsync.flowkit import RunReport, map_items, run_task
-from emsync.stages import stage_digest
-from emsync.io import write_bytes, write_json
+from emsync.core.config import load_params
+from emsync.pipeline.flowkit import RunReport, map_items, run_task
+from emsync.pipeline.stages import stage_digest
+from emsync.core.io import write_bytes, write_json
 from emsync.tasks.demo_data import demo_audio, demo_goemotions, demo_lmd_tables, demo_midi, demo_video
 
 MSD_CHECKS = [
@@ -71,7 +71,7 @@ def demo_data_flow(params=None):
     write_json(gt_dir / "midi.json", midi_gt)
 
     # LMD / MSD / Spotify tables
-    from emsync.checks import check_table
+    from emsync.pipeline.checks import check_table
 
     tables = run_task(demo_lmd_tables, report, midi_gt, dp.seed, code)
     reports = p.path(p.paths.reports_dir)
@@ -115,6 +115,6 @@ def _summary(r: dict, p) -> str:
 
 
 if __name__ == "__main__":
-    from emsync import flowkit
+    from emsync.pipeline import flowkit
 
     flowkit.main("demo_data", demo_data_flow, summary=_summary)

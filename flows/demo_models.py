@@ -12,9 +12,9 @@ reports/runs/demo_models.json.
 
 from prefect import flow
 
-from emsync.config import load_params
-from emsync.flowkit import RunReport
-from emsync.io import write_json
+from emsync.core.config import load_params
+from emsync.core.io import write_json
+from emsync.pipeline.flowkit import RunReport
 
 SEED = 0  # fixed: the demo models are a build artifact, not an experiment
 
@@ -43,6 +43,6 @@ def demo_models_flow(params=None) -> dict:
 
 
 if __name__ == "__main__":
-    from emsync import flowkit
+    from emsync.pipeline import flowkit
 
     flowkit.main("demo_models", demo_models_flow)

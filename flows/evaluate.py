@@ -15,16 +15,16 @@ from pathlib import Path
 
 from prefect import flow
 
-from emsync.config import Params
-from emsync.errors import EmsyncError, InputError
-from emsync.flowkit import RunReport, run_task
-from emsync.io import file_digest
+from emsync.core.config import Params
+from emsync.core.errors import EmsyncError, InputError
+from emsync.pipeline.flowkit import RunReport, run_task
+from emsync.core.io import file_digest
 from emsync.training import stage
 
 
 @flow(name="evaluate")
 def evaluate_flow(params: Params, checkpoints: list | None = None, reports_dir: str | None = None) -> dict:
-    from emsync.stages import stage_digest
+    from emsync.pipeline.stages import stage_digest
     from emsync.tasks.train import boundary_samples_task, emotion_samples_task, token_metrics_task, train_regressor_task
     from emsync.training.evaluation import boundary_rates, score_emotion
     from emsync.training.tokens import tokens_digest
@@ -95,7 +95,7 @@ def _summary(m: dict, p) -> str:
 
 def main(argv=None):
     """`python -m flows.evaluate` and `emsync evaluate`."""
-    from emsync import flowkit
+    from emsync.pipeline import flowkit
 
     def add_args(ap):
         ap.add_argument("--checkpoint", action="append", help="generator checkpoint(s) to evaluate (repeatable)")

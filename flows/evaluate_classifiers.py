@@ -15,8 +15,8 @@ reports/features.json), in the same report and metrics.
 
 from prefect import flow
 
-from emsync.config import Params
-from emsync.flowkit import RunReport
+from emsync.core.config import Params
+from emsync.pipeline.flowkit import RunReport
 
 
 @flow(name="evaluate_classifiers")
@@ -24,7 +24,7 @@ def evaluate_classifiers_flow(params: Params) -> dict:
     import pandas as pd
 
     from emsync.classify import evaluation as E
-    from emsync.io import write_parquet
+    from emsync.core.io import write_parquet
 
     report = RunReport("evaluate_classifiers")
     reports = params.path(params.paths.reports_dir)
@@ -43,7 +43,7 @@ def evaluate_classifiers_flow(params: Params) -> dict:
 
 
 if __name__ == "__main__":
-    from emsync import flowkit
+    from emsync.pipeline import flowkit
 
     flowkit.main(
         "evaluate_classifiers",

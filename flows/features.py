@@ -17,9 +17,9 @@ The store stage then refreshes the DuckDB views. A bad video is a recorded skip,
 
 from prefect import flow
 
-from emsync.config import load_params
-from emsync.errors import InputError
-from emsync.flowkit import RunReport, collect, dask_runner, map_items
+from emsync.core.config import load_params
+from emsync.core.errors import InputError
+from emsync.pipeline.flowkit import RunReport, collect, dask_runner, map_items
 from emsync.video import stage
 from emsync.tasks.features import cuts_task, extract_task
 
@@ -119,7 +119,7 @@ def features_flow(params_path: str | None = None, refresh_cache: bool = False, s
 def run(params_path: str | None = None, runner: str | None = None, refresh_cache: bool = False, step: str | None = None) -> dict:
     p = load_params(params_path)
     kind = runner or p.features.task_runner
-    # the EMSYNC_DASK switch (emsync.flowkit.dask_runner), when set, wins over features.task_runner
+    # the EMSYNC_DASK switch (emsync.pipeline.flowkit.dask_runner), when set, wins over features.task_runner
     task_runner = dask_runner() or make_task_runner(kind, p.features.dask_workers, p.features.dask_threads)
     f = features_flow.with_options(task_runner=task_runner) if task_runner else features_flow
     return f(params_path=str(params_path) if params_path else None, refresh_cache=refresh_cache, step=step)
@@ -137,7 +137,7 @@ def _add_args(ap):
 def _stages(a) -> list:
     """The DVC stages whose outputs this run writes: all of them without a step. A plugin extractor
     (named by its module path) has no stage of its own: its tables are the features stage's."""
-    from emsync.stages import is_stage
+    from emsync.pipeline.stages import is_stage
 
     if a.step is None:
         own = [f"features_{x}" for x in load_params(a.params).features.extractors]
@@ -158,7 +158,7 @@ def _summary(s: dict, p) -> str:
 
 
 if __name__ == "__main__":
-    from emsync import flowkit
+    from emsync.pipeline import flowkit
 
     flowkit.main(
         "features",

@@ -12,12 +12,12 @@ import dataclasses
 from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from emsync.config import load_params
-from emsync.errors import InputError
-from emsync.flowkit import RunReport, map_items, run_task
-from emsync.io import file_digest
+from emsync.core.config import load_params
+from emsync.core.errors import InputError
+from emsync.pipeline.flowkit import RunReport, map_items, run_task
+from emsync.core.io import file_digest
 from emsync.labeling import stage
-from emsync.stages import stage_digest
+from emsync.pipeline.stages import stage_digest
 from emsync.tasks import labeling as T
 
 
@@ -73,6 +73,6 @@ def _summary(m: dict, p) -> str:
 
 
 if __name__ == "__main__":
-    from emsync import flowkit
+    from emsync.pipeline import flowkit
 
     flowkit.main("labeling", labeling_flow, dask=True, summary=_summary)

@@ -17,16 +17,16 @@ and reports/lyrics.md (counts, Listing 3.2-style samples, archive comparison), r
 
 from prefect import flow
 
-from emsync.config import Params
-from emsync.flowkit import RunReport, map_items, run_task
+from emsync.core.config import Params
+from emsync.pipeline.flowkit import RunReport, map_items, run_task
 from emsync.lyrics import stage
-from emsync.stages import stage_digest
+from emsync.pipeline.stages import stage_digest
 from emsync.tasks import lyrics as T
 
 
 @flow(name="lyrics")
 def lyrics_flow(params: Params, reports_dir: str | None = None) -> dict:
-    from emsync.device import resolve_device
+    from emsync.core.device import resolve_device
     from emsync.lyrics import corpus
 
     lp = params.lyrics
@@ -88,6 +88,6 @@ def _summary(m: dict, p) -> str:
 
 
 if __name__ == "__main__":
-    from emsync import flowkit
+    from emsync.pipeline import flowkit
 
     flowkit.main("lyrics", lyrics_flow, summary=_summary)

@@ -7,23 +7,23 @@ writes data/soundtrack/<video_id>/<condition>.{mid,wav,mp4,json}; the flow write
 data/soundtrack/soundtrack.parquet (one row per video and condition, paths relative to the data root;
 the store stage registers it as the view `soundtrack_soundtrack`), data/soundtrack/skips.parquet
 (videos or items that could not be scored, with the reason), and the objective evaluation
-(emsync/objective.py): reports/soundtrack.md, reports/soundtrack_metrics.json (`dvc metrics`),
+(emsync/soundtrack/objective.py): reports/soundtrack.md, reports/soundtrack_metrics.json (`dvc metrics`),
 reports/soundtrack_metrics.csv and .png (`dvc plots`), data/soundtrack/metrics.parquet (per video and condition). A bad video is a recorded skip, never a stopped flow.
 """
 
 from prefect import flow
 
-from emsync.config import Params
-from emsync.flowkit import RunReport, collect, map_items
+from emsync.core.config import Params
+from emsync.pipeline.flowkit import RunReport, collect, map_items
 
 
 @flow(name="soundtrack")
 def soundtrack_flow(params: Params) -> dict:
     import dataclasses
 
-    from emsync import soundtrack_batch as sb
-    from emsync import soundtrack_stage as st
-    from emsync.io import file_digest
+    from emsync.soundtrack import batch as sb
+    from emsync.soundtrack import stage as st
+    from emsync.core.io import file_digest
     from emsync.tasks.soundtrack import emotion_task, score_task
 
     # the stage scores the model this pipeline trained (train.checkpoint), not the CLI's default
@@ -76,7 +76,7 @@ def soundtrack_flow(params: Params) -> dict:
 
 
 if __name__ == "__main__":
-    from emsync import flowkit
+    from emsync.pipeline import flowkit
 
     flowkit.main(
         "soundtrack",

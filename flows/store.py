@@ -2,7 +2,7 @@
 
 from prefect import flow
 
-from emsync import store
+from emsync.pipeline import store
 
 
 @flow(name="store")
@@ -11,7 +11,7 @@ def store_flow(db_path=None):
 
 
 if __name__ == "__main__":
-    from emsync import flowkit
+    from emsync.pipeline import flowkit
 
     flowkit.main(
         "store",

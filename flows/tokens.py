@@ -13,13 +13,13 @@ import shutil
 import pandas as pd
 from prefect import flow
 
-from emsync.checks import check_table
-from emsync.config import load_params
-from emsync.flowkit import RunReport, map_items
-from emsync.io import file_digest
-from emsync.midi_ids import relative_text
+from emsync.pipeline.checks import check_table
+from emsync.core.config import load_params
+from emsync.pipeline.flowkit import RunReport, map_items
+from emsync.core.io import file_digest
+from emsync.music.midi_ids import relative_text
 from emsync.music import corpus
-from emsync.stages import stage_digest
+from emsync.pipeline.stages import stage_digest
 from emsync.tasks.tokens import tokenize_shard
 
 WAVE = 4  # shard tasks submitted at a time
@@ -92,7 +92,7 @@ def corpus_params(p):
 
 
 if __name__ == "__main__":
-    from emsync import flowkit
+    from emsync.pipeline import flowkit
 
     def run(p, args):
         if args.corpus:  # the real_music pipeline's corpus_tokens stage

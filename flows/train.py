@@ -17,8 +17,8 @@ from pathlib import Path
 
 from prefect import flow
 
-from emsync.config import Params
-from emsync.flowkit import RunReport, run_task
+from emsync.core.config import Params
+from emsync.pipeline.flowkit import RunReport, run_task
 from emsync.training.tokens import require_tokens, tokens_digest
 
 
@@ -26,8 +26,8 @@ from emsync.training.tokens import require_tokens, tokens_digest
 def train_flow(params: Params, reports_dir: str | None = None) -> dict:
     from emsync.tasks.train import train_generator_task
 
-    from emsync.stages import stage_digest
-    from emsync.errors import InputError
+    from emsync.pipeline.stages import stage_digest
+    from emsync.core.errors import InputError
     from emsync.training.generator import checkpoint_matches, state_path_for, weights_kind, write_run_reports
 
     tp = params.train
@@ -100,7 +100,7 @@ def _summary(m: dict, p) -> str:
 
 def main(argv=None):
     """`python -m flows.train` and `emsync train` (flags override the train section)."""
-    from emsync import flowkit
+    from emsync.pipeline import flowkit
 
     return flowkit.main("train", run=_run, add_args=_add_args, summary=_summary, argv=argv, description=__doc__.split("\n")[0])
 

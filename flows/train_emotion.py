@@ -11,8 +11,8 @@ reports/train_emotion.json (`dvc metrics`) and reports/runs/train_emotion.json (
 
 from prefect import flow
 
-from emsync.config import Params
-from emsync.flowkit import RunReport, run_task
+from emsync.core.config import Params
+from emsync.pipeline.flowkit import RunReport, run_task
 
 
 @flow(name="train_emotion")
@@ -21,11 +21,11 @@ def train_emotion_flow(params: Params) -> dict:
 
     from emsync.classify.inference import save_classifier
     from emsync.classify.stage import emotion_labels, faces_width, features_digest
-    from emsync.io import write_json
+    from emsync.core.io import write_json
     from emsync.models.classifiers import from_checkpoint_dict
-    from emsync.provenance import classifier_record
+    from emsync.core.provenance import classifier_record
     from emsync.tasks.classify import train_classifier_task
-    from emsync.stages import stage_digest
+    from emsync.pipeline.stages import stage_digest
 
     c = params.classify
     report = RunReport("train_emotion")
@@ -87,6 +87,6 @@ def _summary(m: dict, p) -> str:
 
 
 if __name__ == "__main__":
-    from emsync import flowkit
+    from emsync.pipeline import flowkit
 
     flowkit.main("train_emotion", train_emotion_flow, summary=_summary)

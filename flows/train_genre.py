@@ -12,8 +12,8 @@ the positive-weighted BCE; writes <classify.genre_dir>/<model>/checkpoint.pt, re
 
 from prefect import flow
 
-from emsync.config import Params
-from emsync.flowkit import RunReport, run_task
+from emsync.core.config import Params
+from emsync.pipeline.flowkit import RunReport, run_task
 
 
 @flow(name="train_genre")
@@ -23,12 +23,12 @@ def train_genre_flow(params: Params) -> dict:
 
     from emsync.classify.inference import save_classifier
     from emsync.classify.stage import features_digest, genre_dataset
-    from emsync.errors import InputError
-    from emsync.io import write_json
+    from emsync.core.errors import InputError
+    from emsync.core.io import write_json
     from emsync.models.classifiers import REGISTRY, from_checkpoint_dict
-    from emsync.provenance import classifier_record
+    from emsync.core.provenance import classifier_record
     from emsync.tasks.classify import train_classifier_task
-    from emsync.stages import stage_digest
+    from emsync.pipeline.stages import stage_digest
 
     c = params.classify
     unknown = set(c.genre_models) - (set(REGISTRY) - {"vemoclap"})
@@ -93,6 +93,6 @@ def _summary(models: dict, p) -> str:
 
 
 if __name__ == "__main__":
-    from emsync import flowkit
+    from emsync.pipeline import flowkit
 
     flowkit.main("train_genre", train_genre_flow, summary=_summary)

@@ -17,17 +17,17 @@ from pathlib import Path
 
 from prefect import flow
 
-from emsync.config import Params
-from emsync.errors import InputError
-from emsync.flowkit import RunReport, run_task
-from emsync.io import write_json, write_text
-from emsync.stages import stage_digest
+from emsync.core.config import Params
+from emsync.core.errors import InputError
+from emsync.pipeline.flowkit import RunReport, run_task
+from emsync.core.io import write_json, write_text
+from emsync.pipeline.stages import stage_digest
 from emsync.tasks import lyrics as T
 
 
 @flow(name="train_lyrics")
 def train_lyrics_flow(params: Params, reports_dir: str | None = None) -> dict:
-    from emsync.device import resolve_device
+    from emsync.core.device import resolve_device
     from emsync.lyrics.model import tokenizer_from_json
     from emsync.lyrics.report import summary, training_report
     from emsync.lyrics.train import LyricsTrainConfig, data_digest, save
@@ -59,7 +59,7 @@ def train_lyrics_flow(params: Params, reports_dir: str | None = None) -> dict:
         write_text(reports / f"lyrics_train_loss_{n}.csv", engine.history_csv(r["history"], r["evals"]))
         engine.plot_history(r["history"], reports / f"lyrics_train_loss_{n}.png", r["evals"], title=f"lyrics {n}-label loss")
         results[n] = r
-    from emsync import provenance as P
+    from emsync.core import provenance as P
 
     weights = [P.from_extra({"weights": _weights_record(params, n)}, f"lyrics classifier ({n} labels)") for n in results]
     write_text(reports / "lyrics_classifier.md", training_report(results, tp.init, tp.data_dir) + "\n" + P.markdown(weights))
@@ -79,7 +79,7 @@ def _summary(m: dict, p) -> str:
 
 def _weights_record(params: Params, n: int) -> dict:
     """demo when trained on the demo GoEmotions-format set, else real (GoEmotions itself)."""
-    from emsync.provenance import data_kind, weights_record
+    from emsync.core.provenance import data_kind, weights_record
 
     tp = params.train_lyrics
     kind = data_kind([params.path(tp.data_dir)], params.path(params.demo_data.out_dir))
@@ -88,6 +88,6 @@ def _weights_record(params: Params, n: int) -> dict:
 
 
 if __name__ == "__main__":
-    from emsync import flowkit
+    from emsync.pipeline import flowkit
 
     flowkit.main("train_lyrics", train_lyrics_flow, summary=_summary)

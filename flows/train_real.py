@@ -17,15 +17,15 @@ import os
 
 from prefect import flow
 
-from emsync.flowkit import RunReport, run_task
+from emsync.pipeline.flowkit import RunReport, run_task
 
 
 def task_args(params) -> tuple:
     """The train_real task's arguments: tokens, their digest, train and tokens params, checkpoint,
     resumable state, how the weights are stored (dtype, provenance) and the code digest."""
-    from emsync.io import read_json
+    from emsync.core.io import read_json
     from emsync.real_music.training import train_params, weights_info
-    from emsync.stages import stage_digest
+    from emsync.pipeline.stages import stage_digest
     from emsync.training.tokens import tokens_digest
 
     rp = params.real_music
@@ -47,7 +47,7 @@ def task_args(params) -> tuple:
 
 @flow(name="train_real")
 def train_real_flow(params) -> dict:
-    from emsync.errors import InputError
+    from emsync.core.errors import InputError
     from emsync.tasks.train_real import train_real_task
     from emsync.training.generator import checkpoint_matches
 
@@ -65,7 +65,7 @@ def train_real_flow(params) -> dict:
 
 def write_reports(params, result: dict) -> None:
     """reports/real_music/ (train_metrics.json, train_loss.csv/.png, heldout.json) and the model card."""
-    from emsync.io import write_json
+    from emsync.core.io import write_json
     from emsync.real_music.training import train_params
     from emsync.training.generator import write_run_reports
 
@@ -77,7 +77,7 @@ def write_reports(params, result: dict) -> None:
 
 def write_card(params) -> None:
     """MODEL_CARD.md beside the checkpoint, from the reports of the corpus, training and quality runs."""
-    from emsync.io import write_text
+    from emsync.core.io import write_text
     from emsync.real_music.model_card import model_card
 
     reports = params.path(params.paths.reports_dir)
@@ -108,6 +108,6 @@ def _summary(r: dict, p) -> str:
 
 
 if __name__ == "__main__":
-    from emsync import flowkit
+    from emsync.pipeline import flowkit
 
     flowkit.main("train_real", run=_run, add_args=_add_args, summary=_summary, description=__doc__.split("\n")[0])

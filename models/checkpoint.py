@@ -1,6 +1,6 @@
 """One checkpoint format for every network here: {"config", "state_dict", "extra"} in one torch
 archive, so a checkpoint always says what it is. Bytes out, file object (or bytes) in: where the
-bytes go, atomically, is the caller's business (emsync.io.write_bytes)."""
+bytes go, atomically, is the caller's business (emsync.core.io.write_bytes)."""
 
 import io
 from typing import Any, Callable

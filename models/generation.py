@@ -4,7 +4,7 @@ The sampling loop lives here, beside the model, not inside it. One call generate
 samples (each with its own valence, arousal and boundaries) until every sample's time cursor
 reaches the target duration (or a token budget):
 
-    from emsync.generator import token_ids
+    from emsync.music.generator import token_ids
     from emsync.models.generation import Condition, SamplingConfig, generate, make_primer
     ids = token_ids()  # the vocabulary's ids come in from the library; models/ imports nothing of emsync
     res = generate(model, [Condition(0.5, -0.2, boundaries=(4.0, 9.5))], make_primer(ids, "start_bar", "more"),
@@ -69,7 +69,7 @@ eager. On CPU the flag is ignored.
 
 CPU (37m at batch 1): a decode step is bound by memory traffic, the Linear weights
 plus the KV cache it reads (at ~900 cached positions the fp32 keys/values of 11 layers are ~40 MB,
-as much as the int8 weights). The CPU defaults (emsync.config.GenerateParams) are the fastest
+as much as the int8 weights). The CPU defaults (emsync.core.config.GenerateParams) are the fastest
 measured: int8 Linear layers (`quantize_int8`), one thread (2 threads lost on a shared 2-core box), and the model's
 one-query attention written out instead of SDPA (models/music_transformer.py). The fastest stride,
 608 (one re-prefill per 608 tokens), is the named "cpu" preset; it is not the default because the
@@ -89,7 +89,7 @@ PRIMERS = ("start_bar", "bar")  # §4.4: [START, BAR] or an abrupt start with BA
 
 @dataclass(frozen=True)
 class TokenIds:
-    """The vocabulary ids the sampler needs, passed in (emsync.generator.token_ids() builds them
+    """The vocabulary ids the sampler needs, passed in (emsync.music.generator.token_ids() builds them
     from emsync.music.vocab) so this module stays pure PyTorch."""
 
     pad: int
@@ -154,7 +154,7 @@ class SamplingConfig:
     use_offsets: bool = True  # False: the model gets no boundary offsets (Algorithm 1 still tracks hits)
     cuda_graph: bool = False  # capture the decode step on CUDA (ignored on CPU)
     cpu_threads: int = 0  # CPU: torch threads while generating (0 = leave torch's setting); restored after
-    tokens: TokenIds | None = None  # the vocabulary's ids (emsync.generator.token_ids()); generate() needs them
+    tokens: TokenIds | None = None  # the vocabulary's ids (emsync.music.generator.token_ids()); generate() needs them
 
     def __post_init__(self):
         if not 0 < self.top_p <= 1:
@@ -169,7 +169,7 @@ class SamplingConfig:
 
     @classmethod
     def from_params(cls, gp, **overrides) -> "SamplingConfig":
-        """From emsync.config.GenerateParams (+ overrides)."""
+        """From emsync.core.config.GenerateParams (+ overrides)."""
         names = set(cls.__dataclass_fields__)
         kw = {k: getattr(gp, k) for k in names if hasattr(gp, k)}
         return cls(**{**kw, **overrides})
@@ -594,7 +594,7 @@ def _check_request(primer, duration_s, max_new_tokens, cfg) -> list:
     if not primer:
         raise ValueError("the primer is empty (use make_primer())")
     if cfg.tokens is None:
-        raise ValueError("SamplingConfig.tokens is missing: pass tokens=emsync.generator.token_ids()")
+        raise ValueError("SamplingConfig.tokens is missing: pass tokens=emsync.music.generator.token_ids()")
     return primer
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 def run(args) -> None:
     import torch
 
-    from emsync.config import load_params
+    from emsync.core.config import load_params
     from emsync.music import vocab
     from emsync.real_music.sampling import WorkChunkBatches
     from emsync.training.generator import build_training
@@ -155,7 +155,7 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    from emsync import env
+    from emsync.core import env
 
     env.apply_defaults()
     main()

@@ -1,4 +1,4 @@
-"""Write dvc.yaml from the stage declarations (emsync.stages.STAGES): each stage's command, its code
+"""Write dvc.yaml from the stage declarations (emsync.pipeline.stages.STAGES): each stage's command, its code
 deps (the same list its Prefect cache keys hash), data deps, params, outs, metrics and plots.
 
     python scripts/write_dvc_yaml.py           # rewrite dvc.yaml (and pipelines/*/dvc.yaml)
@@ -9,7 +9,7 @@ with `wdir` back to the root, so their paths and params are the root's and the d
 (the root dvc.yaml) never runs them.
 
 A new stage, or a new registered extractor (its EXTRACTOR_CODE entry): declare it in
-emsync/stages.py and run this script. tests/test_stage_code.py checks dvc.yaml is in sync.
+emsync/pipeline/stages.py and run this script. tests/test_stage_code.py checks dvc.yaml is in sync.
 """
 
 import sys
@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 HEADER = """\
-# Written by scripts/write_dvc_yaml.py from the stage declarations in emsync/stages.py: edit those, not this file.
+# Written by scripts/write_dvc_yaml.py from the stage declarations in emsync/pipeline/stages.py: edit those, not this file.
 # Each stage runs one Prefect flow. Data deps are DVC params templates (`${labeling.midi_dir}`...) read from
 # params.yaml, so each stage depends on the folders its active parameter set names. Per-item output folders are
 # `persist: true`: Prefect's task cache (data/prefect_results) relies on them surviving a re-run, which DVC would
@@ -27,7 +27,7 @@ HEADER = """\
 stages:
 """
 PIPELINE_HEADER = """\
-# Written by scripts/write_dvc_yaml.py from the stage declarations in emsync/stages.py: edit those, not this file.
+# Written by scripts/write_dvc_yaml.py from the stage declarations in emsync/pipeline/stages.py: edit those, not this file.
 # A pipeline of its own: the demo `dvc repro` (the root dvc.yaml) never runs or checks these stages.
 #   dvc repro {folder}/dvc.yaml                  # every stage whose inputs changed
 #   dvc repro -s -f {folder}/dvc.yaml:<stage>    # one stage, forced
@@ -68,7 +68,7 @@ def stage_yaml(s) -> list:
     if s.code or s.deps:
         body.append(f"{ind}deps:")
         if s.code and s.flow:
-            body.append(f"{ind}  # code: emsync.stages.STAGE_CODE[{(s.code_key or s.name)!r}], also the stage's Prefect cache key")
+            body.append(f"{ind}  # code: emsync.pipeline.stages.STAGE_CODE[{(s.code_key or s.name)!r}], also the stage's Prefect cache key")
         body += [line for e in (*s.code, *s.deps) for line in _entry(e, ind + "  ")]
     for section in SECTIONS:
         entries = getattr(s, section)
@@ -80,14 +80,14 @@ def stage_yaml(s) -> list:
 
 def dvc_yaml(pipeline: str = "") -> str:
     """The text of the dvc.yaml of `pipeline` ("" = the root one)."""
-    from emsync.stages import STAGES
+    from emsync.pipeline.stages import STAGES
 
     head = PIPELINE_HEADER.format(folder=pipeline) if pipeline else HEADER
     return head + "\n".join("\n".join(stage_yaml(s)) + "\n" for s in STAGES if s.pipeline == pipeline)
 
 
 if __name__ == "__main__":
-    from emsync.stages import PIPELINES
+    from emsync.pipeline.stages import PIPELINES
 
     stale = []
     for pipeline in PIPELINES:

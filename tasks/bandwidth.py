@@ -1,6 +1,6 @@
 """Cached Prefect tasks of the bandwidth stages (library code in emsync/bandwidth/)."""
 
-from emsync.flowkit import cached_task
+from emsync.pipeline.flowkit import cached_task
 
 
 @cached_task(name="bwe-test")

@@ -3,7 +3,7 @@
 A task takes the labelled videos, a digest of their feature tables and `code` (a digest of the
 library sources it runs), so new features, labels, params or code re-run it and nothing else does."""
 
-from emsync.flowkit import cached_task
+from emsync.pipeline.flowkit import cached_task
 
 
 @cached_task(name="train-classifier")
@@ -28,7 +28,7 @@ def train_classifier_task(
 
     from emsync.classify.stage import build_dataset, train_classifier
     from emsync.classify.tasks import carve_validation
-    from emsync.config import ClassifyParams
+    from emsync.core.config import ClassifyParams
 
     c = ClassifyParams(**classify)
     inputs = c.emotion_inputs if task == "emotion" else None  # §5.2.2.1 (thesis set: BEATs audio)

@@ -1,6 +1,6 @@
 """Prefect task of the corpus stage: one cached conversion per music21 work."""
 
-from emsync.flowkit import cached_task
+from emsync.pipeline.flowkit import cached_task
 
 
 @cached_task(name="convert-work")

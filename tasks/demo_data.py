@@ -2,7 +2,7 @@
 the bytes plus its ground-truth entry; the flow writes the files. `code` (the emsync/demo source
 digest) is part of every cache key, so editing the generator re-renders."""
 
-from emsync.flowkit import cached_task
+from emsync.pipeline.flowkit import cached_task
 
 
 @cached_task(name="demo-midi")

@@ -2,7 +2,7 @@
 (extractor, video) returning that extractor's DataFrame.
 
 Both are cached on their inputs: the video's content digest, the parameters, the model's version
-and a digest of the library code they run (`emsync.stages.module_digest`), so editing an extractor re-runs only
+and a digest of the library code they run (`emsync.pipeline.stages.module_digest`), so editing an extractor re-runs only
 that extractor and re-running an unchanged flow is all cache hits.
 """
 
@@ -13,9 +13,9 @@ from pathlib import Path
 
 from prefect.cache_policies import INPUTS, TASK_SOURCE
 
-from emsync.config import project_root
-from emsync.errors import InputError
-from emsync.flowkit import cached_task
+from emsync.core.config import project_root
+from emsync.core.errors import InputError
+from emsync.pipeline.flowkit import cached_task
 from emsync.video.stage import resolve_extractor
 
 _HANDLES: dict = {}  # (extractor, model_ref, device) -> loaded handle, shared by the tasks of one process

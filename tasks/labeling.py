@@ -2,7 +2,7 @@
 
 import hashlib
 
-from emsync.flowkit import CACHE_POLICY, cached_task
+from emsync.pipeline.flowkit import CACHE_POLICY, cached_task
 
 
 def frame_digest(df) -> str:
@@ -54,7 +54,7 @@ def archive_features(matches, matches_digest: str, archive_path: str, archive_di
 @cached_task(name="labels", cache_policy=CACHE_POLICY - "files" - "matches" - "audio")
 def labels(files, matches, audio, digests: list, cfg: dict, code: str):
     """§4.3 valence/arousal labels and the train/test split."""
-    from emsync.config import LabelingParams
+    from emsync.core.config import LabelingParams
     from emsync.labeling.stage import labels_table
 
     return labels_table(files, matches, audio, LabelingParams(**cfg))

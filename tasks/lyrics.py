@@ -1,16 +1,16 @@
 """Prefect tasks of the lyrics and train_lyrics stages (§3.2). Inputs are content digests, outputs
 are data; library code in emsync/lyrics/."""
 
-from emsync.flowkit import CACHE_POLICY, cached_task
+from emsync.pipeline.flowkit import CACHE_POLICY, cached_task
 
 
 @cached_task(name="extract-lyrics")
 def extract_shard(job: dict, min_words: int, language: str, limits: dict, code: str) -> list:
     """Lyrics rows of job["paths"] (ids job["ids"]); the key holds job["digests"] (file md5s).
     A file the MIDI gate rejects is a row with reason "unreadable" and the gate's error as detail."""
-    from emsync.errors import InputError
+    from emsync.core.errors import InputError
     from emsync.lyrics.rows import lyrics_row
-    from emsync.midi_input import MidiLimits
+    from emsync.music.midi_input import MidiLimits
 
     rows = []
     for path, mid in zip(job["paths"], job["ids"]):

@@ -1,9 +1,9 @@
 """Cached Prefect tasks of the train and evaluate stages (library code in emsync/training/).
 
 Each takes content digests of its input files and `code`, a digest of the library sources it runs
-(emsync.stages.stage_digest), so the cache is invalidated by new data or new code."""
+(emsync.pipeline.stages.stage_digest), so the cache is invalidated by new data or new code."""
 
-from emsync.flowkit import cached_task
+from emsync.pipeline.flowkit import cached_task
 
 
 @cached_task(name="train-generator")

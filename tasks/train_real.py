@@ -1,6 +1,6 @@
 """Prefect task of the train_real stage: train, evaluate and store the shipped real generator."""
 
-from emsync.flowkit import cached_task
+from emsync.pipeline.flowkit import cached_task
 
 
 @cached_task(name="train-real-generator")

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from prefect import flow
 
-from emsync import env
-from emsync.flowkit import RunReport, cached_task, map_items, with_dask
-from emsync.io import write_json
+from emsync.core import env
+from emsync.core.io import write_json
+from emsync.pipeline.flowkit import RunReport, cached_task, map_items, with_dask
 
 
 @cached_task

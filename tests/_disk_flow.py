@@ -6,9 +6,9 @@ from pathlib import Path
 
 from prefect import flow, task
 
-from emsync import env
-from emsync.flowkit import RunReport, map_items
-from emsync.io import write_bytes, write_text
+from emsync.core import env
+from emsync.core.io import write_bytes, write_text
+from emsync.pipeline.flowkit import RunReport, map_items
 
 
 @task

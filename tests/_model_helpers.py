@@ -4,7 +4,7 @@
 import pytest
 import torch
 
-from emsync.generator import save_generator
+from emsync.music.generator import save_generator
 from emsync.models.music_transformer import MusicTransformer, MusicTransformerConfig
 
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from prefect import flow
 
-from emsync import env
-from emsync.flowkit import RunReport, cached_task, run_task
-from emsync.io import write_text
+from emsync.core import env
+from emsync.core.io import write_text
+from emsync.pipeline.flowkit import RunReport, cached_task, run_task
 
 
 @cached_task

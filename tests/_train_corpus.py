@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from emsync.io import write_json
+from emsync.core.io import write_json
 from emsync.music import vocab as V
 
 

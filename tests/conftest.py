@@ -2,7 +2,7 @@
 
 Sessions share:
 - `prefect_api`: one Prefect server for the whole session. `pytest_configure` starts it
-  (emsync/prefect_server.py) in the background and exports PREFECT_API_URL, so every flow a test
+  (emsync/pipeline/prefect_server.py) in the background and exports PREFECT_API_URL, so every flow a test
   runs, in this process or in a subprocess that inherits os.environ, uses it instead of starting
   Prefect's temporary server (10-60 s each on 2 busy cores). Nothing waits for it: its socket
   listens from the start, so a client that comes while it loads waits in the queue (the fixture
@@ -38,8 +38,8 @@ from pathlib import Path
 
 import pytest
 
-from emsync import env
-from emsync.config import shared_data_dir
+from emsync.core import env
+from emsync.core.config import shared_data_dir
 
 # Tests keep their Prefect task cache and default reports folder out of the repository, so a
 # developer's own pipeline runs never turn a test's "first run" into cache hits (and vice versa).
@@ -55,7 +55,7 @@ def pytest_configure(config):
     or the controller's under pytest-xdist)."""
     if os.environ.get("PREFECT_API_URL"):
         return
-    from emsync import prefect_server
+    from emsync.pipeline import prefect_server
 
     config._emsync_prefect_server = prefect_server.start(os.getpid())
     prefect_server.point_prefect_at(config._emsync_prefect_server.api)
@@ -66,7 +66,7 @@ def pytest_unconfigure(config):
     if server is not None:
         import signal
 
-        from emsync import prefect_server
+        from emsync.pipeline import prefect_server
 
         os.kill(server.pid, signal.SIGTERM)
         deadline = time.monotonic() + 20
@@ -77,7 +77,7 @@ def pytest_unconfigure(config):
 @pytest.fixture(scope="session")
 def prefect_api():
     """The session's Prefect API URL (None when PREFECT_API_URL was unset), once it answers."""
-    from emsync import prefect_server
+    from emsync.pipeline import prefect_server
 
     api = os.environ.get("PREFECT_API_URL")
     deadline = time.monotonic() + prefect_server.STARTUP_TIMEOUT_S
@@ -238,9 +238,9 @@ def classify_videos(tmp_path_factory):
     import types
 
     from emsync.classify.inference import EXTRACTORS, extract_tables
-    from emsync.config import Params
+    from emsync.core.config import Params
     from emsync.demo.videos import build_videos
-    from emsync.io import write_json
+    from emsync.core.io import write_json
     from tests._extractor_models import handle
 
     root = tmp_path_factory.mktemp("classify_videos")
@@ -269,7 +269,7 @@ def trained_vemoclap(classify_videos):
 
     from emsync.classify.datasets import demo_table
     from emsync.classify.stage import build_dataset, train_classifier
-    from emsync.config import Params
+    from emsync.core.config import Params
     from emsync.models.classifiers import from_checkpoint_dict
 
     root = classify_videos.root

@@ -9,7 +9,7 @@ import pytest
 from emsync.bandwidth import audio as A
 from emsync.bandwidth import data as D
 from emsync.bandwidth import filters as F
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 
 
 def _wav(path, x, sr=44100):

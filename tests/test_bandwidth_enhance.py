@@ -103,7 +103,7 @@ def _float_wav(path, x):
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 def test_nan_or_inf_samples_are_refused_not_silence(tmp_path, ckpt, bad):
     """NaN compared false with every peak, so a NaN file became 'input is silent' and all zeros."""
-    from emsync.errors import InputError
+    from emsync.core.errors import InputError
 
     x = np.full((44100, 2), 0.1, np.float32)
     x[30000:30010] = bad

@@ -13,7 +13,7 @@ from emsync.bandwidth import data as D
 from emsync.bandwidth import filters as F
 from emsync.bandwidth.infer import snr
 from emsync.bandwidth.vggish import save_vggish
-from emsync.config import load_params
+from emsync.core.config import load_params
 from emsync.models.vggish import Vggish, VggishConfig
 
 

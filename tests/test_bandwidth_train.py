@@ -22,8 +22,8 @@ from emsync.bandwidth.train import (
     model_config,
     save_checkpoint,
 )
-from emsync.config import BandwidthParams
-from emsync.errors import InputError
+from emsync.core.config import BandwidthParams
+from emsync.core.errors import InputError
 from emsync.training.engine import train
 
 N = 2048

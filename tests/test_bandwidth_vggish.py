@@ -7,7 +7,7 @@ import torch
 
 from emsync.bandwidth import filters as F
 from emsync.bandwidth.vggish import load_vggish, log_mel_examples, save_vggish, vgg_distance
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 from emsync.models.vggish import Vggish, VggishConfig
 
 TINY = VggishConfig(channels=(4, 4, 8, 8, 8, 8), hidden=32, embedding=16)
@@ -70,7 +70,7 @@ def test_demo_vggish_is_built_by_demo_models_and_named_by_the_demo_params(tmp_pa
     import yaml
 
     from _root import ROOT
-    from emsync.config import load_params
+    from emsync.core.config import load_params
     from emsync.video.tiny_models import build
 
     demo = load_params(ROOT / "params" / "demo.yaml").bandwidth.vggish_model

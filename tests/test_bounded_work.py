@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from emsync import store
+from emsync.pipeline import store
 from emsync.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,7 +103,7 @@ def test_sigterm_stops_a_running_query(repo):
 def test_render_streams_a_long_duration_in_blocks(tmp_path):
     """--duration 600 s of a short song: 212 MB of float audio if held whole; streamed, the
     render allocates as much as for 60 s (numpy reports its arrays to tracemalloc)."""
-    from emsync.render import render_wav
+    from emsync.soundtrack.render import render_wav
 
     from _midi_mutants import seeds
 

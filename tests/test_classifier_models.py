@@ -54,7 +54,7 @@ def test_genre_transformers_at_the_stated_widths():
     "6.98M". The stated widths with the author's 530-entry position tables (the thesis set) give
     2.84M / 1.10M; the stated totals are reached only with 5000-entry tables and, for multi, every
     modality at its own width instead of 128 (README "Where emsync differs")."""
-    from emsync.config import load_params
+    from emsync.core.config import load_params
     from tests._root import ROOT
 
     sizes = load_params(ROOT / "params" / "thesis.yaml").classify.genre_models
@@ -106,7 +106,7 @@ def test_genre_mlp_counts():
 def test_thesis_set_mlp_is_the_one_linear_layer():
     """The thesis parameter set's genre MLP at the thesis's feature sizes: 47,061 (+ 2,240 learned
     "absent" vectors for missing modalities, which the thesis's model did not have)."""
-    from emsync.config import load_params
+    from emsync.core.config import load_params
     from tests._root import ROOT
 
     cfg = load_params(ROOT / "params" / "thesis.yaml").classify.genre_models["mlp"]

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from emsync.classify import ablation
-from emsync.config import Params
+from emsync.core.config import Params
 from emsync.models.classifier_blocks import GENRES
 
 D = 8

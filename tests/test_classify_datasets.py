@@ -20,7 +20,7 @@ from emsync.classify.datasets import (
     multi_hot,
     upper_whisker,
 )
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 from emsync.models.classifier_blocks import GENRES
 
 
@@ -79,7 +79,7 @@ def test_duration_filter_keeps_the_published_set_and_cuts_raw_metadata(shared_da
 
 def test_the_genre_stage_applies_the_duration_filter(tmp_path):
     from emsync.classify.stage import genre_dataset
-    from emsync.config import params_from_dict
+    from emsync.core.config import params_from_dict
 
     ids = [f"id{i:03d}" for i in range(10)]
     csv = pd.DataFrame({"imdb_id": ids, "youtube_id": ids, "genres": ["['Drama']"] * 10, "title": ids,
@@ -145,7 +145,7 @@ def test_one_folder_per_dataset(tmp_path):
     """The thesis set keeps each dataset in its own folder under features.videos_dir (the stage reads
     them all) and scores evaluation videos from another folder, so no training video is scored."""
     from emsync.classify.stage import has_audio_stream
-    from emsync.config import load_params
+    from emsync.core.config import load_params
     from emsync.video.stage import list_videos
     from tests._root import ROOT
     from tests._videos import scenes

@@ -11,8 +11,8 @@ import torch
 
 from emsync.classify.features import MissingFeatures, read_tables
 from emsync.classify.inference import EXTRACTORS, classify_tables, extract_tables, load_classifier, save_classifier
-from emsync.config import Params
-from emsync.errors import InputError
+from emsync.core.config import Params
+from emsync.core.errors import InputError
 from emsync.models.classifiers import build
 from emsync.video import extractors
 from tests._extractor_models import handle
@@ -177,7 +177,7 @@ def test_soundtrack_without_flags_reads_the_video_and_names_every_weights(cli_se
     warning; flags override. The generator's weights are named too (a test checkpoint: unknown)."""
     import json
 
-    from emsync import emotion_map as em
+    from emsync.emotion import mapping as em
     from emsync.cli import main
 
     monkeypatch.setenv("EMSYNC_PARAMS", str(cli_setup / "params.yaml"))
@@ -235,7 +235,7 @@ def test_soundtrack_request_passes_the_leakage_flag_to_the_classifier(tmp_path, 
     from types import SimpleNamespace
 
     import emsync.classify.inference as inf
-    from emsync.config import params_from_dict
+    from emsync.core.config import params_from_dict
     from emsync.soundtrack.emotion import choose_emotion
     from emsync.soundtrack.request import SoundtrackRequest
 

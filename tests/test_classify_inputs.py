@@ -13,8 +13,8 @@ import pytest
 
 from emsync.classify.features import THESIS_INPUTS, MissingFeatures, read_tables, sources
 from emsync.classify.inference import extractors_for
-from emsync.config import load_params
-from emsync.errors import InputError
+from emsync.core.config import load_params
+from emsync.core.errors import InputError
 from tests._root import ROOT
 
 WIDTH = {"clip": 10, "beats": 12, "faces": 8, "sentiment": 6}

@@ -9,7 +9,7 @@ import pytest
 from emsync.classify.datasets import demo_table
 from emsync.classify.metrics import genre_metrics
 from emsync.classify.stage import build_dataset, evaluate, train_classifier
-from emsync.config import Params
+from emsync.core.config import Params
 from emsync.models.classifiers import from_checkpoint_dict
 
 pytestmark = pytest.mark.slow  # builds 18 videos and their features (minutes on a loaded 2-core box)

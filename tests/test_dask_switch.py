@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from _project import run_module
-from emsync.errors import InputError
-from emsync.flowkit import dask_runner
+from emsync.core.errors import InputError
+from emsync.pipeline.flowkit import dask_runner
 
 
 def test_switch_values():

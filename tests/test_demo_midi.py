@@ -11,8 +11,8 @@ import numpy as np
 import pretty_midi
 import pytest
 
+from emsync.core.io import tree_digest
 from emsync.demo.midi_corpus import build_midi_corpus, md5
-from emsync.io import tree_digest
 
 PIANO_GUITAR = set(range(0, 8)) | set(range(24, 32))
 

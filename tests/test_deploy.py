@@ -65,7 +65,7 @@ def test_deployment_run_by_a_worker_goes_through_dvc(tmp_path, prefect_server):
         assert [d["name"] for d in deps] == ["copy"] and deps[0]["work_pool_name"] == "testpool"
 
         # the stock schedules reach the server: labeling's deployment carries its cron
-        from emsync.deploy import SCHEDULES
+        from emsync.pipeline.deploy import SCHEDULES
 
         _run([sys.executable, "-m", "emsync", "deploy", "--pool", "testpool", "--stage", "labeling"], env, cwd=ROOT)
         lab = [d for d in _post(api, "/deployments/filter", {}) if d["name"] == "labeling"][0]

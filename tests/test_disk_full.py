@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from emsync.cli import main
-from emsync.errors import DiskFullError
+from emsync.core.errors import DiskFullError
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -75,7 +75,7 @@ def test_commands_on_a_full_disk_fail_in_one_line_and_keep_nothing(small_disk, s
 
 def test_a_writer_that_swallows_the_error_leaves_no_empty_file(small_disk, song):
     """symusic's dump_midi ignored ENOSPC and left a 0-byte MIDI that the command called written."""
-    from emsync.io import atomic_path
+    from emsync.core.io import atomic_path
     from emsync.music.tokenizer import decode, write_midi
     from emsync.music import vocab as V
     import json

@@ -1,5 +1,5 @@
 """DVC experiments on a tiny project built like emsync's stages: its params.yaml
-has emsync's `video` section, the stage reads it with emsync.config.load_params, runs the real
+has emsync's `video` section, the stage reads it with emsync.core.config.load_params, runs the real
 FFmpeg scene-cut detector (§5.1) on a DVC-tracked clip and writes a DVC metric. `dvc exp run -S`
 changes `video.scene_threshold` and the metric follows it; a queued sweep runs both queued points
 and `dvc exp show --json` lists each with its own metric."""
@@ -19,8 +19,8 @@ from emsync.video.cuts import ffmpeg_cuts, ffmpeg_scores
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not shutil.which("dvc"), reason="dvc not installed")]
 
-STAGE = """from emsync.config import load_params
-from emsync.io import write_json
+STAGE = """from emsync.core.config import load_params
+from emsync.core.io import write_json
 from emsync.video.cuts import detect_cuts
 
 p = load_params().video

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from emsync import emotion_estimate as E
-from emsync import provenance as P
-from emsync.config import Params
+from emsync.emotion import estimate as E
+from emsync.core import provenance as P
+from emsync.core.config import Params
 
 
 def test_text_polarity_goes_to_joy_or_the_four_negatives():
@@ -39,7 +39,7 @@ def test_fusion_counts_what_it_cannot_read_as_neutral():
 
 
 def test_valence_arousal_puts_neutral_at_the_centre():
-    from emsync import emotion_map as em
+    from emsync.emotion import mapping as em
 
     joy = np.eye(len(E.LABELS))[E.LABELS.index("joy")]
     neutral = np.eye(len(E.LABELS))[E.LABELS.index("neutral")]
@@ -77,7 +77,7 @@ def _params(tmp_path, ckpt, extractor_kind="real"):
 
 
 def test_a_demo_vemoclap_is_never_the_default(tmp_path):
-    from emsync.emotion_source import choose
+    from emsync.emotion.source import choose
 
     ckpt = _vemoclap(tmp_path / "demo.pt", P.weights_record("demo", "train_emotion", "demo videos"))
     src = choose(_params(tmp_path, ckpt))
@@ -88,7 +88,7 @@ def test_a_demo_vemoclap_is_never_the_default(tmp_path):
 
 
 def test_a_real_vemoclap_is_the_default_only_with_real_extractors(tmp_path):
-    from emsync.emotion_source import choose
+    from emsync.emotion.source import choose
 
     ckpt = _vemoclap(tmp_path / "real.pt", P.weights_record("real", "train_emotion on ekman6", "Ekman-6 training split"))
     src = choose(_params(tmp_path, ckpt))

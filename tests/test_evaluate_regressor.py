@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from _train_corpus import write_corpus
-from emsync.config import EvaluateParams
+from emsync.core.config import EvaluateParams
 from emsync.training import metrics as M
 from emsync.training.regressor import masked_l1, predict_sequence
-from emsync.io import write_bytes
+from emsync.core.io import write_bytes
 from emsync.models import checkpoint
 from emsync.models.emotion_regressor import BidirectionalRelativeAttention, EmotionRegressor, EmotionRegressorConfig, regressor_bytes
 from emsync.models.music_transformer import RelativeGlobalAttention, naive_relative_logits

@@ -9,11 +9,11 @@ import pytest
 import torch
 
 from _train_corpus import write_corpus
-from emsync.config import EvaluateParams, GenerateParams
+from emsync.core.config import EvaluateParams, GenerateParams
 from emsync.music import vocab as V
 from emsync.training import evaluation as E
 from emsync.training.report import evaluation_markdown, ordering_check
-from emsync.generator import save_generator
+from emsync.music.generator import save_generator
 from emsync.models.music_transformer import MusicTransformer, MusicTransformerConfig
 
 GEN = dataclasses.asdict(GenerateParams(slide_stride=8))

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 from emsync.video.extractors.audio import load_tagger_dir
 from emsync.video.loading import dir_version, load_pretrained, model_version, resolve
 from _extractor_models import model_dir

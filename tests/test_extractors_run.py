@@ -7,7 +7,7 @@ import pytest
 from skimage import data as skdata
 
 from _extractor_models import handle, model_dir
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 from emsync.video import extractors
 from emsync.video.sampling import VideoSample
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 from emsync.video import extractors
 from emsync.video.loading import load_pretrained
 from emsync.video.sampling import VideoSample, sample_video

@@ -24,9 +24,9 @@ pytestmark = pytest.mark.slow
 STAGE = """import os, sys, time
 from pathlib import Path
 from prefect import flow
-from emsync import env
-from emsync.flowkit import RunReport, cached_task, run_task
-from emsync.io import write_text
+from emsync.core import env
+from emsync.pipeline.flowkit import RunReport, cached_task, run_task
+from emsync.core.io import write_text
 
 @cached_task
 def item(i: int) -> str:

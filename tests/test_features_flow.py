@@ -77,7 +77,7 @@ def test_tables_rejects_and_summary(ws):
     assert summary["extractors"]["stats"]["s_per_video_minute"] > 0
     import duckdb
 
-    from emsync import store
+    from emsync.pipeline import store
 
     assert not (ws / "data" / "emsync.duckdb").exists()  # the store stage's output, not this stage's
     with pytest.MonkeyPatch.context() as mp:  # views hold project-relative paths

@@ -89,7 +89,7 @@ def test_tf_same_padding_puts_the_odd_row_last():
 
 def test_not_a_keras_file_is_one_clear_error(tmp_path):
     pytest.importorskip("h5py")
-    from emsync.errors import InputError
+    from emsync.core.errors import InputError
     from emsync.video.fer import load_keras_fer
 
     bad = tmp_path / "model.hdf5"

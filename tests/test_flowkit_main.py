@@ -4,14 +4,14 @@ enters the stage(s) before loading the params, runs the flow on those params and
 import pytest
 import yaml
 
-from emsync import flowkit
+from emsync.pipeline import flowkit
 
 
 @pytest.fixture
 def entered(monkeypatch):
     names = []
-    monkeypatch.setattr("emsync.runguard.enter_stage", lambda name, root=None: names.append(name))
-    monkeypatch.setattr("emsync.env.apply_defaults", lambda: None)  # done once by conftest
+    monkeypatch.setattr("emsync.pipeline.runguard.enter_stage", lambda name, root=None: names.append(name))
+    monkeypatch.setattr("emsync.core.env.apply_defaults", lambda: None)  # done once by conftest
     return names
 
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from emsync.generator import make_primer, token_ids
+from emsync.music.generator import make_primer, token_ids
 from emsync.music import vocab as V
 from emsync.models.generation import Condition, Int8Linear, SamplingConfig, generate, quantize_int8
 from emsync.models.music_transformer import MusicTransformer, MusicTransformerConfig, relative_logits

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from emsync.generator import make_primer, token_ids
+from emsync.music.generator import make_primer, token_ids
 from emsync.music import vocab as V
 from emsync.models.generation import Condition, SamplingConfig, generate
 

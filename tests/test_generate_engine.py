@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from emsync.generator import make_primer, token_ids
+from emsync.music.generator import make_primer, token_ids
 from emsync.music import vocab as V
 from emsync.models.generation import (
     BoundaryTracker,
@@ -216,7 +216,7 @@ def test_batched_samples_stop_at_their_own_duration():
 
 
 def test_sampling_config_from_params_and_validation():
-    from emsync.config import GenerateParams
+    from emsync.core.config import GenerateParams
 
     cfg = SamplingConfig.from_params(GenerateParams(), use_cache=False, tokens=TOK)
     assert (cfg.top_p, cfg.temperature, cfg.window, cfg.use_cache) == (0.7, 1.2, 1216, False)

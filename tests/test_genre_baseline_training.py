@@ -10,7 +10,7 @@ import torch
 from emsync.classify.features import VideoFeatures
 from emsync.classify.stage import engine_config, evaluate, make_task, train_classifier
 from emsync.classify.tasks import BaselineFrameTask, ClassifierData
-from emsync.config import Params
+from emsync.core.config import Params
 from emsync.models.classifier_blocks import GENRES
 from emsync.training.engine import train
 

@@ -14,7 +14,7 @@ from emsync.classify.features import DEFAULT_INPUTS, video_features
 from emsync.classify.inference import EXTRACTORS, classify_tables, extract_tables, save_classifier
 from emsync.classify.stage import train_classifier
 from emsync.classify.tasks import ClassifierData
-from emsync.config import ClassifyParams, Params
+from emsync.core.config import ClassifyParams, Params
 from emsync.models.classifier_blocks import GENRES
 from emsync.models.classifiers import from_checkpoint_dict
 from tests._extractor_models import handle

@@ -1,9 +1,9 @@
-"""Atomic writes (emsync.io): the rename leaves a whole file with the mode a plain open() gives."""
+"""Atomic writes (emsync.core.io): the rename leaves a whole file with the mode a plain open() gives."""
 
 import os
 import stat
 
-from emsync.io import atomic_path, write_bytes
+from emsync.core.io import atomic_path, write_bytes
 
 
 def test_atomic_write_gives_umask_mode_not_mkstemp_0600(tmp_path):

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from emsync.labeling import matching, stage
-from emsync.midi_input import inspect_file
+from emsync.music.midi_input import inspect_file
 from emsync.labeling.scan import list_midi, scan
 
 BROKEN = ("corrupt", "truncated", "empty", "zero_notes")

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from emsync.config import LabelingParams
+from emsync.core.config import LabelingParams
 from emsync.labeling import matching
 from emsync.labeling.labels import arousal_from_density, arousal_from_tempo, build_labels, test_split as split_of, valence_label
 

@@ -125,10 +125,10 @@ def test_layers_only_look_down():
         ("tasks/train.py", "from emsync.flows.train import train_flow"),
         ("models/vemoclap.py", "from ..tasks import train"),
         ("models/classifiers.py", "import duckdb"),
-        ("emsync/store.py", "import importlib\nimportlib.import_module('emsync.cli')"),
+        ("emsync/pipeline/store.py", "import importlib\nimportlib.import_module('emsync.cli')"),
         ("flows/train.py", "from . import tokens"),
         ("flows/train.py", "import flows.tokens"),
-        ("emsync/generator.py", "import importlib\nimportlib.import_module(f'emsync.tasks.{name}')"),
+        ("emsync/music/generator.py", "import importlib\nimportlib.import_module(f'emsync.tasks.{name}')"),
     ],
     ids=[
         "library-imports-a-flow",
@@ -154,7 +154,7 @@ def test_imports_resolve_in_the_namespace_the_file_loads_under():
         "emsync.models.classifier_blocks.Block",
     ]
     assert [m for _, m in imports("emsync.cli", "from . import run", is_package=True)] == ["emsync.cli", "emsync.cli.run"]
-    assert violations("emsync.flows.train", "from emsync.tasks import train\nfrom emsync import config\nimport torch") == []
+    assert violations("emsync.flows.train", "from emsync.tasks import train\nfrom emsync.core import config\nimport torch") == []
 
 
 def _absolute_imports(path: Path):
@@ -222,14 +222,18 @@ def test_importing_emsync_leaves_the_environment_unchanged():
     import json
     import os
 
-    from emsync.env import OFFLINE_DEFAULTS
+    from emsync.core.env import OFFLINE_DEFAULTS
 
     unset = {*OFFLINE_DEFAULTS, "PREFECT_LOCAL_STORAGE_PATH", "PREFECT_LOGGING_LEVEL", "YOLO_CONFIG_DIR"}
     env = {k: v for k, v in os.environ.items() if k not in unset}
     r = subprocess.run([sys.executable, "-c", IMPORT_ALL], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     out = json.loads(r.stdout.strip().splitlines()[-1])
-    assert {"emsync.flowkit", "emsync.checks", "emsync.video.loading", "emsync.flows.features", "emsync.models.generation"} <= set(
-        out["modules"]
-    )
+    assert {
+        "emsync.pipeline.flowkit",
+        "emsync.pipeline.checks",
+        "emsync.video.loading",
+        "emsync.flows.features",
+        "emsync.models.generation",
+    } <= set(out["modules"])
     assert out["changed"] == [] and out["same_hook"]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 from emsync.lyrics.archive import load_archive
 from emsync.lyrics.labels import EKMAN7, GO28, TABLE_3_2, columns, read_mapping, to_ekman
 
@@ -64,7 +64,7 @@ def test_store_joins_lyric_labels_with_valence_arousal(tmp_path, monkeypatch):
     import duckdb
     import pandas as pd
 
-    from emsync import store
+    from emsync.pipeline import store
 
     data = tmp_path / "data"
     (data / "labeling").mkdir(parents=True)

@@ -7,7 +7,7 @@ import sys
 import mido
 import pytest
 
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 from emsync.lyrics.extract import extract, words_of
 from emsync.lyrics.language import identify, keep_reason
 from emsync.lyrics.rows import lyrics_row

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 from emsync.lyrics.labels import EKMAN7, GO28
 from emsync.lyrics.metrics import frequency_baseline, macro, majority_baseline, per_label, search_cutoff
 from emsync.lyrics.model import load_classifier, save_classifier, train_wordpiece

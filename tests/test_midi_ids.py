@@ -5,8 +5,8 @@ import shutil
 
 from emsync.labeling import stage
 from emsync.labeling.scan import list_midi, scan
-from emsync.midi_ids import midi_ids, relative_text
 from emsync.music import corpus
+from emsync.music.midi_ids import midi_ids, relative_text
 
 MD5 = "d6caebd1964d9e4a3c5ea59525230e2d"
 

@@ -1,6 +1,6 @@
 """One MIDI validator behind every entry point.
 
-A seeded fuzz run over 1,000+ mutated files: `midi inspect` (emsync.midi_input.inspect_path), the
+A seeded fuzz run over 1,000+ mutated files: `midi inspect` (emsync.music.midi_input.inspect_path), the
 labeling stage's scan, `tokens encode` (read_song + encode), `generate --primer` (primer_ids) and
 `render` (render_file, FluidSynth replaced by a sentinel) all accept the same files and reject the
 rest with the validator's reason. In-process for speed; the CLI is exercised on a few files."""
@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from emsync import render
+from emsync.soundtrack import render
 from emsync.cli import main
-from emsync.generator import primer_ids
-from emsync.config import Params
-from emsync.errors import InputError
+from emsync.music.generator import primer_ids
+from emsync.core.config import Params
+from emsync.core.errors import InputError
 from emsync.labeling.scan import _one as labeling_scan_one
-from emsync.midi_input import MidiInputError, MidiLimits, inspect_path
+from emsync.music.midi_input import MidiInputError, MidiLimits, inspect_path
 from emsync.music.lpd5 import read_song
 from emsync.music.tokenizer import encode
 from tests._midi_mutants import huge_delta, mutants, seeds

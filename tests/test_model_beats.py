@@ -138,7 +138,7 @@ def test_relative_bias_is_gated_per_query_and_changes_the_output():
 def test_beats_extractor_one_vector_per_frame_and_thesis_set_uses_it():
     from _extractor_models import handle
 
-    from emsync.config import load_params
+    from emsync.core.config import load_params
 
     from _root import ROOT
     from emsync.video import extractors

@@ -17,7 +17,7 @@ from emsync.models.music_transformer import (
     relative_logits,
 )
 
-from emsync.generator import save_generator
+from emsync.music.generator import save_generator
 
 from _model_helpers import one_thread  # noqa: F401 (autouse fixture)
 from _model_helpers import tiny_model as tiny

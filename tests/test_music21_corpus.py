@@ -21,7 +21,7 @@ def all_works():
 def test_shipped_sources_leave_out_every_restricted_one():
     assert "essenFolksong" not in sources.SHIPPED and "palestrina" not in sources.SHIPPED
     assert all(not s.shipped for s in sources.SOURCES.values() if "non-commercial" in s.terms or "reserved" in s.terms)
-    from emsync.config import CORPUS_SOURCES, SHIPPED_SOURCES
+    from emsync.core.config import CORPUS_SOURCES, SHIPPED_SOURCES
 
     assert set(CORPUS_SOURCES) == set(sources.SOURCES) and tuple(SHIPPED_SOURCES) == sources.SHIPPED
 

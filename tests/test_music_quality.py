@@ -1,10 +1,10 @@
-"""The music measures behind `emsync bench music_quality` (emsync/music_quality.py), on notes whose
+"""The music measures behind `emsync bench music_quality` (emsync/music/quality.py), on notes whose
 answers are known, on a real MIDI file, and against chance."""
 
 import numpy as np
 import pytest
 
-from emsync import music_quality as q
+from emsync.music import quality as q
 
 
 def _notes(pitches, starts=None, dur=0.5):

@@ -1,5 +1,5 @@
 """No command writes over its own input: same path, symlink, hard link; a folder or an
-unwritable -o is one clear line. All checked by emsync.io.check_outputs before any work."""
+unwritable -o is one clear line. All checked by emsync.core.io.check_outputs before any work."""
 
 import os
 
@@ -7,8 +7,8 @@ import mido
 import pytest
 
 from emsync.cli import main
-from emsync.errors import InputError
-from emsync.io import check_outputs
+from emsync.core.errors import InputError
+from emsync.core.io import check_outputs
 
 
 def _midi(path):

@@ -1,4 +1,4 @@
-"""§6.3.2 objective metrics (emsync/objective.py) with answers known in advance: cut-to-chord distance
+"""§6.3.2 objective metrics (emsync/soundtrack/objective.py) with answers known in advance: cut-to-chord distance
 computed by hand, AV-Align on synthetic clips whose motion events and clicks coincide, are disjoint,
 are half a second apart or partly match (in memory and through a lossy H.264 file), KL on known
 distributions, and the V/A regressor loaded from a saved checkpoint."""
@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from _videos import raw_clip
-from emsync import objective as O
+from emsync.soundtrack import objective as O
 from emsync.music import vocab as V
 from emsync.training.metrics import chord_times
 

@@ -1,4 +1,4 @@
-"""One output rule for every command that writes (emsync.io.check_outputs): never over an input, never
+"""One output rule for every command that writes (emsync.core.io.check_outputs): never over an input, never
 over a file the project owns (params, dvc.yaml, dvc.lock, anything DVC or git tracks, a stage's
 outputs, reports, checkpoints) unless it is the command's own output of that kind.
 
@@ -216,9 +216,9 @@ def test_no_command_writes_over_a_project_file_or_its_input(project, monkeypatch
 def test_stems_never_replace_a_users_file_nor_the_mix(tmp_path, capsys):
     """--stems D writes <instrument>.wav files the user did not name: one already there that emsync
     did not write is refused, and --wav D/piano.wav with --stems D is two outputs on one file."""
-    from emsync.errors import InputError
-    from emsync.io import check_outputs
-    from emsync.render import STEMS_RECORD, stem_outputs
+    from emsync.core.errors import InputError
+    from emsync.core.io import check_outputs
+    from emsync.soundtrack.render import STEMS_RECORD, stem_outputs
 
     d = tmp_path / "stems"
     d.mkdir()
@@ -234,8 +234,8 @@ def test_stems_never_replace_a_users_file_nor_the_mix(tmp_path, capsys):
 
 
 def test_db_must_be_a_duckdb_file(tmp_path):
-    from emsync.errors import InputError
-    from emsync.io import check_db
+    from emsync.core.errors import InputError
+    from emsync.core.io import check_db
 
     (tmp_path / "study.json").write_text("{}")
     with pytest.raises(InputError, match="exists and is not a DuckDB database"):

@@ -83,7 +83,7 @@ def test_wheel_installs_and_runs_outside_the_checkout(tmp_path):
         "real": [
             py,
             "-c",
-            "from emsync.generator import load_generator, packaged_checkpoint as p; print(load_generator(p())[1]['weights']['kind'])",
+            "from emsync.music.generator import load_generator, packaged_checkpoint as p; print(load_generator(p())[1]['weights']['kind'])",
         ],
         "--params": [py, "-m", "emsync.flows.tokens", "--help"],
         "": [py, "-c", where],

@@ -6,9 +6,9 @@ import json
 import yaml
 
 from emsync.cli import main
-from emsync.config import load_params
+from emsync.core.config import load_params
 from _root import ROOT
-from emsync.inputs import check_inputs
+from emsync.pipeline.inputs import check_inputs
 
 
 def _params_file(tmp_path, **sections):

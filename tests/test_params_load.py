@@ -5,10 +5,10 @@ import sys
 
 import pytest
 
-from emsync.config import load_params, params_from_dict
+from emsync.core.config import load_params, params_from_dict
 
 from _root import ROOT
-from emsync.errors import ParamsError
+from emsync.core.errors import ParamsError
 
 
 def test_typo_names_the_key_and_suggests(tmp_path):

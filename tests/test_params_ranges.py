@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from emsync import config
+from emsync.core import config
 from emsync.cli import main
-from emsync.config import Each, OneOf, Params, Range, Rule, field_checks, params_from_dict
-from emsync.errors import ParamsError
+from emsync.core.config import Each, OneOf, Params, Range, Rule, field_checks, params_from_dict
+from emsync.core.errors import ParamsError
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = yaml.safe_load((ROOT / "params" / "demo.yaml").read_text())
@@ -74,7 +74,7 @@ def _leaves():
 
 def test_every_param_declares_its_range_or_choices():
     bare = [f"{s}.{n}" for cls, s, n, tp in _leaves() if tp is not bool and not field_checks(cls)[n]]
-    assert bare == [], f"params without a range/choices (see the guide at the top of emsync/config.py): {bare}"
+    assert bare == [], f"params without a range/choices (see the guide at the top of emsync/core/config.py): {bare}"
 
 
 def _nonsense(check, value):
@@ -141,8 +141,8 @@ def test_params_check_refuses_each_planted_value_in_one_line(tmp_path, capsys, k
 
 
 def test_a_flag_is_checked_like_its_param():
-    from emsync.config import VideoParams, check_value
-    from emsync.errors import InputError
+    from emsync.core.config import VideoParams, check_value
+    from emsync.core.errors import InputError
 
     assert check_value(VideoParams, "scene_threshold", 0.3, "--threshold") == 0.3
     for bad in (-1.0, math.nan, math.inf, 2.0, -0.01):
@@ -156,7 +156,7 @@ def test_choices_follow_the_code_that_reads_them():
     from emsync.models.classifiers import REGISTRY as CLASSIFIERS
     from emsync.models.lyrics_classifier import PRESETS
     from emsync.models.music_transformer import CONDITIONING_MODES, configs
-    from emsync.soundtrack_batch import CONDITIONS
+    from emsync.soundtrack.batch import CONDITIONS
     from emsync.video.cuts import METHODS
     from emsync.video.extractors import REGISTRY
     from emsync.video.sampling import MODES
@@ -216,7 +216,7 @@ def test_every_stage_waits_for_the_params_check_and_the_check_keeps_its_record()
 
 
 WORK = """import os, sys
-from emsync.config import load_params
+from emsync.core.config import load_params
 p = load_params("params.yaml")
 for d in ("data/demo", "data/demo_models"):
     os.makedirs(d, exist_ok=True)

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from emsync.config import load_params
-from emsync.errors import ParamsError
+from emsync.core.config import load_params
+from emsync.core.errors import ParamsError
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "params" / "demo.yaml"
@@ -86,7 +86,7 @@ stages:
       - reports/work.json
 """
 WORK = """import json, os
-from emsync.config import load_params
+from emsync.core.config import load_params
 p = load_params("params.yaml")  # a stage's flow: rejects bad params, but DVC removed its outputs first
 os.makedirs("data/work", exist_ok=True)
 open("data/work/t.txt", "w").write(str(p.labeling.max_tempo_bpm))

@@ -1,6 +1,6 @@
 """Params that do nothing are errors: every key in params.yaml is read by code.
 
-A key counts as read when its name appears in the code outside emsync/config.py as an attribute
+A key counts as read when its name appears in the code outside emsync/core/config.py as an attribute
 (`p.video.scene_threshold`), a keyword argument, or a string (`getattr(gp, "top_p")`, dict keys).
 That is a name-level check: a key whose name some other section also reads still passes, but a key
 that no code mentions at all (the kind that silently does nothing) fails here with its dotted name.
@@ -10,7 +10,7 @@ import ast
 import dataclasses
 from pathlib import Path
 
-from emsync import config
+from emsync.core import config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -19,7 +19,7 @@ def _names_in_code() -> set:
     names = set()
     for folder in ("emsync", "flows", "tasks", "models", "scripts"):
         for f in (ROOT / folder).rglob("*.py"):
-            if f == ROOT / "emsync" / "config.py":
+            if f == ROOT / "emsync" / "core" / "config.py":
                 continue
             for n in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
                 if isinstance(n, ast.Attribute):

@@ -42,7 +42,7 @@ def test_a_second_repro_has_nothing_to_do(demo_pipeline):
 
 
 def test_store_dag_push_and_pull(demo_pipeline):
-    from emsync import store
+    from emsync.pipeline import store
 
     clone = demo_pipeline.root
     expected = set(store.discover_tables(clone / "data"))  # view names depend only on the data tree

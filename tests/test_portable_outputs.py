@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 def _project(dst, corpus):
     dst.mkdir(parents=True)
-    shutil.copy(ROOT / "dvc.yaml", dst / "dvc.yaml")  # what makes it a project (emsync.config.project_root)
+    shutil.copy(ROOT / "dvc.yaml", dst / "dvc.yaml")  # what makes it a project (emsync.core.config.project_root)
     shutil.copytree(corpus.midi_dir, dst / "corpus" / "midi")
     shutil.copytree(corpus.root / "lmd", dst / "corpus" / "lmd")
     lmd = "corpus/lmd/"

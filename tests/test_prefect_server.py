@@ -1,4 +1,4 @@
-"""One Prefect server per run (emsync/prefect_server.py): every stage of a `dvc repro` talks to the
+"""One Prefect server per run (emsync/pipeline/prefect_server.py): every stage of a `dvc repro` talks to the
 same server, which stops when its owner ends and leaves no process, port or file; a flow run with
 no server at all still gets Prefect's temporary one."""
 
@@ -13,15 +13,16 @@ from pathlib import Path
 import pytest
 
 from _root import ROOT
-from emsync import prefect_server
+from emsync.pipeline import prefect_server
 
 # a stage: a trivial flow run the way every flow's __main__ runs (env defaults, then enter_stage);
 # it writes the API its flow run used and the run's server record
 STAGE = """import json, os, sys
 from prefect import flow
 from prefect.client.orchestration import get_client
-from emsync import env, prefect_server
-from emsync.runguard import dvc_process, enter_stage
+from emsync.core import env
+from emsync.pipeline import prefect_server
+from emsync.pipeline.runguard import dvc_process, enter_stage
 
 @flow(name="hello")
 def hello():
@@ -98,7 +99,7 @@ def _session_of(sid: int) -> list:
 
 TEMPORARY = """from prefect import flow
 from prefect.client.orchestration import get_client
-from emsync import env
+from emsync.core import env
 
 @flow(name="hello")
 def hello():

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from emsync.config import load_params, project_root
-from emsync.errors import ParamsError
+from emsync.core.config import load_params, project_root
+from emsync.core.errors import ParamsError
 
 from _model_helpers import tiny_checkpoint
 from _root import ROOT
@@ -65,7 +65,7 @@ def test_one_install_two_clones_each_command_touches_its_own_clone(two_clones):
         assert r.returncode == 0, r.stderr
         assert (b / "params.yaml").read_bytes() == (b / "params" / "thesis.yaml").read_bytes()
         assert (a / "params.yaml").read_bytes() == before  # the install's own clone is untouched
-    code = "import sys; sys.path.insert(0, sys.argv[1]); from emsync.config import project_root; print(project_root())"
+    code = "import sys; sys.path.insert(0, sys.argv[1]); from emsync.core.config import project_root; print(project_root())"
     r = subprocess.run([sys.executable, "-c", code, str(a)], cwd=b, env=_env(), capture_output=True, text=True, check=True)
     assert Path(r.stdout.strip()) == b.resolve()
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from emsync import provenance as P
-from emsync.errors import InputError
+from emsync.core import provenance as P
+from emsync.core.errors import InputError
 
 
 def test_a_written_record_is_read_back():

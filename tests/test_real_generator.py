@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from emsync.config import Params
-from emsync.errors import InputError
-from emsync.generator import PACKAGE_REF, checkpoint_path, load_generator, packaged_checkpoint
+from emsync.core.config import Params
+from emsync.core.errors import InputError
+from emsync.music.generator import PACKAGE_REF, checkpoint_path, load_generator, packaged_checkpoint
 
 
 def test_the_shipped_checkpoint_is_real_small_float16_and_carded():
@@ -48,7 +48,7 @@ def test_the_demo_train_stage_says_its_weights_are_demo_and_the_thesis_set_says_
 
 
 def test_the_shipped_sampling_is_used_unless_params_say_params():
-    from emsync.generator import sampling_params
+    from emsync.music.generator import sampling_params
 
     p = Params()
     _, extra = load_generator(packaged_checkpoint())
@@ -62,7 +62,7 @@ def test_the_shipped_sampling_is_used_unless_params_say_params():
 def test_the_shipped_model_plays_in_a_key():
     """Four 15-s pieces, one per emotion quadrant, seed 0: the share of notes in the best-fitting
     major/minor scale sits with real music (held-out corpus 0.98; random pitch classes 0.61-0.69)."""
-    from emsync import music_quality as quality
+    from emsync.music import quality
     from emsync.benchmarks.music_quality import generate_pieces, summarize
     from emsync.models.generation import Condition
 

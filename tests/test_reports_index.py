@@ -6,7 +6,7 @@ import sys
 
 import yaml
 
-from emsync.reports_index import build
+from emsync.pipeline.reports_index import build
 
 MAKE = """import sys, pathlib, yaml, matplotlib
 matplotlib.use("Agg")

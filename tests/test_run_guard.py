@@ -15,8 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(not shutil.which("dvc"), reason="dvc not installed")
 
 STAGE = """import os, sys, time
-from emsync import env
-from emsync.runguard import enter_stage
+from emsync.core import env
+from emsync.pipeline.runguard import enter_stage
 env.apply_defaults()
 enter_stage("toy", os.getcwd())  # under dvc repro: DVC holds the lock for us
 open("started", "w").write(str(os.getpid()))
@@ -65,7 +65,7 @@ def test_a_direct_run_is_refused_while_dvc_repro_holds_the_lock(tmp_path):
     try:
         _wait_for(repo / "started")  # the stage itself got past enter_stage under dvc
         code = (
-            "from emsync import env; env.apply_defaults(); from emsync.runguard import enter_stage; "
+            "from emsync.core import env; env.apply_defaults(); from emsync.pipeline.runguard import enter_stage; "
             f"enter_stage('toy', {str(repo)!r}); open('direct.txt', 'w').write('trampled')"
         )
         r = subprocess.run([sys.executable, "-c", code], cwd=repo, env=env, capture_output=True, text=True, timeout=60)
@@ -140,8 +140,8 @@ def test_emsync_run_refuses_while_the_lock_is_held(tmp_path):
     from dvc.fs import localfs
     from dvc.rwlock import rwlock
 
-    from emsync.config import load_params
-    from emsync.runguard import stage_outputs
+    from emsync.core.config import load_params
+    from emsync.pipeline.runguard import stage_outputs
 
     proj = _project(tmp_path)
     outs = stage_outputs("store", proj, load_params(proj / "params.yaml"))
@@ -174,8 +174,8 @@ def test_every_stage_claims_its_dvc_yaml_outputs_under_the_projects_own_params()
     """With the checkout's params.yaml the claimed paths are dvc.yaml's (templates filled in)."""
     import yaml
 
-    from emsync.config import load_params
-    from emsync.runguard import stage_outputs
+    from emsync.core.config import load_params
+    from emsync.pipeline.runguard import stage_outputs
 
     params = load_params(ROOT / "params.yaml")
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]

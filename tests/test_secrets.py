@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from emsync.core.redact import redact
 from emsync.labeling import spotify
-from emsync.redact import redact
 
 ROOT = Path(__file__).resolve().parents[1]
 CID, SECRET, TOKEN = "client-id-4f9a2c", "s3cr3t-7d1e0b-never-shown", "BQD-access-token-0123456789"
@@ -107,11 +107,11 @@ def test_redact_blanks_headers_tokens_and_secret_env(monkeypatch):
 
 
 STAGE = """import sys
-from emsync import env
+from emsync.core import env
 env.apply_defaults()
 from prefect import flow, task
 from emsync.labeling.spotify import SpotifyClient
-from emsync.runguard import enter_stage
+from emsync.pipeline.runguard import enter_stage
 
 @task
 def features(base, cache):
@@ -160,7 +160,7 @@ def test_a_stage_failing_inside_prefect_ends_with_one_clean_line(tmp_path):
 
 def test_switches_and_numbers_are_never_masked(monkeypatch):
     """TOKENIZERS_PARALLELISM=false made every 'false' in a message '***'."""
-    from emsync.redact import redact
+    from emsync.core.redact import redact
 
     monkeypatch.setenv("TOKENIZERS_PARALLELISM", "false")
     monkeypatch.setenv("MY_API_TOKEN", "true")

@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emsync.emotion_map import EMOTIONS, TABLE_6_1, mixture_mean, parse_probs, sample_mixture, scaled_gaussians, weights
-from emsync.errors import InputError
+from emsync.core.errors import InputError
+from emsync.emotion.mapping import EMOTIONS, TABLE_6_1, mixture_mean, parse_probs, sample_mixture, scaled_gaussians, weights
 from emsync.soundtrack import pick_emotion
 
 

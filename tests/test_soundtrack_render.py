@@ -9,8 +9,8 @@ import pytest
 from scipy.io import wavfile
 
 from emsync.cli import main
-from emsync.errors import InputError
-from emsync.render import fade_out, fit_length, peak_normalize, render_wav
+from emsync.core.errors import InputError
+from emsync.soundtrack.render import fade_out, fit_length, peak_normalize, render_wav
 
 from _videos import cut_video
 

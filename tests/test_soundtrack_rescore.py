@@ -15,7 +15,7 @@ from emsync.cli import main
 from emsync.music import vocab as V
 from emsync.soundtrack.rescore import first_change, kept_tokens
 
-from emsync.generator import save_generator
+from emsync.music.generator import save_generator
 
 from _model_helpers import PIANO_KEYS, one_thread, tiny_model  # noqa: F401 (autouse fixture)
 from _videos import cut_video

@@ -19,7 +19,7 @@ from _model_helpers import one_thread, tiny_checkpoint  # noqa: F401 (autouse fi
 @pytest.fixture(scope="module")
 def scenes_setup(tmp_path_factory):
     from emsync.classify.inference import EXTRACTORS, extract_tables, save_classifier
-    from emsync.config import Params
+    from emsync.core.config import Params
     from emsync.models.classifiers import build
     from emsync.video import extractors
     from tests._extractor_models import _ROOT, handle, model_dir
@@ -62,7 +62,7 @@ def test_curve_record_and_switch_at_the_boundary(scenes_setup, monkeypatch, caps
     curve = s["emotion_curve"]
     assert [(c["start"], c["end"]) for c in curve] == [(0.0, b), (b, s["duration_s"])]
     for c in curve:  # each segment's V/A is the §6.1 mixture mean of its own probabilities
-        from emsync.emotion_map import mixture_mean
+        from emsync.emotion.mapping import mixture_mean
 
         assert (c["valence"], c["arousal"]) == pytest.approx(mixture_mean(c["probs"], 0.8), abs=1e-5)
         assert c["top"] == max(c["probs"], key=c["probs"].get)
@@ -88,7 +88,7 @@ def test_per_scene_without_a_real_vemoclap_reads_each_scene_with_the_estimator(s
     segment's own frames (synthetic scenes: no face, no text -> neutral, said so per scene)."""
     import numpy as np
 
-    from emsync.emotion_estimate import LABELS, valence_arousal
+    from emsync.emotion.estimate import LABELS, valence_arousal
 
     d, video, _ = scenes_setup
     assert run(d, video, monkeypatch, "--emotion-per-scene", "--json") == 0

@@ -29,9 +29,9 @@ def trained(tmp_path_factory):
     from emsync.classify.datasets import demo_table
     from emsync.classify.inference import EXTRACTORS, extract_tables, save_classifier
     from emsync.classify.stage import build_dataset, train_classifier
-    from emsync.config import Params
-    from emsync.generator import save_generator
-    from emsync.io import write_json
+    from emsync.core.config import Params
+    from emsync.music.generator import save_generator
+    from emsync.core.io import write_json
     from emsync.models.classifiers import from_checkpoint_dict
     from emsync.video import extractors
     from tests._extractor_models import _ROOT, handle, model_dir

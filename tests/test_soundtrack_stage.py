@@ -118,7 +118,7 @@ def test_bad_inputs_are_recorded_not_fatal(ws):
 def test_store_registers_the_table(ws, monkeypatch):
     import duckdb
 
-    from emsync import store
+    from emsync.pipeline import store
 
     ws, _ = ws
     monkeypatch.setenv("EMSYNC_ROOT", str(ws))  # views hold project-relative paths

@@ -8,8 +8,8 @@ import subprocess
 import numpy as np
 import pytest
 
-from emsync.config import load_params
-from emsync.errors import InputError
+from emsync.core.config import load_params
+from emsync.core.errors import InputError
 from emsync.music import vocab as V
 from emsync.soundtrack import EmotionChoice, SoundtrackRequest, analyse_video, check_request, choose_emotion, make_soundtrack
 from emsync.soundtrack.audio import mux_music, render_music

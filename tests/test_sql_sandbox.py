@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from emsync import store
-from emsync.errors import InputError
+from emsync.core.errors import InputError
+from emsync.pipeline import store
 
 
 @pytest.fixture
@@ -79,7 +79,7 @@ def test_allow_read_widens_to_the_named_file_only(repo):
 
 def _cli(repo, *args):
     code = (
-        "import sys, pathlib, emsync.store as s; import os; os.environ['EMSYNC_ROOT'] = sys.argv[1];"
+        "import sys, pathlib, emsync.pipeline.store as s; import os; os.environ['EMSYNC_ROOT'] = sys.argv[1];"
         "from emsync.cli import main; sys.exit(main(sys.argv[2:]))"
     )
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}  # this checkout's emsync

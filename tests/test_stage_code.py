@@ -1,6 +1,6 @@
 """DVC deps are complete and derived: dvc.yaml is written from the stage declarations
-(emsync.stages.STAGES); each flow stage's code deps in dvc.yaml equal
-its declared list (emsync.stages.STAGE_CODE), that list covers every module the flow imports, and
+(emsync.pipeline.stages.STAGES); each flow stage's code deps in dvc.yaml equal
+its declared list (emsync.pipeline.stages.STAGE_CODE), that list covers every module the flow imports, and
 the flow's Prefect cache key hashes the same list."""
 
 import ast
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from emsync.stages import EXTRACTOR_CODE, STAGE_CODE, code_files, digest, stage_digest
+from emsync.pipeline.stages import EXTRACTOR_CODE, STAGE_CODE, code_files, digest, stage_digest
 
 ROOT = Path(__file__).resolve().parent.parent
 CODE_PREFIXES = ("emsync/", "flows/", "tasks/", "models/", "scripts/")
@@ -20,7 +20,7 @@ def pipeline_copy(dest: Path) -> Path:
     `dvc repro`."""
     import shutil
 
-    from emsync.stages import PIPELINES
+    from emsync.pipeline.stages import PIPELINES
 
     (dest / ".dvc").mkdir(parents=True)
     for f in ("params.yaml", *(str(Path(p) / "dvc.yaml") for p in PIPELINES)):  # the root dvc.yaml and pipelines/*/dvc.yaml
@@ -100,7 +100,7 @@ def test_every_flow_stage_has_a_declared_code_list(stages):
 def test_dvc_code_deps_equal_the_declared_list(stages):
     assert len(stages) > 20
     bad = {st: key for st, (key, deps) in stages.items() if len(deps) != len(set(deps)) or sorted(deps) != sorted(STAGE_CODE[key])}
-    assert bad == {}, "dvc.yaml's code deps differ from emsync.stages.STAGE_CODE"
+    assert bad == {}, "dvc.yaml's code deps differ from emsync.pipeline.stages.STAGE_CODE"
 
 
 @pytest.mark.parametrize("stage", sorted(STAGE_CODE))
@@ -108,7 +108,7 @@ def test_declared_list_covers_every_module_the_flow_imports(stage):
     declared = {f.resolve() for f in code_files(STAGE_CODE[stage])}
     markers = {ROOT / d / "__init__.py" for d in ("tasks", "models", "flows")}  # empty package markers
     missing = sorted(str(f.relative_to(ROOT)) for f in _import_closure(*_flow_start(stage)) - markers if f.resolve() not in declared)
-    assert missing == [], f"add to emsync.stages.STAGE_CODE[{stage!r}] and dvc.yaml: {missing}"
+    assert missing == [], f"add to emsync.pipeline.stages.STAGE_CODE[{stage!r}] and dvc.yaml: {missing}"
 
 
 @pytest.mark.parametrize("stage", ["demo_data", "labeling", "tokens", "train", "evaluate"])
@@ -162,15 +162,15 @@ def test_stages_reading_features_run_after_every_extractor_stage(repo_copy):
 def test_every_registered_extractor_has_its_stage_and_dvc_yaml_is_written_from_the_declarations():
     import importlib.util
 
-    from emsync.stages import EXTRACTOR_DEPENDS
+    from emsync.pipeline.stages import EXTRACTOR_DEPENDS
     from emsync.video.extractors import REGISTRY, get
 
-    assert sorted(EXTRACTOR_CODE) == sorted(REGISTRY), "add the extractor to emsync.stages.EXTRACTOR_CODE"
+    assert sorted(EXTRACTOR_CODE) == sorted(REGISTRY), "add the extractor to emsync.pipeline.stages.EXTRACTOR_CODE"
     assert {n: tuple(get(n).DEPENDS) for n in REGISTRY if get(n).DEPENDS} == EXTRACTOR_DEPENDS
     spec = importlib.util.spec_from_file_location("write_dvc_yaml", ROOT / "scripts" / "write_dvc_yaml.py")
     writer = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(writer)
-    from emsync.stages import PIPELINES
+    from emsync.pipeline.stages import PIPELINES
 
     for pipeline in PIPELINES:  # the root dvc.yaml and each pipelines/<name>/dvc.yaml
         assert writer.dvc_yaml(pipeline) == (ROOT / pipeline / "dvc.yaml").read_text(), "run python scripts/write_dvc_yaml.py"
@@ -180,7 +180,7 @@ def test_a_declaration_is_what_dvc_runs():
     """Each declared stage is the dvc.yaml stage DVC resolves: command, every dep, params, outs."""
     import yaml
 
-    from emsync.stages import STAGES
+    from emsync.pipeline.stages import STAGES
 
     for pipeline in {s.pipeline for s in STAGES}:  # the root dvc.yaml and each pipelines/<name>/dvc.yaml
         assert [s.name for s in STAGES if s.pipeline == pipeline] == list(
@@ -191,6 +191,6 @@ def test_a_declaration_is_what_dvc_runs():
     assert dvc["train"]["cmd"] == "python -m flows.train" == train.cmd and train.flow == "train"
     assert dvc["train"]["deps"] == [*STAGE_CODE["train"], "${tokens.out_dir}"]
     assert dvc["bandwidth_train"]["foreach"] == "${bandwidth.variants}" and "cmd" in dvc["bandwidth_train"]["do"]
-    index = set(dvc["reports_index"]["deps"]) - {"emsync/reports_index.py", "emsync/cli/reports.py"}
+    index = set(dvc["reports_index"]["deps"]) - {"emsync/pipeline/reports_index.py", "emsync/cli/reports.py"}
     assert {"reports/train_metrics.json", "reports/soundtrack.md", "reports/lyrics_counts.png"} <= index  # derived from the stages' reports
     assert not any(d.startswith("reports/features/") or d == "reports/inputs.json" for d in index)

@@ -9,14 +9,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-from emsync.runguard import sweep_stage_temps
+from emsync.pipeline.runguard import sweep_stage_temps
 
 ROOT = Path(__file__).resolve().parents[1]
 
 CHILD = """
 import os, sys, time
 from pathlib import Path
-from emsync.io import atomic_path, temp_dir
+from emsync.core.io import atomic_path, temp_dir
 out, tmp = Path(sys.argv[1]), Path(sys.argv[2])
 (out / "v1").mkdir(parents=True, exist_ok=True)
 keep = [temp_dir(".tmp-", dir=out / "v1"), temp_dir("emsync-render-", dir=tmp)]  # as the soundtrack stage and render make them

@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from emsync import status
 from emsync.cli import main
+from emsync.pipeline import status
 
 TOY = Path(__file__).parent / "_toy_flow.py"
 

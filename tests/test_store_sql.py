@@ -7,9 +7,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from emsync import store
-from emsync.checks import check_table
-from emsync.errors import DataCheckError
+from emsync.core.errors import DataCheckError
+from emsync.pipeline import store
+from emsync.pipeline.checks import check_table
 
 
 @pytest.fixture
@@ -46,7 +46,7 @@ def test_sql_cli_prints_and_writes(tables, tmp_path):
     # the CLI resolves views against the repo root; point it at the temp tree via cwd-relative paths
     out = tmp_path / "res.csv"
     code = (
-        "import sys, emsync.store as s, pathlib; import os; os.environ['EMSYNC_ROOT'] = sys.argv[1];"
+        "import sys, emsync.pipeline.store as s, pathlib; import os; os.environ['EMSYNC_ROOT'] = sys.argv[1];"
         "from emsync.cli import main; sys.exit(main(sys.argv[2:]))"
     )
     r = subprocess.run([sys.executable, "-c", code, str(tmp_path), "sql", "SHOW TABLES", "--db", db], capture_output=True, text=True)

@@ -9,7 +9,7 @@ import pytest
 from _study_helpers import CONDITIONS, make_soundtracks
 
 from emsync.cli import main
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 from emsync.study import design
 from emsync.study.build import build_study, load_study, position_counts
 

@@ -4,7 +4,7 @@ mean rank per video, then mean and std over videos), and the Fig. 6.5-6.7 rank c
 import pytest
 
 from emsync.cli import main
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 from emsync.study import design, responses
 from emsync.study.report import aggregate, markdown
 

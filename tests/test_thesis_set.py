@@ -5,11 +5,11 @@ import csv
 
 import pytest
 
-from emsync.config import STRIDE_NAMES, load_params, params_from_dict
+from emsync.core.config import STRIDE_NAMES, load_params, params_from_dict
 
 from _root import ROOT
-from emsync.emotion_map import EMOTIONS, TABLE_6_1
-from emsync.errors import InputError, ParamsError
+from emsync.emotion.mapping import EMOTIONS, TABLE_6_1
+from emsync.core.errors import InputError, ParamsError
 from emsync.models.generation import (
     STRIDE_PRESETS,
     SamplingConfig,

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 from emsync.music import vocab as V
 from emsync.music.lpd5 import read_midi, read_song
 from emsync.music.tokenizer import decode, encode

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 from emsync.music import vocab as V
 from emsync.music.lpd5 import read_midi, read_song
 from emsync.music.tokenizer import decode, encode, to_steps, write_midi
@@ -76,7 +76,7 @@ def test_lpd_npz_is_merged_into_five_groups(shared_data):
 def test_the_4_4_bar_fallback_is_only_for_a_set_declared_all_4_4(shared_data):
     """An LPD-cleansed file marks only its first downbeat; outside an all-4/4 set the fallback
     would invent bars, so the file becomes a reject naming the setting."""
-    from emsync.config import TokensParams
+    from emsync.core.config import TokensParams
     from emsync.music.corpus import tokenize_batch
 
     path = shared_data / "midi" / "b97c529ab9ef783a849b896816001748.npz"

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 from emsync.music import vocab as V
 
 

@@ -109,7 +109,7 @@ def test_torchrun_trains_the_generator_on_two_ranks(tmp_path):
 
     from _project import flow_env
     from _train_corpus import write_corpus
-    from emsync.config import load_params
+    from emsync.core.config import load_params
     from emsync.models.music_transformer import load_checkpoint
     from emsync.training.generator import train_generator
 

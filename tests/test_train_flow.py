@@ -15,7 +15,7 @@ import torch
 from _model_helpers import one_thread  # noqa: F401 (autouse fixture: the in-process reference run on one thread)
 from _project import HANG_S, flow_env, run_module
 from _train_corpus import write_corpus
-from emsync.config import load_params
+from emsync.core.config import load_params
 
 pytestmark = pytest.mark.slow
 

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 from emsync.music import vocab
 from emsync.training.loop import LoopConfig, accumulate_gradients, class_weights, lm_loss, load_state, lr_at, save_state, train_loop
 from emsync.models.music_transformer import MusicTransformer, MusicTransformerConfig
@@ -139,7 +139,7 @@ def test_micro_batches_give_the_full_batch_gradient():
 
 
 def test_checkpoint_bytes_are_reproducible_and_load_with_the_model_loader(tmp_path):
-    from emsync.generator import save_generator
+    from emsync.music.generator import save_generator
     from emsync.models.music_transformer import load_checkpoint
 
     model = _model()

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from emsync.cli import main
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 from emsync.video.cuts import detect_cuts, ffmpeg_cuts, filter_boundaries, pyav_cuts, scenedetect_cuts
 
 from _videos import cut_video, demo_set, ffmpeg, scenes  # noqa: F401 (demo_set is a fixture)

@@ -10,7 +10,7 @@ import pytest
 from _videos import cut_video
 from emsync.classify.features import VideoFeatures, crop
 from emsync.classify.tasks import ClassifierData, ClassifierTask
-from emsync.config import Params
+from emsync.core.config import Params
 from emsync.video import stage
 from emsync.video.sampling import sample_times, sample_video
 from tests._extractor_models import handle
@@ -25,7 +25,7 @@ def test_fps_times():
 
 
 def test_the_sets_extract_at_one_frame_per_second():
-    from emsync.config import load_params
+    from emsync.core.config import load_params
     from tests._root import ROOT
 
     for name in ("demo", "thesis"):
@@ -45,7 +45,7 @@ def trailer(tmp_path_factory):
 
 def test_genre_features_of_a_3_minute_trailer_cover_it_whole(trailer):
     from emsync.classify.inference import extract_tables
-    from emsync.config import load_params
+    from emsync.core.config import load_params
     from emsync.video import extractors
     from tests._root import ROOT
 

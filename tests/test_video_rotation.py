@@ -72,7 +72,7 @@ def generator(clips):
 
 @pytest.mark.parametrize("deg, style", STYLES)
 def test_the_muxed_mp4_shows_the_video_as_the_input_does(clips, deg, style):
-    from emsync.render import mux
+    from emsync.soundtrack.render import mux
 
     wav = clips["dir"] / "music.wav"
     if not wav.exists():

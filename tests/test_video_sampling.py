@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 from emsync.video.probe import probe
 from emsync.video.sampling import VideoSample, sample_times, sample_video
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from emsync.errors import InputError
-from emsync.io import atomic_path
+from emsync.core.errors import InputError
+from emsync.core.io import atomic_path
 
 SAMPLE_RATE = 44100
 

@@ -28,8 +28,8 @@ import numpy as np
 
 from emsync.bandwidth import audio as A
 from emsync.bandwidth import filters as F
-from emsync.errors import InputError
-from emsync.io import atomic_path, write_json
+from emsync.core.errors import InputError
+from emsync.core.io import atomic_path, write_json
 
 AUDIO_EXTS = (".wav", ".flac", ".ogg")
 

@@ -16,7 +16,7 @@ import numpy as np
 from emsync.bandwidth import audio as A
 from emsync.bandwidth.infer import enhance_blocks
 from emsync.bandwidth.train import load_checkpoint
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 
 
 def enhance_file(src, dst, checkpoint, device: str = "cpu", chunk: int = 1 << 17, block: int = A.SAMPLE_RATE * 10) -> dict:

@@ -149,7 +149,7 @@ def plot_curves(evals: dict, path, labels: dict):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from emsync.io import atomic_path
+    from emsync.core.io import atomic_path
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
     for ax, setting in zip(axes, ("seen", "unseen")):
@@ -178,7 +178,7 @@ def plot_spectrograms(target, panels: dict, path, sample_rate=44100):
     import matplotlib.pyplot as plt
     from scipy import signal
 
-    from emsync.io import atomic_path
+    from emsync.core.io import atomic_path
 
     def spec(x):
         _, _, s = signal.stft(np.mean(x, axis=0), fs=sample_rate, nperseg=1024)

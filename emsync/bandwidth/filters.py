@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ reports/bandwidth_metrics.json, the Fig. 7.3 curves and the Fig. 7.4/7.5 spectro
 import dataclasses
 from pathlib import Path
 
-from emsync.io import file_digest, write_json, write_text
+from emsync.core.io import file_digest, write_json, write_text
 
 
 def songs(params) -> tuple[dict, list]:

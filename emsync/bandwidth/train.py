@@ -28,8 +28,8 @@ import torch
 from emsync.bandwidth import data as D
 from emsync.bandwidth import filters as F
 from emsync.bandwidth.infer import enhance, snr
-from emsync.errors import InputError
-from emsync.io import atomic_path
+from emsync.core.errors import InputError
+from emsync.core.io import atomic_path
 from emsync.models.bwe_resnet import BweResNet, BweResNetConfig
 from emsync.models.bwe_unet import BweUNet, BweUNetConfig
 from emsync.training.engine import EngineConfig, Task, fingerprint, step_seed

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 from emsync.models.vggish import Vggish, VggishConfig
 
 SR, WIN_S, HOP_S, FMIN, FMAX = 44100, 0.025, 0.010, 125.0, 22050.0
@@ -79,7 +79,7 @@ def vgg_distance(embedder: VggishEmbedder, reference: np.ndarray, estimate: np.n
 def save_vggish(folder, model: Vggish, pca_matrix=None, pca_means=None):
     from safetensors.torch import save_file
 
-    from emsync.io import atomic_path, write_text
+    from emsync.core.io import atomic_path, write_text
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

@@ -10,8 +10,8 @@ def real_videos_and_models(videos=None, models_dir=None):
     """(video paths, demo models folder) for the video benchmarks: the given ones, else the real
     clips in ../shared/data/{video,ekman6} and tiny random demo models built into a temp folder
     (removed on exit)."""
-    from emsync.config import shared_data_dir
-    from emsync.errors import InputError
+    from emsync.core.config import shared_data_dir
+    from emsync.core.errors import InputError
 
     paths = (
         [Path(v) for v in videos]

@@ -48,7 +48,7 @@ def run(args) -> dict:
     from emsync.bandwidth import filters as F
     from emsync.bandwidth.evaluate import THESIS_TABLE_7_4, macs, runtime_rate
     from emsync.bandwidth.train import build_model, model_config
-    from emsync.config import BandwidthParams
+    from emsync.core.config import BandwidthParams
     from emsync.training.engine import resolve_device
 
     device = resolve_device(args.device)

@@ -68,7 +68,7 @@ def run(args) -> dict:
     from emsync.bandwidth import filters as F
     from emsync.bandwidth.evaluate import evaluate_songs
     from emsync.bandwidth.train import BandwidthTask, engine_config
-    from emsync.config import BandwidthParams
+    from emsync.core.config import BandwidthParams
     from emsync.training.engine import resolve_device, train
 
     device = resolve_device(args.device)
@@ -88,7 +88,7 @@ def run(args) -> dict:
         device=str(device),
     )
     if args.out:  # resumable states go there: never into a project folder or over a checkpoint of another run
-        from emsync.io import check_output_dir
+        from emsync.core.io import check_output_dir
 
         check_output_dir("--out", args.out, ["cache/.probe", "resnet/train_state.pt", "resnet_da/train_state.pt"])
     with tempfile.TemporaryDirectory() as tmp:

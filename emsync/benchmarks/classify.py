@@ -23,7 +23,7 @@ def add_args(p):
 
 
 def run(args) -> dict:
-    from emsync import env
+    from emsync.core import env
 
     env.apply_defaults()
     with real_videos_and_models(args.videos, args.models_dir) as (videos, models_dir):
@@ -37,7 +37,7 @@ def _run(args, videos, models_dir) -> dict:
 
     from emsync.classify.features import SOURCES
     from emsync.classify.inference import classify_tables, extract_tables
-    from emsync.config import Params
+    from emsync.core.config import Params
     from emsync.video import extractors
     from emsync.models.classifiers import build
 

@@ -41,8 +41,8 @@ def _timed(cmd: list) -> tuple[float, float, str]:
 
 
 def run(args) -> dict:
-    from emsync.config import shared_data_dir
-    from emsync.errors import InputError
+    from emsync.core.config import shared_data_dir
+    from emsync.core.errors import InputError
     from emsync.video.probe import probe
 
     video = Path(args.video) if args.video else shared_data_dir() / "ekman6" / "sadness.mp4"

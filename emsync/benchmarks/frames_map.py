@@ -45,12 +45,12 @@ def keep_frames(data, n: int, seed: int):
 
 
 def run(args) -> dict:
-    from emsync import env
+    from emsync.core import env
 
     env.apply_defaults()
     from emsync.classify.stage import build_dataset, evaluate, genre_labels, make_task, train_classifier
-    from emsync.config import load_params
-    from emsync.errors import InputError
+    from emsync.core.config import load_params
+    from emsync.core.errors import InputError
     from emsync.models.classifiers import from_checkpoint_dict
 
     p = load_params(args.params)

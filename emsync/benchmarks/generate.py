@@ -5,7 +5,7 @@ with the window already full (every step re-runs `window` tokens); the cache eng
 window - stride tokens, so a run of k * stride tokens holds exactly k (re-)prefills (on CPU the
 default run is one stride: one re-prefill, amortised as in a long generation).
 
-CPU defaults are the engine's (emsync.config.GenerateParams): int8 Linear layers in every mode (so
+CPU defaults are the engine's (emsync.core.config.GenerateParams): int8 Linear layers in every mode (so
 the ratios isolate the engine; --fp32 for fp32 weights), stride 608 (the "cpu" preset; the default
 generation stride is 64, see the stride study below), 1 thread. The machine is
 usually shared: each mode also reports `tokens_per_cpu_s` (tokens per second of this process's
@@ -32,7 +32,7 @@ import time
 import numpy as np
 import torch
 
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 
 
 def add_args(p):
@@ -70,7 +70,7 @@ def add_args(p):
 
 def run(args) -> dict:
     from emsync.music import vocab as V
-    from emsync.generator import make_primer
+    from emsync.music.generator import make_primer
     from emsync.models.generation import Condition, resolve_stride
 
     if args.device == "cuda" and not torch.cuda.is_available():
@@ -128,7 +128,7 @@ def run(args) -> dict:
 def _bench_model(args, cuda: bool):
     """(model, its config, parameters, int8?): the checkpoint or seeded random weights of --config,
     on --device in --dtype, int8 on CPU unless --fp32; torch threads set as the engine sets them."""
-    from emsync.config import GenerateParams
+    from emsync.core.config import GenerateParams
     from emsync.models.music_transformer import MusicTransformer, MusicTransformerConfig
 
     threads = GenerateParams().cpu_threads if args.threads < 0 else args.threads
@@ -160,7 +160,7 @@ def _bench_model(args, cuda: bool):
 
 def _measurer(model, cond, window: int, stride: int, cuda_graph: bool, cuda: bool, seed: int):
     """measure(primer, n, batch, **sampling) -> tokens/s (wall and CPU) of one warm generation."""
-    from emsync.generator import token_ids
+    from emsync.music.generator import token_ids
     from emsync.models.generation import SamplingConfig, generate
 
     def measure(primer, n, b, **kw):
@@ -190,7 +190,7 @@ def stride_study(model, window, strides, cond, full_primer, measure, n_targets, 
     model's own continuation given the context that stride leaves, beside stride 1's."""
     import torch.nn.functional as F
 
-    from emsync.generator import token_ids
+    from emsync.music.generator import token_ids
     from emsync.models.generation import SamplingConfig, effective_stride, generate, mean_context
 
     dev = next(model.parameters()).device

@@ -23,7 +23,7 @@ def add_args(p):
 
 
 def _corpus(arg):
-    from emsync.config import project_root
+    from emsync.core.config import project_root
 
     if arg:
         return Path(arg)
@@ -61,7 +61,7 @@ def run(args) -> dict:
     ref_paths = paths[: args.ref_max]
     ref_rate, ref_s, ref_rows = _rate(ref_paths, args.workers, False)
     # CPU time per file in this process (independent of how busy the shared machine is)
-    from emsync.midi_input import inspect_file
+    from emsync.music.midi_input import inspect_file
 
     sample = [str(f) for f in files][: max(1, min(len(files), 400))]
     t = time.process_time()

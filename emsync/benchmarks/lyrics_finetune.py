@@ -29,7 +29,7 @@ FROM_SCRATCH_MACRO_F1 = {7: 0.41, 28: 0.28}  # thesis-size DistilBERT from rando
 
 
 def add_args(p):
-    from emsync.config import shared_data_dir
+    from emsync.core.config import shared_data_dir
 
     p.add_argument("--init", default="pkg:all-minilm-l6-v2", help="pretrained body: pkg:all-minilm-l6-v2, a folder or a cached hub id")
     p.add_argument("--labels", type=int, nargs="+", default=[7, 28], choices=[7, 28], help="label sets to train")
@@ -108,8 +108,8 @@ def run(args) -> dict:
 
     import torch
 
-    from emsync import env
-    from emsync.io import check_outputs, write_json, write_text
+    from emsync.core import env
+    from emsync.core.io import check_outputs, write_json, write_text
     from emsync.lyrics.report import training_report
 
     env.apply_defaults()

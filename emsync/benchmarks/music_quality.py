@@ -53,8 +53,8 @@ def summarize(pieces: list) -> dict:
 
 def generate_pieces(params, checkpoint, conds, duration_s: float, seed: int) -> tuple[list, dict]:
     """Decoded pieces of one batch from `checkpoint` for the Conditions, and the speed of the batch."""
-    from emsync.generator import run_generator
-    from emsync import music_quality as quality
+    from emsync.music.generator import run_generator
+    from emsync.music import quality
     from emsync.music.tokenizer import decode
 
     res = run_generator(params, conds, duration_s, seed=seed, checkpoint=checkpoint, progress=False)
@@ -69,7 +69,7 @@ def generate_pieces(params, checkpoint, conds, duration_s: float, seed: int) -> 
 
 
 def corpus_pieces(tokens_dir: Path, duration_s: float) -> list:
-    from emsync import music_quality as quality
+    from emsync.music import quality
     from emsync.music.dataset import TokenCorpus
     from emsync.music.tokenizer import decode
 
@@ -86,7 +86,7 @@ def random_checkpoint(tmp: Path, seed: int, config: str) -> Path:
     """The real model's architecture (`config`) with seeded random weights, saved as a checkpoint."""
     import torch
 
-    from emsync.generator import save_generator
+    from emsync.music.generator import save_generator
     from emsync.models.music_transformer import MusicTransformer, MusicTransformerConfig
 
     torch.manual_seed(seed)
@@ -146,10 +146,10 @@ def montage(clips, out: Path) -> Path:
 def cut_rows(params, checkpoint, videos, n: int, seed: int) -> dict:
     """Mean cut-to-chord distance (s) and hit rate over the videos' boundaries, generating with the
     boundaries and without (offset = cap, 'no boundary ahead'), `n` seeds each."""
-    from emsync.generator import run_generator
+    from emsync.music.generator import run_generator
     from emsync.models.generation import Condition
     from emsync.music.tokenizer import decode
-    from emsync.objective import cut_to_chord
+    from emsync.soundtrack.objective import cut_to_chord
     from emsync.video.cuts import video_cuts
 
     vp, tol = params.video, params.evaluate.hit_tolerance_s
@@ -184,7 +184,7 @@ def soundtrack_rows(params, videos, seed: int) -> dict:
     the MIDI it writes (the done-check of the shipped model: scale consistency, entropy)."""
     import tempfile
 
-    from emsync import music_quality as quality
+    from emsync.music import quality
     from emsync.soundtrack import SoundtrackRequest, make_soundtrack
 
     out = {}
@@ -222,10 +222,10 @@ def run(args) -> dict:
 
     import torch
 
-    from emsync.config import load_params_or_defaults, shared_data_dir
+    from emsync.core.config import load_params_or_defaults, shared_data_dir
     from emsync.models.generation import Condition
-    from emsync import music_quality as quality
-    from emsync.generator import PACKAGE_REF
+    from emsync.music import quality
+    from emsync.music.generator import PACKAGE_REF
 
     params = load_params_or_defaults()
     if params.generate.cpu_threads:
@@ -271,7 +271,7 @@ def run(args) -> dict:
     if args.markdown or args.write:
         out["table_md"] = table_md(rows, reference)
     if args.write:
-        from emsync.io import write_json
+        from emsync.core.io import write_json
 
         write_json(args.write, out)
     return out

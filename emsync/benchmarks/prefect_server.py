@@ -1,6 +1,6 @@
 """Per-stage Prefect overhead: a trivial flow process (what every stage pays before its own work)
 with Prefect's temporary server (one per process: the old way of each `dvc repro` stage) against
-the same process pointed at a run's one shared server (emsync/prefect_server.py), interleaved so
+the same process pointed at a run's one shared server (emsync/pipeline/prefect_server.py), interleaved so
 both see the same machine load; plus the shared server's one-time start.
 
     emsync bench prefect_server                 # 5 runs of each
@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 FLOW = """from prefect import flow
-from emsync import env
+from emsync.core import env
 
 @flow(name="trivial")
 def trivial():
@@ -44,7 +44,7 @@ def _time_flow(script: Path, api: str | None) -> float:
 
 
 def run(args) -> dict:
-    from emsync import prefect_server
+    from emsync.pipeline import prefect_server
 
     with tempfile.TemporaryDirectory(prefix="emsync-bench-prefect-") as d:
         script = Path(d) / "trivial_flow.py"

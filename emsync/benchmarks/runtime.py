@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from emsync.objective import THESIS_RUNTIME_S
+from emsync.soundtrack.objective import THESIS_RUNTIME_S
 
 
 def add_args(p):
@@ -71,8 +71,8 @@ def setup(args, tmp: Path) -> tuple[Path, dict]:
     import yaml
 
     from emsync.benchmarks.soundtrack import make_clip
-    from emsync.config import load_params_or_defaults, to_dict
-    from emsync.generator import save_generator
+    from emsync.core.config import load_params_or_defaults, to_dict
+    from emsync.music.generator import save_generator
     from emsync.video import extractors
 
     params = load_params_or_defaults()
@@ -106,7 +106,7 @@ def setup(args, tmp: Path) -> tuple[Path, dict]:
 
 def cold_run(tmp: Path, video: Path, k: int) -> tuple[float, dict]:
     """(wall seconds from launch to exit, the run's JSON summary) of one fresh `emsync soundtrack`."""
-    from emsync.errors import EmsyncError
+    from emsync.core.errors import EmsyncError
 
     env = dict(os.environ, EMSYNC_ROOT=str(tmp))
     cmd = [sys.executable, "-m", "emsync", "soundtrack", str(video), "-o", str(tmp / f"scored{k}.mp4"), "--json", "-q"]

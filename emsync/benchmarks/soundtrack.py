@@ -63,9 +63,9 @@ def run(args) -> dict:
 
     import dataclasses
 
-    from emsync.config import load_params_or_defaults
-    from emsync.device import resolve_device
-    from emsync.generator import checkpoint_path, load_generator, save_generator
+    from emsync.core.config import load_params_or_defaults
+    from emsync.core.device import resolve_device
+    from emsync.music.generator import checkpoint_path, load_generator, save_generator
     from emsync.soundtrack import STEPS, SoundtrackRequest, make_soundtrack
 
     params = load_params_or_defaults()

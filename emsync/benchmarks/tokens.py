@@ -26,7 +26,7 @@ def add_args(p):
 
 
 def _one(path):
-    from emsync.config import TokensParams
+    from emsync.core.config import TokensParams
     from emsync.music.corpus import tokenize_one
 
     try:  # the shared real .npz is LPD cleansed (all 4/4)
@@ -61,8 +61,8 @@ def _parallel(files, workers):
 
 
 def run(args):
-    from emsync.config import shared_data_dir
-    from emsync.errors import InputError
+    from emsync.core.config import shared_data_dir
+    from emsync.core.errors import InputError
     from emsync.music.corpus import list_files
 
     folder = Path(args.dir) if args.dir else shared_data_dir() / "midi"

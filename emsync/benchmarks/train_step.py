@@ -46,7 +46,7 @@ def synthetic_corpus(root, n_songs: int, song_tokens: int, seed: int = 0) -> Pat
     import numpy as np
     import pandas as pd
 
-    from emsync.io import write_json
+    from emsync.core.io import write_json
     from emsync.music import vocab as V
 
     root = Path(root)
@@ -72,7 +72,7 @@ def synthetic_corpus(root, n_songs: int, song_tokens: int, seed: int = 0) -> Pat
 
 
 def _batches(cfg, tokens_dir, args):
-    from emsync.config import TokensParams
+    from emsync.core.config import TokensParams
     from emsync.music.dataset import ChunkConfig, ChunkDataset
     from emsync.training.data import StepBatches
 
@@ -149,7 +149,7 @@ def _time_mode(cfg, tokens_dir, args, device, amp: str, compile_: bool) -> dict:
 def run(args) -> dict:
     import torch
 
-    from emsync.device import resolve_device
+    from emsync.core.device import resolve_device
     from emsync.models.music_transformer import MusicTransformerConfig
 
     device = resolve_device(args.device)

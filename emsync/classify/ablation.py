@@ -62,7 +62,7 @@ def run(labels, features_dir, videos_dir, c, extractor_seconds: dict, rows=None)
     """Train and score every row; returns {row: {"map", "precision", "recall", "n_test",
     "extract_s", "classify_s", "runtime_s", "extractors", "missing_timing", "parameters"}}."""
     from emsync.classify.stage import build_dataset, evaluate, make_task, train_classifier
-    from emsync.errors import InputError
+    from emsync.core.errors import InputError
     from emsync.models.classifiers import from_checkpoint_dict
 
     out = {}

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 
 DEFAULT_BLACKLIST = Path(__file__).with_name("ekman6_blacklist.json")
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 from emsync.models.classifier_blocks import GENRES
 from emsync.models.vemoclap import EMOTIONS
 

@@ -6,7 +6,7 @@ import dataclasses
 
 import pandas as pd
 
-from emsync.io import write_json, write_parquet, write_text
+from emsync.core.io import write_json, write_parquet, write_text
 
 
 def evaluate_emotion(params, out_dir, reports) -> tuple[dict, list, list]:
@@ -76,7 +76,7 @@ def ablation(params, labels, gdata, reports, metrics: dict) -> list:
     if not c.ablation:
         return []
     from emsync.classify import ablation as A
-    from emsync.io import read_json
+    from emsync.core.io import read_json
 
     timing_json = reports / "features.json"
     seconds = A.seconds_per_video(read_json(timing_json)) if timing_json.exists() else {}
@@ -120,8 +120,8 @@ def classifier_weights_markdown(params) -> str:
     """The weights behind the report's numbers: each classifier's and each extractor's it read."""
     import torch
 
-    from emsync import provenance as P
-    from emsync.config import project_root
+    from emsync.core import provenance as P
+    from emsync.core.config import project_root
 
     c = params.classify
     ckpts = {"emotion classifier (VEMOCLAP)": params.path(c.emotion_checkpoint)}

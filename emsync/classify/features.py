@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 
 SEQUENTIAL = ("clip", "audio", "beats", "music", "faces", "vit", "ast")  # extractor tables with one vector per step
 TEXT_TABLE = {"emotion": "sentiment", "genre": "tokens"}  # the table holding the asr / ocr vectors

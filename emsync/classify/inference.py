@@ -10,8 +10,8 @@ from pathlib import Path
 import torch
 
 from emsync.classify.features import TEXT_TABLE, sources, video_features
-from emsync.errors import InputError
-from emsync.io import write_bytes
+from emsync.core.errors import InputError
+from emsync.core.io import write_bytes
 
 
 def extractors_for(task: str, inputs=None) -> list:
@@ -172,7 +172,7 @@ def classify_segments(params, video, task: str, segments, checkpoint=None, devic
     inputs = _inputs_without(model.cfg.dims, exclude)
     handles = {n: extractors.get(n).load(extractors.model_ref(n, params.features.models), device) for n in extractors_for(task, inputs)}
     out = []
-    from emsync.io import temp_dir
+    from emsync.core.io import temp_dir
 
     with temp_dir("emsync-segments-") as d:
         for i, (start, end) in enumerate(segments):

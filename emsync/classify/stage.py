@@ -18,7 +18,7 @@ from emsync.classify.datasets import multi_hot
 from emsync.classify.features import MissingFeatures, infer_dims, read_tables, sources, video_features
 from emsync.classify.metrics import accuracy, confusion, genre_metrics
 from emsync.classify.tasks import ClassifierData
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 from emsync.models.classifier_blocks import GENRES
 
 
@@ -135,7 +135,7 @@ def confusion_png(matrix, labels, path, title: str):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from emsync.io import atomic_path
+    from emsync.core.io import atomic_path
 
     m = np.asarray(matrix)
     fig, ax = plt.subplots(figsize=(5.2, 4.4))
@@ -201,7 +201,7 @@ def genre_labels(params) -> pd.DataFrame:
 def features_digest(features_dir, video_ids, task: str, inputs=None) -> str:
     """Digest of the feature tables a classifier reads (the training cache key)."""
     from emsync.classify.features import tables_for
-    from emsync.io import file_digest
+    from emsync.core.io import file_digest
 
     import hashlib
 

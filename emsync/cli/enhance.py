@@ -31,10 +31,10 @@ def _enhance(args):
     from pathlib import Path
 
     from emsync.bandwidth.enhance import enhance_file
-    from emsync.config import load_params
-    from emsync.errors import InputError
+    from emsync.core.config import load_params
+    from emsync.core.errors import InputError
 
-    from emsync.io import check_outputs
+    from emsync.core.io import check_outputs
 
     ckpt = args.checkpoint
     if ckpt is None:
@@ -43,7 +43,7 @@ def _enhance(args):
     check_outputs({"-o": args.output}, {"input": args.input, "--checkpoint": ckpt})
     if Path(args.output).suffix.lower() != ".wav":
         raise InputError(f"-o {args.output}: the output must be a .wav file")
-    from emsync import provenance as P
+    from emsync.core import provenance as P
 
     s = enhance_file(args.input, args.output, ckpt, device=args.device)
     weights = [P.of_checkpoint(ckpt, "bandwidth extension")]

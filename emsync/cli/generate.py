@@ -14,7 +14,7 @@ import argparse
 import json
 import math
 
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 
 
 def register(sub):
@@ -63,7 +63,7 @@ def with_stride(params, stride):
 
     if stride is None:
         return params
-    from emsync.config import GenerateParams, check_value
+    from emsync.core.config import GenerateParams, check_value
 
     value = int(stride) if str(stride).isdigit() else stride
     check_value(GenerateParams, "slide_stride", value, "--stride")
@@ -93,9 +93,9 @@ def parse_boundaries(text: str) -> tuple:
 def _run(args):
     from pathlib import Path
 
-    from emsync.config import load_params
-    from emsync.generator import generate_midi
+    from emsync.core.config import load_params
     from emsync.music import vocab as V
+    from emsync.music.generator import generate_midi
 
     if Path(args.output).suffix.lower() not in (".mid", ".midi"):
         raise InputError(f"-o {args.output}: generate writes MIDI; give a .mid file name (render it with `emsync render`)")
@@ -114,7 +114,7 @@ def _run(args):
         checkpoint=args.checkpoint,
         device=args.device,
     )
-    from emsync import provenance as P
+    from emsync.core import provenance as P
 
     weights = [P.of_checkpoint(params.path(args.checkpoint or params.generate.checkpoint), "music generator")]
     if args.json:

@@ -27,9 +27,9 @@ def register(sub):
 
 
 def _inspect(args):
-    from emsync.config import load_params_or_defaults
+    from emsync.core.config import load_params_or_defaults
     from emsync.labeling.scan import midi_id_of
-    from emsync.midi_input import MidiLimits, inspect_path
+    from emsync.music.midi_input import MidiLimits, inspect_path
 
     limits = MidiLimits.from_params(load_params_or_defaults())
     unread = []
@@ -53,13 +53,13 @@ LYRICS_FIELDS = ["midi_id", "language", "n_words", "keep", "reason", "text"]
 
 def _lyrics(args):
     """A file that cannot be read prints {"midi_id", "error"}; the exit code is then 1."""
-    from emsync.config import load_params_or_defaults
-    from emsync.errors import InputError
+    from emsync.core.config import load_params_or_defaults
+    from emsync.core.errors import InputError
     from emsync.labeling.scan import midi_id_of
     from emsync.lyrics.rows import lyrics_row
-    from emsync.midi_input import MidiLimits
+    from emsync.music.midi_input import MidiLimits
 
-    from emsync import provenance as P
+    from emsync.core import provenance as P
 
     p = load_params_or_defaults()
     limits = MidiLimits.from_params(p)

@@ -5,8 +5,8 @@ emsync params check --data          # ... and every input folder it names (one l
 emsync params use thesis            # make params/thesis.yaml active (and list missing inputs)
 """
 
-from emsync.config import load_params, project_root, to_dict
-from emsync.errors import ParamsError
+from emsync.core.config import load_params, project_root, to_dict
+from emsync.core.errors import ParamsError
 
 SETS = ("demo", "thesis")  # params/<name>.yaml of the project the user stands in
 
@@ -33,7 +33,7 @@ def _check(args):
     import sys
 
     if args.write:  # before any work: never over a project file other than the inputs stage's record
-        from emsync.io import check_outputs
+        from emsync.core.io import check_outputs
 
         check_outputs({"--write": args.write}, {"file": args.file or project_root() / "params.yaml"}, own=("inputs",))
     p = load_params(args.file, complete=True)
@@ -41,17 +41,17 @@ def _check(args):
     if not args.data:
         print(f"{name}: ok")
         return 0
-    from emsync.inputs import check_inputs
+    from emsync.pipeline.inputs import check_inputs
 
     checked, missing = check_inputs(p)
     for m in missing:
         print(f"missing input: {m}", file=sys.stderr)
     if missing:
-        from emsync.errors import InputError
+        from emsync.core.errors import InputError
 
         raise InputError(f"{name}: {len(missing)} input(s) missing (listed above); no stage was started")
     if args.write:
-        from emsync.io import write_json
+        from emsync.core.io import write_json
 
         write_json(args.write, {"params": name, "checked": checked})
     print(f"{name}: ok; {len(checked)} input path(s) present" + (f" ({', '.join(checked)})" if checked else ""))
@@ -69,11 +69,11 @@ def _use(args):
     load_params(src, complete=True)  # never activate an invalid set
     if not src.exists():
         raise ParamsError(f"{src}: parameter set not found")
-    from emsync.io import write_bytes
+    from emsync.core.io import write_bytes
 
     write_bytes(project_root() / "params.yaml", src.read_bytes())
     print(f"params.yaml <- {src.relative_to(project_root())}; run `dvc repro` (or `dvc exp run`) to apply")
-    from emsync.inputs import check_inputs
+    from emsync.pipeline.inputs import check_inputs
 
     _, missing = check_inputs(load_params(project_root() / "params.yaml"))
     for m in missing:

@@ -10,9 +10,9 @@ def register(sub):
 
 
 def _index(args):
-    from emsync.config import default_reports_dir
-    from emsync.io import check_output_dir
-    from emsync.reports_index import build
+    from emsync.core.config import default_reports_dir
+    from emsync.core.io import check_output_dir
+    from emsync.pipeline.reports_index import build
 
     folder = args.reports_dir or default_reports_dir()
     check_output_dir("--reports-dir", folder, ("index.md", "index.html"), own=("reports_index", "reports"))

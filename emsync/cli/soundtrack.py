@@ -14,7 +14,7 @@
     emsync render song.mid --video clip.mp4 -o scored.mp4 [--keep-audio]      # fitted to the video, muxed
 
 Without an emotion flag the emotion is read from the video by the best real source at hand
-(emsync/emotion_source.py): a VEMOCLAP trained on real data, else the estimator from packaged
+(emsync/emotion/source.py): a VEMOCLAP trained on real data, else the estimator from packaged
 pretrained parts; a demo-trained VEMOCLAP only with --emotion-checkpoint, and then the output says
 "demo weights". The summary names every weights used (generator, emotion) and their kind.
 The generator checkpoint defaults to generate.checkpoint (data/models/music/checkpoint.pt, the
@@ -107,8 +107,8 @@ def register(sub):
 
 
 def _soundtrack(args):
-    from emsync.config import load_params
-    from emsync.emotion_map import parse_probs
+    from emsync.core.config import load_params
+    from emsync.emotion.mapping import parse_probs
     from emsync.soundtrack import SoundtrackRequest, format_summary, make_soundtrack
 
     params = with_stride(load_params(), args.stride)
@@ -141,8 +141,8 @@ def _soundtrack(args):
 
 
 def _render(args):
-    from emsync.config import load_params
-    from emsync.render import render_file
+    from emsync.core.config import load_params
+    from emsync.soundtrack.render import render_file
 
     s = render_file(
         load_params(),

@@ -11,7 +11,7 @@ def register(sub):
 
 
 def _status(args):
-    from emsync import status
+    from emsync.pipeline import status
 
     s = status.gather(dvc=not args.no_dvc)
     print(json.dumps(s, indent=2, default=str) if args.json else status.format_text(s))

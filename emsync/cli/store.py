@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 
 
 def register(sub):
@@ -43,8 +43,8 @@ def _positive(text: str) -> int:
 def _limits():
     """params.yaml's limits; a params file that does not load gives the defaults (the analyst's
     read-only tool still runs, bounded)."""
-    from emsync.config import LimitsParams, load_params_or_defaults
-    from emsync.errors import ParamsError
+    from emsync.core.config import LimitsParams, load_params_or_defaults
+    from emsync.core.errors import ParamsError
 
     try:
         return load_params_or_defaults().limits
@@ -55,9 +55,9 @@ def _limits():
 def _sql(args):
     import pandas as pd
 
-    from emsync import store
-    from emsync.config import LimitsParams, check_value
-    from emsync.io import check_outputs
+    from emsync.core.config import LimitsParams, check_value
+    from emsync.core.io import check_outputs
+    from emsync.pipeline import store
 
     out = Path(args.out) if args.out else None
     if out and out.suffix not in (".parquet", ".csv"):
@@ -84,7 +84,7 @@ def _write_table(reader, out: Path) -> int:
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
-    from emsync.io import atomic_path
+    from emsync.core.io import atomic_path
 
     n = 0
     with atomic_path(out, allow_empty=True) as tmp:
@@ -97,8 +97,8 @@ def _write_table(reader, out: Path) -> int:
 
 
 def _refresh(args):
-    from emsync import store
-    from emsync.io import check_db
+    from emsync.core.io import check_db
+    from emsync.pipeline import store
 
     check_db("--db", store.db_path(args.db), own=("store",))
     tables = store.refresh(args.db)

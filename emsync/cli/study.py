@@ -16,7 +16,7 @@ from emsync.study import design
 
 def _default(sub: str):
     """<data root>/<sub>: the data root is params `paths.data_dir`, where the `soundtrack` stage writes."""
-    from emsync.config import load_params
+    from emsync.core.config import load_params
 
     params = load_params()
     return params.path(params.paths.data_dir) / sub
@@ -72,7 +72,7 @@ def _port(text: str) -> int:
 
 
 def _build(args):
-    from emsync.io import check_output_dir
+    from emsync.core.io import check_output_dir
     from emsync.study.build import build_study
 
     soundtracks = args.soundtracks or _default("soundtrack")
@@ -106,8 +106,8 @@ def _serve(args):
     from emsync.study.build import load_study
     from emsync.study.server import make_server
 
-    from emsync.errors import InputError
-    from emsync.io import check_db
+    from emsync.core.errors import InputError
+    from emsync.core.io import check_db
 
     study_dir = Path(args.study) if args.study else _default("study")
     db = check_db("--db", args.db or study_dir / "responses.duckdb")
@@ -134,7 +134,7 @@ def _report(args):
     study_dir = Path(args.study) if args.study else None
     if args.db is None or args.out is None:  # the defaults live in the study folder
         study_dir = study_dir or _default("study")
-    from emsync.io import check_output_dir
+    from emsync.core.io import check_output_dir
 
     db = Path(args.db) if args.db else study_dir / "responses.duckdb"
     names = ["study.md", "study.json"] + [f"fig_{fig.replace('.', '_')}.png" for _, _, fig, _ in GROUPS]

@@ -8,7 +8,7 @@ emsync tokens stats song.mid                     # counts, chords found, duratio
 import json
 from pathlib import Path
 
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 
 
 def register(sub):
@@ -30,9 +30,9 @@ def register(sub):
 
 
 def _encode_file(path):
-    from emsync.config import load_params_or_defaults
-    from emsync.midi_input import MidiLimits
+    from emsync.core.config import load_params_or_defaults
     from emsync.music.lpd5 import read_song
+    from emsync.music.midi_input import MidiLimits
     from emsync.music.tokenizer import encode
 
     params = load_params_or_defaults()
@@ -41,7 +41,7 @@ def _encode_file(path):
 
 
 def _encode(args):
-    from emsync.io import check_outputs, write_json
+    from emsync.core.io import check_outputs, write_json
     from emsync.music import vocab as V
 
     check_outputs({"-o": args.out}, {"file": args.file})
@@ -61,9 +61,9 @@ def _encode(args):
 
 
 def _decode(args):
-    from emsync.config import GenerateParams, Range, check_value
-    from emsync.errors import ParamsError
-    from emsync.io import check_outputs, read_json
+    from emsync.core.config import GenerateParams, Range, check_value
+    from emsync.core.errors import ParamsError
+    from emsync.core.io import check_outputs, read_json
     from emsync.music import vocab as V
     from emsync.music.tokenizer import decode, write_midi
 

@@ -41,7 +41,7 @@ def _train(args):
     from emsync.flows.train import main
 
     if args.checkpoint:  # the train stage's own kind of output: a checkpoint, never a project file of another kind
-        from emsync.io import check_outputs
+        from emsync.core.io import check_outputs
 
         check_outputs({"--checkpoint": args.checkpoint}, {}, own=("train",), kind="checkpoint")
     argv = []

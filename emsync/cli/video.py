@@ -11,15 +11,15 @@ import json
 
 
 def _defaults():
-    from emsync.config import load_params_or_defaults
+    from emsync.core.config import load_params_or_defaults
 
     return load_params_or_defaults().video  # no params file: the defaults; a broken one fails
 
 
 def _probe_within(video):
     """probe() + limits.max_video_duration_s (params, or its default outside a checkout)."""
-    from emsync.config import LimitsParams, load_params
-    from emsync.errors import ParamsError
+    from emsync.core.config import LimitsParams, load_params
+    from emsync.core.errors import ParamsError
     from emsync.video.probe import probe_within
 
     try:
@@ -62,7 +62,7 @@ def register(sub):
 
 
 def _cuts(args):
-    from emsync.config import VideoParams, check_value
+    from emsync.core.config import VideoParams, check_value
     from emsync.video.cuts import video_cuts
 
     d = _defaults()

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from emsync.errors import InputError
-from emsync.io import write_bytes
+from emsync.core.errors import InputError
+from emsync.core.io import write_bytes
 
 
 def soundfont_path() -> Path:

@@ -4,7 +4,7 @@ folder, built in-process without Prefect. The `demo_data` flow builds the full-s
 from dataclasses import dataclass
 from pathlib import Path
 
-from emsync.io import write_json
+from emsync.core.io import write_json
 
 
 @dataclass

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from emsync.core.io import atomic_path, write_json, write_parquet
 from emsync.demo.midi_corpus import item_rng
-from emsync.io import atomic_path, write_json, write_parquet
 from emsync.labeling.audio_features import AUDIO_FEATURES
 
 ALNUM = np.array(list("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"))

@@ -19,8 +19,8 @@ from pathlib import Path
 import mido
 import numpy as np
 
+from emsync.core.io import write_bytes
 from emsync.demo.music import Song, make_song
-from emsync.io import write_bytes
 
 KINDS = ("ok", "duplicate", "corrupt", "truncated", "empty", "zero_notes")
 MAJOR_KEYS = ["C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B"]

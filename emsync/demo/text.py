@@ -9,8 +9,8 @@ classifier trained on them can learn something; ~15 % of rows carry two labels.
 
 from pathlib import Path
 
+from emsync.core.io import write_text
 from emsync.demo.midi_corpus import item_rng
-from emsync.io import write_text
 from emsync.lyrics.labels import GO28
 
 PHRASES = {

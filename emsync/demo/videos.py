@@ -26,9 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
+from emsync.core.errors import InputError
+from emsync.core.io import write_bytes
 from emsync.demo.midi_corpus import item_rng
-from emsync.errors import InputError
-from emsync.io import write_bytes
 from emsync.models.vemoclap import EMOTIONS
 
 SIZES = [(320, 240), (160, 120), (640, 360), (426, 240), (320, 180), (400, 224)]

@@ -73,7 +73,7 @@ def build_labels(unique_files: pd.DataFrame, matches: pd.DataFrame, features: pd
         top = float(np.nanpercentile(ref, 99)) if len(ref) else float("nan")
         df["arousal"] = [arousal_from_density(x, top) for x in df["avg_note_density"]]
     else:
-        from emsync.errors import ParamsError
+        from emsync.core.errors import ParamsError
 
         raise ParamsError(f"labeling.arousal_feature: {cfg.arousal_feature!r} is not one of tempo, note_density")
     test = test_split(df.loc[df["matched"], "midi_id"], cfg.test_fraction)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 
 
 def load_match_scores(path) -> pd.DataFrame:

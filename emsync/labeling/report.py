@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from emsync.io import atomic_path, write_json, write_text
+from emsync.core.io import atomic_path, write_json, write_text
 
 # Thesis figures for LMD-full / LMD-matched (§3.1, §4.3), printed beside ours.
 THESIS = {

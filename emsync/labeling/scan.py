@@ -5,7 +5,7 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from emsync.midi_input import inspect_file
+from emsync.music.midi_input import inspect_file
 
 COLUMNS = [
     "midi_id",

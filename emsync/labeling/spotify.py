@@ -24,10 +24,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from emsync.errors import InputError
-from emsync.io import write_parquet
+from emsync.core.errors import InputError
+from emsync.core.io import write_parquet
+from emsync.core.redact import redact
 from emsync.labeling.audio_features import AUDIO_FEATURES
-from emsync.redact import redact
 
 SPOTIFY_ID = re.compile(r"[0-9A-Za-z]{22}")
 ENV_ID, ENV_SECRET = "SPOTIPY_CLIENT_ID", "SPOTIPY_CLIENT_SECRET"

@@ -18,9 +18,9 @@ REJECT_COLUMNS = ["midi_id", "path", "reason", "detail"]
 
 
 def rekey(midi_dir, rows) -> list:
-    """Scan rows keyed for any folder tree: midi_id from emsync.midi_ids, `path` relative to
+    """Scan rows keyed for any folder tree: midi_id from emsync.music.midi_ids, `path` relative to
     labeling.midi_dir and no absolute path in `detail`, so the tables do not depend on the clone."""
-    from emsync.midi_ids import midi_ids, rel_path, relative_text
+    from emsync.music.midi_ids import midi_ids, rel_path, relative_text
 
     ids = midi_ids([r["path"] for r in rows], midi_dir)
     return [
@@ -113,7 +113,7 @@ LABELS_CHECKS = [
 
 def midi_paths(midi_dir) -> list:
     """The MIDI files of the corpus folder (one clear line when there are none)."""
-    from emsync.errors import InputError
+    from emsync.core.errors import InputError
     from emsync.labeling.scan import list_midi
 
     paths = list_midi(midi_dir)
@@ -125,7 +125,7 @@ def midi_paths(midi_dir) -> list:
 def inspect_jobs(p, paths: list) -> tuple[list, dict]:
     """(one job per shard of files: paths, content digests; the validator's options) for the
     cached inspect task (validate + hash + features, §3.1)."""
-    from emsync.io import file_digest
+    from emsync.core.io import file_digest
 
     c = p.labeling
     opts = {
@@ -153,9 +153,9 @@ def write_outputs(p, files, rejects, matches, audio, labels, valid) -> dict:
     report and its figures; returns the metrics."""
     import shutil
 
-    from emsync.checks import check_table
-    from emsync.io import write_json, write_parquet
+    from emsync.core.io import write_json, write_parquet
     from emsync.labeling import report as rep
+    from emsync.pipeline.checks import check_table
 
     c = p.labeling
     out, reports = p.path(p.paths.data_dir) / "labeling", p.path(p.paths.reports_dir)

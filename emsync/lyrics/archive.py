@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 from emsync.lyrics.labels import LABEL_SETS, columns
 
 
@@ -31,9 +31,9 @@ def _read(path: Path, n: int) -> pd.DataFrame:
 
 def load_archive(folder) -> pd.DataFrame:
     """The two CSVs under `folder` joined on `file`, keyed by midi_id: the project's key for the
-    archive's relative paths (emsync.midi_ids: the stem, i.e. the LMD md5, unless stems repeat).
+    archive's relative paths (emsync.music.midi_ids: the stem, i.e. the LMD md5, unless stems repeat).
     Rows sorted by midi_id."""
-    from emsync.midi_ids import midi_ids
+    from emsync.music.midi_ids import midi_ids
 
     folder = Path(folder)
     d7, d28 = _read(folder / "7labels.csv", 7), _read(folder / "28labels.csv", 28)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from emsync.io import atomic_path, write_text
+from emsync.core.io import atomic_path, write_text
 from emsync.lyrics.labels import LABEL_SETS, columns
 
 COUNT_THRESHOLD = 0.1  # Figure 3.2 / Listing 3.2: a label is "present" above 0.1

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import mido
 
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 
 HEADER = re.compile(r"^@[A-Z]")  # soft-karaoke header (@KMIDI KARAOKE FILE, @LENGL, @TTitle, ...)
 LINE_MARKS = ("\\", "/")
@@ -238,11 +238,11 @@ def _source_text(per_track: dict, ticks_per_beat: int, legacy: str) -> tuple[str
 
 def extract(path, limits=None) -> Lyrics:
     """The lyrics of one MIDI/.kar file. The file passes the project's MIDI gate first
-    (emsync.midi_input.validate_midi: a regular file within limits.max_midi_mb that the §3.1
+    (emsync.music.midi_input.validate_midi: a regular file within limits.max_midi_mb that the §3.1
     validator accepts); a rejected file raises its MidiInputError (an InputError)."""
     import io
 
-    from emsync.midi_input import validate_midi
+    from emsync.music.midi_input import validate_midi
 
     data = validate_midi(path, limits)
     try:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 from emsync.lyrics.labels import EKMAN7, GO28, read_mapping, to_ekman
 
 SPLITS = ("train", "dev", "test")

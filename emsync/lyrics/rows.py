@@ -7,7 +7,7 @@ from emsync.lyrics.language import LANGUAGE, MIN_WORDS, identify, keep_reason
 def lyrics_row(path, midi_id: str, min_words: int = MIN_WORDS, language: str = LANGUAGE, limits=None) -> dict:
     """{midi_id, language, language_prob, n_words, text, source, encoding, n_events, n_empty,
     tracks, skipped_tracks, keep, reason}. Raises InputError for a file the MIDI gate rejects
-    (`limits`: emsync.midi_input.MidiLimits, default the params defaults)."""
+    (`limits`: emsync.music.midi_input.MidiLimits, default the params defaults)."""
     lyr = extract(path, limits)
     lang, prob = identify(lyr.text)
     reason = keep_reason(lang, lyr.n_words, min_words, language)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from emsync.errors import InputError
-from emsync.io import file_digest, tree_digest, write_json, write_parquet, write_text
+from emsync.core.errors import InputError
+from emsync.core.io import file_digest, tree_digest, write_json, write_parquet, write_text
 from emsync.lyrics import corpus
 
 REJECT_REASONS = ["invalid_midi", "unreadable", "no_lyrics", "not_english", "too_few_words"]
@@ -36,7 +36,7 @@ class Inputs:
     """The MIDI files of `lyrics.midi_dir` under the labeling stage's keys, and which are valid."""
 
     paths: list  # every MIDI file, sorted
-    ids: list  # their midi_ids (emsync.midi_ids, as the labeling stage keys them)
+    ids: list  # their midi_ids (emsync.music.midi_ids, as the labeling stage keys them)
     rel: dict  # midi_id -> file relative to the MIDI folder
     valid_ids: set  # midi_ids the labeling stage's validator accepted
 
@@ -44,7 +44,7 @@ class Inputs:
 def read_inputs(params) -> Inputs:
     """The MIDI folder's files and the labeling stage's valid ones; one clear line when either is missing."""
     from emsync.labeling.scan import list_midi
-    from emsync.midi_ids import midi_ids
+    from emsync.music.midi_ids import midi_ids
 
     lp = params.lyrics
     midi_dir = params.path(lp.midi_dir)
@@ -83,7 +83,7 @@ def extraction_jobs(src: Inputs, shard_size: int) -> tuple[list, list]:
 
 def midi_limits(params) -> dict:
     """The MIDI gate's limits as the extraction task takes them."""
-    from emsync.midi_input import MidiLimits
+    from emsync.music.midi_input import MidiLimits
 
     return dataclasses.asdict(MidiLimits.from_params(params))
 
@@ -125,8 +125,8 @@ def model_dir_digest(folder) -> str:
 
 def check_tables(lyr, rej, labels, min_words: int, reports) -> None:
     """The great_expectations suites of the three tables (a failure stops the stage with a report)."""
-    from emsync.checks import check_table
     from emsync.lyrics.labels import columns
+    from emsync.pipeline.checks import check_table
 
     probs = columns(7) + columns(28)
     check_table(lyr, "lyrics_lyrics", [("not_null", "midi_id"), ("unique", "midi_id"), ("between", "n_words", 0, None)], reports)
@@ -180,7 +180,7 @@ def weights_markdown(params) -> str:
     the language identifier."""
     import json
 
-    from emsync import provenance as P
+    from emsync.core import provenance as P
 
     weights = []
     for n in (7, 28):

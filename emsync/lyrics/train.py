@@ -187,7 +187,7 @@ def final_report(model, tok, task, splits, cfg: LyricsTrainConfig, cutoff: float
 
 def save(model, tok, out_dir, cfg: LyricsTrainConfig, result: dict, weights: dict | None = None):
     """The classifier folder the lyrics stage loads: weights, config, tokenizer, emsync.json (with the
-    `weights` record: real / demo / random, emsync.provenance)."""
+    `weights` record: real / demo / random, emsync.core.provenance)."""
     extra = {
         "n_labels": cfg.n_labels,
         "labels": list(model.config.id2label[i] for i in range(cfg.n_labels)),

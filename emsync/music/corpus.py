@@ -1,6 +1,6 @@
 """Tokenize a folder of MIDI / LPD .npz files into shards (pure logic; flows/tokens.py wires it).
 
-Files -> items: `midi_id` from emsync.midi_ids (the file name without suffix, the LMD md5; the
+Files -> items: `midi_id` from emsync.music.midi_ids (the file name without suffix, the LMD md5; the
 relative path where names repeat in the tree). With a labels table
 (data/labeling/labels.parquet: midi_id, valence, arousal, split; the labelling stage already
 removed duplicates) only its midi_ids are tokenized and its labels and split are joined; without
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emsync.errors import EmsyncError
+from emsync.core.errors import EmsyncError
 from emsync.music import vocab as V
 from emsync.music.lpd5 import read_song
 from emsync.music.tokenizer import encode
@@ -36,8 +36,8 @@ STAT_COLUMNS = (
 
 def list_files(midi_dir) -> dict:
     """{midi_id: path} for every music file in the folder (recursive), sorted by midi_id; the
-    ids are the labelling stage's (emsync.midi_ids) so labels join on them."""
-    from emsync.midi_ids import midi_ids
+    ids are the labelling stage's (emsync.music.midi_ids) so labels join on them."""
+    from emsync.music.midi_ids import midi_ids
 
     midi_dir = Path(midi_dir)
     paths = [p for p in sorted(midi_dir.rglob("*")) if p.suffix.lower() in SUFFIXES and p.is_file()]
@@ -96,7 +96,7 @@ def join_labels(index, labels, test_fraction):
 
 def write_shard(out_dir, shard: int, tokens) -> None:
     """shards.new/NNNNN.npy under out_dir (moved to shards/ by finish_outputs)."""
-    from emsync.io import atomic_path
+    from emsync.core.io import atomic_path
 
     with atomic_path(Path(out_dir) / "shards.new" / f"{shard:05d}.npy") as tmp, open(tmp, "wb") as f:
         np.save(f, np.asarray(tokens, np.int16))  # a file object: np.save adds no suffix
@@ -125,7 +125,7 @@ def finish_outputs(out_dir, rows, rejects, labels=None, test_fraction=0.05, chec
 
     import pandas as pd
 
-    from emsync.io import write_json, write_parquet
+    from emsync.core.io import write_json, write_parquet
 
     out = Path(out_dir)
     index = pd.DataFrame(rows, columns=["midi_id", "shard", "offset", "n_tokens", "chord_times", *STAT_COLUMNS])

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 from emsync.music import vocab as V
 from emsync.music.offsets import boundary_offsets
 
@@ -88,7 +88,7 @@ class TokenCorpus:
     def __init__(self, root, split=None):
         import pandas as pd
 
-        from emsync.io import read_json
+        from emsync.core.io import read_json
 
         self.root = Path(root)
         index = self.root / "index.parquet"

@@ -70,7 +70,7 @@ def daw_midi(dec, cuts=(), boundaries=(), fps: float = 25.0, bpm: float = BPM, i
     `instruments` (indices) keeps only those instrument tracks (one stem)."""
     import mido
 
-    from emsync.io import temp_dir
+    from emsync.core.io import temp_dir
     from emsync.music.tokenizer import to_score
 
     with temp_dir("emsync-daw-") as d:  # symusic writes the notes
@@ -114,7 +114,7 @@ def daw_midi(dec, cuts=(), boundaries=(), fps: float = 25.0, bpm: float = BPM, i
 
 def write_daw_midi(dec, path, cuts=(), boundaries=(), fps: float = 25.0, bpm: float = BPM, instruments=None, speech=()) -> dict:
     """Write `daw_midi(...)` atomically; returns what the JSON record says about the file."""
-    from emsync.io import atomic_path
+    from emsync.core.io import atomic_path
 
     mid = daw_midi(dec, cuts, boundaries, fps, bpm, instruments, speech)
     with atomic_path(path, suffix=".mid") as tmp:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 from emsync.music.vocab import BASS, DRUMS, GUITAR, PIANO, STRINGS
 
 DEFAULT_MSPQ = 500_000  # MIDI default tempo: 120 bpm
@@ -327,11 +327,11 @@ def read_npz(path, source="", assume_4_4: bool = False) -> Song:
 
 def read_song(path, source="", npz_assume_4_4: bool = False, limits=None) -> Song:
     """Dispatch on the suffix: .npz -> pianoroll, anything else (.mid/.midi/.kar) -> MIDI, which
-    first passes the one MIDI validator (emsync.midi_input; `limits`: a MidiLimits, default the
+    first passes the one MIDI validator (emsync.music.midi_input; `limits`: a MidiLimits, default the
     params defaults) so a file `emsync midi inspect` rejects is rejected here with the same reason.
     `npz_assume_4_4`: a pianoroll marking fewer than two downbeats gets 4/4 bars (LPD cleansed)
     instead of being refused."""
-    from emsync.midi_input import validate_midi
+    from emsync.music.midi_input import validate_midi
 
     path = Path(path)
     if not path.exists():

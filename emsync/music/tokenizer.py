@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 from emsync.music import chords
 from emsync.music import vocab as V
 from emsync.music.lpd5 import Song
@@ -271,7 +271,7 @@ def to_score(dec: Decoded, tpq: int = 480, bpm: float = 120.0):
 def write_midi(dec: Decoded, path, bpm: float = 120.0) -> None:
     """Write decoded notes as a MIDI file (atomic). With 480 ticks per beat at 120 bpm one tick is
     ~1.04 ms, so every 8 ms step lands on its own tick and re-reading gives the same notes."""
-    from emsync.io import atomic_path
+    from emsync.core.io import atomic_path
 
     with atomic_path(path, suffix=".mid") as tmp:
         tmp.write_bytes(to_score(dec, bpm=bpm).dumps_midi())  # dump_midi(path) ignores write errors (a full disk)

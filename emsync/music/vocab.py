@@ -28,7 +28,7 @@ import math
 
 import numpy as np
 
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 
 VOCAB_VERSION = "emsync-v1"
 

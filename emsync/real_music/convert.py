@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from emsync.errors import EmsyncError
+from emsync.core.errors import EmsyncError
 
 TICKS = 480  # MIDI ticks per quarter note
 PROGRAMS = {"strings": 48, "piano": 0, "bass": 32}

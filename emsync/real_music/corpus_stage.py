@@ -11,7 +11,7 @@ def converter_digest() -> str:
     labels or the card: editing those re-runs no conversion)."""
     import music21
 
-    from emsync.stages import code_files, digest
+    from emsync.pipeline.stages import code_files, digest
 
     return f"{digest(code_files(CONVERTER_CODE))}-music21-{music21.__version__}"
 

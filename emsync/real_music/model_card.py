@@ -15,7 +15,7 @@ def _read(path: Path):
 def model_card(params, reports: Path) -> str:
     from emsync.models.music_transformer import MusicTransformerConfig
     from emsync.real_music.sources import SOURCES
-    from emsync.generator import PACKAGE_REF
+    from emsync.music.generator import PACKAGE_REF
 
     rp = params.real_music
     corpus = _read(reports / "corpus.json") or {}

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 from emsync.training.data import StepBatches
 
 

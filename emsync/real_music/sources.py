@@ -166,7 +166,7 @@ LEFT_OUT_OF_THE_WHEEL = (
 
 def check_sources(names) -> tuple:
     """The named sources, validated against SOURCES (a clear error naming the bad one)."""
-    from emsync.errors import ParamsError
+    from emsync.core.errors import ParamsError
 
     names = tuple(names)
     bad = [n for n in names if n not in SOURCES]

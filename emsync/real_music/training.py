@@ -13,9 +13,9 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from emsync.config import TrainParams
+from emsync.core.config import TrainParams
 
-from emsync.generator import PACKAGE_FILE, PACKAGE_REF
+from emsync.music.generator import PACKAGE_FILE, PACKAGE_REF
 
 
 # How the shipped model samples (extra["sampling"]; generate.sampling: checkpoint). Chosen on the held-out
@@ -49,10 +49,10 @@ def train_params(p, **over) -> TrainParams:
 
 
 def weights_info(summary: dict | None = None) -> dict:
-    """extra["weights"] of the shipped checkpoint (emsync.provenance's record)."""
+    """extra["weights"] of the shipped checkpoint (emsync.core.provenance's record)."""
     import music21
 
-    from emsync.provenance import weights_record
+    from emsync.core.provenance import weights_record
 
     corpus = f"music21 {music21.__version__} corpus, public-domain works"
     if summary:
@@ -95,7 +95,7 @@ def cpu_ledger(state_path) -> Path:
 
 
 def add_cpu(state_path, entry: dict) -> None:
-    from emsync.io import read_json, write_json
+    from emsync.core.io import read_json, write_json
 
     path = cpu_ledger(state_path)
     entries = read_json(path) if path.is_file() else []
@@ -103,7 +103,7 @@ def add_cpu(state_path, entry: dict) -> None:
 
 
 def cpu_spent(state_path) -> float:
-    from emsync.io import read_json
+    from emsync.core.io import read_json
 
     path = cpu_ledger(state_path)
     return round(sum(e["cpu_s"] for e in read_json(path)), 1) if path.is_file() else 0.0
@@ -142,9 +142,9 @@ def train_session(tokens_dir, tokens_digest: str, train: dict, tokens: dict, sta
 def store_run(result: dict, tokens_dir, tokens_digest: str, train: dict, tokens: dict, checkpoint, state_path, store: dict) -> dict:
     """Evaluate a finished run on the held-out works and write the checkpoint with its weights
     stored as store["dtype"] and extra["weights"] = store["weights"]."""
-    from emsync.config import TokensParams
-    from emsync.generator import save_generator
-    from emsync.io import file_digest
+    from emsync.core.config import TokensParams
+    from emsync.music.generator import save_generator
+    from emsync.core.io import file_digest
     from emsync.models.music_transformer import MusicTransformer, MusicTransformerConfig
     from emsync.music import vocab
     from emsync.training.generator import train_metrics

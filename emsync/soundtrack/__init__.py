@@ -17,7 +17,7 @@ runs named steps over it, each a function of its own module that can be run and 
              4 s difference filter -> boundaries (§5.1, §6.2, emsync.video.cuts), and where the
              video's audio is speech (Silero VAD, speech.py) unless the dialogue mix is off;
 3. emotion   the condition (emotion.py `choose_emotion`): valence/arousal from the flags, or from
-             Ekman probabilities the mean of the §6.1 Gaussian mixture (emsync.emotion_map): given
+             Ekman probabilities the mean of the §6.1 Gaussian mixture (emsync.emotion.mapping): given
              with --emotion-probs or, without any emotion flag, predicted by the video emotion
              classifier (VEMOCLAP, §5.2.2; emsync.classify) when its checkpoint exists (else the
              neutral centre 0, 0); with --emotion-per-scene the classifier runs on every segment
@@ -29,12 +29,16 @@ runs named steps over it, each a function of its own module that can be run and 
 5. render    the DAW MIDI, then FluidSynth at 44.1 kHz stereo, fitted to the video's duration, 3 s
              fade-out, peak -3 dB; with speech, the video's own audio mixed in and the music ducked
              under the speech (mix.py); optional stems (audio.py);
-6. mux       the WAV (or the dialogue mix) as AAC into a copy of the video stream (audio.py, emsync.render);
+6. mux       the WAV (or the dialogue mix) as AAC into a copy of the video stream (audio.py, render.py);
 7. report    the summary dict `--json` prints and its human form (summary.py), and with --report a
              one-page HTML timeline (report.py).
 
 The summary counts how many boundaries got a generated CHORD within `evaluate.hit_tolerance_s`
 (1 s, the §6.4 hit criterion) and the seconds each timed step (STEPS) took.
+
+The `soundtrack` stage (§6.3) runs this for every video under every condition: batch.py (the
+conditions and the per-(video, condition) record), stage.py (the stage's plain steps) and
+objective.py (the §6.3.2 metrics over its table).
 """
 
 from emsync.soundtrack.analysis import AnalysedVideo, analyse_video

@@ -46,7 +46,7 @@ class AnalysedVideo:
 
 def probe_video(params, video) -> VideoInfo:
     """The one ffprobe of the run, with the duration limits checked before any decoding."""
-    from emsync.limits import check_limit
+    from emsync.core.limits import check_limit
     from emsync.video.probe import probe
 
     info = probe(video)

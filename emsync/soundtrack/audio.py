@@ -1,6 +1,6 @@
 """Render the generated music and mux it into the video (§6.2, §6.3): the DAW MIDI, FluidSynth at
 44.1 kHz stereo fitted to the video, 3 s fade-out, peak -3 dB, optional stems, then AAC into a
-copy of the video stream (emsync.render). When the video's dialogue is kept (emsync.soundtrack.mix)
+copy of the video stream (emsync.soundtrack.render). When the video's dialogue is kept (emsync.soundtrack.mix)
 the render step also mixes the video's own audio with the music ducked under its speech, and the
 mux takes that mix."""
 
@@ -17,7 +17,7 @@ class Rendered:
     midi_path: Path
     wav_path: Path  # the music alone (what --wav keeps)
     daw: dict  # emsync.music.daw.write_daw_midi's record
-    wav: dict  # emsync.render.render_wav's record (gain, silent, ...)
+    wav: dict  # emsync.soundtrack.render.render_wav's record (gain, silent, ...)
     stems: dict | None  # {name: {path, peak_dbfs, clipped}} when asked (with the dialogue kept: the ducked music + dialogue.wav)
     dialogue: dict  # the dialogue decision and mix record (emsync.soundtrack.mix)
     mix_path: Path | None = None  # the dialogue mix that goes into the video, when the dialogue is kept
@@ -38,7 +38,7 @@ def render_music(params, req, video, music, soundfont: Path, tmpdir: Path, steps
     """Write the DAW MIDI (markers at the cuts, boundaries and speech) and render it to the WAV,
     into the asked paths or `tmpdir`; with the dialogue kept, mix it (timed as the `render` step)."""
     from emsync.music.daw import write_daw_midi
-    from emsync.render import render_wav
+    from emsync.soundtrack.render import render_wav
 
     steps, sp = steps or Steps(), params.soundtrack
     midi_path = Path(req.midi_out) if req.midi_out else Path(tmpdir) / "soundtrack.mid"
@@ -61,8 +61,8 @@ def mix_dialogue_track(params, req, video, music_wav: Path, out: Path) -> tuple:
     """(Mix, record): the video's audio + the music ducked under its speech, written to `out`."""
     from scipy.io import wavfile
 
-    from emsync.render import write_wav
     from emsync.soundtrack.mix import duck_levels, mix_dialogue, read_track
+    from emsync.soundtrack.render import write_wav
 
     sp = params.soundtrack
     sr, pcm = wavfile.read(music_wav)
@@ -79,11 +79,11 @@ def mix_dialogue_track(params, req, video, music_wav: Path, out: Path) -> tuple:
 
 def render_instrument_stems(params, req, video, music, soundfont, gain: float, tmpdir: Path, mix=None) -> dict:
     """One WAV per instrument into req.stems_dir at the mix's gain, so the stems sum to the mix
-    (emsync.render.render_stems); with the dialogue kept (`mix`) they carry the duck too and
+    (emsync.soundtrack.render.render_stems); with the dialogue kept (`mix`) they carry the duck too and
     `dialogue.wav` holds the video's audio as it is in the mix."""
     from emsync.music import vocab as V
     from emsync.music.daw import write_daw_midi
-    from emsync.render import render_stems
+    from emsync.soundtrack.render import render_stems
 
     midis = {}
     for i in sorted({int(x) for x in music.decoded.notes.instrument}):
@@ -98,7 +98,7 @@ def render_instrument_stems(params, req, video, music, soundfont, gain: float, t
 def mux_music(params, req, video, rendered: Rendered, steps: Steps | None = None) -> dict:
     """The WAV (or the dialogue mix) as AAC into a copy of the video stream at req.output (timed as
     the `mux` step); keep_audio without the dialogue mix mixes the video's own audio under the music."""
-    from emsync.render import mux
+    from emsync.soundtrack.render import mux
 
     steps, sp = steps or Steps(), params.soundtrack
     mixed = rendered.mix_path is not None

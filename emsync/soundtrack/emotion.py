@@ -3,14 +3,14 @@
 `choose_emotion(params, req, video, steps) -> EmotionChoice` is the whole contract: it reads the
 request and the analysed video and returns the condition with where it came from (the flags,
 Ekman probabilities, the video's emotion from the best real source on the whole video or per scene
-(emsync/emotion_source.py: a VEMOCLAP trained on real data or given by --emotion-checkpoint, else
+(emsync/emotion/source.py: a VEMOCLAP trained on real data or given by --emotion-checkpoint, else
 the packaged-model estimator), or the neutral default with the reason). A new emotion source replaces this function or adds a branch to it;
 the other steps read only the EmotionChoice.
 """
 
 from dataclasses import dataclass, field
 
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 from emsync.soundtrack.steps import Steps
 
 
@@ -34,7 +34,7 @@ class EmotionChoice:
 def pick_emotion(valence=None, arousal=None, emotion_probs=None, max_abs_mean: float = 0.8, source: str = "emotion_probs") -> EmotionChoice:
     """Flags (missing ones default to 0, the neutral centre) or the §6.1 mixture mean of `emotion_probs`
     (`source` says where the probabilities came from)."""
-    from emsync import emotion_map as em
+    from emsync.emotion import mapping as em
 
     if emotion_probs:
         if valence is not None or arousal is not None:
@@ -62,12 +62,12 @@ def choose_emotion(params, req, video, steps: Steps | None = None) -> EmotionCho
 
 
 def classifier_emotion(params, video, info=None, steps: Steps | None = None, exclude_audio: bool = False, checkpoint=None) -> EmotionChoice:
-    """The video's emotion from the best real source (emsync/emotion_source.py: a VEMOCLAP trained on
+    """The video's emotion from the best real source (emsync/emotion/source.py: a VEMOCLAP trained on
     real data or given by `checkpoint`, else the packaged-model estimator), its record in
     `classifier`; or the neutral default with the reason when classify.soundtrack_uses_classifier is
     off. `exclude_audio`: a VEMOCLAP's auditory modalities are masked (§6.3.1), listed in the
     record's `excluded` (the estimator hears nothing anyway)."""
-    from emsync.emotion_source import VEMOCLAP, video_emotion
+    from emsync.emotion.source import VEMOCLAP, video_emotion
 
     steps = steps or Steps()
     if not params.classify.soundtrack_uses_classifier:
@@ -109,11 +109,11 @@ CURVE_MODES = {
 
 def scene_emotions(params, video, steps: Steps, edges, exclude_audio: bool = False, checkpoint=None) -> EmotionChoice:
     """The video's emotion on every segment between `edges` (0, the boundaries, the end), from the
-    same source as the whole video's (emsync/emotion_source.py): the choice is the duration-weighted
+    same source as the whole video's (emsync/emotion/source.py): the choice is the duration-weighted
     mean of the curve (the summary's V/A)."""
-    from emsync import provenance as P
-    from emsync.emotion_source import VEMOCLAP
-    from emsync.emotion_source import scene_emotions as source_scenes
+    from emsync.core import provenance as P
+    from emsync.emotion.source import VEMOCLAP
+    from emsync.emotion.source import scene_emotions as source_scenes
 
     segments = [(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
     with steps("emotion", f"emotion: reading {len(segments)} scenes (§5.2.2, one per segment between boundaries)"):

@@ -64,8 +64,8 @@ def read_track(video, sr: int, n: int) -> np.ndarray:
     zero-padded to n frames)."""
     import subprocess
 
-    from emsync.errors import InputError
-    from emsync.render import fit_length
+    from emsync.core.errors import InputError
+    from emsync.soundtrack.render import fit_length
     from emsync.video.probe import require_tool
 
     cmd = [require_tool("ffmpeg"), "-nostdin", "-v", "error", "-i", str(video), "-map", "0:a:0", "-vn", "-ac", "2", "-ar", str(sr),

@@ -30,8 +30,8 @@ def generate_tokens(
     """One sample from the generator for the video: (token ids, GenerationResult). `curve`
     ((start_s, valence, arousal), ...) changes the condition at each start (emotion per scene);
     `primer_tokens` (a re-score's kept music) is continued instead of a fresh primer."""
-    from emsync.generator import run_generator
     from emsync.models.generation import Condition
+    from emsync.music.generator import run_generator
 
     res = run_generator(
         params,

@@ -4,7 +4,7 @@ package docstring); each step is a function of its own module over the objects t
 import time
 from pathlib import Path
 
-from emsync.io import temp_dir
+from emsync.core.io import temp_dir
 from emsync.soundtrack.analysis import analyse_video
 from emsync.soundtrack.audio import dialogue_mode, mux_music, render_music
 from emsync.soundtrack.emotion import choose_emotion

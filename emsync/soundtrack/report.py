@@ -117,7 +117,7 @@ def report_html(s: dict, notes, video_src: str) -> str:
 def write_report(path, s: dict, decoded) -> Path:
     """Write the report of summary `s` and its decoded music to `path` (atomically); the scored
     video is linked by its path relative to the report's folder."""
-    from emsync.io import write_text
+    from emsync.core.io import write_text
     from emsync.music.tokenizer import STEP_S
 
     path = Path(path)

@@ -1,11 +1,11 @@
 """What the user asked of `emsync soundtrack` (one typed request) and the checks that run on it
-before any work: outputs vs inputs (emsync.io.check_outputs), flags, the checkpoint and SoundFont."""
+before any work: outputs vs inputs (emsync.core.io.check_outputs), flags, the checkpoint and SoundFont."""
 
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -61,11 +61,11 @@ def check_request(params, req: SoundtrackRequest) -> Assets:
     """Every check that needs no decoding, in the order the user reads the errors: outputs vs
     inputs, output kinds, flags, the emotion checkpoint when given, the SoundFont and
     the generator checkpoint. Returns the resolved checkpoint and SoundFont."""
-    from emsync.generator import checkpoint_path, load_generator
-    from emsync.io import check_outputs
+    from emsync.core.io import check_outputs
     from emsync.music import vocab as V
-    from emsync.render import check_video_output, resolve_soundfont, stem_outputs
+    from emsync.music.generator import checkpoint_path, load_generator
     from emsync.soundtrack.emotion import pick_emotion
+    from emsync.soundtrack.render import check_video_output, resolve_soundfont, stem_outputs
 
     stems = stem_outputs(req.stems_dir, [n.lower() for n in V.INSTRUMENTS] + ["dialogue"])  # every WAV --stems may write
     check_outputs(
@@ -109,7 +109,7 @@ def check_request(params, req: SoundtrackRequest) -> Assets:
 
 def check_mix_flags(req: SoundtrackRequest) -> None:
     """--dialogue and --duck-db take the values their params take."""
-    from emsync.config import SoundtrackParams, check_value
+    from emsync.core.config import SoundtrackParams, check_value
 
     if req.dialogue is not None:
         check_value(SoundtrackParams, "dialogue", req.dialogue, "--dialogue")

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 
 NEEDED = ("token_ids", "boundaries", "duration_s", "valence", "arousal", "seed")
 

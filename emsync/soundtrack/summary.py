@@ -11,7 +11,7 @@ def summarise(params, req, video, emotion, music, rendered, muxed, seconds: dict
     re-score's plan (emsync.soundtrack.rescore.KeepPlan)."""
     from emsync.soundtrack.emotion import conditioning_record
 
-    from emsync import provenance as P
+    from emsync.core import provenance as P
 
     res, dec, total = music.result, music.decoded, seconds["total"]
     weights = [P.of_checkpoint(music.checkpoint, "music generator")] + [
@@ -99,7 +99,7 @@ def format_summary(s: dict) -> str:
             lines.append(f"{key + ' out':<12}{s['outputs'][key]}")
     if s["outputs"].get("stems"):
         lines.append(f"{'stems out':<12}" + ", ".join(s["outputs"]["stems"].values()))
-    from emsync import provenance as P
+    from emsync.core import provenance as P
 
     lines += P.text_lines([P.Weights(**w) for w in s.get("weights", [])])
     sec = s["seconds"]

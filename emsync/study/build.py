@@ -21,8 +21,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from emsync.errors import InputError
-from emsync.io import atomic_path, write_json, write_text
+from emsync.core.errors import InputError
+from emsync.core.io import atomic_path, write_json, write_text
 from emsync.study import design
 
 STUDY_FORMAT = 1

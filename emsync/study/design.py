@@ -9,7 +9,7 @@ whether they understand music theory (the two groups of Tables 6.2 and 6.3).
 import random
 from dataclasses import dataclass
 
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 
 # The batch `soundtrack` stage's conditions (data/soundtrack/<video_id>/<condition>.mp4), with the
 # names the report prints. The survey pages never show them.

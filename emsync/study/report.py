@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from emsync.io import atomic_path, write_json, write_text
+from emsync.core.io import atomic_path, write_json, write_text
 from emsync.study import design
 
 # (key, table, figure, who) in the thesis's order

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS submissions (

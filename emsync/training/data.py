@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 
 
 class StepBatches:

@@ -59,9 +59,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from emsync.device import resolve_device
-from emsync.errors import InputError
-from emsync.io import atomic_path, write_text
+from emsync.core.device import resolve_device
+from emsync.core.errors import InputError
+from emsync.core.io import atomic_path, write_text
 
 STATE_FORMAT = "emsync-train-state-v1"
 ENGINE_VERSION = 2  # a state written by another version of the loop is not resumed (the run starts over)

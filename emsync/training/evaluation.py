@@ -21,12 +21,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from emsync.config import EvaluateParams, GenerateParams
-from emsync.errors import InputError
+from emsync.core.config import EvaluateParams, GenerateParams
+from emsync.core.errors import InputError
 from emsync.music.offsets import boundary_offsets
 from emsync.training import metrics as M
-from emsync.device import resolve_device
-from emsync.generator import load_generator, make_primer, sampling_config
+from emsync.core.device import resolve_device
+from emsync.music.generator import load_generator, make_primer, sampling_config
 from emsync.training.loop import seed_everything
 
 

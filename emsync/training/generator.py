@@ -9,8 +9,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from emsync.config import TokensParams, TrainParams
-from emsync.errors import ParamsError
+from emsync.core.config import TokensParams, TrainParams
+from emsync.core.errors import ParamsError
 from emsync.music import vocab
 from emsync.training.loop import LoopConfig, fingerprint, train_loop
 
@@ -124,7 +124,7 @@ def train_generator(
 
 def save_run(result: dict, tp: TrainParams, checkpoint, tokens_digest: str, weights: dict | None = None) -> dict:
     """Write the checkpoint of a training run (config + weights + run info); return the metrics."""
-    from emsync.generator import save_generator
+    from emsync.music.generator import save_generator
     from emsync.models.music_transformer import MusicTransformer, MusicTransformerConfig
 
     model = MusicTransformer(MusicTransformerConfig.from_dict(result["config"]))
@@ -146,7 +146,7 @@ def save_run(result: dict, tp: TrainParams, checkpoint, tokens_digest: str, weig
 
 def write_run_reports(history: list, metrics: dict, tp: TrainParams, reports_dir) -> None:
     """reports/train_metrics.json, train_loss.csv and train_loss.png of a training run."""
-    from emsync.io import write_json, write_text
+    from emsync.core.io import write_json, write_text
     from emsync.training.engine import history_csv, plot_history
 
     reports = Path(reports_dir)
@@ -168,7 +168,7 @@ def train_to_checkpoint(
 ) -> dict:
     """Train, write the checkpoint, and return what a cached task should hold: the checkpoint's
     path and md5 (to check it is still there), the metrics and the loss history; no weights."""
-    from emsync.io import file_digest
+    from emsync.core.io import file_digest
 
     result = train_generator(tokens_dir, tokens_digest, train, tokens, state_path=state_path)
     metrics = save_run(result, TrainParams(**train), checkpoint, tokens_digest, weights)
@@ -176,9 +176,9 @@ def train_to_checkpoint(
 
 
 def weights_kind(params) -> dict:
-    """extra["weights"] of a train-stage checkpoint (emsync.provenance): "demo" when its corpus is
+    """extra["weights"] of a train-stage checkpoint (emsync.core.provenance): "demo" when its corpus is
     the demo_data stage's synthetic one, else "real" (the thesis set's LPD-5), and what it learnt."""
-    from emsync.provenance import DEMO_DATA, data_kind, weights_record
+    from emsync.core.provenance import DEMO_DATA, data_kind, weights_record
 
     kind = data_kind([params.path(params.tokens.midi_dir)], params.path(params.demo_data.out_dir))
     trained_on = f"{DEMO_DATA} ({params.tokens.midi_dir})" if kind == "demo" else f"{params.tokens.midi_dir} (tokens stage)"
@@ -187,7 +187,7 @@ def weights_kind(params) -> dict:
 
 def checkpoint_matches(result: dict) -> bool:
     """Whether the checkpoint a (possibly cached) train_to_checkpoint result names is on disk unchanged."""
-    from emsync.io import file_digest
+    from emsync.core.io import file_digest
 
     path = Path(result["checkpoint"])
     return path.is_file() and file_digest(path) == result["md5"]

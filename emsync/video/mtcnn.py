@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 
 PACKAGE, FILES = "facenet_pytorch", {"pnet": "data/pnet.pt", "rnet": "data/rnet.pt", "onet": "data/onet.pt"}
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,7 @@ def probe(path) -> VideoInfo:
 
 def probe_within(path, max_duration_s: float) -> VideoInfo:
     """probe() plus the limits.max_video_duration_s check, before any decoding work."""
-    from emsync.limits import check_limit
+    from emsync.core.limits import check_limit
 
     info = probe(path)
     check_limit(f"{path}: video duration", info.duration, max_duration_s, "limits.max_video_duration_s")

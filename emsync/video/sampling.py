@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 from emsync.video.probe import VideoInfo, probe, require_tool
 
 MODES = ("fps", "equidistant", "random", "mid_scene")

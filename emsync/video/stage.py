@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from emsync.checks import check_table
-from emsync.config import project_root, Params
-from emsync.errors import InputError
-from emsync.io import write_json, write_parquet, write_text
+from emsync.pipeline.checks import check_table
+from emsync.core.config import project_root, Params
+from emsync.core.errors import InputError
+from emsync.core.io import write_json, write_parquet, write_text
 
 VIDEO_EXTS = {".mp4", ".mkv", ".mov", ".webm", ".avi", ".m4v"}
 REJECT_COLUMNS = ["video_id", "step", "reason"]
@@ -124,7 +124,7 @@ def frames_digest(tables: dict) -> str:
 def probe_videos(videos_dir: Path) -> tuple[dict, list]:
     """({video_id: {video_id, rel_path, digest, duration}}, probe rejects): unreadable, zero-length
     or stream-less files are rejected here, once per video."""
-    from emsync.io import file_digest
+    from emsync.core.io import file_digest
     from emsync.video.probe import probe
 
     videos, rejects = {}, []
@@ -178,9 +178,9 @@ def write_cuts(out_dir: Path, reports_dir: Path, videos: dict, cut_rows: dict, r
 
 
 def weights_of(refs: dict) -> dict:
-    """{extractor: its weights record (emsync.provenance)} from {extractor: model ref}."""
-    from emsync import provenance as P
-    from emsync.config import project_root
+    """{extractor: its weights record (emsync.core.provenance)} from {extractor: model ref}."""
+    from emsync.core import provenance as P
+    from emsync.core.config import project_root
 
     root = project_root(required=False)
     return {spec: P.of_model_ref(ref, f"{spec} features", root).to_dict() for spec, ref in refs.items()}
@@ -236,7 +236,7 @@ def write_extractor(
 def write_summary(out_dir: Path, reports_dir: Path, specs: list) -> dict:
     """The features stage's report from the per-step ones: reports/features.md and .json over the
     scene cuts and every features.extractors entry (seconds as each step's stage measured them)."""
-    from emsync.io import read_json
+    from emsync.core.io import read_json
 
     cuts_json = reports_dir / "features" / "cuts.json"
     if not cuts_json.exists():
@@ -294,7 +294,7 @@ def summary_markdown(summary: dict, rejects: list) -> str:
 
 def cut_jobs(p, videos: dict) -> list:
     """One scene-cut job per probed video (§5.1), keyed on its content and the cut params."""
-    from emsync.stages import stage_digest
+    from emsync.pipeline.stages import stage_digest
 
     code = stage_digest("features")
     return [
@@ -309,7 +309,7 @@ def extraction_jobs(p, wave: list, videos: dict, cut_rows: dict, results: dict, 
     cannot run (mid-scene sampling without its cuts, a DEPENDS table missing) is `skip(spec,
     video_id, name, reason)` instead. The code key is what the extractor's DVC stage depends on
     (a plugin module: its own file)."""
-    from emsync.stages import module_digest, stage_digest
+    from emsync.pipeline.stages import module_digest, stage_digest
     from emsync.video.extractors import REGISTRY
 
     jobs = []

@@ -82,7 +82,7 @@ def build_audio(out: Path, seed=0):
 def build_beats(out: Path, seed=0):
     """BEATs (§5.2.1, the emotion classifier's audio model) at toy size, fine-tuned head of 527
     AudioSet classes, saved as the official checkpoint file (`{"cfg", "model"}` .pt)."""
-    from emsync.io import write_bytes
+    from emsync.core.io import write_bytes
     from emsync.models.beats import BEATs, BEATsConfig, beats_bytes
 
     torch.manual_seed(seed)
@@ -383,7 +383,7 @@ def build(name: str, out_dir, seed=0) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=out_dir))
     try:
         BUILDERS[name](tmp / "m", seed=seed)
-        # what the outputs of this model are worth (emsync.provenance reads it): nothing
+        # what the outputs of this model are worth (emsync.core.provenance reads it): nothing
         marker = {
             "kind": "random",
             "source": f"emsync.video.tiny_models.build('{name}', seed={seed})",

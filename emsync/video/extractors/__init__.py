@@ -19,7 +19,7 @@ Vectors are stored as list<float32> in the `embedding` column.
 import importlib
 from collections.abc import Mapping
 
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 from emsync.video.extractors.base import Handle, frame, merge_refs, penultimate, vectors  # noqa: F401
 
 _MODULES = {

@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 
 
 @dataclass

@@ -9,7 +9,7 @@ video without an audio stream is encoded as silence, keeping n rows per video.""
 
 import numpy as np
 
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 from emsync.video.extractors.base import Handle, frame, vectors
 from emsync.video.loading import load_pretrained
 

@@ -5,11 +5,11 @@
 2. else `classify.emotion_checkpoint` when it holds a VEMOCLAP trained on real data (its weights
    record says `real`, e.g. the thesis set's Ekman-6 run) and every extractor it reads has real
    weights (§5.2.2);
-3. else the estimator from packaged pretrained parts (emsync/emotion_estimate.py).
+3. else the estimator from packaged pretrained parts (emsync/emotion/estimate.py).
 
 A VEMOCLAP trained on the demo videos is therefore never used on a user's video unless asked for
 by path. Every result names its source, why it was chosen, and the weights behind it
-(emsync/provenance.py), with a warning when any is not real.
+(emsync/core/provenance.py), with a warning when any is not real.
 
     out = video_emotion(params, "clip.mp4")      # {"source", "probs", "top", "confidence", "valence", "arousal", "weights", ...}
 """
@@ -17,7 +17,7 @@ by path. Every result names its source, why it was chosen, and the weights behin
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from emsync import provenance as P
+from emsync.core import provenance as P
 
 VEMOCLAP, ESTIMATOR = "vemoclap", "estimator"
 
@@ -35,7 +35,7 @@ class Source:
 def vemoclap_weights(params, path, extra: dict, inputs) -> list:
     """The weights behind a VEMOCLAP answer: the classifier's and each extractor's it reads."""
     from emsync.classify.inference import extractors_for
-    from emsync.config import project_root
+    from emsync.core.config import project_root
     from emsync.video import extractors
 
     out = [P.from_extra(extra, "emotion classifier (VEMOCLAP)", path)]
@@ -89,8 +89,8 @@ def video_emotion(params, video, checkpoint=None, device: str = "cpu", info=None
 
 
 def _run_vemoclap(params, video, src: Source, device, info, exclude_audio: bool = False) -> dict:
-    from emsync import emotion_map as em
     from emsync.classify.inference import classify_video
+    from emsync.emotion import mapping as em
 
     out = classify_video(params, video, "emotion", checkpoint=src.checkpoint, device=device, info=info, exclude_audio=exclude_audio)
     v, a = em.mixture_mean(out["probs"], params.emotion.max_abs_mean)
@@ -109,7 +109,7 @@ def _run_vemoclap(params, video, src: Source, device, info, exclude_audio: bool 
 
 
 def _run_estimator(params, video, src: Source, info, estimator) -> dict:
-    from emsync.emotion_estimate import estimate, load_estimator
+    from emsync.emotion.estimate import estimate, load_estimator
 
     est = estimator or load_estimator(params)
     src.weights = list(est.weights)
@@ -138,7 +138,7 @@ def scene_emotions(params, video, segments, checkpoint=None, info=None, exclude_
     VEMOCLAP classifies each segment cut out as a video of its own; the estimator reads the
     segment's own frames. Curve rows: {start, end, valence, arousal, top, probs, confidence, seconds,
     masked or sees}."""
-    from emsync import emotion_map as em
+    from emsync.emotion import mapping as em
 
     src = choose(params, checkpoint)
     if src.name == VEMOCLAP:
@@ -150,7 +150,7 @@ def scene_emotions(params, video, segments, checkpoint=None, info=None, exclude_
             curve.append({"start": r["start"], "end": r["end"], "valence": round(v, 6), "arousal": round(a, 6), "top": r["top"],
                           "probs": r["probs"], "confidence": round(max(r["probs"].values()), 3), "masked": r["masked"], "seconds": r["seconds"]})  # fmt: skip
         return src, curve
-    from emsync.emotion_estimate import estimate, load_estimator
+    from emsync.emotion.estimate import estimate, load_estimator
     from emsync.video.probe import probe
 
     est, info = load_estimator(params), info or probe(video)

@@ -2,7 +2,7 @@
 
 import torch
 
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 
 
 def resolve_device(name: str = "auto") -> torch.device:

@@ -19,8 +19,8 @@ from prefect import task
 from prefect.cache_policies import INPUTS, TASK_SOURCE
 from tqdm.auto import tqdm
 
-from emsync.config import default_reports_dir
-from emsync.io import disk_full_error, is_disk_full, write_json
+from emsync.core.config import default_reports_dir
+from emsync.core.io import disk_full_error, is_disk_full, write_json
 
 CACHE_POLICY = INPUTS + TASK_SOURCE
 
@@ -107,7 +107,7 @@ def dask_runner(setting=None):
     cluster that path must be shared storage the workers can all reach."""
     import os
 
-    from emsync.errors import InputError
+    from emsync.core.errors import InputError
 
     v = (os.environ.get(DASK_ENV, "") if setting is None else str(setting)).strip()
     if v in ("", "0"):
@@ -146,17 +146,17 @@ def with_dask(flow_fn, setting=None):
 # --- the entry point of every flow ------------------------------------------------------------
 def main(stage: str, flow=None, *, run=None, add_args=None, stages=None, summary=None, dask=False, argv=None, description=None):
     """The `__main__` of every flow (`python -m flows.<name>`, what `dvc repro` runs): offline
-    defaults and the one-line error hook (emsync.env), the arguments (`--params` and the flow's
+    defaults and the one-line error hook (emsync.core.env), the arguments (`--params` and the flow's
     own, `add_args(parser)`), the stage entered (DVC's lock, exit with the parent, the run's Prefect
-    server: emsync.runguard.enter_stage; `stages(args)` names several), the params loaded, then
+    server: emsync.pipeline.runguard.enter_stage; `stages(args)` names several), the params loaded, then
     `flow(params)` (on Dask when `dask` and EMSYNC_DASK is set) or `run(params, args)`, and
     `summary(result, params)` printed. Returns the result."""
     import argparse
 
-    from emsync import env
-    from emsync.config import load_params
-    from emsync.runguard import enter_stage
-    from emsync.stages import stage as declared
+    from emsync.core import env
+    from emsync.core.config import load_params
+    from emsync.pipeline.runguard import enter_stage
+    from emsync.pipeline.stages import stage as declared
 
     if (flow is None) == (run is None):
         raise TypeError("give flow or run")
@@ -167,7 +167,7 @@ def main(stage: str, flow=None, *, run=None, add_args=None, stages=None, summary
         add_args(ap)
     args = ap.parse_args(argv)
     for name in stages(args) if stages is not None else [stage]:
-        declared(name)  # a stage of emsync.stages.STAGES (dvc.yaml is written from them)
+        declared(name)  # a stage of emsync.pipeline.stages.STAGES (dvc.yaml is written from them)
         enter_stage(name)  # share DVC's lock; exit with the parent; the run's Prefect server
     p = load_params(args.params)
     result = run(p, args) if run is not None else (with_dask(flow) if dask else flow)(p)

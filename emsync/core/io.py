@@ -16,7 +16,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from emsync.errors import DiskFullError, InputError
+from emsync.core.errors import DiskFullError, InputError
 
 _FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 MIN_FREE_BYTES = 64 * 1024  # an output folder with less free is refused before any work
@@ -256,7 +256,7 @@ def project_owner(path) -> tuple[str, str] | None:
     owner: "params", "pipeline" (dvc.yaml, dvc.lock, .dvc/, .git/, the Prefect cache), "source"
     (tracked by git), "dvc" (tracked by a .dvc file), or the name of the dvc.yaml stage whose output
     it is (reports/ files that no stage declares: "reports"). Symlinks count as where they lead."""
-    from emsync.config import project_root
+    from emsync.core.config import project_root
 
     root = project_root(required=False)
     if root is None:
@@ -318,7 +318,7 @@ def _owned(root: Path, stamp: tuple) -> dict:
 def _params_raw(root: Path) -> dict:
     import yaml
 
-    from emsync.config import yaml_load
+    from emsync.core.config import yaml_load
 
     try:
         raw = yaml_load((root / "params.yaml").read_text(encoding="utf-8"))
@@ -340,7 +340,7 @@ def _stage_outputs(root: Path) -> dict:
 
     import yaml
 
-    from emsync.config import yaml_load
+    from emsync.core.config import yaml_load
 
     try:
         stages = (yaml_load((root / "dvc.yaml").read_text(encoding="utf-8")) or {}).get("stages") or {}
@@ -382,7 +382,7 @@ def _git_files(root: Path) -> list:
 def _dvc_file_outs(root: Path, dvc_file: str) -> list:
     import yaml
 
-    from emsync.config import yaml_load
+    from emsync.core.config import yaml_load
 
     try:
         spec = yaml_load((root / dvc_file).read_text(encoding="utf-8")) or {}

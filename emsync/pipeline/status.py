@@ -2,11 +2,11 @@
 
 - stages: up to date or stale, from `dvc status --json` (DVC's own bookkeeping, the same answer
   `dvc repro` acts on), with the changed deps/outs that make a stage stale;
-- tables: row counts of every Parquet table of the feature store (emsync.store.discover_tables),
+- tables: row counts of every Parquet table of the feature store (emsync.pipeline.store.discover_tables),
   counted by DuckDB from the files themselves, so it works before `data/emsync.duckdb` exists;
 - prefect: the latest run of each flow and its state, from the Prefect server named by
   PREFECT_API_URL, or else from the local (ephemeral) database under PREFECT_HOME;
-- runs: cache-hit rates from the run reports reports/runs/<flow>.json (emsync.flowkit.RunReport).
+- runs: cache-hit rates from the run reports reports/runs/<flow>.json (emsync.pipeline.flowkit.RunReport).
 Each part fails on its own: an error is recorded in that part and the others are still reported.
 """
 
@@ -17,7 +17,7 @@ import subprocess
 import urllib.request
 from pathlib import Path
 
-from emsync.config import project_root, default_reports_dir
+from emsync.core.config import project_root, default_reports_dir
 
 
 def dvc_stages(root=None) -> dict:
@@ -53,7 +53,7 @@ def table_rows(data_dir=None) -> dict:
     """{view name: row count} for every feature-store table under data/."""
     import duckdb
 
-    from emsync.store import discover_tables
+    from emsync.pipeline.store import discover_tables
 
     tables = discover_tables(data_dir)
     con = duckdb.connect()

@@ -1,15 +1,15 @@
 """Loading and running the trained music generator (§4.1, §4.4, §6.2): the one path that
 `emsync generate`, `emsync soundtrack` and the evaluate stage share.
 
-    from emsync.generator import generate_midi
+    from emsync.music.generator import generate_midi
     generate_midi(load_params(), 0.6, -0.2, 30.0, "out.mid", boundaries=(4.0, 9.5))
 """
 
 import math
 from pathlib import Path
 
-from emsync.device import resolve_device
-from emsync.errors import InputError
+from emsync.core.device import resolve_device
+from emsync.core.errors import InputError
 
 
 PACKAGE_REF = "pkg:music21-generator"  # how params and --checkpoint name the generator shipped in the package
@@ -95,7 +95,7 @@ def load_generator(path, device="cpu"):
 
 def save_generator(path, model, extra: dict | None = None) -> None:
     """The generator checkpoint, written atomically and byte-reproducibly (models/checkpoint.py)."""
-    from emsync.io import write_bytes
+    from emsync.core.io import write_bytes
     from emsync.models.music_transformer import checkpoint_bytes
 
     write_bytes(path, checkpoint_bytes(model, extra))
@@ -155,7 +155,7 @@ def run_generator(
     from emsync.models.generation import generate
 
     gp = params.generate
-    from emsync.midi_input import MidiLimits
+    from emsync.music.midi_input import MidiLimits
 
     if primer_tokens is not None:
         ids = [int(t) for t in primer_tokens]
@@ -188,7 +188,7 @@ def generate_midi(
     progress=True,
 ) -> list[dict]:
     """Generate `samples` MIDI files (one batch) and return one summary dict per file."""
-    from emsync.emotion_map import check_condition
+    from emsync.emotion.mapping import check_condition
     from emsync.music.tokenizer import decode, write_midi
     from emsync.models.generation import Condition
 
@@ -196,13 +196,13 @@ def generate_midi(
     valence, arousal = check_condition("valence", valence), check_condition("arousal", arousal)
     if not (duration_s > 0 and math.isfinite(duration_s)):
         raise InputError(f"--duration {duration_s}: must be a positive number of seconds")
-    from emsync.limits import check_limit
+    from emsync.core.limits import check_limit
 
     check_limit("--duration", duration_s, params.limits.max_generate_duration_s, "limits.max_generate_duration_s")
     if samples < 1:
         raise InputError(f"--samples {samples}: must be >= 1")
     check_limit("--samples", samples, params.limits.max_generate_samples, "limits.max_generate_samples", unit="pieces")
-    from emsync.io import check_outputs
+    from emsync.core.io import check_outputs
 
     late = [b for b in boundaries if b >= duration_s]
     if late:  # Algorithm 1 could never place a chord there: refuse rather than report "hit 0/n"

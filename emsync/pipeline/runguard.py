@@ -17,8 +17,8 @@ import re
 import sys
 from pathlib import Path
 
-from emsync.errors import EmsyncError
-from emsync.process_tree import dvc_process, exit_with_parent  # noqa: F401  (dvc_process: part of this module's API)
+from emsync.core.errors import EmsyncError
+from emsync.pipeline.process_tree import dvc_process, exit_with_parent  # noqa: F401  (dvc_process: part of this module's API)
 
 _held = []  # the lock object, kept alive for the life of the process
 
@@ -59,7 +59,7 @@ def _own_keys(stage_def: dict, params) -> list:
 def _moves(stage_def: dict, params, root: Path) -> list:
     """[(folder or file dvc.yaml names, where the active params put it)], longest first: the
     stage's own path params and paths.* (dvc.yaml is written for their defaults)."""
-    from emsync.config import Params
+    from emsync.core.config import Params
 
     defaults, moves = Params(), []
     for key in ("paths.data_dir", "paths.reports_dir", "paths.store", *_own_keys(stage_def, params)):
@@ -96,7 +96,7 @@ def active_params(root: Path):
     """The params the running flow reads: its `--params FILE` argument (train, evaluate, features,
     bandwidth take one), else EMSYNC_PARAMS, else <root>/params.yaml; None when they do not load
     (the flow then fails on them itself)."""
-    from emsync.config import load_params
+    from emsync.core.config import load_params
 
     argv, path = sys.argv[1:], None
     for i, a in enumerate(argv):
@@ -124,7 +124,7 @@ def hold_pipeline_lock(stage: str, root=None):
         return None
     if int(os.environ.get("RANK", "0")) > 0:  # under torchrun, rank 0 holds it for the whole job
         return None
-    from emsync.config import project_root
+    from emsync.core.config import project_root
 
     root = Path(root or project_root())
     if not (root / ".dvc").is_dir():
@@ -160,9 +160,9 @@ def hold_pipeline_lock(stage: str, root=None):
 
 def enter_stage(stage: str, root=None):
     """Call first in a flow's `__main__`: exit with the parent, take (or share) the lock, and use
-    the run's Prefect server (one per `dvc repro`, emsync/prefect_server.py)."""
-    from emsync.prefect_server import use_run_server
-    from emsync.redact import quiet_prefect_logs
+    the run's Prefect server (one per `dvc repro`, emsync/pipeline/prefect_server.py)."""
+    from emsync.core.redact import quiet_prefect_logs
+    from emsync.pipeline.prefect_server import use_run_server
 
     exit_with_parent()
     quiet_prefect_logs()  # redacted log lines; no Prefect traceback unless EMSYNC_DEBUG
@@ -174,11 +174,11 @@ def enter_stage(stage: str, root=None):
 
 def sweep_stage_temps(stage: str, root=None) -> list:
     """Remove what a killed run of this stage left: emsync temp folders in the system temp folder,
-    temp files and folders below the stage's outputs, whose process is gone (emsync.io.sweep_stale_temps)."""
+    temp files and folders below the stage's outputs, whose process is gone (emsync.core.io.sweep_stale_temps)."""
     import tempfile
 
-    from emsync.config import project_root
-    from emsync.io import sweep_stale_temps
+    from emsync.core.config import project_root
+    from emsync.core.io import sweep_stale_temps
 
     root = Path(root or project_root(required=False) or ".")
     outs = stage_outputs(stage, root, active_params(root))

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 
 CONDITIONS = ("emsync", "no_boundaries", "neutral", "random_emotion")
 EXTENSIONS = ("mid", "wav", "mp4", "json")
@@ -46,7 +46,7 @@ def list_videos(folder) -> list[Path]:
 
 def resolve_path(rel_path: str) -> Path:
     """A video path as the stage records it (relative to the project root, or absolute)."""
-    from emsync.config import project_root
+    from emsync.core.config import project_root
 
     p = Path(rel_path)
     return p if p.is_absolute() else project_root() / p
@@ -71,8 +71,8 @@ def video_emotion(params, video) -> dict:
     picks it without emotion flags (the best real source, or the neutral default with the reason).
     On the demo videos the demo VEMOCLAP is asked for by path: it was trained on them (its record
     says demo weights); on any other videos the choice is `emsync soundtrack`'s own."""
-    from emsync.config import project_root
-    from emsync.provenance import data_kind
+    from emsync.core.config import project_root
+    from emsync.core.provenance import data_kind
     from emsync.soundtrack import classifier_emotion
     from emsync.video.probe import probe
 
@@ -124,14 +124,14 @@ def score_item(params, video, video_id: str, condition: str, setting: dict, seed
     """Score one video under one condition; write its MIDI, WAV, MP4 and JSON record into place
     (each renamed from a temp folder beside it: a killed run never leaves a half file).
     Returns the record plus `token_ids` (not written to the JSON)."""
-    from emsync.io import write_json
+    from emsync.core.io import write_json
     from emsync.soundtrack import SoundtrackRequest, make_soundtrack
 
     data_root = params.path(params.paths.data_dir)
     final = item_paths(data_root, video_id, condition)
     out_dir = final["json"].parent
     out_dir.mkdir(parents=True, exist_ok=True)
-    from emsync.io import temp_dir
+    from emsync.core.io import temp_dir
 
     with temp_dir(".tmp-", dir=out_dir) as tmp:
         tmp_paths = {ext: Path(tmp) / p.name for ext, p in final.items()}
@@ -173,7 +173,7 @@ def score_item(params, video, video_id: str, condition: str, setting: dict, seed
 def _weights(summary: dict, setting: dict) -> dict:
     """The record's weights: the generator's (from the run) and, for the conditions that read the
     video's emotion, the emotion source's; with the warning when any is not real."""
-    from emsync import provenance as P
+    from emsync.core import provenance as P
 
     emotion = (setting.get("classifier") or {}).get("weights", [])
     return P.record([P.Weights(**w) for w in [*summary.get("weights", []), *emotion]])
@@ -182,7 +182,7 @@ def _weights(summary: dict, setting: dict) -> dict:
 def weights_markdown(records: list) -> str:
     """The weights behind the stage's numbers: every distinct weights the records name (generator,
     emotion source)."""
-    from emsync import provenance as P
+    from emsync.core import provenance as P
 
     seen = {}
     for r in records:

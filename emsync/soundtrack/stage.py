@@ -1,23 +1,23 @@
 """The soundtrack stage's plain steps around its cached tasks (flows/soundtrack.py wires them):
 probe the videos, key the scoring tasks, build the (video, condition) jobs, then the table, the
-skips and the §6.3.2 objective evaluation. Like emsync/objective.py this module is not part of the
+skips and the §6.3.2 objective evaluation. Like emsync/soundtrack/objective.py this module is not part of the
 scoring tasks' code key: editing how the stage tabulates or reports re-scores nothing."""
 
 import dataclasses
 
 import pandas as pd
 
-from emsync import soundtrack_batch as sb
-from emsync.errors import InputError
-from emsync.io import file_digest, write_json, write_parquet, write_text
+from emsync.core.errors import InputError
+from emsync.core.io import file_digest, write_json, write_parquet, write_text
+from emsync.soundtrack import batch as sb
 
-NOT_SCORING = ("emsync/objective.py", "emsync/soundtrack_stage.py", "flows/soundtrack.py")
+NOT_SCORING = ("emsync/soundtrack/objective.py", "emsync/soundtrack/stage.py", "flows/soundtrack.py")
 SKIP_COLUMNS = ["video_id", "condition", "reason"]
 
 
 def scoring_code() -> str:
     """The scoring tasks' code key: the stage's code without the metrics, this module and the flow."""
-    from emsync.stages import STAGE_CODE, code_files, digest
+    from emsync.pipeline.stages import STAGE_CODE, code_files, digest
 
     return digest(code_files(p for p in STAGE_CODE["soundtrack"] if p not in NOT_SCORING))
 
@@ -82,7 +82,7 @@ def missing_files(jobs: list, results: dict, data_root) -> list:
 def write_table(out_dir, reports, results: dict, conditions: list, skips: list) -> list:
     """soundtrack.parquet (checked, one row per video and condition, in a stable order) and
     skips.parquet; returns the records in that order."""
-    from emsync.checks import check_table
+    from emsync.pipeline.checks import check_table
 
     order = {c: i for i, c in enumerate(conditions)}
     records = sorted(results.values(), key=lambda r: (r["video_id"], order[r["condition"]]))
@@ -100,7 +100,7 @@ def write_table(out_dir, reports, results: dict, conditions: list, skips: list) 
 def write_evaluation(params, out_dir, reports, records: list, videos: dict) -> dict:
     """The §6.3.2 objective evaluation: reports/soundtrack.{md,_metrics.json,_metrics.csv,_metrics.png}
     and metrics.parquet; returns the metrics."""
-    from emsync import objective
+    from emsync.soundtrack import objective
 
     ev = objective.evaluate(params, records, videos)
     write_json(reports / "soundtrack_metrics.json", ev["metrics"])

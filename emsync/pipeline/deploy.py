@@ -15,8 +15,8 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger
 
-from emsync.config import project_root
-from emsync.errors import InputError
+from emsync.core.config import project_root
+from emsync.core.errors import InputError
 
 # stage -> cron (UTC). Labelling and tokens nightly, training weekly after them; every other stage
 # in dvc.yaml gets a deployment with no schedule (run it from the UI or `prefect deployment run`).
@@ -110,7 +110,7 @@ def deploy(stages=None, pool="emsync", project_dir="", schedules=None) -> dict:
     out = {}
     try:
         ensure_process_pool(pool)
-        source = repro_stage.from_source(source=str(project_root()), entrypoint="emsync/deploy.py:repro_stage")
+        source = repro_stage.from_source(source=str(project_root()), entrypoint="emsync/pipeline/deploy.py:repro_stage")
         for stage in stages:
             cron = schedules.get(stage)
             source.deploy(

@@ -1,6 +1,6 @@
 """Bounds on a request, checked before any work starts (values in params.yaml `limits`)."""
 
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 
 
 def check_limit(what: str, value: float, limit: float, param: str, unit: str = "s"):

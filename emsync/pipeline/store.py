@@ -11,8 +11,8 @@ import os
 import re
 from pathlib import Path
 
-from emsync.config import project_root
-from emsync.errors import InputError
+from emsync.core.config import project_root
+from emsync.core.errors import InputError
 
 SKIP_DIRS = {"prefect_results", ".dvc", "demo"}  # demo: raw inputs, not pipeline tables
 
@@ -65,7 +65,7 @@ def refresh(db_path=None, data_dir=None) -> dict:
     drop views whose table is gone."""
     import duckdb
 
-    from emsync.io import atomic_path
+    from emsync.core.io import atomic_path
 
     db_path = Path(db_path or project_root() / "data" / "emsync.duckdb")
     tables = discover_tables(data_dir)
@@ -99,7 +99,7 @@ READ_STATEMENTS = {"SELECT", "EXPLAIN", "PRAGMA", "CALL"}
 
 def _existing_store(path=None) -> Path:
     """The store file to open: it must exist and be a DuckDB database (never created by a read)."""
-    from emsync.io import file_kind
+    from emsync.core.io import file_kind
 
     path = db_path(path)
     if not path.is_file():

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 
 # Table 6.1 (§6.1): emotion -> (valence mean, valence std, arousal mean, arousal std).
 TABLE_6_1 = {

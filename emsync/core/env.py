@@ -11,8 +11,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from emsync.config import project_root
-from emsync.errors import ParamsError
+from emsync.core.config import project_root
+from emsync.core.errors import ParamsError
 
 OFFLINE_DEFAULTS = {
     "HF_HUB_OFFLINE": "1",
@@ -33,10 +33,10 @@ OFFLINE_DEFAULTS = {
 def _excepthook(kind, value, tb):
     """A stage that stops on an emsync error (bad input, failed data check) ends with the
     readable message as its last lines and exit status 1, not a Python traceback."""
-    from emsync.errors import EmsyncError
+    from emsync.core.errors import EmsyncError
 
     if isinstance(value, EmsyncError) and not os.environ.get("EMSYNC_DEBUG"):
-        from emsync.redact import redact
+        from emsync.core.redact import redact
 
         print(f"emsync: error: {redact(value)}", file=sys.stderr)
         return

@@ -14,7 +14,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 from emsync.labeling.midi import FS, inspect_bytes
 
 # which params.yaml key a limit-type reject comes from
@@ -31,7 +31,7 @@ class MidiLimits:
     def from_params(cls, params=None) -> "MidiLimits":
         """From a Params (default: the dataclass defaults, for callers outside a checkout)."""
         if params is None:
-            from emsync.config import Params
+            from emsync.core.config import Params
 
             params = Params()
         return cls(int(params.limits.max_midi_mb * 2**20), params.labeling.max_duration_s, params.labeling.max_tempo_bpm)

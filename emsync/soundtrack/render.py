@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from emsync.errors import InputError
-from emsync.io import atomic_path, temp_dir
+from emsync.core.errors import InputError
+from emsync.core.io import atomic_path, temp_dir
 
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv")  # containers that take AAC audio
 
@@ -57,7 +57,7 @@ def _last_line(stderr: str) -> str:
 def synthesize(midi_path, soundfont=None, sample_rate: int = 44100, limits=None, validate=True) -> np.ndarray:
     """Render a MIDI file with FluidSynth: float32 (N, 2) stereo at `sample_rate`, unnormalised, in
     memory (short renders; `render_wav` streams instead). The file first passes the one MIDI
-    validator (emsync.midi_input, `limits`); `validate=False` only for MIDI that emsync itself just
+    validator (emsync.music.midi_input, `limits`); `validate=False` only for MIDI that emsync itself just
     wrote (a generated soundtrack)."""
     with fluidsynth_raw(midi_path, soundfont, sample_rate, limits, validate) as raw:
         audio = np.array(raw, dtype=np.float32)
@@ -68,7 +68,7 @@ def synthesize(midi_path, soundfont=None, sample_rate: int = 44100, limits=None,
 def fluidsynth_raw(midi_path, soundfont=None, sample_rate: int = 44100, limits=None, validate=True):
     """FluidSynth's float render of a MIDI file in a temp folder, yielded as a read-only (N, C)
     float32 memory map: a render of hours costs disk, not memory."""
-    from emsync.midi_input import validate_midi
+    from emsync.music.midi_input import validate_midi
 
     midi_path = Path(midi_path)
     if validate:
@@ -253,7 +253,7 @@ def render_stems(
     voice allocation); `envelope` (n,) multiplies them per sample (the duck of the dialogue mix).
     `audio` maps more stem names to (n, 2) audio written as it is (the kept dialogue).
     Returns {name: {"path", "peak_dbfs", "clipped"}}."""
-    from emsync.io import write_json
+    from emsync.core.io import write_json
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -297,9 +297,9 @@ def render_stems(
 def render_file(params, midi, output, video=None, duration_s=None, soundfont=None, keep_audio=False) -> dict:
     """`emsync render`: MIDI -> WAV, or muxed into `video` when `output` is a video path. Every
     check (outputs vs inputs, suffixes, duration and MIDI limits) runs before FluidSynth starts."""
-    from emsync.io import check_outputs
-    from emsync.limits import check_limit
-    from emsync.midi_input import MidiLimits, validate_midi
+    from emsync.core.io import check_outputs
+    from emsync.core.limits import check_limit
+    from emsync.music.midi_input import MidiLimits, validate_midi
     from emsync.video.probe import probe
 
     sp, lim = params.soundtrack, params.limits

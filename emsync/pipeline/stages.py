@@ -8,51 +8,65 @@ exactly these paths as the stage's code deps, so editing any of them re-runs the
 after a code change instead of replaying stale results. tests/test_stage_code.py checks that the
 two agree and that each list covers every module the flow imports.
 
-    python -c "from emsync.stages import stage_digest; print(stage_digest('tokens'))"
+    python -c "from emsync.pipeline.stages import stage_digest; print(stage_digest('tokens'))"
 """
 
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-CODE_ROOT = Path(__file__).resolve().parent.parent  # the checkout the flows run from
+CODE_ROOT = Path(__file__).resolve().parents[2]  # the checkout the flows run from (emsync/pipeline/ -> root)
 
 # every flow: params, environment, errors, atomic writes, secret redaction, run guard, the run's Prefect server, Prefect glue, this list
 COMMON = (
     "emsync/__init__.py",
-    "emsync/config.py",
-    "emsync/env.py",
-    "emsync/errors.py",
-    "emsync/io.py",
-    "emsync/redact.py",
-    "emsync/runguard.py",
-    "emsync/process_tree.py",
-    "emsync/prefect_server.py",
-    "emsync/flowkit.py",
-    "emsync/stages.py",
+    "emsync/core/__init__.py",
+    "emsync/pipeline/__init__.py",
+    "emsync/core/config.py",
+    "emsync/core/env.py",
+    "emsync/core/errors.py",
+    "emsync/core/io.py",
+    "emsync/core/redact.py",
+    "emsync/pipeline/runguard.py",
+    "emsync/pipeline/process_tree.py",
+    "emsync/pipeline/prefect_server.py",
+    "emsync/pipeline/flowkit.py",
+    "emsync/pipeline/stages.py",
+)
+# the music representation: every emsync/music/ module but the generator and the quality measures
+_MUSIC = (
+    "emsync/music/__init__.py",
+    "emsync/music/chords.py",
+    "emsync/music/corpus.py",
+    "emsync/music/dataset.py",
+    "emsync/music/daw.py",
+    "emsync/music/lpd5.py",
+    "emsync/music/offsets.py",
+    "emsync/music/tokenizer.py",
+    "emsync/music/vocab.py",
 )
 _GENERATOR = (
     "emsync/training",
-    "emsync/music",
-    "emsync/midi_input.py",
+    *_MUSIC,
+    "emsync/music/midi_input.py",
     "emsync/labeling/midi.py",
-    "emsync/generator.py",
-    "emsync/device.py",
-    "emsync/emotion_map.py",
-    "emsync/limits.py",
+    "emsync/music/generator.py",
+    "emsync/core/device.py",
+    "emsync/emotion/mapping.py",
+    "emsync/core/limits.py",
     "models/checkpoint.py",
     "models/music_transformer.py",
     "models/generation.py",
     "models/emotion_regressor.py",
     "tasks/train.py",
-    "emsync/provenance.py",
+    "emsync/core/provenance.py",
 )
 
 _CLASSIFY = (
     "emsync/classify",
     "emsync/classify/ekman6_blacklist.json",
-    "emsync/device.py",
-    "emsync/limits.py",
+    "emsync/core/device.py",
+    "emsync/core/limits.py",
     "emsync/training/__init__.py",
     "emsync/training/engine.py",
     "emsync/video/__init__.py",
@@ -69,14 +83,14 @@ _CLASSIFY = (
     "models/genre_single_transformer.py",
     "models/vemoclap.py",
     "models/fer.py",  # the width of pkg:fer's face features
-    "emsync/provenance.py",
+    "emsync/core/provenance.py",
 )
 
 _LYRICS = (
     "emsync/lyrics",
-    "emsync/provenance.py",
-    "emsync/device.py",
-    "emsync/midi_input.py",
+    "emsync/core/provenance.py",
+    "emsync/core/device.py",
+    "emsync/music/midi_input.py",
     "emsync/labeling/midi.py",
     "emsync/training/__init__.py",
     "emsync/training/engine.py",
@@ -90,8 +104,8 @@ _PACKAGED = ("emsync/video/loading.py", "emsync/video/fer.py", "emsync/video/mtc
 _BANDWIDTH = (
     *COMMON,
     "emsync/bandwidth",
-    "emsync/provenance.py",
-    "emsync/device.py",
+    "emsync/core/provenance.py",
+    "emsync/core/device.py",
     "emsync/training/engine.py",
     "models/bwe_unet.py",
     "models/bwe_resnet.py",
@@ -104,14 +118,14 @@ _BANDWIDTH = (
 # stage's plain steps and the lazy extractor registry; features_cuts and features (the report) run only this
 _FEATURES = (
     *COMMON,
-    "emsync/checks.py",
-    "emsync/limits.py",
+    "emsync/pipeline/checks.py",
+    "emsync/core/limits.py",
     "emsync/video/__init__.py",
     "emsync/video/probe.py",
     "emsync/video/sampling.py",
     "emsync/video/cuts.py",
     *_PACKAGED,
-    "emsync/provenance.py",
+    "emsync/core/provenance.py",
     "emsync/video/stage.py",
     "emsync/video/extractors/__init__.py",
     "emsync/video/extractors/base.py",
@@ -223,7 +237,7 @@ _PIPELINE = (
         "inputs",
         "python -m emsync params check --data --write reports/inputs.json",
         (
-            "emsync/inputs.py",
+            "emsync/pipeline/inputs.py",
             "emsync/classify/datasets.py  # reads Ekman-6 / MovieNet as the classifier stages do",
             "emsync/classify/features.py  # classify.emotion_inputs -> extractor tables",
         ),
@@ -260,7 +274,7 @@ _PIPELINE = (
         "python -m flows.demo_data",
         (
             *COMMON,
-            "emsync/checks.py",
+            "emsync/pipeline/checks.py",
             "emsync/demo",
             "emsync/labeling/audio_features.py",
             "emsync/lyrics/labels.py",
@@ -294,10 +308,10 @@ _PIPELINE = (
         "python -m flows.labeling",
         (
             *COMMON,
-            "emsync/checks.py",
+            "emsync/pipeline/checks.py",
             "emsync/labeling",
-            "emsync/midi_ids.py",
-            "emsync/midi_input.py",
+            "emsync/music/midi_ids.py",
+            "emsync/music/midi_input.py",
             "flows/labeling.py",
             "tasks/labeling.py",
         ),
@@ -320,10 +334,10 @@ _PIPELINE = (
         "python -m flows.tokens",
         (
             *COMMON,
-            "emsync/checks.py",
-            "emsync/music",
-            "emsync/midi_ids.py",
-            "emsync/midi_input.py",
+            "emsync/pipeline/checks.py",
+            *_MUSIC,
+            "emsync/music/midi_ids.py",
+            "emsync/music/midi_input.py",
             "emsync/labeling/midi.py",
             "flows/tokens.py",
             "tasks/tokens.py",
@@ -454,7 +468,7 @@ _PIPELINE = (
     Stage(
         "lyrics",
         "python -m flows.lyrics",
-        (*COMMON, *_LYRICS, "emsync/checks.py", "emsync/labeling/scan.py", "emsync/midi_ids.py", "flows/lyrics.py"),
+        (*COMMON, *_LYRICS, "emsync/pipeline/checks.py", "emsync/labeling/scan.py", "emsync/music/midi_ids.py", "flows/lyrics.py"),
         ("reports/inputs.json", "${lyrics.midi_dir}", "${lyrics.files}", "${lyrics.models}"),
         ("lyrics", "limits.max_midi_mb", "labeling.max_tempo_bpm", "labeling.max_duration_s"),
         ("data/lyrics", "reports/lyrics.md"),
@@ -467,17 +481,14 @@ _PIPELINE = (
         "python -m flows.soundtrack",
         (
             *COMMON,
-            "emsync/checks.py",
+            "emsync/pipeline/checks.py",
             *_GENERATOR,
             *(p for p in _CLASSIFY if p not in _GENERATOR and not p.startswith(("emsync/video/", "emsync/training/"))),
             "emsync/video",
-            "emsync/render.py",
             "emsync/soundtrack",
-            "emsync/soundtrack_batch.py",
-            "emsync/emotion_source.py",
-            "emsync/emotion_estimate.py",
-            "emsync/objective.py",
-            "emsync/soundtrack_stage.py",
+            "emsync/emotion/__init__.py",
+            "emsync/emotion/source.py",
+            "emsync/emotion/estimate.py",
             "models/audio_tagger.py",
             "models/beats.py",
             "models/mtcnn.py",
@@ -543,7 +554,7 @@ _PIPELINE = (
     Stage(
         "store",
         "python -m flows.store",
-        (*COMMON, "emsync/store.py", "flows/store.py"),
+        (*COMMON, "emsync/pipeline/store.py", "flows/store.py"),
         ("data/labeling", "data/tokens", "data/features", "data/classify", "data/lyrics", "data/soundtrack"),
         outs=("data/emsync.duckdb",),
     ),
@@ -555,12 +566,12 @@ _PIPELINE = (
 # `dvc repro -s -f pipelines/real_music/dvc.yaml:<stage>` runs one stage. Not `frozen`: DVC 3.67
 # never runs a frozen stage, even with -f, and fails a plain `dvc repro` when a frozen stage's outputs
 # are missing (a fresh clone has no corpus).
-_REAL_MUSIC_CODE = ("emsync/real_music", "emsync/labeling/midi.py", "emsync/midi_input.py")
+_REAL_MUSIC_CODE = ("emsync/real_music", "emsync/labeling/midi.py", "emsync/music/midi_input.py")
 _REAL_MUSIC = (
     Stage(
         "corpus",
         "python -m flows.corpus",
-        (*COMMON, "emsync/checks.py", *_REAL_MUSIC_CODE, "flows/corpus.py", "tasks/corpus.py"),
+        (*COMMON, "emsync/pipeline/checks.py", *_REAL_MUSIC_CODE, "flows/corpus.py", "tasks/corpus.py"),
         ("reports/inputs.json",),
         ("real_music.sources", "real_music.out_dir", "real_music.test_fraction"),
         (
@@ -636,7 +647,7 @@ def _reports_index(stages) -> Stage:
     return Stage(
         "reports_index",
         "python -m emsync reports index",
-        ("emsync/reports_index.py", "emsync/cli/reports.py"),
+        ("emsync/pipeline/reports_index.py", "emsync/cli/reports.py"),
         tuple(reports),
         outs=("reports/index.md", "reports/index.html"),
         note="reports/index.{md,html}: every report/figure/metrics file with its stage, params, md5 (dvc.lock) and git version",
@@ -668,7 +679,7 @@ def stage(name: str) -> Stage:
     for s in STAGES:
         if s.name == base:
             return s
-    raise KeyError(f"no stage {name!r} in emsync.stages.STAGES")
+    raise KeyError(f"no stage {name!r} in emsync.pipeline.stages.STAGES")
 
 
 def is_stage(name: str) -> bool:

@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from emsync import emotion_map as em
-from emsync.errors import InputError
+from emsync.emotion import mapping as em
+from emsync.core.errors import InputError
 
 LABELS = (*em.EMOTIONS, "neutral")  # Ekman-6 + neutral
 FER_TO_EKMAN = {
@@ -50,7 +50,7 @@ MAX_SIDE = 640  # frames are decoded at most this large (MTCNN finds faces of >=
 N_FACES = 2  # §5.2.2.1: the two largest faces of a frame
 METHOD = (
     "estimator from packaged pretrained parts (no video-emotion training): MTCNN faces -> FER-2013 expressions; "
-    "PP-OCRv4 on-screen text -> VADER polarity; fused by fixed rules (emsync/emotion_estimate.py)"
+    "PP-OCRv4 on-screen text -> VADER polarity; fused by fixed rules (emsync/emotion/estimate.py)"
 )
 CANNOT_SEE = (
     "sound: speech, music and effects are not heard (no offline speech recogniser here)",
@@ -67,7 +67,7 @@ class Estimator:
     faces: object  # emsync.video.extractors.base.Handle
     ocr: object | None  # Handle with only the OCR role, or None when no frame is read
     vader: object
-    weights: list  # emsync.provenance.Weights, one per part
+    weights: list  # emsync.core.provenance.Weights, one per part
     seconds: dict = field(default_factory=dict)
 
 
@@ -85,7 +85,7 @@ def _load_ocr():
 
 def load_estimator(params) -> Estimator:
     """Load every part once (OCR in a second thread while the face models load)."""
-    from emsync import provenance as P
+    from emsync.core import provenance as P
     from emsync.video import extractors
     from emsync.video.loading import load_pretrained
 

@@ -14,9 +14,9 @@ and a few example values, and writes the full result to reports/checks/<table>.j
 import logging
 from pathlib import Path
 
-from emsync.config import default_reports_dir
-from emsync.errors import DataCheckError
-from emsync.io import write_json
+from emsync.core.config import default_reports_dir
+from emsync.core.errors import DataCheckError
+from emsync.core.io import write_json
 
 _context = None
 

@@ -84,7 +84,7 @@ def grey_frames(video, max_side: int = 160):
     every frame of `video`, decoded one at a time (a two-hour video is never held in memory)."""
     import cv2
 
-    from emsync.errors import InputError
+    from emsync.core.errors import InputError
 
     cap = cv2.VideoCapture(str(video))
     if not cap.isOpened():
@@ -110,7 +110,7 @@ def grey_frames(video, max_side: int = 160):
 
 def read_grey_frames(video, max_side: int = 160) -> tuple[np.ndarray, float]:
     """((T, H, W) uint8 grey frames, fps): `grey_frames` stacked (short clips and tests)."""
-    from emsync.errors import InputError
+    from emsync.core.errors import InputError
 
     fps, it = grey_frames(video, max_side)
     frames = list(it)
@@ -351,7 +351,7 @@ def evaluate(params, records, videos: dict, motions: dict | None = None) -> dict
     """The report of the stage: {"metrics" (dvc metrics JSON), "csv" (per condition, dvc plot),
     "markdown", "rows" (per item)}. `videos`: {video_id: {rel_path, ...}}; `motions`: {video_id:
     {mags, fps}} (flow magnitudes; computed here when not given)."""
-    from emsync.soundtrack_batch import resolve_path
+    from emsync.soundtrack.batch import resolve_path
     from emsync.video.extractors import music
     from emsync.video.sampling import read_audio
 
@@ -422,7 +422,7 @@ def metrics_png(summary: dict, path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from emsync.io import atomic_path
+    from emsync.core.io import atomic_path
 
     conds = list(summary)
     fig, axes = plt.subplots(1, len(COLUMNS), figsize=(2.3 * len(COLUMNS), 3.2))

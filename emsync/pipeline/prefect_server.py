@@ -5,7 +5,7 @@ itself: 10-15 s of a 2-core machine per process, paid again by every stage of a 
 every flow a test runs in a subprocess. Here a *run* (one `dvc repro`, one pytest session) has one:
 
 - `start(owner)` binds a free port on 127.0.0.1 and starts the server detached, in a process of
-  its own (`python -m emsync.prefect_server`, below) with a private PREFECT_HOME in a temporary
+  its own (`python -m emsync.pipeline.prefect_server`, below) with a private PREFECT_HOME in a temporary
   folder. The socket listens before the server has loaded, so a client that comes early waits in
   the queue instead of being refused.
 - The server watches its owner (a PID and that process's start time, so a reused PID is not
@@ -140,9 +140,9 @@ def start(owner: int, record: Path | None = None) -> RunServer:
     port = sock.getsockname()[1]
     home = tempfile.mkdtemp(prefix="emsync-prefect-home-")
     env = {k: v for k, v in os.environ.items() if k not in SERVER_ENV_DROP}
-    package_parent = str(Path(__file__).resolve().parent.parent)
+    package_parent = str(Path(__file__).resolve().parents[2])  # the folder holding the emsync package
     env.update(SERVER_ENV, PREFECT_HOME=home, PYTHONPATH=os.pathsep.join(filter(None, [package_parent, env.get("PYTHONPATH")])))
-    argv = [sys.executable, "-m", "emsync.prefect_server", "--owner", str(owner), "--owner-start", str(start_time(owner))]
+    argv = [sys.executable, "-m", "emsync.pipeline.prefect_server", "--owner", str(owner), "--owner-start", str(start_time(owner))]
     argv += ["--fd", str(sock.fileno()), "--home", home] + (["--record", str(record)] if record else [])
     with open(home + ".log", "w") as log:  # kept only when the server fails
         proc = subprocess.Popen(
@@ -185,7 +185,7 @@ def use_run_server():
     or not under dvc: the temporary server)."""
     if os.environ.get("PREFECT_API_URL") or not os.environ.get("DVC_STAGE"):
         return None
-    from emsync.process_tree import dvc_process
+    from emsync.pipeline.process_tree import dvc_process
 
     owner = dvc_process()
     if owner is None:

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
 
-from emsync.errors import InputError
+from emsync.core.errors import InputError
 
 KINDS = ("real", "demo", "random")  # what a checkpoint may record
 READ_KINDS = KINDS + ("unknown",)  # what reading one may give (a checkpoint that records nothing and tells nothing)
@@ -93,7 +93,7 @@ def data_kind(paths, demo_dir) -> str:
 
 def shown_path(path) -> str:
     """A path as outputs show it: relative to the project when inside it (outputs stay portable)."""
-    from emsync.config import project_root
+    from emsync.core.config import project_root
 
     p, root = Path(path), project_root(required=False)
     try:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import yaml
 
-from emsync.config import default_reports_dir, project_root
-from emsync.io import write_text
+from emsync.core.config import default_reports_dir, project_root
+from emsync.core.io import write_text
 
 KINDS = {".md": "report", ".png": "figure", ".svg": "figure", ".json": "metrics", ".csv": "plot data"}
 HEADINGS = {"report": "Reports", "figure": "Figures", "metrics": "Metrics", "plot data": "Plot data"}

@@ -13,7 +13,7 @@ would fail on a missing folder.
 from dataclasses import dataclass
 from pathlib import Path
 
-from emsync.config import Params, project_root, yaml_load
+from emsync.core.config import Params, project_root, yaml_load
 
 
 @dataclass(frozen=True)
@@ -166,7 +166,7 @@ def _dataset_problems(params: Params, outs: list[Path]) -> tuple[list[str], list
     only when classify.emotion_dataset / genre_dataset selects them; the content is read with the
     stage's own adapters, so a file the stage would refuse fails here, in one line."""
     from emsync.classify.datasets import ekman6_table, movienet_table
-    from emsync.errors import InputError
+    from emsync.core.errors import InputError
 
     c = params.classify
     checked, problems = [], []
@@ -239,7 +239,7 @@ def _dataset_problems(params: Params, outs: list[Path]) -> tuple[list[str], list
 def _input_problems(params: Params) -> list[str]:
     """Params that name inputs the features stage would not produce (§5.2.2.1)."""
     from emsync.classify.features import sources
-    from emsync.errors import InputError
+    from emsync.core.errors import InputError
 
     try:
         tables = {t for t, _ in sources("emotion", params.classify.emotion_inputs).values()}
