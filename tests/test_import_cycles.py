@@ -57,3 +57,19 @@ def test_a_planted_cycle_is_found(tmp_path):
     (tmp_path / "b.py").write_text("from emsync.a import f\n")
     g = import_graph({"emsync.a": tmp_path / "a.py", "emsync.b": tmp_path / "b.py"})
     assert [sorted(c) for c in nx.strongly_connected_components(g) if len(c) > 1] == [["emsync.a", "emsync.b"]]
+
+
+def test_core_imports_no_other_emsync_package():
+    """emsync/core/ is the bottom of the library (README, Module map): none of its modules imports,
+    even lazily, a module outside it."""
+    g = import_graph(_modules())
+    core = [m for m in g if m.startswith("emsync.core.")]
+    assert {"emsync.core.config", "emsync.core.io", "emsync.core.provenance"} <= set(core)
+    assert sorted((a, b) for a in core for b in g.successors(a) if not b.startswith("emsync.core")) == []
+
+
+def test_a_core_module_importing_upward_is_found(tmp_path):
+    (tmp_path / "io.py").write_text("def f():\n    from emsync.pipeline.stages import STAGES\n")
+    (tmp_path / "stages.py").write_text("STAGES = ()\n")
+    g = import_graph({"emsync.core.io": tmp_path / "io.py", "emsync.pipeline.stages": tmp_path / "stages.py"})
+    assert list(g.successors("emsync.core.io")) == ["emsync.pipeline.stages"]
