@@ -4,7 +4,7 @@ text from the entire audio, translated to English when the speech is not English
 faster-whisper (CTranslate2) runs Whisper with task="translate"; one row per video. A video
 without an audio stream gives one row with empty text and language None."""
 
-from emsync import provenance
+from emsync.core import provenance
 from emsync.video.extractors.base import Handle, frame
 from emsync.video.loading import load_pretrained
 
