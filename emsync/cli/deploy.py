@@ -10,9 +10,10 @@ def register(sub):
 
 
 def _deploy(args):
+    from emsync.core.config import project_root
     from emsync.pipeline.deploy import deploy
 
     for name, cron in deploy(args.stage, pool=args.pool, project_dir=args.project_dir).items():
         print(f"{name}\t{cron or 'no schedule'}")
-    print(f"start a worker: prefect worker start --pool {args.pool}   (from {__import__('emsync.core.config').config.project_root()})")
+    print(f"start a worker: prefect worker start --pool {args.pool}   (from {project_root()})")
     return 0
