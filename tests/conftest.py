@@ -23,30 +23,46 @@ Per test:
   never in the checkout; `demo_labeling_params` writes such params for the labeling stage.
 - `prefect_server`: a real `prefect server start` of a test's own (deployments, workers).
 
+Under pytest-xdist (on by default: pyproject's addopts) the controller starts the Prefect server
+and the workers inherit its PREFECT_API_URL; `pytest_collection_modifyitems` sends every test that
+uses `demo_pipeline`, or every one that uses `classify_videos`, to one worker (an xdist group), so
+each of these is built once.
+
 Tests never read, write or lock the checkout's pipeline state (data/, reports/, the store,
 .dvc/tmp): a subprocess that runs a flow or an `emsync` command that writes gets its own project
 folder (tests/_project.py), so a developer's `dvc repro` and `pytest` run side by side.
 Real data is read in place from EMSYNC_SHARED_DATA (default ../shared/data).
 """
 
-import atexit
 import os
-import shutil
-import tempfile
-import time
-from pathlib import Path
 
-import pytest
+# Under pytest-xdist (the default: one worker per core, pyproject's addopts) each worker and the
+# flows it starts compute on one thread, so two workers do not fight over two cores.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+
+import atexit  # noqa: E402
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
 
 from emsync.core import env
 from emsync.core.config import shared_data_dir
 
 # Tests keep their Prefect task cache and default reports folder out of the repository, so a
 # developer's own pipeline runs never turn a test's "first run" into cache hits (and vice versa).
+# Each xdist worker gets its own (a worker inherits the controller's settings: replace those).
 _TMP = tempfile.mkdtemp(prefix="emsync-tests-")
 atexit.register(shutil.rmtree, _TMP, ignore_errors=True)
-os.environ.setdefault("PREFECT_LOCAL_STORAGE_PATH", os.path.join(_TMP, "prefect_results"))
-os.environ.setdefault("EMSYNC_REPORTS_DIR", os.path.join(_TMP, "reports"))
+_INHERITED = os.environ.get("EMSYNC_TESTS_TMP")
+os.environ["EMSYNC_TESTS_TMP"] = _TMP
+for _var, _sub in (("PREFECT_LOCAL_STORAGE_PATH", "prefect_results"), ("EMSYNC_REPORTS_DIR", "reports")):
+    if _var not in os.environ or (_INHERITED and os.environ[_var].startswith(_INHERITED)):
+        os.environ[_var] = os.path.join(_TMP, _sub)
 env.apply_defaults()
 
 
@@ -59,6 +75,27 @@ def pytest_configure(config):
 
     config._emsync_prefect_server = prefect_server.start(os.getpid())
     prefect_server.point_prefect_at(config._emsync_prefect_server.api)
+
+
+# Session fixtures that take minutes: every test that uses one runs on the same xdist worker (one
+# group), so each is built once; those groups go first, as they are the longest. Other tests go
+# file by file (module fixtures built once) to whichever worker is free.
+SHARED_GROUPS = {"demo_pipeline": "demo_pipeline", "classify_videos": "classify_videos"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    if not getattr(config.option, "numprocesses", None):
+        return
+    first = list(SHARED_GROUPS.values())
+
+    def group(item) -> str:
+        names = set(getattr(item, "fixturenames", ()))
+        return next((g for f, g in SHARED_GROUPS.items() if f in names), item.path.name)
+
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(group(item)))
+    items.sort(key=lambda item: first.index(g) if (g := group(item)) in first else len(first))
 
 
 def pytest_unconfigure(config):
