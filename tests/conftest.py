@@ -24,9 +24,9 @@ Per test:
 - `prefect_server`: a real `prefect server start` of a test's own (deployments, workers).
 
 Under pytest-xdist (on by default: pyproject's addopts) the controller starts the Prefect server
-and the workers inherit its PREFECT_API_URL; `pytest_collection_modifyitems` sends every test that
-uses `demo_pipeline`, or every one that uses `classify_videos`, to one worker (an xdist group), so
-each of these is built once.
+and the workers inherit its PREFECT_API_URL; a test file runs on one worker (`--dist loadfile`),
+and every test that uses `demo_pipeline` (or `classify_videos`) lives in one file
+(`SHARED_FIXTURE_FILES`, checked at collection), so each is built once.
 
 Tests never read, write or lock the checkout's pipeline state (data/, reports/, the store,
 .dvc/tmp): a subprocess that runs a flow or an `emsync` command that writes gets its own project
@@ -77,25 +77,21 @@ def pytest_configure(config):
     prefect_server.point_prefect_at(config._emsync_prefect_server.api)
 
 
-# Session fixtures that take minutes: every test that uses one runs on the same xdist worker (one
-# group), so each is built once; those groups go first, as they are the longest. Other tests go
-# file by file (module fixtures built once) to whichever worker is free.
-SHARED_GROUPS = {"demo_pipeline": "demo_pipeline", "classify_videos": "classify_videos"}
+# Session fixtures that take minutes: under xdist (`--dist loadfile`) a test file runs on one
+# worker, so every test that uses one of these lives in one file and the fixture is built once.
+# Those files go first: they are the longest.
+SHARED_FIXTURE_FILES = {"demo_pipeline": "test_pipeline_e2e.py", "classify_videos": "test_classify_training.py"}
 
 
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    if not getattr(config.option, "numprocesses", None):
-        return
-    first = list(SHARED_GROUPS.values())
-
-    def group(item) -> str:
-        names = set(getattr(item, "fixturenames", ()))
-        return next((g for f, g in SHARED_GROUPS.items() if f in names), item.path.name)
-
     for item in items:
-        item.add_marker(pytest.mark.xdist_group(group(item)))
-    items.sort(key=lambda item: first.index(g) if (g := group(item)) in first else len(first))
+        for fixture, home in SHARED_FIXTURE_FILES.items():
+            if fixture in getattr(item, "fixturenames", ()) and item.path.name != home:
+                raise pytest.UsageError(
+                    f"{item.nodeid} uses {fixture}: put it in tests/{home}, where one xdist worker builds {fixture} once"
+                )
+    first = list(SHARED_FIXTURE_FILES.values())
+    items.sort(key=lambda item: first.index(item.path.name) if item.path.name in first else len(first))
 
 
 def pytest_unconfigure(config):
