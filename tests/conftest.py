@@ -90,8 +90,11 @@ def pytest_collection_modifyitems(config, items):
                 raise pytest.UsageError(
                     f"{item.nodeid} uses {fixture}: put it in tests/{home}, where one xdist worker builds {fixture} once"
                 )
+    # Longest first, so no long file is left for the end while the other worker idles: the two
+    # shared-fixture files, then the files with end-to-end (slow) tests, then the rest.
     first = list(SHARED_FIXTURE_FILES.values())
-    items.sort(key=lambda item: first.index(item.path.name) if item.path.name in first else len(first))
+    slow_files = {item.path.name for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: first.index(item.path.name) if item.path.name in first else len(first) + (item.path.name not in slow_files))
 
 
 def pytest_unconfigure(config):
