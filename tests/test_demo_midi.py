@@ -82,7 +82,7 @@ def test_deterministic_across_processes(demo_corpus, tmp_path):
 
 def test_seed_changes_the_corpus(demo_corpus, tmp_path):
     build_midi_corpus(tmp_path, seed=8, n_midi=40, n_duplicates=4)
-    assert tree_digest(tmp_path.glob("*.mid")) != tree_digest(demo_corpus.midi_dir.glob("*.mid"))
+    assert tree_digest(tmp_path.glob("*.mid"), tmp_path) != tree_digest(demo_corpus.midi_dir.glob("*.mid"), demo_corpus.midi_dir)
     other = {p.stem for p in tmp_path.glob("*.mid")}
     assert len(other & set(demo_corpus.ground_truth["files"])) == 1  # only the empty file (md5 of b"")
 
@@ -180,3 +180,14 @@ def test_lyrics_and_karaoke_events(demo_corpus):
 def test_ground_truth_json_matches(demo_corpus):
     on_disk = json.loads((demo_corpus.root / "ground_truth" / "midi.json").read_text())
     assert on_disk == json.loads(json.dumps(demo_corpus.ground_truth))
+
+
+def test_a_copy_elsewhere_has_the_same_digest(demo_corpus, tmp_path):
+    """The digest (the train checkpoint's tokens_digest, the lyrics model's cache key) names files
+    relative to their folder: a clone at another path trains a byte-identical checkpoint."""
+    import shutil
+
+    copy = shutil.copytree(demo_corpus.midi_dir, tmp_path / "elsewhere" / "midi")
+    assert tree_digest(copy.glob("*.mid"), copy) == tree_digest(demo_corpus.midi_dir.glob("*.mid"), demo_corpus.midi_dir)
+    (copy / sorted(copy.glob("*.mid"))[0].name).rename(copy / "renamed.mid")
+    assert tree_digest(copy.glob("*.mid"), copy) != tree_digest(demo_corpus.midi_dir.glob("*.mid"), demo_corpus.midi_dir)

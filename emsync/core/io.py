@@ -465,10 +465,11 @@ def file_digest(path, algo="md5", chunk=1 << 20) -> str:
     return h.hexdigest()
 
 
-def tree_digest(paths) -> str:
-    """One digest over several files' names and bytes (order-independent)."""
+def tree_digest(paths, root) -> str:
+    """One digest over several files' names (relative to `root`, so a copy of the tree elsewhere has
+    the same digest) and bytes (order-independent)."""
     h = hashlib.md5()
-    for p in sorted(map(str, paths)):
-        h.update(p.encode())
+    for name, p in sorted((Path(p).relative_to(root).as_posix(), p) for p in paths):
+        h.update(name.encode())
         h.update(file_digest(p).encode())
     return h.hexdigest()

@@ -120,7 +120,7 @@ def model_dir_digest(folder) -> str:
     files = sorted(p for p in Path(folder).rglob("*") if p.is_file())
     if not files:
         raise InputError(f"{folder}: no lyrics classifier here (run `dvc repro train_lyrics` or `python -m flows.train_lyrics`)")
-    return tree_digest(files)
+    return tree_digest(files, folder)
 
 
 def check_tables(lyr, rej, labels, min_words: int, reports) -> None:

@@ -16,4 +16,6 @@ def require_tokens(tokens_dir: Path):
 def tokens_digest(tokens_dir: Path) -> str:
     """One digest over the tokenized corpus (index, vocabulary, every shard): the task cache key."""
     require_tokens(tokens_dir)
-    return tree_digest([tokens_dir / "index.parquet", tokens_dir / "vocab.json", *sorted((tokens_dir / "shards").glob("*.npy"))])
+    return tree_digest(
+        [tokens_dir / "index.parquet", tokens_dir / "vocab.json", *sorted((tokens_dir / "shards").glob("*.npy"))], tokens_dir
+    )
