@@ -136,6 +136,7 @@ THESIS = {
     },
     "soundtrack": {
         "videos_dir": "data/eval_videos",  # §6.3.1: the 48 EmoMV-C + 24 Ads evaluation videos, never training videos
+        "max_videos": 0,  # §6.3.1: every evaluation video
         "flow_max_side": 0,  # §6.3.2 AV-Align: optical flow at the native frame size, as Yariv et al.'s reference
         "exclude_audio_features": True,  # §6.3.1: "We exclude auditory features during the emotion classification"
     },

@@ -563,7 +563,7 @@ class SoundtrackParams:
     audio_bitrate: Annotated[str, Rule(lambda v: None if re.fullmatch(r"[1-9][0-9]{1,3}k", v) else "is not a bitrate", "a bitrate like 192k")] = "192k"  # AAC in the muxed video
     keep_audio_db: Annotated[float, Range(-60, 12)] = -6.0  # --keep-audio: gain of the video's own audio under the music
     videos_dir: InPath = "data/demo/videos"  # the soundtrack stage scores every video of this folder (§6.3.1; thesis set: the evaluation videos, apart from the training ones)
-    max_videos: Count = 0  # the soundtrack stage scores the first N videos of videos_dir by name; 0 = all (a quick check)
+    max_videos: Count = 4  # the soundtrack stage scores the first N videos of videos_dir by name; 0 = all; demo 4 of 12: each condition on speech, music, silent and no-audio clips (12 took 195 s of the repro)
     conditions: Annotated[list, Each(OneOf(*SOUNDTRACK_CONDITIONS), min_len=1, unique=True)] = field(default_factory=lambda: ["emsync", "no_boundaries", "neutral", "random_emotion"])  # §6.3: full EMSYNC + ablations
     seed: Seed = 0  # the soundtrack stage: one sampling seed shared by a video's conditions
     flow_max_side: Annotated[int, Rule(lambda v: None if v == 0 or 16 <= v <= 4096 else "is not 0 or a size in 16..4096", "0 or 16..4096")] = 160  # AV-Align: Farnebäck optical flow on frames downscaled to this longer side; 0 = native size (Yariv et al.'s reference)
