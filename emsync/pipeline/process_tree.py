@@ -15,6 +15,22 @@ import time
 from pathlib import Path
 
 PR_SET_PDEATHSIG = 1
+_origin = None  # the process that stands for this one in the tree (a warm-started stage: its stage process)
+
+
+def stand_in_for(pid: int) -> None:
+    """Take `pid`'s place in the process tree: its parent is ours and its ancestors are ours, for
+    `dvc_process` and `exit_with_parent` (a stage forked by the warm runner, emsync/pipeline/warm.py)."""
+    global _origin
+    _origin = pid
+
+
+def _self() -> int:
+    return _origin or os.getpid()
+
+
+def _parent():
+    return _ppid_of(_origin) if _origin else os.getppid()
 
 
 def _sigterm(signum, frame):
@@ -46,7 +62,7 @@ def _ancestors(max_depth: int = 4) -> list:
     or, under `dvc repro` (DVC_STAGE set), every ancestor up to the `dvc` process. DVC runs a
     stage through `$SHELL -c`, and a shell that forks instead of exec-ing (dash) stands between
     dvc and the flow; when dvc is killed that shell is reparented, not killed."""
-    chain, pid = [], os.getpid()
+    chain, pid = [], _self()
     for _ in range(max_depth):
         parent = _ppid_of(pid)
         if parent is None or parent <= 1:
@@ -62,7 +78,7 @@ def dvc_process(max_depth: int = 4):
     """PID of the `dvc` process this stage runs under (DVC_STAGE set), else None."""
     if not os.environ.get("DVC_STAGE"):
         return None
-    pid = os.getpid()
+    pid = _self()
     for _ in range(max_depth):
         pid = _ppid_of(pid)
         if pid is None or pid <= 1:
@@ -75,7 +91,7 @@ def dvc_process(max_depth: int = 4):
 def exit_with_parent(poll_s: float = 1.0):
     """SIGTERM this process when its parent dies (now, or already before this call); under
     `dvc repro`, also when any process between us and `dvc` is orphaned."""
-    parent = os.getppid()
+    parent = _parent()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _sigterm)
     if sys.platform.startswith("linux"):
@@ -85,12 +101,12 @@ def exit_with_parent(poll_s: float = 1.0):
             ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
         except (OSError, AttributeError):
             pass
-    if os.getppid() != parent or parent == 1:
+    if parent is None or _parent() != parent or parent == 1:
         return
     chain = _ancestors()
 
     def broken():
-        if os.getppid() != parent:  # reparented: the parent is gone
+        if _parent() != parent:  # reparented: the parent is gone
             return True
         return any(_ppid_of(pid) != ppid for pid, ppid in chain)  # an ancestor gone or orphaned
 

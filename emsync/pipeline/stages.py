@@ -30,6 +30,8 @@ COMMON = (
     "emsync/pipeline/runguard.py",
     "emsync/pipeline/process_tree.py",
     "emsync/pipeline/prefect_server.py",
+    "emsync/pipeline/warm.py",
+    "flows/__init__.py",
     "emsync/pipeline/flowkit.py",
     "emsync/pipeline/stages.py",
 )
