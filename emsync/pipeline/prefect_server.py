@@ -132,6 +132,13 @@ def _locked(rec: Path):
 # --- starting one -------------------------------------------------------------------------------
 
 
+def pythonpath_with_this_package(env) -> str:
+    """`env`'s PYTHONPATH with the folder holding this emsync package first, for a helper process
+    started by `python -m emsync.pipeline.<x>` from anywhere (the run's server, the warm runner)."""
+    package_parent = str(Path(__file__).resolve().parents[2])
+    return os.pathsep.join(filter(None, [package_parent, env.get("PYTHONPATH")]))
+
+
 def start(owner: int, record: Path | None = None) -> RunServer:
     """Start a server that lives as long as `owner`; return at once (see `wait_healthy`)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -140,8 +147,7 @@ def start(owner: int, record: Path | None = None) -> RunServer:
     port = sock.getsockname()[1]
     home = tempfile.mkdtemp(prefix="emsync-prefect-home-")
     env = {k: v for k, v in os.environ.items() if k not in SERVER_ENV_DROP}
-    package_parent = str(Path(__file__).resolve().parents[2])  # the folder holding the emsync package
-    env.update(SERVER_ENV, PREFECT_HOME=home, PYTHONPATH=os.pathsep.join(filter(None, [package_parent, env.get("PYTHONPATH")])))
+    env.update(SERVER_ENV, PREFECT_HOME=home, PYTHONPATH=pythonpath_with_this_package(env))
     argv = [sys.executable, "-m", "emsync.pipeline.prefect_server", "--owner", str(owner), "--owner-start", str(start_time(owner))]
     argv += ["--fd", str(sock.fileno()), "--home", home] + (["--record", str(record)] if record else [])
     with open(home + ".log", "w") as log:  # kept only when the server fails

@@ -135,7 +135,7 @@ def hand_over(package: str) -> None:
 def _start_once(owner: int, path: Path) -> None:
     """Start the run's runner at its second flow stage (a run of one stage, `dvc repro -s X`,
     never pays for the imports twice), and once per run: its PID file says it was started."""
-    from emsync.pipeline.prefect_server import start_time
+    from emsync.pipeline.prefect_server import pythonpath_with_this_package, start_time
 
     path.parent.mkdir(mode=0o700, exist_ok=True)
     _sweep(path.parent)
@@ -148,8 +148,7 @@ def _start_once(owner: int, path: Path) -> None:
             if not seen:
                 f.write("first-stage")
             return
-        package_parent = str(Path(__file__).resolve().parents[2])
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")])))
+        env = dict(os.environ, PYTHONPATH=pythonpath_with_this_package(os.environ))
         env.pop("DVC_STAGE", None)
         argv = [sys.executable, "-m", "emsync.pipeline.warm", "--owner", str(owner), "--owner-start", str(start_time(owner))]
         argv += ["--import-env", import_env_digest(os.environ)]
@@ -216,12 +215,14 @@ def _run_remotely(conn: socket.socket, module: str):
             with contextlib.suppress(OSError):
                 os.kill(child, signum)
 
-    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(s, forward)
+    forwarded = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    before = {s: signal.signal(s, forward) for s in forwarded}
     reader = conn.makefile("r")
     for line in reader:
         msg = json.loads(line)
-        if "refused" in msg:
+        if "refused" in msg:  # this process runs the stage itself: its own signal handling back
+            for s, handler in before.items():
+                signal.signal(s, handler)
             return None
         if "pid" in msg:
             child = msg["pid"]
