@@ -90,3 +90,30 @@ def test_planted_bad_row_fails_the_data_check_with_a_readable_report(tmp_path):
     assert (tmp_path / "checks" / "labeling_labels.json").exists()
     ok = check_table(df.iloc[:2], "labeling_labels", [("unique", "midi_id")], reports_dir=tmp_path)
     assert ok["success"]
+
+
+def test_a_table_that_passed_is_not_validated_again_but_a_changed_one_is(tmp_path):
+    """A cached re-run writes the same rows: their check passes from the recorded digest, in a fresh
+    process without importing great_expectations; one changed value, or other expectations, are
+    validated again, and a failed check never counts as a pass."""
+    df = pd.DataFrame({"midi_id": ["a", "b", "c"], "valence": [0.1, -0.2, 0.9], "notes": [[60, 64], [62], []]})
+    expectations = [("unique", "midi_id"), ("between", "valence", -1.0, 1.0)]
+    assert check_table(df, "labeling_labels", expectations, reports_dir=tmp_path)["success"]
+    df.to_parquet(tmp_path / "t.parquet")
+    code = (
+        "import sys, pandas as pd; from emsync.pipeline.checks import check_table; "
+        f"r = check_table(pd.read_parquet(sys.argv[1]), 'labeling_labels', {expectations!r}, reports_dir=sys.argv[2]); "
+        "print(r['success'], 'great_expectations' in sys.modules)"
+    )
+    again = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "t.parquet"), str(tmp_path)], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert again.stdout.split() == ["True", "False"], again.stderr[-2000:]
+
+    changed = df.copy()
+    changed.loc[1, "valence"] = 1.7
+    for _ in range(2):  # the failure is recorded, and a recorded failure is not a pass
+        with pytest.raises(DataCheckError, match="1 rows fail"):
+            check_table(changed, "labeling_labels", expectations, reports_dir=tmp_path)
+    with pytest.raises(DataCheckError, match="column 'valence'"):  # the same rows as the pass, stricter expectations
+        check_table(df, "labeling_labels", [("between", "valence", -0.5, 0.5)], reports_dir=tmp_path)
