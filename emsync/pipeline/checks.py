@@ -65,23 +65,43 @@ def _expectation(gx, spec):
     raise ValueError(f"unknown expectation kind {kind!r}")
 
 
+class _HashSink:
+    """A write-only file that feeds a sha256: the table streams into the digest, no copy is kept."""
+
+    def __init__(self):
+        self.sha, self.n, self.closed = hashlib.sha256(), 0, False
+
+    def write(self, b) -> int:
+        self.sha.update(b)
+        self.n += len(b)
+        return len(b)
+
+    def tell(self) -> int:
+        return self.n
+
+    def flush(self):
+        pass
+
+    def close(self):
+        self.closed = True
+
+
 def _digest(df, table: str, expectations) -> str | None:
-    """sha256 of the table's rows (Arrow IPC: values, dtypes, column names and index), its name, the
-    expectations and the great_expectations version; None when the table has no Arrow form."""
+    """sha256 of the table's name, the expectations, the great_expectations version and the rows
+    (Arrow IPC: values, dtypes, column names and index); None when the table has no Arrow form."""
     from importlib.metadata import version
 
     import pyarrow as pa
 
+    sink = _HashSink()
+    sink.write(json.dumps([table, [list(e) for e in expectations], version("great_expectations")], default=repr).encode())
     try:
-        sink = pa.BufferOutputStream()
         at = pa.Table.from_pandas(df, preserve_index=True)
-        with pa.ipc.new_stream(sink, at.schema) as w:
+        with pa.ipc.new_stream(pa.PythonFile(sink, mode="w"), at.schema) as w:
             w.write_table(at)
     except (pa.ArrowException, TypeError, ValueError):
         return None
-    h = hashlib.sha256(json.dumps([table, [list(e) for e in expectations], version("great_expectations")], default=repr).encode())
-    h.update(sink.getvalue().to_pybytes())
-    return h.hexdigest()
+    return sink.sha.hexdigest()
 
 
 def _passed_before(out: Path, digest: str | None) -> dict | None:
