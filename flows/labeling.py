@@ -15,7 +15,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from emsync.core.config import load_params
 from emsync.core.errors import InputError
 from emsync.pipeline.flowkit import RunReport, map_items, run_task
-from emsync.core.io import file_digest
+from emsync.core.io import file_digest, frame_digest
 from emsync.labeling import stage
 from emsync.pipeline.stages import stage_digest
 from emsync.tasks import labeling as T
@@ -42,12 +42,12 @@ def labeling_flow(params=None):
     # 2. dedup + matching
     sp, mp, kp = (p.path(x) for x in (c.match_scores, c.msd_metadata, c.spotify_map))
     sources = (str(sp), file_digest(sp), str(mp), file_digest(mp), str(kp), file_digest(kp))
-    files, matches = run_task(T.match_and_dedup, report, valid, T.frame_digest(valid), *sources, code)
+    files, matches = run_task(T.match_and_dedup, report, valid, frame_digest(valid), *sources, code)
 
     # 3. audio features: archive table or the Web API (+ search fallback)
     if c.audio_features_source == "archive":
         ap = p.path(c.audio_features_archive)
-        audio = run_task(T.archive_features, report, matches, T.frame_digest(matches), str(ap), file_digest(ap), code)
+        audio = run_task(T.archive_features, report, matches, frame_digest(matches), str(ap), file_digest(ap), code)
         for col in ("spotify_title", "spotify_artist", "spotify_album", "search_query"):
             matches[col] = None
     elif c.audio_features_source == "api":
@@ -58,7 +58,7 @@ def labeling_flow(params=None):
         raise InputError(f"labeling.audio_features_source: {c.audio_features_source!r} is not archive or api")
 
     # 4. labels; 5. checks, then every output atomically
-    digests = [T.frame_digest(x) for x in (files, matches, audio)]
+    digests = [frame_digest(x) for x in (files, matches, audio)]
     labels = run_task(T.labels, report, files, matches, audio, digests, dataclasses.asdict(c), code)
     m = stage.write_outputs(p, files, rejects, matches, audio, labels, valid)
     report.write(p.path(p.paths.reports_dir))

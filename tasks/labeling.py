@@ -1,18 +1,6 @@
 """Prefect tasks of the labeling stage (§3.1, §4.3). Inputs are content digests; outputs are data."""
 
-import hashlib
-
 from emsync.pipeline.flowkit import CACHE_POLICY, cached_task
-
-
-def frame_digest(df) -> str:
-    """Content digest of a DataFrame (values, index, column names and dtypes): the cache key part
-    for a table argument, which is itself excluded from the key (its pickle is not stable)."""
-    import pandas as pd
-
-    h = hashlib.md5(repr([(str(c), str(t)) for c, t in df.dtypes.items()]).encode())
-    h.update(pd.util.hash_pandas_object(df.astype(str), index=True).values.tobytes())
-    return h.hexdigest()
 
 
 @cached_task(name="inspect-shard")

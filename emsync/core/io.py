@@ -465,6 +465,46 @@ def file_digest(path, algo="md5", chunk=1 << 20) -> str:
     return h.hexdigest()
 
 
+class _HashSink:
+    """A write-only file that feeds a hash: a table streams into its digest, no copy is kept."""
+
+    def __init__(self, h):
+        self.h, self.n, self.closed = h, 0, False
+
+    def write(self, b) -> int:
+        self.h.update(b)
+        self.n += len(b)
+        return len(b)
+
+    def tell(self) -> int:
+        return self.n
+
+    def flush(self):
+        pass
+
+    def close(self):
+        self.closed = True
+
+
+def frame_digest(df, *salt) -> str:
+    """sha256 of a DataFrame's content: values, dtypes, column names and index (its Arrow IPC
+    stream), after `salt` (anything JSON can write). A frame Arrow cannot hold is hashed by its
+    values' text instead."""
+    import pandas as pd
+    import pyarrow as pa
+
+    h = hashlib.sha256(json.dumps(salt, default=repr).encode())
+    try:
+        at = pa.Table.from_pandas(df, preserve_index=True)
+    except (pa.ArrowException, TypeError, ValueError):
+        h.update(repr([(str(c), str(t)) for c, t in df.dtypes.items()]).encode())
+        h.update(pd.util.hash_pandas_object(df.astype(str), index=True).values.tobytes())
+        return h.hexdigest()
+    with pa.ipc.new_stream(pa.PythonFile(_HashSink(h), mode="w"), at.schema) as w:
+        w.write_table(at)
+    return h.hexdigest()
+
+
 def tree_digest(paths, root) -> str:
     """One digest over several files' names (relative to `root`, so a copy of the tree elsewhere has
     the same digest) and bytes (order-independent)."""

@@ -15,14 +15,13 @@ the same expectations (a cached re-run) pass again without importing great_expec
 costs a fresh process 2-3 s, more than the rest of a fully cached flow run.
 """
 
-import hashlib
 import json
 import logging
 from pathlib import Path
 
 from emsync.core.config import default_reports_dir
 from emsync.core.errors import DataCheckError
-from emsync.core.io import write_json
+from emsync.core.io import frame_digest, write_json
 
 _context = None
 
@@ -65,47 +64,15 @@ def _expectation(gx, spec):
     raise ValueError(f"unknown expectation kind {kind!r}")
 
 
-class _HashSink:
-    """A write-only file that feeds a sha256: the table streams into the digest, no copy is kept."""
-
-    def __init__(self):
-        self.sha, self.n, self.closed = hashlib.sha256(), 0, False
-
-    def write(self, b) -> int:
-        self.sha.update(b)
-        self.n += len(b)
-        return len(b)
-
-    def tell(self) -> int:
-        return self.n
-
-    def flush(self):
-        pass
-
-    def close(self):
-        self.closed = True
-
-
-def _digest(df, table: str, expectations) -> str | None:
-    """sha256 of the table's name, the expectations, the great_expectations version and the rows
-    (Arrow IPC: values, dtypes, column names and index); None when the table has no Arrow form."""
+def _digest(df, table: str, expectations) -> str:
+    """The table's content digest after its name, the expectations and the great_expectations version."""
     from importlib.metadata import version
 
-    import pyarrow as pa
-
-    sink = _HashSink()
-    sink.write(json.dumps([table, [list(e) for e in expectations], version("great_expectations")], default=repr).encode())
-    try:
-        at = pa.Table.from_pandas(df, preserve_index=True)
-        with pa.ipc.new_stream(pa.PythonFile(sink, mode="w"), at.schema) as w:
-            w.write_table(at)
-    except (pa.ArrowException, TypeError, ValueError):
-        return None
-    return sink.sha.hexdigest()
+    return frame_digest(df, table, [list(e) for e in expectations], version("great_expectations"))
 
 
-def _passed_before(out: Path, digest: str | None) -> dict | None:
-    if digest is None or not out.exists():
+def _passed_before(out: Path, digest: str) -> dict | None:
+    if not out.exists():
         return None
     try:
         prev = json.loads(out.read_text(encoding="utf-8"))
