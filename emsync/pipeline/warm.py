@@ -5,8 +5,8 @@ Prefect, great_expectations, scipy and the extractors' libraries (measured over 
 stages: about 170 s of a 570 s repro, README "Speed"). Here a run has one *warm runner*:
 
 - The second flow stage of a `dvc repro` (DVC_STAGE set) starts it and runs cold itself (a run of
-  one stage never starts one). The
-  runner (`python -m emsync.pipeline.warm`, its own session) imports PRELOAD, then listens on a
+  one stage never starts one). The runner (`python -m emsync.pipeline.warm`, its own session)
+  imports PRELOAD, then listens on a
   Unix socket in a private folder (<tmp>/emsync-warm-<uid>/, mode 0700), named after the run's
   `dvc` process like the run's Prefect server (emsync/pipeline/prefect_server.py).
 - A later stage's `flows/__init__.py` calls `hand_over()` before anything heavy is imported: it
