@@ -21,7 +21,7 @@ OVERLAY = Path(__file__).with_name("ci_params.yaml")
 
 def clean_env() -> dict:
     """A user's environment: no test settings, no Prefect server (dvc repro starts its run's own)."""
-    drop = ("PREFECT_LOCAL_STORAGE_PATH", "EMSYNC_REPORTS_DIR", "EMSYNC_PARAMS", "EMSYNC_ROOT", "PREFECT_API_URL")
+    drop = ("PREFECT_LOCAL_STORAGE_PATH", "EMSYNC_REPORTS_DIR", "EMSYNC_PARAMS", "EMSYNC_ROOT", "PREFECT_API_URL", "EMSYNC_WARM_SOCKET")
     return {k: v for k, v in os.environ.items() if k not in drop}
 
 

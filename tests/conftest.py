@@ -110,6 +110,33 @@ def pytest_unconfigure(config):
             time.sleep(0.1)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def warm_flows():
+    """A warm runner (emsync/pipeline/warm.py) of this test process: the `python -m flows.<x>`
+    processes the tests start outside `dvc repro` (run_flow, run_module: os.environ plus the
+    checkout on PYTHONPATH) are forked from it with torch, Prefect, pandas... imported, instead of
+    importing them each (2-5 s of CPU per flow). Flows with other import-time variables, and the
+    tests that SIGKILL a flow (EMSYNC_WARM_SOCKET="": the flow is the process they kill), start cold.
+    It stops with this process."""
+    from _project import flow_env
+
+    from emsync.pipeline import warm
+
+    path = Path(_TMP) / "warm" / "flows.sock"
+    path.parent.mkdir(mode=0o700, exist_ok=True)
+    env = flow_env(_TMP)
+    env.pop("EMSYNC_ROOT")
+    proc = warm.spawn_runner(os.getpid(), path, env)
+    os.environ[warm.SOCKET_ENV] = str(path)
+    yield path
+    os.environ.pop(warm.SOCKET_ENV, None)
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except Exception:  # noqa: BLE001 - a runner that will not stop must not fail the session
+        proc.kill()
+
+
 @pytest.fixture(scope="session")
 def prefect_api():
     """The session's Prefect API URL (None when PREFECT_API_URL was unset), once it answers."""

@@ -10,6 +10,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -147,3 +148,54 @@ def test_killing_the_stage_process_ends_the_warm_stage(tmp_path):
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
     assert _runner_gone(probe)
+
+
+DIRECT = """import json, os, sys
+warm = "colorsys" in sys.modules
+print("direct says hello", flush=True)
+print(json.dumps({"warm": warm, "argv": sys.argv, "cwd": os.getcwd(), "marker": os.environ.get("WARM_TEST_MARKER")}))
+sys.exit(3)
+"""
+
+
+def test_a_flow_run_outside_dvc_is_forked_from_the_runner_its_environment_names(tmp_path):
+    """EMSYNC_WARM_SOCKET (the test session's own runner, tests/conftest.py): `python -m flows.<x>`
+    run directly is forked from that runner with its own argv, folder, environment, streams and
+    exit status; with other import-time variables, or the variable empty, it starts cold."""
+    from emsync.pipeline import warm
+
+    proj = tmp_path / "proj"
+    (proj / "flows").mkdir(parents=True)
+    (proj / "flows" / "__init__.py").write_text(HOOK)
+    (proj / "flows" / "direct.py").write_text(DIRECT)
+    env = {k: v for k, v in os.environ.items() if k not in ("DVC_STAGE", warm.SOCKET_ENV)}
+    env.update(PYTHONPATH=str(ROOT), EMSYNC_WARM_PRELOAD="colorsys", WARM_TEST_MARKER="m-7")
+    sock = tmp_path / "runner" / "r.sock"
+    sock.parent.mkdir(mode=0o700)
+    runner = warm.spawn_runner(os.getpid(), sock, env)
+    try:
+        t0 = time.time()
+        while not sock.exists():
+            assert runner.poll() is None and time.time() - t0 < 120, Path(str(sock) + ".log").read_text()
+            time.sleep(0.1)
+
+        def run(**extra):
+            r = subprocess.run(
+                [sys.executable, "-m", "flows.direct", "x", "--y"],
+                cwd=proj,
+                env={**env, warm.SOCKET_ENV: str(sock), **extra},
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            assert r.returncode == 3 and r.stdout.startswith("direct says hello\n"), r.stdout + r.stderr
+            return json.loads(r.stdout.splitlines()[-1])
+
+        p = run()
+        assert p == {"warm": True, "argv": [str(proj / "flows" / "direct.py"), "x", "--y"], "cwd": str(proj), "marker": "m-7"}
+        assert not run(OMP_NUM_THREADS="5")["warm"]  # other import-time settings: cold
+        assert not run(**{warm.SOCKET_ENV: ""})["warm"]
+    finally:
+        runner.terminate()
+        runner.wait(timeout=30)
+    assert not sock.exists()

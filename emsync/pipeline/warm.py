@@ -20,8 +20,13 @@ stages: about 170 s of a 570 s repro, README "Speed"). Here a run has one *warm 
 
 The child is the same code on the same inputs: only imports are shared, never a project module
 or any state of a flow (the runner imports no emsync module beyond this one). Nothing else
-changes: a flow run directly, under pytest or with EMSYNC_WARM=0 starts cold, and any failure to
-reach the runner falls back to a cold start.
+changes: a flow run directly or with EMSYNC_WARM=0 starts cold, and any failure to reach the
+runner falls back to a cold start.
+
+Outside `dvc repro`, a process that runs many flows itself (the test session, tests/conftest.py)
+may own a runner: `spawn_runner(owner, socket, env)`, and EMSYNC_WARM_SOCKET=<socket> in the
+environment of the `python -m flows.<x>` processes it starts. Under `dvc repro` that variable is
+ignored (the run has its own runner); a flow whose import-time variables differ starts cold.
 """
 
 import atexit
@@ -41,6 +46,7 @@ import time
 from pathlib import Path
 
 WARM_ENV = "EMSYNC_WARM"  # "0": every stage starts cold
+SOCKET_ENV = "EMSYNC_WARM_SOCKET"  # a runner's socket for flows run outside dvc repro (spawn_runner)
 PRELOAD_ENV = "EMSYNC_WARM_PRELOAD"  # comma-separated modules instead of PRELOAD
 PRELOAD = (
     "numpy",
@@ -111,9 +117,14 @@ def hand_over(package: str) -> None:
     `python -m flows.<x>` and exit with its status; start the runner when there is none yet.
     Returns (and the stage starts cold) when it cannot."""
     module = _module_run_by_m()
-    if _in_child or not module or not module.startswith(package + ".") or not os.environ.get("DVC_STAGE"):
+    if _in_child or not module or not module.startswith(package + "."):
         return
     if os.environ.get(WARM_ENV, "1").strip() in ("0", "false", "no"):
+        return
+    if not os.environ.get("DVC_STAGE"):
+        chosen = os.environ.get(SOCKET_ENV, "").strip()
+        if chosen:
+            _hand_over_to(Path(chosen), module)
         return
     from emsync.pipeline.process_tree import dvc_process
 
@@ -121,21 +132,28 @@ def hand_over(package: str) -> None:
     if owner is None:
         return
     path = socket_path(owner)
+    if not _hand_over_to(path, module):
+        _start_once(owner, path)
+
+
+def _hand_over_to(path: Path, module: str) -> bool:
+    """Run this stage in the runner at `path` and exit with its status. False when no runner
+    listens there; True (and this process runs the stage itself) when the runner refused it."""
     try:
         conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         conn.connect(str(path))
     except OSError:
-        _start_once(owner, path)
-        return
+        return False
     status = _run_remotely(conn, module)
     if status is not None:
         sys.exit(status)
+    return True
 
 
 def _start_once(owner: int, path: Path) -> None:
     """Start the run's runner at its second flow stage (a run of one stage, `dvc repro -s X`,
     never pays for the imports twice), and once per run: its PID file says it was started."""
-    from emsync.pipeline.prefect_server import pythonpath_with_this_package, start_time
+    from emsync.pipeline.prefect_server import pythonpath_with_this_package
 
     path.parent.mkdir(mode=0o700, exist_ok=True)
     _sweep(path.parent)
@@ -150,21 +168,25 @@ def _start_once(owner: int, path: Path) -> None:
             return
         env = dict(os.environ, PYTHONPATH=pythonpath_with_this_package(os.environ))
         env.pop("DVC_STAGE", None)
-        argv = [sys.executable, "-m", "emsync.pipeline.warm", "--owner", str(owner), "--owner-start", str(start_time(owner))]
-        argv += ["--import-env", import_env_digest(os.environ)]
-        with open(str(path) + ".log", "w") as log:
-            proc = subprocess.Popen(
-                argv + ["--socket", str(path)],
-                env=env,
-                cwd=os.getcwd(),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        proc = spawn_runner(owner, path, env, digest=import_env_digest(os.environ))
         f.seek(0)
         f.truncate()
         f.write(str(proc.pid))
+
+
+def spawn_runner(owner: int, path: Path, env: dict, digest: str | None = None) -> subprocess.Popen:
+    """Start a runner (its own session, log at <path>.log) that serves the stages whose import-time
+    variables are those of `env` (or whose import_env_digest is `digest`) at the socket `path`,
+    until the process `owner` ends. It listens once its imports are done; until then a flow that
+    comes starts cold."""
+    from emsync.pipeline.prefect_server import start_time
+
+    argv = [sys.executable, "-m", "emsync.pipeline.warm", "--owner", str(owner), "--owner-start", str(start_time(owner))]
+    argv += ["--import-env", digest or import_env_digest(env), "--socket", str(path)]
+    with open(str(path) + ".log", "w") as log:
+        return subprocess.Popen(
+            argv, env=env, cwd=os.getcwd(), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
 
 def _sweep(folder: Path) -> None:
