@@ -8,6 +8,9 @@ Sessions share:
   listens from the start, so a client that comes while it loads waits in the queue (the fixture
   waits explicitly). It stops when the session ends, or when pytest dies. A test of the
   temporary-server path drops PREFECT_API_URL from its subprocess (tests/test_prefect_server.py).
+- `warm_flows` (autouse): a warm runner of this test process (emsync/pipeline/warm.py); the
+  `python -m flows.<x>` processes tests start outside `dvc repro` are forked from it with the heavy
+  libraries imported (EMSYNC_WARM_SOCKET). A test that SIGKILLs a flow runs it cold (the variable empty).
 - `demo_pipeline`: the README's `dvc repro` of the demo pipeline, once, in a clone of the working
   tree with the CI overlay (tests/ci_params.yaml). Read a stage's real outputs from it
   (`demo_pipeline.data / "labeling" / "labels.parquet"`) instead of rebuilding stages; never
