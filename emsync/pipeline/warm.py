@@ -20,8 +20,8 @@ stages: about 170 s of a 570 s repro, README "Speed"). Here a run has one *warm 
 
 The child is the same code on the same inputs: only imports are shared, never a project module
 or any state of a flow (the runner imports no emsync module beyond this one). Nothing else
-changes: a flow run directly or with EMSYNC_WARM=0 starts cold, and any failure to reach the
-runner falls back to a cold start.
+changes: a flow run directly (but see EMSYNC_WARM_SOCKET below) or with EMSYNC_WARM=0 starts
+cold, and any failure to reach the runner falls back to a cold start.
 
 Outside `dvc repro`, a process that runs many flows itself (the test session, tests/conftest.py)
 may own a runner: `spawn_runner(owner, socket, env)`, and EMSYNC_WARM_SOCKET=<socket> in the
@@ -115,6 +115,7 @@ def _module_run_by_m():
 def hand_over(package: str) -> None:
     """Called by `flows/__init__.py`: under `dvc repro`, let the run's warm runner run this
     `python -m flows.<x>` and exit with its status; start the runner when there is none yet.
+    Outside `dvc repro`, hand over only to the runner EMSYNC_WARM_SOCKET names (never start one).
     Returns (and the stage starts cold) when it cannot."""
     module = _module_run_by_m()
     if _in_child or not module or not module.startswith(package + "."):
