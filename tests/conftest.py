@@ -115,10 +115,10 @@ def pytest_unconfigure(config):
 
 @pytest.fixture(scope="session", autouse=True)
 def warm_flows():
-    """A warm runner (emsync/pipeline/warm.py) of this test process: the `python -m flows.<x>`
-    processes the tests start outside `dvc repro` (run_flow, run_module: os.environ plus the
-    checkout on PYTHONPATH) are forked from it with torch, Prefect, pandas... imported, instead of
-    importing them each (2-5 s of CPU per flow). Flows with other import-time variables, and the
+    """A warm runner (emsync/pipeline/warm.py) of this test process: the `python -m flows.<x>` and
+    `python -m emsync` processes the tests start outside `dvc repro` (run_flow, run_module:
+    os.environ plus the checkout on PYTHONPATH) are forked from it with torch, Prefect, pandas...
+    imported, instead of importing them each (2-5 s of CPU per flow, ~1 s per command). Flows with other import-time variables, and the
     tests that SIGKILL a flow (EMSYNC_WARM_SOCKET="": the flow is the process they kill), start cold.
     It stops with this process."""
     import subprocess

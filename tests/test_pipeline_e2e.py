@@ -113,7 +113,9 @@ def test_the_demo_checkpoint_generates_music(demo_pipeline, tmp_path):
     import pretty_midi
 
     midi = tmp_path / "out.mid"
-    args = ["generate", "--valence", "0.5", "--arousal", "-0.3", "--duration", "20", "--boundaries", "4,11", "--seed", "1", "-o", str(midi)]
+    ckpt = demo_pipeline.params["train"]["checkpoint"]  # the one train wrote (generate.checkpoint is the packaged model)
+    args = ["generate", "--checkpoint", ckpt, "--valence", "0.5", "--arousal", "-0.3", "--duration", "20", "--boundaries", "4,11"]
+    args += ["--seed", "1", "-o", str(midi)]
     run([sys.executable, "-m", "emsync", *args], cwd=demo_pipeline.root)
     pm = pretty_midi.PrettyMIDI(str(midi))
     assert len([i for i in pm.instruments if i.notes]) >= 2

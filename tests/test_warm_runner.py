@@ -199,3 +199,57 @@ def test_a_flow_run_outside_dvc_is_forked_from_the_runner_its_environment_names(
         runner.terminate()
         runner.wait(timeout=30)
     assert not sock.exists()
+
+
+def test_python_m_emsync_outside_dvc_is_forked_from_the_runner_its_environment_names(tmp_path):
+    """`python -m emsync <command>` (emsync/__main__.py) hands over as a flow does: with
+    EMSYNC_WARM_SOCKET set, the command runs in a fork of that runner, with its own argv, folder,
+    streams and exit status; with the variable empty it runs in its own process."""
+    from emsync.pipeline import warm
+
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    # preloaded by the runner only: at exit, a forked command records where it ran
+    (probe / "warmprobe.py").write_text(
+        "import atexit, json, os, sys\n"
+        "atexit.register(lambda: open(os.environ['WARM_PROBE_OUT'], 'a').write(json.dumps({'pid': os.getpid(), 'argv': sys.argv, 'cwd': os.getcwd()}) + '\\n'))\n"
+    )
+    out = tmp_path / "probe.jsonl"
+    env = {k: v for k, v in os.environ.items() if k not in ("DVC_STAGE", warm.SOCKET_ENV)}
+    env.update(PYTHONPATH=f"{ROOT}{os.pathsep}{probe}", EMSYNC_WARM_PRELOAD="warmprobe", WARM_PROBE_OUT=str(out))
+    good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
+    shutil.copy(ROOT / "params.yaml", good)
+    bad.write_text((ROOT / "params.yaml").read_text().replace("\n  steps: 300", "\n  steps: 0", 1))
+    sock = tmp_path / "runner" / "r.sock"
+    sock.parent.mkdir(mode=0o700)
+    runner = warm.spawn_runner(os.getpid(), sock, env)
+    try:
+        t0 = time.time()
+        while not sock.exists():
+            assert runner.poll() is None and time.time() - t0 < 120, Path(str(sock) + ".log").read_text()
+            time.sleep(0.1)
+
+        def run(params, **extra):
+            r = subprocess.run(
+                [sys.executable, "-m", "emsync", "params", "check", str(params)],
+                cwd=tmp_path,
+                env={**env, warm.SOCKET_ENV: str(sock), **extra},
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            seen = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
+            out.unlink(missing_ok=True)
+            return r, seen
+
+        r, seen = run(good)
+        assert (r.returncode, r.stdout) == (0, f"{good}: ok\n"), r.stderr
+        assert [(s["argv"], s["cwd"]) for s in seen] == [(["emsync", "params", "check", str(good)], str(tmp_path))]
+        assert seen[0]["pid"] != runner.pid
+        r, seen = run(bad)
+        assert r.returncode == 1 and "train.steps: 0 is out of range" in r.stderr and len(seen) == 1
+        r, seen = run(good, **{warm.SOCKET_ENV: ""})
+        assert (r.returncode, r.stdout, seen) == (0, f"{good}: ok\n", [])  # its own process: the probe never loaded
+    finally:
+        runner.terminate()
+        runner.wait(timeout=30)

@@ -5,8 +5,8 @@
     emsync generate --valence 0.4 --arousal 0.4 --duration 15 --samples 4 -o out.mid   # out_0..3.mid
     emsync generate --valence 0.4 --arousal 0.4 --duration 15 --stride exact -o out.mid  # §4.4 exactly (slow)
 
-The checkpoint defaults to generate.checkpoint (data/models/music/checkpoint.pt, the train stage's
-output). The output lasts --duration seconds of music (a MIDI primer counts towards it);
+The checkpoint defaults to generate.checkpoint (pkg:music21-generator, the real generator shipped
+in the package); --checkpoint data/models/music/checkpoint.pt takes the train stage's output. The output lasts --duration seconds of music (a MIDI primer counts towards it);
 --boundaries are times (s) in the output where strong chords should fall (Algorithm 1).
 """
 

@@ -25,8 +25,9 @@ cold, and any failure to reach the runner falls back to a cold start.
 
 Outside `dvc repro`, a process that runs many flows itself (the test session, tests/conftest.py)
 may own a runner: `spawn_runner(owner, socket, env)`, and EMSYNC_WARM_SOCKET=<socket> in the
-environment of the `python -m flows.<x>` processes it starts. Under `dvc repro` that variable is
-ignored (the run has its own runner); a flow whose import-time variables differ starts cold.
+environment of the `python -m flows.<x>` (and `python -m emsync`) processes it starts. Under
+`dvc repro` that variable is ignored (the run has its own runner); a flow whose import-time
+variables differ starts cold.
 """
 
 import atexit
@@ -135,6 +136,16 @@ def hand_over(package: str) -> None:
     path = socket_path(owner)
     if not _hand_over_to(path, module):
         _start_once(owner, path)
+
+
+def hand_over_cli() -> None:
+    """Called by `emsync/__main__.py`: outside `dvc repro`, a `python -m emsync ...` hands over to
+    the runner EMSYNC_WARM_SOCKET names, as a flow does (the test session's runner); else returns."""
+    chosen = os.environ.get(SOCKET_ENV, "").strip()
+    if _in_child or not chosen or os.environ.get("DVC_STAGE") or getattr(sys, "orig_argv", [])[1:3] != ["-m", "emsync"]:
+        return
+    if os.environ.get(WARM_ENV, "1").strip() not in ("0", "false", "no"):
+        _hand_over_to(Path(chosen), "emsync")
 
 
 def _hand_over_to(path: Path, module: str) -> bool:
