@@ -76,6 +76,20 @@ def test_packaged_weights_load_offline():
     assert lid.model.classify("Die Katze schläft auf dem warmen Sofa und träumt")[0] == "de"
 
 
+def test_the_ocr_pool_takes_the_omp_thread_budget(monkeypatch):
+    """onnxruntime sizes its pool to the cores and ignores OMP_NUM_THREADS; PP-OCRv4 is given that
+    budget where it is set (a test worker's 1: the same wall time on the demo frames, half the CPU)."""
+
+    def threads():
+        ocr = load_pretrained("pkg:rapidocr", "ocr").model
+        return {s.get_session_options().intra_op_num_threads for s in (ocr.text_det.infer.session, ocr.text_rec.session.session)}
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert threads() == {1}
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert threads() == {0}  # onnxruntime's own choice
+
+
 def test_model_version_of_a_role_mapping(tmp_path):
     _tagger(0, tmp_path / "tagger")
     v = model_version({"detector": "pkg:opencv-haar", "classifier": str(tmp_path / "tagger"), "spell": "none"})
