@@ -6,8 +6,9 @@
     emsync generate --valence 0.4 --arousal 0.4 --duration 15 --stride exact -o out.mid  # §4.4 exactly (slow)
 
 The checkpoint defaults to generate.checkpoint (pkg:music21-generator, the real generator shipped
-in the package); --checkpoint data/models/music/checkpoint.pt takes the train stage's output. The output lasts --duration seconds of music (a MIDI primer counts towards it);
---boundaries are times (s) in the output where strong chords should fall (Algorithm 1).
+in the package); --checkpoint data/models/music/checkpoint.pt takes the train stage's output. The
+output lasts --duration seconds of music (a MIDI primer counts towards it); --boundaries are times
+(s) in the output where strong chords should fall (Algorithm 1).
 """
 
 import argparse

@@ -18,7 +18,8 @@ Without an emotion flag the emotion is read from the video by the best real sour
 pretrained parts; a demo-trained VEMOCLAP only with --emotion-checkpoint, and then the output says
 "demo weights". The summary names every weights used (generator, emotion) and their kind.
 The generator checkpoint defaults to generate.checkpoint (pkg:music21-generator, the real
-generator shipped in the package; --checkpoint names another); the SoundFont to soundtrack.soundfont (TimGM6mb.sf2 from pretty_midi).
+generator shipped in the package; --checkpoint names another); the SoundFont to
+soundtrack.soundfont (TimGM6mb.sf2 from pretty_midi).
 """
 
 import argparse
