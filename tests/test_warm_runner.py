@@ -158,6 +158,22 @@ sys.exit(3)
 """
 
 
+def _serving_runner(tmp_path, env):
+    """A runner of this test process (warm.spawn_runner) once it serves: (process, socket)."""
+    from emsync.pipeline import warm
+
+    sock = tmp_path / "runner" / "r.sock"
+    sock.parent.mkdir(mode=0o700)
+    runner = warm.spawn_runner(os.getpid(), sock, env)
+    t0 = time.time()
+    while not sock.exists():
+        if runner.poll() is not None or time.time() - t0 > 120:
+            runner.terminate()
+            pytest.fail("the runner did not serve: " + Path(str(sock) + ".log").read_text())
+        time.sleep(0.1)
+    return runner, sock
+
+
 def test_a_flow_run_outside_dvc_is_forked_from_the_runner_its_environment_names(tmp_path):
     """EMSYNC_WARM_SOCKET (the test session's own runner, tests/conftest.py): `python -m flows.<x>`
     run directly is forked from that runner with its own argv, folder, environment, streams and
@@ -170,14 +186,8 @@ def test_a_flow_run_outside_dvc_is_forked_from_the_runner_its_environment_names(
     (proj / "flows" / "direct.py").write_text(DIRECT)
     env = {k: v for k, v in os.environ.items() if k not in ("DVC_STAGE", warm.SOCKET_ENV)}
     env.update(PYTHONPATH=str(ROOT), EMSYNC_WARM_PRELOAD="colorsys", WARM_TEST_MARKER="m-7")
-    sock = tmp_path / "runner" / "r.sock"
-    sock.parent.mkdir(mode=0o700)
-    runner = warm.spawn_runner(os.getpid(), sock, env)
+    runner, sock = _serving_runner(tmp_path, env)
     try:
-        t0 = time.time()
-        while not sock.exists():
-            assert runner.poll() is None and time.time() - t0 < 120, Path(str(sock) + ".log").read_text()
-            time.sleep(0.1)
 
         def run(**extra):
             r = subprocess.run(
@@ -220,14 +230,8 @@ def test_python_m_emsync_outside_dvc_is_forked_from_the_runner_its_environment_n
     good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
     shutil.copy(ROOT / "params.yaml", good)
     bad.write_text((ROOT / "params.yaml").read_text().replace("\n  steps: 300", "\n  steps: 0", 1))
-    sock = tmp_path / "runner" / "r.sock"
-    sock.parent.mkdir(mode=0o700)
-    runner = warm.spawn_runner(os.getpid(), sock, env)
+    runner, sock = _serving_runner(tmp_path, env)
     try:
-        t0 = time.time()
-        while not sock.exists():
-            assert runner.poll() is None and time.time() - t0 < 120, Path(str(sock) + ".log").read_text()
-            time.sleep(0.1)
 
         def run(params, **extra):
             r = subprocess.run(
