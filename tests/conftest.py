@@ -9,8 +9,9 @@ Sessions share:
   waits explicitly). It stops when the session ends, or when pytest dies. A test of the
   temporary-server path drops PREFECT_API_URL from its subprocess (tests/test_prefect_server.py).
 - `warm_flows` (autouse): a warm runner of this test process (emsync/pipeline/warm.py); the
-  `python -m flows.<x>` processes tests start outside `dvc repro` are forked from it with the heavy
-  libraries imported (EMSYNC_WARM_SOCKET). A test that SIGKILLs a flow runs it cold (the variable empty).
+  `python -m flows.<x>` and `python -m emsync` processes tests start outside `dvc repro` are forked
+  from it with the heavy libraries imported (EMSYNC_WARM_SOCKET). A test that SIGKILLs a flow runs
+  it cold (the variable empty).
 - `demo_pipeline`: the README's `dvc repro` of the demo pipeline, once, in a clone of the working
   tree with the CI overlay (tests/ci_params.yaml). Read a stage's real outputs from it
   (`demo_pipeline.data / "labeling" / "labels.parquet"`) instead of rebuilding stages; never
@@ -118,9 +119,9 @@ def warm_flows():
     """A warm runner (emsync/pipeline/warm.py) of this test process: the `python -m flows.<x>` and
     `python -m emsync` processes the tests start outside `dvc repro` (run_flow, run_module:
     os.environ plus the checkout on PYTHONPATH) are forked from it with torch, Prefect, pandas...
-    imported, instead of importing them each (2-5 s of CPU per flow, ~1 s per command). Flows with other import-time variables, and the
-    tests that SIGKILL a flow (EMSYNC_WARM_SOCKET="": the flow is the process they kill), start cold.
-    It stops with this process."""
+    imported, instead of importing them each (2-5 s of CPU per flow, ~1 s per command). Flows with
+    other import-time variables, and the tests that SIGKILL a flow (EMSYNC_WARM_SOCKET="": the flow
+    is the process they kill), start cold. It stops with this process."""
     import subprocess
 
     from _project import flow_env
