@@ -8,6 +8,8 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -82,6 +84,58 @@ def test_a_server_stops_when_its_owner_is_killed():
         owner.wait()
     assert _gone(server.__dict__)
     assert not Path(server.home + ".log").exists()
+
+
+def _post(api: str, path: str, body: dict):
+    """POST to Prefect's API; a 503 (SQLite busy: retry, says Prefect) is retried as its client does."""
+    req = urllib.request.Request(f"{api}{path}", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    for attempt in range(5):
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            if e.code != 503 or attempt == 4:
+                raise
+            time.sleep(0.5 * (attempt + 1))
+
+
+@pytest.mark.slow
+def test_a_new_server_starts_from_an_empty_migrated_copy(tmp_path, monkeypatch):
+    """The first server migrates its database and keeps an empty copy (a broken one is replaced);
+    the next starts from that copy: it answers at once and shows none of the first one's runs."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # the servers' template folder, not the machine's
+    owner = subprocess.Popen(["sleep", "600"])
+    try:
+        tpl = subprocess.run(
+            [sys.executable, "-c", "from emsync.pipeline import prefect_server as p; print(p.template_path())"],
+            env=_env(),
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        tpl = Path(tpl)
+        assert tpl.parent.parent == tmp_path
+        tpl.parent.mkdir(mode=0o700)
+        tpl.write_bytes(b"not a database")
+        first = prefect_server.start(owner.pid)
+        prefect_server.wait_healthy(first)
+        assert prefect_server._migrated(tpl)
+        made = tpl.stat()
+        flow = _post(first.api, "/flows/", {"name": "seen-by-the-first-only"})
+        _post(first.api, "/flow_runs/", {"flow_id": flow["id"]})
+        assert len(_post(first.api, "/flow_runs/filter", {})) == 1
+
+        second = prefect_server.start(owner.pid)
+        prefect_server.wait_healthy(second)
+        assert (tpl.stat().st_ino, tpl.stat().st_mtime_ns) == (made.st_ino, made.st_mtime_ns)  # copied, not remade
+        assert _post(second.api, "/flow_runs/filter", {}) == []
+        assert _post(second.api, "/flows/filter", {}) == []
+        assert _post(second.api, "/flows/", {"name": "x"})["name"] == "x"
+    finally:
+        owner.send_signal(signal.SIGKILL)
+        owner.wait()
+    assert _gone(first.__dict__) and _gone(second.__dict__)
+    assert [p.name for p in tpl.parent.iterdir()] == [tpl.name]  # no half-written copy left
 
 
 def _session_of(sid: int) -> list:
