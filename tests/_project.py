@@ -3,6 +3,7 @@ relative params path (output params must be relative: `paths: {data_dir: data}`)
 never in the checkout the tests run from; the checkout's code comes from PYTHONPATH."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,21 @@ from _root import ROOT
 # a guard against a hung subprocess, not a speed limit: a 2-core box shared by several runs is
 # ten times slower than an idle one, and a test must not fail for that
 HANG_S = 1800
+
+
+def prefect_home(path) -> str:
+    """A new PREFECT_HOME for a Prefect server a test starts itself (`prefect server start`, or a
+    flow's temporary one) that holds a copy of the empty, migrated database the session's server
+    keeps (emsync/pipeline/prefect_server.py): like a user's ~/.prefect after a first run, Prefect
+    finds nothing to migrate (~6 CPU-s). Where there is no such copy it starts empty, as before."""
+    from emsync.pipeline import prefect_server
+
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    template = prefect_server.template_path()
+    if prefect_server.is_migrated(template):
+        shutil.copyfile(template, path / "prefect.db")
+    return str(path)
 
 
 def flow_env(project, params_file=None, results=None, **extra) -> dict:

@@ -220,7 +220,9 @@ def prefect_server(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    home, log = tmp_path / "prefect_home", tmp_path / "server.log"
+    from _project import prefect_home
+
+    home, log = Path(prefect_home(tmp_path / "prefect_home")), tmp_path / "server.log"
     env = dict(os.environ, PREFECT_HOME=str(home), PREFECT_UI_ENABLED="false", PREFECT_SERVER_ANALYTICS_ENABLED="false")
     env.pop("PREFECT_API_URL", None)
     server = subprocess.Popen(

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from _project import prefect_home
 from _root import ROOT
 
 pytestmark = pytest.mark.slow
@@ -153,7 +154,7 @@ def test_killed_flow_run_crashes_then_a_rerun_completes_from_the_cache_and_a_sto
         base,
         PYTHONPATH=str(ROOT),
         CALLS=str(calls),
-        PREFECT_HOME=str(tmp_path / "home"),
+        PREFECT_HOME=prefect_home(tmp_path / "home"),
         PREFECT_API_URL=api,
         PREFECT_UI_ENABLED="false",
         PREFECT_SERVER_ANALYTICS_ENABLED="false",

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -73,19 +74,6 @@ def test_every_stage_of_a_dvc_repro_uses_one_server_that_stops_with_it(tmp_path)
     assert not Path(seen[0]["record"]).exists()
 
 
-def test_a_server_stops_when_its_owner_is_killed():
-    owner = subprocess.Popen(["sleep", "600"])
-    server = prefect_server.start(owner.pid)
-    try:
-        prefect_server.wait_healthy(server)
-        assert prefect_server.healthy(server.api)
-    finally:
-        owner.send_signal(signal.SIGKILL)
-        owner.wait()
-    assert _gone(server.__dict__)
-    assert not Path(server.home + ".log").exists()
-
-
 def _post(api: str, path: str, body: dict):
     """POST to Prefect's API; a 503 (SQLite busy: retry, says Prefect) is retried as its client does."""
     req = urllib.request.Request(f"{api}{path}", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
@@ -100,26 +88,19 @@ def _post(api: str, path: str, body: dict):
 
 
 @pytest.mark.slow
-def test_a_new_server_starts_from_an_empty_migrated_copy(tmp_path, monkeypatch):
+def test_servers_start_from_an_empty_migrated_copy_and_stop_with_their_owner(tmp_path, monkeypatch):
     """The first server migrates its database and keeps an empty copy (a broken one is replaced);
-    the next starts from that copy: it answers at once and shows none of the first one's runs."""
+    the next starts from that copy and shows none of the first one's runs. Both stop when their
+    owner is killed and leave no process, port, home, log or half-written copy."""
     monkeypatch.setenv("TMPDIR", str(tmp_path))  # the servers' template folder, not the machine's
+    tpl = tmp_path / prefect_server.template_path().relative_to(tempfile.gettempdir())
+    tpl.parent.mkdir(mode=0o700)
+    tpl.write_bytes(b"not a database")
     owner = subprocess.Popen(["sleep", "600"])
     try:
-        tpl = subprocess.run(
-            [sys.executable, "-c", "from emsync.pipeline import prefect_server as p; print(p.template_path())"],
-            env=_env(),
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        tpl = Path(tpl)
-        assert tpl.parent.parent == tmp_path
-        tpl.parent.mkdir(mode=0o700)
-        tpl.write_bytes(b"not a database")
         first = prefect_server.start(owner.pid)
         prefect_server.wait_healthy(first)
-        assert prefect_server._migrated(tpl)
+        assert prefect_server.is_migrated(tpl)
         made = tpl.stat()
         flow = _post(first.api, "/flows/", {"name": "seen-by-the-first-only"})
         _post(first.api, "/flow_runs/", {"flow_id": flow["id"]})
@@ -134,8 +115,10 @@ def test_a_new_server_starts_from_an_empty_migrated_copy(tmp_path, monkeypatch):
     finally:
         owner.send_signal(signal.SIGKILL)
         owner.wait()
-    assert _gone(first.__dict__) and _gone(second.__dict__)
-    assert [p.name for p in tpl.parent.iterdir()] == [tpl.name]  # no half-written copy left
+    for server in (first, second):
+        assert _gone(server.__dict__)
+        assert not Path(server.home + ".log").exists()
+    assert [p.name for p in tpl.parent.iterdir()] == [tpl.name]
 
 
 def _session_of(sid: int) -> list:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from _project import prefect_home
 from emsync.cli import main
 from emsync.pipeline import status
 
@@ -62,7 +63,7 @@ def test_table_rows_and_cache_hit_rates_json(tmp_path, monkeypatch, capsys):
 
 @pytest.mark.slow
 def test_last_prefect_run_of_a_real_flow_is_listed(tmp_path, monkeypatch):
-    env = dict(os.environ, PREFECT_HOME=str(tmp_path / "home"), PREFECT_LOCAL_STORAGE_PATH=str(tmp_path / "results"))
+    env = dict(os.environ, PREFECT_HOME=prefect_home(tmp_path / "home"), PREFECT_LOCAL_STORAGE_PATH=str(tmp_path / "results"))
     env.pop("PREFECT_API_URL", None)
     r = subprocess.run([sys.executable, str(TOY), str(tmp_path / "out"), "2"], env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]

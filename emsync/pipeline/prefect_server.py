@@ -234,7 +234,7 @@ def template_path() -> Path:
     return Path(tempfile.gettempdir()) / f"emsync-prefect-db-{os.getuid()}" / f"prefect-{prefect.__version__}-{digest}.db"
 
 
-def _migrated(db: Path) -> bool:
+def is_migrated(db: Path) -> bool:
     """Whether `db` is a readable SQLite file that Prefect's migrations have run on."""
     try:
         with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as c:
@@ -258,7 +258,7 @@ def seed_database(home: str) -> str:
     st = tpl.parent.stat()
     if st.st_uid != os.getuid() or st.st_mode & 0o077:  # someone else's folder: never read a database from it
         return "skipped"
-    if _migrated(tpl):
+    if is_migrated(tpl):
         shutil.copyfile(tpl, db)
         return "copied"
     import asyncio
