@@ -119,9 +119,7 @@ def hand_over(package: str) -> None:
     Outside `dvc repro`, hand over only to the runner EMSYNC_WARM_SOCKET names (never start one).
     Returns (and the stage starts cold) when it cannot."""
     module = _module_run_by_m()
-    if _in_child or not module or not module.startswith(package + "."):
-        return
-    if os.environ.get(WARM_ENV, "1").strip() in ("0", "false", "no"):
+    if _in_child or not module or not module.startswith(package + ".") or _warm_off():
         return
     if not os.environ.get("DVC_STAGE"):
         chosen = os.environ.get(SOCKET_ENV, "").strip()
@@ -142,10 +140,13 @@ def hand_over_cli() -> None:
     """Called by `emsync/__main__.py`: outside `dvc repro`, a `python -m emsync ...` hands over to
     the runner EMSYNC_WARM_SOCKET names, as a flow does (the test session's runner); else returns."""
     chosen = os.environ.get(SOCKET_ENV, "").strip()
-    if _in_child or not chosen or os.environ.get("DVC_STAGE") or getattr(sys, "orig_argv", [])[1:3] != ["-m", "emsync"]:
+    if _in_child or not chosen or os.environ.get("DVC_STAGE") or getattr(sys, "orig_argv", [])[1:3] != ["-m", "emsync"] or _warm_off():
         return
-    if os.environ.get(WARM_ENV, "1").strip() not in ("0", "false", "no"):
-        _hand_over_to(Path(chosen), "emsync")
+    _hand_over_to(Path(chosen), "emsync")
+
+
+def _warm_off() -> bool:
+    return os.environ.get(WARM_ENV, "1").strip() in ("0", "false", "no")
 
 
 def _hand_over_to(path: Path, module: str) -> bool:
