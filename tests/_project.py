@@ -2,10 +2,14 @@
 relative params path (output params must be relative: `paths: {data_dir: data}`) resolves there and
 never in the checkout the tests run from; the checkout's code comes from PYTHONPATH."""
 
+import json
 import os
 import shutil
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 from _root import ROOT
@@ -28,6 +32,23 @@ def prefect_home(path) -> str:
     if prefect_server.is_migrated(template):
         shutil.copyfile(template, path / "prefect.db")
     return str(path)
+
+
+def prefect_api(url, body=None, patience_s=120):
+    """GET (or POST `body` to) the Prefect API at `url`. A busy SQLite-backed server answers 503 (database
+    locked) or 429/502 now and then; like Prefect's own client, retry those with a back-off."""
+    data = None if body is None else json.dumps(body).encode()
+    deadline, wait = time.time() + patience_s, 0.5
+    while True:
+        req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            if e.code not in (429, 502, 503) or time.time() > deadline:
+                raise
+        time.sleep(wait)
+        wait = min(wait * 2, 8)
 
 
 def flow_env(project, params_file=None, results=None, **extra) -> dict:

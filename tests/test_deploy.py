@@ -1,25 +1,18 @@
 """Scheduled deployments: a real Prefect server and a real process worker run `dvc repro <stage>`;
 afterwards DVC itself says the stage is up to date, and a manual `dvc repro` has nothing to do."""
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
-import urllib.request
 
 import pytest
 
+from _project import prefect_api
 from _root import ROOT
 
 pytestmark = pytest.mark.slow
-
-
-def _post(api, path, body):
-    req = urllib.request.Request(f"{api}{path}", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=15) as r:
-        return json.loads(r.read())
 
 
 def _run(cmd, env, cwd=ROOT, timeout=240):
@@ -61,24 +54,17 @@ def test_deployment_run_by_a_worker_goes_through_dvc(tmp_path, prefect_server):
     try:
         out = _run([sys.executable, "-m", "emsync", "deploy", "--pool", "testpool", "--project-dir", str(proj)], env, cwd=ROOT)
         assert "dvc-repro/copy\tno schedule" in out
-        deps = _post(api, "/deployments/filter", {})
+        deps = prefect_api(api + "/deployments/filter", {})
         assert [d["name"] for d in deps] == ["copy"] and deps[0]["work_pool_name"] == "testpool"
 
         # the stock schedules reach the server: labeling's deployment carries its cron
         from emsync.pipeline.deploy import SCHEDULES
 
         _run([sys.executable, "-m", "emsync", "deploy", "--pool", "testpool", "--stage", "labeling"], env, cwd=ROOT)
-        lab = [d for d in _post(api, "/deployments/filter", {}) if d["name"] == "labeling"][0]
+        lab = [d for d in prefect_api(api + "/deployments/filter", {}) if d["name"] == "labeling"][0]
         assert [s["schedule"]["cron"] for s in lab["schedules"]] == [SCHEDULES["labeling"]]
 
-        run = json.loads(
-            urllib.request.urlopen(
-                urllib.request.Request(
-                    f"{api}/deployments/{deps[0]['id']}/create_flow_run", data=b"{}", headers={"Content-Type": "application/json"}
-                ),
-                timeout=15,
-            ).read()
-        )
+        run = prefect_api(f"{api}/deployments/{deps[0]['id']}/create_flow_run", {})
         worker = subprocess.Popen(
             [sys.executable, "-m", "prefect", "worker", "start", "--pool", "testpool"],
             cwd=ROOT,
@@ -89,7 +75,7 @@ def test_deployment_run_by_a_worker_goes_through_dvc(tmp_path, prefect_server):
         )
         deadline = time.time() + 300
         while True:
-            state = json.loads(urllib.request.urlopen(f"{api}/flow_runs/{run['id']}", timeout=15).read())["state_type"]
+            state = prefect_api(f"{api}/flow_runs/{run['id']}")["state_type"]
             if state in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
                 break
             assert time.time() < deadline, f"flow run still {state}: " + (tmp_path / "worker.log").read_text()[-2000:]

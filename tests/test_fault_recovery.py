@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from _project import prefect_home
+from _project import prefect_api, prefect_home
 from _root import ROOT
 
 pytestmark = pytest.mark.slow
@@ -52,24 +52,6 @@ def _free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _api_json(url, body=None, patience_s=120):
-    """GET (or POST `body` to) the Prefect API. A busy SQLite-backed server answers 503 (database
-    locked) or 429/502 now and then; like Prefect's own client, retry those with a back-off."""
-
-    data = None if body is None else json.dumps(body).encode()
-    deadline, wait = time.time() + patience_s, 0.5
-    while True:
-        req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=30) as r:
-                return json.loads(r.read())
-        except urllib.error.HTTPError as e:
-            if e.code not in (429, 502, 503) or time.time() > deadline:
-                raise
-        time.sleep(wait)
-        wait = min(wait * 2, 8)
 
 
 def _start_server(port, env, log):
@@ -119,7 +101,7 @@ def _descendants(pid):
 def _wait_state(api, run_id, log, timeout=300):
     deadline = time.time() + timeout
     while True:
-        state = _api_json(f"{api}/flow_runs/{run_id}")["state_type"]
+        state = prefect_api(f"{api}/flow_runs/{run_id}")["state_type"]
         if state in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
             return state
         assert time.time() < deadline, f"flow run still {state}: " + Path(log).read_text()[-2000:]
@@ -166,7 +148,7 @@ def test_killed_flow_run_crashes_then_a_rerun_completes_from_the_cache_and_a_sto
     worker = None
     try:
         _run([sys.executable, "-m", "emsync", "deploy", "--pool", "faults", "--project-dir", str(proj)], env)
-        dep = _api_json(f"{api}/deployments/filter", {})[0]
+        dep = prefect_api(f"{api}/deployments/filter", {})[0]
         worker = subprocess.Popen(
             [sys.executable, "-m", "prefect", "worker", "start", "--pool", "faults"],
             cwd=ROOT,
@@ -175,7 +157,7 @@ def test_killed_flow_run_crashes_then_a_rerun_completes_from_the_cache_and_a_sto
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        first = _api_json(f"{api}/deployments/{dep['id']}/create_flow_run", {})
+        first = prefect_api(f"{api}/deployments/{dep['id']}/create_flow_run", {})
         deadline = time.time() + 240
         while len(_calls(calls)) < 2:
             assert time.time() < deadline, "the stage never started: " + worker_log.read_text()[-2000:]
@@ -194,7 +176,7 @@ def test_killed_flow_run_crashes_then_a_rerun_completes_from_the_cache_and_a_sto
         assert _wait_state(api, first["id"], worker_log) in ("CRASHED", "FAILED")
         assert not (proj / "dvc.lock").exists()  # DVC recorded nothing for the killed stage
 
-        second = _api_json(f"{api}/deployments/{dep['id']}/create_flow_run", {})
+        second = prefect_api(f"{api}/deployments/{dep['id']}/create_flow_run", {})
         assert _wait_state(api, second["id"], worker_log) == "COMPLETED", worker_log.read_text()[-3000:]
         again = _calls(calls)[len(done_before) :]
         # finished items were cache hits: only the rest (and the one cut off mid-sleep) computed
@@ -211,10 +193,10 @@ def test_killed_flow_run_crashes_then_a_rerun_completes_from_the_cache_and_a_sto
         assert len(lines) == 1 and lines[0].startswith(f"emsync: error: Prefect server at {api} is not reachable"), r.stderr
         # a restart recovers: same database, the runs' history is there, deploying works again
         server = _start_server(port, env, server_log)
-        states = sorted(fr["state_type"] for fr in _api_json(f"{api}/flow_runs/filter", {}) if fr["deployment_id"] == dep["id"])
-        assert states == sorted(["COMPLETED", _api_json(f"{api}/flow_runs/{first['id']}")["state_type"]])
+        states = sorted(fr["state_type"] for fr in prefect_api(f"{api}/flow_runs/filter", {}) if fr["deployment_id"] == dep["id"])
+        assert states == sorted(["COMPLETED", prefect_api(f"{api}/flow_runs/{first['id']}")["state_type"]])
         _run([sys.executable, "-m", "emsync", "deploy", "--pool", "faults", "--project-dir", str(proj)], env)
-        assert [d["id"] for d in _api_json(f"{api}/deployments/filter", {})] == [dep["id"]]
+        assert [d["id"] for d in prefect_api(f"{api}/deployments/filter", {})] == [dep["id"]]
     finally:
         if worker is not None:
             _stop(worker)

@@ -6,10 +6,11 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from _project import prefect_api
 
 TOY = Path(__file__).parent / "_toy_flow.py"
 pytestmark = pytest.mark.slow
@@ -74,13 +75,5 @@ def test_sigkill_then_resume_recomputes_only_unfinished_items(tmp_path):
 def test_flow_run_is_recorded_by_a_real_local_prefect_server(tmp_path, prefect_server):
     api = prefect_server.api
     _run_toy(tmp_path / "out", 2, tmp_path / "results", PREFECT_API_URL=api, PREFECT_HOME=str(prefect_server.home))
-    req = urllib.request.Request(f"{api}/flow_runs/filter", data=b"{}", headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=10) as r:
-        runs = json.loads(r.read())
-    assert any(run["state_type"] == "COMPLETED" for run in runs)
-    flows = json.loads(
-        urllib.request.urlopen(
-            urllib.request.Request(f"{api}/flows/filter", data=b"{}", headers={"Content-Type": "application/json"}), timeout=10
-        ).read()
-    )
-    assert "toy" in {f["name"] for f in flows}
+    assert any(run["state_type"] == "COMPLETED" for run in prefect_api(f"{api}/flow_runs/filter", {}))
+    assert "toy" in {f["name"] for f in prefect_api(f"{api}/flows/filter", {})}

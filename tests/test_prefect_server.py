@@ -9,12 +9,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from _project import prefect_api
 from _root import ROOT
 from emsync.pipeline import prefect_server
 
@@ -74,19 +73,6 @@ def test_every_stage_of_a_dvc_repro_uses_one_server_that_stops_with_it(tmp_path)
     assert not Path(seen[0]["record"]).exists()
 
 
-def _post(api: str, path: str, body: dict):
-    """POST to Prefect's API; a 503 (SQLite busy: retry, says Prefect) is retried as its client does."""
-    req = urllib.request.Request(f"{api}{path}", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
-    for attempt in range(5):
-        try:
-            with urllib.request.urlopen(req, timeout=30) as r:
-                return json.loads(r.read())
-        except urllib.error.HTTPError as e:
-            if e.code != 503 or attempt == 4:
-                raise
-            time.sleep(0.5 * (attempt + 1))
-
-
 @pytest.mark.slow
 def test_servers_start_from_an_empty_migrated_copy_and_stop_with_their_owner(tmp_path, monkeypatch):
     """The first server migrates its database and keeps an empty copy (a broken one is replaced);
@@ -102,16 +88,16 @@ def test_servers_start_from_an_empty_migrated_copy_and_stop_with_their_owner(tmp
         prefect_server.wait_healthy(first)
         assert prefect_server.is_migrated(tpl)
         made = tpl.stat()
-        flow = _post(first.api, "/flows/", {"name": "seen-by-the-first-only"})
-        _post(first.api, "/flow_runs/", {"flow_id": flow["id"]})
-        assert len(_post(first.api, "/flow_runs/filter", {})) == 1
+        flow = prefect_api(first.api + "/flows/", {"name": "seen-by-the-first-only"})
+        prefect_api(first.api + "/flow_runs/", {"flow_id": flow["id"]})
+        assert len(prefect_api(first.api + "/flow_runs/filter", {})) == 1
 
         second = prefect_server.start(owner.pid)
         prefect_server.wait_healthy(second)
         assert (tpl.stat().st_ino, tpl.stat().st_mtime_ns) == (made.st_ino, made.st_mtime_ns)  # copied, not remade
-        assert _post(second.api, "/flow_runs/filter", {}) == []
-        assert _post(second.api, "/flows/filter", {}) == []
-        assert _post(second.api, "/flows/", {"name": "x"})["name"] == "x"
+        assert prefect_api(second.api + "/flow_runs/filter", {}) == []
+        assert prefect_api(second.api + "/flows/filter", {}) == []
+        assert prefect_api(second.api + "/flows/", {"name": "x"})["name"] == "x"
     finally:
         owner.send_signal(signal.SIGKILL)
         owner.wait()
