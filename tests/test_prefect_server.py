@@ -107,6 +107,34 @@ def test_servers_start_from_an_empty_migrated_copy_and_stop_with_their_owner(tmp
     assert [p.name for p in tpl.parent.iterdir()] == [tpl.name]
 
 
+def _catches(pid: int, signum: int) -> bool:
+    """Whether process `pid` has its own handler for `signum` (the SigCgt mask of proc(5))."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigCgt:"):
+            return bool(int(line.split()[1], 16) >> (signum - 1) & 1)
+    return False
+
+
+def test_a_server_stopped_while_it_starts_leaves_no_home_and_no_log(tmp_path, monkeypatch):
+    """SIGTERM before uvicorn has started (a run that ends at once, a test session that stops) is
+    a stop like any other: the server's home and its start-up log go with it."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    owner = subprocess.Popen(["sleep", "600"])
+    try:
+        server = prefect_server.start(owner.pid)
+        deadline = time.monotonic() + 30
+        while not _catches(server.pid, signal.SIGTERM):  # main() has installed its handler
+            assert time.monotonic() < deadline and prefect_server.alive(server.pid)
+            time.sleep(0.01)
+        assert not prefect_server.healthy(server.api)  # still starting (importing, seeding)
+        os.kill(server.pid, signal.SIGTERM)
+        assert _gone(server.__dict__)
+        assert not Path(server.home + ".log").exists()
+    finally:
+        owner.kill()
+        owner.wait()
+
+
 def _session_of(sid: int) -> list:
     """PIDs of the processes still in session `sid`."""
     out = []
