@@ -36,7 +36,10 @@ def _project(dst, corpus):
         "tokens": {"midi_dir": "corpus/midi", "labels": "data/labeling/labels.parquet", "out_dir": "data/tokens"},
     }
     (dst / "params.yaml").write_text(yaml.safe_dump(params))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EMSYNC_") or k == "EMSYNC_SHARED_DATA"}
+    # no test settings (EMSYNC_ROOT...): the project is the working folder; the session's warm runner
+    # (EMSYNC_WARM_SOCKET) forks each flow in that folder, as it would start there cold
+    keep = ("EMSYNC_SHARED_DATA", "EMSYNC_WARM_SOCKET")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EMSYNC_") or k in keep}
     env.update(
         PYTHONPATH=str(ROOT), PREFECT_LOCAL_STORAGE_PATH=str(dst / "prefect"), PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="180"
     )

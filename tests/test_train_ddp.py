@@ -2,6 +2,7 @@
 step's global batch, end with the weights of the single-process run on the same global batch, and a
 state saved by one world size resumes under another."""
 
+import multiprocessing
 import os
 import socket
 
@@ -54,12 +55,22 @@ def _worker(rank, world, port, steps, state_path, out, micro_batch):
         dist.destroy_process_group()
 
 
-def _ddp(tmp_path, steps, world=2, state_path=None, micro_batch=0):
+def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+        return s.getsockname()[1]
+
+
+def _spawn(fn, args, world=2):
+    """torch's mp.spawn, forked from one forkserver per test worker that has imported torch and
+    the training code once (a spawned rank pays ~3 s of imports; this file starts 10 ranks)."""
+    multiprocessing.set_forkserver_preload(["torch", "torch.distributed", "emsync.training.loop", "emsync.training.engine"])
+    mp.start_processes(fn, args=args, nprocs=world, join=True, start_method="forkserver")
+
+
+def _ddp(tmp_path, steps, world=2, state_path=None, micro_batch=0):
     out = tmp_path / f"ddp_{world}_{steps}.pt"
-    mp.spawn(_worker, args=(world, port, steps, str(state_path) if state_path else None, str(out), micro_batch), nprocs=world, join=True)
+    _spawn(_worker, (world, _free_port(), steps, str(state_path) if state_path else None, str(out), micro_batch), world)
     return torch.load(out, weights_only=False)
 
 
@@ -191,10 +202,7 @@ def _plateau_worker(rank, world, port, out):
 
 @pytest.mark.slow
 def test_early_stopping_stops_every_rank_together(tmp_path):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    mp.spawn(_plateau_worker, args=(2, port, str(tmp_path / "r")), nprocs=2, join=True)
+    _spawn(_plateau_worker, (2, _free_port(), str(tmp_path / "r")))
     got = [torch.load(f"{tmp_path / 'r'}.{r}", weights_only=False) for r in range(2)]
     assert got[0] == got[1]  # the broadcast metrics and the stop decision reach rank 1
     assert got[0]["steps"] == 8 and got[0]["best_step"] == 4  # evaluations at 2, 4 (best), 6, 8 -> stop
