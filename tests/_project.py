@@ -5,6 +5,7 @@ never in the checkout the tests run from; the checkout's code comes from PYTHONP
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -17,6 +18,13 @@ from _root import ROOT
 # a guard against a hung subprocess, not a speed limit: a 2-core box shared by several runs is
 # ten times slower than an idle one, and a test must not fail for that
 HANG_S = 1800
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (for a server or a process group a test starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def prefect_home(path) -> str:

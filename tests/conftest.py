@@ -210,17 +210,15 @@ def prefect_server(tmp_path):
     """A real local Prefect server on a free port with its own PREFECT_HOME, healthy before the test
     starts and stopped (its whole process group) after it. Attributes: api (URL), home, log."""
     import signal
-    import socket
     import subprocess
     import sys
     import time
     import types
     import urllib.request
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    from _project import prefect_home
+    from _project import free_port, prefect_home
+
+    port = free_port()
 
     home, log = Path(prefect_home(tmp_path / "prefect_home")), tmp_path / "server.log"
     env = dict(os.environ, PREFECT_HOME=str(home), PREFECT_UI_ENABLED="false", PREFECT_SERVER_ANALYTICS_ENABLED="false")

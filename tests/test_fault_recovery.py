@@ -5,7 +5,6 @@ finished work is kept and the next run completes from the task cache."""
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from _project import prefect_api, prefect_home
+from _project import free_port, prefect_api, prefect_home
 from _root import ROOT
 
 pytestmark = pytest.mark.slow
@@ -46,12 +45,6 @@ env.apply_defaults()
 items(int(sys.argv[1]))
 """
 N_ITEMS = 6
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _start_server(port, env, log):
@@ -130,7 +123,7 @@ def test_killed_flow_run_crashes_then_a_rerun_completes_from_the_cache_and_a_sto
         ["dvc", "stage", "add", "-q", "-n", "items", "-d", "stage.py", "-o", "out", f"{sys.executable} stage.py {N_ITEMS}"], base, cwd=proj
     )
 
-    port = _free_port()
+    port = free_port()
     api = f"http://127.0.0.1:{port}/api"
     env = dict(
         base,

@@ -4,13 +4,13 @@ state saved by one world size resumes under another."""
 
 import multiprocessing
 import os
-import socket
 
 import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
+from _project import free_port
 from emsync.models.music_transformer import MusicTransformer, MusicTransformerConfig
 from emsync.music import vocab
 from emsync.training.engine import load_state
@@ -55,12 +55,6 @@ def _worker(rank, world, port, steps, state_path, out, micro_batch):
         dist.destroy_process_group()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _spawn(fn, args, world=2):
     """torch's mp.spawn, forked from one forkserver per test worker that has imported torch and
     the training code once (a spawned rank pays ~3 s of imports; this file starts 10 ranks)."""
@@ -70,7 +64,7 @@ def _spawn(fn, args, world=2):
 
 def _ddp(tmp_path, steps, world=2, state_path=None, micro_batch=0):
     out = tmp_path / f"ddp_{world}_{steps}.pt"
-    _spawn(_worker, (world, _free_port(), steps, str(state_path) if state_path else None, str(out), micro_batch), world)
+    _spawn(_worker, (world, free_port(), steps, str(state_path) if state_path else None, str(out), micro_batch), world)
     return torch.load(out, weights_only=False)
 
 
@@ -202,7 +196,7 @@ def _plateau_worker(rank, world, port, out):
 
 @pytest.mark.slow
 def test_early_stopping_stops_every_rank_together(tmp_path):
-    _spawn(_plateau_worker, (2, _free_port(), str(tmp_path / "r")))
+    _spawn(_plateau_worker, (2, free_port(), str(tmp_path / "r")))
     got = [torch.load(f"{tmp_path / 'r'}.{r}", weights_only=False) for r in range(2)]
     assert got[0] == got[1]  # the broadcast metrics and the stop decision reach rank 1
     assert got[0]["steps"] == 8 and got[0]["best_step"] == 4  # evaluations at 2, 4 (best), 6, 8 -> stop
