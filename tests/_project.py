@@ -4,7 +4,6 @@ never in the checkout the tests run from; the checkout's code comes from PYTHONP
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -36,9 +35,7 @@ def prefect_home(path) -> str:
 
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
-    template = prefect_server.template_path()
-    if prefect_server.is_migrated(template):
-        shutil.copyfile(template, path / "prefect.db")
+    prefect_server.copy_template(path / "prefect.db")
     return str(path)
 
 

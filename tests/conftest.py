@@ -219,7 +219,6 @@ def prefect_server(tmp_path):
     from _project import free_port, prefect_home
 
     port = free_port()
-
     home, log = Path(prefect_home(tmp_path / "prefect_home")), tmp_path / "server.log"
     env = dict(os.environ, PREFECT_HOME=str(home), PREFECT_UI_ENABLED="false", PREFECT_SERVER_ANALYTICS_ENABLED="false")
     env.pop("PREFECT_API_URL", None)

@@ -245,24 +245,38 @@ def is_migrated(db: Path) -> bool:
         return False
 
 
-def seed_database(home: str) -> str:
+def _ours(folder: Path) -> bool:
+    """Whether `folder` exists and only this user can write to it (never read a database from anyone else's)."""
+    try:
+        st = folder.stat()
+    except OSError:
+        return False
+    return st.st_uid == os.getuid() and not st.st_mode & 0o077
+
+
+def copy_template(db: Path) -> bool:
+    """Copy the empty, migrated template database to `db`; False where there is none (yet)."""
+    tpl = template_path()
+    if not (_ours(tpl.parent) and is_migrated(tpl)):
+        return False
+    shutil.copyfile(tpl, db)
+    return True
+
+
+def seed_database(home: str) -> None:
     """Give the server in `home` a migrated, empty database before it starts: a copy of the
     template (then Prefect finds nothing to migrate), or, where there is none yet, migrate a new one
-    here and keep a copy of it as the template. Returns "copied", "migrated" or "skipped" (another
-    database is configured, or the template folder is not ours)."""
+    here and keep a copy of it as the template. Nothing where another database is configured or
+    the template folder is not ours."""
     from prefect.settings import get_current_settings
 
     db = Path(home) / "prefect.db"
-    if get_current_settings().server.database.connection_url.get_secret_value() != f"sqlite+aiosqlite:///{db}":
-        return "skipped"
+    if get_current_settings().server.database.connection_url.get_secret_value() != f"sqlite+aiosqlite:///{db}" or copy_template(db):
+        return
     tpl = template_path()
     tpl.parent.mkdir(mode=0o700, exist_ok=True)
-    st = tpl.parent.stat()
-    if st.st_uid != os.getuid() or st.st_mode & 0o077:  # someone else's folder: never read a database from it
-        return "skipped"
-    if is_migrated(tpl):
-        shutil.copyfile(tpl, db)
-        return "copied"
+    if not _ours(tpl.parent):
+        return
     import asyncio
 
     from prefect.server.database import provide_database_interface
@@ -273,7 +287,6 @@ def seed_database(home: str) -> str:
         src.backup(dst)  # a consistent copy, whatever is still in the write-ahead log
         dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file (Prefect's is in WAL mode)
     os.replace(tmp, tpl)
-    return "migrated"
 
 
 def serve(owner: int, owner_start: str, fd: int, home: str, record: str | None) -> None:
