@@ -111,6 +111,29 @@ def test_zero_length_empty_and_corrupt_files_are_clear_errors(tmp_path):
             sample_video(path, 4)
 
 
+def test_probing_many_files_at_once_answers_each_in_order_as_one_at_a_time(tmp_path):
+    from emsync.video.probe import probe_all
+
+    long = scenes(tmp_path / "long.mp4", [("testsrc2", 3.0)])
+    short = scenes(tmp_path / "short.mp4", [("testsrc2", 1.0)])
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(np.random.default_rng(0).integers(0, 256, 20000, dtype=np.uint8).tobytes())
+    paths = [long, empty, short, tmp_path / "nope.mp4", junk, long]
+
+    def alone(p):
+        try:
+            return probe(p)
+        except InputError as e:
+            return str(e)
+
+    together = [str(r) if isinstance(r, InputError) else r for r in probe_all(paths, workers=4)]
+    assert together == [alone(p) for p in paths]
+    assert [round(together[i].duration) for i in (0, 2, 5)] == [3, 1, 3]
+    assert "empty file" in together[1] and "not found" in together[3] and "not a readable video" in together[4]
+
+
 def test_truncated_video_is_an_error_not_a_repeated_last_frame(tmp_path):
     full = scenes(tmp_path / "full.mp4", [("testsrc2", 6.0)], size="160x120", extra=("-movflags", "+faststart"))
     cut = tmp_path / "cut.mp4"

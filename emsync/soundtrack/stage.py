@@ -31,17 +31,16 @@ def sections(params) -> dict:
 def probe_videos(params, skip) -> dict:
     """{video_id: video_id, rel_path, digest, duration} of the videos to score; an unreadable,
     empty or stream-less file is `skip(video_id, "*", reason)`, recorded once, here."""
-    from emsync.video.probe import probe
+    from emsync.video.probe import probe_all
     from emsync.video.stage import rel_path
 
     sp = params.soundtrack
     videos = {}
     listed = sb.list_videos(params.path(sp.videos_dir))
-    for path in listed[: sp.max_videos] if sp.max_videos else listed:
-        try:
-            info = probe(path)
-        except InputError as e:
-            skip(path.stem, "*", str(e))
+    chosen = listed[: sp.max_videos] if sp.max_videos else listed
+    for path, info in zip(chosen, probe_all(chosen)):
+        if isinstance(info, InputError):
+            skip(path.stem, "*", str(info))
             continue
         videos[path.stem] = {"video_id": path.stem, "rel_path": rel_path(path), "digest": file_digest(path), "duration": info.duration}
     return videos

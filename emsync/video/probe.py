@@ -4,6 +4,7 @@ python -c "from emsync.video.probe import probe; print(probe('clip.mp4'))"
 """
 
 import json
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -127,3 +128,23 @@ def probe_within(path, max_duration_s: float) -> VideoInfo:
     info = probe(path)
     check_limit(f"{path}: video duration", info.duration, max_duration_s, "limits.max_video_duration_s")
     return info
+
+
+def probe_all(paths, workers: int | None = None) -> list:
+    """`probe(p)` of each path, in order, a few ffprobe processes at a time (each is ~50 ms of
+    process start, most of a demo features stage's probing): a VideoInfo, or the InputError that
+    names the file and why it cannot be read."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    paths = list(paths)
+
+    def one(p):
+        try:
+            return probe(p)
+        except InputError as e:
+            return e
+
+    if len(paths) < 2:
+        return [one(p) for p in paths]
+    with ThreadPoolExecutor(max_workers=workers or min(8, 2 * (os.cpu_count() or 1), len(paths))) as pool:
+        return list(pool.map(one, paths))

@@ -125,10 +125,11 @@ def probe_videos(videos_dir: Path) -> tuple[dict, list]:
     """({video_id: {video_id, rel_path, digest, duration}}, probe rejects): unreadable, zero-length
     or stream-less files are rejected here, once per video."""
     from emsync.core.io import file_digest
-    from emsync.video.probe import probe
+    from emsync.video.probe import probe_all
 
     videos, rejects = {}, []
-    for path in list_videos(videos_dir):
+    paths = list_videos(videos_dir)
+    for path, info in zip(paths, probe_all(paths)):
         if path.stem in videos:  # two datasets' files share a name: the id would mix their tables
             rejects.append(
                 {
@@ -138,10 +139,8 @@ def probe_videos(videos_dir: Path) -> tuple[dict, list]:
                 }
             )
             continue
-        try:
-            info = probe(path)
-        except InputError as e:
-            rejects.append({"video_id": path.stem, "step": "probe", "reason": str(e)})
+        if isinstance(info, InputError):
+            rejects.append({"video_id": path.stem, "step": "probe", "reason": str(info)})
             continue
         videos[path.stem] = {"video_id": path.stem, "rel_path": rel_path(path), "digest": file_digest(path), "duration": info.duration}
     return videos, rejects
