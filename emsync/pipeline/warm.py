@@ -310,8 +310,9 @@ def prime() -> int:
 
     built = 0
     base = getattr(sys.modules.get("pydantic"), "BaseModel", None)
-    for name in [m for m in sys.modules if m.startswith("prefect")] if base is not None else []:
-        for obj in list(vars(sys.modules[name]).values()):
+    prefect = [(n, m) for n, m in list(sys.modules.items()) if n.startswith("prefect") and m is not None] if base else []
+    for name, module in prefect:
+        for obj in list(vars(module).values()):
             if isinstance(obj, type) and issubclass(obj, base) and obj.__module__ == name and not obj.__pydantic_complete__:
                 try:
                     obj.model_rebuild()
