@@ -134,6 +134,15 @@ def test_probing_many_files_at_once_answers_each_in_order_as_one_at_a_time(tmp_p
     assert "empty file" in together[1] and "not found" in together[3] and "not a readable video" in together[4]
 
 
+@pytest.mark.shared_data
+def test_probing_the_real_clips_at_once_answers_as_one_at_a_time(shared_data):
+    from emsync.video.probe import probe_all
+
+    clips = sorted((shared_data / "video").glob("*.mp4"))
+    assert len(clips) >= 3
+    assert probe_all(clips) == [probe(p) for p in clips]
+
+
 def test_truncated_video_is_an_error_not_a_repeated_last_frame(tmp_path):
     full = scenes(tmp_path / "full.mp4", [("testsrc2", 6.0)], size="160x120", extra=("-movflags", "+faststart"))
     cut = tmp_path / "cut.mp4"
