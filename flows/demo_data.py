@@ -15,7 +15,7 @@ from pathlib import Path
 from prefect import flow
 
 from emsync.core.config import load_params
-from emsync.pipeline.flowkit import RunReport, map_items, run_task
+from emsync.pipeline.flowkit import RunReport, cpu_task_runner, map_items, run_task
 from emsync.pipeline.stages import stage_digest
 from emsync.core.io import write_bytes, write_json
 from emsync.tasks.demo_data import demo_audio, demo_goemotions, demo_lmd_tables, demo_midi, demo_video
@@ -46,7 +46,7 @@ def _write_all(folder: Path, files: dict, pattern: str):
             old.unlink()
 
 
-@flow(name="demo_data")
+@flow(name="demo_data", task_runner=cpu_task_runner())  # one render per core: 221 at once only queue on the server
 def demo_data_flow(params=None):
     from emsync.demo.audio import audio_songs
     from emsync.demo.lmd_tables import write_lmd_tables

@@ -14,13 +14,14 @@ reports/soundtrack_metrics.csv and .png (`dvc plots`), data/soundtrack/metrics.p
 from prefect import flow
 
 from emsync.core.config import Params
-from emsync.pipeline.flowkit import RunReport, collect, map_items
+from emsync.pipeline.flowkit import RunReport, collect, cpu_task_runner, map_items
 
 
-@flow(name="soundtrack")
+@flow(name="soundtrack", task_runner=cpu_task_runner())
 def soundtrack_flow(params: Params) -> dict:
     import dataclasses
 
+    from emsync.classify.inference import shared_extractors
     from emsync.soundtrack import batch as sb
     from emsync.soundtrack import stage as st
     from emsync.core.io import file_digest
@@ -49,9 +50,10 @@ def soundtrack_flow(params: Params) -> dict:
     # 2. the emotion of each video (the `emsync` condition; once per video, shared by no_boundaries)
     ckpt = params.path(params.classify.emotion_checkpoint)
     cdig = file_digest(ckpt) if ckpt.exists() else None
-    emo_jobs = [(v, emotion_task.submit(v["video_id"], v["rel_path"], v["digest"], sections, cdig, code)) for v in videos.values()]
     n = len(report.skipped)
-    emotions = collect(emo_jobs, report, key=lambda v: v["video_id"], desc="emotion")
+    with shared_extractors():  # each extractor loads once for all the videos
+        emo_jobs = [(v, emotion_task.submit(v["video_id"], v["rel_path"], v["digest"], sections, cdig, code)) for v in videos.values()]
+        emotions = collect(emo_jobs, report, key=lambda v: v["video_id"], desc="emotion")
     record_skips(n, condition="*")
 
     # 3. one task per (video, condition); long videos one at a time (each holds its whole rendered track)

@@ -2,6 +2,10 @@
 
 from emsync.pipeline.flowkit import cached_task
 
+# the VGGish embeddings of the test songs and their band-limited inputs, shared by the variants the
+# report evaluates one after another (emsync.bandwidth.evaluate.evaluate_songs); only the last songs' kept
+_REFERENCES: dict = {"key": None, "embeddings": {}}
+
 
 @cached_task(name="bwe-test")
 def evaluate_variant_task(
@@ -18,7 +22,11 @@ def evaluate_variant_task(
         from emsync.bandwidth.vggish import load_vggish
 
         vggish = load_vggish(bandwidth["vggish_model"])
+    key = (songs_digest, vggish_digest, bandwidth["cutoff_hz"], bandwidth["sample_rate"])
+    if _REFERENCES["key"] != key:
+        _REFERENCES.update(key=key, embeddings={})
+    refs = _REFERENCES["embeddings"]
     return {
-        setting: evaluate_songs(model, songs, f, bandwidth["cutoff_hz"], bandwidth["sample_rate"], bandwidth["eval_chunk"], vggish)
+        setting: evaluate_songs(model, songs, f, bandwidth["cutoff_hz"], bandwidth["sample_rate"], bandwidth["eval_chunk"], vggish, refs)
         for setting, f in (("seen", SEEN_TEST_FILTER), ("unseen", UNSEEN_FILTER))
     }

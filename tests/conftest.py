@@ -73,9 +73,11 @@ env.apply_defaults()
 def pytest_configure(config):
     """Start the session's Prefect server (unless PREFECT_API_URL names one already: the user's,
     or the controller's under pytest-xdist)."""
-    if os.environ.get("PREFECT_API_URL"):
-        return
     from emsync.pipeline import prefect_server
+
+    if os.environ.get("PREFECT_API_URL"):
+        env.skip_heartbeats_on_run_server()  # an xdist worker: the controller's server
+        return
 
     config._emsync_prefect_server = prefect_server.start(os.getpid())
     prefect_server.point_prefect_at(config._emsync_prefect_server.api)

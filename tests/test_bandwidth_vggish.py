@@ -87,3 +87,34 @@ def test_demo_vggish_is_built_by_demo_models_and_named_by_the_demo_params(tmp_pa
     assert y.shape == (3, 128) and y.std() > 20  # the fitted post-processing spreads codes over 0..255
     assert vgg_distance(emb, x, x) == 0.0
     assert vgg_distance(emb, x, F.lowpass(x, "butter_6")) > 5  # band-limiting moves the embedding
+
+
+def test_the_report_embeds_each_reference_once_for_all_variants_with_the_same_numbers(tmp_path):
+    """evaluate_songs with a `references` dict kept across variants (the bandwidth report's eight):
+    the same SNR and VGG numbers as without it, and the songs and their band-limited inputs are
+    embedded once, not once per variant."""
+    from emsync.bandwidth.data import Song
+    from emsync.bandwidth.evaluate import evaluate_songs
+    from emsync.bandwidth.train import build_model, model_config
+    from emsync.core.config import Params
+
+    torch.manual_seed(0)
+    vgg = Vggish(TINY).eval()
+    x = np.random.default_rng(1).normal(size=(2, 44100)) * 0.1
+    with torch.no_grad():
+        means = vgg(torch.from_numpy(log_mel_examples(x, TINY))).numpy().mean(axis=0)
+    save_vggish(tmp_path / "vggish", vgg, 3000.0 * np.eye(16), means)  # spread the tiny model's codes (as above)
+    emb = load_vggish(tmp_path / "vggish")
+    calls = []
+    counted = lambda x: calls.append(1) or emb(x)  # noqa: E731
+    rng = np.random.default_rng(0)
+    songs = []
+    for i in range(2):
+        np.save(tmp_path / f"s{i}.npy", (rng.normal(size=(3 * 44100, 2)) * 3000).astype(np.int16))
+        songs.append(Song(f"folder:s{i}", f"s{i}.wav", "folder", "test", 3 * 44100, str(tmp_path / f"s{i}.npy")))
+    models = [build_model(model_config(v, Params().bandwidth)).eval() for v in ("unet", "resnet")]
+    plain = [evaluate_songs(m, songs, "butter_6", vggish=emb) for m in models]
+    refs = {}
+    shared = [evaluate_songs(m, songs, "butter_6", vggish=counted, references=refs) for m in models]
+    assert shared == plain and plain[0]["vgg"] != plain[1]["vgg"]
+    assert len(calls) == 2 * 2 + 2 * 2  # each song and its input once, then one output per (variant, song)

@@ -257,3 +257,39 @@ def test_soundtrack_request_passes_the_leakage_flag_to_the_classifier(tmp_path, 
         e = choose_emotion(params, SoundtrackRequest("v.mp4", "o.mp4", exclude_audio_features=flag, emotion_checkpoint=ckpt), video)
         assert e.source == "classifier"
     assert seen == [True, False]
+
+
+def test_shared_extractors_load_each_model_once_for_concurrent_videos(demo_videos, tables, monkeypatch):
+    """The soundtrack stage classifies its videos in concurrent tasks inside `shared_extractors()`:
+    each extractor loads once (not once per video) and gives the tables a handle of its own gives;
+    outside the block every call loads again."""
+    import dataclasses
+    from concurrent.futures import ThreadPoolExecutor
+
+    from emsync.classify.inference import shared_extractors
+    from tests._extractor_models import _ROOT
+
+    names = EXTRACTORS["emotion"]
+    for name in names:
+        handle(name)  # builds the tiny models on disk
+    loads = dict.fromkeys(names, 0)
+    for name in names:
+        mod = extractors.get(name)
+
+        def counted(ref, device="cpu", _load=mod.load, _name=name):
+            loads[_name] += 1
+            return _load(ref, device)
+
+        monkeypatch.setattr(mod, "load", counted)
+    p = Params()
+    p = dataclasses.replace(p, features=dataclasses.replace(p.features, models=extractors.demo_models(_ROOT)))
+    vids = sorted(demo_videos.ground_truth)[:3]
+    with shared_extractors(), ThreadPoolExecutor(3) as pool:
+        out = list(pool.map(lambda v: extract_tables(p, demo_videos.path(v), "emotion"), vids))
+    assert loads == dict.fromkeys(names, 1)
+    for vid, (tabs, has_audio, _) in zip(vids, out):
+        assert has_audio == tables[vid][1]
+        for name in names:
+            pd.testing.assert_frame_equal(tabs[name], tables[vid][0][name], obj=f"{vid}/{name}")
+    extract_tables(p, demo_videos.path(vids[0]), "emotion")
+    assert loads == dict.fromkeys(names, 2)

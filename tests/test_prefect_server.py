@@ -34,7 +34,27 @@ def hello():
 env.apply_defaults()
 enter_stage(sys.argv[1])
 rec = prefect_server.record_path(dvc_process())
-json.dump({"api": hello(), "record": str(rec), "server": json.loads(rec.read_text())}, open(sys.argv[1] + ".json", "w"))
+from prefect.settings import get_current_settings
+json.dump({"api": hello(), "record": str(rec), "server": json.loads(rec.read_text()),
+           "heartbeat": get_current_settings().flows.heartbeat_frequency}, open(sys.argv[1] + ".json", "w"))
+"""
+
+# a flow that reports the heartbeat setting it ran under and the threads alive inside it (Prefect's
+# heartbeat thread runs `Context.run`, so its name ends in "(run)")
+HEARTBEATS = """import json, threading
+from prefect import flow
+from prefect.settings import get_current_settings
+from emsync.core import env
+from emsync.pipeline.prefect_server import use_run_server
+
+@flow(name="beat")
+def beat():
+    return {"frequency": get_current_settings().flows.heartbeat_frequency,
+            "heartbeat_threads": [t.name for t in threading.enumerate() if t.name.endswith("(run)")]}
+
+env.apply_defaults()
+use_run_server()  # what enter_stage does about the server
+print(json.dumps(beat()))
 """
 
 
@@ -69,6 +89,7 @@ def test_every_stage_of_a_dvc_repro_uses_one_server_that_stops_with_it(tmp_path)
     assert {s["api"] for s in seen} == {server["api"]}  # every flow run went to the one server
     assert {s["server"]["pid"] for s in seen} == {server["pid"]}  # started once
     assert server["api"] != os.environ.get("PREFECT_API_URL")  # the run's own, not the session's
+    assert {s["heartbeat"] for s in seen} == {None}  # no flow-run heartbeats to the run's own server
     assert _gone(server)
     assert not Path(seen[0]["record"]).exists()
 
@@ -160,6 +181,25 @@ def hello():
 env.apply_defaults()
 print(hello())
 """
+
+
+def test_flows_on_the_runs_own_server_send_no_heartbeats_and_a_users_server_still_gets_them(tmp_path):
+    """Prefect's engine waits up to 1 s for its heartbeat thread at every flow's end (a trivial flow:
+    ~0.15 s without, ~1.1 s with); nothing on a run's own server reads heartbeats, a user's may."""
+    from emsync.core.env import RUN_SERVER_ENV
+
+    api = os.environ["PREFECT_API_URL"]  # the session's server (tests/conftest.py)
+    (tmp_path / "beat.py").write_text(HEARTBEATS)
+
+    def run(**env):
+        r = subprocess.run([sys.executable, "beat.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr[-3000:]
+        return json.loads(r.stdout.strip().splitlines()[-1])
+
+    base = {k: v for k, v in _env().items() if k != RUN_SERVER_ENV}
+    assert run(**base, PREFECT_API_URL=api, **{RUN_SERVER_ENV: api}) == {"frequency": None, "heartbeat_threads": []}
+    users = run(**base, PREFECT_API_URL=api)  # the same server, but named by the user, not by the run
+    assert users["frequency"] == 180 and len(users["heartbeat_threads"]) == 1
 
 
 @pytest.mark.slow

@@ -47,9 +47,13 @@ THESIS_TABLE_7_4 = {"unet": (56.4e6, 415.3e9, 0.14), "resnet": (55.1e6, 3609.4e9
 MACS_SAMPLES = 65536  # Table 7.4's MACs match one pass over 65,536 stereo samples (ResNet: 3608G by our count)
 
 
-def evaluate_songs(model, songs, filter_name: str, cutoff_hz=11025.0, sample_rate=44100, chunk=1 << 17, vggish=None) -> dict:
+def evaluate_songs(
+    model, songs, filter_name: str, cutoff_hz=11025.0, sample_rate=44100, chunk=1 << 17, vggish=None, references=None
+) -> dict:
     """Mean over songs of the whole-song SNR (and, given a VggishEmbedder, the VGG distance) of the
-    output and of the band-limited input."""
+    output and of the band-limited input. `references`: a dict the caller keeps across the variants
+    it evaluates on the same songs, filter, cut-off and embedder: the VGGish embeddings of each song
+    and of its band-limited input are the same for every variant, so they are computed once."""
     rows = []
     for s in songs:
         full = np.asarray(s.audio(), np.float64).T / 32768  # (2, n)
@@ -63,9 +67,14 @@ def evaluate_songs(model, songs, filter_name: str, cutoff_hz=11025.0, sample_rat
         inp.add(full, low)
         row = {"song_id": s.song_id, "snr": out.value(), "input_snr": inp.value()}
         if vggish is not None:
-            from emsync.bandwidth.vggish import vgg_distance
+            from emsync.bandwidth.vggish import embedding_distance
 
-            row.update(vgg=vgg_distance(vggish, full, y), input_vgg=vgg_distance(vggish, full, low))
+            refs = references if references is not None else {}
+            key = (s.song_id, filter_name)
+            if key not in refs:
+                refs[key] = (vggish(full), vggish(low))
+            e_full, e_low = refs[key]
+            row.update(vgg=embedding_distance(e_full, vggish(y)), input_vgg=embedding_distance(e_full, e_low))
         rows.append(row)
     ok = [r for r in rows if "snr" in r]
     keys = ("snr", "input_snr", "vgg", "input_vgg") if vggish is not None else ("snr", "input_snr")

@@ -73,7 +73,12 @@ class VggishEmbedder:
 
 def vgg_distance(embedder: VggishEmbedder, reference: np.ndarray, estimate: np.ndarray) -> float:
     """Eq. 7.2: mean |y_i - y_hat_i| over every element of the two embedding tensors."""
-    return float(np.mean(np.abs(embedder(reference) - embedder(estimate))))
+    return embedding_distance(embedder(reference), embedder(estimate))
+
+
+def embedding_distance(reference: np.ndarray, estimate: np.ndarray) -> float:
+    """Eq. 7.2 on embeddings already computed (a reference's serves every estimate of it)."""
+    return float(np.mean(np.abs(reference - estimate)))
 
 
 def save_vggish(folder, model: Vggish, pca_matrix=None, pca_means=None):

@@ -4,6 +4,9 @@ needs (§5.2.1), build its inputs (missing modalities masked) and run the traine
     result = classify_video(params, "clip.mp4", "emotion")   # {"probs": {label: p}, "top", "masked", ...}
 """
 
+import contextlib
+import json
+import threading
 import time
 from pathlib import Path
 
@@ -24,6 +27,45 @@ def extractors_for(task: str, inputs=None) -> list:
 
 
 EXTRACTORS = {task: extractors_for(task) for task in TEXT_TABLE}  # the demo set's inputs
+
+# while `shared_extractors()` runs: {(extractor, model ref, device): (handle, lock)}
+_SHARED: dict | None = None
+_SHARED_DEPTH = 0
+_SHARED_GUARD = threading.Lock()
+
+
+@contextlib.contextmanager
+def shared_extractors():
+    """Inside, `extract_tables` loads each extractor once and every caller uses that handle (the
+    soundtrack stage classifies its videos in concurrent tasks: one OCR load, ~3 s, instead of one
+    per video), one call at a time per handle (not every model is thread-safe: OpenCV's cascades
+    are not). The handles are dropped when the outermost block ends."""
+    global _SHARED, _SHARED_DEPTH
+    with _SHARED_GUARD:
+        _SHARED_DEPTH += 1
+        if _SHARED is None:
+            _SHARED = {}
+    try:
+        yield
+    finally:
+        with _SHARED_GUARD:
+            _SHARED_DEPTH -= 1
+            if _SHARED_DEPTH == 0:
+                _SHARED = None
+
+
+def _loaded(mod, name: str, ref, device: str):
+    """(handle, lock) of extractor `name`: loaded now (and a no-op lock), or the shared one."""
+    with _SHARED_GUARD:
+        shared = _SHARED
+        if shared is None:
+            return mod.load(ref, device), contextlib.nullcontext()
+        key = (name, json.dumps(ref, sort_keys=True, default=str), device)
+        entry = shared.setdefault(key, [None, threading.Lock()])
+    with entry[1]:
+        if entry[0] is None:
+            entry[0] = mod.load(ref, device)
+    return entry[0], entry[1]
 
 
 def save_classifier(path, model, kind: str, extra: dict | None = None):
@@ -79,9 +121,12 @@ def extract_tables(params, video, task: str, device: str = "cpu", handles: dict 
     for name in extractors_for(task, inputs):
         t = time.perf_counter()
         mod = extractors.get(name)
-        handle = (handles or {}).get(name) or mod.load(extractors.model_ref(name, params.features.models), device)
+        handle, lock = (handles or {}).get(name), contextlib.nullcontext()
+        if handle is None:
+            handle, lock = _loaded(mod, name, extractors.model_ref(name, params.features.models), device)
         deps = {d: tables[d] for d in getattr(mod, "DEPENDS", ())}
-        tables[name] = mod.extract(handle, sample, deps) if deps else mod.extract(handle, sample)
+        with lock:
+            tables[name] = mod.extract(handle, sample, deps) if deps else mod.extract(handle, sample)
         seconds[name] = time.perf_counter() - t
     return tables, sample.audio is not None, seconds
 

@@ -28,6 +28,9 @@ OFFLINE_DEFAULTS = {
     "TOKENIZERS_PARALLELISM": "false",
     "OMP_WAIT_POLICY": "PASSIVE",  # spinning OpenMP threads starve each other on 2 shared cores
 }
+# the API URL of the run's own Prefect server (a `dvc repro`'s or a test session's,
+# emsync.pipeline.prefect_server), exported with PREFECT_API_URL to every process of the run
+RUN_SERVER_ENV = "EMSYNC_PREFECT_RUN_API"
 
 
 def _excepthook(kind, value, tb):
@@ -75,3 +78,20 @@ def apply_defaults():
 
         refresh_global_settings_context()
         setup_logging()
+        skip_heartbeats_on_run_server(import_prefect=False)
+
+
+def skip_heartbeats_on_run_server(import_prefect: bool = True) -> bool:
+    """No flow-run heartbeats while Prefect talks to the run's own server (RUN_SERVER_ENV): they
+    let a long-lived server mark crashed runs, nothing on a run's server reads them (the run guard
+    ends a run's processes), and Prefect's engine waits up to 1 s for the heartbeat thread at the
+    end of every flow. A server of the user's own (PREFECT_API_URL) keeps them. Prefect cannot be
+    told "none" through the environment (an int setting), so the loaded settings are changed, and
+    again after each re-read (apply_defaults). Returns whether they are off."""
+    api = os.environ.get(RUN_SERVER_ENV)
+    if not api or api != os.environ.get("PREFECT_API_URL") or not (import_prefect or "prefect.context" in sys.modules):
+        return False
+    from prefect.settings import get_current_settings
+
+    get_current_settings().flows.heartbeat_frequency = None
+    return True

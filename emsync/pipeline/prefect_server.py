@@ -182,19 +182,28 @@ def find_or_start(owner: int) -> RunServer:
 
 
 def point_prefect_at(api: str) -> None:
-    """This process's Prefect client (and every process it starts) talks to `api`."""
-    os.environ["PREFECT_API_URL"] = api
+    """This process's Prefect client (and every process it starts) talks to `api`, the run's own
+    server (so no flow-run heartbeats: emsync.core.env.skip_heartbeats_on_run_server)."""
+    from emsync.core.env import RUN_SERVER_ENV, skip_heartbeats_on_run_server
+
+    os.environ["PREFECT_API_URL"] = os.environ[RUN_SERVER_ENV] = api
     if "prefect.context" in sys.modules:  # Prefect read its settings when imported: re-read them
         from prefect.context import refresh_global_settings_context
 
         refresh_global_settings_context()
+    skip_heartbeats_on_run_server()
 
 
 def use_run_server():
     """Under `dvc repro`: point this flow process at the run's server (start it if this is the
     first stage). Returns its URL, or None where Prefect keeps its own way (PREFECT_API_URL set,
     or not under dvc: the temporary server)."""
-    if os.environ.get("PREFECT_API_URL") or not os.environ.get("DVC_STAGE"):
+    if os.environ.get("PREFECT_API_URL"):
+        from emsync.core.env import skip_heartbeats_on_run_server
+
+        skip_heartbeats_on_run_server()  # the run's server, inherited from the process that started it
+        return None
+    if not os.environ.get("DVC_STAGE"):
         return None
     from emsync.pipeline.process_tree import dvc_process
 
