@@ -66,7 +66,9 @@ def train_emotion_flow(params: Params) -> dict:
         "parameters": sum(p.numel() for p in model.parameters()),
         "evals": out["evals"],
     }
-    extra = {"classify": dataclasses.asdict(c), "metrics": metrics, "blacklist_version": _blacklist_version()}
+    # no wall seconds in the checkpoint: the same training must give the same file (the report keeps them)
+    kept = {k: v for k, v in metrics.items() if k != "seconds"}
+    extra = {"classify": dataclasses.asdict(c), "metrics": kept, "blacklist_version": _blacklist_version()}
     save_classifier(ckpt, model, "vemoclap", extra=extra | {"weights": classifier_record("emotion", c)})
     write_json(params.path(params.paths.reports_dir) / "train_emotion.json", metrics)
     report.write(params.path(params.paths.reports_dir))

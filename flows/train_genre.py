@@ -73,8 +73,9 @@ def train_genre_flow(params: Params) -> dict:
             "parameters": sum(p.numel() for p in model.parameters()),
             "evals": out["evals"],
         }
+        kept = {k: v for k, v in m.items() if k != "seconds"}  # no wall seconds in the checkpoint: same training, same file
         save_classifier(
-            ckpt, model, kind, extra={"classify": dataclasses.asdict(c), "metrics": m, "weights": classifier_record("genre", c)}
+            ckpt, model, kind, extra={"classify": dataclasses.asdict(c), "metrics": kept, "weights": classifier_record("genre", c)}
         )
         metrics[kind] = m
     for s in out["skips"]:

@@ -80,9 +80,11 @@ def test_killed_training_resumes_to_the_uninterrupted_weights_then_evaluates(tmp
     results = [f for f in (tmp_path / "prefect_results").rglob("*") if f.is_file()]
     assert results and max(f.stat().st_size for f in results) < ckpt.stat().st_size / 4
     # a cache hit whose checkpoint is gone trains again (resuming the finished state) instead of skipping
+    first = ckpt.read_bytes()
     ckpt.unlink()
     r = _flow(tmp_path, "train")
     assert "missing or changed; training again" in r.stdout
+    assert ckpt.read_bytes() == first  # the same weights, the same file: no wall time inside
     again, _ = load_checkpoint(ckpt)
     for k, v in resumed.state_dict().items():
         assert torch.equal(v, again.state_dict()[k]), k

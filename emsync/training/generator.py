@@ -137,7 +137,7 @@ def save_run(result: dict, tp: TrainParams, checkpoint, tokens_digest: str, weig
             "vocab_version": vocab.VOCAB_VERSION,
             "train": dataclasses.asdict(tp),
             "tokens_digest": tokens_digest,
-            "metrics": metrics,
+            "metrics": {k: v for k, v in metrics.items() if k != "seconds"},  # no wall time: same run, same bytes
             **({"weights": weights} if weights else {}),
         },
     )
