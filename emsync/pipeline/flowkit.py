@@ -68,7 +68,8 @@ def cpu_task_runner():
 
     from prefect.task_runners import ThreadPoolTaskRunner
 
-    return ThreadPoolTaskRunner(max_workers=max(1, len(os.sched_getaffinity(0))))
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()  # no affinity call on macOS
+    return ThreadPoolTaskRunner(max_workers=max(1, cpus or 1))
 
 
 def map_items(task_fn, items, report: RunReport, desc=None, key=str, **shared):
