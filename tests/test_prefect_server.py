@@ -40,8 +40,9 @@ json.dump({"api": hello(), "record": str(rec), "server": json.loads(rec.read_tex
 """
 
 # a flow that reports the heartbeat setting it ran under and the threads alive inside it (Prefect's
-# heartbeat thread runs `Context.run`, so its name ends in "(run)")
-HEARTBEATS = """import json, threading
+# heartbeat thread runs `Context.run`, so its name ends in "(run)"); run once on the run's own server,
+# then with the same URL as a user's own server (the run's server variable gone, settings re-read)
+HEARTBEATS = """import json, os, threading
 from prefect import flow
 from prefect.settings import get_current_settings
 from emsync.core import env
@@ -54,7 +55,10 @@ def beat():
 
 env.apply_defaults()
 use_run_server()  # what enter_stage does about the server
-print(json.dumps(beat()))
+ours = beat()
+del os.environ[env.RUN_SERVER_ENV]
+env.apply_defaults()
+print(json.dumps({"ours": ours, "users": beat()}))
 """
 
 
@@ -190,16 +194,13 @@ def test_flows_on_the_runs_own_server_send_no_heartbeats_and_a_users_server_stil
 
     api = os.environ["PREFECT_API_URL"]  # the session's server (tests/conftest.py)
     (tmp_path / "beat.py").write_text(HEARTBEATS)
-
-    def run(**env):
-        r = subprocess.run([sys.executable, "beat.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
-        assert r.returncode == 0, r.stderr[-3000:]
-        return json.loads(r.stdout.strip().splitlines()[-1])
-
-    base = {k: v for k, v in _env().items() if k != RUN_SERVER_ENV}
-    assert run(**base, PREFECT_API_URL=api, **{RUN_SERVER_ENV: api}) == {"frequency": None, "heartbeat_threads": []}
-    users = run(**base, PREFECT_API_URL=api)  # the same server, but named by the user, not by the run
-    assert users["frequency"] == 180 and len(users["heartbeat_threads"]) == 1
+    env = dict(_env(), PREFECT_API_URL=api, **{RUN_SERVER_ENV: api})
+    r = subprocess.run([sys.executable, "beat.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert out["ours"] == {"frequency": None, "heartbeat_threads": []}
+    # the same server, named by the user rather than by the run: heartbeats as Prefect sends them
+    assert out["users"]["frequency"] == 180 and len(out["users"]["heartbeat_threads"]) == 1
 
 
 @pytest.mark.slow
