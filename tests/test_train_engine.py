@@ -117,3 +117,12 @@ def test_rank_rows_cover_the_batch_once():
     for n, w in [(8, 2), (7, 3), (5, 5)]:
         got = np.concatenate([np.arange(n)[rank_rows(n, r, w)] for r in range(w)])
         assert got.tolist() == list(range(n))
+
+
+def test_the_same_run_writes_the_same_state_file(tmp_path):
+    """The resumable state is written through a temp file; its bytes do not depend on that file's
+    name (a DVC output folder holding states, like the genre models', keeps its hash across runs)."""
+    cfg = EngineConfig(steps=6, lr=0.05, device="cpu", checkpoint_every=3)
+    for name in ("a.pt", "b.pt"):
+        train(LinearTask(), cfg, state_path=tmp_path / name, fingerprint="f", progress=False)
+    assert (tmp_path / "a.pt").read_bytes() == (tmp_path / "b.pt").read_bytes()

@@ -275,9 +275,11 @@ def init_distributed() -> Dist:
 
 
 def save_state(path, state: dict):
-    """torch.save `state` atomically (a kill leaves the previous state or the new one)."""
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+    """torch.save `state` atomically (a kill leaves the previous state or the new one), through an
+    open file: given a path, torch names the archive after the temp file, so the same state would
+    give different bytes on every run."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        torch.save(state, fh)
 
 
 def load_state(path) -> dict | None:
