@@ -6,8 +6,6 @@ and a digest of the library code they run (`emsync.pipeline.stages.module_digest
 that extractor and re-running an unchanged flow is all cache hits.
 """
 
-import json
-import threading
 import time
 from pathlib import Path
 
@@ -16,23 +14,10 @@ from prefect.cache_policies import INPUTS, TASK_SOURCE
 from emsync.core.config import project_root
 from emsync.core.errors import InputError
 from emsync.pipeline.flowkit import cached_task
+from emsync.video.extractors import LoadedHandles
 from emsync.video.stage import resolve_extractor
 
-_HANDLES: dict = {}  # (extractor, model_ref, device) -> loaded handle, shared by the tasks of one process
-_LOCKS: dict = {}
-_LOCKS_GUARD = threading.Lock()
-
-
-def _handle(mod, name: str, model_ref, device: str):
-    """(handle, lock): one load per model per process; the lock serialises calls into it, since
-    not every model is thread-safe (OpenCV's CascadeClassifier segfaults when shared by threads)."""
-    key = (name, json.dumps(model_ref, sort_keys=True), device)  # refs may be {role: ref} mappings
-    with _LOCKS_GUARD:
-        lock = _LOCKS.setdefault(key, threading.Lock())
-    with lock:
-        if key not in _HANDLES:
-            _HANDLES[key] = mod.load(model_ref, device)
-        return _HANDLES[key], lock
+_HANDLES = LoadedHandles()  # shared by the tasks of one process: one load per model
 
 
 def resolve_path(rel_path: str) -> Path:
@@ -71,7 +56,7 @@ def extract_task(job: dict, upstream: dict | None = None) -> dict:
         boundaries=job.get("boundaries"), video_id=job["video_id"], max_side=s["max_side"], with_audio=s.get("with_audio", True),
     )  # fmt: skip
     t1 = time.perf_counter()
-    handle, lock = _handle(mod, name, job["model_ref"], job["device"])
+    handle, lock = _HANDLES.get(mod, name, job["model_ref"], job["device"])
     with lock:  # one video at a time per loaded model; other extractors run alongside
         t2 = time.perf_counter()
         df = mod.extract(handle, sample, upstream) if upstream is not None else mod.extract(handle, sample)

@@ -5,7 +5,6 @@ needs (§5.2.1), build its inputs (missing modalities masked) and run the traine
 """
 
 import contextlib
-import json
 import threading
 import time
 from pathlib import Path
@@ -28,8 +27,8 @@ def extractors_for(task: str, inputs=None) -> list:
 
 EXTRACTORS = {task: extractors_for(task) for task in TEXT_TABLE}  # the demo set's inputs
 
-# while `shared_extractors()` runs: {(extractor, model ref, device): (handle, lock)}
-_SHARED: dict | None = None
+# while `shared_extractors()` runs: the extractors loaded so far (emsync.video.extractors.LoadedHandles)
+_SHARED = None
 _SHARED_DEPTH = 0
 _SHARED_GUARD = threading.Lock()
 
@@ -38,13 +37,14 @@ _SHARED_GUARD = threading.Lock()
 def shared_extractors():
     """Inside, `extract_tables` loads each extractor once and every caller uses that handle (the
     soundtrack stage classifies its videos in concurrent tasks: one OCR load, ~3 s, instead of one
-    per video), one call at a time per handle (not every model is thread-safe: OpenCV's cascades
-    are not). The handles are dropped when the outermost block ends."""
+    per video), one call at a time per handle. The handles are dropped when the outermost block ends."""
+    from emsync.video.extractors import LoadedHandles
+
     global _SHARED, _SHARED_DEPTH
     with _SHARED_GUARD:
         _SHARED_DEPTH += 1
         if _SHARED is None:
-            _SHARED = {}
+            _SHARED = LoadedHandles()
     try:
         yield
     finally:
@@ -52,20 +52,6 @@ def shared_extractors():
             _SHARED_DEPTH -= 1
             if _SHARED_DEPTH == 0:
                 _SHARED = None
-
-
-def _loaded(mod, name: str, ref, device: str):
-    """(handle, lock) of extractor `name`: loaded now (and a no-op lock), or the shared one."""
-    with _SHARED_GUARD:
-        shared = _SHARED
-        if shared is None:
-            return mod.load(ref, device), contextlib.nullcontext()
-        key = (name, json.dumps(ref, sort_keys=True, default=str), device)
-        entry = shared.setdefault(key, [None, threading.Lock()])
-    with entry[1]:
-        if entry[0] is None:
-            entry[0] = mod.load(ref, device)
-    return entry[0], entry[1]
 
 
 def save_classifier(path, model, kind: str, extra: dict | None = None):
@@ -121,9 +107,10 @@ def extract_tables(params, video, task: str, device: str = "cpu", handles: dict 
     for name in extractors_for(task, inputs):
         t = time.perf_counter()
         mod = extractors.get(name)
-        handle, lock = (handles or {}).get(name), contextlib.nullcontext()
+        handle, lock, shared = (handles or {}).get(name), contextlib.nullcontext(), _SHARED
         if handle is None:
-            handle, lock = _loaded(mod, name, extractors.model_ref(name, params.features.models), device)
+            ref = extractors.model_ref(name, params.features.models)
+            handle, lock = shared.get(mod, name, ref, device) if shared is not None else (mod.load(ref, device), lock)
         deps = {d: tables[d] for d in getattr(mod, "DEPENDS", ())}
         with lock:
             tables[name] = mod.extract(handle, sample, deps) if deps else mod.extract(handle, sample)

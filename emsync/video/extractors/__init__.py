@@ -17,6 +17,8 @@ Vectors are stored as list<float32> in the `embedding` column.
 """
 
 import importlib
+import json
+import threading
 from collections.abc import Mapping
 
 from emsync.core.errors import InputError
@@ -60,6 +62,29 @@ def get(name: str):
         return REGISTRY[name]
     except KeyError:
         raise InputError(f"unknown extractor '{name}' (known: {', '.join(REGISTRY)})") from None
+
+
+class LoadedHandles:
+    """Extractors loaded once and shared by the threads of one process (the features stage's tasks,
+    the soundtrack stage's videos): `get` returns (handle, lock); hold the lock while calling into
+    the handle, since not every model is thread-safe (OpenCV's CascadeClassifier segfaults when
+    shared by threads). Two threads asking for the same model load it once."""
+
+    def __init__(self):
+        self._entries: dict = {}  # (extractor, model ref, device) -> [handle or None, lock]
+        self._guard = threading.Lock()
+
+    def __reduce__(self):  # a copy in another process (a Dask worker's) starts empty: models do not travel
+        return (LoadedHandles, ())
+
+    def get(self, mod, name: str, ref, device: str) -> tuple:
+        key = (name, json.dumps(ref, sort_keys=True, default=str), device)  # refs may be {role: ref} mappings
+        with self._guard:
+            entry = self._entries.setdefault(key, [None, threading.Lock()])
+        with entry[1]:
+            if entry[0] is None:
+                entry[0] = mod.load(ref, device)
+        return entry[0], entry[1]
 
 
 def model_ref(name: str, models: dict | None):
