@@ -43,15 +43,21 @@ json.dump({"api": hello(), "record": str(rec), "server": json.loads(rec.read_tex
 # heartbeat thread runs `Context.run`, so its name ends in "(run)"); run once on the run's own server,
 # then with the same URL as a user's own server (the run's server variable gone, settings re-read)
 HEARTBEATS = """import json, os, threading
-from prefect import flow
+from prefect import flow, task
+from prefect.runtime import flow_run
 from prefect.settings import get_current_settings
 from emsync.core import env
 from emsync.pipeline.prefect_server import use_run_server
 
+@task
+def square(i):
+    return i * i
+
 @flow(name="beat")
 def beat():
     return {"frequency": get_current_settings().flows.heartbeat_frequency,
-            "heartbeat_threads": [t.name for t in threading.enumerate() if t.name.endswith("(run)")]}
+            "heartbeat_threads": [t.name for t in threading.enumerate() if t.name.endswith("(run)")],
+            "squares": [square(i) for i in range(3)], "flow_run": str(flow_run.id)}
 
 env.apply_defaults()
 use_run_server()  # what enter_stage does about the server
@@ -189,7 +195,8 @@ print(hello())
 
 def test_flows_on_the_runs_own_server_send_no_heartbeats_and_a_users_server_still_gets_them(tmp_path):
     """Prefect's engine waits up to 1 s for its heartbeat thread at every flow's end (a trivial flow:
-    ~0.15 s without, ~1.1 s with); nothing on a run's own server reads heartbeats, a user's may."""
+    ~0.15 s without, ~1.1 s with); nothing on a run's own server reads heartbeats, a user's may.
+    The run's server records flow runs and their states, not task runs (prefect_server.SERVER_ENV)."""
     from emsync.core.env import RUN_SERVER_ENV
 
     api = os.environ["PREFECT_API_URL"]  # the session's server (tests/conftest.py)
@@ -198,9 +205,13 @@ def test_flows_on_the_runs_own_server_send_no_heartbeats_and_a_users_server_stil
     r = subprocess.run([sys.executable, "beat.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     out = json.loads(r.stdout.strip().splitlines()[-1])
-    assert out["ours"] == {"frequency": None, "heartbeat_threads": []}
+    ours, users = out["ours"], out["users"]
+    assert (ours["frequency"], ours["heartbeat_threads"], ours["squares"]) == (None, [], [0, 1, 4])
     # the same server, named by the user rather than by the run: heartbeats as Prefect sends them
-    assert out["users"]["frequency"] == 180 and len(out["users"]["heartbeat_threads"]) == 1
+    assert users["frequency"] == 180 and len(users["heartbeat_threads"]) == 1
+    for run in (ours["flow_run"], users["flow_run"]):
+        assert prefect_api(f"{api}/flow_runs/{run}")["state_type"] == "COMPLETED"
+        assert prefect_api(f"{api}/task_runs/filter", {"flow_runs": {"id": {"any_": [run]}}}) == []
 
 
 @pytest.mark.slow

@@ -134,6 +134,28 @@ def test_probing_many_files_at_once_answers_each_in_order_as_one_at_a_time(tmp_p
     assert "empty file" in together[1] and "not found" in together[3] and "not a readable video" in together[4]
 
 
+def test_an_unchanged_file_is_probed_once_and_a_rewritten_one_again(tmp_path, monkeypatch):
+    import os
+
+    from emsync.video import probe as probe_mod
+
+    calls = []
+    real = probe_mod._ffprobe
+    monkeypatch.setattr(probe_mod, "_ffprobe", lambda path: calls.append(str(path)) or real(path))
+    clip = scenes(tmp_path / "clip.mp4", [("testsrc2", 2.0)])
+    first = probe(clip)
+    link = tmp_path / "same.mp4"
+    link.symlink_to(clip)
+    assert probe(clip) == first and probe(link) == probe_mod.VideoInfo(**{**first.__dict__, "path": str(link)})
+    assert calls == [str(clip)]  # one ffprobe for three probes of one file
+    st = clip.stat()
+    scenes(tmp_path / "other.mp4", [("testsrc2", 3.0)], audio=None)
+    os.replace(tmp_path / "other.mp4", clip)  # a new file under the old name
+    os.utime(clip, ns=(st.st_atime_ns, st.st_mtime_ns))  # even with the old mtime
+    again = probe(clip)
+    assert (round(again.duration), again.has_audio) == (3, False) and len(calls) == 2
+
+
 @pytest.mark.shared_data
 def test_probing_the_real_clips_at_once_answers_as_one_at_a_time(shared_data):
     from emsync.video.probe import probe_all

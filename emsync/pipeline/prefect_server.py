@@ -46,14 +46,27 @@ from pathlib import Path
 STARTUP_TIMEOUT_S = 180.0  # Prefect's own ephemeral start-up allowance on a busy 2-core box
 OWNER_POLL_S = 0.5
 # what the server process runs with: a private home (its SQLite database), no UI, no telemetry,
-# Prefect's ephemeral-server profile (no background services: a run's flows don't need them)
+# Prefect's ephemeral-server profile (no scheduling services: a run's flows don't need them), and
+# none of the event consumers that profile keeps. Task runs reach a server only as events, and this
+# database goes with the run, unread: recording them (task-run recorder), storing the events
+# (persister) and evaluating automations on them (triggers, actions) cost the server 17.8 CPU-ms per
+# task run on the 2-core box, 4.4 without (`emsync bench prefect_server`, README "One Prefect server
+# per run"). Flow runs, their states and deployments are API calls and are all still recorded.
 SERVER_ENV = {
     "PREFECT_UI_ENABLED": "false",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "PREFECT__SERVER_EPHEMERAL": "1",
     "PREFECT__SERVER_FINAL": "1",
     "PREFECT_LOGGING_LEVEL": "WARNING",
+    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_ENABLED": "false",
+    "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED": "false",
+    "PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED": "false",
+    "PREFECT_SERVER_SERVICES_ACTIONS_ENABLED": "false",
 }
+# how often the server's background-task worker (docket) looks for work; Prefect's 0.25 s is a Lua
+# script on the in-memory Redis 4 times a second: 2.4% of a core while the server idles, 1.3% at 2 s
+BACKGROUND_POLL_S = 2.0
+POLL_ENV = "EMSYNC_PREFECT_POLL_S"  # the server process's poll interval instead (the benchmark's 0.25: Prefect's)
 SERVER_ENV_DROP = ("PREFECT_API_URL", "PREFECT_API_DATABASE_CONNECTION_URL", "PREFECT_PROFILES_PATH")
 
 
@@ -144,15 +157,16 @@ def pythonpath_with_this_package(env) -> str:
     return os.pathsep.join(filter(None, [package_parent, env.get("PYTHONPATH")]))
 
 
-def start(owner: int, record: Path | None = None) -> RunServer:
-    """Start a server that lives as long as `owner`; return at once (see `wait_healthy`)."""
+def start(owner: int, record: Path | None = None, env_overrides: dict | None = None) -> RunServer:
+    """Start a server that lives as long as `owner`; return at once (see `wait_healthy`).
+    `env_overrides`: variables over SERVER_ENV (the benchmark's server with Prefect's own services)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     sock.listen(256)  # early clients queue until uvicorn accepts
     port = sock.getsockname()[1]
     home = tempfile.mkdtemp(prefix="emsync-prefect-home-")
     env = {k: v for k, v in os.environ.items() if k not in SERVER_ENV_DROP}
-    env.update(SERVER_ENV, PREFECT_HOME=home, PYTHONPATH=pythonpath_with_this_package(env))
+    env.update(SERVER_ENV, **(env_overrides or {}), PREFECT_HOME=home, PYTHONPATH=pythonpath_with_this_package(env))
     argv = [sys.executable, "-m", "emsync.pipeline.prefect_server", "--owner", str(owner), "--owner-start", str(start_time(owner))]
     argv += ["--fd", str(sock.fileno()), "--home", home] + (["--record", str(record)] if record else [])
     with open(home + ".log", "w") as log:  # kept only when the server fails
@@ -298,6 +312,30 @@ def seed_database(home: str) -> None:
     os.replace(tmp, tpl)
 
 
+def _poll_background_work_less() -> None:
+    """The server's docket worker polls every BACKGROUND_POLL_S instead of 0.25 s (Prefect builds it
+    with docket's defaults and offers no setting). Its work in a run's server: marking work pools
+    and deployments ready, deleting a deleted run's logs; none of it is waited on by a flow."""
+    import datetime
+    import functools
+
+    import docket
+
+    init = docket.Worker.__init__
+    if getattr(init, "_emsync_poll", False):
+        return
+    every = datetime.timedelta(seconds=float(os.environ.get(POLL_ENV) or BACKGROUND_POLL_S))
+
+    @functools.wraps(init)
+    def patched(self, *args, **kwargs):
+        kwargs.setdefault("minimum_check_interval", every)
+        kwargs.setdefault("scheduling_resolution", every)
+        init(self, *args, **kwargs)
+
+    patched._emsync_poll = True
+    docket.Worker.__init__ = patched
+
+
 def serve(owner: int, owner_start: str, fd: int, home: str, record: str | None) -> None:
     """Serve Prefect's API on the inherited socket until `owner` ends; then remove every trace."""
     clean = False
@@ -309,6 +347,7 @@ def serve(owner: int, owner_start: str, fd: int, home: str, record: str | None) 
         except Exception as e:  # noqa: BLE001 -- Prefect migrates at start-up as usual
             print(f"emsync: no seeded Prefect database ({e})", file=sys.stderr)
 
+        _poll_background_work_less()
         sock = socket.socket(fileno=fd)
         config = uvicorn.Config(
             "prefect.server.api.server:create_app", factory=True, log_level="error", lifespan="on", timeout_graceful_shutdown=5

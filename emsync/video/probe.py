@@ -7,7 +7,9 @@ import json
 import os
 import shutil
 import subprocess
-from dataclasses import dataclass
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -68,16 +70,41 @@ def _quarter(value) -> int:
     return int(round(deg / 90)) * 90 % 360 if deg == deg and abs(deg) < 1e6 else 0
 
 
+# what this process has probed: (device, inode, size, mtime, ctime) -> VideoInfo. One video is
+# probed by the cut pass, the frame sampler and each classifier task's sampling; the file's stat
+# says whether it is still the same file (any rewrite changes ctime).
+_PROBED: OrderedDict = OrderedDict()
+_PROBED_MAX = 1024
+_PROBED_LOCK = threading.Lock()
+
+
 def probe(path) -> VideoInfo:
-    """Probe `path` with ffprobe. Raises InputError if it is missing, unreadable, has no video
-    stream, or has zero length."""
+    """Probe `path` with ffprobe (once per unchanged file in this process). Raises InputError if it
+    is missing, unreadable, has no video stream, or has zero length."""
     path = Path(path)
     if path.exists() and not path.is_file():  # a folder, FIFO or device (/dev/zero): never opened
         raise InputError(f"{path}: not a regular file")
     if not path.is_file():
         raise InputError(f"{path}: video file not found")
-    if path.stat().st_size == 0:
+    st = path.stat()
+    if st.st_size == 0:
         raise InputError(f"{path}: empty file (0 bytes)")
+    key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    with _PROBED_LOCK:
+        known = _PROBED.get(key)
+        if known is not None:
+            _PROBED.move_to_end(key)
+    if known is not None:
+        return known if known.path == str(path) else replace(known, path=str(path))
+    info = _ffprobe(path)
+    with _PROBED_LOCK:
+        _PROBED[key] = info
+        while len(_PROBED) > _PROBED_MAX:
+            _PROBED.popitem(last=False)
+    return info
+
+
+def _ffprobe(path: Path) -> VideoInfo:
     cmd = [require_tool("ffprobe"), "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)]
     res = subprocess.run(cmd, capture_output=True, text=True)
     if res.returncode != 0:
