@@ -49,8 +49,8 @@ OWNER_POLL_S = 0.5
 # Prefect's ephemeral-server profile (no scheduling services: a run's flows don't need them), and
 # none of the event consumers that profile keeps. Task runs reach a server only as events, and this
 # database goes with the run, unread: recording them (task-run recorder), storing the events
-# (persister) and evaluating automations on them (triggers, actions) cost the server 17.8 CPU-ms per
-# task run on the 2-core box, 4.4 without (`emsync bench prefect_server`, README "One Prefect server
+# (persister) and evaluating automations on them (triggers, actions) cost the server 34.7 CPU-ms per
+# task run on the 2-core box, 2.8 without (`emsync bench prefect_server`, README "One Prefect server
 # per run"). Flow runs, their states and deployments are API calls and are all still recorded.
 SERVER_ENV = {
     "PREFECT_UI_ENABLED": "false",
@@ -64,7 +64,8 @@ SERVER_ENV = {
     "PREFECT_SERVER_SERVICES_ACTIONS_ENABLED": "false",
 }
 # how often the server's background-task worker (docket) looks for work; Prefect's 0.25 s is a Lua
-# script on the in-memory Redis 4 times a second: 2.4% of a core while the server idles, 1.3% at 2 s
+# script on the in-memory Redis 4 times a second (with the event services: 2.8% of a core while the
+# server idles; without them and polling every 2 s: 1.4%, the same benchmark)
 BACKGROUND_POLL_S = 2.0
 POLL_ENV = "EMSYNC_PREFECT_POLL_S"  # the server process's poll interval instead (the benchmark's 0.25: Prefect's)
 SERVER_ENV_DROP = ("PREFECT_API_URL", "PREFECT_API_DATABASE_CONNECTION_URL", "PREFECT_PROFILES_PATH")
