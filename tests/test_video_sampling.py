@@ -111,7 +111,16 @@ def test_zero_length_empty_and_corrupt_files_are_clear_errors(tmp_path):
             sample_video(path, 4)
 
 
-def test_probing_many_files_at_once_answers_each_in_order_as_one_at_a_time(tmp_path):
+def _forget_probes(monkeypatch):
+    """probe() keeps what it found per unchanged file: start over, so the next probes run ffprobe."""
+    from collections import OrderedDict
+
+    from emsync.video import probe as probe_mod
+
+    monkeypatch.setattr(probe_mod, "_PROBED", OrderedDict())
+
+
+def test_probing_many_files_at_once_answers_each_in_order_as_one_at_a_time(tmp_path, monkeypatch):
     from emsync.video.probe import probe_all
 
     long = scenes(tmp_path / "long.mp4", [("testsrc2", 3.0)])
@@ -128,7 +137,9 @@ def test_probing_many_files_at_once_answers_each_in_order_as_one_at_a_time(tmp_p
         except InputError as e:
             return str(e)
 
+    _forget_probes(monkeypatch)
     together = [str(r) if isinstance(r, InputError) else r for r in probe_all(paths, workers=4)]
+    _forget_probes(monkeypatch)  # each answer below from its own ffprobe, not from the one above
     assert together == [alone(p) for p in paths]
     assert [round(together[i].duration) for i in (0, 2, 5)] == [3, 1, 3]
     assert "empty file" in together[1] and "not found" in together[3] and "not a readable video" in together[4]
@@ -157,12 +168,15 @@ def test_an_unchanged_file_is_probed_once_and_a_rewritten_one_again(tmp_path, mo
 
 
 @pytest.mark.shared_data
-def test_probing_the_real_clips_at_once_answers_as_one_at_a_time(shared_data):
+def test_probing_the_real_clips_at_once_answers_as_one_at_a_time(shared_data, monkeypatch):
     from emsync.video.probe import probe_all
 
     clips = sorted((shared_data / "video").glob("*.mp4"))
     assert len(clips) >= 3
-    assert probe_all(clips) == [probe(p) for p in clips]
+    _forget_probes(monkeypatch)
+    together = probe_all(clips)
+    _forget_probes(monkeypatch)
+    assert together == [probe(p) for p in clips]
 
 
 def test_truncated_video_is_an_error_not_a_repeated_last_frame(tmp_path):

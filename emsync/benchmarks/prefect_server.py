@@ -61,6 +61,12 @@ def add_args(p):
     p.add_argument("--idle-s", type=float, default=10.0, help="seconds of idle server CPU measured")
 
 
+def _flow_env(api: str | None) -> dict:
+    """This process's environment for a flow process against `api` (None: Prefect's temporary server)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PREFECT_API_URL", "DVC_STAGE")}
+    return dict(env, PREFECT_API_URL=api) if api else env
+
+
 def _cpu_s(pid: int) -> float:
     """User + system CPU seconds of process `pid` (proc(5) stat fields 14 and 15)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -76,8 +82,7 @@ def _server_cpu(d: Path, overrides: dict, n_tasks: int, idle_s: float) -> dict:
     server = prefect_server.start(os.getpid(), env_overrides=overrides)
     try:
         prefect_server.wait_healthy(server)
-        env = {k: v for k, v in os.environ.items() if k != "DVC_STAGE"}
-        env["PREFECT_API_URL"] = server.api
+        env = _flow_env(server.api)
         argv = [sys.executable, str(script)]
         subprocess.run([*argv, "1"], env=env, capture_output=True, timeout=600, check=True)  # the server's lazy first-run work
         time.sleep(2)
@@ -93,9 +98,7 @@ def _server_cpu(d: Path, overrides: dict, n_tasks: int, idle_s: float) -> dict:
 
 
 def _time_flow(script: Path, api: str | None) -> float:
-    env = {k: v for k, v in os.environ.items() if k not in ("PREFECT_API_URL", "DVC_STAGE")}
-    if api:
-        env["PREFECT_API_URL"] = api
+    env = _flow_env(api)
     t = time.perf_counter()
     r = subprocess.run([sys.executable, str(script)], cwd=script.parent, env=env, capture_output=True, text=True, timeout=600)
     dt = time.perf_counter() - t
